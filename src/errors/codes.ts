@@ -1,0 +1,61 @@
+/**
+ * The one registry of Skiff's stable error and warning codes. A code never changes meaning
+ * once released; every code is documented in docs/errors.md (a test enforces it). Errors are
+ * data: they travel as `Issue` values, reach the CLI, status conditions, logs and metrics.
+ */
+
+export type Severity = 'error' | 'warning';
+
+export interface CodeInfo {
+  readonly severity: Severity;
+  readonly summary: string;
+}
+
+function def<T extends Record<string, CodeInfo>>(codes: T): T {
+  return codes;
+}
+
+export const CODES = def({
+  // Input (CLI, YAML folder).
+  SKIFF_E_YAML_SYNTAX: { severity: 'error', summary: 'A YAML document could not be parsed.' },
+  SKIFF_E_FILE_READ: { severity: 'error', summary: 'A file or folder named on the command line could not be read.' },
+  // Object identity.
+  SKIFF_E_UNSERVED_VERSION: { severity: 'error', summary: 'An SMI group or kind with a version Skiff does not serve.' },
+  SKIFF_E_UNKNOWN_KIND: { severity: 'error', summary: 'A kind that does not exist in its SMI group.' },
+  SKIFF_E_METADATA_NAME: { severity: 'error', summary: 'metadata.name or metadata.namespace is missing or not a valid Kubernetes name.' },
+  // Schema.
+  SKIFF_E_SCHEMA: { severity: 'error', summary: 'The object does not match the schema of its version (a missing field, a wrong type).' },
+  SKIFF_W_UNKNOWN_FIELD: { severity: 'warning', summary: 'A field that this version does not have; the API server would drop it.' },
+  // TrafficSplit.
+  SKIFF_E_SPLIT_WEIGHT: { severity: 'error', summary: 'A backend weight that is not a non-negative integer within range.' },
+  SKIFF_E_SPLIT_WEIGHT_QUANTITY: { severity: 'error', summary: 'A v1alpha1 weight that is not a non-negative quantity with at most milli precision.' },
+  SKIFF_E_SPLIT_DUPLICATE_BACKEND: { severity: 'error', summary: 'The same Service is listed twice as a backend.' },
+  SKIFF_W_SPLIT_ALL_ZERO: { severity: 'warning', summary: 'Every backend has weight 0: split requests are refused with 503.' },
+  SKIFF_W_SPLIT_SELF_BACKEND: { severity: 'warning', summary: 'A backend is the root Service itself.' },
+  SKIFF_E_SPLIT_MATCH_KIND: { severity: 'error', summary: 'A TrafficSplit match that does not refer to an HTTPRouteGroup.' },
+  // TrafficTarget.
+  SKIFF_E_TARGET_NO_RULES: { severity: 'error', summary: 'A v1alpha3 TrafficTarget without rules.' },
+  SKIFF_E_TARGET_NO_SOURCES: { severity: 'error', summary: 'A v1alpha3 TrafficTarget without sources.' },
+  SKIFF_E_TARGET_RULE_KIND: { severity: 'error', summary: 'A rule whose kind is not HTTPRouteGroup, TCPRoute or UDPRoute.' },
+  SKIFF_E_TARGET_SUBJECT_KIND: { severity: 'error', summary: 'A destination or source whose kind is not ServiceAccount.' },
+  SKIFF_E_TARGET_DESTINATION_NAMESPACE: { severity: 'error', summary: 'A destination in another namespace than its TrafficTarget.' },
+  SKIFF_E_TARGET_PORT: { severity: 'error', summary: 'A destination port that is not a number from 1 to 65535.' },
+  SKIFF_W_TARGET_RULE_MATCHES_IGNORED: { severity: 'warning', summary: 'Match names on a TCPRoute or UDPRoute rule, which have no named matches.' },
+  // Route specs.
+  SKIFF_E_ROUTE_DUPLICATE_MATCH: { severity: 'error', summary: 'Two matches with the same name in one HTTPRouteGroup.' },
+  SKIFF_E_ROUTE_PATH_REGEX: { severity: 'error', summary: 'A pathRegex that is not a valid, bounded RE2 expression.' },
+  SKIFF_E_ROUTE_HEADER_REGEX: { severity: 'error', summary: 'A header value pattern that is not a valid, bounded RE2 expression.' },
+  SKIFF_E_ROUTE_HEADERS_SHAPE: { severity: 'error', summary: 'headers is neither a map of strings nor a list of single-key maps of strings.' },
+  SKIFF_E_ROUTE_HEADER_NAME: { severity: 'error', summary: 'A header name that is not a valid HTTP field name.' },
+  SKIFF_E_ROUTE_METHOD: { severity: 'error', summary: 'An HTTP method outside *, GET, HEAD, PUT, POST, DELETE, CONNECT, OPTIONS, TRACE, PATCH.' },
+  SKIFF_W_ROUTE_EMPTY_MATCH: { severity: 'warning', summary: 'A match with no path, methods or headers: it matches every request.' },
+  SKIFF_E_ROUTE_PORT: { severity: 'error', summary: 'A TCPRoute or UDPRoute port outside 1 to 65535, or listed twice.' },
+  // Conversion.
+  SKIFF_E_CONVERSION: { severity: 'error', summary: 'An object could not be converted between SMI versions.' },
+});
+
+export type Code = keyof typeof CODES;
+
+export function severityOf(code: Code): Severity {
+  return CODES[code].severity;
+}

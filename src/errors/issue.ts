@@ -29,9 +29,9 @@ export function formatObjectRef(ref: ObjectRef): string {
   return [ref.kind, ref.namespace, ref.name ?? '(unnamed)'].filter((part) => part !== undefined && part !== '').join('/');
 }
 
-/** One line: `TrafficSplit/ns/name: spec.backends[1].weight: must be … [SKIFF_E_…]`. */
+/** One line: `TrafficSplit/ns/name: spec.backends[1].weight: must be … [SKIFF_E_…]`, warnings prefixed `warning: `. */
 export function formatIssue(i: Issue): string {
   const where = [i.object ? formatObjectRef(i.object) : undefined, i.path || undefined].filter(Boolean).join(': ');
   const prefix = i.severity === 'warning' ? 'warning: ' : '';
-  return `${where ? `${where}: ` : ''}${prefix}${i.message} [${i.code}]`;
+  return `${prefix}${where ? `${where}: ` : ''}${i.message} [${i.code}]`;
 }

@@ -43,7 +43,8 @@ export const httpRouteGroupConverter: KindConverter<HubHTTPRouteGroupSpec> = {
           if (m.headers !== undefined) {
             const { pairs, form } = readHeaders(m.headers);
             match.headers = pairs;
-            forms[match.name] = form;
+            if (form === 'list') forms[match.name] = form;
+            else delete forms[match.name];
           }
         } else if (Array.isArray(lostHeaders[match.name])) {
           match.headers = clone(lostHeaders[match.name] as HubHeader[]);
@@ -52,6 +53,7 @@ export const httpRouteGroupConverter: KindConverter<HubHTTPRouteGroupSpec> = {
       });
     }
     if (Object.keys(forms).length > 0) hints.headersForms = forms;
+    else delete hints.headersForms;
     return { spec, hints };
   },
 

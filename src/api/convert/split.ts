@@ -40,8 +40,14 @@ export const trafficSplitConverter: KindConverter<HubTrafficSplitSpec> = {
       const quantities = rawBackends.map((b) => b.weight as string | number);
       const { weights, scale } = readV1alpha1Weights(quantities);
       backends = rawBackends.map((b, i) => ({ service: String(b.service), weight: weights[i] ?? 0 }));
-      hints.weightQuantities = quantities;
-      hints.weightScale = scale;
+      const canonical = scale === 1 && quantities.every((q, i) => q === String(weights[i]));
+      if (canonical) {
+        delete hints.weightQuantities;
+        delete hints.weightScale;
+      } else {
+        hints.weightQuantities = quantities;
+        hints.weightScale = scale;
+      }
     } else {
       backends = rawBackends.map((b) => ({ service: String(b.service), weight: Number(b.weight) }));
     }

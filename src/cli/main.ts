@@ -1,0 +1,41 @@
+/**
+ * cli: the `skiff` command. Each subcommand lives in its own module and returns an exit code;
+ * this file only dispatches.
+ */
+import { runValidate } from './validate.ts';
+
+type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  validate: { run: runValidate, summary: 'check SMI objects in YAML files and folders' },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return ['Usage: skiff <command> [options]', '', 'Commands:', ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`), '', 'Run `skiff <command> --help` for a command\'s options.'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`skiff: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, out);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`skiff ${name}: ${message}\n`);
+    return 2;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -52,6 +52,19 @@ export const CODES = def({
   SKIFF_E_ROUTE_PORT: { severity: 'error', summary: 'A TCPRoute or UDPRoute port outside 1 to 65535, or listed twice.' },
   // Conversion.
   SKIFF_E_CONVERSION: { severity: 'error', summary: 'An object could not be converted between SMI versions.' },
+  // Mesh model: problems between objects.
+  SKIFF_W_DUPLICATE_OBJECT: { severity: 'warning', summary: 'The same object (kind, namespace, name) appears twice in the input; the first one is used.' },
+  SKIFF_W_NAMESPACE_ACCESS_MODE: { severity: 'warning', summary: 'A namespace sets skiff.dev/access to something other than permissive or strict.' },
+  SKIFF_W_SERVICE_TARGET_PORT: { severity: 'warning', summary: 'A Service targetPort names a port that a selected pod does not declare; that pod is not an endpoint for it.' },
+  SKIFF_E_SPLIT_ROOT_MISSING: { severity: 'error', summary: 'The root Service of a TrafficSplit does not exist; the split does nothing.' },
+  SKIFF_E_SPLIT_CONFLICT: { severity: 'error', summary: 'Another TrafficSplit already has the same root Service; this one does nothing.' },
+  SKIFF_E_SPLIT_ROUTE_GROUP_MISSING: { severity: 'error', summary: 'A TrafficSplit match names an HTTPRouteGroup that does not exist or is invalid; the split does nothing.' },
+  SKIFF_W_SPLIT_BACKEND_MISSING: { severity: 'warning', summary: 'A TrafficSplit backend Service does not exist; it gets no traffic.' },
+  SKIFF_W_SPLIT_BACKEND_PORT: { severity: 'warning', summary: 'A TrafficSplit backend lacks a port of the root Service; it gets no traffic on that port.' },
+  SKIFF_W_SPLIT_NESTED: { severity: 'warning', summary: 'A TrafficSplit backend is itself the root of a split; splits do not nest.' },
+  SKIFF_E_TARGET_ROUTE_MISSING: { severity: 'error', summary: 'A TrafficTarget rule names a route object that does not exist or is invalid; that rule allows nothing.' },
+  SKIFF_E_TARGET_MATCH_MISSING: { severity: 'error', summary: 'A TrafficTarget rule names a match its HTTPRouteGroup does not have; that name allows nothing.' },
+  SKIFF_W_TARGET_RULE_ALLOWS_NOTHING: { severity: 'warning', summary: 'A TrafficTarget rule refers to an HTTPRouteGroup without matches; it allows nothing.' },
 });
 
 export type Code = keyof typeof CODES;

@@ -1,0 +1,9 @@
+/**
+ * config: the ProxyConfig contract (types, JSON Schema, content hash) shared by the control
+ * plane and the sidecar. The sidecar imports nothing else from the control plane.
+ */
+export * from './types.ts';
+export { checkProxyConfig, proxyConfigJsonSchema } from './schema.ts';
+export { outboundHash, proxyConfigHash, sha256, stableJson } from './hash.ts';
+export { DEFAULT_RESILIENCE } from './defaults.ts';
+export * from './evaluate.ts';

@@ -1,0 +1,68 @@
+/**
+ * model: buildTopology(snapshot) → Topology. Pure: no I/O, no clock, no randomness, and the
+ * snapshot is never mutated. Broken objects become inactive nodes carrying their issues.
+ *
+ *   Services + Pods/EndpointSlices ─► services.ts ─► ServiceNode, PodNode (identity, inbound ports)
+ *   HTTPRouteGroup/TCPRoute/UDPRoute ─► routes.ts  ─► RouteGroupNode, PortRouteNode
+ *   TrafficSplit  ─► splits.ts  (roots, matches, per-port backends and shares)
+ *   TrafficTarget ─► targets.ts (identities, rules with ports, protocols, HTTP matches)
+ */
+import { issue, type Issue } from '../errors/issue.ts';
+import type { Snapshot } from './snapshot.ts';
+import { ACCESS_MODE_KEY } from './snapshot.ts';
+import type { NamespaceNode, Topology } from './topology.ts';
+import { buildServicesAndPods } from './services.ts';
+import { groupSmiObjects } from './smi-objects.ts';
+import { buildPortRoutes, buildRouteGroups } from './routes.ts';
+import { buildSplits } from './splits.ts';
+import { buildTargets } from './targets.ts';
+import { compareStrings } from './keys.ts';
+
+function buildNamespaces(snapshot: Snapshot, used: Iterable<string>): NamespaceNode[] {
+  const declared = new Map(snapshot.namespaces.map((n) => [n.name, n]));
+  const names = new Set<string>([...declared.keys(), ...used]);
+  return [...names].sort(compareStrings).map((name) => {
+    const ns = declared.get(name);
+    const value = ns?.annotations?.[ACCESS_MODE_KEY] ?? ns?.labels?.[ACCESS_MODE_KEY];
+    const issues: Issue[] = [];
+    let accessMode = snapshot.mesh.defaultAccessMode;
+    if (value === 'permissive' || value === 'strict') {
+      accessMode = value;
+    } else if (value !== undefined) {
+      issues.push(issue('SKIFF_W_NAMESPACE_ACCESS_MODE', `metadata.annotations.${ACCESS_MODE_KEY}`, `"${value}" is not permissive or strict; the mesh default (${accessMode}) applies`, { kind: 'Namespace', name }));
+    }
+    return { name, accessMode, issues };
+  });
+}
+
+export function buildTopology(snapshot: Snapshot): Topology {
+  const { byKind, issues } = groupSmiObjects(snapshot.smi);
+  const { services, pods, issues: serviceIssues } = buildServicesAndPods(snapshot);
+  const routeGroups = buildRouteGroups(byKind.HTTPRouteGroup);
+  const portRoutes = buildPortRoutes([...byKind.TCPRoute, ...byKind.UDPRoute]);
+  const serviceMap = new Map(services.map((s) => [s.key, s]));
+  const splits = buildSplits(byKind.TrafficSplit, serviceMap, new Map(routeGroups.map((g) => [g.key, g])));
+  const targets = buildTargets(byKind.TrafficTarget, {
+    groups: new Map(routeGroups.map((g) => [g.key, g])),
+    portRoutes: new Map(portRoutes.map((r) => [r.key, r])),
+    trustDomain: snapshot.mesh.trustDomain,
+  });
+  const used = [...services, ...pods, ...splits, ...targets, ...routeGroups, ...portRoutes].map((n) => n.namespace);
+  return {
+    mesh: { ...snapshot.mesh },
+    namespaces: buildNamespaces(snapshot, used),
+    services,
+    pods,
+    splits,
+    targets,
+    routeGroups,
+    portRoutes,
+    issues: [...issues, ...serviceIssues],
+  };
+}
+
+/** Every issue in the topology, object by object. */
+export function allIssues(topology: Topology): Issue[] {
+  const nodes = [topology.namespaces, topology.services, topology.splits, topology.targets, topology.routeGroups, topology.portRoutes].flat();
+  return [...topology.issues, ...nodes.flatMap((n) => n.issues)];
+}

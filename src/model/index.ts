@@ -1,0 +1,6 @@
+/** model: the mesh as one graph, built purely from a snapshot. See build.ts. */
+export * from './snapshot.ts';
+export type * from './topology.ts';
+export { buildTopology, allIssues } from './build.ts';
+export { spiffeId, key } from './keys.ts';
+export { portProtocol } from './services.ts';

@@ -1,0 +1,83 @@
+/**
+ * The model's input: a snapshot of everything the mesh depends on, in plain data. Sources
+ * (a Kubernetes informer cache, a YAML folder) produce it; buildTopology() reads it.
+ */
+import type { ParsedObject } from '../api/index.ts';
+import type { AccessMode } from '../config/index.ts';
+
+export interface MeshSettings {
+  trustDomain: string;
+  clusterDomain: string;
+  /** Access mode of namespaces that do not set `skiff.dev/access`. */
+  defaultAccessMode: AccessMode;
+}
+
+export const DEFAULT_MESH: MeshSettings = { trustDomain: 'cluster.local', clusterDomain: 'cluster.local', defaultAccessMode: 'strict' };
+
+/** Namespace annotation (or label) choosing `permissive` or `strict` access control. */
+export const ACCESS_MODE_KEY = 'skiff.dev/access';
+
+export interface NamespaceInput {
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface ServicePortInput {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol?: string;
+  appProtocol?: string;
+}
+
+export interface ServiceInput {
+  namespace: string;
+  name: string;
+  selector?: Record<string, string>;
+  ports: ServicePortInput[];
+  clusterIP?: string;
+}
+
+export interface ContainerPortInput {
+  name?: string;
+  containerPort: number;
+  protocol?: string;
+}
+
+export interface PodInput {
+  namespace: string;
+  name: string;
+  /** Pod IP; pods without one are not endpoints yet. */
+  ip?: string;
+  labels: Record<string, string>;
+  serviceAccount?: string;
+  /** The owning workload after following ReplicaSet → Deployment. */
+  owner?: { kind: string; name: string };
+  ready: boolean;
+  containerPorts: ContainerPortInput[];
+  /** The pod runs a Skiff sidecar. */
+  meshed: boolean;
+  /** Port of the sidecar's mTLS inbound listener on the pod IP. */
+  meshPort?: number;
+}
+
+export interface EndpointSliceInput {
+  namespace: string;
+  name: string;
+  /** The `kubernetes.io/service-name` label. */
+  service: string;
+  ports: { name?: string; port: number; protocol?: string }[];
+  endpoints: { addresses: string[]; ready?: boolean; pod?: string }[];
+}
+
+export interface Snapshot {
+  mesh: MeshSettings;
+  namespaces: NamespaceInput[];
+  services: ServiceInput[];
+  pods: PodInput[];
+  /** Used for Services without a selector; Services with one take endpoints from pods. */
+  endpointSlices: EndpointSliceInput[];
+  /** Every SMI document, valid or not, as the API layer parsed it. */
+  smi: ParsedObject[];
+}

@@ -1,0 +1,141 @@
+/**
+ * The model's output: the mesh as one JSON-serialisable graph. Every node carries the issues
+ * found on it; a broken object is present but inactive, and never stops the build. Arrays
+ * are sorted by key so that equal inputs give byte-identical topologies.
+ */
+import type { Issue } from '../errors/issue.ts';
+import type { AccessMode, HttpMatch, PortProtocol } from '../config/index.ts';
+import type { MeshSettings } from './snapshot.ts';
+
+export type Protocol = PortProtocol | 'udp';
+
+export interface NamespaceNode {
+  name: string;
+  accessMode: AccessMode;
+  issues: Issue[];
+}
+
+export interface EndpointNode {
+  pod?: string;
+  address: string;
+  /** Target port on the pod. */
+  port: number;
+  ready: boolean;
+}
+
+export interface ServicePortNode {
+  name?: string;
+  port: number;
+  protocol: Protocol;
+  targetPort: number | string;
+  endpoints: EndpointNode[];
+}
+
+export interface ServiceNode {
+  key: string;
+  namespace: string;
+  name: string;
+  clusterIP?: string;
+  ports: ServicePortNode[];
+  /** The active TrafficSplit rooted at this service. */
+  split?: string;
+  issues: Issue[];
+}
+
+export interface InboundPortNode {
+  port: number;
+  protocol: Protocol;
+  services: string[];
+  /** Service ports that lead to this target port (TrafficTarget ports may name either). */
+  aliases: number[];
+}
+
+export interface PodNode {
+  key: string;
+  namespace: string;
+  name: string;
+  address?: string;
+  ready: boolean;
+  serviceAccount: string;
+  identity: string;
+  workload: { kind: string; name: string };
+  meshed: boolean;
+  meshPort?: number;
+  services: string[];
+  inboundPorts: InboundPortNode[];
+}
+
+export interface SplitBackendNode {
+  service: string;
+  weight: number;
+  /** Share of the port's traffic in percent (two decimals); 0 when excluded. */
+  percent: number;
+  excluded?: string;
+}
+
+export interface SplitNode {
+  key: string;
+  namespace: string;
+  name: string;
+  sourceVersion: string;
+  active: boolean;
+  root?: string;
+  /** HTTP matches selecting the requests to split; absent = every request. */
+  matches?: HttpMatch[];
+  ports: { port: number; backends: SplitBackendNode[] }[];
+  issues: Issue[];
+}
+
+export interface TargetRuleNode {
+  kind: string;
+  name: string;
+  protocols: Protocol[];
+  /** Destination ports (target or service ports); absent = every port. */
+  ports?: number[];
+  http?: HttpMatch[];
+}
+
+export interface TargetNode {
+  key: string;
+  namespace: string;
+  name: string;
+  sourceVersion: string;
+  active: boolean;
+  destination?: string;
+  sources: string[];
+  rules: TargetRuleNode[];
+  issues: Issue[];
+}
+
+export interface RouteGroupNode {
+  key: string;
+  namespace: string;
+  name: string;
+  active: boolean;
+  matches: HttpMatch[];
+  issues: Issue[];
+}
+
+export interface PortRouteNode {
+  key: string;
+  kind: 'TCPRoute' | 'UDPRoute';
+  namespace: string;
+  name: string;
+  active: boolean;
+  /** Absent = every port. */
+  ports?: number[];
+  issues: Issue[];
+}
+
+export interface Topology {
+  mesh: MeshSettings;
+  namespaces: NamespaceNode[];
+  services: ServiceNode[];
+  pods: PodNode[];
+  splits: SplitNode[];
+  targets: TargetNode[];
+  routeGroups: RouteGroupNode[];
+  portRoutes: PortRouteNode[];
+  /** Issues of input that became no node (duplicates, unknown SMI kinds). */
+  issues: Issue[];
+}

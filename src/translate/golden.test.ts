@@ -1,0 +1,73 @@
+/**
+ * Golden files for both stages: test/golden/<case>.in.yaml → <case>.topology.json and
+ * <case>.config.json. Regenerate with UPDATE_GOLDEN=1 (npm run golden:update) and review the
+ * diff. Each case is named after the behaviour it pins down.
+ */
+import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { checkProxyConfig, type ProxyConfig } from '../config/index.ts';
+import { buildTopology, type Snapshot } from '../model/index.ts';
+import { parseYamlText } from '../sources/files/read-yaml.ts';
+import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
+import { translateAll } from './index.ts';
+
+const DIR = join(import.meta.dirname, '..', '..', 'test', 'golden');
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export function loadCase(file: string): Snapshot {
+  const { documents, issues } = parseYamlText(file, readFileSync(file, 'utf8'));
+  deepStrictEqual(issues, []);
+  return snapshotFromDocuments(documents.map((d) => d.value));
+}
+
+/** The shared outbound half once, then each proxy without it. */
+export function renderConfigs(configs: Map<string, ProxyConfig>): string {
+  const first = configs.values().next().value;
+  const proxies = Object.fromEntries([...configs].map(([id, { outbound: _outbound, ...rest }]) => [id, rest]));
+  return `${JSON.stringify({ outbound: first?.outbound ?? null, proxies }, null, 2)}\n`;
+}
+
+function compare(file: string, actual: string): void {
+  if (UPDATE || !existsSync(file)) {
+    writeFileSync(file, actual);
+    return;
+  }
+  equal(actual, readFileSync(file, 'utf8'), `${file} differs; run UPDATE_GOLDEN=1 npm run test:unit and review the diff`);
+}
+
+const cases = readdirSync(DIR).filter((f) => f.endsWith('.in.yaml')).map((f) => f.slice(0, -'.in.yaml'.length)).sort();
+
+describe('golden translation cases', () => {
+  test('there are at least 40 cases', () => ok(cases.length >= 40, `${cases.length} cases`));
+  for (const name of cases) {
+    test(name, () => {
+      const snapshot = deepFreeze(loadCase(join(DIR, `${name}.in.yaml`)));
+      const topology = buildTopology(snapshot);
+      const configs = translateAll(topology);
+      for (const config of configs.values()) {
+        const checked = checkProxyConfig(JSON.parse(JSON.stringify(config)));
+        ok(checked.ok, checked.ok ? '' : checked.problems.join('; '));
+      }
+      const topologyJson = `${JSON.stringify(topology, null, 2)}\n`;
+      const configJson = renderConfigs(configs);
+      equal(`${JSON.stringify(buildTopology(snapshot), null, 2)}\n`, topologyJson, 'deterministic topology');
+      equal(renderConfigs(translateAll(buildTopology(snapshot))), configJson, 'deterministic configs');
+      compare(join(DIR, `${name}.topology.json`), topologyJson);
+      compare(join(DIR, `${name}.config.json`), configJson);
+    });
+  }
+  test('no golden output is left without its input', () => {
+    const outputs = readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.(topology|config)\.json$/, ''));
+    deepStrictEqual([...new Set(outputs)].filter((n) => !cases.includes(n)), []);
+  });
+});

@@ -1,0 +1,10 @@
+/**
+ * translate: pure Topology → ProxyConfig translation, and explain (who may call what, and
+ * what each split resolves to).
+ *
+ *   Topology ─► outbound.ts (shared: services, routes, clusters)
+ *            ─► inbound.ts  (per identity: ports, access mode, rules)
+ *            ─► translate.ts (ProxyConfig + content hash per meshed pod)
+ */
+export { translate, translateAll, type TranslateOptions } from './translate.ts';
+export { buildOutbound, clusterName } from './outbound.ts';

@@ -1,0 +1,59 @@
+/**
+ * The outbound half of every ProxyConfig: every Service a workload may call, its routes (a
+ * TrafficSplit's weighted backends, selected by its matches, before the plain route) and
+ * the clusters of ready endpoints. It depends on nothing proxy-specific, so it is built once
+ * per topology and shared by all proxies (names in the proxy's own namespace are resolved by
+ * the proxy, as Kubernetes DNS does).
+ */
+import { DEFAULT_RESILIENCE, type Cluster, type Endpoint, type OutboundConfig, type OutboundPort, type OutboundService, type ResiliencePolicy, type Route } from '../config/index.ts';
+import type { PodNode, ServiceNode, ServicePortNode, SplitNode, Topology } from '../model/index.ts';
+
+export function clusterName(service: string, port: number): string {
+  return `${service}:${port}`;
+}
+
+function endpointsOf(port: ServicePortNode, pods: ReadonlyMap<string, PodNode>): Endpoint[] {
+  return port.endpoints.filter((e) => e.ready).map((e): Endpoint => {
+    const pod = e.pod ? pods.get(e.pod) : undefined;
+    const out: Endpoint = { address: e.address, port: e.port, pod: e.pod ?? e.address };
+    if (pod?.meshed && pod.meshPort) {
+      out.identity = pod.identity;
+      out.meshPort = pod.meshPort;
+    }
+    if (pod) out.workload = { kind: pod.workload.kind, name: pod.workload.name, namespace: pod.namespace };
+    return out;
+  });
+}
+
+function routesFor(service: ServiceNode, port: ServicePortNode, split: SplitNode | undefined): Route[] {
+  const plain: Route = { name: 'default', backends: [{ cluster: clusterName(service.key, port.port), weight: 1 }] };
+  const splitPort = split?.active ? split.ports.find((p) => p.port === port.port) : undefined;
+  if (!split || !splitPort) return [plain];
+  const splitRoute: Route = {
+    name: `split:${split.name}`,
+    split: split.key,
+    backends: splitPort.backends.filter((b) => !b.excluded).map((b) => ({ cluster: clusterName(b.service, port.port), weight: b.weight })),
+  };
+  if (split.matches === undefined) return [splitRoute];
+  // Requests the split's route groups do not match go to the root service (SMI v1alpha3+).
+  return [{ ...splitRoute, match: split.matches }, plain];
+}
+
+export function buildOutbound(topology: Topology, defaults: ResiliencePolicy = DEFAULT_RESILIENCE): OutboundConfig {
+  const pods = new Map(topology.pods.map((p) => [p.key, p]));
+  const splits = new Map(topology.splits.map((s) => [s.key, s]));
+  const services: OutboundService[] = [];
+  const clusters: Cluster[] = [];
+  for (const service of topology.services) {
+    const split = service.split ? splits.get(service.split) : undefined;
+    const ports: OutboundPort[] = [];
+    for (const port of service.ports) {
+      if (port.protocol === 'udp') continue;
+      ports.push({ port: port.port, protocol: port.protocol, routes: routesFor(service, port, split) });
+      clusters.push({ name: clusterName(service.key, port.port), service: service.key, port: port.port, protocol: port.protocol, endpoints: endpointsOf(port, pods) });
+    }
+    if (ports.length === 0) continue;
+    services.push({ namespace: service.namespace, name: service.name, ...(service.clusterIP ? { clusterIP: service.clusterIP } : {}), ports });
+  }
+  return { services, clusters, defaults };
+}

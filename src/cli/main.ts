@@ -2,12 +2,14 @@
  * cli: the `skiff` command. Each subcommand lives in its own module and returns an exit code;
  * this file only dispatches.
  */
+import { runExplain } from './explain.ts';
 import { runValidate } from './validate.ts';
 
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   validate: { run: runValidate, summary: 'check SMI objects in YAML files and folders' },
+  explain: { run: runExplain, summary: 'show who may call what, what splits resolve to, and why' },
 };
 
 function usage(): string {

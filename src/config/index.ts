@@ -7,3 +7,4 @@ export { checkProxyConfig, proxyConfigJsonSchema } from './schema.ts';
 export { outboundHash, proxyConfigHash, sha256, stableJson } from './hash.ts';
 export { DEFAULT_RESILIENCE } from './defaults.ts';
 export * from './evaluate.ts';
+export * from './hosts.ts';

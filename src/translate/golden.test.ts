@@ -7,35 +7,12 @@ import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { checkProxyConfig, type ProxyConfig } from '../config/index.ts';
-import { buildTopology, type Snapshot } from '../model/index.ts';
-import { parseYamlText } from '../sources/files/read-yaml.ts';
-import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
+import { checkProxyConfig } from '../config/index.ts';
+import { buildTopology } from '../model/index.ts';
+import { deepFreeze, GOLDEN_DIR as DIR, loadCase, renderConfigs } from '../../test/support/golden.ts';
 import { translateAll } from './index.ts';
 
-const DIR = join(import.meta.dirname, '..', '..', 'test', 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
-export function loadCase(file: string): Snapshot {
-  const { documents, issues } = parseYamlText(file, readFileSync(file, 'utf8'));
-  deepStrictEqual(issues, []);
-  return snapshotFromDocuments(documents.map((d) => d.value));
-}
-
-/** The shared outbound half once, then each proxy without it. */
-export function renderConfigs(configs: Map<string, ProxyConfig>): string {
-  const first = configs.values().next().value;
-  const proxies = Object.fromEntries([...configs].map(([id, { outbound: _outbound, ...rest }]) => [id, rest]));
-  return `${JSON.stringify({ outbound: first?.outbound ?? null, proxies }, null, 2)}\n`;
-}
 
 function compare(file: string, actual: string): void {
   if (UPDATE || !existsSync(file)) {

@@ -8,3 +8,4 @@
  */
 export { translate, translateAll, type TranslateOptions } from './translate.ts';
 export { buildOutbound, clusterName } from './outbound.ts';
+export { explain, explainRequest, type Explanation, type QueryAnswer } from './explain.ts';

@@ -37,7 +37,7 @@ async function listFiles(path: string): Promise<string[]> {
   const entries = await readdir(path, { withFileTypes: true });
   const nested = await Promise.all(
     entries
-      .filter((e) => !e.name.startsWith('.'))
+      .filter((e) => !e.name.startsWith('.') && e.name !== 'node_modules')
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((e) => (e.isDirectory() ? listFiles(join(path, e.name)) : YAML_EXTENSIONS.has(extname(e.name)) ? Promise.resolve([join(path, e.name)]) : Promise.resolve([]))),
   );

@@ -1,0 +1,129 @@
+/**
+ * explain: the topology in words. For each destination service, who may call it on which
+ * routes and ports and why; what each split resolves to; every problem. And one question at
+ * a time: may identity X call host Y with this request, and where does it go?
+ */
+import { compileInbound, compileRoutes, HostTable, type AccessDecision, type PortProtocol, type RequestFacts } from '../config/index.ts';
+import type { Issue } from '../errors/issue.ts';
+import { allIssues, type PodNode, type ServiceNode, type SplitNode, type Topology } from '../model/index.ts';
+import { InboundBuilder } from './inbound.ts';
+import { buildOutbound } from './outbound.ts';
+
+export interface CallerView {
+  source: string;
+  via: string;
+  protocols: string[];
+  ports: number[] | 'all';
+  routes: string[] | 'all';
+}
+
+export interface DestinationView {
+  service: string;
+  accessMode: string;
+  ports: { port: number; protocol: string; targetPort: number | string }[];
+  pods: { pod: string; identity: string; meshed: boolean }[];
+  callers: CallerView[];
+  split?: string;
+}
+
+export interface SplitView {
+  split: string;
+  sourceVersion: string;
+  active: boolean;
+  root?: string;
+  matches?: string[];
+  ports: SplitNode['ports'];
+}
+
+export interface Explanation {
+  destinations: DestinationView[];
+  splits: SplitView[];
+  issues: Issue[];
+}
+
+function podsOf(service: ServiceNode, pods: ReadonlyMap<string, PodNode>): PodNode[] {
+  const keys = new Set(service.ports.flatMap((p) => p.endpoints.map((e) => e.pod)).filter((k): k is string => k !== undefined));
+  return [...keys].sort().map((k) => pods.get(k)).filter((p): p is PodNode => p !== undefined);
+}
+
+export function explain(topology: Topology): Explanation {
+  const pods = new Map(topology.pods.map((p) => [p.key, p]));
+  const inbound = new InboundBuilder(topology);
+  const destinations = topology.services.map((service): DestinationView => {
+    const members = podsOf(service, pods);
+    const callers = new Map<string, CallerView>();
+    for (const pod of members) {
+      for (const rule of inbound.build(pod).rules) {
+        for (const source of rule.sources) {
+          const view: CallerView = { source, via: rule.via, protocols: rule.protocols, ports: rule.ports ?? 'all', routes: rule.http ? rule.http.map((m) => m.name) : 'all' };
+          callers.set(JSON.stringify(view), view);
+        }
+      }
+    }
+    const ns = topology.namespaces.find((n) => n.name === service.namespace);
+    return {
+      service: service.key,
+      accessMode: ns?.accessMode ?? topology.mesh.defaultAccessMode,
+      ports: service.ports.map((p) => ({ port: p.port, protocol: p.protocol, targetPort: p.targetPort })),
+      pods: members.map((p) => ({ pod: p.key, identity: p.identity, meshed: p.meshed })),
+      callers: [...callers.values()].sort((a, b) => (a.source + a.via < b.source + b.via ? -1 : 1)),
+      ...(service.split ? { split: service.split } : {}),
+    };
+  });
+  const splits = topology.splits.map((s): SplitView => ({
+    split: s.key, sourceVersion: s.sourceVersion, active: s.active,
+    ...(s.root ? { root: s.root } : {}),
+    ...(s.matches ? { matches: s.matches.map((m) => m.name) } : {}),
+    ports: s.ports,
+  }));
+  return { destinations, splits, issues: allIssues(topology) };
+}
+
+export interface QueryAnswer {
+  allowed: boolean;
+  host: string;
+  service?: string;
+  port?: number;
+  route?: string;
+  split?: string;
+  /** Each backend the request may go to, its share and the destination's decision. */
+  backends: { cluster: string; percent: number; pods: { pod: string; decision: AccessDecision }[] }[];
+  reason: string;
+}
+
+/** May `from` (ns/serviceaccount) send this request to `host`? */
+export function explainRequest(topology: Topology, from: string, host: string, request: RequestFacts): QueryAnswer {
+  const [namespace = 'default', serviceAccount = 'default'] = from.split('/');
+  const identity = `spiffe://${topology.mesh.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+  const outbound = buildOutbound(topology);
+  const target = new HostTable(outbound.services, namespace, topology.mesh.clusterDomain).lookup(host);
+  if (!target) return { allowed: false, host, backends: [], reason: `${host} is not a service of the mesh (as seen from namespace ${namespace})` };
+  const route = compileRoutes(target.port)(request);
+  const answer: QueryAnswer = { allowed: false, host, service: `${target.service.namespace}/${target.service.name}`, port: target.port.port, backends: [], reason: '' };
+  if (!route) return { ...answer, reason: 'no route matches' };
+  answer.route = route.name;
+  if (route.split) answer.split = route.split;
+  const total = route.backends.reduce((sum, b) => sum + b.weight, 0);
+  const pods = new Map(topology.pods.map((p) => [p.key, p]));
+  const inbound = new InboundBuilder(topology);
+  for (const backend of route.backends) {
+    const cluster = outbound.clusters.find((c) => c.name === backend.cluster);
+    const percent = total === 0 ? 0 : Math.round((backend.weight / total) * 10000) / 100;
+    const view = { cluster: backend.cluster, percent, pods: [] as QueryAnswer['backends'][number]['pods'] };
+    for (const endpoint of cluster?.endpoints ?? []) {
+      const pod = pods.get(endpoint.pod);
+      if (!pod) continue;
+      const decide = compileInbound(inbound.build(pod));
+      view.pods.push({ pod: pod.key, decision: decide(identity, endpoint.port, target.port.protocol as PortProtocol, request) });
+    }
+    answer.backends.push(view);
+  }
+  const reachable = answer.backends.filter((b) => b.percent > 0);
+  const decisions = reachable.flatMap((b) => b.pods.map((p) => p.decision));
+  answer.allowed = decisions.length > 0 && decisions.every((d) => d.allowed);
+  answer.reason = total === 0 ? 'every backend has weight 0 (503)'
+    : decisions.length === 0 ? 'no ready endpoints (503)'
+    : answer.allowed ? (decisions[0] as AccessDecision).reason
+    : (decisions.find((d) => !d.allowed) as AccessDecision).reason;
+  return answer;
+}

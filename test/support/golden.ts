@@ -1,0 +1,31 @@
+/** Loading golden-case inputs and rendering configs, shared by the golden and decision tests. */
+import { deepStrictEqual } from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProxyConfig } from '../../src/config/index.ts';
+import type { Snapshot } from '../../src/model/index.ts';
+import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
+import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
+
+export const GOLDEN_DIR = join(import.meta.dirname, '..', 'golden');
+
+export function loadCase(file: string): Snapshot {
+  const { documents, issues } = parseYamlText(file, readFileSync(file, 'utf8'));
+  deepStrictEqual(issues, []);
+  return snapshotFromDocuments(documents.map((d) => d.value));
+}
+
+/** The shared outbound half once, then each proxy without it. */
+export function renderConfigs(configs: Map<string, ProxyConfig>): string {
+  const first = configs.values().next().value;
+  const proxies = Object.fromEntries([...configs].map(([id, { outbound: _outbound, ...rest }]) => [id, rest]));
+  return `${JSON.stringify({ outbound: first?.outbound ?? null, proxies }, null, 2)}\n`;
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

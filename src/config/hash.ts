@@ -1,29 +1,34 @@
 /**
- * Content hashes of ProxyConfigs. The outbound part is usually shared by many proxies, so
- * its hash is computed once and folded in:
- *   hash = sha256( stableJson({mesh, proxy, inbound}) + "\n" + sha256(stableJson(outbound)) )
+ * Content hashes of ProxyConfigs. The translator builds every object with a fixed key order,
+ * so JSON.stringify is canonical for configs it produces; a proxy verifies a config by hashing
+ * the parsed JSON the same way (JSON.parse keeps key order). The outbound part is usually
+ * shared by many proxies, and the inbound part by every proxy of one identity, so their
+ * hashes are computed once and folded in:
+ *   hash = sha256( JSON(mesh) \n JSON(proxy) \n sha256(JSON(inbound)) \n sha256(JSON(outbound)) )
  */
-import { createHash } from 'node:crypto';
-import type { OutboundConfig, ProxyConfig } from './types.ts';
-
-/** JSON with object keys sorted, so equal values always give equal text. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+import { hash } from 'node:crypto';
+import type { InboundConfig, OutboundConfig, ProxyConfig } from './types.ts';
 
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 export function outboundHash(outbound: OutboundConfig): string {
-  return sha256(stableJson(outbound));
+  return sha256(JSON.stringify(outbound));
+}
+
+/** Inbound configs are shared between proxies of one identity; hash each once. */
+const inboundDigests = new WeakMap<InboundConfig, string>();
+
+export function inboundHash(inbound: InboundConfig): string {
+  let digest = inboundDigests.get(inbound);
+  if (digest === undefined) {
+    digest = sha256(JSON.stringify(inbound));
+    inboundDigests.set(inbound, digest);
+  }
+  return digest;
 }
 
 export function proxyConfigHash(config: Omit<ProxyConfig, 'hash' | 'schema'>, outboundDigest = outboundHash(config.outbound)): string {
-  return sha256(`${stableJson({ mesh: config.mesh, proxy: config.proxy, inbound: config.inbound })}\n${outboundDigest}`);
+  return sha256(`${JSON.stringify(config.mesh)}\n${JSON.stringify(config.proxy)}\n${inboundHash(config.inbound)}\n${outboundDigest}`);
 }

@@ -4,7 +4,7 @@
  */
 export * from './types.ts';
 export { checkProxyConfig, proxyConfigJsonSchema } from './schema.ts';
-export { outboundHash, proxyConfigHash, sha256, stableJson } from './hash.ts';
+export { inboundHash, outboundHash, proxyConfigHash, sha256 } from './hash.ts';
 export { DEFAULT_RESILIENCE } from './defaults.ts';
 export * from './evaluate.ts';
 export * from './hosts.ts';

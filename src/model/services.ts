@@ -5,7 +5,7 @@
 import { issue, type Issue } from '../errors/issue.ts';
 import type { EndpointSliceInput, PodInput, ServiceInput, ServicePortInput, Snapshot } from './snapshot.ts';
 import type { EndpointNode, InboundPortNode, PodNode, Protocol, ServiceNode, ServicePortNode } from './topology.ts';
-import { byKey, key, sortedUnique, spiffeId } from './keys.ts';
+import { byKey, compareStrings, key, sortedUnique, spiffeId } from './keys.ts';
 
 const TCP_APP_PROTOCOLS = /^(tcp|tls|https|mysql|mongo|redis|postgres|postgresql|kafka|amqp|zookeeper|smtp)$/i;
 const TCP_NAME_PREFIX = /^(tcp|tls|https|mysql|mongo|redis|postgres|kafka|amqp|zookeeper|smtp)(-|$)/i;
@@ -55,80 +55,117 @@ export interface ServiceBuild {
 
 export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
   const { trustDomain } = snapshot.mesh;
-  const podsByNamespace = new Map<string, PodInput[]>();
-  for (const pod of snapshot.pods) {
-    const list = podsByNamespace.get(pod.namespace) ?? [];
-    list.push(pod);
-    podsByNamespace.set(pod.namespace, list);
-  }
+  const inputs = snapshot.pods;
   const slicesByService = new Map<string, EndpointSliceInput[]>();
   for (const slice of snapshot.endpointSlices) {
     const k = key(slice.namespace, slice.service);
     slicesByService.set(k, [...(slicesByService.get(k) ?? []), slice]);
   }
 
-  const inbound = new Map<string, Map<number, InboundPortNode>>();
-  const podServices = new Map<string, string[]>();
+  // Pods are addressed by their index; per-pod facts live in arrays, not maps.
+  const podKeys = inputs.map((p) => key(p.namespace, p.name));
+  const podServices: (string[] | undefined)[] = new Array(inputs.length);
+  const inbound: (InboundPortNode[] | undefined)[] = new Array(inputs.length);
+
+  // Pods by namespace and label, so a selector only looks at pods carrying its first label.
+  const podsByLabel = new Map<string, number[]>();
+  inputs.forEach((pod, i) => {
+    for (const k in pod.labels) {
+      const indexKey = `${pod.namespace}\u0000${k}\u0000${pod.labels[k]}`;
+      const list = podsByLabel.get(indexKey);
+      if (list) list.push(i);
+      else podsByLabel.set(indexKey, [i]);
+    }
+  });
+  const selectedPods = (svc: ServiceInput): number[] => {
+    const selector = svc.selector;
+    if (!selector) return [];
+    for (const k in selector) {
+      const candidates = podsByLabel.get(`${svc.namespace}\u0000${k}\u0000${selector[k]}`) ?? [];
+      return candidates.filter((i) => selects(selector, (inputs[i] as PodInput).labels));
+    }
+    return [];
+  };
   const issues: Issue[] = [];
 
   const services = snapshot.services.map((svc): ServiceNode => {
     const serviceKey = key(svc.namespace, svc.name);
     const ref = { kind: 'Service', namespace: svc.namespace, name: svc.name };
-    const selected = svc.selector ? (podsByNamespace.get(svc.namespace) ?? []).filter((p) => selects(svc.selector, p.labels)) : [];
-    for (const pod of selected) {
-      const podKey = key(pod.namespace, pod.name);
-      podServices.set(podKey, [...(podServices.get(podKey) ?? []), serviceKey]);
-    }
+    const selected = selectedPods(svc);
+    for (const i of selected) (podServices[i] ??= []).push(serviceKey);
     const nodeIssues: Issue[] = [];
-    const ports = svc.ports.map((port): ServicePortNode => {
+    const ports = svc.ports.map((port, portIndex): ServicePortNode => {
       const protocol = portProtocol(port);
       let endpoints: EndpointNode[];
       if (svc.selector) {
         endpoints = [];
-        for (const pod of selected) {
+        for (const i of selected) {
+          const pod = inputs[i] as PodInput;
           const target = resolveTargetPort(port, pod);
-          const podKey = key(pod.namespace, pod.name);
           if (target === undefined) {
-            nodeIssues.push(issue('SKIFF_W_SERVICE_TARGET_PORT', `spec.ports[${svc.ports.indexOf(port)}].targetPort`, `pod ${pod.name} declares no container port named "${String(port.targetPort)}"`, ref));
+            nodeIssues.push(issue('SKIFF_W_SERVICE_TARGET_PORT', `spec.ports[${portIndex}].targetPort`, `pod ${pod.name} declares no container port named "${String(port.targetPort)}"`, ref));
             continue;
           }
-          const ports = inbound.get(podKey) ?? new Map<number, InboundPortNode>();
-          const entry = ports.get(target) ?? { port: target, protocol, services: [], aliases: [] };
-          entry.services = sortedUnique([...entry.services, serviceKey]);
-          if (port.port !== target) entry.aliases = sortedUnique([...entry.aliases, port.port]);
-          ports.set(target, entry);
-          inbound.set(podKey, ports);
-          if (pod.ip) endpoints.push({ pod: podKey, address: pod.ip, port: target, ready: pod.ready });
+          const ports = (inbound[i] ??= []);
+          let entry = ports.find((e) => e.port === target);
+          if (!entry) {
+            entry = { port: target, protocol, services: [], aliases: [] };
+            ports.push(entry);
+          }
+          if (!entry.services.includes(serviceKey)) entry.services.push(serviceKey);
+          if (port.port !== target && !entry.aliases.includes(port.port)) entry.aliases.push(port.port);
+          if (pod.ip) endpoints.push({ pod: podKeys[i] as string, address: pod.ip, port: target, ready: pod.ready });
         }
       } else {
         endpoints = endpointsFromSlices(svc, port, slicesByService.get(serviceKey) ?? []);
       }
-      endpoints.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
-      return { ...(port.name ? { name: port.name } : {}), port: port.port, protocol, targetPort: port.targetPort ?? port.port, endpoints };
+      if (endpoints.length > 1) endpoints.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+      return { name: port.name, port: port.port, protocol, targetPort: port.targetPort ?? port.port, endpoints };
     });
-    return { key: serviceKey, namespace: svc.namespace, name: svc.name, ...(svc.clusterIP ? { clusterIP: svc.clusterIP } : {}), ports, issues: nodeIssues };
+    return { key: serviceKey, namespace: svc.namespace, name: svc.name, clusterIP: svc.clusterIP, ports, split: undefined, issues: nodeIssues };
   });
 
-  const pods = snapshot.pods.map((pod): PodNode => {
-    const podKey = key(pod.namespace, pod.name);
+  const identities = new Map<string, string>();
+  const workloads = new Map<string, PodNode['workload']>();
+  const pods = inputs.map((pod, i): PodNode => {
     const serviceAccount = pod.serviceAccount || 'default';
-    const declared = new Map(inbound.get(podKey) ?? []);
-    for (const c of pod.containerPorts) {
-      if (!declared.has(c.containerPort)) declared.set(c.containerPort, { port: c.containerPort, protocol: portProtocol({ port: c.containerPort, name: c.name, protocol: c.protocol }), services: [], aliases: [] });
+    const saKey = `${pod.namespace}/${serviceAccount}`;
+    let identity = identities.get(saKey);
+    if (identity === undefined) {
+      identity = spiffeId(trustDomain, pod.namespace, serviceAccount);
+      identities.set(saKey, identity);
     }
+    const owner = pod.owner ?? { kind: 'Pod', name: pod.name };
+    const workloadKey = `${pod.namespace}/${owner.kind}/${owner.name}`;
+    let workload = workloads.get(workloadKey);
+    if (!workload) {
+      workload = { kind: owner.kind, name: owner.name };
+      workloads.set(workloadKey, workload);
+    }
+    const ports = inbound[i] ?? [];
+    for (const entry of ports) {
+      if (entry.services.length > 1) entry.services.sort(compareStrings);
+      if (entry.aliases.length > 1) entry.aliases.sort((a, b) => a - b);
+    }
+    for (const c of pod.containerPorts) {
+      if (!ports.some((e) => e.port === c.containerPort)) ports.push({ port: c.containerPort, protocol: portProtocol({ port: c.containerPort, name: c.name, protocol: c.protocol }), services: [], aliases: [] });
+    }
+    if (ports.length > 1) ports.sort((a, b) => a.port - b.port);
+    const services = podServices[i] ?? [];
+    // One object shape for every pod (absent values stay undefined and are left out of JSON).
     return {
-      key: podKey,
+      key: podKeys[i] as string,
       namespace: pod.namespace,
       name: pod.name,
-      ...(pod.ip ? { address: pod.ip } : {}),
+      address: pod.ip || undefined,
       ready: pod.ready,
       serviceAccount,
-      identity: spiffeId(trustDomain, pod.namespace, serviceAccount),
-      workload: pod.owner ?? { kind: 'Pod', name: pod.name },
+      identity,
+      workload,
       meshed: pod.meshed,
-      ...(pod.meshed && pod.meshPort ? { meshPort: pod.meshPort } : {}),
-      services: sortedUnique(podServices.get(podKey) ?? []),
-      inboundPorts: [...declared.values()].sort((a, b) => a.port - b.port),
+      meshPort: pod.meshed && pod.meshPort ? pod.meshPort : undefined,
+      services: services.length > 1 ? sortedUnique(services) : services,
+      inboundPorts: ports,
     };
   });
   services.sort(byKey);

@@ -46,7 +46,8 @@ export class InboundBuilder {
   /** Pods with the same identity and ports share one (immutable) inbound config. */
   build(pod: PodNode): InboundConfig {
     const ports = pod.inboundPorts.filter((p) => p.protocol !== 'udp');
-    const cacheKey = `${pod.namespace}\n${pod.identity}\n${JSON.stringify(ports)}`;
+    let cacheKey = pod.identity;
+    for (const p of ports) cacheKey += `|${p.port}/${p.protocol}/${p.services.join(',')}/${p.aliases.join(',')}`;
     let config = this.cache.get(cacheKey);
     if (!config) {
       config = {

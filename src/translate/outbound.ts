@@ -12,6 +12,17 @@ export function clusterName(service: string, port: number): string {
   return `${service}:${port}`;
 }
 
+/** One workload reference object per workload, shared by its endpoints. */
+const workloadRefs = new WeakMap<PodNode['workload'], NonNullable<Endpoint['workload']>>();
+function workloadRef(pod: PodNode): NonNullable<Endpoint['workload']> {
+  let ref = workloadRefs.get(pod.workload);
+  if (!ref) {
+    ref = { kind: pod.workload.kind, name: pod.workload.name, namespace: pod.namespace };
+    workloadRefs.set(pod.workload, ref);
+  }
+  return ref;
+}
+
 function endpointsOf(port: ServicePortNode, pods: ReadonlyMap<string, PodNode>): Endpoint[] {
   return port.endpoints.filter((e) => e.ready).map((e): Endpoint => {
     const pod = e.pod ? pods.get(e.pod) : undefined;
@@ -20,7 +31,7 @@ function endpointsOf(port: ServicePortNode, pods: ReadonlyMap<string, PodNode>):
       out.identity = pod.identity;
       out.meshPort = pod.meshPort;
     }
-    if (pod) out.workload = { kind: pod.workload.kind, name: pod.workload.name, namespace: pod.namespace };
+    if (pod) out.workload = workloadRef(pod);
     return out;
   });
 }

@@ -13,9 +13,9 @@ export interface TranslateOptions {
   defaults?: ResiliencePolicy;
 }
 
-function configFor(topology: Topology, pod: PodNode, inbound: InboundBuilder, outbound: ProxyConfig['outbound'], digest: string): ProxyConfig {
+function configFor(mesh: ProxyConfig['mesh'], pod: PodNode, inbound: InboundBuilder, outbound: ProxyConfig['outbound'], digest: string): ProxyConfig {
   const body = {
-    mesh: { trustDomain: topology.mesh.trustDomain, clusterDomain: topology.mesh.clusterDomain },
+    mesh,
     proxy: { id: pod.key, namespace: pod.namespace, pod: pod.name, serviceAccount: pod.serviceAccount, identity: pod.identity, workload: pod.workload },
     inbound: inbound.build(pod),
     outbound,
@@ -23,14 +23,19 @@ function configFor(topology: Topology, pod: PodNode, inbound: InboundBuilder, ou
   return { schema: PROXY_CONFIG_SCHEMA, hash: proxyConfigHash(body, digest), ...body };
 }
 
+function meshOf(topology: Topology): ProxyConfig['mesh'] {
+  return { trustDomain: topology.mesh.trustDomain, clusterDomain: topology.mesh.clusterDomain };
+}
+
 /** Configs of every meshed pod, by proxy id (`namespace/pod`), in sorted order. */
 export function translateAll(topology: Topology, options: TranslateOptions = {}): Map<string, ProxyConfig> {
   const outbound = buildOutbound(topology, options.defaults ?? DEFAULT_RESILIENCE);
   const digest = outboundHash(outbound);
   const inbound = new InboundBuilder(topology);
+  const mesh = meshOf(topology);
   const configs = new Map<string, ProxyConfig>();
   for (const pod of topology.pods) {
-    if (pod.meshed) configs.set(pod.key, configFor(topology, pod, inbound, outbound, digest));
+    if (pod.meshed) configs.set(pod.key, configFor(mesh, pod, inbound, outbound, digest));
   }
   return configs;
 }
@@ -40,5 +45,5 @@ export function translate(topology: Topology, proxyId: string, options: Translat
   const pod = topology.pods.find((p) => p.key === proxyId && p.meshed);
   if (!pod) return undefined;
   const outbound = buildOutbound(topology, options.defaults ?? DEFAULT_RESILIENCE);
-  return configFor(topology, pod, new InboundBuilder(topology), outbound, outboundHash(outbound));
+  return configFor(meshOf(topology), pod, new InboundBuilder(topology), outbound, outboundHash(outbound));
 }

@@ -1,0 +1,45 @@
+/** A generated mesh snapshot for benchmarks: namespaces × services × pods, splits and targets. */
+import { parseSmiObject } from '../src/api/index.ts';
+import { DEFAULT_MESH, type PodInput, type ServiceInput, type Snapshot } from '../src/model/index.ts';
+
+export const NAMESPACES = Number(process.env.NAMESPACES ?? 100);
+export const SERVICES_PER_NS = Number(process.env.SERVICES_PER_NS ?? 100);
+export const PODS_PER_SERVICE = Number(process.env.PODS_PER_SERVICE ?? 5);
+export const SPLITS_PER_NS = Number(process.env.SPLITS_PER_NS ?? 20);
+export const TARGETS_PER_NS = Number(process.env.TARGETS_PER_NS ?? 50);
+
+export function generate(): Snapshot {
+  const services: ServiceInput[] = [];
+  const pods: PodInput[] = [];
+  const smi: unknown[] = [];
+  let ip = 0;
+  for (let n = 0; n < NAMESPACES; n++) {
+    const namespace = `ns-${n}`;
+    for (let s = 0; s < SERVICES_PER_NS; s++) {
+      const name = `svc-${s}`;
+      services.push({ namespace, name, selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
+      for (let p = 0; p < PODS_PER_SERVICE; p++) {
+        ip++;
+        pods.push({
+          namespace, name: `${name}-${p}`, ip: `10.${(ip >> 16) & 255}.${(ip >> 8) & 255}.${ip & 255}`, labels: { app: name },
+          serviceAccount: name, owner: { kind: 'Deployment', name }, ready: true, containerPorts: [{ name: 'http', containerPort: 8080 }], meshed: true, meshPort: 15006,
+        });
+      }
+    }
+    smi.push({ apiVersion: 'specs.smi-spec.io/v1alpha4', kind: 'HTTPRouteGroup', metadata: { name: 'api', namespace }, spec: { matches: [{ name: 'read', pathRegex: '/api/.*', methods: ['GET'] }, { name: 'write', pathRegex: '/api/.*', methods: ['POST', 'PUT'] }, { name: 'health', pathRegex: '/healthz' }] } });
+    smi.push({ apiVersion: 'specs.smi-spec.io/v1alpha4', kind: 'TCPRoute', metadata: { name: 'http-port', namespace }, spec: { matches: { ports: [8080] } } });
+    for (let k = 0; k < SPLITS_PER_NS; k++) {
+      const root = k * 3;
+      smi.push({ apiVersion: 'split.smi-spec.io/v1alpha4', kind: 'TrafficSplit', metadata: { name: `split-${k}`, namespace }, spec: { service: `svc-${root}`, backends: [{ service: `svc-${root + 1}`, weight: 90 }, { service: `svc-${root + 2}`, weight: 10 }] } });
+    }
+    for (let t = 0; t < TARGETS_PER_NS; t++) {
+      const sources = [1, 2, 3].map((d) => ({ kind: 'ServiceAccount', name: `svc-${(t + d) % SERVICES_PER_NS}`, namespace }));
+      smi.push({ apiVersion: 'access.smi-spec.io/v1alpha3', kind: 'TrafficTarget', metadata: { name: `tt-${t}`, namespace }, spec: { destination: { kind: 'ServiceAccount', name: `svc-${t}`, namespace }, sources, rules: [{ kind: 'HTTPRouteGroup', name: 'api', matches: ['read'] }, { kind: 'TCPRoute', name: 'http-port' }] } });
+    }
+  }
+  const parseStart = performance.now();
+  const parsed = smi.map(parseSmiObject);
+  console.log(`parse + validate ${smi.length} SMI objects: ${(performance.now() - parseStart).toFixed(0)} ms`);
+  return { mesh: DEFAULT_MESH, namespaces: [], services, pods, endpointSlices: [], smi: parsed };
+}
+

@@ -1,0 +1,33 @@
+import { equal, ok, throws, deepStrictEqual } from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { test } from 'node:test';
+import { createCertificate, createCsr, generateKeyPair, readCsr, uriSans } from './x509.ts';
+
+const hour = 3600_000;
+
+test('a root signs a SPIFFE workload certificate that node:crypto verifies', () => {
+  const root = generateKeyPair();
+  const now = Date.now();
+  const rootPem = createCertificate({ commonName: 'Skiff root', publicKey: root.publicKey, notBefore: new Date(now - 60_000), notAfter: new Date(now + 24 * hour), isCA: true, pathLength: 1 }, undefined, root.privateKey);
+  const leafKeys = generateKeyPair();
+  const { publicKey } = readCsr(createCsr(leafKeys, 'web.shop'));
+  const leafPem = createCertificate({ commonName: 'web.shop', publicKey, notBefore: new Date(now - 60_000), notAfter: new Date(now + hour), isCA: false, uris: ['spiffe://cluster.local/ns/shop/sa/web'] }, { certificatePem: rootPem, privateKey: root.privateKey });
+  const rootCert = new X509Certificate(rootPem);
+  const leaf = new X509Certificate(leafPem);
+  ok(rootCert.ca);
+  ok(!leaf.ca);
+  ok(leaf.checkIssued(rootCert));
+  ok(leaf.verify(rootCert.publicKey));
+  equal(leaf.issuer, rootCert.subject);
+  deepStrictEqual(uriSans(leafPem), ['spiffe://cluster.local/ns/shop/sa/web']);
+  ok(Math.abs(new Date(leaf.validTo).getTime() - (now + hour)) < 2000);
+  ok(leaf.publicKey.equals(leafKeys.publicKey), 'the certificate carries the requester\'s key');
+});
+
+test('a request whose signature does not match its key is refused', () => {
+  const a = generateKeyPair();
+  const b = generateKeyPair();
+  const csr = createCsr({ publicKey: a.publicKey, privateKey: b.privateKey }, 'x');
+  throws(() => readCsr(csr), /does not verify/);
+  throws(() => readCsr('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----'));
+});

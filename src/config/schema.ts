@@ -1,6 +1,7 @@
 /** JSON Schema of ProxyConfig v1, for the proxy to refuse a malformed config (ajv). */
 import { Ajv, type ValidateFunction } from 'ajv';
-import { PROXY_CONFIG_SCHEMA, type ProxyConfig } from './types.ts';
+import { compileFullMatch } from '../lib/regex.ts';
+import { PROXY_CONFIG_SCHEMA, type HttpMatch, type ProxyConfig } from './types.ts';
 
 const str = { type: 'string' } as const;
 const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
@@ -33,6 +34,7 @@ export const proxyConfigJsonSchema = closed({
       type: 'array',
       items: closed({ via: str, sources: strings, ports: { type: 'array', items: port }, protocols: { type: 'array', items: protocol }, http: { type: 'array', items: httpMatch } }, ['via', 'sources', 'protocols']),
     },
+    rateLimit: closed({ requestsPerSecond: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'integer', minimum: 1 } }, ['requestsPerSecond', 'burst']),
   }, ['accessMode', 'ports', 'rules']),
   outbound: closed({
     services: {
@@ -70,7 +72,6 @@ export const proxyConfigJsonSchema = closed({
       retry: closed({ attempts: nonNegative, budgetPercent: nonNegative, minPerSecond: nonNegative }, ['attempts', 'budgetPercent', 'minPerSecond']),
       circuitBreaker: closed({ maxConnections: nonNegative, maxPendingRequests: nonNegative, maxRequests: nonNegative }, ['maxConnections', 'maxPendingRequests', 'maxRequests']),
       outlierDetection: closed({ consecutiveGatewayErrors: nonNegative, baseEjectionMs: nonNegative, maxEjectionPercent: { type: 'integer', minimum: 0, maximum: 100 } }, ['consecutiveGatewayErrors', 'baseEjectionMs', 'maxEjectionPercent']),
-      rateLimit: closed({ requestsPerSecond: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'integer', minimum: 1 } }, ['requestsPerSecond', 'burst']),
       fault: closed({ delayMs: nonNegative, delayPercent: { type: 'number', minimum: 0, maximum: 100 }, abortStatus: { type: 'integer', minimum: 200, maximum: 599 }, abortPercent: { type: 'number', minimum: 0, maximum: 100 } }, []),
     }, ['timeoutMs', 'perTryTimeoutMs', 'connectTimeoutMs', 'retry', 'circuitBreaker', 'outlierDetection']),
   }, ['services', 'clusters', 'defaults']),
@@ -78,9 +79,26 @@ export const proxyConfigJsonSchema = closed({
 
 let validator: ValidateFunction | undefined;
 
-/** Checks a decoded config; returns readable problems (empty when valid). */
+function regexProblems(config: ProxyConfig): string[] {
+  const problems: string[] = [];
+  const check = (where: string, matches: readonly HttpMatch[] | undefined) => {
+    for (const m of matches ?? []) {
+      for (const [field, pattern] of [['pathRegex', m.pathRegex], ...(m.headers ?? []).map((h) => [`header ${h.name}`, h.regex])] as [string, string | undefined][]) {
+        if (pattern === undefined) continue;
+        const compiled = compileFullMatch(pattern);
+        if (!compiled.ok) problems.push(`${where} match ${m.name} ${field}: ${compiled.problem.message}`);
+      }
+    }
+  };
+  config.inbound.rules.forEach((r, i) => check(`/inbound/rules/${i}`, r.http));
+  for (const s of config.outbound.services) for (const p of s.ports) p.routes.forEach((r) => check(`/outbound/services/${s.namespace}/${s.name}/${p.port}/${r.name}`, r.match));
+  return problems;
+}
+
+/** Checks a decoded config: its schema, then that every regex compiles. Problems are readable. */
 export function checkProxyConfig(value: unknown): { ok: true; config: ProxyConfig } | { ok: false; problems: string[] } {
   validator ??= new Ajv({ allErrors: true, strict: true }).compile(proxyConfigJsonSchema);
-  if (validator(value)) return { ok: true, config: value as ProxyConfig };
-  return { ok: false, problems: (validator.errors ?? []).slice(0, 20).map((e) => `${e.instancePath || '/'} ${e.message ?? e.keyword}`) };
+  if (!validator(value)) return { ok: false, problems: (validator.errors ?? []).slice(0, 20).map((e) => `${e.instancePath || '/'} ${e.message ?? e.keyword}`) };
+  const problems = regexProblems(value as ProxyConfig);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: value as ProxyConfig };
 }

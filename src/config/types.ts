@@ -63,6 +63,8 @@ export interface InboundConfig {
   accessMode: AccessMode;
   ports: InboundPort[];
   rules: AccessRule[];
+  /** Local rate limit protecting this workload (token bucket, all callers together); absent = none. */
+  rateLimit?: { requestsPerSecond: number; burst: number };
 }
 
 export interface WeightedBackend {
@@ -138,8 +140,6 @@ export interface ResiliencePolicy {
   retry: RetryPolicy;
   circuitBreaker: { maxConnections: number; maxPendingRequests: number; maxRequests: number };
   outlierDetection: { consecutiveGatewayErrors: number; baseEjectionMs: number; maxEjectionPercent: number };
-  /** Local rate limit per proxy; absent = none. */
-  rateLimit?: { requestsPerSecond: number; burst: number };
   /** Fault injection for testing resilience; absent = none. */
   fault?: { delayMs?: number; delayPercent?: number; abortStatus?: number; abortPercent?: number };
 }

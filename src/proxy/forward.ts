@@ -1,0 +1,180 @@
+/**
+ * Sends one HTTP request upstream and streams the answer back, with per-try and overall
+ * timeouts, retries within a budget (connect failures always; 502/503/504 only for
+ * idempotent requests without a body, which can be replayed), outlier bookkeeping, and
+ * backpressure both ways. Upstream failures become generated 502/503/504 answers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { ResiliencePolicy } from '../config/index.ts';
+import { sendGenerated, type Reason } from './generated.ts';
+import { responseHeaders } from './http-headers.ts';
+import type { RetryBudget } from './resilience.ts';
+import type { EndpointRuntime, Upstreams } from './upstream.ts';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const RETRY_STATUS = new Set([502, 503, 504]);
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA']);
+
+export interface ForwardResult {
+  status: number;
+  endpoint?: EndpointRuntime;
+  reason?: Reason;
+  attempts: number;
+}
+
+export interface ForwardRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  path: string;
+  headers: Record<string, string | string[]>;
+  hasBody: boolean;
+  policy: ResiliencePolicy;
+  /** Absent: no retries (the inbound side never retries; its client does). */
+  budget?: RetryBudget;
+  upstreams: Upstreams;
+  pick(tried: ReadonlySet<EndpointRuntime>): EndpointRuntime | undefined;
+  /** Outlier detection settings; absent for the local application. */
+  outlier?: { threshold: number; baseEjectionMs: number };
+  done(result: ForwardResult): void;
+}
+
+class TimeoutError extends Error {
+  readonly code = 'SKIFF_TIMEOUT';
+}
+
+function isConnectFailure(err: Error & { code?: string }, responded: boolean): boolean {
+  return !responded && (CONNECT_ERRORS.has(err.code ?? '') || err.name === 'ConnectTimeoutError');
+}
+
+export function forward(f: ForwardRequest): void {
+  const tried = new Set<EndpointRuntime>();
+  const replayable = !f.hasBody;
+  const idempotent = IDEMPOTENT.has(f.method);
+  let attempts = 0;
+  let finished = false;
+  let current: Dispatcher.DispatchController | undefined;
+  let lastReason: Reason = 'no-healthy-upstream';
+  let lastDetail = 'no endpoint is available';
+
+  const finish = (result: Omit<ForwardResult, 'attempts'>) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(overall);
+    f.done({ ...result, attempts });
+  };
+  const fail = (status: number, reason: Reason, detail: string, endpoint?: EndpointRuntime) => {
+    sendGenerated(f.res, status, reason, detail);
+    finish({ status, reason, ...(endpoint ? { endpoint } : {}) });
+  };
+
+  const overall = f.policy.timeoutMs > 0 ? setTimeout(() => {
+    current?.abort(new TimeoutError(`no answer within ${f.policy.timeoutMs} ms`));
+    if (!current) fail(504, 'upstream-timeout', `no answer within ${f.policy.timeoutMs} ms`);
+  }, f.policy.timeoutMs) : undefined;
+
+  // A response closed before it finished means the client went away: stop the upstream too.
+  f.res.once('close', () => {
+    if (!f.res.writableFinished && !finished) current?.abort(new Error('the client went away'));
+  });
+
+  const canRetry = (connectFailure: boolean) =>
+    attempts <= f.policy.retry.attempts && f.budget !== undefined && (connectFailure ? replayable || !f.hasBody : replayable && idempotent) && f.budget.tryRetry();
+
+  const attempt = () => {
+    const endpoint = f.pick(tried);
+    if (!endpoint) {
+      fail(503, lastReason, lastDetail);
+      return;
+    }
+    attempts++;
+    tried.add(endpoint);
+    endpoint.inflight++;
+    let responded = false;
+    let discard = false;
+    let settled = false;
+    const perTry = f.policy.perTryTimeoutMs > 0 ? setTimeout(() => current?.abort(new TimeoutError(`no answer within the per-try timeout of ${f.policy.perTryTimeoutMs} ms`)), f.policy.perTryTimeoutMs) : undefined;
+    const settle = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(perTry);
+      endpoint.inflight--;
+      current = undefined;
+      if (f.outlier) endpoint.outlier.record(ok, Date.now(), f.outlier.threshold, f.outlier.baseEjectionMs);
+    };
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(controller) {
+        current = controller;
+        if (finished) controller.abort(new Error('request already answered'));
+      },
+      onResponseStart(controller, statusCode, headers, statusMessage) {
+        responded = true;
+        if (RETRY_STATUS.has(statusCode) && canRetry(false)) {
+          discard = true;
+          lastReason = 'no-healthy-upstream';
+          lastDetail = `upstream answered ${statusCode}`;
+          return;
+        }
+        if (f.res.headersSent || f.res.destroyed) {
+          controller.abort(new Error('response already started'));
+          return;
+        }
+        f.res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers));
+      },
+      onResponseData(controller, chunk) {
+        if (discard) return;
+        if (!f.res.write(chunk)) {
+          controller.pause();
+          f.res.once('drain', () => controller.resume());
+        }
+      },
+      onResponseEnd() {
+        const status = f.res.statusCode;
+        settle(!discard || false);
+        if (discard) {
+          attempt();
+          return;
+        }
+        f.res.end();
+        finish({ status, endpoint });
+      },
+      onResponseError(_controller, err: Error & { code?: string }) {
+        settle(false);
+        if (finished) return;
+        if (err instanceof TimeoutError) {
+          if (!f.res.headersSent && attempts <= f.policy.retry.attempts && err.message.includes('per-try') && canRetry(false)) {
+            attempt();
+            return;
+          }
+          fail(504, 'upstream-timeout', err.message, endpoint);
+          return;
+        }
+        if (f.res.headersSent) {
+          f.res.destroy(err);
+          finish({ status: f.res.statusCode, endpoint, reason: 'upstream-reset' });
+          return;
+        }
+        const connect = isConnectFailure(err, responded);
+        lastReason = connect ? 'upstream-connect-failure' : 'upstream-reset';
+        lastDetail = `${endpoint.endpoint.address}:${endpoint.endpoint.meshPort ?? endpoint.endpoint.port}: ${err.message || err.code || 'connection failed'}`;
+        if (canRetry(connect)) {
+          attempt();
+          return;
+        }
+        fail(connect ? 503 : 502, lastReason, lastDetail, endpoint);
+      },
+    };
+    f.upstreams.pool(endpoint).dispatch({
+      path: f.path,
+      method: f.method as Dispatcher.HttpMethod,
+      headers: f.headers,
+      body: f.hasBody ? f.req : null,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    }, handler);
+  };
+
+  f.budget?.recordRequest();
+  attempt();
+}

@@ -1,0 +1,48 @@
+/** Header handling shared by both directions: hop-by-hop removal, request ids, internal headers. */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** RFC 9110 §7.6.1 connection-specific fields, plus the proxy ones clients still send. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+/** Headers Skiff adds between sidecars; never trusted from, nor passed to, applications. */
+export const CLIENT_HEADER = 'x-skiff-client';
+const INTERNAL_PREFIX = 'x-skiff-';
+
+/** Copies request headers without hop-by-hop fields (and those `Connection` names) or Skiff's own. */
+export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connection = headers.connection;
+  const named = connection ? new Set(String(connection).toLowerCase().split(',').map((s) => s.trim())) : undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith(INTERNAL_PREFIX)) continue;
+    out[name] = value;
+  }
+  if (out['x-request-id'] === undefined) out['x-request-id'] = randomUUID();
+  return out;
+}
+
+/** Response headers as Node's writeHead wants them, without hop-by-hop fields. */
+export function responseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connection = headers.connection;
+  const named = connection ? new Set(String(connection).toLowerCase().split(',').map((s) => s.trim())) : undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** The value of a header as the route matcher sees it (repeated headers joined with ", "). */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+export function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}

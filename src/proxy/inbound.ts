@@ -1,0 +1,128 @@
+/**
+ * The inbound listener: one port on the pod's address for everything that comes in.
+ * TLS (first byte 0x16) is mesh traffic: the caller's certificate must chain to the mesh
+ * trust bundle, its SPIFFE ID is the caller's identity, and SNI names the target port
+ * (`<port>.inbound.skiff`, or `tcp-<port>.inbound.skiff` for TCP pass-through). Anything
+ * else is a plaintext caller without identity, accepted only in permissive namespaces. The
+ * access rules decide; a denial is a 403 with the reason, never a reset.
+ */
+import net, { type Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import tls, { type TLSSocket } from 'node:tls';
+import { parseHost, type RequestFacts } from '../config/index.ts';
+import type { ProxyContext } from './context.ts';
+import { forward } from './forward.ts';
+import type { Frontend, ProxiedRequest } from './frontend.ts';
+import { sendGenerated } from './generated.ts';
+import { CLIENT_HEADER, forwardableHeaders, headerValue, pathOf } from './http-headers.ts';
+import type { RequestLabels } from './telemetry.ts';
+import { spiffeIdOf } from './tls-material.ts';
+import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
+import { handleInboundTcp } from './tcp.ts';
+
+/** Identity and SNI port of each inbound connection. */
+const peers = new WeakMap<Socket, { identity?: string; port?: number }>();
+
+export const PEER_IDENTITY_HEADER = 'x-skiff-peer-identity';
+
+function sniPort(servername: string | false | null | undefined): { port: number; tcp: boolean } | undefined {
+  if (!servername || !servername.endsWith(SNI_SUFFIX)) return undefined;
+  let head = servername.slice(0, -SNI_SUFFIX.length);
+  const tcp = head.startsWith(TCP_SNI_PREFIX);
+  if (tcp) head = head.slice(TCP_SNI_PREFIX.length);
+  const port = Number(head);
+  return Number.isInteger(port) && port > 0 && port < 65536 ? { port, tcp } : undefined;
+}
+
+/** Accepts raw connections, tells TLS from plaintext, and hands HTTP to the frontend. */
+export function acceptInbound(ctx: ProxyContext, frontend: Frontend): net.Server {
+  return net.createServer({ pauseOnConnect: true }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.once('readable', () => {
+      const first = socket.read(1) as Buffer | null;
+      if (!first) {
+        socket.destroy();
+        return;
+      }
+      socket.unshift(first);
+      if (first[0] !== 0x16) {
+        peers.set(socket, {});
+        frontend.server.emit('connection', socket);
+        socket.resume();
+        return;
+      }
+      const material = ctx.tls;
+      if (!material) {
+        socket.destroy();
+        return;
+      }
+      const secure: TLSSocket = new tls.TLSSocket(socket, { isServer: true, secureContext: material.serverContext, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+      secure.on('error', () => secure.destroy());
+      secure.once('secure', () => {
+        const identity = spiffeIdOf(secure.getPeerX509Certificate());
+        const sni = sniPort(secure.servername);
+        if (sni?.tcp) {
+          handleInboundTcp(ctx, secure, identity, sni.port);
+          return;
+        }
+        peers.set(secure, { ...(identity ? { identity } : {}), ...(sni ? { port: sni.port } : {}) });
+        frontend.server.emit('connection', secure);
+      });
+    });
+  });
+}
+
+export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: ServerResponse): void {
+  const started = performance.now();
+  const state = ctx.state;
+  if (!state) {
+    sendGenerated(res, 503, 'not-ready', 'the proxy has no configuration yet');
+    return;
+  }
+  const peer = peers.get(req.socket) ?? {};
+  const hostPort = req.headers.host ? parseHost(req.headers.host).port : undefined;
+  const port = peer.port ?? (hostPort !== undefined && state.inboundPorts.has(hostPort) ? hostPort : state.defaultInboundPort);
+  const me = state.config.proxy;
+  const inboundPort = port === undefined ? undefined : state.inboundPorts.get(port);
+  const sourceNamespace = peer.identity ? (/\/ns\/([^/]+)\//.exec(peer.identity)?.[1] ?? '') : '';
+  const client = peer.identity ? headerValue(req.headers, CLIENT_HEADER)?.split('/') : undefined;
+  const labels: RequestLabels = {
+    direction: 'inbound', source_namespace: sourceNamespace, source_workload_kind: client?.[1] ?? '', source_workload: client?.[2] ?? '',
+    destination_namespace: me.namespace, destination_workload_kind: me.workload.kind, destination_workload: me.workload.name,
+    destination_service: inboundPort?.services[0]?.split('/')[1] ?? '', route: '',
+  };
+  const record = (status: number) => ctx.telemetry.observe(labels, status, performance.now() - started);
+  if (port === undefined || !inboundPort) {
+    sendGenerated(res, 404, 'unknown-port', port === undefined ? 'the request does not say which port it is for' : `this workload serves nothing on port ${port}`);
+    record(404);
+    return;
+  }
+  const method = req.method ?? 'GET';
+  const path = req.url ?? '/';
+  const facts: RequestFacts = { method, path: pathOf(path), header: (name) => headerValue(req.headers, name) };
+  const decision = state.decide(peer.identity, port, 'http', facts);
+  if (!decision.allowed) {
+    sendGenerated(res, 403, peer.identity ? 'access-denied' : 'unauthenticated', decision.reason);
+    record(403);
+    return;
+  }
+  labels.route = decision.route ?? '';
+  if (ctx.rateLimit && !ctx.rateLimit.take()) {
+    sendGenerated(res, 429, 'rate-limited', 'the workload\'s local rate limit is exhausted');
+    record(429);
+    return;
+  }
+  const headers = forwardableHeaders(req.headers);
+  if (peer.identity) headers[PEER_IDENTITY_HEADER] = peer.identity;
+  const app = ctx.app.runtime({ address: ctx.appHost, port, pod: me.id });
+  const policy = state.config.outbound.defaults;
+  forward({
+    req, res, method, path, headers, policy: { ...policy, perTryTimeoutMs: 0 }, upstreams: ctx.app,
+    hasBody: req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0',
+    pick: (tried) => (tried.has(app) ? undefined : app),
+    done: (result) => {
+      record(result.status);
+      ctx.telemetry.accessLog({ direction: 'inbound', method, path: facts.path, port, status: result.status, source: peer.identity, via: decision.allowed ? decision.via : undefined, reason: result.reason, ms: Math.round(performance.now() - started) });
+    },
+  });
+}

@@ -1,0 +1,13 @@
+/**
+ * proxy: the Skiff sidecar (Fastify + undici). It imports only config/ (and lib/) from the
+ * rest of Skiff, so it can be upgraded separately and keeps serving its last good config.
+ *
+ *   app ──HTTP_PROXY / captured──► outbound listener ─ host → route → weighted backend → endpoint ─┐
+ *                                                                                              mTLS (SNI = target port)
+ *   peer sidecar ──────────────────────────────────────► inbound listener ─ identity → access rules → app
+ *   admin (loopback): /ready /live /metrics /config /stats
+ */
+export { SkiffProxy, type ProxyOptions, type Listen } from './proxy.ts';
+export { FileConfigSource, type ConfigSource } from './config-source.ts';
+export { REASON_HEADER, DETAIL_HEADER } from './generated.ts';
+export { CERT_FILE, KEY_FILE, CA_FILE } from './tls-material.ts';

@@ -1,0 +1,101 @@
+/**
+ * The outbound listener: requests the application sends, either to its HTTP proxy
+ * (absolute-form, `HTTP_PROXY`) or captured transparently (origin-form with a Host header).
+ * Host → service → route → a backend picked by weight per request → an endpoint picked by
+ * load → mTLS to the destination's sidecar. Names outside the mesh get 502: never an open proxy.
+ */
+import type { ServerResponse } from 'node:http';
+import type { RequestFacts } from '../config/index.ts';
+import type { ProxyContext } from './context.ts';
+import { forward } from './forward.ts';
+import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
+import { sendGenerated } from './generated.ts';
+import { chance } from './resilience.ts';
+import { CLIENT_HEADER, forwardableHeaders, headerValue, pathOf } from './http-headers.ts';
+import { pickEndpoint } from './state.ts';
+import type { RequestLabels } from './telemetry.ts';
+
+function hasBody(req: ProxiedRequest): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: ServerResponse): void {
+  const started = performance.now();
+  const state = ctx.state;
+  if (!state) {
+    sendGenerated(res, 503, 'not-ready', 'the proxy has no configuration yet');
+    return;
+  }
+  const authority = req[AUTHORITY] ?? req.headers.host;
+  if (!authority) {
+    sendGenerated(res, 400, 'bad-request', 'the request names no host');
+    return;
+  }
+  const target = state.hosts.lookup(authority);
+  if (!target) {
+    sendGenerated(res, 502, 'unknown-host', `${authority} is not a service of the mesh`);
+    return;
+  }
+  const method = req.method ?? 'GET';
+  const path = req.url ?? '/';
+  const facts: RequestFacts = { method, path: pathOf(path), header: (name) => headerValue(req.headers, name) };
+  const compiled = state.ports.get(target.port);
+  const route = compiled?.route(facts);
+  const me = state.config.proxy;
+  const labels: RequestLabels = {
+    direction: 'outbound', source_namespace: me.namespace, source_workload_kind: me.workload.kind, source_workload: me.workload.name,
+    destination_namespace: target.service.namespace, destination_workload_kind: '', destination_workload: '',
+    destination_service: target.service.name, route: route?.name ?? '',
+  };
+  const record = (status: number) => ctx.telemetry.observe(labels, status, performance.now() - started);
+  if (!route || !compiled) {
+    sendGenerated(res, 404, 'no-route', `no route of ${target.service.namespace}/${target.service.name}:${target.port.port} matches`);
+    record(404);
+    return;
+  }
+  const clusterName = compiled.pick(route);
+  const cluster = clusterName ? state.clusters.get(clusterName) : undefined;
+  if (!cluster) {
+    sendGenerated(res, 503, 'no-backends', route.split ? `every backend of TrafficSplit ${route.split} has weight 0` : 'the route has no backend');
+    record(503);
+    return;
+  }
+  const policy = state.config.outbound.defaults;
+  const fault = policy.fault;
+  if (fault && chance(fault.abortPercent) && fault.abortStatus) {
+    sendGenerated(res, fault.abortStatus, 'fault-injected', 'fault injection aborted this request');
+    record(fault.abortStatus);
+    return;
+  }
+  if (cluster.active >= policy.circuitBreaker.maxRequests) {
+    sendGenerated(res, 503, 'circuit-open', `${cluster.config.name} has ${cluster.active} requests in flight (limit ${policy.circuitBreaker.maxRequests})`);
+    record(503);
+    return;
+  }
+  const headers = forwardableHeaders(req.headers);
+  headers.host = authority;
+  headers[CLIENT_HEADER] = `${me.namespace}/${me.workload.kind}/${me.workload.name}`;
+  const budget = ctx.budget(cluster.config.name, policy);
+  const run = () => {
+    cluster.active++;
+    forward({
+      req, res, method, path, headers, hasBody: hasBody(req), policy, budget, upstreams: ctx.mesh,
+      pick: (tried) => pickEndpoint(cluster, tried, Date.now(), policy.outlierDetection.maxEjectionPercent),
+      outlier: { threshold: policy.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: policy.outlierDetection.baseEjectionMs },
+      done: (result) => {
+        cluster.active--;
+        const workload = result.endpoint?.endpoint.workload;
+        if (workload) {
+          labels.destination_workload_kind = workload.kind;
+          labels.destination_workload = workload.name;
+        }
+        if (result.attempts > 1) ctx.telemetry.retries.labels({ cluster: cluster.config.name }).inc(result.attempts - 1);
+        record(result.status);
+        ctx.telemetry.accessLog({ direction: 'outbound', method, authority, path: facts.path, status: result.status, route: route.name, cluster: cluster.config.name, endpoint: result.endpoint?.key, attempts: result.attempts, reason: result.reason, ms: Math.round(performance.now() - started) });
+      },
+    });
+  };
+  if (fault?.delayMs && chance(fault.delayPercent)) setTimeout(run, fault.delayMs);
+  else run();
+}

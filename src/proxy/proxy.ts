@@ -1,0 +1,194 @@
+/**
+ * The sidecar, wired: a config source and the TLS files feed an immutable ProxyState that
+ * is swapped atomically; the inbound, outbound, TCP and admin listeners read it. A bad
+ * config or certificate is refused, reported (log, metric, /config) and the last good one
+ * stays in force; the proxy never exits because of input.
+ */
+import type { AddressInfo, Server } from 'node:net';
+import { checkProxyConfig, type ResiliencePolicy } from '../config/index.ts';
+import type { FastifyInstance } from 'fastify';
+import { createAdmin } from './admin.ts';
+import type { ConfigSource } from './config-source.ts';
+import type { ProxyContext } from './context.ts';
+import { createFrontend, type Frontend } from './frontend.ts';
+import { acceptInbound, handleInbound } from './inbound.ts';
+import { handleOutbound } from './outbound.ts';
+import { RetryBudget, TokenBucket } from './resilience.ts';
+import { compileState, type ProxyState } from './state.ts';
+import { TcpForwards } from './tcp.ts';
+import { Telemetry, type AccessLogOptions } from './telemetry.ts';
+import { TlsMaterialWatcher, type TlsMaterial } from './tls-material.ts';
+import { Upstreams } from './upstream.ts';
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+export interface ProxyOptions {
+  config: ConfigSource;
+  /** Folder with cert.pem, key.pem and ca.pem; without it the proxy speaks only plaintext. */
+  certDir?: string;
+  inbound: Listen;
+  outbound: Listen;
+  admin: Listen;
+  /** Where the application listens (its ports are the inbound target ports). */
+  appHost: string;
+  /** Address for outbound TCP forward listeners; absent: none. */
+  tcpForwardHost?: string;
+  accessLog?: AccessLogOptions;
+  log?: (event: string, detail: Record<string, unknown>) => void;
+}
+
+export class SkiffProxy implements ProxyContext {
+  state: ProxyState | undefined;
+  readonly telemetry: Telemetry;
+  readonly mesh: Upstreams;
+  readonly app: Upstreams;
+  readonly appHost: string;
+  rateLimit: TokenBucket | undefined;
+  private readonly options: ProxyOptions;
+  private readonly certs: TlsMaterialWatcher | undefined;
+  private readonly budgets = new Map<string, RetryBudget>();
+  private tcp: TcpForwards | undefined;
+  private servers: Server[] = [];
+  private frontends: Frontend[] = [];
+  private admin: FastifyInstance | undefined;
+  private configError: string | undefined;
+  private appliedAt: string | undefined;
+  private configs = { applied: 0, rejected: 0 };
+
+  constructor(options: ProxyOptions) {
+    this.options = options;
+    this.appHost = options.appHost;
+    this.telemetry = new Telemetry(options.accessLog);
+    this.certs = options.certDir ? new TlsMaterialWatcher(options.certDir) : undefined;
+    this.mesh = new Upstreams(() => this.tls);
+    this.app = new Upstreams(() => undefined);
+  }
+
+  get tls(): TlsMaterial | undefined {
+    return this.certs?.current;
+  }
+
+  budget(cluster: string, policy: ResiliencePolicy): RetryBudget {
+    let budget = this.budgets.get(cluster);
+    if (!budget) {
+      budget = new RetryBudget(policy.retry.budgetPercent, policy.retry.minPerSecond);
+      this.budgets.set(cluster, budget);
+    }
+    return budget;
+  }
+
+  private log(event: string, detail: Record<string, unknown>): void {
+    this.options.log?.(event, detail);
+  }
+
+  /** Validates, compiles and swaps in a config; refuses it (keeping the old one) when it is bad. */
+  applyConfig(raw: unknown): { ok: boolean; error?: string } {
+    const checked = checkProxyConfig(raw);
+    if (!checked.ok) {
+      this.configError = checked.problems.join('; ');
+      this.configs.rejected++;
+      this.telemetry.configUpdates.labels({ result: 'rejected' }).inc();
+      this.log('config-rejected', { problems: checked.problems });
+      this.options.config.report?.({ error: this.configError });
+      return { ok: false, error: this.configError };
+    }
+    const config = checked.config;
+    if (config.hash === this.state?.config.hash) return { ok: true };
+    let next: ProxyState;
+    try {
+      next = compileState(config, this.mesh, this.state);
+    } catch (err) {
+      this.configError = `cannot compile: ${(err as Error).message}`;
+      this.configs.rejected++;
+      this.options.config.report?.({ error: this.configError });
+      return { ok: false, error: this.configError };
+    }
+    if (this.state && this.state.config.hash !== config.hash) this.telemetry.configInfo.remove({ hash: this.state.config.hash });
+    this.state = next;
+    this.configError = undefined;
+    this.appliedAt = new Date().toISOString();
+    this.configs.applied++;
+    this.telemetry.configInfo.set({ hash: config.hash }, 1);
+    this.telemetry.configUpdates.labels({ result: 'applied' }).inc();
+    const limit = config.inbound.rateLimit;
+    if (!limit) this.rateLimit = undefined;
+    else if (this.rateLimit) this.rateLimit.configure(limit.requestsPerSecond, limit.burst);
+    else this.rateLimit = new TokenBucket(limit.requestsPerSecond, limit.burst);
+    for (const [name, budget] of this.budgets) {
+      if (!next.clusters.has(name)) this.budgets.delete(name);
+      else budget.configure(config.outbound.defaults.retry.budgetPercent, config.outbound.defaults.retry.minPerSecond);
+    }
+    void this.tcp?.sync(config.outbound.services);
+    this.log('config-applied', { hash: config.hash });
+    this.options.config.report?.({ hash: config.hash });
+    return { ok: true };
+  }
+
+  readinessProblems(): string[] {
+    const problems: string[] = [];
+    if (!this.state) problems.push(this.configError ? `no good config yet: ${this.configError}` : 'no config yet');
+    if (this.certs && !this.certs.current) problems.push(`no certificate yet${this.certs.lastError ? `: ${this.certs.lastError}` : ''}`);
+    return problems;
+  }
+
+  configReport(): Record<string, unknown> {
+    return { hash: this.state?.config.hash ?? null, appliedAt: this.appliedAt ?? null, lastError: this.configError ?? null, counts: this.configs, config: this.state?.config ?? null };
+  }
+
+  stats(): Record<string, unknown> {
+    return {
+      config: { hash: this.state?.config.hash ?? null, ...this.configs, lastError: this.configError ?? null },
+      certificate: this.tls ? { identity: this.tls.identity, notAfter: this.tls.notAfter.toISOString(), generation: this.tls.generation, lastError: this.certs?.lastError ?? null } : null,
+      clusters: [...(this.state?.clusters.values() ?? [])].map((c) => ({ name: c.config.name, active: c.active, endpoints: c.endpoints.length })),
+      endpoints: this.mesh.snapshot(),
+      tcpForwardConflicts: this.tcp?.conflicts ?? [],
+    };
+  }
+
+  async start(): Promise<{ inbound: AddressInfo; outbound: AddressInfo; admin: AddressInfo }> {
+    if (this.certs) {
+      this.certs.on('rotated', (m) => {
+        this.telemetry.certificateExpiry.set(m.notAfter.getTime() / 1000);
+        this.log('certificate-loaded', { identity: m.identity, notAfter: m.notAfter.toISOString(), generation: m.generation });
+      });
+      this.certs.on('rejected', (err) => this.log('certificate-rejected', { error: err.message }));
+      await this.certs.start();
+    }
+    const source = this.options.config;
+    source.on('config', (raw) => this.applyConfig(raw));
+    source.on('error', (err) => {
+      this.configError = err.message;
+      this.log('config-source-error', { error: err.message });
+    });
+    const outboundFront = await createFrontend((req, res) => handleOutbound(this, req, res));
+    const inboundFront = await createFrontend((req, res) => handleInbound(this, req, res));
+    this.frontends = [outboundFront, inboundFront];
+    if (this.options.tcpForwardHost) this.tcp = new TcpForwards(this, this.options.tcpForwardHost);
+    await source.start();
+    const inboundServer = acceptInbound(this, inboundFront);
+    const listen = (server: Server, at: Listen) => new Promise<AddressInfo>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at.port, at.host, () => resolve(server.address() as AddressInfo));
+    });
+    const inbound = await listen(inboundServer, this.options.inbound);
+    const outbound = await listen(outboundFront.server, this.options.outbound);
+    this.admin = await createAdmin(this);
+    await this.admin.listen({ host: this.options.admin.host, port: this.options.admin.port });
+    this.servers = [inboundServer, outboundFront.server];
+    if (this.state) void this.tcp?.sync(this.state.config.outbound.services);
+    return { inbound, outbound, admin: this.admin.server.address() as AddressInfo };
+  }
+
+  async close(): Promise<void> {
+    this.options.config.stop();
+    this.certs?.stop();
+    this.tcp?.close();
+    await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    for (const f of this.frontends) f.server.closeAllConnections();
+    await this.admin?.close();
+    await Promise.all([this.mesh.close(), this.app.close()]);
+  }
+}

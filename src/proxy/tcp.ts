@@ -1,0 +1,116 @@
+/**
+ * TCP pass-through for ports that are not HTTP. Inbound: a TLS connection whose SNI is
+ * `tcp-<port>.inbound.skiff` is checked against the access rules (protocol tcp) and piped to
+ * the local application. Outbound: for each TCP port of a mesh service the proxy listens on
+ * its forward address (same port number) and pipes each connection, over mTLS to a meshed
+ * endpoint, along the service's first route. Denied connections are closed (TCP has no 403).
+ */
+import net, { type Socket } from 'node:net';
+import tls, { type TLSSocket } from 'node:tls';
+import type { OutboundPort, OutboundService } from '../config/index.ts';
+import type { ProxyContext } from './context.ts';
+import { pickEndpoint } from './state.ts';
+import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
+
+function pipeBoth(ctx: ProxyContext, a: Socket, b: Socket, labels: { direction: string; destination_namespace: string; destination_service: string }): void {
+  a.on('error', () => b.destroy());
+  b.on('error', () => a.destroy());
+  a.on('close', () => b.destroy());
+  b.on('close', () => a.destroy());
+  a.pipe(b);
+  b.pipe(a);
+  a.on('data', (chunk: Buffer) => ctx.telemetry.tcpBytes.labels({ ...labels, flow: 'sent' }).inc(chunk.length));
+  b.on('data', (chunk: Buffer) => ctx.telemetry.tcpBytes.labels({ ...labels, flow: 'received' }).inc(chunk.length));
+}
+
+export function handleInboundTcp(ctx: ProxyContext, socket: TLSSocket, identity: string | undefined, port: number): void {
+  const state = ctx.state;
+  const inbound = state?.inboundPorts.get(port);
+  const labels = { direction: 'inbound', destination_namespace: state?.config.proxy.namespace ?? '', destination_service: inbound?.services[0]?.split('/')[1] ?? '' };
+  if (!state || !inbound || !state.decide(identity, port, 'tcp').allowed) {
+    ctx.telemetry.tcpConnections.labels({ ...labels, result: 'denied' }).inc();
+    socket.destroy();
+    return;
+  }
+  ctx.telemetry.tcpConnections.labels({ ...labels, result: 'allowed' }).inc();
+  const app = net.connect({ host: ctx.appHost, port });
+  pipeBoth(ctx, socket, app, labels);
+}
+
+/** Outbound TCP listeners, opened and closed as the config's TCP service ports come and go. */
+export class TcpForwards {
+  private readonly listeners = new Map<number, { server: net.Server; service: string }>();
+  private readonly ctx: ProxyContext;
+  private readonly host: string;
+  readonly conflicts: string[] = [];
+
+  constructor(ctx: ProxyContext, host: string) {
+    this.ctx = ctx;
+    this.host = host;
+  }
+
+  /** Binds one listener per TCP port number; when two services share a number, the first (sorted) wins. */
+  async sync(services: readonly OutboundService[]): Promise<void> {
+    const wanted = new Map<number, string>();
+    this.conflicts.length = 0;
+    for (const s of services) {
+      for (const p of s.ports) {
+        if (p.protocol !== 'tcp') continue;
+        const name = `${s.namespace}/${s.name}`;
+        if (wanted.has(p.port)) this.conflicts.push(`port ${p.port}: ${name} (kept ${wanted.get(p.port)})`);
+        else wanted.set(p.port, name);
+      }
+    }
+    for (const [port, entry] of this.listeners) {
+      if (wanted.get(port) !== entry.service) {
+        entry.server.close();
+        this.listeners.delete(port);
+      }
+    }
+    for (const [port, service] of wanted) {
+      if (this.listeners.has(port)) continue;
+      const server = net.createServer((socket) => this.connect(socket, service, port));
+      await new Promise<void>((resolve) => {
+        server.once('error', (err) => {
+          this.conflicts.push(`port ${port}: ${service}: ${err.message}`);
+          resolve();
+        });
+        server.listen(port, this.host, () => resolve());
+      });
+      if (server.listening) this.listeners.set(port, { server, service });
+    }
+  }
+
+  private connect(socket: Socket, service: string, port: number): void {
+    const state = this.ctx.state;
+    const [namespace = '', name = ''] = service.split('/');
+    const labels = { direction: 'outbound', destination_namespace: namespace, destination_service: name };
+    const target: OutboundPort | undefined = state?.config.outbound.services.find((s) => s.namespace === namespace && s.name === name)?.ports.find((p) => p.port === port);
+    const compiled = target ? state?.ports.get(target) : undefined;
+    const route = target?.routes[0];
+    const clusterName = route && compiled ? compiled.pick(route) : undefined;
+    const cluster = clusterName ? state?.clusters.get(clusterName) : undefined;
+    const endpoint = cluster && state ? pickEndpoint(cluster, undefined, Date.now(), state.config.outbound.defaults.outlierDetection.maxEjectionPercent) : undefined;
+    const material = this.ctx.tls;
+    if (!endpoint) {
+      this.ctx.telemetry.tcpConnections.labels({ ...labels, result: 'no-endpoint' }).inc();
+      socket.destroy();
+      return;
+    }
+    this.ctx.telemetry.tcpConnections.labels({ ...labels, result: 'forwarded' }).inc();
+    const e = endpoint.endpoint;
+    const upstream = e.meshPort !== undefined && e.identity && material
+      ? tls.connect({
+        host: e.address, port: e.meshPort, servername: `${TCP_SNI_PREFIX}${e.port}${SNI_SUFFIX}`, minVersion: 'TLSv1.3',
+        cert: material.certPem, key: material.keyPem, ca: material.caPem,
+        checkServerIdentity: (_h, cert) => ((cert.subjectaltname ?? '').split(', ').includes(`URI:${e.identity}`) ? undefined : new Error(`server identity is not ${e.identity}`)),
+      })
+      : net.connect({ host: e.address, port: e.port });
+    pipeBoth(this.ctx, socket, upstream, labels);
+  }
+
+  close(): void {
+    for (const { server } of this.listeners.values()) server.close();
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The workload's certificate, key and mesh trust bundle, read from files and watched. A new
+ * set is checked (the key matches the certificate, the certificate carries a SPIFFE ID and
+ * chains to the bundle) before it replaces the old one; a broken write is reported and the
+ * last good set stays in use. Established connections are never touched: new handshakes use
+ * the new material.
+ */
+import { EventEmitter } from 'node:events';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import tls from 'node:tls';
+
+export const CERT_FILE = 'cert.pem';
+export const KEY_FILE = 'key.pem';
+export const CA_FILE = 'ca.pem';
+
+export interface TlsMaterial {
+  certPem: string;
+  keyPem: string;
+  caPem: string;
+  identity: string;
+  notAfter: Date;
+  /** Increments with every accepted change; pools built on an older one are replaced. */
+  generation: number;
+  serverContext: tls.SecureContext;
+}
+
+export function spiffeIdOf(cert: X509Certificate | undefined): string | undefined {
+  const san = cert?.subjectAltName;
+  if (!san) return undefined;
+  for (const part of san.split(', ')) if (part.startsWith('URI:spiffe://')) return part.slice(4);
+  return undefined;
+}
+
+/** Loads and checks one set of files. Throws with a readable message when they do not fit. */
+export async function loadTlsMaterial(dir: string, generation: number): Promise<TlsMaterial> {
+  const [certPem, keyPem, caPem] = await Promise.all([CERT_FILE, KEY_FILE, CA_FILE].map((f) => readFile(join(dir, f), 'utf8')));
+  const cert = new X509Certificate(certPem as string);
+  if (!cert.checkPrivateKey(createPrivateKey(keyPem as string))) throw new Error(`${KEY_FILE} does not belong to ${CERT_FILE}`);
+  const identity = spiffeIdOf(cert);
+  if (!identity) throw new Error(`${CERT_FILE} has no spiffe:// URI SAN`);
+  const roots = (caPem as string).split(/(?=-----BEGIN CERTIFICATE-----)/).filter((p) => p.includes('BEGIN CERTIFICATE')).map((p) => new X509Certificate(p));
+  if (!roots.some((root) => cert.checkIssued(root) && cert.verify(root.publicKey))) throw new Error(`${CERT_FILE} is not signed by a certificate in ${CA_FILE}`);
+  // A session id context lets clients resume sessions while client certificates are requested.
+  const serverContext = tls.createSecureContext({ cert: certPem, key: keyPem, ca: caPem, minVersion: 'TLSv1.3', sessionIdContext: 'skiff-inbound' });
+  return { certPem: certPem as string, keyPem: keyPem as string, caPem: caPem as string, identity, notAfter: new Date(cert.validTo), generation, serverContext };
+}
+
+export interface TlsWatcherEvents {
+  rotated: [TlsMaterial];
+  rejected: [Error];
+}
+
+/** Watches a folder of PEM files; `current` is always the last good material. */
+export class TlsMaterialWatcher extends EventEmitter<TlsWatcherEvents> {
+  current: TlsMaterial | undefined;
+  lastError: string | undefined;
+  private watcher: FSWatcher | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private signature = '';
+  private generation = 0;
+  private reloading: Promise<void> | undefined;
+
+  private readonly dir: string;
+  private readonly pollMs: number;
+
+  constructor(dir: string, pollMs = 1000) {
+    super();
+    this.dir = dir;
+    this.pollMs = pollMs;
+  }
+
+  async start(): Promise<void> {
+    await this.reload();
+    try {
+      this.watcher = watch(this.dir, () => void this.reload());
+    } catch {
+      // Polling below still notices changes.
+    }
+    this.poll = setInterval(() => void this.reload(), this.pollMs);
+    this.poll.unref();
+  }
+
+  stop(): void {
+    this.watcher?.close();
+    if (this.poll) clearInterval(this.poll);
+  }
+
+  /** Re-reads the files if any changed since the last read. */
+  reload(): Promise<void> {
+    this.reloading ??= this.reloadNow().finally(() => { this.reloading = undefined; });
+    return this.reloading;
+  }
+
+  private async reloadNow(): Promise<void> {
+    let signature: string;
+    try {
+      const stats = await Promise.all([CERT_FILE, KEY_FILE, CA_FILE].map((f) => stat(join(this.dir, f))));
+      signature = stats.map((s) => `${s.mtimeMs}:${s.size}`).join('|');
+    } catch (err) {
+      this.reject(err as Error);
+      return;
+    }
+    if (signature === this.signature) return;
+    try {
+      const material = await loadTlsMaterial(this.dir, this.generation + 1);
+      this.signature = signature;
+      this.generation = material.generation;
+      this.current = material;
+      this.lastError = undefined;
+      this.emit('rotated', material);
+    } catch (err) {
+      // Files are often written one at a time; the next change or poll retries.
+      this.reject(err as Error);
+    }
+  }
+
+  private reject(err: Error): void {
+    const message = err.message;
+    if (message !== this.lastError) {
+      this.lastError = message;
+      this.emit('rejected', err);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Connections to endpoints. Each endpoint (address, port, and for meshed pods its sidecar's
+ * mTLS port and identity) has one undici Pool and its own health state, kept across config
+ * swaps while the endpoint stays; pools of endpoints that disappear drain and close.
+ *
+ * To a meshed endpoint the proxy speaks TLS 1.3 with its workload certificate to the
+ * server's sidecar (`meshPort`), names the target port in SNI (`<port>.inbound.skiff`) and
+ * accepts the server only if its certificate carries the expected SPIFFE ID.
+ */
+import type { PeerCertificate } from 'node:tls';
+import { Pool } from 'undici';
+import type { Endpoint, ResiliencePolicy } from '../config/index.ts';
+import { OutlierState } from './resilience.ts';
+import type { TlsMaterial } from './tls-material.ts';
+
+export const SNI_SUFFIX = '.inbound.skiff';
+export const TCP_SNI_PREFIX = 'tcp-';
+
+export class EndpointRuntime {
+  inflight = 0;
+  readonly outlier = new OutlierState();
+  pool: Pool | undefined;
+  poolGeneration = -1;
+  readonly key: string;
+  readonly endpoint: Endpoint;
+
+  constructor(key: string, endpoint: Endpoint) {
+    this.key = key;
+    this.endpoint = endpoint;
+  }
+
+  get meshed(): boolean {
+    return this.endpoint.meshPort !== undefined && this.endpoint.identity !== undefined;
+  }
+}
+
+export function endpointKey(e: Endpoint): string {
+  return e.meshPort !== undefined ? `${e.address}:${e.meshPort}/${e.port}/${e.identity ?? ''}` : `${e.address}:${e.port}`;
+}
+
+function checkIdentity(expected: string) {
+  return (_host: string, cert: PeerCertificate): Error | undefined => {
+    const sans = (cert.subjectaltname ?? '').split(', ');
+    return sans.includes(`URI:${expected}`) ? undefined : new Error(`server identity is not ${expected} (certificate names ${cert.subjectaltname ?? 'nothing'})`);
+  };
+}
+
+export class Upstreams {
+  private readonly endpoints = new Map<string, EndpointRuntime>();
+  private policy: ResiliencePolicy | undefined;
+  private readonly tls: () => TlsMaterial | undefined;
+
+  constructor(tls: () => TlsMaterial | undefined) {
+    this.tls = tls;
+  }
+
+  configure(policy: ResiliencePolicy): void {
+    this.policy = policy;
+  }
+
+  runtime(endpoint: Endpoint): EndpointRuntime {
+    const key = endpointKey(endpoint);
+    let runtime = this.endpoints.get(key);
+    if (!runtime) {
+      runtime = new EndpointRuntime(key, endpoint);
+      this.endpoints.set(key, runtime);
+    }
+    return runtime;
+  }
+
+  /** Keeps the endpoints of the new config; the others finish what they carry, then close. */
+  retain(keys: ReadonlySet<string>): void {
+    for (const [key, runtime] of this.endpoints) {
+      if (keys.has(key)) continue;
+      this.endpoints.delete(key);
+      void runtime.pool?.close().catch(() => undefined);
+    }
+  }
+
+  /** The pool to use now; a certificate rotation builds new pools and drains the old ones. */
+  pool(runtime: EndpointRuntime): Pool {
+    const material = runtime.meshed ? this.tls() : undefined;
+    const generation = material?.generation ?? 0;
+    if (runtime.pool && runtime.poolGeneration === generation) return runtime.pool;
+    const old = runtime.pool;
+    const policy = this.policy;
+    const e = runtime.endpoint;
+    const common = {
+      connections: policy?.circuitBreaker.maxConnections ?? null,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    };
+    runtime.pool = material && runtime.meshed
+      ? new Pool(`https://${e.address}:${e.meshPort}`, {
+        ...common,
+        connect: {
+          timeout: policy?.connectTimeoutMs ?? 2000,
+          cert: material.certPem, key: material.keyPem, ca: material.caPem,
+          servername: `${e.port}${SNI_SUFFIX}`,
+          minVersion: 'TLSv1.3',
+          checkServerIdentity: checkIdentity(e.identity as string),
+        },
+      })
+      : new Pool(`http://${e.address}:${e.port}`, { ...common, connect: { timeout: policy?.connectTimeoutMs ?? 2000 } });
+    runtime.poolGeneration = generation;
+    if (old) void old.close().catch(() => undefined);
+    return runtime.pool;
+  }
+
+  snapshot(): { endpoint: string; inflight: number; ejected: boolean; consecutiveFailures: number; ejections: number }[] {
+    const now = Date.now();
+    return [...this.endpoints.values()].map((r) => ({ endpoint: r.key, inflight: r.inflight, ejected: r.outlier.ejectedUntil > now, consecutiveFailures: r.outlier.consecutiveFailures, ejections: r.outlier.ejections }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.endpoints.values()].map((r) => r.pool?.close().catch(() => undefined)));
+    this.endpoints.clear();
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * A test application: answers with JSON naming itself and echoing the request. `/status/N`
+ * answers N, `/delay/MS` waits first, `/body` echoes the request body, `/drop` closes the
+ * connection without answering.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface EchoApp {
+  name: string;
+  address: AddressInfo;
+  received: number;
+  close(): Promise<void>;
+}
+
+export async function startEchoApp(name: string, host: string, port: number): Promise<EchoApp> {
+  const app: EchoApp = { name, address: { address: host, port, family: 'IPv4' }, received: 0, close: async () => undefined };
+  const server = http.createServer((req, res) => {
+    app.received++;
+    const url = req.url ?? '/';
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (url.startsWith('/drop')) {
+        req.socket.destroy();
+        return;
+      }
+      const status = url.startsWith('/status/') ? Number(url.split('/')[2]) : 200;
+      const delay = url.startsWith('/delay/') ? Number(url.split('/')[2]) : 0;
+      const body = url.startsWith('/body') ? Buffer.concat(chunks).toString() : JSON.stringify({ app: name, method: req.method, path: url, headers: req.headers });
+      setTimeout(() => {
+        if (res.destroyed) return;
+        res.writeHead(status, { 'content-type': 'application/json', 'x-app': name });
+        res.end(body);
+      }, delay);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  app.address = server.address() as AddressInfo;
+  app.close = () => new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+  return app;
+}

@@ -1,0 +1,36 @@
+/** A throwaway mesh CA for tests: a root and workload certificates written as the proxy reads them. */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr, type Issuer } from '../../src/control/ca/x509.ts';
+
+export interface TestPki {
+  root: Issuer;
+  rootPem: string;
+  /** Writes cert.pem, key.pem and ca.pem for a SPIFFE ID into `dir`. */
+  issue(dir: string, spiffeId: string, lifetimeMs?: number, extraCa?: string): void;
+}
+
+export function createTestPki(): TestPki {
+  const keys = generateKeyPair();
+  const now = Date.now();
+  const rootPem = createCertificate({ commonName: 'skiff test root', publicKey: keys.publicKey, notBefore: new Date(now - 60_000), notAfter: new Date(now + 24 * 3600_000), isCA: true, pathLength: 0 }, undefined, keys.privateKey);
+  const root: Issuer = { certificatePem: rootPem, privateKey: keys.privateKey };
+  return {
+    root,
+    rootPem,
+    issue(dir, spiffeId, lifetimeMs = 3600_000, extraCa = '') {
+      const leaf = generateKeyPair();
+      const { publicKey } = readCsr(createCsr(leaf, spiffeId));
+      const certPem = createCertificate({ commonName: spiffeId.split('/').slice(-3).join('.'), publicKey, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + lifetimeMs), isCA: false, uris: [spiffeId] }, root);
+      mkdirSync(dir, { recursive: true });
+      // The key first: a reader never sees a certificate without its key for long.
+      writeFileSync(join(dir, 'key.pem.tmp'), privateKeyPem(leaf.privateKey));
+      writeFileSync(join(dir, 'cert.pem.tmp'), certPem);
+      writeFileSync(join(dir, 'ca.pem'), rootPem + extraCa);
+      // rename is atomic per file; the watcher refuses the moment between the two (key and
+      // certificate not matching) and takes the pair once both are in place.
+      renameSync(join(dir, 'key.pem.tmp'), join(dir, 'key.pem'));
+      renameSync(join(dir, 'cert.pem.tmp'), join(dir, 'cert.pem'));
+    },
+  };
+}

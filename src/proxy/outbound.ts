@@ -81,7 +81,8 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
     cluster.active++;
     forward({
       req, res, method, path, headers, hasBody: hasBody(req), policy, budget, upstreams: ctx.mesh,
-      pick: (tried) => pickEndpoint(cluster, tried, Date.now(), policy.outlierDetection.maxEjectionPercent),
+      // Retries prefer an endpoint not tried yet; with none left, any endpoint may be tried again.
+      pick: (tried) => pickEndpoint(cluster, tried, Date.now(), policy.outlierDetection.maxEjectionPercent) ?? pickEndpoint(cluster, undefined, Date.now(), policy.outlierDetection.maxEjectionPercent),
       outlier: { threshold: policy.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: policy.outlierDetection.baseEjectionMs },
       done: (result) => {
         cluster.active--;

@@ -4,7 +4,7 @@
  * config or certificate is refused, reported (log, metric, /config) and the last good one
  * stays in force; the proxy never exits because of input.
  */
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { checkProxyConfig, type ResiliencePolicy } from '../config/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { createAdmin } from './admin.ts';
@@ -52,6 +52,7 @@ export class SkiffProxy implements ProxyContext {
   private readonly budgets = new Map<string, RetryBudget>();
   private tcp: TcpForwards | undefined;
   private servers: Server[] = [];
+  private readonly inboundSockets = new Set<Socket>();
   private frontends: Frontend[] = [];
   private admin: FastifyInstance | undefined;
   private configError: string | undefined;
@@ -169,6 +170,10 @@ export class SkiffProxy implements ProxyContext {
     if (this.options.tcpForwardHost) this.tcp = new TcpForwards(this, this.options.tcpForwardHost);
     await source.start();
     const inboundServer = acceptInbound(this, inboundFront);
+    inboundServer.on('connection', (socket: Socket) => {
+      this.inboundSockets.add(socket);
+      socket.once('close', () => this.inboundSockets.delete(socket));
+    });
     const listen = (server: Server, at: Listen) => new Promise<AddressInfo>((resolve, reject) => {
       server.once('error', reject);
       server.listen(at.port, at.host, () => resolve(server.address() as AddressInfo));
@@ -186,8 +191,10 @@ export class SkiffProxy implements ProxyContext {
     this.options.config.stop();
     this.certs?.stop();
     this.tcp?.close();
-    await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    const closed = Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
     for (const f of this.frontends) f.server.closeAllConnections();
+    for (const socket of this.inboundSockets) socket.destroy();
+    await closed;
     await this.admin?.close();
     await Promise.all([this.mesh.close(), this.app.close()]);
   }

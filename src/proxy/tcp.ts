@@ -81,7 +81,11 @@ export class TcpForwards {
     }
   }
 
+  private readonly sockets = new Set<Socket>();
+
   private connect(socket: Socket, service: string, port: number): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
     const state = this.ctx.state;
     const [namespace = '', name = ''] = service.split('/');
     const labels = { direction: 'outbound', destination_namespace: namespace, destination_service: name };
@@ -111,6 +115,7 @@ export class TcpForwards {
 
   close(): void {
     for (const { server } of this.listeners.values()) server.close();
+    for (const socket of this.sockets) socket.destroy();
     this.listeners.clear();
   }
 }

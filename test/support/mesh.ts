@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as undiciRequest, Agent } from 'undici';
-import type { ProxyConfig } from '../../src/config/index.ts';
+import { proxyConfigHash, type ProxyConfig } from '../../src/config/index.ts';
 import { buildTopology, type PodNode, type Topology } from '../../src/model/index.ts';
 import { FileConfigSource, SkiffProxy } from '../../src/proxy/index.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
@@ -90,8 +90,13 @@ export class TestMesh {
     });
     this.topology = buildTopology(snapshot);
     const configs = translateAll(this.topology);
-    for (const config of configs.values()) {
-      this.options.edit?.(config);
+    if (this.options.edit) {
+      for (const [id, shared] of configs) {
+        const config = structuredClone(shared);
+        this.options.edit(config);
+        config.hash = proxyConfigHash(config);
+        configs.set(id, config);
+      }
     }
     return configs;
   }
@@ -107,9 +112,14 @@ export class TestMesh {
     const configs = this.build(yaml);
     const waits: Promise<void>[] = [];
     for (const pod of this.pods.values()) {
-      const config = configs.get(pod.node.key);
-      if (!config || !pod.proxy) continue;
-      edit?.(config);
+      const shared = configs.get(pod.node.key);
+      if (!shared || !pod.proxy) continue;
+      // Configs share their outbound (and inbound) objects; edit a private copy.
+      const config = edit ? structuredClone(shared) : shared;
+      if (edit) {
+        edit(config);
+        config.hash = proxyConfigHash(config);
+      }
       this.writeConfig(pod, config);
       waits.push(this.waitFor(() => pod.proxy?.state?.config.hash === config.hash, `${pod.node.name} applies ${config.hash.slice(0, 8)}`));
     }

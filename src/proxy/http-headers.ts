@@ -7,6 +7,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 
 /** Headers Skiff adds between sidecars; never trusted from, nor passed to, applications. */
 export const CLIENT_HEADER = 'x-skiff-client';
+/** The service (`ns/name`) the client addressed, so the server can label its metrics. */
+export const SERVICE_HEADER = 'x-skiff-service';
 const INTERNAL_PREFIX = 'x-skiff-';
 
 /** Copies request headers without hop-by-hop fields (and those `Connection` names) or Skiff's own. */

@@ -14,7 +14,7 @@ import type { ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
 import type { Frontend, ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
-import { CLIENT_HEADER, forwardableHeaders, headerValue, pathOf } from './http-headers.ts';
+import { CLIENT_HEADER, forwardableHeaders, headerValue, pathOf, SERVICE_HEADER } from './http-headers.ts';
 import type { RequestLabels } from './telemetry.ts';
 import { spiffeIdOf } from './tls-material.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
@@ -72,6 +72,10 @@ export function acceptInbound(ctx: ProxyContext, frontend: Frontend): net.Server
   });
 }
 
+function inboundPortServes(state: NonNullable<ProxyContext['state']>, port: number | undefined, service: string): boolean {
+  return port !== undefined && (state.inboundPorts.get(port)?.services.includes(service) ?? false);
+}
+
 export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: ServerResponse): void {
   const started = performance.now();
   const state = ctx.state;
@@ -86,10 +90,12 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const inboundPort = port === undefined ? undefined : state.inboundPorts.get(port);
   const sourceNamespace = peer.identity ? (/\/ns\/([^/]+)\//.exec(peer.identity)?.[1] ?? '') : '';
   const client = peer.identity ? headerValue(req.headers, CLIENT_HEADER)?.split('/') : undefined;
+  const addressed = peer.identity ? headerValue(req.headers, SERVICE_HEADER) : undefined;
+  const service = addressed !== undefined && inboundPortServes(state, port, addressed) ? addressed : (port === undefined ? undefined : state.inboundPorts.get(port)?.services[0]);
   const labels: RequestLabels = {
     direction: 'inbound', source_namespace: sourceNamespace, source_workload_kind: client?.[1] ?? '', source_workload: client?.[2] ?? '',
     destination_namespace: me.namespace, destination_workload_kind: me.workload.kind, destination_workload: me.workload.name,
-    destination_service: inboundPort?.services[0]?.split('/')[1] ?? '', route: '',
+    destination_service: service?.split('/')[1] ?? '', route: '',
   };
   const record = (status: number) => ctx.telemetry.observe(labels, status, performance.now() - started);
   if (port === undefined || !inboundPort) {

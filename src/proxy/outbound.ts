@@ -11,7 +11,7 @@ import { forward } from './forward.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { chance } from './resilience.ts';
-import { CLIENT_HEADER, forwardableHeaders, headerValue, pathOf } from './http-headers.ts';
+import { CLIENT_HEADER, forwardableHeaders, headerValue, pathOf, SERVICE_HEADER } from './http-headers.ts';
 import { pickEndpoint } from './state.ts';
 import type { RequestLabels } from './telemetry.ts';
 
@@ -76,6 +76,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const headers = forwardableHeaders(req.headers);
   headers.host = authority;
   headers[CLIENT_HEADER] = `${me.namespace}/${me.workload.kind}/${me.workload.name}`;
+  headers[SERVICE_HEADER] = `${target.service.namespace}/${target.service.name}`;
   const budget = ctx.budget(cluster.config.name, policy);
   const run = () => {
     cluster.active++;

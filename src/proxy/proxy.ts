@@ -97,7 +97,11 @@ export class SkiffProxy implements ProxyContext {
       return { ok: false, error: this.configError };
     }
     const config = checked.config;
-    if (config.hash === this.state?.config.hash) return { ok: true };
+    if (config.hash === this.state?.config.hash) {
+      this.configError = undefined;
+      this.options.config.report?.({ hash: config.hash });
+      return { ok: true };
+    }
     let next: ProxyState;
     try {
       next = compileState(config, this.mesh, this.state);
@@ -162,6 +166,8 @@ export class SkiffProxy implements ProxyContext {
     source.on('config', (raw) => this.applyConfig(raw));
     source.on('error', (err) => {
       this.configError = err.message;
+      this.configs.rejected++;
+      this.telemetry.configUpdates.labels({ result: 'rejected' }).inc();
       this.log('config-source-error', { error: err.message });
     });
     const outboundFront = await createFrontend((req, res) => handleOutbound(this, req, res));

@@ -51,7 +51,6 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
       return absolute.path;
     },
   });
-  app.addHttpMethod('TRACE');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
   app.route({

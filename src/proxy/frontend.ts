@@ -41,7 +41,6 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
       return server;
     },
     logger: false,
-    disableRequestLogging: true,
     return503OnClosing: false,
     rewriteUrl: (req) => {
       const url = req.url ?? '/';

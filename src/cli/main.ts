@@ -3,6 +3,7 @@
  * this file only dispatches.
  */
 import { runExplain } from './explain.ts';
+import { runProxy } from './proxy.ts';
 import { runValidate } from './validate.ts';
 
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
@@ -10,6 +11,7 @@ type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   validate: { run: runValidate, summary: 'check SMI objects in YAML files and folders' },
   explain: { run: runExplain, summary: 'show who may call what, what splits resolve to, and why' },
+  proxy: { run: runProxy, summary: 'run the sidecar proxy' },
 };
 
 function usage(): string {

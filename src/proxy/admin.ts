@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { SkiffProxy } from './proxy.ts';
 
 export async function createAdmin(proxy: SkiffProxy): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   app.get('/live', async () => ({ live: true }));
   app.get('/ready', async (_request, reply) => {
     const problems = proxy.readinessProblems();

@@ -4,7 +4,7 @@
  * status code, so cardinality stays bounded by the mesh's size, never by request content.
  */
 import pino, { type Logger } from 'pino';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface RequestLabels {
   direction: 'inbound' | 'outbound';
@@ -21,9 +21,27 @@ export interface RequestLabels {
 const REQUEST_LABELS = ['direction', 'source_namespace', 'source_workload_kind', 'source_workload', 'destination_namespace', 'destination_workload_kind', 'destination_workload', 'destination_service', 'route'] as const;
 const BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 
-interface Children {
-  duration: { observe(v: number): void };
-  byStatus: Map<number, { inc(): void }>;
+/** Counts for one label set, kept as plain numbers on the hot path and exported at scrape time. */
+class RequestAggregate {
+  readonly labels: RequestLabels;
+  readonly statuses = new Map<number, number>();
+  readonly buckets = new Float64Array(BUCKETS_MS.length);
+  sum = 0;
+  count = 0;
+  constructor(labels: RequestLabels) {
+    this.labels = labels;
+  }
+}
+
+type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
+
+/** A prom-client compatible metric whose values are produced from the aggregates on each scrape. */
+function collected(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]) {
+  return {
+    name, help, type, aggregator: 'sum' as const,
+    get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
+    reset: () => undefined,
+  };
 }
 
 export interface AccessLogOptions {
@@ -34,8 +52,6 @@ export interface AccessLogOptions {
 
 export class Telemetry {
   readonly registry = new Registry();
-  readonly requests: Counter<string>;
-  readonly duration: Histogram<string>;
   readonly tcpConnections: Counter<string>;
   readonly tcpBytes: Counter<string>;
   readonly configInfo: Gauge<string>;
@@ -43,14 +59,26 @@ export class Telemetry {
   readonly certificateExpiry: Gauge<string>;
   readonly retries: Counter<string>;
   readonly ejections: Counter<string>;
-  private readonly children = new Map<string, Children>();
+  private readonly aggregates = new Map<string, RequestAggregate>();
   private readonly log: Logger | undefined;
   private readonly sample: number;
 
   constructor(accessLog: AccessLogOptions = { sample: 0 }) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'skiff_requests_total', help: 'HTTP requests handled, by direction, source, destination, route and status code.', labelNames: [...REQUEST_LABELS, 'status_code'], registers });
-    this.duration = new Histogram({ name: 'skiff_request_duration_ms', help: 'Time from request to the end of the response, in milliseconds.', labelNames: [...REQUEST_LABELS], buckets: BUCKETS_MS, registers });
+    this.registry.registerMetric(collected('skiff_requests_total', 'HTTP requests handled, by direction, source, destination, route and status code.', 'counter', () =>
+      [...this.aggregates.values()].flatMap((a) => [...a.statuses].map(([status, value]) => ({ labels: { ...a.labels, status_code: status }, value })))) as never);
+    this.registry.registerMetric(collected('skiff_request_duration_ms', 'Time from request to the end of the response, in milliseconds.', 'histogram', () =>
+      [...this.aggregates.values()].flatMap((a) => {
+        let cumulative = 0;
+        const out: MetricValue[] = BUCKETS_MS.map((le, i) => {
+          cumulative += a.buckets[i] as number;
+          return { labels: { le, ...a.labels }, value: cumulative, metricName: 'skiff_request_duration_ms_bucket' };
+        });
+        out.push({ labels: { le: '+Inf', ...a.labels }, value: a.count, metricName: 'skiff_request_duration_ms_bucket' });
+        out.push({ labels: { ...a.labels }, value: a.sum, metricName: 'skiff_request_duration_ms_sum' });
+        out.push({ labels: { ...a.labels }, value: a.count, metricName: 'skiff_request_duration_ms_count' });
+        return out;
+      })) as never);
     this.tcpConnections = new Counter({ name: 'skiff_tcp_connections_total', help: 'TCP connections proxied, by direction and destination.', labelNames: ['direction', 'destination_namespace', 'destination_service', 'result'], registers });
     this.tcpBytes = new Counter({ name: 'skiff_tcp_bytes_total', help: 'Bytes carried on proxied TCP connections, by direction of flow.', labelNames: ['direction', 'destination_namespace', 'destination_service', 'flow'], registers });
     this.configInfo = new Gauge({ name: 'skiff_config_info', help: 'The config in force (value 1), labelled with its hash.', labelNames: ['hash'], registers });
@@ -63,26 +91,20 @@ export class Telemetry {
     this.log = accessLog.sample > 0 ? pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, accessLog.destination ?? process.stdout) : undefined;
   }
 
-  /** Counts and times a request; label children are cached so the hot path does no hashing of label sets. */
+  /** Counts and times a request: a map lookup and a few additions, no label hashing. */
   observe(labels: RequestLabels, status: number, durationMs: number): void {
     const key = `${labels.direction}\u0001${labels.source_namespace}\u0001${labels.source_workload_kind}\u0001${labels.source_workload}\u0001${labels.destination_namespace}\u0001${labels.destination_workload_kind}\u0001${labels.destination_workload}\u0001${labels.destination_service}\u0001${labels.route}`;
-    let c = this.children.get(key);
-    if (!c) {
-      c = { duration: this.duration.labels({ ...labels }), byStatus: new Map() };
-      this.children.set(key, c);
+    let a = this.aggregates.get(key);
+    if (!a) {
+      a = new RequestAggregate({ ...labels });
+      this.aggregates.set(key, a);
     }
-    let counter = c.byStatus.get(status);
-    if (!counter) {
-      counter = this.requests.labels({ ...labels, status_code: String(status) });
-      c.byStatus.set(status, counter);
-    }
-    counter.inc();
-    c.duration.observe(durationMs);
-  }
-
-  /** Drops cached children when the config changes, so labels of removed services do not pile up. */
-  resetChildren(): void {
-    this.children.clear();
+    a.statuses.set(status, (a.statuses.get(status) ?? 0) + 1);
+    let i = 0;
+    while (i < BUCKETS_MS.length && durationMs > (BUCKETS_MS[i] as number)) i++;
+    if (i < BUCKETS_MS.length) a.buckets[i] = (a.buckets[i] as number) + 1;
+    a.sum += durationMs;
+    a.count++;
   }
 
   accessLog(entry: Record<string, unknown>): void {

@@ -1,0 +1,62 @@
+/** `skiff proxy`: runs the sidecar. */
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { FileConfigSource, SkiffProxy, type Listen } from '../proxy/index.ts';
+
+export const PROXY_USAGE = `Usage: skiff proxy --config <file.json> [options]
+
+Runs the Skiff sidecar with a ProxyConfig read (and watched) from a file.
+
+  --config FILE          ProxyConfig JSON (re-read when it changes)
+  --certs DIR            cert.pem, key.pem and ca.pem for mTLS (watched; rotated live)
+  --inbound HOST:PORT    mesh inbound listener (default 0.0.0.0:15006)
+  --outbound HOST:PORT   outbound listener for the app (default 127.0.0.1:15001)
+  --admin HOST:PORT      admin listener (default 127.0.0.1:15000)
+  --app-host HOST        where the application listens (default 127.0.0.1)
+  --tcp-forward-host H   listen here for the mesh's TCP service ports (default: off)
+  --access-log RATE      share of requests to log, 0 to 1 (default 0)`;
+
+export function parseListen(text: string | undefined, fallback: Listen): Listen {
+  if (!text) return fallback;
+  const colon = text.lastIndexOf(':');
+  const port = Number(text.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${text}" is not HOST:PORT`);
+  return { host: text.slice(0, colon).replace(/^\[|\]$/g, ''), port };
+}
+
+export async function runProxy(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' }, certs: { type: 'string' }, inbound: { type: 'string' }, outbound: { type: 'string' }, admin: { type: 'string' },
+      'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, 'access-log': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || !values.config) {
+    out(PROXY_USAGE);
+    return values.help ? 0 : 2;
+  }
+  const log = pino({ base: { component: 'skiff-proxy' } }, pino.destination(2));
+  const proxy = new SkiffProxy({
+    config: new FileConfigSource(values.config),
+    ...(values.certs ? { certDir: values.certs } : {}),
+    inbound: parseListen(values.inbound, { host: '0.0.0.0', port: 15006 }),
+    outbound: parseListen(values.outbound, { host: '127.0.0.1', port: 15001 }),
+    admin: parseListen(values.admin, { host: '127.0.0.1', port: 15000 }),
+    appHost: values['app-host'] ?? '127.0.0.1',
+    ...(values['tcp-forward-host'] ? { tcpForwardHost: values['tcp-forward-host'] } : {}),
+    accessLog: { sample: Number(values['access-log'] ?? 0) },
+    log: (event, detail) => log.info({ event, ...detail }),
+  });
+  const addresses = await proxy.start();
+  log.info({ event: 'listening', inbound: addresses.inbound, outbound: addresses.outbound, admin: addresses.admin });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  // Finish what is in flight, but never hang on shutdown.
+  await Promise.race([proxy.close(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+  log.info({ event: 'stopped' });
+  process.exit(0);
+}

@@ -4,6 +4,7 @@
  */
 import { runExplain } from './explain.ts';
 import { runProxy } from './proxy.ts';
+import { runUp } from './up.ts';
 import { runValidate } from './validate.ts';
 
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
@@ -11,6 +12,7 @@ type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   validate: { run: runValidate, summary: 'check SMI objects in YAML files and folders' },
   explain: { run: runExplain, summary: 'show who may call what, what splits resolve to, and why' },
+  up: { run: runUp, summary: 'run a folder of YAML as a local mesh (the embedded default)' },
   proxy: { run: runProxy, summary: 'run the sidecar proxy' },
 };
 
@@ -18,6 +20,12 @@ function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   return ['Usage: skiff <command> [options]', '', 'Commands:', ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`), '', 'Run `skiff <command> --help` for a command\'s options.'].join('\n');
 }
+
+// A closed pipe (`skiff explain … | head`) ends the output, not the program with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

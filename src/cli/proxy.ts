@@ -1,13 +1,19 @@
 /** `skiff proxy`: runs the sidecar. */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { FileConfigSource, SkiffProxy, type Listen } from '../proxy/index.ts';
+import { mkdir, readFile } from 'node:fs/promises';
+import { ControlClient, FileConfigSource, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
 
 export const PROXY_USAGE = `Usage: skiff proxy --config <file.json> [options]
 
-Runs the Skiff sidecar with a ProxyConfig read (and watched) from a file.
+Runs the Skiff sidecar with its config read (and watched) from a file, or streamed from the
+control plane (which also issues its certificate).
 
-  --config FILE          ProxyConfig JSON (re-read when it changes)
+  --config FILE          ProxyConfig JSON (re-read when it changes), or:
+  --control URL          the control plane (https://host:port): config stream and certificates
+  --proxy-id NS/POD      this proxy's id (with --control)
+  --trust-bundle FILE    PEM roots to verify the control plane (with --control)
+  --bootstrap-token-file FILE  one-time proof of identity for the first certificate
   --certs DIR            cert.pem, key.pem and ca.pem for mTLS (watched; rotated live)
   --inbound HOST:PORT    mesh inbound listener (default 0.0.0.0:15006)
   --outbound HOST:PORT   outbound listener for the app (default 127.0.0.1:15001)
@@ -28,17 +34,32 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
   const { values } = parseArgs({
     args: argv,
     options: {
-      config: { type: 'string' }, certs: { type: 'string' }, inbound: { type: 'string' }, outbound: { type: 'string' }, admin: { type: 'string' },
+      config: { type: 'string' }, certs: { type: 'string' }, control: { type: 'string' }, 'proxy-id': { type: 'string' }, 'trust-bundle': { type: 'string' }, 'bootstrap-token-file': { type: 'string' }, inbound: { type: 'string' }, outbound: { type: 'string' }, admin: { type: 'string' },
       'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, 'access-log': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help || !values.config) {
+  const controlled = values.control !== undefined && values['proxy-id'] !== undefined && values.certs !== undefined && values['trust-bundle'] !== undefined;
+  if (values.help || (!values.config && !controlled)) {
     out(PROXY_USAGE);
     return values.help ? 0 : 2;
   }
-  const log = pino({ base: { component: 'skiff-proxy' } }, pino.destination(2));
-  const proxy = new SkiffProxy({
-    config: new FileConfigSource(values.config),
+  const log = pino({ base: { component: 'skiff-proxy', proxy: values['proxy-id'] } }, pino.destination(2));
+  let proxy: SkiffProxy | undefined;
+  let source: ConfigSource;
+  if (controlled) {
+    await mkdir(values.certs as string, { recursive: true });
+    source = new ControlClient({
+      url: values.control as string, proxyId: values['proxy-id'] as string, certDir: values.certs as string,
+      trustBundle: await readFile(values['trust-bundle'] as string, 'utf8'),
+      ...(values['bootstrap-token-file'] ? { bootstrapToken: (await readFile(values['bootstrap-token-file'], 'utf8')).trim() } : {}),
+      onCertificate: () => proxy?.reloadCertificates(),
+      log: (event, detail) => log.info({ event, ...detail }),
+    });
+  } else {
+    source = new FileConfigSource(values.config as string);
+  }
+  proxy = new SkiffProxy({
+    config: source,
     ...(values.certs ? { certDir: values.certs } : {}),
     inbound: parseListen(values.inbound, { host: '0.0.0.0', port: 15006 }),
     outbound: parseListen(values.outbound, { host: '127.0.0.1', port: 15001 }),

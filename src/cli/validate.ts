@@ -1,8 +1,10 @@
 /** `skiff validate <file|dir>…`: checks every SMI object of any version and reports like a compiler. */
 import { parseArgs } from 'node:util';
 import { isSmiDocument, parseSmiObject } from '../api/index.ts';
-import { formatIssue, type Issue } from '../errors/issue.ts';
-import { readYamlInputs, type FileIssue } from '../sources/files/read-yaml.ts';
+import type { Issue } from '../errors/issue.ts';
+import { formatFileIssue, readYamlInputs, type FileIssue } from '../sources/files/read-yaml.ts';
+
+export { formatFileIssue };
 
 export const VALIDATE_USAGE = `Usage: skiff validate [--json] [--strict] <file|dir>...
 
@@ -43,9 +45,6 @@ export async function validatePaths(paths: readonly string[]): Promise<ValidateR
   };
 }
 
-export function formatFileIssue(i: FileIssue): string {
-  return `${i.file}${i.line !== undefined ? `:${i.line}` : ''}: ${formatIssue(i)}`;
-}
 
 export async function runValidate(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });

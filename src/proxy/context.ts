@@ -16,4 +16,6 @@ export interface ProxyContext {
   readonly appHost: string;
   budget(cluster: string, policy: ResiliencePolicy): RetryBudget;
   readonly rateLimit: TokenBucket | undefined;
+  /** Inbound decisions, for /stats (local mode's live view reads them). */
+  readonly counters: { inboundAllowed: number; inboundDenied: number };
 }

@@ -108,10 +108,12 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const facts: RequestFacts = { method, path: pathOf(path), header: (name) => headerValue(req.headers, name) };
   const decision = state.decide(peer.identity, port, 'http', facts);
   if (!decision.allowed) {
+    ctx.counters.inboundDenied++;
     sendGenerated(res, 403, peer.identity ? 'access-denied' : 'unauthenticated', decision.reason);
     record(403);
     return;
   }
+  ctx.counters.inboundAllowed++;
   labels.route = decision.route ?? '';
   if (ctx.rateLimit && !ctx.rateLimit.take()) {
     sendGenerated(res, 429, 'rate-limited', 'the workload\'s local rate limit is exhausted');

@@ -78,6 +78,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   headers[CLIENT_HEADER] = `${me.namespace}/${me.workload.kind}/${me.workload.name}`;
   headers[SERVICE_HEADER] = `${target.service.namespace}/${target.service.name}`;
   const budget = ctx.budget(cluster.config.name, policy);
+  cluster.requests++;
   const run = () => {
     cluster.active++;
     forward({

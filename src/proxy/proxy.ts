@@ -47,6 +47,7 @@ export class SkiffProxy implements ProxyContext {
   readonly app: Upstreams;
   readonly appHost: string;
   rateLimit: TokenBucket | undefined;
+  readonly counters = { inboundAllowed: 0, inboundDenied: 0 };
   private readonly options: ProxyOptions;
   private readonly certs: TlsMaterialWatcher | undefined;
   private readonly budgets = new Map<string, RetryBudget>();
@@ -132,6 +133,11 @@ export class SkiffProxy implements ProxyContext {
     return { ok: true };
   }
 
+  /** Re-reads the certificate folder now (the control client calls this after writing a new certificate). */
+  reloadCertificates(): void {
+    void this.certs?.reload();
+  }
+
   readinessProblems(): string[] {
     const problems: string[] = [];
     if (!this.state) problems.push(this.configError ? `no good config yet: ${this.configError}` : 'no config yet');
@@ -147,7 +153,8 @@ export class SkiffProxy implements ProxyContext {
     return {
       config: { hash: this.state?.config.hash ?? null, ...this.configs, lastError: this.configError ?? null },
       certificate: this.tls ? { identity: this.tls.identity, notAfter: this.tls.notAfter.toISOString(), generation: this.tls.generation, lastError: this.certs?.lastError ?? null } : null,
-      clusters: [...(this.state?.clusters.values() ?? [])].map((c) => ({ name: c.config.name, active: c.active, endpoints: c.endpoints.length })),
+      inbound: { ...this.counters },
+      clusters: [...(this.state?.clusters.values() ?? [])].map((c) => ({ name: c.config.name, active: c.active, requests: c.requests, endpoints: c.endpoints.length })),
       endpoints: this.mesh.snapshot(),
       tcpForwardConflicts: this.tcp?.conflicts ?? [],
     };

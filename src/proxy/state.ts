@@ -9,6 +9,8 @@ import { endpointKey, type EndpointRuntime, type Upstreams } from './upstream.ts
 
 export class ClusterRuntime {
   active = 0;
+  /** Requests sent to this cluster since the proxy started. */
+  requests = 0;
   endpoints: EndpointRuntime[] = [];
   config: Cluster;
   constructor(config: Cluster) {

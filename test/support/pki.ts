@@ -1,7 +1,7 @@
 /** A throwaway mesh CA for tests: a root and workload certificates written as the proxy reads them. */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr, type Issuer } from '../../src/control/ca/x509.ts';
+import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr, type Issuer } from '../../src/lib/x509.ts';
 
 export interface TestPki {
   root: Issuer;

@@ -6,7 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Document } from 'yaml';
-import { issue, type Issue } from '../../errors/issue.ts';
+import { formatIssue, issue, type Issue } from '../../errors/issue.ts';
 
 export interface LoadedDocument {
   file: string;
@@ -20,6 +20,11 @@ export interface LoadedDocument {
 export interface FileIssue extends Issue {
   file: string;
   line?: number;
+}
+
+/** `file:line: Kind/ns/name: path: message [CODE]`, the compiler-like form every command prints. */
+export function formatFileIssue(i: FileIssue): string {
+  return `${i.file}${i.line !== undefined ? `:${i.line}` : ''}: ${formatIssue(i)}`;
 }
 
 const YAML_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);

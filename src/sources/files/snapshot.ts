@@ -42,6 +42,8 @@ export interface SnapshotOptions {
   /** Address for each generated pod; default: sequential from 10.244.0.10. */
   allocate?: (namespace: string, pod: string) => string;
   mesh?: Partial<MeshSettings>;
+  /** Sees every pod with the template it came from (local mode runs its containers). */
+  onPod?: (pod: PodInput, template: Record<string, unknown>) => void;
 }
 
 function containerPorts(podSpec: Json): PodInput['containerPorts'] {
@@ -108,7 +110,9 @@ export function snapshotFromDocuments(documents: readonly unknown[], options: Sn
         const replicas = spec.replicas === undefined ? 1 : Number(spec.replicas);
         for (let i = 0; i < replicas; i++) {
           const pod = `${name as string}-${i}`;
-          snapshot.pods.push(podFromTemplate(namespace, pod, obj(spec.template), { kind: d.kind, name: name as string }, allocate(namespace, pod)));
+          const input = podFromTemplate(namespace, pod, obj(spec.template), { kind: d.kind, name: name as string }, allocate(namespace, pod));
+          snapshot.pods.push(input);
+          options.onPod?.(input, obj(spec.template));
         }
         break;
       }
@@ -118,6 +122,7 @@ export function snapshotFromDocuments(documents: readonly unknown[], options: Sn
         const readyCondition = arr(status.conditions).map(obj).find((c) => c.type === 'Ready');
         pod.ready = readyCondition === undefined || readyCondition.status === 'True';
         snapshot.pods.push(pod);
+        options.onPod?.(pod, { metadata: meta, spec });
         break;
       }
       case 'EndpointSlice': {

@@ -1,0 +1,52 @@
+/** `skiff up <dir>`: runs a folder of YAML as a local mesh (see src/local/). */
+import { parseArgs } from 'node:util';
+import { LocalRuntime } from '../local/runtime.ts';
+import { renderStatus } from '../local/stats.ts';
+
+export const UP_USAGE = `Usage: skiff up [options] <dir>
+
+Runs every Deployment in the folder as local processes, each replica on its own loopback
+address with a Skiff sidecar, an in-process control plane issuing certificates and streaming
+configs, and applies edits to the folder live. Ctrl-C stops everything.
+
+  --control-port N   control plane port (default 15010)
+  --debug-port N     debug/status port on 127.0.0.1 (default 15020): /status, /debug/proxies, …
+  --refresh S        seconds between redraws (default 1; 5 when not a terminal)
+  --duration S       stop after S seconds (for scripts and tests)`;
+
+export async function runUp(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { 'control-port': { type: 'string' }, 'debug-port': { type: 'string' }, refresh: { type: 'string' }, duration: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const dir = positionals[0];
+  if (values.help || !dir) {
+    out(UP_USAGE);
+    return values.help ? 0 : 2;
+  }
+  const tty = process.stdout.isTTY === true;
+  const runtime = new LocalRuntime({
+    dir,
+    controlPort: Number(values['control-port'] ?? 15010),
+    debugPort: Number(values['debug-port'] ?? 15020),
+    log: (line) => { if (!tty) out(line); },
+  });
+  await runtime.start();
+  out(`skiff up ${dir}: ${runtime.pods.size} pods starting; control plane ${runtime.controlUrl}; status at http://127.0.0.1:${values['debug-port'] ?? 15020}/status`);
+  const refreshMs = Number(values.refresh ?? (tty ? 1 : 5)) * 1000;
+  const draw = setInterval(() => {
+    const lines = renderStatus(runtime.stats.status(), dir);
+    if (tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n`);
+    else out(lines.join('\n'));
+  }, refreshMs);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (values.duration) setTimeout(resolve, Number(values.duration) * 1000);
+  });
+  clearInterval(draw);
+  out('stopping every process…');
+  await runtime.stop();
+  out('stopped.');
+  process.exit(0);
+}

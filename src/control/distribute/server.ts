@@ -1,0 +1,171 @@
+/**
+ * distribute: the config stream and certificate endpoint sidecars talk to, over TLS.
+ *
+ *   POST /v1/certificate  {proxy, csr, token?}  → {certificate, trustBundle, notAfter}
+ *        first time: a bootstrap token the runtime gave that proxy; renewal: its current mTLS cert
+ *   GET  /v1/config?proxy=ns/pod&have=<hash>    → Server-Sent Events, one `config` event per new
+ *        version (none when `have` is current); mTLS with the proxy's identity required
+ *   POST /v1/ack {proxy, hash | error}          → records what the proxy applied or refused
+ *
+ * A debug server (loopback, plain HTTP) serves /debug/proxies, /debug/topology and
+ * /debug/config/<ns>/<pod>.
+ */
+import type { ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { CertificateAuthority } from '../ca/authority.ts';
+import { identityOf } from '../ca/authority.ts';
+import type { MeshController, ProxyRecord } from '../controller.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
+
+export const CONTROL_IDENTITY_NAMESPACE = 'skiff-system';
+export const CONTROL_IDENTITY_ACCOUNT = 'skiff-controller';
+const HEARTBEAT_MS = 15_000;
+
+export interface DistributionOptions {
+  controller: MeshController;
+  ca: CertificateAuthority;
+  host: string;
+  port: number;
+  /** Bootstrap tokens by proxy id (local mode: the runtime hands each sidecar its own). */
+  tokens: Map<string, string>;
+  /** Certificate lifetime for workloads; default the CA's. */
+  workloadTtlMs?: number;
+}
+
+function peerIdentity(request: FastifyRequest): string | undefined {
+  const socket = request.raw.socket as TLSSocket;
+  if (!socket.authorized) return undefined;
+  const cert = socket.getPeerX509Certificate?.();
+  return cert ? identityOf(cert.raw) : undefined;
+}
+
+interface Stream {
+  res: ServerResponse;
+  proxy: string;
+}
+
+export class DistributionServer {
+  private app: FastifyInstance | undefined;
+  private readonly streams = new Map<string, Set<Stream>>();
+  private readonly options: DistributionOptions;
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  private readonly onChanged = (ids: string[]) => {
+    for (const id of ids) this.push(id);
+  };
+
+  constructor(options: DistributionOptions) {
+    this.options = options;
+    options.controller.on('changed', this.onChanged);
+  }
+
+  private push(id: string): void {
+    const record = this.options.controller.proxies.get(id);
+    const streams = this.streams.get(id);
+    if (!record || !streams) return;
+    for (const stream of streams) this.send(stream, record);
+  }
+
+  private send(stream: Stream, record: ProxyRecord): void {
+    stream.res.write(`event: config\ndata: ${record.json}\n\n`);
+    record.sentHash = record.config.hash;
+  }
+
+  async start(): Promise<string> {
+    const { ca, controller } = this.options;
+    const keys = generateKeyPair();
+    const identity = ca.spiffeId(CONTROL_IDENTITY_NAMESPACE, CONTROL_IDENTITY_ACCOUNT);
+    const issued = ca.issue(createCsr(keys, identity), identity, 365 * 24 * 3600_000, { dnsNames: ['localhost', `${CONTROL_IDENTITY_ACCOUNT}.${CONTROL_IDENTITY_NAMESPACE}.svc`], ipAddresses: [this.options.host] });
+    const app = Fastify({
+      logger: false,
+      forceCloseConnections: true,
+      https: { key: privateKeyPem(keys.privateKey), cert: issued.certificatePem, ca: ca.trustBundle(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+    });
+    this.app = app;
+
+    app.post<{ Body: { proxy?: string; csr?: string; token?: string } }>('/v1/certificate', async (request, reply) => {
+      const { proxy, csr, token } = request.body ?? {};
+      if (typeof proxy !== 'string' || typeof csr !== 'string') return reply.code(400).send({ error: 'proxy and csr are required' });
+      const record = controller.proxies.get(proxy);
+      if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology; retry` });
+      const viaToken = token !== undefined && this.options.tokens.get(proxy) === token;
+      const viaCert = peerIdentity(request) === record.identity;
+      if (!viaToken && !viaCert) return reply.code(403).send({ error: `proof of identity for ${proxy} missing: a bootstrap token or a certificate for ${record.identity}` });
+      try {
+        const cert = ca.issue(csr, record.identity, this.options.workloadTtlMs);
+        return { certificate: cert.certificatePem, trustBundle: ca.trustBundle(), notAfter: cert.notAfter.toISOString(), identity: cert.identity };
+      } catch (err) {
+        return reply.code(400).send({ error: (err as Error).message });
+      }
+    });
+
+    app.get<{ Querystring: { proxy?: string; have?: string } }>('/v1/config', (request, reply) => {
+      const proxy = request.query.proxy ?? '';
+      const caller = peerIdentity(request);
+      const record = controller.proxies.get(proxy);
+      if (!caller) return reply.code(401).send({ error: 'a mesh client certificate is required' });
+      if (record && record.identity !== caller) return reply.code(403).send({ error: `${caller} may not read the config of ${proxy}` });
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.write(': skiff config stream\n\n');
+      const stream: Stream = { res, proxy };
+      let set = this.streams.get(proxy);
+      if (!set) {
+        set = new Set();
+        this.streams.set(proxy, set);
+      }
+      set.add(stream);
+      if (record) {
+        record.connected++;
+        if (record.config.hash !== request.query.have) this.send(stream, record);
+        else record.sentHash = record.config.hash;
+      }
+      res.on('close', () => {
+        set?.delete(stream);
+        const current = controller.proxies.get(proxy);
+        if (current && record) current.connected = Math.max(0, current.connected - 1);
+      });
+    });
+
+    app.post<{ Body: { proxy?: string; hash?: string; error?: string } }>('/v1/ack', async (request, reply) => {
+      const { proxy, hash, error } = request.body ?? {};
+      const record = typeof proxy === 'string' ? controller.proxies.get(proxy) : undefined;
+      if (!record) return reply.code(404).send({ error: 'unknown proxy' });
+      if (peerIdentity(request) !== record.identity) return reply.code(403).send({ error: 'not this proxy\'s identity' });
+      controller.acknowledge(record.id, { ...(hash ? { hash } : {}), ...(error ? { error } : {}) });
+      return { ok: true };
+    });
+
+    await app.listen({ host: this.options.host, port: this.options.port });
+    this.heartbeat = setInterval(() => {
+      for (const set of this.streams.values()) for (const s of set) s.res.write(': heartbeat\n\n');
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+    const address = app.server.address();
+    return typeof address === 'object' && address ? `https://${this.options.host}:${address.port}` : '';
+  }
+
+  async close(): Promise<void> {
+    this.options.controller.off('changed', this.onChanged);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const set of this.streams.values()) for (const s of set) s.res.destroy();
+    await this.app?.close();
+  }
+}
+
+/** Read-only debug endpoints on loopback. */
+export async function startDebugServer(controller: MeshController, host: string, port: number, extra: Record<string, () => unknown> = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  app.get('/debug/proxies', async () => controller.proxyStatus());
+  app.get('/debug/topology', async () => controller.topology ?? null);
+  app.get('/debug/problems', async () => controller.problems());
+  app.get<{ Params: { ns: string; pod: string } }>('/debug/config/:ns/:pod', async (request, reply) => {
+    const record = controller.proxies.get(`${request.params.ns}/${request.params.pod}`);
+    return record ? { hash: record.config.hash, applied: record.appliedHash ?? null, config: record.config } : reply.code(404).send({ error: 'no such proxy' });
+  });
+  for (const [path, handler] of Object.entries(extra)) app.get(path, async () => handler());
+  await app.listen({ host, port });
+  return app;
+}

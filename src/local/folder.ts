@@ -1,0 +1,98 @@
+/**
+ * A folder of Kubernetes-style YAML, watched. Every change re-reads the folder; a file that no
+ * longer parses, or an SMI object that no longer validates, is reported and its last good
+ * version stays in force, so a half-typed edit never breaks a running mesh.
+ */
+import { EventEmitter } from 'node:events';
+import { watch, type FSWatcher } from 'node:fs';
+import { isSmiDocument, parseSmiObject } from '../api/index.ts';
+import { formatIssue, hasErrors } from '../errors/issue.ts';
+import { formatFileIssue, readYamlInputs } from '../sources/files/read-yaml.ts';
+
+export interface FolderState {
+  documents: unknown[];
+  problems: string[];
+}
+
+function objectKey(doc: unknown): string | undefined {
+  const d = doc as { apiVersion?: string; kind?: string; metadata?: { namespace?: string; name?: string } };
+  return d?.kind ? `${d.kind}/${d.metadata?.namespace ?? 'default'}/${d.metadata?.name ?? ''}` : undefined;
+}
+
+export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
+  private readonly dir: string;
+  private readonly lastGoodFile = new Map<string, unknown[]>();
+  private readonly lastGoodObject = new Map<string, unknown>();
+  private watcher: FSWatcher | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastText = '';
+
+  constructor(dir: string) {
+    super();
+    this.dir = dir;
+  }
+
+  async read(): Promise<FolderState> {
+    const { files, documents, issues } = await readYamlInputs([this.dir]);
+    const problems: string[] = [];
+    const byFile = new Map<string, unknown[]>();
+    for (const file of files) byFile.set(file, []);
+    for (const d of documents) byFile.get(d.file)?.push(d.value);
+    const broken = new Set(issues.map((i) => i.file));
+    for (const i of issues) problems.push(`${formatFileIssue(i)} (the file's last good version stays in force)`);
+    const out: unknown[] = [];
+    for (const [file, docs] of byFile) {
+      const use = broken.has(file) ? (this.lastGoodFile.get(file) ?? []) : docs;
+      if (!broken.has(file)) this.lastGoodFile.set(file, docs);
+      for (const doc of use) {
+        const key = objectKey(doc);
+        if (key && isSmiDocument(doc)) {
+          const parsed = parseSmiObject(doc);
+          if (hasErrors(parsed.issues)) {
+            const previous = this.lastGoodObject.get(key);
+            for (const i of parsed.issues.filter((x) => x.severity === 'error')) problems.push(`${file}: ${formatIssue(i)}${previous ? ' (its last good version stays in force)' : ''}`);
+            if (previous) out.push(previous);
+            continue;
+          }
+          this.lastGoodObject.set(key, doc);
+        }
+        out.push(doc);
+      }
+    }
+    return { documents: out, problems };
+  }
+
+  async start(): Promise<FolderState> {
+    const first = await this.read();
+    this.lastText = JSON.stringify(first);
+    try {
+      this.watcher = watch(this.dir, { recursive: true }, (_event, name) => {
+        if (name && !String(name).startsWith('.skiff')) this.schedule();
+      });
+    } catch {
+      // Polling below.
+    }
+    this.poll = setInterval(() => this.schedule(), 1000);
+    this.poll.unref();
+    return first;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(async () => {
+      this.timer = undefined;
+      const state = await this.read();
+      const text = JSON.stringify(state);
+      if (text === this.lastText) return;
+      this.lastText = text;
+      this.emit('change', state);
+    }, 30);
+  }
+
+  stop(): void {
+    this.watcher?.close();
+    if (this.poll) clearInterval(this.poll);
+    if (this.timer) clearTimeout(this.timer);
+  }
+}

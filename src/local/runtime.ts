@@ -1,0 +1,197 @@
+/**
+ * local: the embedded mesh. `skiff up <dir>` reads a folder of Kubernetes-style YAML and runs
+ * every replica of every Deployment as a local process on its own loopback address
+ * (127.0.<n>.<m>), each with a real Skiff sidecar that gets its certificate and config from an
+ * in-process control plane. Edits to the folder take effect live.
+ *
+ *   folder ─(watch)─► documents ─► snapshot ─► MeshController ─► DistributionServer ══► sidecars
+ *                                      └──────► pods to run ───► app + sidecar processes
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CertificateAuthority } from '../control/ca/authority.ts';
+import { MeshController } from '../control/controller.ts';
+import { DistributionServer, startDebugServer } from '../control/distribute/server.ts';
+import type { PodInput, Snapshot } from '../model/index.ts';
+import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
+import { FolderWatcher, type FolderState } from './folder.ts';
+import { ManagedProcess } from './processes.ts';
+import { LiveStats } from './stats.ts';
+
+export const MESH_PORT = 15006;
+export const OUTBOUND_PORT = 15001;
+export const ADMIN_PORT = 15000;
+
+export interface LocalOptions {
+  dir: string;
+  controlPort?: number;
+  debugPort?: number;
+  /** Workload certificate lifetime (tests use seconds). */
+  certificateTtlMs?: number;
+  /** Loopback /16 for pod addresses: 127.<subnet>.x.y. */
+  subnet?: number;
+  log?: (line: string) => void;
+}
+
+interface RunningPod {
+  input: PodInput;
+  templateJson: string;
+  app?: ManagedProcess;
+  sidecar?: ManagedProcess;
+}
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export class LocalRuntime {
+  readonly controller = new MeshController();
+  readonly pods = new Map<string, RunningPod>();
+  readonly stats: LiveStats;
+  problems: string[] = [];
+  controlUrl = '';
+  private readonly options: LocalOptions;
+  private readonly stateDir: string;
+  private readonly folder: FolderWatcher;
+  private readonly addresses = new Map<string, string>();
+  private readonly tokens = new Map<string, string>();
+  private nextAddress = 1;
+  private ca: CertificateAuthority | undefined;
+  private distribution: DistributionServer | undefined;
+  private debug: Awaited<ReturnType<typeof startDebugServer>> | undefined;
+  private templates = new Map<string, Record<string, unknown>>();
+
+  constructor(options: LocalOptions) {
+    this.options = options;
+    this.stateDir = join(resolve(options.dir), '.skiff');
+    this.folder = new FolderWatcher(resolve(options.dir));
+    this.stats = new LiveStats(this);
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  /** Stable loopback addresses: a pod keeps its address across edits. */
+  private allocate(namespace: string, pod: string): string {
+    const key = `${namespace}/${pod}`;
+    let address = this.addresses.get(key);
+    if (!address) {
+      const n = this.nextAddress++;
+      address = `127.${this.options.subnet ?? 77}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+      this.addresses.set(key, address);
+    }
+    return address;
+  }
+
+  private snapshot(state: FolderState): Snapshot {
+    const templates = new Map<string, Record<string, unknown>>();
+    const snapshot = snapshotFromDocuments(state.documents, {
+      allocate: (ns, pod) => this.allocate(ns, pod),
+      onPod: (pod, template) => templates.set(`${pod.namespace}/${pod.name}`, template),
+    });
+    this.templates = templates;
+    this.problems = state.problems;
+    return snapshot;
+  }
+
+  async start(): Promise<void> {
+    await mkdir(join(this.stateDir, 'pods'), { recursive: true });
+    const initial = await this.folder.start();
+    const snapshot = this.snapshot(initial);
+    this.ca = await CertificateAuthority.open({ trustDomain: snapshot.mesh.trustDomain, stateDir: join(this.stateDir, 'ca'), ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
+    await writeFile(join(this.stateDir, 'trust-bundle.pem'), this.ca.trustBundle());
+    this.controller.update(snapshot);
+    this.controller.rebuild();
+    this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.options.controlPort ?? 15010, tokens: this.tokens, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
+    this.controlUrl = await this.distribution.start();
+    this.debug = await startDebugServer(this.controller, '127.0.0.1', this.options.debugPort ?? 15020, { '/status': () => this.stats.status() });
+    await this.reconcile(snapshot);
+    this.folder.on('change', (state) => {
+      const next = this.snapshot(state);
+      this.controller.update(next);
+      void this.reconcile(next);
+      this.log(`folder changed: ${state.problems.length ? `${state.problems.length} problem(s), see the view` : 'applied'}`);
+    });
+    this.stats.start();
+  }
+
+  /** Starts pods that appeared, stops pods that went away, restarts apps whose template changed. */
+  private async reconcile(snapshot: Snapshot): Promise<void> {
+    const wanted = new Map(snapshot.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
+    for (const [key, running] of this.pods) {
+      const next = wanted.get(key);
+      const templateJson = JSON.stringify(this.templates.get(key) ?? {});
+      if (next && templateJson === running.templateJson) continue;
+      this.pods.delete(key);
+      await Promise.all([running.app?.stop(), running.sidecar?.stop()]);
+    }
+    for (const [key, input] of wanted) {
+      if (this.pods.has(key)) continue;
+      const template = this.templates.get(key) ?? {};
+      const running: RunningPod = { input, templateJson: JSON.stringify(template) };
+      this.pods.set(key, running);
+      await this.startPod(running, template, snapshot);
+    }
+  }
+
+  private async startPod(pod: RunningPod, template: Record<string, unknown>, snapshot: Snapshot): Promise<void> {
+    const { input } = pod;
+    const id = `${input.namespace}/${input.name}`;
+    const dir = join(this.stateDir, 'pods', `${input.namespace}.${input.name}`);
+    await mkdir(dir, { recursive: true });
+    const ip = input.ip as string;
+    const output = (name: string, line: string) => this.stats.output(name, line);
+    if (input.meshed) {
+      const token = randomBytes(24).toString('hex');
+      this.tokens.set(id, token);
+      await writeFile(join(dir, 'token'), token, { mode: 0o600 });
+      pod.sidecar = new ManagedProcess({
+        name: `${input.name}/sidecar`,
+        command: process.execPath,
+        args: [join(ROOT, 'bin', 'skiff.mjs'), 'proxy', '--control', this.controlUrl, '--proxy-id', id, '--certs', join(dir, 'certs'),
+          '--trust-bundle', join(this.stateDir, 'trust-bundle.pem'), '--bootstrap-token-file', join(dir, 'token'),
+          '--inbound', `${ip}:${MESH_PORT}`, '--outbound', `${ip}:${OUTBOUND_PORT}`, '--admin', `${ip}:${ADMIN_PORT}`, '--app-host', ip, '--tcp-forward-host', ip],
+        env: { ...process.env, NODE_OPTIONS: '' } as Record<string, string>,
+        cwd: ROOT,
+      }, output);
+      pod.sidecar.start();
+    }
+    const spec = ((template.spec as { containers?: Record<string, unknown>[] } | undefined)?.containers ?? [])[0];
+    const command = [...((spec?.command as string[] | undefined) ?? []), ...((spec?.args as string[] | undefined) ?? [])];
+    if (command.length === 0) return;
+    const [program, ...args] = command as [string, ...string[]];
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '',
+      POD_IP: ip, POD_NAME: input.name, POD_NAMESPACE: input.namespace,
+      PORT: String(input.containerPorts[0]?.containerPort ?? 8080),
+      ...(input.meshed ? { HTTP_PROXY: `http://${ip}:${OUTBOUND_PORT}`, http_proxy: `http://${ip}:${OUTBOUND_PORT}` } : {}),
+    };
+    for (const e of (spec?.env as { name: string; value?: string }[] | undefined) ?? []) if (typeof e.value === 'string') env[e.name] = e.value;
+    for (const svc of snapshot.services) {
+      if (svc.namespace !== input.namespace) continue;
+      const name = svc.name.toUpperCase().replace(/-/g, '_');
+      env[`${name}_SERVICE_HOST`] = input.meshed ? ip : (svc.clusterIP ?? '');
+      env[`${name}_SERVICE_PORT`] = String(svc.ports[0]?.port ?? '');
+    }
+    pod.app = new ManagedProcess({ name: input.name, command: program === 'node' ? process.execPath : program, args, env, cwd: resolve(this.options.dir) }, output);
+    pod.app.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stats.stop();
+    this.folder.stop();
+    await Promise.all([...this.pods.values()].flatMap((p) => [p.app?.stop(), p.sidecar?.stop()]));
+    this.controller.stop();
+    await this.distribution?.close();
+    await this.debug?.close();
+  }
+
+  /** Stops the control plane only (sidecars keep serving), and starts it again. */
+  async restartControlPlane(downMs: number): Promise<void> {
+    await this.distribution?.close();
+    await new Promise((r) => setTimeout(r, downMs));
+    if (!this.ca) return;
+    this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.options.controlPort ?? 15010, tokens: this.tokens, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
+    this.controlUrl = await this.distribution.start();
+  }
+}

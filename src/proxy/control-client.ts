@@ -1,0 +1,215 @@
+/**
+ * The sidecar's side of the control plane: a ConfigSource fed by the config stream, and the
+ * keeper of the workload certificate.
+ *
+ * - Certificate: the sidecar makes its own key and sends only a CSR, proving who it is with a
+ *   bootstrap token the first time and with its current certificate afterwards; it renews at
+ *   about two thirds of the lifetime and writes key, certificate and trust bundle into the
+ *   folder the proxy watches.
+ * - Config: one long-lived Server-Sent Events stream; on reconnect (exponential backoff with
+ *   jitter) it says which version it has, so nothing is resent needlessly. If the control plane
+ *   is gone, the proxy keeps serving with what it has.
+ */
+import { EventEmitter } from 'node:events';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
+import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
+import { CA_FILE, CERT_FILE, KEY_FILE } from './tls-material.ts';
+import { X509Certificate } from 'node:crypto';
+
+export interface ControlClientOptions {
+  /** `https://host:port` of the control plane. */
+  url: string;
+  proxyId: string;
+  certDir: string;
+  /** Trust bundle to verify the control plane with (PEM). */
+  trustBundle: string;
+  bootstrapToken?: string;
+  /** Called after a new certificate was written, so the proxy loads it at once. */
+  onCertificate?: () => void;
+  log?: (event: string, detail: Record<string, unknown>) => void;
+}
+
+const MIN_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5000;
+
+export function backoff(attempt: number): number {
+  const base = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** attempt);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+export class ControlClient extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
+  private readonly options: ControlClientOptions;
+  private agent: Agent | undefined;
+  private trust: string;
+  private stopped = false;
+  private haveHash: string | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private streamAbort: AbortController | undefined;
+  connected = false;
+  certificateNotAfter: Date | undefined;
+
+  constructor(options: ControlClientOptions) {
+    super();
+    this.options = options;
+    this.trust = options.trustBundle;
+  }
+
+  private log(event: string, detail: Record<string, unknown> = {}): void {
+    this.options.log?.(event, detail);
+  }
+
+  private async material(): Promise<{ cert: string; key: string } | undefined> {
+    try {
+      const [cert, key] = await Promise.all([readFile(join(this.options.certDir, CERT_FILE), 'utf8'), readFile(join(this.options.certDir, KEY_FILE), 'utf8')]);
+      if (new Date(new X509Certificate(cert).validTo).getTime() <= Date.now()) return undefined;
+      return { cert, key };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async dispatcher(): Promise<Agent> {
+    if (this.agent) return this.agent;
+    const material = await this.material();
+    this.agent = new Agent({ connect: { ca: this.trust, ...(material ? { cert: material.cert, key: material.key } : {}), minVersion: 'TLSv1.3' }, keepAliveTimeout: 30_000 });
+    return this.agent;
+  }
+
+  private resetAgent(): void {
+    const old = this.agent;
+    this.agent = undefined;
+    void old?.close().catch(() => undefined);
+  }
+
+  /** Requests a certificate; the first time with the bootstrap token. */
+  async renewCertificate(): Promise<void> {
+    const keys = generateKeyPair();
+    const csr = createCsr(keys, this.options.proxyId);
+    const res = await request(`${this.options.url}/v1/certificate`, {
+      method: 'POST', dispatcher: await this.dispatcher(),
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ proxy: this.options.proxyId, csr, ...(this.options.bootstrapToken ? { token: this.options.bootstrapToken } : {}) }),
+    });
+    const body = await res.body.json() as { certificate?: string; trustBundle?: string; notAfter?: string; error?: string };
+    if (res.statusCode !== 200 || !body.certificate || !body.trustBundle) throw new Error(`certificate request refused (${res.statusCode}): ${body.error ?? 'no certificate'}`);
+    const dir = this.options.certDir;
+    await writeFile(join(dir, `${KEY_FILE}.tmp`), privateKeyPem(keys.privateKey), { mode: 0o600 });
+    await writeFile(join(dir, `${CERT_FILE}.tmp`), body.certificate);
+    await writeFile(join(dir, `${CA_FILE}.tmp`), body.trustBundle);
+    await rename(join(dir, `${CA_FILE}.tmp`), join(dir, CA_FILE));
+    await rename(join(dir, `${KEY_FILE}.tmp`), join(dir, KEY_FILE));
+    await rename(join(dir, `${CERT_FILE}.tmp`), join(dir, CERT_FILE));
+    this.trust = body.trustBundle;
+    this.certificateNotAfter = new Date(body.notAfter ?? Date.now());
+    this.resetAgent();
+    this.log('certificate-issued', { notAfter: body.notAfter });
+    this.options.onCertificate?.();
+  }
+
+  private scheduleRenewal(): void {
+    if (this.stopped || !this.certificateNotAfter) return;
+    const lifetime = this.certificateNotAfter.getTime() - Date.now();
+    const wait = Math.max(1000, (lifetime * 2) / 3);
+    this.renewTimer = setTimeout(() => void this.renewLoop(), Math.min(wait, 2_147_000_000));
+    this.renewTimer.unref();
+  }
+
+  private async renewLoop(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.renewCertificate();
+        this.scheduleRenewal();
+        return;
+      } catch (err) {
+        this.log('certificate-error', { error: (err as Error).message, attempt });
+        await new Promise((r) => setTimeout(r, backoff(Math.min(attempt, 6))));
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    const existing = await this.material();
+    if (existing) {
+      this.certificateNotAfter = new Date(new X509Certificate(existing.cert).validTo);
+      this.scheduleRenewal();
+    } else {
+      await this.renewLoop();
+    }
+    void this.streamLoop();
+  }
+
+  private async streamLoop(): Promise<void> {
+    for (let attempt = 0; !this.stopped;) {
+      try {
+        await this.streamOnce();
+        attempt = 0;
+      } catch (err) {
+        if (this.stopped) return;
+        this.log('stream-error', { error: (err as Error).message, attempt });
+      }
+      this.connected = false;
+      if (this.stopped) return;
+      await new Promise((r) => setTimeout(r, backoff(attempt++)));
+      if (attempt > 3) this.resetAgent();
+    }
+  }
+
+  private async streamOnce(): Promise<void> {
+    this.streamAbort = new AbortController();
+    const url = `${this.options.url}/v1/config?proxy=${encodeURIComponent(this.options.proxyId)}${this.haveHash ? `&have=${this.haveHash}` : ''}`;
+    const res = await request(url, { dispatcher: await this.dispatcher(), signal: this.streamAbort.signal, headersTimeout: 10_000, bodyTimeout: 0 });
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      throw new Error(`config stream refused (${res.statusCode}): ${text.slice(0, 200)}`);
+    }
+    this.connected = true;
+    this.log('stream-connected', { have: this.haveHash ?? null });
+    let buffer = '';
+    for await (const chunk of res.body) {
+      buffer += (chunk as Buffer).toString('utf8');
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        let data = '';
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data += line.slice(5).trimStart();
+        }
+        if (event !== 'config' || data === '') continue;
+        try {
+          this.emit('config', JSON.parse(data));
+        } catch (err) {
+          this.emit('error', new Error(`the control plane sent unreadable JSON: ${(err as Error).message}`));
+        }
+      }
+    }
+    throw new Error('the config stream ended');
+  }
+
+  report(result: { hash?: string; error?: string }): void {
+    if (result.hash) this.haveHash = result.hash;
+    void (async () => {
+      try {
+        const res = await request(`${this.options.url}/v1/ack`, {
+          method: 'POST', dispatcher: await this.dispatcher(), headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ proxy: this.options.proxyId, ...result }),
+        });
+        await res.body.dump();
+      } catch {
+        // Acks are best effort; the next config or reconnect reports again.
+      }
+    })();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.streamAbort?.abort();
+    this.resetAgent();
+  }
+}

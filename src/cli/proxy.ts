@@ -44,7 +44,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     return values.help ? 0 : 2;
   }
   const log = pino({ base: { component: 'skiff-proxy', proxy: values['proxy-id'] } }, pino.destination(2));
-  let proxy: SkiffProxy | undefined;
+  const started: { proxy?: SkiffProxy } = {};
   let source: ConfigSource;
   if (controlled) {
     await mkdir(values.certs as string, { recursive: true });
@@ -52,13 +52,13 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
       url: values.control as string, proxyId: values['proxy-id'] as string, certDir: values.certs as string,
       trustBundle: await readFile(values['trust-bundle'] as string, 'utf8'),
       ...(values['bootstrap-token-file'] ? { bootstrapToken: (await readFile(values['bootstrap-token-file'], 'utf8')).trim() } : {}),
-      onCertificate: () => proxy?.reloadCertificates(),
+      onCertificate: () => started.proxy?.reloadCertificates(),
       log: (event, detail) => log.info({ event, ...detail }),
     });
   } else {
     source = new FileConfigSource(values.config as string);
   }
-  proxy = new SkiffProxy({
+  const proxy = new SkiffProxy({
     config: source,
     ...(values.certs ? { certDir: values.certs } : {}),
     inbound: parseListen(values.inbound, { host: '0.0.0.0', port: 15006 }),
@@ -69,6 +69,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     accessLog: { sample: Number(values['access-log'] ?? 0) },
     log: (event, detail) => log.info({ event, ...detail }),
   });
+  started.proxy = proxy;
   const addresses = await proxy.start();
   log.info({ event: 'listening', inbound: addresses.inbound, outbound: addresses.outbound, admin: addresses.admin });
   await new Promise<void>((resolve) => {

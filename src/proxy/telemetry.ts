@@ -18,7 +18,6 @@ export interface RequestLabels {
   route: string;
 }
 
-const REQUEST_LABELS = ['direction', 'source_namespace', 'source_workload_kind', 'source_workload', 'destination_namespace', 'destination_workload_kind', 'destination_workload', 'destination_service', 'route'] as const;
 const BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 
 /** Counts for one label set, kept as plain numbers on the hot path and exported at scrape time. */

@@ -49,6 +49,8 @@ export class LocalRuntime {
   readonly stats: LiveStats;
   problems: string[] = [];
   controlUrl = '';
+  /** The port the control plane got (fixed after the first start, so sidecars find it again). */
+  private controlPort = 0;
   private readonly options: LocalOptions;
   private readonly stateDir: string;
   private readonly folder: FolderWatcher;
@@ -104,6 +106,7 @@ export class LocalRuntime {
     this.controller.rebuild();
     this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.options.controlPort ?? 15010, tokens: this.tokens, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
     this.controlUrl = await this.distribution.start();
+    this.controlPort = Number(new URL(this.controlUrl).port);
     this.debug = await startDebugServer(this.controller, '127.0.0.1', this.options.debugPort ?? 15020, { '/status': () => this.stats.status() });
     await this.reconcile(snapshot);
     this.folder.on('change', (state) => {
@@ -191,7 +194,7 @@ export class LocalRuntime {
     await this.distribution?.close();
     await new Promise((r) => setTimeout(r, downMs));
     if (!this.ca) return;
-    this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.options.controlPort ?? 15010, tokens: this.tokens, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
+    this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.controlPort, tokens: this.tokens, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
     this.controlUrl = await this.distribution.start();
   }
 }

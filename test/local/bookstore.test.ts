@@ -1,0 +1,142 @@
+/**
+ * Local mode end to end with real processes: the bookstore demo's apps and sidecars, the
+ * in-process control plane, live edits, a control plane outage, certificate renewal, and
+ * broken edits.
+ */
+import { equal, ok } from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Agent, request } from 'undici';
+import { LocalRuntime } from '../../src/local/runtime.ts';
+
+const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'bookstore');
+const agent = new Agent({ keepAliveTimeout: 10_000 });
+
+async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('local mode: the bookstore demo', () => {
+  let dir: string;
+  let runtime: LocalRuntime;
+  const pod = (name: string) => [...runtime.pods.values()].find((p) => p.input.name === name) as NonNullable<ReturnType<typeof runtime.pods.get>>;
+  /** Sends a request as the app of `from` would, through its sidecar. */
+  const send = async (from: string, method: string, url: string) => {
+    const p = pod(from);
+    const res = await request(`http://${p.input.ip}:15001${new URL(url).pathname}`, { method: method as 'GET', headers: { host: new URL(url).host }, dispatcher: agent });
+    const body = await res.body.text();
+    return { status: res.statusCode, body, reason: res.headers['x-skiff-reason'] };
+  };
+  const setWeights = (v1: number, v2: number) => {
+    const file = join(dir, 'smi.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/(service: bookstore-v1\n\s+weight: )\d+/, `$1${v1}`).replace(/(service: bookstore-v2\n\s+weight: )-?\d+/, `$1${v2}`));
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skiff-local-'));
+    cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.skiff') });
+    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: 90 + (process.pid % 50), certificateTtlMs: 8000 });
+    await runtime.start();
+    await waitFor('every proxy applied its config', () => {
+      const s = runtime.controller.proxyStatus() as { upToDate: boolean }[];
+      return s.length === 5 && s.every((p) => p.upToDate);
+    });
+    await waitFor('the bookstore answers through the buyer\'s sidecar', async () => (await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status === 200);
+  });
+  after(async () => {
+    await runtime?.stop();
+    await agent.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the split sends about 10% of the buyer\'s requests to v2', async () => {
+    const counts = { v1: 0, v2: 0 };
+    for (let i = 0; i < 400; i++) {
+      const res = await send('buyer-0', 'GET', 'http://bookstore.bookstore/books');
+      equal(res.status, 200, res.body);
+      counts[JSON.parse(res.body).version as 'v1' | 'v2']++;
+    }
+    const sigma = Math.sqrt(400 * 0.1 * 0.9);
+    ok(Math.abs(counts.v2 - 40) < 4.5 * sigma, JSON.stringify(counts));
+    const status = await waitFor('observed shares', () => runtime.stats.status().splits[0]?.backends.every((b) => b.observed !== null) && runtime.stats.status());
+    ok(status.splits[0]?.backends[0]?.requests, 'the live view counts requests');
+  });
+
+  test('the thief is denied with 403 naming the missing rule', async () => {
+    const res = await send('thief-0', 'POST', 'http://bookstore.bookstore/books/1/buy');
+    equal(res.status, 403);
+    equal(res.reason, 'access-denied');
+    await waitFor('the live view counts denials', () => runtime.stats.status().access.denied > 0);
+  });
+
+  test('a weight edit in the YAML moves the traffic within a second', async () => {
+    const written = Date.now();
+    setWeights(0, 100);
+    await waitFor('all requests go to v2', async () => {
+      for (let i = 0; i < 10; i++) if (JSON.parse((await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).body).version !== 'v2') return false;
+      return true;
+    }, 5000);
+    const took = Date.now() - written;
+    ok(took < 1000, `took ${took} ms`);
+  });
+
+  test('a broken edit is reported and the last good config stays in force', async () => {
+    const file = join(dir, 'smi.yaml');
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, `${good}\n---\nkind: [broken\n`);
+    await waitFor('the YAML problem is reported', () => runtime.problems.some((p) => p.includes('SKIFF_E_YAML_SYNTAX')), 5000);
+    equal(JSON.parse((await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).body).version, 'v2');
+    writeFileSync(file, good);
+    setWeights(50, -5);
+    await waitFor('the invalid weight is reported', () => runtime.problems.some((p) => p.includes('SKIFF_E_SPLIT_WEIGHT')), 5000);
+    for (let i = 0; i < 20; i++) equal(JSON.parse((await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).body).version, 'v2', 'the last good split (0/100) is still in force');
+    setWeights(90, 10);
+    await waitFor('the problems are gone', () => runtime.problems.length === 0, 5000);
+  });
+
+  test('stopping the control plane during load loses no request; later edits still propagate', async () => {
+    let failures = 0;
+    let total = 0;
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        const res = await send('buyer-0', 'GET', 'http://bookstore.bookstore/books');
+        total++;
+        if (res.status !== 200) failures++;
+      }
+    })();
+    try {
+      await runtime.restartControlPlane(1500);
+      await waitFor('every sidecar reconnected', () => (runtime.controller.proxyStatus() as { connected: boolean }[]).every((p) => p.connected), 15_000);
+    } finally {
+      stop = true;
+      await loop;
+    }
+    equal(failures, 0, `${failures} of ${total} failed`);
+    setWeights(0, 100);
+    await waitFor('the edit after the outage propagates', async () => JSON.parse((await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).body).version === 'v2' && JSON.parse((await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).body).version === 'v2', 5000);
+  });
+
+  test('sidecars renew their short-lived certificates without failing a request', async () => {
+    const admin = `http://${pod('buyer-0').input.ip}:15000/stats`;
+    const notAfter = async () => ((await (await request(admin, { dispatcher: agent })).body.json()) as { certificate: { notAfter: string } }).certificate.notAfter;
+    const first = await notAfter();
+    let failures = 0;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && (await notAfter()) === first) {
+      const res = await send('buyer-0', 'GET', 'http://bookstore.bookstore/books');
+      if (res.status !== 200) failures++;
+    }
+    ok((await notAfter()) !== first, 'the buyer\'s certificate was renewed');
+    for (let i = 0; i < 50; i++) if ((await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status !== 200) failures++;
+    equal(failures, 0);
+  });
+});

@@ -12,12 +12,13 @@ configs, and applies edits to the folder live. Ctrl-C stops everything.
   --control-port N   control plane port (default 15010)
   --debug-port N     debug/status port on 127.0.0.1 (default 15020): /status, /debug/proxies, …
   --refresh S        seconds between redraws (default 1; 5 when not a terminal)
-  --duration S       stop after S seconds (for scripts and tests)`;
+  --duration S       stop after S seconds (for scripts and tests)
+  --control-plane-only  run no processes, only the control plane (sidecars run elsewhere)`;
 
 export async function runUp(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { 'control-port': { type: 'string' }, 'debug-port': { type: 'string' }, refresh: { type: 'string' }, duration: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'control-port': { type: 'string' }, 'debug-port': { type: 'string' }, refresh: { type: 'string' }, duration: { type: 'string' }, 'control-plane-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const dir = positionals[0];
   if (values.help || !dir) {
@@ -29,6 +30,7 @@ export async function runUp(argv: string[], out: (line: string) => void): Promis
     dir,
     controlPort: Number(values['control-port'] ?? 15010),
     debugPort: Number(values['debug-port'] ?? 15020),
+    controlPlaneOnly: values['control-plane-only'] === true,
     log: (line) => { if (!tty) out(line); },
   });
   await runtime.start();

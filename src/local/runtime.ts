@@ -31,6 +31,8 @@ export interface LocalOptions {
   certificateTtlMs?: number;
   /** Loopback /16 for pod addresses: 127.<subnet>.x.y. */
   subnet?: number;
+  /** Run only the control plane (no app or sidecar processes): for benchmarks and external sidecars. */
+  controlPlaneOnly?: boolean;
   log?: (line: string) => void;
 }
 
@@ -120,6 +122,7 @@ export class LocalRuntime {
 
   /** Starts pods that appeared, stops pods that went away, restarts apps whose template changed. */
   private async reconcile(snapshot: Snapshot): Promise<void> {
+    if (this.options.controlPlaneOnly) return;
     const wanted = new Map(snapshot.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
     for (const [key, running] of this.pods) {
       const next = wanted.get(key);

@@ -74,6 +74,8 @@ async function main(): Promise<void> {
   const keys = generateKeyPair();
   const cert = createCertificate({ commonName: 'client', publicKey: readCsr(createCsr(keys, 'client')).publicKey, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000), isCA: false, uris: ['spiffe://cluster.local/ns/bench/sa/client'] }, { certificatePem: caPem, privateKey: createPrivateKey(readFileSync(join(caDir, 'ca-key.pem'), 'utf8')) });
   const agent = new Agent({ connections: CLIENTS * 2, pipelining: 0, connect: { ca: caPem, cert, key: privateKeyPem(keys.privateKey) }, keepAliveTimeout: 60_000 });
+  // Acks share a few keep-alive connections, as they would from one sidecar's point of view.
+  const ackAgent = new Agent({ connections: 16, connect: { ca: caPem, cert, key: privateKeyPem(keys.privateKey) }, keepAliveTimeout: 60_000 });
   const base = `https://127.0.0.1:${CONTROL}`;
   const received = new Map<string, { hash: string; at: number }>();
   let acked = 0;
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
       const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(id)}`, { dispatcher: agent, bodyTimeout: 0 });
       let buffer = '';
       for await (const chunk of res.body) {
+        const arrived = performance.now();
         buffer += String(chunk);
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
@@ -91,8 +94,8 @@ async function main(): Promise<void> {
           const data = block.split('\n').find((l) => l.startsWith('data:'));
           if (!data) continue;
           const config = JSON.parse(data.slice(5)) as { hash: string };
-          received.set(id, { hash: config.hash, at: performance.now() });
-          const ack = await request(`${base}/v1/ack`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hash: config.hash }) });
+          received.set(id, { hash: config.hash, at: arrived });
+          const ack = await request(`${base}/v1/ack`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hash: config.hash }) });
           await ack.body.dump();
           acked++;
         }
@@ -129,6 +132,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   control.kill('SIGTERM');
   await agent.destroy();
+  await ackAgent.destroy();
   process.exit(0);
 }
 

@@ -3,9 +3,9 @@
  * here, the control plane's stream client implements the same contract.
  */
 import { EventEmitter } from 'node:events';
-import { watch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { FileWatch, signatureOf } from './file-watch.ts';
 
 export interface ConfigSourceEvents {
   /** A decoded document that should be a ProxyConfig; the proxy validates it. */
@@ -23,48 +23,32 @@ export interface ConfigSource extends EventEmitter<ConfigSourceEvents> {
 
 /** A JSON file, re-read when it changes (watch plus a poll, for filesystems that do not notify). */
 export class FileConfigSource extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
-  private watcher: FSWatcher | undefined;
-  private poll: NodeJS.Timeout | undefined;
   private signature = '';
-  private reading: Promise<void> | undefined;
-
   private readonly file: string;
-  private readonly pollMs: number;
+  private readonly watch: FileWatch;
 
   constructor(file: string, pollMs = 500) {
     super();
     this.file = file;
-    this.pollMs = pollMs;
+    this.watch = new FileWatch(dirname(file), () => this.readNow(), pollMs, [basename(file)]);
   }
 
-  async start(): Promise<void> {
-    await this.read();
-    try {
-      this.watcher = watch(dirname(this.file), (_event, name) => {
-        if (!name || name === basename(this.file)) void this.read();
-      });
-    } catch {
-      // Polling still works.
-    }
-    this.poll = setInterval(() => void this.read(), this.pollMs);
-    this.poll.unref();
+  start(): Promise<void> {
+    return this.watch.start();
   }
 
   stop(): void {
-    this.watcher?.close();
-    if (this.poll) clearInterval(this.poll);
+    this.watch.stop();
   }
 
   read(): Promise<void> {
-    this.reading ??= this.readNow().finally(() => { this.reading = undefined; });
-    return this.reading;
+    return this.watch.trigger();
   }
 
   private async readNow(): Promise<void> {
     let text: string;
     try {
-      const info = await stat(this.file);
-      const signature = `${info.mtimeMs}:${info.size}`;
+      const signature = await signatureOf([this.file]);
       if (signature === this.signature) return;
       text = await readFile(this.file, 'utf8');
       this.signature = signature;

@@ -6,11 +6,11 @@
  * the new material.
  */
 import { EventEmitter } from 'node:events';
-import { watch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { FileWatch, signatureOf } from './file-watch.ts';
 
 export const CERT_FILE = 'cert.pem';
 export const KEY_FILE = 'key.pem';
@@ -57,48 +57,34 @@ export interface TlsWatcherEvents {
 export class TlsMaterialWatcher extends EventEmitter<TlsWatcherEvents> {
   current: TlsMaterial | undefined;
   lastError: string | undefined;
-  private watcher: FSWatcher | undefined;
-  private poll: NodeJS.Timeout | undefined;
   private signature = '';
   private generation = 0;
-  private reloading: Promise<void> | undefined;
-
   private readonly dir: string;
-  private readonly pollMs: number;
+  private readonly watch: FileWatch;
 
   constructor(dir: string, pollMs = 1000) {
     super();
     this.dir = dir;
-    this.pollMs = pollMs;
+    this.watch = new FileWatch(dir, () => this.reloadNow(), pollMs);
   }
 
-  async start(): Promise<void> {
-    await this.reload();
-    try {
-      this.watcher = watch(this.dir, () => void this.reload());
-    } catch {
-      // Polling below still notices changes.
-    }
-    this.poll = setInterval(() => void this.reload(), this.pollMs);
-    this.poll.unref();
+  start(): Promise<void> {
+    return this.watch.start();
   }
 
   stop(): void {
-    this.watcher?.close();
-    if (this.poll) clearInterval(this.poll);
+    this.watch.stop();
   }
 
   /** Re-reads the files if any changed since the last read. */
   reload(): Promise<void> {
-    this.reloading ??= this.reloadNow().finally(() => { this.reloading = undefined; });
-    return this.reloading;
+    return this.watch.trigger();
   }
 
   private async reloadNow(): Promise<void> {
     let signature: string;
     try {
-      const stats = await Promise.all([CERT_FILE, KEY_FILE, CA_FILE].map((f) => stat(join(this.dir, f))));
-      signature = stats.map((s) => `${s.mtimeMs}:${s.size}`).join('|');
+      signature = await signatureOf([CERT_FILE, KEY_FILE, CA_FILE].map((f) => join(this.dir, f)));
     } catch (err) {
       this.reject(err as Error);
       return;

@@ -32,6 +32,8 @@ export interface CertificateRequest {
   ipAddresses?: string[];
   /** Path length constraint for CA certificates. */
   pathLength?: number;
+  /** Subject organisation; default "skiff" (Kubernetes reads it as the user's group). */
+  organization?: string;
 }
 
 export interface Issuer {
@@ -67,12 +69,12 @@ function algorithm(): forge.asn1.Asn1 {
   ]);
 }
 
-function nameAsn1(commonName: string): forge.asn1.Asn1 {
-  return pki.distinguishedNameToAsn1({ attributes: [{ type: '2.5.4.10', value: 'skiff' }, { type: '2.5.4.3', value: commonName }] } as never);
+function nameAsn1(commonName: string, organization = 'skiff'): forge.asn1.Asn1 {
+  return pki.distinguishedNameToAsn1({ attributes: [{ type: '2.5.4.10', value: organization }, { type: '2.5.4.3', value: commonName }] } as never);
 }
 
-function issuerName(issuer: Issuer | undefined, commonName: string): forge.asn1.Asn1 {
-  if (!issuer) return nameAsn1(commonName);
+function issuerName(issuer: Issuer | undefined, commonName: string, organization?: string): forge.asn1.Asn1 {
+  if (!issuer) return nameAsn1(commonName, organization);
   const der = new X509Certificate(issuer.certificatePem).raw;
   const cert = asn1.fromDer(forge.util.createBuffer(der.toString('binary')), { decodeBitStrings: false } as never);
   const tbs = (cert.value as forge.asn1.Asn1[])[0] as forge.asn1.Asn1;
@@ -113,9 +115,9 @@ export function createCertificate(req: CertificateRequest, issuer?: Issuer, sign
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(2).getBytes())]),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, serial.toString('binary')),
     algorithm(),
-    issuerName(issuer, req.commonName),
+    issuerName(issuer, req.commonName, req.organization),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [timeAsn1(req.notBefore), timeAsn1(req.notAfter)]),
-    nameAsn1(req.commonName),
+    nameAsn1(req.commonName, req.organization),
     asn1.fromDer(forge.util.createBuffer(spkiDer(req.publicKey).toString('binary')), { decodeBitStrings: false } as never),
     extensions(req, issuer), // forge wraps the extensions in their [3] tag
   ]);

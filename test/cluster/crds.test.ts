@@ -7,13 +7,11 @@ import { deepStrictEqual, equal, ok, rejects } from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AdmissionregistrationV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { parse } from 'yaml';
-import { convert, findKind, splitApiVersion, SMI_KINDS, type VersionedObject } from '../../src/api/index.ts';
-import { renderCrdFiles } from '../../src/api/crds.ts';
-import { startWebhookServer } from '../../src/control/webhooks/server.ts';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { convert, findKind, splitApiVersion, type VersionedObject } from '../../src/api/index.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { startCluster, type TestCluster } from './harness.ts';
+import { installSmi } from './smi-setup.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'smi');
 
@@ -39,38 +37,9 @@ describe('SMI CRDs on a real API server', () => {
     cluster = await startCluster();
     const kc = new KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
-    const hooks = await startWebhookServer({ host: '127.0.0.1', port: 0, ...cluster.servingCertificate(['localhost']) });
-    stopWebhooks = () => hooks.app.close();
-    const caBundle = Buffer.from(cluster.caPem).toString('base64');
-    for (const [name, text] of renderCrdFiles()) {
-      if (name === 'kustomization.yaml') continue;
-      const crd = parse(text);
-      if (crd.spec.conversion) crd.spec.conversion.webhook.clientConfig = { url: `${hooks.url}/convert`, caBundle };
-      const created = await cluster.api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-      equal(created.status, 201, JSON.stringify(created.body));
-    }
-    for (const info of Object.values(SMI_KINDS)) {
-      const name = `${info.plural}.${info.group}`;
-      for (let i = 0; ; i++) {
-        const crd = (await cluster.api('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`)).body as { status?: { conditions?: { type: string; status: string }[] } };
-        if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
-        if (i > 100) throw new Error(`${name} never became established`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    await kc.makeApiClient(AdmissionregistrationV1Api).createValidatingWebhookConfiguration({
-      body: {
-        metadata: { name: 'skiff-smi-validation' },
-        webhooks: [{
-          name: 'smi.validate.skiff.dev', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 5,
-          clientConfig: { url: `${hooks.url}/validate`, caBundle },
-          rules: [{ apiGroups: ['split.smi-spec.io', 'access.smi-spec.io', 'specs.smi-spec.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['*'] }],
-        }],
-      },
-    });
+    const smi = await installSmi(cluster);
+    stopWebhooks = () => smi.stop();
     objects = kc.makeApiClient(CustomObjectsApi);
-    // The webhook configuration takes a moment to be used by the API server.
-    await new Promise((r) => setTimeout(r, 1500));
   });
 
   after(async () => {

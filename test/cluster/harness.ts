@@ -158,7 +158,8 @@ current-context: test
     dir, server, kubeconfig, kubeconfigPath: file('kubeconfig', kubeconfig), caPem: clusterCa.pem,
     servingCertificate: (dnsNames) => leaf(clusterCa, dnsNames[0] ?? 'localhost', 'skiff-test', { dnsNames, ipAddresses: ['127.0.0.1'] }),
     api: async (method, path, body) => {
-      const res = await request(`${server}${path}`, { method: method as 'GET', dispatcher: agent, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      const type = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+      const res = await request(`${server}${path}`, { method: method as 'GET', dispatcher: agent, headers: { 'content-type': type }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       const text = await res.body.text();
       return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
     },

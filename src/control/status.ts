@@ -1,0 +1,65 @@
+/**
+ * Status conditions on SMI objects, derived from the topology and the proxies' acks. Skiff
+ * writes only the status subresource, never spec (Flagger resets a TrafficSplit whose spec
+ * changed). Conditions: Accepted (the object is valid), ResolvedRefs (everything it names
+ * exists), Programmed (every proxy applied the configuration that carries it); plus
+ * `proxies: {applied, total}`. A write happens only when the content changed.
+ */
+import type { Condition, SmiStatus } from '../api/index.ts';
+import { SMI_KINDS, type SmiKind } from '../api/index.ts';
+import type { Issue } from '../errors/issue.ts';
+import type { Topology } from '../model/index.ts';
+
+const REFERENCE_CODES = new Set(['SKIFF_E_SPLIT_ROOT_MISSING', 'SKIFF_E_SPLIT_ROUTE_GROUP_MISSING', 'SKIFF_E_TARGET_ROUTE_MISSING', 'SKIFF_E_TARGET_MATCH_MISSING', 'SKIFF_E_SPLIT_CONFLICT']);
+
+export interface StatusTarget {
+  kind: SmiKind;
+  namespace: string;
+  name: string;
+  status: SmiStatus;
+}
+
+function condition(type: string, ok: boolean | 'unknown', reason: string, message: string, generation: number | undefined): Condition {
+  return { type, status: ok === 'unknown' ? 'Unknown' : ok ? 'True' : 'False', reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+}
+
+function conditionsFor(issues: Issue[], active: boolean, programmed: { applied: number; total: number }, generation: number | undefined): Condition[] {
+  const invalid = issues.filter((i) => i.severity === 'error' && !REFERENCE_CODES.has(i.code));
+  const refs = issues.filter((i) => REFERENCE_CODES.has(i.code));
+  const text = (list: Issue[]) => list.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message} [${i.code}]`).join('; ').slice(0, 1000);
+  const accepted = condition('Accepted', invalid.length === 0, invalid.length === 0 ? 'Accepted' : 'Invalid', invalid.length === 0 ? 'The object is valid.' : text(invalid), generation);
+  const conflicted = refs.some((i) => i.code === 'SKIFF_E_SPLIT_CONFLICT');
+  const resolved = condition('ResolvedRefs', refs.length === 0, refs.length === 0 ? 'ResolvedRefs' : conflicted ? 'Conflicted' : 'RefNotFound', refs.length === 0 ? 'Every reference resolves.' : text(refs), generation);
+  const done = active && programmed.total > 0 && programmed.applied === programmed.total;
+  const prog = condition('Programmed', active ? (programmed.total === 0 ? 'unknown' : done) : false, !active ? 'NotApplied' : done ? 'Programmed' : 'Pending',
+    !active ? 'The object is not applied; see the other conditions.' : `${programmed.applied} of ${programmed.total} proxies applied the configuration.`, generation);
+  return [accepted, resolved, prog];
+}
+
+/** The desired status of every SMI object in the topology. */
+export function desiredStatuses(topology: Topology, programmed: { applied: number; total: number }, generations: ReadonlyMap<string, number>): StatusTarget[] {
+  const out: StatusTarget[] = [];
+  const add = (kind: SmiKind, node: { namespace: string; name: string; active: boolean; issues: Issue[] }) => {
+    const generation = generations.get(`${kind}/${node.namespace}/${node.name}`);
+    out.push({ kind, namespace: node.namespace, name: node.name, status: { ...(generation !== undefined ? { observedGeneration: generation } : {}), conditions: conditionsFor(node.issues, node.active, programmed, generation), proxies: programmed } });
+  };
+  for (const s of topology.splits) add('TrafficSplit', s);
+  for (const t of topology.targets) add('TrafficTarget', t);
+  for (const g of topology.routeGroups) add('HTTPRouteGroup', g);
+  for (const r of topology.portRoutes) add(r.kind, r);
+  return out;
+}
+
+/** The status subresource path of an object, in its kind's stored version. */
+export function statusPath(target: StatusTarget): string {
+  const info = SMI_KINDS[target.kind];
+  return `/apis/${info.group}/${info.storage}/namespaces/${target.namespace}/${info.plural}/${target.name}/status`;
+}
+
+/** Conditions keep their transition time while their status does not change. */
+export function withTransitionTimes(next: Condition[], previous: Condition[] | undefined, now: string): Condition[] {
+  return next.map((c) => {
+    const before = previous?.find((p) => p.type === c.type);
+    return { ...c, lastTransitionTime: before && before.status === c.status && before.lastTransitionTime ? before.lastTransitionTime : now };
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * The controller against a real API server: informers see Services, Pods and SMI objects of
+ * any version, the topology and proxy configs follow kubectl-style edits, and status
+ * conditions are written (status only, never spec).
+ */
+import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesController } from '../../src/control/kubernetes.ts';
+import { startCluster, type TestCluster } from './harness.ts';
+import { installSmi } from './smi-setup.ts';
+
+async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('controller on a real API server', () => {
+  let cluster: TestCluster;
+  let smi: { stop(): Promise<void> };
+  let controller: KubernetesController;
+  const ok201 = async (path: string, body: unknown) => {
+    const res = await cluster.api('POST', path, body);
+    ok(res.status === 201 || res.status === 200, `${path}: ${JSON.stringify(res.body)}`);
+  };
+  const pod = async (name: string, labels: Record<string, string>, sa: string, ip: string) => {
+    await ok201('/api/v1/namespaces/shop/pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'shop', labels },
+      spec: { serviceAccountName: sa, containers: [{ name: 'app', image: 'x', ports: [{ name: 'http', containerPort: 8080 }] }, { name: 'skiff-proxy', image: 'skiff' }] },
+    });
+    const res = await cluster.api('PATCH', `/api/v1/namespaces/shop/pods/${name}/status`, { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] } });
+    ok(res.status === 200, JSON.stringify(res.body));
+  };
+
+  before(async () => {
+    cluster = await startCluster();
+    smi = await installSmi(cluster);
+    await ok201('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', annotations: { 'skiff.dev/access': 'permissive' } } });
+    for (const sa of ['web', 'client', 'default']) await ok201('/api/v1/namespaces/shop/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa } }).catch(() => undefined);
+    for (const [name, selector] of [['web', { app: 'web' }], ['web-v1', { app: 'web', version: 'v1' }], ['web-v2', { app: 'web', version: 'v2' }]] as const) {
+      await ok201('/api/v1/namespaces/shop/services', { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
+    }
+    await pod('web-v1-0', { app: 'web', version: 'v1' }, 'web', '10.244.0.11');
+    await pod('web-v2-0', { app: 'web', version: 'v2' }, 'web', '10.244.0.12');
+    await pod('client-0', { app: 'client' }, 'client', '10.244.0.13');
+    const kc = new KubeConfig();
+    kc.loadFromString(cluster.kubeconfig);
+    controller = new KubernetesController({ kubeconfig: kc, statusIntervalMs: 300 });
+    await controller.start();
+  });
+  after(async () => {
+    await controller?.stop();
+    await smi?.stop();
+    await cluster?.stop();
+  });
+
+  const webRoute = () => controller.controller.proxies.get('shop/client-0')?.config.outbound.services.find((s) => s.name === 'web')?.ports[0]?.routes[0];
+
+  test('pods and services become endpoints and configs', async () => {
+    const topology = await waitFor('three meshed pods', () => controller.controller.topology?.pods.filter((p) => p.meshed).length === 3 && controller.controller.topology);
+    deepStrictEqual(topology.services.find((s) => s.name === 'web')?.ports[0]?.endpoints.map((e) => e.address), ['10.244.0.11', '10.244.0.12']);
+    equal(controller.controller.proxies.get('shop/client-0')?.identity, 'spiffe://cluster.local/ns/shop/sa/client');
+  });
+
+  test('a v1alpha2 TrafficSplit (Flagger\'s) routes the apex by weight; a weight change via the API follows; status is written, spec never', async () => {
+    await ok201('/apis/split.smi-spec.io/v1alpha2/namespaces/shop/trafficsplits', { apiVersion: 'split.smi-spec.io/v1alpha2', kind: 'TrafficSplit', metadata: { name: 'web' }, spec: { service: 'web', backends: [{ service: 'web-v1', weight: 90 }, { service: 'web-v2', weight: 10 }] } });
+    await waitFor('the split route', () => webRoute()?.split === 'shop/web');
+    deepStrictEqual(webRoute()?.backends, [{ cluster: 'shop/web-v1:80', weight: 90 }, { cluster: 'shop/web-v2:80', weight: 10 }]);
+    const path = '/apis/split.smi-spec.io/v1alpha2/namespaces/shop/trafficsplits/web';
+    // Like Flagger: GET then PUT; a status write in between makes the PUT conflict, so retry.
+    await waitFor('the weights update', async () => {
+      const current = (await cluster.api('GET', path)).body as { spec: { backends: { weight: number }[] } };
+      current.spec.backends[0]!.weight = 40;
+      current.spec.backends[1]!.weight = 60;
+      const put = await cluster.api('PUT', path, current);
+      ok(put.status === 200 || put.status === 409, JSON.stringify(put.body));
+      return put.status === 200;
+    });
+    await waitFor('the new weights', () => webRoute()?.backends[0]?.weight === 40);
+    const stored = await waitFor('status conditions', async () => {
+      const o = (await cluster.api('GET', '/apis/split.smi-spec.io/v1alpha4/namespaces/shop/trafficsplits/web')).body as { spec: unknown; metadata: { generation: number }; status?: { observedGeneration?: number; conditions?: { type: string; status: string; reason: string }[]; proxies?: { total: number } } };
+      return o.status?.observedGeneration === o.metadata.generation && o.status.conditions?.length === 3 && o;
+    });
+    deepStrictEqual(stored.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`), ['Accepted=True/Accepted', 'ResolvedRefs=True/ResolvedRefs', 'Programmed=False/Pending']);
+    equal(stored.status?.proxies?.total, 3);
+    deepStrictEqual(stored.spec, { service: 'web', backends: [{ service: 'web-v1', weight: 40 }, { service: 'web-v2', weight: 60 }] }, 'spec is exactly what the client wrote');
+  });
+
+  test('a split whose root does not exist is reported in its status, not applied', async () => {
+    await ok201('/apis/split.smi-spec.io/v1alpha4/namespaces/shop/trafficsplits', { apiVersion: 'split.smi-spec.io/v1alpha4', kind: 'TrafficSplit', metadata: { name: 'ghost' }, spec: { service: 'ghost', backends: [{ service: 'web-v1', weight: 1 }] } });
+    const o = await waitFor('ResolvedRefs=False', async () => {
+      const got = (await cluster.api('GET', '/apis/split.smi-spec.io/v1alpha4/namespaces/shop/trafficsplits/ghost')).body as { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } };
+      return got.status?.conditions?.find((c) => c.type === 'ResolvedRefs' && c.status === 'False') && got;
+    });
+    const resolved = o.status?.conditions?.find((c) => c.type === 'ResolvedRefs');
+    equal(resolved?.reason, 'RefNotFound');
+    ok(resolved?.message.includes('SKIFF_E_SPLIT_ROOT_MISSING'));
+  });
+
+  test('deleting the split restores plain service routing', async () => {
+    equal((await cluster.api('DELETE', '/apis/split.smi-spec.io/v1alpha4/namespaces/shop/trafficsplits/web')).status, 200);
+    await waitFor('the plain route', () => webRoute()?.name === 'default');
+    deepStrictEqual(webRoute()?.backends, [{ cluster: 'shop/web:80', weight: 1 }]);
+  });
+});

@@ -102,6 +102,12 @@ describe('controller on a real API server', () => {
     ok(resolved?.message.includes('SKIFF_E_SPLIT_ROOT_MISSING'));
   });
 
+  test('after an API server restart the controller recovers and later changes still propagate', async () => {
+    await cluster.restartApiServer(1000);
+    await ok201('/apis/split.smi-spec.io/v1alpha3/namespaces/shop/trafficsplits', { apiVersion: 'split.smi-spec.io/v1alpha3', kind: 'TrafficSplit', metadata: { name: 'after-restart' }, spec: { service: 'web-v2', backends: [{ service: 'web-v1', weight: 1 }] } });
+    await waitFor('the new split after the restart', () => controller.controller.proxies.get('shop/client-0')?.config.outbound.services.find((s) => s.name === 'web-v2')?.ports[0]?.routes[0]?.split === 'shop/after-restart', 45_000);
+  });
+
   test('deleting the split restores plain service routing', async () => {
     equal((await cluster.api('DELETE', '/apis/split.smi-spec.io/v1alpha4/namespaces/shop/trafficsplits/web')).status, 200);
     await waitFor('the plain route', () => webRoute()?.name === 'default');

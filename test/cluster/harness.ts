@@ -26,6 +26,8 @@ export interface TestCluster {
    * schema extension keys (x-kubernetes-*) nested under `properties`, so CRDs go through here.
    */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** Stops kube-apiserver (etcd keeps the data), waits, and starts it again; resolves when ready. */
+  restartApiServer(downMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -99,7 +101,7 @@ export async function startCluster(): Promise<TestCluster> {
   launch('etcd', bins.etcd, ['--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${etcdClient}`, '--advertise-client-urls', `http://127.0.0.1:${etcdClient}`,
     '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-cluster', `default=http://127.0.0.1:${etcdPeer}`, '--unsafe-no-fsync', '--log-level', 'warn']);
   const server = `https://127.0.0.1:${apiPort}`;
-  launch('kube-apiserver', bins.apiserver, [
+  const apiserverArgs = [
     `--etcd-servers=http://127.0.0.1:${etcdClient}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
     `--tls-cert-file=${file('apiserver.crt', serving.certPem)}`, `--tls-private-key-file=${file('apiserver.key', serving.keyPem)}`,
     `--client-ca-file=${file('ca.crt', clusterCa.pem)}`, '--authorization-mode=RBAC',
@@ -109,27 +111,31 @@ export async function startCluster(): Promise<TestCluster> {
     `--requestheader-client-ca-file=${file('front-proxy-ca.crt', frontProxyCa.pem)}`, '--requestheader-allowed-names=front-proxy-client',
     '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group', '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${file('front-proxy-client.crt', frontProxyClient.certPem)}`, `--proxy-client-key-file=${file('front-proxy-client.key', frontProxyClient.keyPem)}`,
-  ]);
+  ];
+  let apiserver = launch('kube-apiserver', bins.apiserver, apiserverArgs);
   const agent = new Agent({ connect: { ca: clusterCa.pem, cert: admin.certPem, key: admin.keyPem } });
   const stop = async () => {
     await agent.close().catch(() => undefined);
     await Promise.all([...children].reverse().map(stopChild));
     rmSync(dir, { recursive: true, force: true });
   };
-  try {
+  const waitReady = async () => {
     const deadline = Date.now() + 90_000;
     for (;;) {
       try {
         const res = await request(`${server}/readyz`, { dispatcher: agent });
         const text = await res.body.text();
-        if (res.statusCode === 200) break;
+        if (res.statusCode === 200) return;
         if (Date.now() > deadline) throw new Error(`kube-apiserver not ready: ${text.slice(-500)}`);
       } catch (err) {
         if (Date.now() > deadline) throw err;
-        if (children.some((c) => c.exitCode !== null)) throw new Error(`a control-plane process exited:\n${logs.slice(-20).join('')}`);
+        if (children.some((c) => c.exitCode !== null && c.signalCode === null)) throw new Error(`a control-plane process exited:\n${logs.slice(-20).join('')}`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }
+  };
+  try {
+    await waitReady();
   } catch (err) {
     await stop();
     throw err;
@@ -162,6 +168,13 @@ current-context: test
       const res = await request(`${server}${path}`, { method: method as 'GET', dispatcher: agent, headers: { 'content-type': type }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       const text = await res.body.text();
       return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
+    },
+    restartApiServer: async (downMs) => {
+      await stopChild(apiserver);
+      children.splice(children.indexOf(apiserver), 1);
+      await new Promise((r) => setTimeout(r, downMs));
+      apiserver = launch('kube-apiserver', bins.apiserver, apiserverArgs);
+      await waitReady();
     },
     stop,
   };

@@ -6,7 +6,12 @@
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, request } from 'undici';
+import { CertificateAuthority, identityOf } from '../../src/control/ca/authority.ts';
+import { DistributionServer } from '../../src/control/distribute/server.ts';
 import { KubernetesController } from '../../src/control/kubernetes.ts';
+import { secretRootStore, TOKEN_AUDIENCE, tokenReviewVerifier } from '../../src/control/kubernetes-identity.ts';
+import { createCsr, generateKeyPair } from '../../src/lib/x509.ts';
 import { startCluster, type TestCluster } from './harness.ts';
 import { installSmi } from './smi-setup.ts';
 
@@ -106,6 +111,32 @@ describe('controller on a real API server', () => {
     await cluster.restartApiServer(1000);
     await ok201('/apis/split.smi-spec.io/v1alpha3/namespaces/shop/trafficsplits', { apiVersion: 'split.smi-spec.io/v1alpha3', kind: 'TrafficSplit', metadata: { name: 'after-restart' }, spec: { service: 'web-v2', backends: [{ service: 'web-v1', weight: 1 }] } });
     await waitFor('the new split after the restart', () => controller.controller.proxies.get('shop/client-0')?.config.outbound.services.find((s) => s.name === 'web-v2')?.ports[0]?.routes[0]?.split === 'shop/after-restart', 45_000);
+  });
+
+  test('sidecars get certificates for exactly their ServiceAccount, proven by TokenReview; the CA root lives in a Secret', async () => {
+    await ok201('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'skiff-system' } });
+    const kc = new KubeConfig();
+    kc.loadFromString(cluster.kubeconfig);
+    const ca = await CertificateAuthority.open({ trustDomain: 'cluster.local', store: secretRootStore(kc, 'skiff-system') });
+    const again = await CertificateAuthority.open({ trustDomain: 'cluster.local', store: secretRootStore(kc, 'skiff-system') });
+    equal(again.trustBundle(), ca.trustBundle(), 'a second replica uses the same root');
+    const server = new DistributionServer({ controller: controller.controller, ca, host: '127.0.0.1', port: 0, tokens: new Map(), verifyToken: tokenReviewVerifier(kc) });
+    const url = await server.start();
+    try {
+      const token = async (sa: string) => ((await cluster.api('POST', `/api/v1/namespaces/shop/serviceaccounts/${sa}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [TOKEN_AUDIENCE], expirationSeconds: 600 } })).body as { status: { token: string } }).status.token;
+      const ask = async (tok: string) => {
+        const keys = generateKeyPair();
+        const res = await request(`${url}/v1/certificate`, { method: 'POST', dispatcher: new Agent({ connect: { ca: ca.trustBundle() } }), headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: 'shop/client-0', csr: createCsr(keys, 'x'), token: tok }) });
+        return { status: res.statusCode, body: await res.body.json() as { certificate?: string } };
+      };
+      const good = await ask(await token('client'));
+      equal(good.status, 200);
+      equal(identityOf(good.body.certificate ?? ''), 'spiffe://cluster.local/ns/shop/sa/client');
+      equal((await ask(await token('web'))).status, 403, 'a token of another ServiceAccount proves nothing');
+      equal((await ask('not-a-token')).status, 403);
+    } finally {
+      await server.close();
+    }
   });
 
   test('deleting the split restores plain service routing', async () => {

@@ -14,10 +14,18 @@ export const DEFAULT_WORKLOAD_TTL_MS = 24 * 3600_000;
 const ROOT_TTL_MS = 10 * 365 * 24 * 3600_000;
 const CLOCK_SKEW_MS = 60_000;
 
+/** Where a root is kept: a folder (local mode) or a Kubernetes Secret (the controller). */
+export interface RootStore {
+  load(): Promise<{ certificatePem: string; keyPem: string } | undefined>;
+  /** Saves a new root; returns the root actually stored (another replica may have won the race). */
+  save(root: { certificatePem: string; keyPem: string }): Promise<{ certificatePem: string; keyPem: string }>;
+}
+
 export interface AuthorityOptions {
   trustDomain: string;
-  /** Folder for ca.pem and ca-key.pem; without it the authority lives in memory only. */
+  /** Folder for ca.pem and ca-key.pem; without it (and without `store`) the authority lives in memory only. */
   stateDir?: string;
+  store?: RootStore;
   workloadTtlMs?: number;
   /** Extra roots to trust (a previous root during rotation). */
   extraTrust?: string;
@@ -46,6 +54,13 @@ export class CertificateAuthority {
 
   /** Loads the root from the state folder, or creates (and persists) a new one. */
   static async open(options: AuthorityOptions): Promise<CertificateAuthority> {
+    if (options.store) {
+      const existing = await options.store.load();
+      if (existing) return new CertificateAuthority(options, existing.certificatePem, createPrivateKey(existing.keyPem));
+      const created = CertificateAuthority.createRoot(options);
+      const kept = await options.store.save({ certificatePem: created.certificatePem, keyPem: privateKeyPem(created.key) });
+      return new CertificateAuthority(options, kept.certificatePem, createPrivateKey(kept.keyPem));
+    }
     if (options.stateDir) {
       const certFile = join(options.stateDir, 'ca.pem');
       const keyFile = join(options.stateDir, 'ca-key.pem');

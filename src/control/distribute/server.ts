@@ -31,6 +31,8 @@ export interface DistributionOptions {
   tokens: Map<string, string>;
   /** Certificate lifetime for workloads; default the CA's. */
   workloadTtlMs?: number;
+  /** Checks a bootstrap token some other way (Kubernetes: a projected ServiceAccount token via TokenReview). */
+  verifyToken?: (proxy: string, token: string, identity: string) => Promise<boolean>;
 }
 
 function peerIdentity(request: FastifyRequest): string | undefined {
@@ -89,7 +91,7 @@ export class DistributionServer {
       if (typeof proxy !== 'string' || typeof csr !== 'string') return reply.code(400).send({ error: 'proxy and csr are required' });
       const record = controller.proxies.get(proxy);
       if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology; retry` });
-      const viaToken = token !== undefined && this.options.tokens.get(proxy) === token;
+      const viaToken = token !== undefined && (this.options.tokens.get(proxy) === token || (await this.options.verifyToken?.(proxy, token, record.identity).catch(() => false)) === true);
       const viaCert = peerIdentity(request) === record.identity;
       if (!viaToken && !viaCert) return reply.code(403).send({ error: `proof of identity for ${proxy} missing: a bootstrap token or a certificate for ${record.identity}` });
       try {

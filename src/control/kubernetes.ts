@@ -9,10 +9,13 @@ import { SMI_KINDS } from '../api/index.ts';
 import type { Condition } from '../api/index.ts';
 import { KubernetesSource } from '../sources/kubernetes/source.ts';
 import { MeshController } from './controller.ts';
+import type { LeaderElector } from './leader.ts';
 import { desiredStatuses, withTransitionTimes, type StatusTarget } from './status.ts';
 
 export interface KubernetesControllerOptions {
   kubeconfig: KubeConfig;
+  /** With several replicas: only the leader writes status. Absent: this replica always writes. */
+  elector?: LeaderElector;
   statusIntervalMs?: number;
   log?: (event: string, detail: Record<string, unknown>) => void;
 }
@@ -41,6 +44,11 @@ export class KubernetesController {
     });
     this.controller.on('rebuilt', () => void this.writeStatuses());
     await this.source.start();
+    // A new leader rewrites every status, whatever the previous leader wrote.
+    this.options.elector?.on('changed', (leader) => {
+      if (leader) this.written.clear();
+    });
+    this.options.elector?.start();
     this.statusTimer = setInterval(() => void this.writeStatuses(), this.options.statusIntervalMs ?? 2000);
     this.statusTimer.unref();
   }
@@ -48,7 +56,7 @@ export class KubernetesController {
   /** Patches the status of every object whose desired status changed. */
   async writeStatuses(): Promise<void> {
     const topology = this.controller.topology;
-    if (!topology || this.writing) return;
+    if (!topology || this.writing || (this.options.elector && !this.options.elector.isLeader)) return;
     this.writing = true;
     try {
       const proxies = this.controller.proxyStatus() as { upToDate: boolean }[];
@@ -80,6 +88,7 @@ export class KubernetesController {
 
   async stop(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
+    await this.options.elector?.stop();
     this.controller.stop();
     await this.source.stop();
   }

@@ -10,6 +10,7 @@ import { Agent, request } from 'undici';
 import { CertificateAuthority, identityOf } from '../../src/control/ca/authority.ts';
 import { DistributionServer } from '../../src/control/distribute/server.ts';
 import { KubernetesController } from '../../src/control/kubernetes.ts';
+import { LeaderElector } from '../../src/control/leader.ts';
 import { secretRootStore, TOKEN_AUDIENCE, tokenReviewVerifier } from '../../src/control/kubernetes-identity.ts';
 import { createCsr, generateKeyPair } from '../../src/lib/x509.ts';
 import { startCluster, type TestCluster } from './harness.ts';
@@ -137,6 +138,23 @@ describe('controller on a real API server', () => {
     } finally {
       await server.close();
     }
+  });
+
+  test('two replicas elect one leader with a Lease; when it stops, the other takes over', async () => {
+    await cluster.api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'skiff-system' } });
+    const kc = new KubeConfig();
+    kc.loadFromString(cluster.kubeconfig);
+    const a = new LeaderElector(kc, { namespace: 'skiff-system', name: 'test-lease', identity: 'replica-a', leaseMs: 3000, renewMs: 200 });
+    const b = new LeaderElector(kc, { namespace: 'skiff-system', name: 'test-lease', identity: 'replica-b', leaseMs: 3000, renewMs: 200 });
+    a.start();
+    await waitFor('replica a leads', () => a.isLeader || (a.lastError ? (() => { throw new Error(a.lastError); })() : false));
+    b.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    equal(b.isLeader, false, 'only one leader at a time');
+    await a.stop();
+    await waitFor('replica b takes over', () => b.isLeader, 5000);
+    equal(a.isLeader, false);
+    await b.stop();
   });
 
   test('deleting the split restores plain service routing', async () => {

@@ -2,6 +2,7 @@
  * cli: the `skiff` command. Each subcommand lives in its own module and returns an exit code;
  * this file only dispatches.
  */
+import { runController } from './controller.ts';
 import { runExplain } from './explain.ts';
 import { runProxy } from './proxy.ts';
 import { runUp } from './up.ts';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   explain: { run: runExplain, summary: 'show who may call what, what splits resolve to, and why' },
   up: { run: runUp, summary: 'run a folder of YAML as a local mesh (the embedded default)' },
   proxy: { run: runProxy, summary: 'run the sidecar proxy' },
+  controller: { run: runController, summary: 'run the control plane in a Kubernetes cluster' },
 };
 
 function usage(): string {

@@ -4,7 +4,10 @@
  * conditions are written (status only, never spec).
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import { CertificateAuthority, identityOf } from '../../src/control/ca/authority.ts';
@@ -15,6 +18,8 @@ import { secretRootStore, TOKEN_AUDIENCE, tokenReviewVerifier } from '../../src/
 import { createCsr, generateKeyPair } from '../../src/lib/x509.ts';
 import { startCluster, type TestCluster } from './harness.ts';
 import { installSmi } from './smi-setup.ts';
+
+const DEPLOY = join(import.meta.dirname, '..', '..', 'deploy');
 
 async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -155,6 +160,34 @@ describe('controller on a real API server', () => {
     await waitFor('replica b takes over', () => b.isLeader, 5000);
     equal(a.isLeader, false);
     await b.stop();
+  });
+
+  test('deploy/ manifests are accepted by the API server, and the controller\'s RBAC allows status but never spec', async () => {
+    const paths: Record<string, string> = {
+      Namespace: '/api/v1/namespaces', ServiceAccount: '/api/v1/namespaces/skiff-system/serviceaccounts', Service: '/api/v1/namespaces/skiff-system/services',
+      Deployment: '/apis/apps/v1/namespaces/skiff-system/deployments', ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+      ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', Role: '/apis/rbac.authorization.k8s.io/v1/namespaces/skiff-system/roles',
+      RoleBinding: '/apis/rbac.authorization.k8s.io/v1/namespaces/skiff-system/rolebindings', ValidatingWebhookConfiguration: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+    };
+    const kustomization = parse(readFileSync(join(DEPLOY, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+    for (const file of kustomization.resources.filter((r) => !r.startsWith('..'))) {
+      for (const doc of parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8')).map((d) => d.toJS())) {
+        const path = paths[doc.kind];
+        ok(path, `no API path for ${doc.kind}`);
+        // RBAC for real (the access review below needs it); everything else as a server-side dry run.
+        const real = file === 'rbac.yaml' || doc.kind === 'Namespace' || doc.kind === 'ServiceAccount';
+        const res = await cluster.api('POST', `${path}${real ? '' : '?dryRun=All'}`, doc);
+        ok(res.status === 201 || res.status === 200 || res.status === 409, `${file} ${doc.kind}/${doc.metadata.name}: ${JSON.stringify(res.body)}`);
+      }
+    }
+    const can = async (verb: string, resource: string, subresource = '') => ((await cluster.api('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+      spec: { user: 'system:serviceaccount:skiff-system:skiff-controller', groups: ['system:serviceaccounts'], resourceAttributes: { group: 'split.smi-spec.io', resource, subresource, verb, namespace: 'shop' } },
+    })).body as { status: { allowed: boolean } }).status.allowed;
+    equal(await can('patch', 'trafficsplits', 'status'), true);
+    equal(await can('watch', 'trafficsplits'), true);
+    equal(await can('update', 'trafficsplits'), false, 'the controller cannot change a TrafficSplit\'s spec');
+    equal(await can('delete', 'trafficsplits'), false);
   });
 
   test('deleting the split restores plain service routing', async () => {

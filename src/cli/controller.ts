@@ -1,0 +1,74 @@
+/** `skiff controller`: the control plane in a cluster (see src/control/). */
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { CertificateAuthority } from '../control/ca/authority.ts';
+import { DistributionServer, startDebugServer } from '../control/distribute/server.ts';
+import { KubernetesController } from '../control/kubernetes.ts';
+import { secretRootStore, tokenReviewVerifier } from '../control/kubernetes-identity.ts';
+import { LeaderElector } from '../control/leader.ts';
+import { startWebhookServer } from '../control/webhooks/server.ts';
+import { parseListen } from './proxy.ts';
+
+export const CONTROLLER_USAGE = `Usage: skiff controller [options]
+
+Watches SMI objects, Services, EndpointSlices, Pods and Namespaces; streams every sidecar its
+config; issues workload certificates (bootstrap: projected ServiceAccount token, audience
+"skiff", checked with TokenReview); writes status conditions on SMI objects (the Lease leader
+only); serves the CRD conversion and validating webhooks.
+
+  --kubeconfig FILE        default: in-cluster, else $KUBECONFIG or ~/.kube/config
+  --namespace NS           where the CA Secret and the Lease live (default skiff-system)
+  --listen HOST:PORT       config stream and certificates (default 0.0.0.0:15010)
+  --webhook-listen H:P     conversion and validation webhooks (default 0.0.0.0:8443)
+  --webhook-cert FILE      serving certificate for the webhooks (PEM)
+  --webhook-key FILE       its key
+  --debug HOST:PORT        /debug/proxies, /debug/topology, … (default 127.0.0.1:15020)
+  --trust-domain NAME      SPIFFE trust domain (default cluster.local)`;
+
+export async function runController(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' }, namespace: { type: 'string' }, listen: { type: 'string' }, 'webhook-listen': { type: 'string' },
+      'webhook-cert': { type: 'string' }, 'webhook-key': { type: 'string' }, debug: { type: 'string' }, 'trust-domain': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    out(CONTROLLER_USAGE);
+    return 0;
+  }
+  const log = pino({ base: { component: 'skiff-controller' } }, pino.destination(2));
+  const kc = new KubeConfig();
+  if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
+  else kc.loadFromDefault();
+  const namespace = values.namespace ?? 'skiff-system';
+  const identity = `${hostname()}-${process.pid}`;
+  const elector = new LeaderElector(kc, { namespace, identity });
+  elector.on('changed', (leader) => log.info({ event: leader ? 'became-leader' : 'lost-leadership', identity }));
+  const controller = new KubernetesController({ kubeconfig: kc, elector, log: (event, detail) => log.info({ event, ...detail }) });
+  const ca = await CertificateAuthority.open({ trustDomain: values['trust-domain'] ?? 'cluster.local', store: secretRootStore(kc, namespace) });
+  const listen = parseListen(values.listen, { host: '0.0.0.0', port: 15010 });
+  const distribution = new DistributionServer({ controller: controller.controller, ca, host: listen.host, port: listen.port, tokens: new Map(), verifyToken: tokenReviewVerifier(kc) });
+  await controller.start();
+  const url = await distribution.start();
+  const debug = parseListen(values.debug, { host: '127.0.0.1', port: 15020 });
+  const debugServer = await startDebugServer(controller.controller, debug.host, debug.port);
+  let webhooks: Awaited<ReturnType<typeof startWebhookServer>> | undefined;
+  if (values['webhook-cert'] && values['webhook-key']) {
+    const at = parseListen(values['webhook-listen'], { host: '0.0.0.0', port: 8443 });
+    webhooks = await startWebhookServer({ ...at, certPem: await readFile(values['webhook-cert'], 'utf8'), keyPem: await readFile(values['webhook-key'], 'utf8') });
+  }
+  log.info({ event: 'started', configStream: url, webhooks: webhooks?.url ?? null, identity });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await Promise.race([
+    Promise.all([controller.stop(), distribution.close(), debugServer.close(), webhooks?.app.close()]),
+    new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+  ]);
+  process.exit(0);
+}

@@ -18,18 +18,10 @@ import { secretRootStore, TOKEN_AUDIENCE, tokenReviewVerifier } from '../../src/
 import { createCsr, generateKeyPair } from '../../src/lib/x509.ts';
 import { startCluster, type TestCluster } from './harness.ts';
 import { installSmi } from './smi-setup.ts';
+import { waitFor } from '../support/wait.ts';
 
 const DEPLOY = join(import.meta.dirname, '..', '..', 'deploy');
 
-async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('controller on a real API server', () => {
   let cluster: TestCluster;

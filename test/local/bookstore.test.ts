@@ -10,19 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { LocalRuntime } from '../../src/local/runtime.ts';
+import { waitFor } from '../support/wait.ts';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'bookstore');
 const agent = new Agent({ keepAliveTimeout: 10_000 });
 
-async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('local mode: the bookstore demo', () => {
   let dir: string;
@@ -48,8 +40,8 @@ describe('local mode: the bookstore demo', () => {
     await waitFor('every proxy applied its config', () => {
       const s = runtime.controller.proxyStatus() as { upToDate: boolean }[];
       return s.length === 5 && s.every((p) => p.upToDate);
-    });
-    await waitFor('the bookstore answers through the buyer\'s sidecar', async () => (await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status === 200);
+    }, 30_000);
+    await waitFor('the bookstore answers through the buyer\'s sidecar', async () => (await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status === 200, 30_000);
   });
   after(async () => {
     await runtime?.stop();

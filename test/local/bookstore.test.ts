@@ -35,7 +35,7 @@ describe('local mode: the bookstore demo', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'skiff-local-'));
     cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.skiff') });
-    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: 90 + (process.pid % 50), certificateTtlMs: 8000 });
+    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: 150 + (process.pid % 50), certificateTtlMs: 8000 });
     await runtime.start();
     await waitFor('every proxy applied its config', () => {
       const s = runtime.controller.proxyStatus() as { upToDate: boolean }[];

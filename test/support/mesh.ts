@@ -29,7 +29,7 @@ export interface MeshPod {
   dir: string;
 }
 
-let subnet = 10 + (process.pid % 200);
+let subnet = 100 + (process.pid % 45); // 127.100-149.x.x: apart from the demo (77), benchmarks (50, 60) and local-mode tests (150-199)
 
 export interface MeshOptions {
   /** Changes each config before it is written (resilience settings, for example). */

@@ -29,6 +29,13 @@ export function inboundHash(inbound: InboundConfig): string {
   return digest;
 }
 
+const meshJson = new WeakMap<ProxyConfig['mesh'], string>();
+
 export function proxyConfigHash(config: Omit<ProxyConfig, 'hash' | 'schema'>, outboundDigest = outboundHash(config.outbound)): string {
-  return sha256(`${JSON.stringify(config.mesh)}\n${JSON.stringify(config.proxy)}\n${inboundHash(config.inbound)}\n${outboundDigest}`);
+  let mesh = meshJson.get(config.mesh);
+  if (mesh === undefined) {
+    mesh = JSON.stringify(config.mesh);
+    meshJson.set(config.mesh, mesh);
+  }
+  return sha256(`${mesh}\n${JSON.stringify(config.proxy)}\n${inboundHash(config.inbound)}\n${outboundDigest}`);
 }

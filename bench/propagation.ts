@@ -4,17 +4,18 @@
  * Method: a control plane (`skiff up --control-plane-only`, its own process) watches a folder
  * with one Deployment of N meshed client replicas (default 1,000), two backends and a
  * TrafficSplit. N real config-stream clients (Server-Sent Events over mTLS with a workload
- * certificate from the control plane's CA, undici) run in this process; each acknowledges
+ * certificate from the control plane's CA, undici) run in WORKERS child processes (default 4,
+ * so the clients' own decoding does not queue behind one event loop); each acknowledges
  * every config it receives, as a sidecar does after applying it. Each round rewrites the
  * split's weights in the YAML file and measures, from the file write, the time until each
  * client received the new config and until the control plane recorded the last ack.
  * Reported: p50/p99/max over clients per round, the median round, control-plane CPU seconds
  * and RSS.
  *
- *   npm run bench:propagation      (CLIENTS=1000 ROUNDS=5)
+ *   npm run bench:propagation      (CLIENTS=1000 ROUNDS=5 WORKERS=4)
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrivateKey } from 'node:crypto';
@@ -22,25 +23,28 @@ import { Agent, request } from 'undici';
 import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr } from '../src/lib/x509.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 1000);
+const WORKERS = Number(process.env.WORKERS ?? 4);
+const now = () => performance.timeOrigin + performance.now();
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const ROOT = join(import.meta.dirname, '..');
-const dir = mkdtempSync(join(tmpdir(), 'skiff-prop-'));
+const isWorker = process.env.PROP_WORKER === '1';
+const dir = isWorker ? (process.env.PROP_DIR as string) : mkdtempSync(join(tmpdir(), 'skiff-prop-'));
 const CONTROL = 15110;
 const DEBUG = 15120;
 
 const split = (a: number, b: number) => `apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata:\n  name: web\n  namespace: bench\nspec:\n  service: web\n  backends:\n  - service: web-v1\n    weight: ${a}\n  - service: web-v2\n    weight: ${b}\n`;
 const svc = (name: string, extra: string) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: bench\nspec:\n  selector:\n    app: web\n${extra}  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n`;
 const dep = (name: string, replicas: number, labels: string, port: boolean) => `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\n  namespace: bench\nspec:\n  replicas: ${replicas}\n  template:\n    metadata:\n      labels:\n${labels}    spec:\n      serviceAccountName: ${name.startsWith('web') ? 'web' : 'client'}\n      containers:\n      - name: app\n${port ? '        ports:\n        - containerPort: 8080\n' : ''}`;
-writeFileSync(join(dir, 'mesh.yaml'), [
+if (!isWorker) writeFileSync(join(dir, 'mesh.yaml'), [
   'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bench\n  annotations:\n    skiff.dev/access: permissive\n',
   svc('web', ''), svc('web-v1', '    version: v1\n'), svc('web-v2', '    version: v2\n'),
   dep('web-v1', 1, '        app: web\n        version: v1\n', true), dep('web-v2', 1, '        app: web\n        version: v2\n', true),
   dep('client', CLIENTS, '        app: client\n', false),
 ].join('---\n'));
-writeFileSync(join(dir, 'split.yaml'), split(50, 50));
+if (!isWorker) writeFileSync(join(dir, 'split.yaml'), split(50, 50));
 
-const control = spawn(process.execPath, [join(ROOT, 'bin/skiff.mjs'), 'up', dir, '--control-plane-only', '--control-port', String(CONTROL), '--debug-port', String(DEBUG), '--refresh', '3600'], { stdio: ['ignore', 'ignore', 'inherit'] });
-process.on('exit', () => control.kill('SIGKILL'));
+const control = isWorker ? undefined : spawn(process.execPath, [join(ROOT, 'bin/skiff.mjs'), 'up', dir, '--control-plane-only', '--control-port', String(CONTROL), '--debug-port', String(DEBUG), '--refresh', '3600'], { stdio: ['ignore', 'ignore', 'inherit'] });
+process.on('exit', () => control?.kill('SIGKILL'));
 
 function proc(pid: number): { cpu: number; rss: number; hwm: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
@@ -68,50 +72,27 @@ async function main(): Promise<void> {
       return false;
     }
   });
-  // A workload certificate for the clients' identity, from the control plane's own CA.
-  const caDir = join(dir, '.skiff', 'ca');
-  const caPem = readFileSync(join(caDir, 'ca.pem'), 'utf8');
-  const keys = generateKeyPair();
-  const cert = createCertificate({ commonName: 'client', publicKey: readCsr(createCsr(keys, 'client')).publicKey, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000), isCA: false, uris: ['spiffe://cluster.local/ns/bench/sa/client'] }, { certificatePem: caPem, privateKey: createPrivateKey(readFileSync(join(caDir, 'ca-key.pem'), 'utf8')) });
-  const agent = new Agent({ connections: CLIENTS * 2, pipelining: 0, connect: { ca: caPem, cert, key: privateKeyPem(keys.privateKey) }, keepAliveTimeout: 60_000 });
-  // Acks share a few keep-alive connections, as they would from one sidecar's point of view.
-  const ackAgent = new Agent({ connections: 16, connect: { ca: caPem, cert, key: privateKeyPem(keys.privateKey) }, keepAliveTimeout: 60_000 });
-  const base = `https://127.0.0.1:${CONTROL}`;
   const received = new Map<string, { hash: string; at: number }>();
   let acked = 0;
-  for (let i = 0; i < CLIENTS; i++) {
-    const id = `bench/client-${i}`;
-    void (async () => {
-      const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(id)}`, { dispatcher: agent, bodyTimeout: 0 });
-      let buffer = '';
-      for await (const chunk of res.body) {
-        const arrived = performance.now();
-        buffer += String(chunk);
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data:'));
-          if (!data) continue;
-          const config = JSON.parse(data.slice(5)) as { hash: string };
-          received.set(id, { hash: config.hash, at: arrived });
-          const ack = await request(`${base}/v1/ack`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hash: config.hash }) });
-          await ack.body.dump();
-          acked++;
-        }
-      }
-    })().catch((err) => { console.error(`client ${id}: ${String(err)}`); });
-  }
+  const workers = Array.from({ length: WORKERS }, (_, w) => {
+    const child = fork(import.meta.filename, [], { env: { ...process.env, PROP_WORKER: '1', PROP_DIR: dir, PROP_FROM: String(Math.floor((w * CLIENTS) / WORKERS)), PROP_TO: String(Math.floor(((w + 1) * CLIENTS) / WORKERS)) } });
+    child.on('message', (m: { id: string; hash: string; at: number }) => {
+      received.set(m.id, { hash: m.hash, at: m.at });
+      acked++;
+    });
+    return child;
+  });
+  process.on('exit', () => { for (const w of workers) w.kill('SIGKILL'); });
   await until('every client has its first config', () => received.size === CLIENTS && acked >= CLIENTS);
-  const pid = control.pid as number;
+  const pid = control?.pid as number;
   const before = proc(pid);
-  console.log(`bench/propagation — Node ${process.versions.node}; ${CLIENTS} stream clients (SSE over mTLS, undici, one process) + 2 backends; control plane in its own process; ${ROUNDS} rounds`);
+  console.log(`bench/propagation — Node ${process.versions.node}; ${CLIENTS} stream clients (SSE over mTLS, undici) in ${WORKERS} processes + 2 backends; control plane in its own process; ${ROUNDS} rounds`);
   const rounds: { p50: number; p99: number; max: number; lastAck: number }[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const previous = new Map([...received].map(([id, r]) => [id, r.hash]));
     const ackedBefore = acked;
     const weight = 10 + round * 10;
-    const t0 = performance.now();
+    const t0 = now();
     writeFileSync(join(dir, 'split.yaml'), split(100 - weight, weight));
     await until('every client got the new config', () => [...received].every(([id, r]) => r.hash !== previous.get(id)), 30_000);
     await until('the control plane recorded every ack', async () => {
@@ -119,7 +100,7 @@ async function main(): Promise<void> {
       const res = await request(`http://127.0.0.1:${DEBUG}/debug/proxies`);
       return ((await res.body.json()) as { upToDate: boolean }[]).every((p) => p.upToDate || !String((p as { proxy?: string }).proxy).startsWith('bench/client'));
     }, 30_000);
-    const lastAck = performance.now() - t0;
+    const lastAck = now() - t0;
     const times = [...received.values()].map((r) => r.at - t0);
     rounds.push({ p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), lastAck });
     console.log(`  round ${round + 1}: file write → config received p50 ${pct(times, 50).toFixed(0)} ms, p99 ${pct(times, 99).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; → last ack recorded ${lastAck.toFixed(0)} ms`);
@@ -129,15 +110,51 @@ async function main(): Promise<void> {
   const med = (k: 'p50' | 'p99' | 'lastAck') => pct(rounds.map((r) => r[k]), 50);
   console.log(`median round: p50 ${med('p50').toFixed(0)} ms, p99 ${med('p99').toFixed(0)} ms, last ack ${med('lastAck').toFixed(0)} ms   (target p99 ≤ 100 ms; OSM batches 2-10 s, Traefik Mesh polls every 5 s)`);
   console.log(`control plane: ${(after.cpu - before.cpu).toFixed(2)} CPU s over ${ROUNDS} rounds (${((after.cpu - before.cpu) / ROUNDS * 1000).toFixed(0)} ms per change), RSS ${after.rss.toFixed(0)} MB, peak ${after.hwm.toFixed(0)} MB`);
-  mkdirSync(dir, { recursive: true });
-  control.kill('SIGTERM');
-  await agent.destroy();
-  await ackAgent.destroy();
+  control?.kill('SIGTERM');
+  for (const w of workers) w.kill('SIGTERM');
   process.exit(0);
 }
 
-await main().catch((err) => {
-  console.error(err);
-  control.kill('SIGKILL');
-  process.exit(1);
-});
+/** A worker: streams for clients [PROP_FROM, PROP_TO), acking every config and telling the parent when it arrived. */
+async function worker(): Promise<void> {
+  const caDir = join(dir, '.skiff', 'ca');
+  const caPem = readFileSync(join(caDir, 'ca.pem'), 'utf8');
+  const keys = generateKeyPair();
+  const cert = createCertificate({ commonName: 'client', publicKey: readCsr(createCsr(keys, 'client')).publicKey, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000), isCA: false, uris: ['spiffe://cluster.local/ns/bench/sa/client'] }, { certificatePem: caPem, privateKey: createPrivateKey(readFileSync(join(caDir, 'ca-key.pem'), 'utf8')) });
+  const tls = { ca: caPem, cert, key: privateKeyPem(keys.privateKey) };
+  const agent = new Agent({ connections: CLIENTS * 2, connect: tls, keepAliveTimeout: 60_000 });
+  const ackAgent = new Agent({ connections: 8, connect: tls, keepAliveTimeout: 60_000 });
+  const base = `https://127.0.0.1:${CONTROL}`;
+  for (let i = Number(process.env.PROP_FROM); i < Number(process.env.PROP_TO); i++) {
+    const id = `bench/client-${i}`;
+    void (async () => {
+      const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(id)}`, { dispatcher: agent, bodyTimeout: 0 });
+      let buffer = '';
+      for await (const chunk of res.body) {
+        const arrived = now();
+        buffer += String(chunk);
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block.split('\n').find((l) => l.startsWith('data:'));
+          if (!data) continue;
+          const config = JSON.parse(data.slice(5)) as { hash: string };
+          const ack = await request(`${base}/v1/ack`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hash: config.hash }) });
+          await ack.body.dump();
+          process.send?.({ id, hash: config.hash, at: arrived });
+        }
+      }
+    })().catch(() => undefined);
+  }
+}
+
+if (isWorker) {
+  await worker();
+} else {
+  await main().catch((err) => {
+    console.error(err);
+    control?.kill('SIGKILL');
+    process.exit(1);
+  });
+}

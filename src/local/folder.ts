@@ -87,7 +87,7 @@ export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
       if (text === this.lastText) return;
       this.lastText = text;
       this.emit('change', state);
-    }, 30);
+    }, 5);
   }
 
   stop(): void {

@@ -31,11 +31,12 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export function binaries(): { etcd: string; apiserver: string } {
+export function binaries(): { etcd: string; apiserver: string; controllerManager: string } {
   const etcd = process.env.ETCD_BIN;
   const apiserver = process.env.KUBE_APISERVER_BIN;
-  if (!etcd || !apiserver) throw new Error('ETCD_BIN and KUBE_APISERVER_BIN must name the binaries built by scripts/k8s-bins.sh (npm run test:cluster sets them)');
-  return { etcd, apiserver };
+  const controllerManager = process.env.KUBE_CONTROLLER_MANAGER_BIN;
+  if (!etcd || !apiserver || !controllerManager) throw new Error('ETCD_BIN, KUBE_APISERVER_BIN and KUBE_CONTROLLER_MANAGER_BIN must name the binaries built by scripts/k8s-bins.sh (npm run test:cluster sets them)');
+  return { etcd, apiserver, controllerManager };
 }
 
 async function freePort(): Promise<number> {
@@ -75,7 +76,12 @@ function stopChild(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
-export async function startCluster(): Promise<TestCluster> {
+export interface ClusterOptions {
+  /** Also run kube-controller-manager (Deployments → ReplicaSets → Pods, garbage collection, …). */
+  controllerManager?: boolean;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   const bins = binaries();
   const dir = mkdtempSync(join(tmpdir(), 'skiff-cluster-'));
   const file = (name: string, text: string) => {
@@ -160,8 +166,16 @@ contexts:
     user: admin
 current-context: test
 `;
+  const kubeconfigPath = file('kubeconfig', kubeconfig);
+  if (options.controllerManager) {
+    launch('kube-controller-manager', bins.controllerManager, [
+      `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${await freePort()}`,
+      `--service-account-private-key-file=${join(dir, 'sa.key')}`, `--root-ca-file=${join(dir, 'ca.crt')}`, '--use-service-account-credentials=false',
+      '--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route', '--concurrent-deployment-syncs=2',
+    ]);
+  }
   return {
-    dir, server, kubeconfig, kubeconfigPath: file('kubeconfig', kubeconfig), caPem: clusterCa.pem,
+    dir, server, kubeconfig, kubeconfigPath, caPem: clusterCa.pem,
     servingCertificate: (dnsNames) => leaf(clusterCa, dnsNames[0] ?? 'localhost', 'skiff-test', { dnsNames, ipAddresses: ['127.0.0.1'] }),
     api: async (method, path, body) => {
       const type = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';

@@ -55,6 +55,13 @@ export class FakeKubelet {
     if (this.syncing) return;
     this.syncing = true;
     try {
+      // Act as the scheduler too: bind every unscheduled pod to this node.
+      const pending = (await this.cluster.api('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3D')).body as { items?: Json[] };
+      for (const p of pending.items ?? []) {
+        await this.cluster.api('POST', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/binding`, {
+          apiVersion: 'v1', kind: 'Binding', metadata: { name: p.metadata.name }, target: { apiVersion: 'v1', kind: 'Node', name: this.options.nodeName },
+        });
+      }
       const list = (await this.cluster.api('GET', `/api/v1/pods?fieldSelector=spec.nodeName%3D${this.options.nodeName}`)).body as { items?: Json[] };
       const seen = new Set<string>();
       for (const pod of list.items ?? []) {

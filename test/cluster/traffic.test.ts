@@ -58,7 +58,7 @@ describe('traffic through sidecars in a cluster', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'skiff-traffic-'));
-    cluster = await startCluster();
+    cluster = await startCluster({ controllerManager: true });
     smi = await installSmi(cluster);
     const kc = new KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
@@ -80,7 +80,20 @@ describe('traffic through sidecars in a cluster', () => {
     await create('/apis/access.smi-spec.io/v1alpha3/namespaces/store/traffictargets', { apiVersion: 'access.smi-spec.io/v1alpha3', kind: 'TrafficTarget', metadata: { name: 'buyer-browses' }, spec: { destination: { kind: 'ServiceAccount', name: 'bookstore', namespace: 'store' }, rules: [{ kind: 'HTTPRouteGroup', name: 'api', matches: ['browse'] }], sources: [{ kind: 'ServiceAccount', name: 'buyer', namespace: 'store' }] } });
     await create(splitPath('v1alpha2'), { apiVersion: 'split.smi-spec.io/v1alpha2', kind: 'TrafficSplit', metadata: { name: 'bookstore' }, spec: { service: 'bookstore', backends: [{ service: 'bookstore-v1', weight: 90 }, { service: 'bookstore-v2', weight: 10 }] } });
     await pod('bookstore-v1-0', 'bookstore', { app: 'bookstore', version: 'v1' }, { version: 'v1' });
-    await pod('bookstore-v2-0', 'bookstore', { app: 'bookstore', version: 'v2' }, { version: 'v2' });
+    // v2 comes from a Deployment: kube-controller-manager makes its ReplicaSet and Pod.
+    await create('/apis/apps/v1/namespaces/store/deployments', {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bookstore-v2' },
+      spec: {
+        replicas: 1, selector: { matchLabels: { app: 'bookstore', version: 'v2' } },
+        template: {
+          metadata: { labels: { app: 'bookstore', version: 'v2' } },
+          spec: { serviceAccountName: 'bookstore', containers: [
+            { name: 'app', image: 'node:24-alpine', command: ['node', 'examples/bookstore/apps/bookstore.mjs'], env: [{ name: 'VERSION', value: 'v2' }], ports: [{ name: 'http', containerPort: 8080 }] },
+            { name: 'skiff-proxy', image: 'skiff' },
+          ] },
+        },
+      },
+    });
     await pod('buyer-0', 'buyer', { app: 'buyer' });
     await pod('thief-0', 'thief', { app: 'thief' });
     await waitFor('every sidecar applied its config', () => {
@@ -108,6 +121,13 @@ describe('traffic through sidecars in a cluster', () => {
       if (v === 'v2') v2++;
     }
     ok(Math.abs(v2 - 30) < 4.5 * Math.sqrt(300 * 0.1 * 0.9), `${v2} of 300 went to v2`);
+  });
+
+  test('the Deployment\'s pod is known as its workload', () => {
+    const v2 = controller.controller.topology?.pods.find((p) => p.name.startsWith('bookstore-v2-'));
+    ok(v2?.meshed, 'kube-controller-manager created the pod and it runs with a sidecar');
+    equal(v2?.workload.kind, 'Deployment');
+    equal(v2?.workload.name, 'bookstore-v2');
   });
 
   test('the v1alpha3 TrafficTarget allows exactly the buyer on the listed route; everything else is 403', async () => {

@@ -4,7 +4,7 @@
  * webhook server answers conversion and validation.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { SMI_KINDS } from '../api/index.ts';
 import type { Condition } from '../api/index.ts';
 import { KubernetesSource } from '../sources/kubernetes/source.ts';
@@ -24,9 +24,13 @@ export class KubernetesController {
   readonly controller = new MeshController();
   readonly source: KubernetesSource;
   private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
   private readonly written = new Map<string, string>();
   private readonly previous = new Map<string, Condition[]>();
   private generations = new Map<string, number>();
+  private uids = new Map<string, string>();
+  /** Issues already reported as Events, per object, so each is reported once. */
+  private readonly reported = new Map<string, Set<string>>();
   private statusTimer: NodeJS.Timeout | undefined;
   private writing = false;
   private readonly options: KubernetesControllerOptions;
@@ -35,11 +39,14 @@ export class KubernetesController {
     this.options = options;
     this.source = new KubernetesSource(options.kubeconfig, { ...(options.log ? { log: options.log } : {}) });
     this.custom = options.kubeconfig.makeApiClient(CustomObjectsApi);
+    this.core = options.kubeconfig.makeApiClient(CoreV1Api);
   }
 
   async start(): Promise<void> {
     this.source.on('snapshot', (snapshot) => {
-      this.generations = new Map(snapshot.smi.filter((p) => p.kind).map((p) => [`${p.kind}/${p.ref.namespace ?? 'default'}/${p.ref.name ?? ''}`, Number((p.hub?.metadata.generation as number | undefined) ?? 0)]));
+      const known = snapshot.smi.filter((p) => p.kind);
+      this.generations = new Map(known.map((p) => [`${p.kind}/${p.ref.namespace ?? 'default'}/${p.ref.name ?? ''}`, Number((p.hub?.metadata.generation as number | undefined) ?? 0)]));
+      this.uids = new Map(known.filter((p) => p.hub?.metadata.uid).map((p) => [`${p.kind}/${p.ref.namespace ?? 'default'}/${p.ref.name ?? ''}`, p.hub?.metadata.uid as string]));
       this.controller.update(snapshot);
     });
     this.controller.on('rebuilt', () => void this.writeStatuses());
@@ -63,6 +70,7 @@ export class KubernetesController {
       const programmed = { applied: proxies.filter((p) => p.upToDate).length, total: proxies.length };
       const now = new Date().toISOString();
       for (const target of desiredStatuses(topology, programmed, this.generations)) await this.write(target, now);
+      await this.emitEvents();
     } finally {
       this.writing = false;
     }
@@ -84,6 +92,45 @@ export class KubernetesController {
     } catch (err) {
       this.options.log?.('status-error', { object: key, error: (err as Error).message });
     }
+  }
+
+  /**
+   * One Kubernetes Event per problem Skiff finds on an SMI object (`kubectl describe` shows
+   * them): excluded backends, missing references, conflicts. Reported once while it lasts.
+   */
+  private async emitEvents(): Promise<void> {
+    const topology = this.controller.topology;
+    if (!topology) return;
+    const nodes = [
+      ...topology.splits.map((n) => ({ kind: 'TrafficSplit' as const, n })), ...topology.targets.map((n) => ({ kind: 'TrafficTarget' as const, n })),
+      ...topology.routeGroups.map((n) => ({ kind: 'HTTPRouteGroup' as const, n })), ...topology.portRoutes.map((n) => ({ kind: n.kind, n })),
+    ];
+    const live = new Set<string>();
+    for (const { kind, n } of nodes) {
+      const key = `${kind}/${n.namespace}/${n.name}`;
+      live.add(key);
+      const seen = this.reported.get(key) ?? new Set<string>();
+      const now = new Set<string>();
+      for (const issue of n.issues) {
+        const id = `${issue.code} ${issue.path} ${issue.message}`;
+        now.add(id);
+        if (seen.has(id)) continue;
+        const info = SMI_KINDS[kind];
+        try {
+          await this.core.createNamespacedEvent({ namespace: n.namespace, body: {
+            metadata: { generateName: `${n.name}.`, namespace: n.namespace },
+            involvedObject: { apiVersion: `${info.group}/${info.storage}`, kind, name: n.name, namespace: n.namespace, ...(this.uids.get(key) ? { uid: this.uids.get(key) } : {}) },
+            reason: issue.code, message: `${issue.path ? `${issue.path}: ` : ''}${issue.message}`.slice(0, 1000), type: issue.severity === 'error' ? 'Warning' : 'Normal',
+            source: { component: 'skiff-controller' }, firstTimestamp: new Date(), lastTimestamp: new Date(), count: 1,
+          } });
+        } catch (err) {
+          this.options.log?.('event-error', { object: key, error: (err as Error).message });
+          now.delete(id);
+        }
+      }
+      this.reported.set(key, now);
+    }
+    for (const key of [...this.reported.keys()]) if (!live.has(key)) this.reported.delete(key);
   }
 
   async stop(): Promise<void> {

@@ -103,6 +103,12 @@ describe('controller on a real API server', () => {
     const resolved = o.status?.conditions?.find((c) => c.type === 'ResolvedRefs');
     equal(resolved?.reason, 'RefNotFound');
     ok(resolved?.message.includes('SKIFF_E_SPLIT_ROOT_MISSING'));
+    const event = await waitFor('an Event on the split (kubectl describe shows it)', async () => {
+      const events = (await cluster.api('GET', '/api/v1/namespaces/shop/events')).body as { items: { reason: string; type: string; message: string; involvedObject: { kind: string; name: string } }[] };
+      return events.items.find((e) => e.involvedObject.kind === 'TrafficSplit' && e.involvedObject.name === 'ghost' && e.reason === 'SKIFF_E_SPLIT_ROOT_MISSING');
+    });
+    equal(event.type, 'Warning');
+    equal(event.message, 'spec.service: Service shop/ghost does not exist');
   });
 
   test('after an API server restart the controller recovers and later changes still propagate', async () => {

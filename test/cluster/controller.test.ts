@@ -19,6 +19,7 @@ import { createCsr, generateKeyPair } from '../../src/lib/x509.ts';
 import { startCluster, type TestCluster } from './harness.ts';
 import { installSmi } from './smi-setup.ts';
 import { waitFor } from '../support/wait.ts';
+import { checkSourceContract, CONTRACT_OBJECTS } from '../support/source-contract.ts';
 
 const DEPLOY = join(import.meta.dirname, '..', '..', 'deploy');
 
@@ -62,7 +63,7 @@ describe('controller on a real API server', () => {
     await cluster?.stop();
   });
 
-  const webRoute = () => controller.controller.proxies.get('shop/client-0')?.config.outbound.services.find((s) => s.name === 'web')?.ports[0]?.routes[0];
+  const webRoute = () => controller.controller.proxies.get('shop/client-0')?.config.outbound.services.find((s) => s.namespace === 'shop' && s.name === 'web')?.ports[0]?.routes[0];
 
   test('pods and services become endpoints and configs', async () => {
     const topology = await waitFor('three meshed pods', () => controller.controller.topology?.pods.filter((p) => p.meshed).length === 3 && controller.controller.topology);
@@ -186,6 +187,28 @@ describe('controller on a real API server', () => {
     equal(await can('watch', 'trafficsplits'), true);
     equal(await can('update', 'trafficsplits'), false, 'the controller cannot change a TrafficSplit\'s spec');
     equal(await can('delete', 'trafficsplits'), false);
+  });
+
+  test('the Kubernetes source keeps the source contract (the same suite the YAML-folder source passes)', async () => {
+    const paths: Record<string, (o: { metadata: { namespace?: string } }) => string> = {
+      Namespace: () => '/api/v1/namespaces',
+      Service: (o) => `/api/v1/namespaces/${o.metadata.namespace}/services`,
+      Pod: (o) => `/api/v1/namespaces/${o.metadata.namespace}/pods`,
+      TrafficSplit: (o) => `/apis/split.smi-spec.io/v1alpha2/namespaces/${o.metadata.namespace}/trafficsplits`,
+      HTTPRouteGroup: (o) => `/apis/specs.smi-spec.io/v1alpha2/namespaces/${o.metadata.namespace}/httproutegroups`,
+      TCPRoute: (o) => `/apis/specs.smi-spec.io/v1alpha4/namespaces/${o.metadata.namespace}/tcproutes`,
+      TrafficTarget: (o) => `/apis/access.smi-spec.io/v1alpha1/namespaces/${o.metadata.namespace}/traffictargets`,
+    };
+    for (const object of CONTRACT_OBJECTS as { kind: string; metadata: { name: string; namespace?: string }; status?: unknown }[]) {
+      const { status, ...body } = object;
+      await ok201(paths[object.kind]?.(object) ?? '', body);
+      if (object.kind === 'Pod') {
+        const res = await cluster.api('PATCH', `/api/v1/namespaces/${object.metadata.namespace}/pods/${object.metadata.name}/status`, { status });
+        equal(res.status, 200, JSON.stringify(res.body));
+      }
+    }
+    await waitFor('the contract objects in the snapshot', () => controller.source.snapshot().pods.filter((p) => p.namespace === 'contract' && p.ip).length === 2 && controller.source.snapshot().smi.filter((p) => p.ref.namespace === 'contract').length === 4);
+    checkSourceContract(controller.source.snapshot());
   });
 
   test('deleting the split restores plain service routing', async () => {

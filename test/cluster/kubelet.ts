@@ -3,8 +3,9 @@
  * processes (the `app` container's command, and a Skiff sidecar when the pod has a
  * `skiff-proxy` container), gives each a loopback pod IP, bootstraps the sidecar with a
  * pod-bound ServiceAccount token (audience `skiff`), and reports the pod Running and Ready.
- * Loopback pod IPs are fine here because no EndpointSlice controller runs (EndpointSlice
- * validation rejects 127/8); the controller reads pods and selectors directly.
+ * `npm run test:cluster` runs inside a network namespace where 10.244.0.0/16 is local, so pods
+ * get real pod IPs (EndpointSlice validation rejects 127/8); run elsewhere, pods fall back to
+ * loopback IPs and only EndpointSlices are missing (the controller reads pods and selectors).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -43,7 +44,9 @@ export class FakeKubelet {
     this.options = options;
   }
 
-  start(): void {
+  /** Registers the Node (the EndpointSlice controller skips pods on unknown nodes), then syncs pods. */
+  async start(): Promise<void> {
+    await this.cluster.api('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: this.options.nodeName, labels: { 'kubernetes.io/hostname': this.options.nodeName } } });
     this.timer = setInterval(() => void this.sync(), 200);
   }
 
@@ -84,7 +87,9 @@ export class FakeKubelet {
   private async run(key: string, pod: Json): Promise<void> {
     const ns = pod.metadata.namespace as string;
     const name = pod.metadata.name as string;
-    const ip = `127.${this.options.subnet}.0.${this.next++}`;
+    // Inside the test's network namespace pods get real pod IPs (10.244.x.y is local there);
+    // outside one, loopback addresses (no EndpointSlice can then be written for them).
+    const ip = process.env.SKIFF_POD_CIDR ? `${process.env.SKIFF_POD_CIDR}.${this.options.subnet}.${this.next++}` : `127.${this.options.subnet}.0.${this.next++}`;
     const dir = join(this.options.dir, `${ns}.${name}`);
     mkdirSync(dir, { recursive: true });
     const running: RunningPod = { uid: pod.metadata.uid, ip, processes: [] };

@@ -69,7 +69,7 @@ describe('traffic through sidecars in a cluster', () => {
     distribution = new DistributionServer({ controller: controller.controller, ca, host: '127.0.0.1', port: 0, tokens: new Map(), verifyToken: tokenReviewVerifier(kc) });
     const url = await distribution.start();
     kubelet = new FakeKubelet(cluster, { nodeName: NODE, controlUrl: url, trustBundleFile: join(dir, 'trust.pem'), dir, subnet: 200 + (process.pid % 40) });
-    kubelet.start();
+    await kubelet.start();
 
     await create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'store', annotations: { 'skiff.dev/access': 'strict' } } });
     for (const sa of ['bookstore', 'buyer', 'thief']) await create('/api/v1/namespaces/store/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa } });
@@ -121,6 +121,15 @@ describe('traffic through sidecars in a cluster', () => {
       if (v === 'v2') v2++;
     }
     ok(Math.abs(v2 - 30) < 4.5 * Math.sqrt(300 * 0.1 * 0.9), `${v2} of 300 went to v2`);
+  });
+
+  test('with real pod IPs, kube-controller-manager writes EndpointSlices for the services', async () => {
+    if (!process.env.SKIFF_POD_CIDR) return; // loopback pod IPs cannot be in EndpointSlices
+    const slices = await waitFor('an EndpointSlice for bookstore-v2', async () => {
+      const list = (await cluster.api('GET', '/apis/discovery.k8s.io/v1/namespaces/store/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dbookstore-v2')).body as { items: { endpoints?: { addresses: string[] }[] }[] };
+      return list.items.some((s) => (s.endpoints ?? []).length > 0) && list.items;
+    });
+    ok(slices[0]?.endpoints?.[0]?.addresses[0]?.startsWith('10.244.'));
   });
 
   test('the Deployment\'s pod is known as its workload', () => {

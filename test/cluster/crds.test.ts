@@ -4,6 +4,7 @@
  * without loss, and invalid objects are refused by Skiff's validating webhook.
  */
 import { deepStrictEqual, equal, ok, rejects } from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -80,6 +81,47 @@ describe('SMI CRDs on a real API server', () => {
     await objects.replaceNamespacedCustomObject({ group: 'split.smi-spec.io', version: 'v1alpha2', namespace: 'default', plural: 'trafficsplits', name: 'podinfo', body: old });
     const stored = await objects.getNamespacedCustomObject({ group: 'split.smi-spec.io', version: 'v1alpha4', namespace: 'default', plural: 'trafficsplits', name: 'podinfo' }) as { spec: unknown };
     deepStrictEqual(stored.spec, { service: 'podinfo', matches: [{ kind: 'HTTPRouteGroup', name: 'ab' }], backends: [{ service: 'podinfo-canary', weight: 10 }, { service: 'podinfo-primary', weight: 90 }] });
+  });
+
+  test('kubectl: kustomize smi-crds/, apply and get in any version, printer columns, readable refusals', async () => {
+    // Asynchronous on purpose: the webhooks kubectl's requests reach are served by this process.
+    const kubectl = (args: string[], input?: string) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.env.KUBECTL_BIN as string, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => { stdout += String(d); });
+      child.stderr.on('data', (d) => { stderr += String(d); });
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+      child.stdin.end(input ?? '');
+    });
+    // kubectl's own kustomize builds smi-crds/ (the CRDs in this cluster were installed with a
+    // test webhook URL, so a real `apply -k` here would merge url and service; see before()).
+    const rendered = await kubectl(['kustomize', join(import.meta.dirname, '..', '..', 'smi-crds')]);
+    equal(rendered.status, 0, rendered.stderr);
+    equal((rendered.stdout.match(/^kind: CustomResourceDefinition$/gm) ?? []).length, 5);
+    const applied = await kubectl(['apply', '-f', '-'], `apiVersion: split.smi-spec.io/v1alpha1
+kind: TrafficSplit
+metadata:
+  name: from-kubectl
+  namespace: default
+spec:
+  service: shop
+  backends:
+  - service: shop-v1
+    weight: 750m
+  - service: shop-v2
+    weight: 250m
+`);
+    equal(applied.status, 0, applied.stderr);
+    const asV4 = await kubectl(['get', 'trafficsplits.v1alpha4.split.smi-spec.io', 'from-kubectl', '-o', 'json']);
+    equal(asV4.status, 0, asV4.stderr);
+    deepStrictEqual(JSON.parse(asV4.stdout).spec.backends, [{ service: 'shop-v1', weight: 750 }, { service: 'shop-v2', weight: 250 }]);
+    const table = await kubectl(['get', 'ts', 'from-kubectl']);
+    equal(table.status, 0, table.stderr);
+    ok(/^NAME\s+SERVICE\s+ACCEPTED\s+PROGRAMMED\s+AGE/.test(table.stdout), table.stdout);
+    const refused = await kubectl(['apply', '-f', '-'], 'apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata:\n  name: twice\n  namespace: default\nspec:\n  service: shop\n  backends:\n  - {service: a, weight: 1}\n  - {service: a, weight: 1}\n');
+    ok(refused.status !== 0);
+    ok(refused.stderr.includes('[SKIFF_E_SPLIT_DUPLICATE_BACKEND]'), refused.stderr);
   });
 
   test('invalid objects are refused, semantic errors with Skiff\'s codes', async () => {

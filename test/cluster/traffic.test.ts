@@ -4,6 +4,7 @@
  * go through the API server (conversion and validation webhooks included).
  */
 import { equal, ok } from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +143,21 @@ describe('traffic through sidecars in a cluster', () => {
   test('the v1alpha3 TrafficTarget allows exactly the buyer on the listed route; everything else is 403', async () => {
     equal((await send('thief-0', 'GET', '/books')).status, 403);
     equal((await send('buyer-0', 'POST', '/books/1/buy')).status, 403, 'an unlisted route');
+  });
+
+  test('kubectl apply of the split as v1alpha4 with new weights moves the traffic to 50/50', async () => {
+    const applied = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.env.KUBECTL_BIN as string, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-f', '-']);
+      let stderr = '';
+      child.stderr.on('data', (d) => { stderr += String(d); });
+      child.on('close', (status) => resolve({ status, stderr }));
+      child.stdin.end('apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata:\n  name: bookstore\n  namespace: store\nspec:\n  service: bookstore\n  backends:\n  - service: bookstore-v1\n    weight: 50\n  - service: bookstore-v2\n    weight: 50\n');
+    });
+    equal(applied.status, 0, applied.stderr);
+    await waitFor('the buyer\'s sidecar has the new weights', () => controller.controller.proxies.get('store/buyer-0')?.config.outbound.services.find((s) => s.name === 'bookstore')?.ports[0]?.routes[0]?.backends[0]?.weight === 50 && (controller.controller.proxyStatus() as { proxy: string; upToDate: boolean }[]).find((p) => p.proxy === 'store/buyer-0')?.upToDate);
+    let v2 = 0;
+    for (let i = 0; i < 300; i++) if ((await version()) === 'v2') v2++;
+    ok(Math.abs(v2 - 150) < 4.5 * Math.sqrt(300 * 0.25), `${v2} of 300 went to v2`);
   });
 
   test('a weight change through the v1alpha4 API takes effect; deleting the split restores plain routing', async () => {

@@ -10,11 +10,11 @@ import net, { type Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import tls, { type TLSSocket } from 'node:tls';
 import { parseHost, type RequestFacts } from '../config/index.ts';
-import type { ProxyContext } from './context.ts';
+import { stateOrNotReady, type ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
 import type { Frontend, ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
-import { CLIENT_HEADER, forwardableHeaders, headerValue, pathOf, SERVICE_HEADER } from './http-headers.ts';
+import { CLIENT_HEADER, forwardableHeaders, hasBody, headerValue, pathOf, SERVICE_HEADER } from './http-headers.ts';
 import type { RequestLabels } from './telemetry.ts';
 import { spiffeIdOf } from './tls-material.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
@@ -78,11 +78,8 @@ function inboundPortServes(state: NonNullable<ProxyContext['state']>, port: numb
 
 export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: ServerResponse): void {
   const started = performance.now();
-  const state = ctx.state;
-  if (!state) {
-    sendGenerated(res, 503, 'not-ready', 'the proxy has no configuration yet');
-    return;
-  }
+  const state = stateOrNotReady(ctx, res);
+  if (!state) return;
   const peer = peers.get(req.socket) ?? {};
   const hostPort = req.headers.host ? parseHost(req.headers.host).port : undefined;
   const port = peer.port ?? (hostPort !== undefined && state.inboundPorts.has(hostPort) ? hostPort : state.defaultInboundPort);
@@ -123,10 +120,9 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const headers = forwardableHeaders(req.headers);
   if (peer.identity) headers[PEER_IDENTITY_HEADER] = peer.identity;
   const app = ctx.app.runtime({ address: ctx.appHost, port, pod: me.id });
-  const policy = state.config.outbound.defaults;
   forward({
-    req, res, method, path, headers, policy: { ...policy, perTryTimeoutMs: 0 }, upstreams: ctx.app,
-    hasBody: req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0',
+    req, res, method, path, headers, policy: state.inboundPolicy, upstreams: ctx.app,
+    hasBody: hasBody(req.headers),
     pick: (tried) => (tried.has(app) ? undefined : app),
     done: (result) => {
       record(result.status);

@@ -6,27 +6,19 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { RequestFacts } from '../config/index.ts';
-import type { ProxyContext } from './context.ts';
+import { stateOrNotReady, type ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { chance } from './resilience.ts';
-import { CLIENT_HEADER, forwardableHeaders, headerValue, pathOf, SERVICE_HEADER } from './http-headers.ts';
+import { CLIENT_HEADER, forwardableHeaders, hasBody, headerValue, pathOf, SERVICE_HEADER } from './http-headers.ts';
 import { pickEndpoint } from './state.ts';
 import type { RequestLabels } from './telemetry.ts';
 
-function hasBody(req: ProxiedRequest): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
 export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: ServerResponse): void {
   const started = performance.now();
-  const state = ctx.state;
-  if (!state) {
-    sendGenerated(res, 503, 'not-ready', 'the proxy has no configuration yet');
-    return;
-  }
+  const state = stateOrNotReady(ctx, res);
+  if (!state) return;
   const authority = req[AUTHORITY] ?? req.headers.host;
   if (!authority) {
     sendGenerated(res, 400, 'bad-request', 'the request names no host');
@@ -82,7 +74,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const run = () => {
     cluster.active++;
     forward({
-      req, res, method, path, headers, hasBody: hasBody(req), policy, budget, upstreams: ctx.mesh,
+      req, res, method, path, headers, hasBody: hasBody(req.headers), policy, budget, upstreams: ctx.mesh,
       // Retries prefer an endpoint not tried yet; with none left, any endpoint may be tried again.
       pick: (tried) => pickEndpoint(cluster, tried, Date.now(), policy.outlierDetection.maxEjectionPercent) ?? pickEndpoint(cluster, undefined, Date.now(), policy.outlierDetection.maxEjectionPercent),
       outlier: { threshold: policy.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: policy.outlierDetection.baseEjectionMs },

@@ -4,7 +4,7 @@
  * changes after it is built; a request keeps the state it started with, so a config swap
  * is one reference assignment.
  */
-import { compileInbound, compileRoutes, HostTable, type AccessDecision, type Cluster, type InboundPort, type OutboundPort, type PortProtocol, type ProxyConfig, type RequestFacts, type Route } from '../config/index.ts';
+import { compileInbound, compileRoutes, HostTable, type ResiliencePolicy, type AccessDecision, type Cluster, type InboundPort, type OutboundPort, type PortProtocol, type ProxyConfig, type RequestFacts, type Route } from '../config/index.ts';
 import { endpointKey, type EndpointRuntime, type Upstreams } from './upstream.ts';
 
 export class ClusterRuntime {
@@ -31,6 +31,8 @@ export interface ProxyState {
   ports: Map<OutboundPort, CompiledPort>;
   clusters: Map<string, ClusterRuntime>;
   inboundPorts: Map<number, InboundPort>;
+  /** Timeouts for forwarding to the local application: the overall one only (the client side retries). */
+  inboundPolicy: ResiliencePolicy;
   /** The port plaintext requests without a usable Host port go to: the only HTTP port, if there is one. */
   defaultInboundPort: number | undefined;
   decide(identity: string | undefined, port: number, protocol: PortProtocol, request?: RequestFacts): AccessDecision;
@@ -92,6 +94,7 @@ export function compileState(config: ProxyConfig, upstreams: Upstreams, previous
     ports,
     clusters,
     inboundPorts,
+    inboundPolicy: { ...config.outbound.defaults, perTryTimeoutMs: 0 },
     defaultInboundPort: httpPorts.length === 1 ? httpPorts[0]?.port : undefined,
     decide: compileInbound(config.inbound),
   };

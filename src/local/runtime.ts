@@ -8,7 +8,7 @@
  *                                      └──────► pods to run ───► app + sidecar processes
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CertificateAuthority } from '../control/ca/authority.ts';
 import { MeshController } from '../control/controller.ts';
@@ -16,6 +16,7 @@ import { DistributionServer, startDebugServer } from '../control/distribute/serv
 import type { PodInput, Snapshot } from '../model/index.ts';
 import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
 import { FolderWatcher, type FolderState } from './folder.ts';
+import { sidecarEntryPoint } from './bundle.ts';
 import { ManagedProcess } from './processes.ts';
 import { LiveStats } from './stats.ts';
 
@@ -63,6 +64,7 @@ export class LocalRuntime {
   private distribution: DistributionServer | undefined;
   private debug: Awaited<ReturnType<typeof startDebugServer>> | undefined;
   private templates = new Map<string, Record<string, unknown>>();
+  private sidecarEntry = join(ROOT, 'bin', 'skiff.mjs');
 
   constructor(options: LocalOptions) {
     this.options = options;
@@ -100,6 +102,7 @@ export class LocalRuntime {
 
   async start(): Promise<void> {
     await mkdir(join(this.stateDir, 'pods'), { recursive: true });
+    if (!this.options.controlPlaneOnly) this.sidecarEntry = await sidecarEntryPoint();
     const initial = await this.folder.start();
     const snapshot = this.snapshot(initial);
     this.ca = await CertificateAuthority.open({ trustDomain: snapshot.mesh.trustDomain, stateDir: join(this.stateDir, 'ca'), ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
@@ -154,7 +157,7 @@ export class LocalRuntime {
       pod.sidecar = new ManagedProcess({
         name: `${input.name}/sidecar`,
         command: process.execPath,
-        args: [join(ROOT, 'bin', 'skiff.mjs'), 'proxy', '--control', this.controlUrl, '--proxy-id', id, '--certs', join(dir, 'certs'),
+        args: [this.sidecarEntry, 'proxy', '--control', this.controlUrl, '--proxy-id', id, '--certs', join(dir, 'certs'),
           '--trust-bundle', join(this.stateDir, 'trust-bundle.pem'), '--bootstrap-token-file', join(dir, 'token'),
           '--inbound', `${ip}:${MESH_PORT}`, '--outbound', `${ip}:${OUTBOUND_PORT}`, '--admin', `${ip}:${ADMIN_PORT}`, '--app-host', ip, '--tcp-forward-host', ip],
         env: { ...process.env, NODE_OPTIONS: '' } as Record<string, string>,
@@ -190,6 +193,7 @@ export class LocalRuntime {
     this.controller.stop();
     await this.distribution?.close();
     await this.debug?.close();
+    if (this.sidecarEntry.includes('skiff-bundle-')) await rm(this.sidecarEntry, { force: true });
   }
 
   /** Stops the control plane only (sidecars keep serving), and starts it again. */

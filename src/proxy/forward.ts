@@ -131,7 +131,7 @@ export function forward(f: ForwardRequest): void {
       },
       onResponseEnd() {
         const status = f.res.statusCode;
-        settle(!discard || false);
+        settle(!discard);
         if (discard) {
           attempt();
           return;

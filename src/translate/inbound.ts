@@ -29,6 +29,7 @@ export function accessRulesFor(targets: readonly TargetNode[], inbound: InboundP
 
 export class InboundBuilder {
   private readonly accessModes: Map<string, InboundConfig['accessMode']>;
+  private readonly defaultMode: InboundConfig['accessMode'];
   private readonly targetsByDestination = new Map<string, TargetNode[]>();
   private readonly cache = new Map<string, InboundConfig>();
 
@@ -40,8 +41,6 @@ export class InboundBuilder {
     }
     this.defaultMode = topology.mesh.defaultAccessMode;
   }
-
-  private readonly defaultMode: InboundConfig['accessMode'];
 
   /** Pods with the same identity and ports share one (immutable) inbound config. */
   build(pod: PodNode): InboundConfig {

@@ -6,7 +6,7 @@
  * `proxies: {applied, total}`. A write happens only when the content changed.
  */
 import type { Condition, SmiStatus } from '../api/index.ts';
-import { SMI_KINDS, type SmiKind } from '../api/index.ts';
+import type { SmiKind } from '../api/index.ts';
 import type { Issue } from '../errors/issue.ts';
 import type { Topology } from '../model/index.ts';
 
@@ -48,12 +48,6 @@ export function desiredStatuses(topology: Topology, programmed: { applied: numbe
   for (const g of topology.routeGroups) add('HTTPRouteGroup', g);
   for (const r of topology.portRoutes) add(r.kind, r);
   return out;
-}
-
-/** The status subresource path of an object, in its kind's stored version. */
-export function statusPath(target: StatusTarget): string {
-  const info = SMI_KINDS[target.kind];
-  return `/apis/${info.group}/${info.storage}/namespaces/${target.namespace}/${info.plural}/${target.name}/status`;
 }
 
 /** Conditions keep their transition time while their status does not change. */

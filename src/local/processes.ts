@@ -1,5 +1,7 @@
 /** A child process that is restarted (with backoff) when it dies, until it is stopped. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { backoffMs } from '../lib/backoff.ts';
 
 export interface ProcessSpec {
   name: string;
@@ -37,7 +39,7 @@ export class ManagedProcess {
       if (this.stopped) return;
       this.lastExit = signal ? `killed by ${signal}` : `exited with ${code}`;
       this.restarts++;
-      const delay = Math.min(10_000, 200 * 2 ** Math.min(this.restarts, 6));
+      const delay = backoffMs(this.restarts, 200, 10_000);
       setTimeout(() => this.start(), delay).unref();
     });
   }
@@ -56,4 +58,29 @@ export class ManagedProcess {
       child.kill('SIGTERM');
     });
   }
+}
+
+/** A pod's sidecar ports on the pod's address. */
+export const MESH_PORT = 15006;
+export const OUTBOUND_PORT = 15001;
+export const ADMIN_PORT = 15000;
+
+/** Where a pod's sidecar lives and whom it talks to. */
+export interface SidecarPlacement {
+  /** The `skiff` entry point to run (bin/skiff.mjs or a bundle of it). */
+  entry: string;
+  controlUrl: string;
+  proxyId: string;
+  /** The pod's own folder: certs/ and its bootstrap token are kept there. */
+  dir: string;
+  trustBundleFile: string;
+  /** The pod's address: the sidecar listens there and the app is reached there. */
+  ip: string;
+}
+
+/** The command line of a pod's sidecar, as local mode and the cluster tests' node agent start it. */
+export function sidecarArgs(p: SidecarPlacement): string[] {
+  return [p.entry, 'proxy', '--control', p.controlUrl, '--proxy-id', p.proxyId, '--certs', join(p.dir, 'certs'),
+    '--trust-bundle', p.trustBundleFile, '--bootstrap-token-file', join(p.dir, 'token'),
+    '--inbound', `${p.ip}:${MESH_PORT}`, '--outbound', `${p.ip}:${OUTBOUND_PORT}`, '--admin', `${p.ip}:${ADMIN_PORT}`, '--app-host', p.ip, '--tcp-forward-host', p.ip];
 }

@@ -17,12 +17,9 @@ import type { PodInput, Snapshot } from '../model/index.ts';
 import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
 import { FolderWatcher, type FolderState } from './folder.ts';
 import { sidecarEntryPoint } from './bundle.ts';
-import { ManagedProcess } from './processes.ts';
+import { ManagedProcess, OUTBOUND_PORT, sidecarArgs } from './processes.ts';
 import { LiveStats } from './stats.ts';
 
-export const MESH_PORT = 15006;
-export const OUTBOUND_PORT = 15001;
-export const ADMIN_PORT = 15000;
 
 export interface LocalOptions {
   dir: string;
@@ -157,9 +154,7 @@ export class LocalRuntime {
       pod.sidecar = new ManagedProcess({
         name: `${input.name}/sidecar`,
         command: process.execPath,
-        args: [this.sidecarEntry, 'proxy', '--control', this.controlUrl, '--proxy-id', id, '--certs', join(dir, 'certs'),
-          '--trust-bundle', join(this.stateDir, 'trust-bundle.pem'), '--bootstrap-token-file', join(dir, 'token'),
-          '--inbound', `${ip}:${MESH_PORT}`, '--outbound', `${ip}:${OUTBOUND_PORT}`, '--admin', `${ip}:${ADMIN_PORT}`, '--app-host', ip, '--tcp-forward-host', ip],
+        args: sidecarArgs({ entry: this.sidecarEntry, controlUrl: this.controlUrl, proxyId: id, dir, trustBundleFile: join(this.stateDir, 'trust-bundle.pem'), ip }),
         env: { ...process.env, NODE_OPTIONS: '' } as Record<string, string>,
         cwd: ROOT,
       }, output);

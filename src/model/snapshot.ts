@@ -14,6 +14,10 @@ export interface MeshSettings {
 
 export const DEFAULT_MESH: MeshSettings = { trustDomain: 'cluster.local', clusterDomain: 'cluster.local', defaultAccessMode: 'strict' };
 
+/** Pod annotation naming the port of the sidecar's mTLS inbound listener, and its default. */
+export const MESH_PORT_ANNOTATION = 'skiff.dev/inbound-port';
+export const DEFAULT_MESH_PORT = 15006;
+
 /** Namespace annotation (or label) choosing `permissive` or `strict` access control. */
 export const ACCESS_MODE_KEY = 'skiff.dev/access';
 

@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { backoffMs } from '../lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
 import { CA_FILE, CERT_FILE, KEY_FILE } from './tls-material.ts';
@@ -32,13 +33,8 @@ export interface ControlClientOptions {
   log?: (event: string, detail: Record<string, unknown>) => void;
 }
 
-const MIN_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5000;
-
-export function backoff(attempt: number): number {
-  const base = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** attempt);
-  return base / 2 + Math.random() * (base / 2);
-}
+/** Reconnect and retry delays: 100 ms doubling to 5 s, with jitter. */
+const backoff = (attempt: number) => backoffMs(attempt, 100, 5000);
 
 export class ControlClient extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
   private readonly options: ControlClientOptions;

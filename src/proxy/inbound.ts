@@ -20,8 +20,8 @@ import { spiffeIdOf } from './tls-material.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
 import { handleInboundTcp } from './tcp.ts';
 
-/** Identity and SNI port of each inbound connection. */
-const peers = new WeakMap<Socket, { identity?: string; port?: number }>();
+/** Identity (and its namespace) and SNI port of each inbound connection, read once at the handshake. */
+const peers = new WeakMap<Socket, { identity?: string; namespace?: string; port?: number }>();
 
 export const PEER_IDENTITY_HEADER = 'x-skiff-peer-identity';
 
@@ -65,7 +65,8 @@ export function acceptInbound(ctx: ProxyContext, frontend: Frontend): net.Server
           handleInboundTcp(ctx, secure, identity, sni.port);
           return;
         }
-        peers.set(secure, { ...(identity ? { identity } : {}), ...(sni ? { port: sni.port } : {}) });
+        const namespace = identity ? /\/ns\/([^/]+)\//.exec(identity)?.[1] : undefined;
+        peers.set(secure, { ...(identity ? { identity } : {}), ...(namespace ? { namespace } : {}), ...(sni ? { port: sni.port } : {}) });
         frontend.server.emit('connection', secure);
       });
     });
@@ -85,7 +86,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const port = peer.port ?? (hostPort !== undefined && state.inboundPorts.has(hostPort) ? hostPort : state.defaultInboundPort);
   const me = state.config.proxy;
   const inboundPort = port === undefined ? undefined : state.inboundPorts.get(port);
-  const sourceNamespace = peer.identity ? (/\/ns\/([^/]+)\//.exec(peer.identity)?.[1] ?? '') : '';
+  const sourceNamespace = peer.namespace ?? '';
   const client = peer.identity ? headerValue(req.headers, CLIENT_HEADER)?.split('/') : undefined;
   const addressed = peer.identity ? headerValue(req.headers, SERVICE_HEADER) : undefined;
   const service = addressed !== undefined && inboundPortServes(state, port, addressed) ? addressed : (port === undefined ? undefined : state.inboundPorts.get(port)?.services[0]);

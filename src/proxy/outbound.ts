@@ -67,7 +67,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   }
   const headers = forwardableHeaders(req.headers);
   headers.host = authority;
-  headers[CLIENT_HEADER] = `${me.namespace}/${me.workload.kind}/${me.workload.name}`;
+  headers[CLIENT_HEADER] = state.clientHeader;
   headers[SERVICE_HEADER] = `${target.service.namespace}/${target.service.name}`;
   const budget = ctx.budget(cluster.config.name, policy);
   cluster.requests++;

@@ -31,6 +31,8 @@ export interface ProxyState {
   ports: Map<OutboundPort, CompiledPort>;
   clusters: Map<string, ClusterRuntime>;
   inboundPorts: Map<number, InboundPort>;
+  /** This proxy's `x-skiff-client` value (`ns/kind/name`), for the servers' metrics. */
+  clientHeader: string;
   /** Timeouts for forwarding to the local application: the overall one only (the client side retries). */
   inboundPolicy: ResiliencePolicy;
   /** The port plaintext requests without a usable Host port go to: the only HTTP port, if there is one. */
@@ -94,6 +96,7 @@ export function compileState(config: ProxyConfig, upstreams: Upstreams, previous
     ports,
     clusters,
     inboundPorts,
+    clientHeader: `${config.proxy.namespace}/${config.proxy.workload.kind}/${config.proxy.workload.name}`,
     inboundPolicy: { ...config.outbound.defaults, perTryTimeoutMs: 0 },
     defaultInboundPort: httpPorts.length === 1 ? httpPorts[0]?.port : undefined,
     decide: compileInbound(config.inbound),

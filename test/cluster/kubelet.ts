@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ManagedProcess } from '../../src/local/processes.ts';
+import { ManagedProcess, sidecarArgs } from '../../src/local/processes.ts';
 import type { TestCluster } from './harness.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -109,9 +109,7 @@ export class FakeKubelet {
       writeFileSync(join(dir, 'token'), token.status.token, { mode: 0o600 });
       const sidecar = new ManagedProcess({
         name: `${name}/sidecar`, command: process.execPath, cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-        args: [join(ROOT, 'bin', 'skiff.mjs'), 'proxy', '--control', this.options.controlUrl, '--proxy-id', key, '--certs', join(dir, 'certs'),
-          '--trust-bundle', this.options.trustBundleFile, '--bootstrap-token-file', join(dir, 'token'),
-          '--inbound', `${ip}:15006`, '--outbound', `${ip}:15001`, '--admin', `${ip}:15000`, '--app-host', ip],
+        args: sidecarArgs({ entry: join(ROOT, 'bin', 'skiff.mjs'), controlUrl: this.options.controlUrl, proxyId: key, dir, trustBundleFile: this.options.trustBundleFile, ip }),
       }, output);
       sidecar.start();
       running.processes.push(sidecar);

@@ -17,9 +17,9 @@ import { translateAll } from '../../src/translate/index.ts';
 import { startEchoApp, type EchoApp } from './echo-app.ts';
 import { createTestPki, type TestPki } from './pki.ts';
 
-export const MESH_PORT = 15006;
-export const OUTBOUND_PORT = 15001;
-export const ADMIN_PORT = 15000;
+import { ADMIN_PORT, MESH_PORT, OUTBOUND_PORT } from '../../src/local/processes.ts';
+
+export { ADMIN_PORT, MESH_PORT, OUTBOUND_PORT };
 
 export interface MeshPod {
   node: PodNode;

@@ -5,7 +5,7 @@
  * private keys never leave the sidecars. The trust bundle can hold several roots, so a root
  * can be rotated with an overlap period.
  */
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCertificate, generateKeyPair, privateKeyPem, readCsr, uriSans } from '../../lib/x509.ts';
@@ -118,6 +118,3 @@ export function identityOf(pem: string | Buffer): string | undefined {
   return uriSans(pem).find((u) => u.startsWith('spiffe://'));
 }
 
-export function expiresAt(pem: string): Date {
-  return new Date(new X509Certificate(pem).validTo);
-}

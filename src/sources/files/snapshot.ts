@@ -5,11 +5,9 @@
  * `skiff.dev/v1alpha1 MeshConfig` document sets mesh-wide settings.
  */
 import { isSmiDocument, parseSmiObject } from '../../api/index.ts';
-import { DEFAULT_MESH, type EndpointSliceInput, type MeshSettings, type NamespaceInput, type PodInput, type ServiceInput, type Snapshot } from '../../model/index.ts';
+import { DEFAULT_MESH, DEFAULT_MESH_PORT, MESH_PORT_ANNOTATION, type EndpointSliceInput, type MeshSettings, type NamespaceInput, type PodInput, type ServiceInput, type Snapshot } from '../../model/index.ts';
 
 export const INJECT_ANNOTATION = 'skiff.dev/inject';
-export const MESH_PORT_ANNOTATION = 'skiff.dev/inbound-port';
-export const DEFAULT_MESH_PORT = 15006;
 
 type Json = Record<string, unknown>;
 

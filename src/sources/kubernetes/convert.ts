@@ -4,12 +4,11 @@
  * workload is found through its owner: ReplicaSet → Deployment by the pod-template-hash
  * convention, otherwise the owner itself.
  */
-import type { ContainerPortInput, EndpointSliceInput, NamespaceInput, PodInput, ServiceInput } from '../../model/index.ts';
+import { DEFAULT_MESH_PORT, MESH_PORT_ANNOTATION, type ContainerPortInput, type EndpointSliceInput, type NamespaceInput, type PodInput, type ServiceInput } from '../../model/index.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export const PROXY_CONTAINER = 'skiff-proxy';
-export const MESH_PORT_ANNOTATION = 'skiff.dev/inbound-port';
 
 export function toNamespace(o: Json): NamespaceInput {
   return { name: o.metadata?.name, labels: o.metadata?.labels ?? {}, annotations: o.metadata?.annotations ?? {} };
@@ -48,7 +47,7 @@ export function toPod(o: Json): PodInput {
     namespace: o.metadata?.namespace, name: o.metadata?.name,
     ...(o.status?.podIP ? { ip: o.status.podIP } : {}),
     labels: o.metadata?.labels ?? {}, serviceAccount: spec.serviceAccountName ?? 'default', owner: owner(o),
-    ready, containerPorts, meshed, meshPort: Number(o.metadata?.annotations?.[MESH_PORT_ANNOTATION] ?? 15006),
+    ready, containerPorts, meshed, meshPort: Number(o.metadata?.annotations?.[MESH_PORT_ANNOTATION] ?? DEFAULT_MESH_PORT),
   };
 }
 

@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { parseSmiObject, SMI_KINDS } from '../../api/index.ts';
+import { backoffMs } from '../../lib/backoff.ts';
 import { DEFAULT_MESH, type MeshSettings, type Snapshot } from '../../model/index.ts';
 import { toEndpointSlice, toNamespace, toPod, toService } from './convert.ts';
 
@@ -63,7 +64,7 @@ export class KubernetesSource extends EventEmitter<{ snapshot: [Snapshot] }> {
     if (this.stopped || entry.restarting) return;
     entry.restarting = true;
     entry.failures++;
-    const delay = Math.min(30_000, 250 * 2 ** Math.min(entry.failures, 7)) * (0.5 + Math.random() / 2);
+    const delay = backoffMs(entry.failures, 250, 30_000);
     this.log('watch-restart', { watch: entry.name, error: err instanceof Error ? err.message : String(err), inMs: Math.round(delay) });
     setTimeout(() => {
       entry.restarting = false;

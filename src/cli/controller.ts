@@ -10,6 +10,7 @@ import { KubernetesController } from '../control/kubernetes.ts';
 import { secretRootStore, tokenReviewVerifier } from '../control/kubernetes-identity.ts';
 import { LeaderElector } from '../control/leader.ts';
 import { startWebhookServer } from '../control/webhooks/server.ts';
+import { PORTS } from '../lib/ports.ts';
 import { parseListen } from './proxy.ts';
 
 export const CONTROLLER_USAGE = `Usage: skiff controller [options]
@@ -21,11 +22,11 @@ only); serves the CRD conversion and validating webhooks.
 
   --kubeconfig FILE        default: in-cluster, else $KUBECONFIG or ~/.kube/config
   --namespace NS           where the CA Secret and the Lease live (default skiff-system)
-  --listen HOST:PORT       config stream and certificates (default 0.0.0.0:15010)
+  --listen HOST:PORT       config stream and certificates (default 0.0.0.0:${PORTS.control})
   --webhook-listen H:P     conversion and validation webhooks (default 0.0.0.0:8443)
   --webhook-cert FILE      serving certificate for the webhooks (PEM)
   --webhook-key FILE       its key
-  --debug HOST:PORT        /debug/proxies, /debug/topology, … (default 127.0.0.1:15020)
+  --debug HOST:PORT        /debug/proxies, /debug/topology, … (default 127.0.0.1:${PORTS.debug})
   --trust-domain NAME      SPIFFE trust domain (default cluster.local)`;
 
 export async function runController(argv: string[], out: (line: string) => void): Promise<number> {
@@ -50,11 +51,11 @@ export async function runController(argv: string[], out: (line: string) => void)
   elector.on('changed', (leader) => log.info({ event: leader ? 'became-leader' : 'lost-leadership', identity }));
   const controller = new KubernetesController({ kubeconfig: kc, elector, log: (event, detail) => log.info({ event, ...detail }) });
   const ca = await CertificateAuthority.open({ trustDomain: values['trust-domain'] ?? 'cluster.local', store: secretRootStore(kc, namespace) });
-  const listen = parseListen(values.listen, { host: '0.0.0.0', port: 15010 });
+  const listen = parseListen(values.listen, { host: '0.0.0.0', port: PORTS.control });
   const distribution = new DistributionServer({ controller: controller.controller, ca, host: listen.host, port: listen.port, tokens: new Map(), verifyToken: tokenReviewVerifier(kc) });
   await controller.start();
   const url = await distribution.start();
-  const debug = parseListen(values.debug, { host: '127.0.0.1', port: 15020 });
+  const debug = parseListen(values.debug, { host: '127.0.0.1', port: PORTS.debug });
   const debugServer = await startDebugServer(controller.controller, debug.host, debug.port);
   let webhooks: Awaited<ReturnType<typeof startWebhookServer>> | undefined;
   if (values['webhook-cert'] && values['webhook-key']) {

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { mkdir, readFile } from 'node:fs/promises';
+import { PORTS } from '../lib/ports.ts';
 import { ControlClient, FileConfigSource, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
 
 export const PROXY_USAGE = `Usage: skiff proxy --config <file.json> [options]
@@ -15,9 +16,11 @@ control plane (which also issues its certificate).
   --trust-bundle FILE    PEM roots to verify the control plane (with --control)
   --bootstrap-token-file FILE  one-time proof of identity for the first certificate
   --certs DIR            cert.pem, key.pem and ca.pem for mTLS (watched; rotated live)
-  --inbound HOST:PORT    mesh inbound listener (default 0.0.0.0:15006)
-  --outbound HOST:PORT   outbound listener for the app (default 127.0.0.1:15001)
-  --admin HOST:PORT      admin listener (default 127.0.0.1:15000)
+  --inbound HOST:PORT    mesh inbound listener (default 0.0.0.0:${PORTS.inbound})
+  --outbound HOST:PORT   outbound listener for the app (default 127.0.0.1:${PORTS.outbound}); keep it on
+                         loopback: whoever reaches it sends requests with this pod's identity
+  --admin HOST:PORT      admin listener: /config, /stats, … (default 127.0.0.1:${PORTS.admin})
+  --health HOST:PORT     /ready, /live, /metrics only, for probes and Prometheus (default 0.0.0.0:${PORTS.health})
   --app-host HOST        where the application listens (default 127.0.0.1)
   --tcp-forward-host H   listen here for the mesh's TCP service ports (default: off)
   --access-log RATE      share of requests to log, 0 to 1 (default 0)`;
@@ -34,7 +37,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
   const { values } = parseArgs({
     args: argv,
     options: {
-      config: { type: 'string' }, certs: { type: 'string' }, control: { type: 'string' }, 'proxy-id': { type: 'string' }, 'trust-bundle': { type: 'string' }, 'bootstrap-token-file': { type: 'string' }, inbound: { type: 'string' }, outbound: { type: 'string' }, admin: { type: 'string' },
+      config: { type: 'string' }, certs: { type: 'string' }, control: { type: 'string' }, 'proxy-id': { type: 'string' }, 'trust-bundle': { type: 'string' }, 'bootstrap-token-file': { type: 'string' }, inbound: { type: 'string' }, outbound: { type: 'string' }, admin: { type: 'string' }, health: { type: 'string' },
       'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, 'access-log': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,9 +64,10 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
   const proxy = new SkiffProxy({
     config: source,
     ...(values.certs ? { certDir: values.certs } : {}),
-    inbound: parseListen(values.inbound, { host: '0.0.0.0', port: 15006 }),
-    outbound: parseListen(values.outbound, { host: '127.0.0.1', port: 15001 }),
-    admin: parseListen(values.admin, { host: '127.0.0.1', port: 15000 }),
+    inbound: parseListen(values.inbound, { host: '0.0.0.0', port: PORTS.inbound }),
+    outbound: parseListen(values.outbound, { host: '127.0.0.1', port: PORTS.outbound }),
+    admin: parseListen(values.admin, { host: '127.0.0.1', port: PORTS.admin }),
+    health: parseListen(values.health, { host: '0.0.0.0', port: PORTS.health }),
     appHost: values['app-host'] ?? '127.0.0.1',
     ...(values['tcp-forward-host'] ? { tcpForwardHost: values['tcp-forward-host'] } : {}),
     accessLog: { sample: Number(values['access-log'] ?? 0) },
@@ -71,7 +75,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
   });
   started.proxy = proxy;
   const addresses = await proxy.start();
-  log.info({ event: 'listening', inbound: addresses.inbound, outbound: addresses.outbound, admin: addresses.admin });
+  log.info({ event: 'listening', ...addresses });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

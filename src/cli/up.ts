@@ -1,5 +1,6 @@
 /** `skiff up <dir>`: runs a folder of YAML as a local mesh (see src/local/). */
 import { parseArgs } from 'node:util';
+import { PORTS } from '../lib/ports.ts';
 import { LocalRuntime } from '../local/runtime.ts';
 import { renderStatus } from '../local/stats.ts';
 
@@ -9,8 +10,8 @@ Runs every Deployment in the folder as local processes, each replica on its own 
 address with a Skiff sidecar, an in-process control plane issuing certificates and streaming
 configs, and applies edits to the folder live. Ctrl-C stops everything.
 
-  --control-port N   control plane port (default 15010)
-  --debug-port N     debug/status port on 127.0.0.1 (default 15020): /status, /debug/proxies, …
+  --control-port N   control plane port (default ${PORTS.control})
+  --debug-port N     debug/status port on 127.0.0.1 (default ${PORTS.debug}): /status, /debug/proxies, …
   --refresh S        seconds between redraws (default 1; 5 when not a terminal)
   --duration S       stop after S seconds (for scripts and tests)
   --control-plane-only  run no processes, only the control plane (sidecars run elsewhere)`;
@@ -28,13 +29,13 @@ export async function runUp(argv: string[], out: (line: string) => void): Promis
   const tty = process.stdout.isTTY === true;
   const runtime = new LocalRuntime({
     dir,
-    controlPort: Number(values['control-port'] ?? 15010),
-    debugPort: Number(values['debug-port'] ?? 15020),
+    controlPort: Number(values['control-port'] ?? PORTS.control),
+    debugPort: Number(values['debug-port'] ?? PORTS.debug),
     controlPlaneOnly: values['control-plane-only'] === true,
     log: (line) => { if (!tty) out(line); },
   });
   await runtime.start();
-  out(`skiff up ${dir}: ${runtime.pods.size} pods starting; control plane ${runtime.controlUrl}; status at http://127.0.0.1:${values['debug-port'] ?? 15020}/status`);
+  out(`skiff up ${dir}: ${runtime.pods.size} pods starting; control plane ${runtime.controlUrl}; status at http://127.0.0.1:${values['debug-port'] ?? PORTS.debug}/status`);
   const refreshMs = Number(values.refresh ?? (tty ? 1 : 5)) * 1000;
   const draw = setInterval(() => {
     const lines = renderStatus(runtime.stats.status(), dir);

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal } from 'node:assert/strict';
 import { test } from 'node:test';
-import { HostTable, parseHost } from './hosts.ts';
+import { HostTable, parseAuthority } from './hosts.ts';
 import type { OutboundService } from './types.ts';
 
 const route = { name: 'default', backends: [] };
@@ -10,10 +10,10 @@ const services: OutboundService[] = [
 ];
 
 test('host text is normalised: case, trailing dot, port, IPv6', () => {
-  deepStrictEqual(parseHost('App-SVC.ns.svc.cluster.local.:9091'), { name: 'app-svc.ns.svc.cluster.local', port: 9091 });
-  deepStrictEqual(parseHost('web'), { name: 'web' });
-  deepStrictEqual(parseHost('[::1]:8080'), { name: '::1', port: 8080 });
-  deepStrictEqual(parseHost('web.shop.'), { name: 'web.shop' });
+  deepStrictEqual(parseAuthority('App-SVC.ns.svc.cluster.local.:9091'), { name: 'app-svc.ns.svc.cluster.local', port: 9091 });
+  deepStrictEqual(parseAuthority('web'), { name: 'web' });
+  deepStrictEqual(parseAuthority('[::1]:8080'), { name: '::1', port: 8080 });
+  deepStrictEqual(parseAuthority('web.shop.'), { name: 'web.shop' });
 });
 
 test('every name a pod can use resolves, short names only in the own namespace', () => {
@@ -27,4 +27,12 @@ test('every name a pod can use resolves, short names only in the own namespace',
   equal(table.lookup('web.shop:81'), undefined);
   equal(new HostTable(services, 'ops', 'cluster.local').lookup('web')?.service.namespace, 'ops');
   equal(table.lookup('example.com'), undefined, 'never an open proxy');
+});
+
+test('malformed authorities are refused, never read as the name before the junk', () => {
+  for (const bad of ['bookstore.bookstore:80@evil', 'a b', 'web:', 'web:0', 'web:65536', 'web:8o', 'user@web', '[::1', '[::1]x', 'web:80:90', '', '.', 'a..b', 'web/x', 'web%2e', '[zz]']) {
+    equal(parseAuthority(bad), undefined, bad);
+  }
+  const table = new HostTable(services, 'shop', 'cluster.local');
+  equal(table.lookup('web.shop:80@evil'), undefined);
 });

@@ -11,24 +11,46 @@ export interface HostTarget {
   port: OutboundPort;
 }
 
-/** Splits `Host`/authority text into a lower-case name without trailing dot, and a port. */
-export function parseHost(host: string): { name: string; port?: number } {
-  let name = host.trim().toLowerCase();
-  let port: number | undefined;
-  if (name.startsWith('[')) {
-    const end = name.indexOf(']');
-    const rest = name.slice(end + 1);
-    if (rest.startsWith(':')) port = Number(rest.slice(1));
-    name = name.slice(1, end);
+export interface Authority {
+  /** Lower case, without a trailing dot; an IPv6 literal without its brackets. */
+  name: string;
+  port?: number;
+}
+
+const REG_NAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/;
+const IPV6 = /^[0-9a-f:.]+$/;
+const PORT = /^[0-9]{1,5}$/;
+
+/**
+ * Parses `Host` or absolute-form authority text strictly: a DNS name, an IPv4 address or a
+ * bracketed IPv6 literal, and an optional port 1–65535. Anything else (user info such as
+ * `svc:80@evil`, spaces, several colons, empty parts) is not an authority: undefined, so
+ * the caller answers 400 instead of guessing what was meant.
+ */
+export function parseAuthority(text: string): Authority | undefined {
+  if (text.length === 0 || text.length > 261) return undefined;
+  const lower = text.toLowerCase();
+  let name: string;
+  let portText: string | undefined;
+  if (lower.startsWith('[')) {
+    const end = lower.indexOf(']');
+    if (end < 0) return undefined;
+    name = lower.slice(1, end);
+    const rest = lower.slice(end + 1);
+    if (rest !== '' && !rest.startsWith(':')) return undefined;
+    portText = rest === '' ? undefined : rest.slice(1);
+    if (!IPV6.test(name) || !name.includes(':')) return undefined;
   } else {
-    const colon = name.lastIndexOf(':');
-    if (colon >= 0 && name.indexOf(':') === colon) {
-      port = Number(name.slice(colon + 1));
-      name = name.slice(0, colon);
-    }
+    const colon = lower.indexOf(':');
+    name = colon < 0 ? lower : lower.slice(0, colon);
+    portText = colon < 0 ? undefined : lower.slice(colon + 1);
+    if (!REG_NAME.test(name) || name.length > 254) return undefined;
+    if (name.endsWith('.')) name = name.slice(0, -1);
   }
-  if (name.endsWith('.')) name = name.slice(0, -1);
-  return port !== undefined && Number.isInteger(port) && port > 0 ? { name, port } : { name };
+  if (portText === undefined) return { name };
+  if (!PORT.test(portText)) return undefined;
+  const port = Number(portText);
+  return port >= 1 && port <= 65535 ? { name, port } : undefined;
 }
 
 export class HostTable {
@@ -48,7 +70,9 @@ export class HostTable {
    * the connection was made to, or 80) picks one; a service with a single port takes it.
    */
   lookup(host: string, defaultPort = 80): HostTarget | undefined {
-    const { name, port } = parseHost(host);
+    const authority = parseAuthority(host);
+    if (!authority) return undefined;
+    const { name, port } = authority;
     const service = this.byName.get(name);
     if (!service) return undefined;
     const wanted = port ?? defaultPort;

@@ -8,3 +8,4 @@ export { inboundHash, outboundHash, proxyConfigHash, sha256 } from './hash.ts';
 export { DEFAULT_RESILIENCE } from './defaults.ts';
 export * from './evaluate.ts';
 export * from './hosts.ts';
+export * from './request-path.ts';

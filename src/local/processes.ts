@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { backoffMs } from '../lib/backoff.ts';
+import { PORTS } from '../lib/ports.ts';
 
 export interface ProcessSpec {
   name: string;
@@ -60,10 +61,6 @@ export class ManagedProcess {
   }
 }
 
-/** A pod's sidecar ports on the pod's address. */
-export const MESH_PORT = 15006;
-export const OUTBOUND_PORT = 15001;
-export const ADMIN_PORT = 15000;
 
 /** Where a pod's sidecar lives and whom it talks to. */
 export interface SidecarPlacement {
@@ -74,7 +71,12 @@ export interface SidecarPlacement {
   /** The pod's own folder: certs/ and its bootstrap token are kept there. */
   dir: string;
   trustBundleFile: string;
-  /** The pod's address: the sidecar listens there and the app is reached there. */
+  /**
+   * The pod's address: the sidecar listens there and the app is reached there. Local mode and
+   * the test node agent run every pod in one network namespace, so the outbound and admin
+   * listeners must sit on the pod's own address too (docs/security.md: no isolation between
+   * local pods); in a real pod they are on loopback, as `skiff proxy` defaults to.
+   */
   ip: string;
 }
 
@@ -82,5 +84,6 @@ export interface SidecarPlacement {
 export function sidecarArgs(p: SidecarPlacement): string[] {
   return [p.entry, 'proxy', '--control', p.controlUrl, '--proxy-id', p.proxyId, '--certs', join(p.dir, 'certs'),
     '--trust-bundle', p.trustBundleFile, '--bootstrap-token-file', join(p.dir, 'token'),
-    '--inbound', `${p.ip}:${MESH_PORT}`, '--outbound', `${p.ip}:${OUTBOUND_PORT}`, '--admin', `${p.ip}:${ADMIN_PORT}`, '--app-host', p.ip, '--tcp-forward-host', p.ip];
+    '--inbound', `${p.ip}:${PORTS.inbound}`, '--outbound', `${p.ip}:${PORTS.outbound}`, '--admin', `${p.ip}:${PORTS.admin}`, '--health', `${p.ip}:${PORTS.health}`,
+    '--app-host', p.ip, '--tcp-forward-host', p.ip];
 }

@@ -17,7 +17,8 @@ import type { PodInput, Snapshot } from '../model/index.ts';
 import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
 import { FolderWatcher, type FolderState } from './folder.ts';
 import { sidecarEntryPoint } from './bundle.ts';
-import { ManagedProcess, OUTBOUND_PORT, sidecarArgs } from './processes.ts';
+import { PORTS } from '../lib/ports.ts';
+import { ManagedProcess, sidecarArgs } from './processes.ts';
 import { LiveStats } from './stats.ts';
 
 
@@ -106,10 +107,10 @@ export class LocalRuntime {
     await writeFile(join(this.stateDir, 'trust-bundle.pem'), this.ca.trustBundle());
     this.controller.update(snapshot);
     this.controller.rebuild();
-    this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.options.controlPort ?? 15010, tokens: this.tokens, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
+    this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.options.controlPort ?? PORTS.control, tokens: this.tokens, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
     this.controlUrl = await this.distribution.start();
     this.controlPort = Number(new URL(this.controlUrl).port);
-    this.debug = await startDebugServer(this.controller, '127.0.0.1', this.options.debugPort ?? 15020, { '/status': () => this.stats.status() });
+    this.debug = await startDebugServer(this.controller, '127.0.0.1', this.options.debugPort ?? PORTS.debug, { '/status': () => this.stats.status() });
     await this.reconcile(snapshot);
     this.folder.on('change', (state) => {
       const next = this.snapshot(state);
@@ -168,7 +169,7 @@ export class LocalRuntime {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '',
       POD_IP: ip, POD_NAME: input.name, POD_NAMESPACE: input.namespace,
       PORT: String(input.containerPorts[0]?.containerPort ?? 8080),
-      ...(input.meshed ? { HTTP_PROXY: `http://${ip}:${OUTBOUND_PORT}`, http_proxy: `http://${ip}:${OUTBOUND_PORT}` } : {}),
+      ...(input.meshed ? { HTTP_PROXY: `http://${ip}:${PORTS.outbound}`, http_proxy: `http://${ip}:${PORTS.outbound}` } : {}),
     };
     for (const e of (spec?.env as { name: string; value?: string }[] | undefined) ?? []) if (typeof e.value === 'string') env[e.name] = e.value;
     for (const svc of snapshot.services) {

@@ -4,7 +4,7 @@
  * sidecar's /stats, read once a second, over a sliding window of the last ten seconds.
  */
 import { request } from 'undici';
-import { ADMIN_PORT } from './processes.ts';
+import { PORTS } from '../lib/ports.ts';
 import type { LocalRuntime } from './runtime.ts';
 
 interface ProxyStats {
@@ -63,7 +63,7 @@ export class LiveStats {
     let denied = 0;
     await Promise.all([...this.runtime.pods.values()].filter((p) => p.sidecar).map(async (p) => {
       try {
-        const res = await request(`http://${p.input.ip}:${ADMIN_PORT}/stats`, { headersTimeout: 800, bodyTimeout: 800 });
+        const res = await request(`http://${p.input.ip}:${PORTS.admin}/stats`, { headersTimeout: 800, bodyTimeout: 800 });
         const stats = await res.body.json() as ProxyStats;
         for (const c of stats.clusters ?? []) clusters.set(c.name, (clusters.get(c.name) ?? 0) + c.requests);
         allowed += stats.inbound?.inboundAllowed ?? 0;

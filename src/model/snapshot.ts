@@ -4,6 +4,7 @@
  */
 import type { ParsedObject } from '../api/index.ts';
 import type { AccessMode } from '../config/index.ts';
+import { PORTS } from '../lib/ports.ts';
 
 export interface MeshSettings {
   trustDomain: string;
@@ -16,7 +17,7 @@ export const DEFAULT_MESH: MeshSettings = { trustDomain: 'cluster.local', cluste
 
 /** Pod annotation naming the port of the sidecar's mTLS inbound listener, and its default. */
 export const MESH_PORT_ANNOTATION = 'skiff.dev/inbound-port';
-export const DEFAULT_MESH_PORT = 15006;
+export const DEFAULT_MESH_PORT = PORTS.inbound;
 
 /** Namespace annotation (or label) choosing `permissive` or `strict` access control. */
 export const ACCESS_MODE_KEY = 'skiff.dev/access';

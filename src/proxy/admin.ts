@@ -1,9 +1,15 @@
-/** The admin server (loopback by default): health, metrics, the config in force, and stats. */
+/**
+ * The admin servers. The full one (loopback: /config and /stats show the config in force and
+ * the endpoints) and the health one, reachable from outside the pod for the kubelet's probes
+ * and Prometheus, which serves /ready, /live and /metrics and nothing else.
+ */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { SkiffProxy } from './proxy.ts';
 
-export async function createAdmin(proxy: SkiffProxy): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+export type AdminScope = 'full' | 'health';
+
+export async function createAdmin(proxy: SkiffProxy, scope: AdminScope): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, forceCloseConnections: true, connectionTimeout: 30_000, requestTimeout: 10_000, bodyLimit: 1024 });
   app.get('/live', async () => ({ live: true }));
   app.get('/ready', async (_request, reply) => {
     const problems = proxy.readinessProblems();
@@ -13,8 +19,10 @@ export async function createAdmin(proxy: SkiffProxy): Promise<FastifyInstance> {
     const text = await proxy.telemetry.registry.metrics();
     return reply.type(proxy.telemetry.registry.contentType).send(text);
   });
-  app.get('/config', async () => proxy.configReport());
-  app.get('/stats', async () => proxy.stats());
+  if (scope === 'full') {
+    app.get('/config', async () => proxy.configReport());
+    app.get('/stats', async () => proxy.stats());
+  }
   await app.ready();
   return app;
 }

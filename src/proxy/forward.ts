@@ -30,6 +30,8 @@ export interface ForwardRequest {
   path: string;
   headers: Record<string, string | string[]>;
   hasBody: boolean;
+  /** The client sent `Expect: 100-continue`: tell it to send the body once we forward. */
+  expectContinue?: boolean;
   policy: ResiliencePolicy;
   /** Absent: no retries (the inbound side never retries; its client does). */
   budget?: RetryBudget;
@@ -55,6 +57,8 @@ export function forward(f: ForwardRequest): void {
   let attempts = 0;
   let finished = false;
   let current: Dispatcher.DispatchController | undefined;
+  /** Ends the attempt in flight (its endpoint's in-flight count, timers, outlier record). */
+  let settleCurrent: ((ok: boolean) => void) | undefined;
   let lastReason: Reason = 'no-healthy-upstream';
   let lastDetail = 'no endpoint is available';
 
@@ -70,8 +74,14 @@ export function forward(f: ForwardRequest): void {
   };
 
   const overall = f.policy.timeoutMs > 0 ? setTimeout(() => {
-    current?.abort(new TimeoutError(`no answer within ${f.policy.timeoutMs} ms`));
-    if (!current) fail(504, 'upstream-timeout', `no answer within ${f.policy.timeoutMs} ms`);
+    if (current) {
+      current.abort(new TimeoutError(`no answer within ${f.policy.timeoutMs} ms`));
+      return;
+    }
+    // The dispatcher never started the request: end the attempt here, or its endpoint would
+    // count a request in flight forever.
+    settleCurrent?.(false);
+    fail(504, 'upstream-timeout', `no answer within ${f.policy.timeoutMs} ms`);
   }, f.policy.timeoutMs) : undefined;
 
   // A response closed before it finished means the client went away: stop the upstream too.
@@ -101,8 +111,10 @@ export function forward(f: ForwardRequest): void {
       clearTimeout(perTry);
       endpoint.inflight--;
       current = undefined;
+      settleCurrent = undefined;
       if (f.outlier) endpoint.outlier.record(ok, Date.now(), f.outlier.threshold, f.outlier.baseEjectionMs);
     };
+    settleCurrent = settle;
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(controller) {
         current = controller;
@@ -165,16 +177,22 @@ export function forward(f: ForwardRequest): void {
         fail(connect ? 503 : 502, lastReason, lastDetail, endpoint);
       },
     };
-    f.upstreams.pool(endpoint).dispatch({
-      path: f.path,
-      method: f.method as Dispatcher.HttpMethod,
-      headers: f.headers,
-      body: f.hasBody ? f.req : null,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    }, handler);
+    try {
+      f.upstreams.pool(endpoint).dispatch({
+        path: f.path,
+        method: f.method as Dispatcher.HttpMethod,
+        headers: f.headers,
+        body: f.hasBody ? f.req : null,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      }, handler);
+    } catch (err) {
+      // A dispatcher that refuses synchronously still ends this attempt like any other failure.
+      handler.onResponseError?.(undefined as unknown as Dispatcher.DispatchController, err as Error);
+    }
   };
 
   f.budget?.recordRequest();
+  if (f.expectContinue && !f.res.headersSent) f.res.writeContinue();
   attempt();
 }

@@ -7,8 +7,9 @@
  * and closes the connection.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { sendGenerated } from './generated.ts';
+import { rawGenerated, sendGenerated } from './generated.ts';
 
 export const AUTHORITY = Symbol('skiff.authority');
 export type ProxiedRequest = IncomingMessage & { [AUTHORITY]?: string };
@@ -18,6 +19,30 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TR
 export interface Frontend {
   app: FastifyInstance;
   server: http.Server;
+}
+
+/** Time limits of an HTTP listener; every phase of a connection has one. */
+export interface HttpTimeouts {
+  /** From the connection's start (or the previous response) to the end of the request headers. */
+  headersMs: number;
+  /** A connection on which nothing moves either way for this long is closed. */
+  idleMs: number;
+  /** An idle keep-alive connection between requests. */
+  keepAliveMs: number;
+}
+
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, idleMs: 300_000, keepAliveMs: 65_000 };
+
+/** What Node's parser refused, answered with a status and Skiff's reason instead of a bare 400. */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || (err.code === 'ECONNRESET')) {
+    socket.destroy();
+    return;
+  }
+  const [status, detail] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'the request headers are too large']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'HPE_HEADERS_TIMEOUT' ? [408, 'the request headers did not arrive in time']
+      : [400, `malformed request (${err.code ?? 'parse error'})`];
+  socket.end(rawGenerated(status, 'bad-request', detail));
 }
 
 /** `http://host:port/path?q` (absolute-form, as sent to an HTTP proxy) → authority and path. */
@@ -33,11 +58,21 @@ export function splitAbsoluteForm(url: string): { authority: string; path: strin
   return { authority, path: rest.startsWith('/') ? rest : `/${rest}` };
 }
 
-export async function createFrontend(handle: (req: ProxiedRequest, res: ServerResponse) => void): Promise<Frontend> {
-  const server = http.createServer({ maxHeaderSize: 16 * 1024, insecureHTTPParser: false, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 });
+export async function createFrontend(handle: (req: ProxiedRequest, res: ServerResponse) => void, timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS): Promise<Frontend> {
+  const server = http.createServer({
+    maxHeaderSize: 16 * 1024, insecureHTTPParser: false, requestTimeout: 0, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(timeouts.headersMs / 4))),
+  });
+  server.timeout = timeouts.idleMs;
+  server.on('timeout', (socket: Duplex) => socket.destroy());
+  server.on('clientError', answerClientError);
+  // CONNECT would make the proxy a tunnel to anywhere: refuse it with a reason, not a silent close.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => socket.end(rawGenerated(405, 'bad-request', 'CONNECT is not proxied')));
   const app = Fastify({
     serverFactory: (handler) => {
       server.on('request', handler);
+      // `Expect: 100-continue`: the handlers decide first and send 100 only when they forward.
+      server.on('checkContinue', handler);
       return server;
     },
     logger: false,
@@ -66,4 +101,12 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
   });
   await app.ready();
   return { app, server };
+}
+
+/**
+ * For a server that is handed connections instead of listening: starts Node's periodic check
+ * of request-header timeouts, which Node otherwise starts only when the server listens.
+ */
+export function enforceTimeoutsWithoutListening(frontend: Frontend): void {
+  if (!frontend.server.listening) frontend.server.emit('listening');
 }

@@ -2,8 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** RFC 9110 §7.6.1 connection-specific fields, plus the proxy ones clients still send. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+/**
+ * RFC 9110 §7.6.1 connection-specific fields, plus the proxy ones clients still send, and
+ * `expect` (answered by this hop: the proxy sends 100 Continue itself when it forwards).
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings', 'expect']);
+/** Says which client certificate a proxy verified; only Skiff may set it (Envoy's `sanitize_set`). */
+export const XFCC_HEADER = 'x-forwarded-client-cert';
 
 /** Headers Skiff adds between sidecars; never trusted from, nor passed to, applications. */
 export const CLIENT_HEADER = 'x-skiff-client';
@@ -18,11 +23,30 @@ export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string,
   const named = connection ? new Set(String(connection).toLowerCase().split(',').map((s) => s.trim())) : undefined;
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith(INTERNAL_PREFIX)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith(INTERNAL_PREFIX) || name === XFCC_HEADER) continue;
     out[name] = value;
   }
   if (out['x-request-id'] === undefined) out['x-request-id'] = randomUUID();
   return out;
+}
+
+/** Sets XFCC to what this proxy verified: `By=<own identity>;URI=<peer identity>`. */
+export function setVerifiedClientCert(headers: Record<string, string | string[]>, own: string | undefined, peer: string): void {
+  headers[XFCC_HEADER] = own ? `By=${own};URI=${peer}` : `URI=${peer}`;
+}
+
+/** Appends the address the connection really came from, so the last X-Forwarded-For entry is always true. */
+export function setForwardedFor(headers: Record<string, string | string[]>, remoteAddress: string | undefined): void {
+  if (!remoteAddress) return;
+  const address = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+  const previous = headers['x-forwarded-for'];
+  const chain = Array.isArray(previous) ? previous.join(', ') : previous;
+  headers['x-forwarded-for'] = chain ? `${chain}, ${address}` : address;
+}
+
+/** Whether the client waits for `100 Continue` before sending its body. */
+export function expectsContinue(headers: IncomingHttpHeaders): boolean {
+  return headers.expect?.toLowerCase() === '100-continue';
 }
 
 /** Response headers as Node's writeHead wants them, without hop-by-hop fields. */
@@ -42,11 +66,6 @@ export function responseHeaders(headers: Record<string, string | string[] | unde
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
-}
-
-export function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
 }
 
 /** Whether a request carries a body (chunked, or a non-zero Content-Length). */

@@ -8,15 +8,16 @@
  */
 import net, { type Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
-import tls, { type TLSSocket } from 'node:tls';
-import { parseHost, type RequestFacts } from '../config/index.ts';
+import { normalizeRequestTarget, parseAuthority, type RequestFacts } from '../config/index.ts';
+import { parseSpiffeId } from '../lib/spiffe.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
-import type { Frontend, ProxiedRequest } from './frontend.ts';
+import { enforceTimeoutsWithoutListening, type Frontend, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
-import { CLIENT_HEADER, forwardableHeaders, hasBody, headerValue, pathOf, SERVICE_HEADER } from './http-headers.ts';
+import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, SERVICE_HEADER, setForwardedFor, setVerifiedClientCert } from './http-headers.ts';
+import type { ListenerLimits } from './limits.ts';
+import { PeerTlsAcceptor } from './peer-tls.ts';
 import type { RequestLabels } from './telemetry.ts';
-import { spiffeIdOf } from './tls-material.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
 import { handleInboundTcp } from './tcp.ts';
 
@@ -25,20 +26,46 @@ const peers = new WeakMap<Socket, { identity?: string; namespace?: string; port?
 
 export const PEER_IDENTITY_HEADER = 'x-skiff-peer-identity';
 
-function sniPort(servername: string | false | null | undefined): { port: number; tcp: boolean } | undefined {
+function sniPort(servername: string | undefined): { port: number; tcp: boolean } | undefined {
   if (!servername || !servername.endsWith(SNI_SUFFIX)) return undefined;
   let head = servername.slice(0, -SNI_SUFFIX.length);
   const tcp = head.startsWith(TCP_SNI_PREFIX);
   if (tcp) head = head.slice(TCP_SNI_PREFIX.length);
+  if (!/^[0-9]{1,5}$/.test(head)) return undefined;
   const port = Number(head);
-  return Number.isInteger(port) && port > 0 && port < 65536 ? { port, tcp } : undefined;
+  return port > 0 && port < 65536 ? { port, tcp } : undefined;
 }
 
-/** Accepts raw connections, tells TLS from plaintext, and hands HTTP to the frontend. */
-export function acceptInbound(ctx: ProxyContext, frontend: Frontend): net.Server {
-  return net.createServer({ pauseOnConnect: true }, (socket) => {
+/**
+ * Accepts raw connections, tells TLS from plaintext by the first byte, and hands HTTP to the
+ * frontend. Every phase is timed: the first byte, the TLS handshake, the request headers
+ * (the frontend), idle connections; the listener holds at most `maxConnections` at once.
+ */
+export function acceptInbound(ctx: ProxyContext, frontend: Frontend, limits: ListenerLimits): net.Server {
+  const refuse = (reason: string) => ctx.telemetry.connectionsRefused.labels({ listener: 'inbound', reason }).inc();
+  const acceptor = new PeerTlsAcceptor({
+    onPeer: (secure, identity, servername) => {
+      const sni = sniPort(servername);
+      if (sni?.tcp) {
+        handleInboundTcp(ctx, secure, identity, sni.port);
+        return;
+      }
+      const namespace = parseSpiffeId(identity)?.namespace;
+      peers.set(secure, { identity, ...(namespace ? { namespace } : {}), ...(sni ? { port: sni.port } : {}) });
+      frontend.server.emit('connection', secure);
+    },
+    onRefused: (reason) => refuse(reason),
+  }, () => ctx.state?.config.mesh.trustDomain, limits.handshakeMs);
+  enforceTimeoutsWithoutListening(frontend);
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     socket.on('error', () => socket.destroy());
+    const firstByte = setTimeout(() => {
+      refuse('first-byte-timeout');
+      socket.destroy();
+    }, limits.firstByteMs);
+    socket.once('close', () => clearTimeout(firstByte));
     socket.once('readable', () => {
+      clearTimeout(firstByte);
       const first = socket.read(1) as Buffer | null;
       if (!first) {
         socket.destroy();
@@ -53,24 +80,16 @@ export function acceptInbound(ctx: ProxyContext, frontend: Frontend): net.Server
       }
       const material = ctx.tls;
       if (!material) {
+        refuse('no-certificate-yet');
         socket.destroy();
         return;
       }
-      const secure: TLSSocket = new tls.TLSSocket(socket, { isServer: true, secureContext: material.serverContext, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
-      secure.on('error', () => secure.destroy());
-      secure.once('secure', () => {
-        const identity = spiffeIdOf(secure.getPeerX509Certificate());
-        const sni = sniPort(secure.servername);
-        if (sni?.tcp) {
-          handleInboundTcp(ctx, secure, identity, sni.port);
-          return;
-        }
-        const namespace = identity ? /\/ns\/([^/]+)\//.exec(identity)?.[1] : undefined;
-        peers.set(secure, { ...(identity ? { identity } : {}), ...(namespace ? { namespace } : {}), ...(sni ? { port: sni.port } : {}) });
-        frontend.server.emit('connection', secure);
-      });
+      acceptor.accept(socket, material);
     });
   });
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => refuse('too-many-connections'));
+  return server;
 }
 
 function inboundPortServes(state: NonNullable<ProxyContext['state']>, port: number | undefined, service: string): boolean {
@@ -82,7 +101,17 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const state = stateOrNotReady(ctx, res);
   if (!state) return;
   const peer = peers.get(req.socket) ?? {};
-  const hostPort = req.headers.host ? parseHost(req.headers.host).port : undefined;
+  const authority = req.headers.host === undefined ? undefined : parseAuthority(req.headers.host);
+  if (req.headers.host !== undefined && !authority) {
+    sendGenerated(res, 400, 'bad-request', 'the Host header is not a valid authority');
+    return;
+  }
+  const target = normalizeRequestTarget(req.url ?? '/');
+  if ('problem' in target) {
+    sendGenerated(res, 400, 'bad-request', target.problem);
+    return;
+  }
+  const hostPort = authority?.port;
   const port = peer.port ?? (hostPort !== undefined && state.inboundPorts.has(hostPort) ? hostPort : state.defaultInboundPort);
   const me = state.config.proxy;
   const inboundPort = port === undefined ? undefined : state.inboundPorts.get(port);
@@ -102,8 +131,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
     return;
   }
   const method = req.method ?? 'GET';
-  const path = req.url ?? '/';
-  const facts: RequestFacts = { method, path: pathOf(path), header: (name) => headerValue(req.headers, name) };
+  const facts: RequestFacts = { method, path: target.path, header: (name) => headerValue(req.headers, name) };
   const decision = state.decide(peer.identity, port, 'http', facts);
   if (!decision.allowed) {
     ctx.counters.inboundDenied++;
@@ -119,11 +147,15 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
     return;
   }
   const headers = forwardableHeaders(req.headers);
-  if (peer.identity) headers[PEER_IDENTITY_HEADER] = peer.identity;
+  if (peer.identity) {
+    headers[PEER_IDENTITY_HEADER] = peer.identity;
+    setVerifiedClientCert(headers, ctx.tls?.identity, peer.identity);
+  }
+  setForwardedFor(headers, req.socket.remoteAddress);
   const app = ctx.app.runtime({ address: ctx.appHost, port, pod: me.id });
   forward({
-    req, res, method, path, headers, policy: state.inboundPolicy, upstreams: ctx.app,
-    hasBody: hasBody(req.headers),
+    req, res, method, path: target.path + target.query, headers, policy: state.inboundPolicy, upstreams: ctx.app,
+    hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers),
     pick: (tried) => (tried.has(app) ? undefined : app),
     done: (result) => {
       record(result.status);

@@ -5,13 +5,13 @@
  * load → mTLS to the destination's sidecar. Names outside the mesh get 502: never an open proxy.
  */
 import type { ServerResponse } from 'node:http';
-import type { RequestFacts } from '../config/index.ts';
+import { normalizeRequestTarget, parseAuthority, type RequestFacts } from '../config/index.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { chance } from './resilience.ts';
-import { CLIENT_HEADER, forwardableHeaders, hasBody, headerValue, pathOf, SERVICE_HEADER } from './http-headers.ts';
+import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, SERVICE_HEADER } from './http-headers.ts';
 import { pickEndpoint } from './state.ts';
 import type { RequestLabels } from './telemetry.ts';
 
@@ -24,14 +24,23 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
     sendGenerated(res, 400, 'bad-request', 'the request names no host');
     return;
   }
+  if (!parseAuthority(authority)) {
+    sendGenerated(res, 400, 'bad-request', 'the request\'s host is not a valid authority');
+    return;
+  }
   const target = state.hosts.lookup(authority);
   if (!target) {
     sendGenerated(res, 502, 'unknown-host', `${authority} is not a service of the mesh`);
     return;
   }
+  const normal = normalizeRequestTarget(req.url ?? '/');
+  if ('problem' in normal) {
+    sendGenerated(res, 400, 'bad-request', normal.problem);
+    return;
+  }
   const method = req.method ?? 'GET';
-  const path = req.url ?? '/';
-  const facts: RequestFacts = { method, path: pathOf(path), header: (name) => headerValue(req.headers, name) };
+  const path = normal.path + normal.query;
+  const facts: RequestFacts = { method, path: normal.path, header: (name) => headerValue(req.headers, name) };
   const compiled = state.ports.get(target.port);
   const route = compiled?.route(facts);
   const me = state.config.proxy;
@@ -74,7 +83,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const run = () => {
     cluster.active++;
     forward({
-      req, res, method, path, headers, hasBody: hasBody(req.headers), policy, budget, upstreams: ctx.mesh,
+      req, res, method, path, headers, hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers), policy, budget, upstreams: ctx.mesh,
       // Retries prefer an endpoint not tried yet; with none left, any endpoint may be tried again.
       pick: (tried) => pickEndpoint(cluster, tried, Date.now(), policy.outlierDetection.maxEjectionPercent) ?? pickEndpoint(cluster, undefined, Date.now(), policy.outlierDetection.maxEjectionPercent),
       outlier: { threshold: policy.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: policy.outlierDetection.baseEjectionMs },

@@ -8,6 +8,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { checkProxyConfig, type ResiliencePolicy } from '../config/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { createAdmin } from './admin.ts';
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.ts';
 import type { ConfigSource } from './config-source.ts';
 import type { ProxyContext } from './context.ts';
 import { createFrontend, type Frontend } from './frontend.ts';
@@ -29,9 +30,16 @@ export interface ProxyOptions {
   config: ConfigSource;
   /** Folder with cert.pem, key.pem and ca.pem; without it the proxy speaks only plaintext. */
   certDir?: string;
+  /** Mesh inbound: the pod's address (other sidecars and plaintext callers reach it). */
   inbound: Listen;
+  /** The application's outbound listener: loopback only in a pod, or any pod could borrow this one's identity. */
   outbound: Listen;
+  /** Full admin (/config, /stats, …): loopback only. */
   admin: Listen;
+  /** /ready, /live and /metrics for probes and Prometheus; absent: not served apart from admin. */
+  health?: Listen;
+  /** Timeouts and connection caps of the listeners; defaults in limits.ts. */
+  limits?: Partial<ListenerLimits>;
   /** Where the application listens (its ports are the inbound target ports). */
   appHost: string;
   /** Address for outbound TCP forward listeners; absent: none. */
@@ -55,7 +63,7 @@ export class SkiffProxy implements ProxyContext {
   private servers: Server[] = [];
   private readonly inboundSockets = new Set<Socket>();
   private frontends: Frontend[] = [];
-  private admin: FastifyInstance | undefined;
+  private admins: FastifyInstance[] = [];
   private configError: string | undefined;
   private appliedAt: string | undefined;
   private configs = { applied: 0, rejected: 0 };
@@ -160,7 +168,7 @@ export class SkiffProxy implements ProxyContext {
     };
   }
 
-  async start(): Promise<{ inbound: AddressInfo; outbound: AddressInfo; admin: AddressInfo }> {
+  async start(): Promise<{ inbound: AddressInfo; outbound: AddressInfo; admin: AddressInfo; health?: AddressInfo }> {
     if (this.certs) {
       this.certs.on('rotated', (m) => {
         this.telemetry.certificateExpiry.set(m.notAfter.getTime() / 1000);
@@ -177,12 +185,15 @@ export class SkiffProxy implements ProxyContext {
       this.telemetry.configUpdates.labels({ result: 'rejected' }).inc();
       this.log('config-source-error', { error: err.message });
     });
-    const outboundFront = await createFrontend((req, res) => handleOutbound(this, req, res));
-    const inboundFront = await createFrontend((req, res) => handleInbound(this, req, res));
+    const limits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...this.options.limits };
+    const outboundFront = await createFrontend((req, res) => handleOutbound(this, req, res), limits);
+    const inboundFront = await createFrontend((req, res) => handleInbound(this, req, res), limits);
+    outboundFront.server.maxConnections = limits.maxConnections;
+    outboundFront.server.on('drop', () => this.telemetry.connectionsRefused.labels({ listener: 'outbound', reason: 'too-many-connections' }).inc());
     this.frontends = [outboundFront, inboundFront];
     if (this.options.tcpForwardHost) this.tcp = new TcpForwards(this, this.options.tcpForwardHost);
     await source.start();
-    const inboundServer = acceptInbound(this, inboundFront);
+    const inboundServer = acceptInbound(this, inboundFront, limits);
     inboundServer.on('connection', (socket: Socket) => {
       this.inboundSockets.add(socket);
       socket.once('close', () => this.inboundSockets.delete(socket));
@@ -193,11 +204,19 @@ export class SkiffProxy implements ProxyContext {
     });
     const inbound = await listen(inboundServer, this.options.inbound);
     const outbound = await listen(outboundFront.server, this.options.outbound);
-    this.admin = await createAdmin(this);
-    await this.admin.listen({ host: this.options.admin.host, port: this.options.admin.port });
+    const admin = await createAdmin(this, 'full');
+    this.admins.push(admin);
+    await admin.listen({ host: this.options.admin.host, port: this.options.admin.port });
+    let health: AddressInfo | undefined;
+    if (this.options.health) {
+      const healthApp = await createAdmin(this, 'health');
+      this.admins.push(healthApp);
+      await healthApp.listen({ host: this.options.health.host, port: this.options.health.port });
+      health = healthApp.server.address() as AddressInfo;
+    }
     this.servers = [inboundServer, outboundFront.server];
     if (this.state) void this.tcp?.sync(this.state.config.outbound.services);
-    return { inbound, outbound, admin: this.admin.server.address() as AddressInfo };
+    return { inbound, outbound, admin: admin.server.address() as AddressInfo, ...(health ? { health } : {}) };
   }
 
   async close(): Promise<void> {
@@ -208,7 +227,7 @@ export class SkiffProxy implements ProxyContext {
     for (const f of this.frontends) f.server.closeAllConnections();
     for (const socket of this.inboundSockets) socket.destroy();
     await closed;
-    await this.admin?.close();
+    await Promise.all(this.admins.map((a) => a.close()));
     await Promise.all([this.mesh.close(), this.app.close()]);
   }
 }

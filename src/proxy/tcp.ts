@@ -9,6 +9,7 @@ import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import type { OutboundPort, OutboundService } from '../config/index.ts';
 import type { ProxyContext } from './context.ts';
+import { expectServerIdentity } from './peer-tls.ts';
 import { pickEndpoint } from './state.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
 
@@ -107,7 +108,7 @@ export class TcpForwards {
       ? tls.connect({
         host: e.address, port: e.meshPort, servername: `${TCP_SNI_PREFIX}${e.port}${SNI_SUFFIX}`, minVersion: 'TLSv1.3',
         cert: material.certPem, key: material.keyPem, ca: material.caPem,
-        checkServerIdentity: (_h, cert) => ((cert.subjectaltname ?? '').split(', ').includes(`URI:${e.identity}`) ? undefined : new Error(`server identity is not ${e.identity}`)),
+        checkServerIdentity: expectServerIdentity(e.identity),
       })
       : net.connect({ host: e.address, port: e.port });
     pipeBoth(this.ctx, socket, upstream, labels);

@@ -58,6 +58,7 @@ export class Telemetry {
   readonly certificateExpiry: Gauge<string>;
   readonly retries: Counter<string>;
   readonly ejections: Counter<string>;
+  readonly connectionsRefused: Counter<string>;
   private readonly aggregates = new Map<string, RequestAggregate>();
   private readonly log: Logger | undefined;
   private readonly sample: number;
@@ -85,6 +86,7 @@ export class Telemetry {
     this.certificateExpiry = new Gauge({ name: 'skiff_certificate_expiry_timestamp_seconds', help: 'When the workload certificate in use expires (Unix time).', registers });
     this.retries = new Counter({ name: 'skiff_retries_total', help: 'Retries sent, by cluster.', labelNames: ['cluster'], registers });
     this.ejections = new Counter({ name: 'skiff_outlier_ejections_total', help: 'Endpoints ejected after consecutive gateway errors, by cluster.', labelNames: ['cluster'], registers });
+    this.connectionsRefused = new Counter({ name: 'skiff_connections_refused_total', help: 'Connections a listener cut before any request: failed or unverified TLS peers, timeouts, the connection cap.', labelNames: ['listener', 'reason'], registers });
     collectDefaultMetrics({ register: this.registry, prefix: 'skiff_proxy_' });
     this.sample = accessLog.sample;
     this.log = accessLog.sample > 0 ? pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, accessLog.destination ?? process.stdout) : undefined;

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { certificateIdentity } from '../lib/spiffe.ts';
 import { FileWatch, signatureOf } from './file-watch.ts';
 
 export const CERT_FILE = 'cert.pem';
@@ -24,14 +25,12 @@ export interface TlsMaterial {
   notAfter: Date;
   /** Increments with every accepted change; pools built on an older one are replaced. */
   generation: number;
-  serverContext: tls.SecureContext;
 }
 
-export function spiffeIdOf(cert: X509Certificate | undefined): string | undefined {
-  const san = cert?.subjectAltName;
-  if (!san) return undefined;
-  for (const part of san.split(', ')) if (part.startsWith('URI:spiffe://')) return part.slice(4);
-  return undefined;
+/** Server-side TLS options for the mesh listeners, from one set of material. */
+export function serverContextOptions(material: Pick<TlsMaterial, 'certPem' | 'keyPem' | 'caPem'>): tls.SecureContextOptions {
+  // A session id context lets clients resume sessions while client certificates are requested.
+  return { cert: material.certPem, key: material.keyPem, ca: material.caPem, minVersion: 'TLSv1.3', sessionIdContext: 'skiff-inbound' };
 }
 
 /** Loads and checks one set of files. Throws with a readable message when they do not fit. */
@@ -39,13 +38,15 @@ export async function loadTlsMaterial(dir: string, generation: number): Promise<
   const [certPem, keyPem, caPem] = await Promise.all([CERT_FILE, KEY_FILE, CA_FILE].map((f) => readFile(join(dir, f), 'utf8')));
   const cert = new X509Certificate(certPem as string);
   if (!cert.checkPrivateKey(createPrivateKey(keyPem as string))) throw new Error(`${KEY_FILE} does not belong to ${CERT_FILE}`);
-  const identity = spiffeIdOf(cert);
-  if (!identity) throw new Error(`${CERT_FILE} has no spiffe:// URI SAN`);
+  const checked = certificateIdentity(cert.subjectAltName);
+  if ('problem' in checked) throw new Error(`${CERT_FILE}: ${checked.problem}`);
+  const identity = checked.identity;
   const roots = (caPem as string).split(/(?=-----BEGIN CERTIFICATE-----)/).filter((p) => p.includes('BEGIN CERTIFICATE')).map((p) => new X509Certificate(p));
   if (!roots.some((root) => cert.checkIssued(root) && cert.verify(root.publicKey))) throw new Error(`${CERT_FILE} is not signed by a certificate in ${CA_FILE}`);
-  // A session id context lets clients resume sessions while client certificates are requested.
-  const serverContext = tls.createSecureContext({ cert: certPem, key: keyPem, ca: caPem, minVersion: 'TLSv1.3', sessionIdContext: 'skiff-inbound' });
-  return { certPem: certPem as string, keyPem: keyPem as string, caPem: caPem as string, identity, notAfter: new Date(cert.validTo), generation, serverContext };
+  const material = { certPem: certPem as string, keyPem: keyPem as string, caPem: caPem as string, identity, notAfter: new Date(cert.validTo), generation };
+  // OpenSSL must accept the set too; a set it refuses never replaces the last good one.
+  tls.createSecureContext(serverContextOptions(material));
+  return material;
 }
 
 export interface TlsWatcherEvents {

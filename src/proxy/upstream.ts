@@ -7,9 +7,9 @@
  * server's sidecar (`meshPort`), names the target port in SNI (`<port>.inbound.skiff`) and
  * accepts the server only if its certificate carries the expected SPIFFE ID.
  */
-import type { PeerCertificate } from 'node:tls';
 import { Pool } from 'undici';
 import type { Endpoint, ResiliencePolicy } from '../config/index.ts';
+import { expectServerIdentity } from './peer-tls.ts';
 import { OutlierState } from './resilience.ts';
 import type { TlsMaterial } from './tls-material.ts';
 
@@ -36,13 +36,6 @@ export class EndpointRuntime {
 
 export function endpointKey(e: Endpoint): string {
   return e.meshPort !== undefined ? `${e.address}:${e.meshPort}/${e.port}/${e.identity ?? ''}` : `${e.address}:${e.port}`;
-}
-
-function checkIdentity(expected: string) {
-  return (_host: string, cert: PeerCertificate): Error | undefined => {
-    const sans = (cert.subjectaltname ?? '').split(', ');
-    return sans.includes(`URI:${expected}`) ? undefined : new Error(`server identity is not ${expected} (certificate names ${cert.subjectaltname ?? 'nothing'})`);
-  };
 }
 
 export class Upstreams {
@@ -99,7 +92,7 @@ export class Upstreams {
           cert: material.certPem, key: material.keyPem, ca: material.caPem,
           servername: `${e.port}${SNI_SUFFIX}`,
           minVersion: 'TLSv1.3',
-          checkServerIdentity: checkIdentity(e.identity as string),
+          checkServerIdentity: expectServerIdentity(e.identity as string),
         },
       })
       : new Pool(`http://${e.address}:${e.port}`, { ...common, connect: { timeout: policy?.connectTimeoutMs ?? 2000 } });

@@ -11,15 +11,18 @@ import { request as undiciRequest, Agent } from 'undici';
 import { proxyConfigHash, type ProxyConfig } from '../../src/config/index.ts';
 import { buildTopology, type PodNode, type Topology } from '../../src/model/index.ts';
 import { FileConfigSource, SkiffProxy } from '../../src/proxy/index.ts';
+import type { ListenerLimits } from '../../src/proxy/limits.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
 import { translateAll } from '../../src/translate/index.ts';
 import { startEchoApp, type EchoApp } from './echo-app.ts';
 import { createTestPki, type TestPki } from './pki.ts';
 
-import { ADMIN_PORT, MESH_PORT, OUTBOUND_PORT } from '../../src/local/processes.ts';
+import { PORTS } from '../../src/lib/ports.ts';
 
-export { ADMIN_PORT, MESH_PORT, OUTBOUND_PORT };
+export const ADMIN_PORT = PORTS.admin;
+export const MESH_PORT = PORTS.inbound;
+export const OUTBOUND_PORT = PORTS.outbound;
 
 export interface MeshPod {
   node: PodNode;
@@ -35,6 +38,8 @@ export interface MeshOptions {
   /** Changes each config before it is written (resilience settings, for example). */
   edit?: (config: ProxyConfig) => void;
   certLifetimeMs?: number;
+  /** Listener timeouts and caps for every sidecar. */
+  limits?: Partial<ListenerLimits>;
 }
 
 export class TestMesh {
@@ -73,6 +78,7 @@ export class TestMesh {
         admin: { host: pod.ip, port: ADMIN_PORT },
         appHost: pod.ip,
         tcpForwardHost: pod.ip,
+        ...(options.limits ? { limits: options.limits } : {}),
       });
       await pod.proxy.start();
     }

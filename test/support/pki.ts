@@ -3,9 +3,39 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr, type Issuer } from '../../src/lib/x509.ts';
 
+export interface LeafOptions {
+  uris?: string[];
+  /** Default: the test root. */
+  issuer?: Issuer;
+  notBefore?: Date;
+  notAfter?: Date;
+  isCA?: boolean;
+}
+
+/** A certificate and its key, as PEM; for probes that forge what an attacker could make. */
+export function makeLeaf(options: LeafOptions & { issuer: Issuer }): { certPem: string; keyPem: string; issuer: Issuer } {
+  const leaf = generateKeyPair();
+  const now = Date.now();
+  const certPem = createCertificate({
+    commonName: 'probe', publicKey: leaf.publicKey, notBefore: options.notBefore ?? new Date(now - 60_000), notAfter: options.notAfter ?? new Date(now + 3600_000),
+    isCA: options.isCA ?? false, ...(options.isCA ? { pathLength: 0 } : {}), uris: options.uris ?? [],
+  }, options.issuer);
+  return { certPem, keyPem: privateKeyPem(leaf.privateKey), issuer: { certificatePem: certPem, privateKey: leaf.privateKey } };
+}
+
+/** A self-made root CA, as an attacker with openssl would make one. */
+export function makeRoot(commonName: string): Issuer {
+  const keys = generateKeyPair();
+  const now = Date.now();
+  const certificatePem = createCertificate({ commonName, publicKey: keys.publicKey, notBefore: new Date(now - 60_000), notAfter: new Date(now + 24 * 3600_000), isCA: true, pathLength: 1 }, undefined, keys.privateKey);
+  return { certificatePem, privateKey: keys.privateKey };
+}
+
 export interface TestPki {
   root: Issuer;
   rootPem: string;
+  /** A certificate from this mesh's own root with any content. */
+  leaf(options?: LeafOptions): { certPem: string; keyPem: string; issuer: Issuer };
   /** Writes cert.pem, key.pem and ca.pem for a SPIFFE ID into `dir`. */
   issue(dir: string, spiffeId: string, lifetimeMs?: number, extraCa?: string): void;
 }
@@ -18,6 +48,7 @@ export function createTestPki(): TestPki {
   return {
     root,
     rootPem,
+    leaf: (options = {}) => makeLeaf({ ...options, issuer: options.issuer ?? root }),
     issue(dir, spiffeId, lifetimeMs = 3600_000, extraCa = '') {
       const leaf = generateKeyPair();
       const { publicKey } = readCsr(createCsr(leaf, spiffeId));

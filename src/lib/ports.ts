@@ -1,0 +1,18 @@
+/**
+ * Skiff's well-known ports, in one table: the sidecar's listeners and the control plane's.
+ * Every command line default, manifest generator and local-mode address reads them here.
+ */
+export const PORTS = {
+  /** Sidecar admin: /config, /stats, /metrics, /ready, /live. Loopback only. */
+  admin: 15000,
+  /** Sidecar outbound listener the application sends to. Loopback only. */
+  outbound: 15001,
+  /** Sidecar inbound listener (mTLS from other sidecars, plaintext in permissive namespaces). */
+  inbound: 15006,
+  /** Control plane: config stream and certificates (mTLS). */
+  control: 15010,
+  /** Control plane debug/status server (loopback). */
+  debug: 15020,
+  /** Sidecar health and metrics for the kubelet and Prometheus: /ready, /live, /metrics only. */
+  health: 15021,
+} as const;

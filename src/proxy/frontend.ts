@@ -53,7 +53,8 @@ export function splitAbsoluteForm(url: string): { authority: string; path: strin
   const slash = url.indexOf('/', scheme + 3);
   const query = url.indexOf('?', scheme + 3);
   const end = slash < 0 ? (query < 0 ? url.length : query) : query >= 0 && query < slash ? query : slash;
-  const authority = url.slice(scheme + 3, end).replace(/^[^@]*@/, '');
+  // User info (`user@host`) is kept, so the authority check refuses it instead of guessing a host.
+  const authority = url.slice(scheme + 3, end);
   const rest = url.slice(end);
   return { authority, path: rest.startsWith('/') ? rest : `/${rest}` };
 }

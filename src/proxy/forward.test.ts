@@ -1,0 +1,60 @@
+/** forward(): every attempt ends (in-flight counts come back down), whatever the dispatcher does. */
+import { equal } from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { test } from 'node:test';
+import { DEFAULT_RESILIENCE } from '../config/index.ts';
+import { forward, type ForwardResult } from './forward.ts';
+import { EndpointRuntime, type Upstreams } from './upstream.ts';
+
+class FakeResponse extends EventEmitter {
+  headersSent = false;
+  destroyed = false;
+  writableFinished = false;
+  statusCode = 200;
+  headers: Record<string, unknown> = {};
+  writeHead(status: number, headers: Record<string, unknown>) {
+    this.statusCode = status;
+    this.headers = headers;
+    this.headersSent = true;
+    return this;
+  }
+  end() {
+    this.writableFinished = true;
+  }
+  destroy() {
+    this.destroyed = true;
+  }
+  writeContinue() {
+    this.continued = true;
+  }
+  continued = false;
+}
+
+function run(dispatch: () => void, timeoutMs: number): Promise<{ result: ForwardResult; endpoint: EndpointRuntime; res: FakeResponse }> {
+  const endpoint = new EndpointRuntime('e', { address: '127.0.0.1', port: 1 });
+  const upstreams = { pool: () => ({ dispatch }) } as unknown as Upstreams;
+  const res = new FakeResponse();
+  return new Promise((resolve) => {
+    forward({
+      req: new EventEmitter() as IncomingMessage, res: res as unknown as ServerResponse, method: 'GET', path: '/', headers: {}, hasBody: false, expectContinue: true,
+      policy: { ...DEFAULT_RESILIENCE, timeoutMs, perTryTimeoutMs: 0 }, upstreams,
+      pick: (tried) => (tried.has(endpoint) ? undefined : endpoint),
+      done: (result) => resolve({ result, endpoint, res }),
+    });
+  });
+}
+
+test('a dispatcher that throws ends the attempt with 502 and nothing left in flight', async () => {
+  const { result, endpoint, res } = await run(() => { throw new Error('invalid expect header'); }, 1000);
+  equal(result.status, 502);
+  equal(endpoint.inflight, 0);
+  equal(res.continued, true, 'the client was told to send its body once the request was forwarded');
+});
+
+test('a dispatcher that never starts the request ends at the overall timeout with 504 and nothing left in flight', async () => {
+  const { result, endpoint } = await run(() => undefined, 50);
+  equal(result.status, 504);
+  equal(result.reason, 'upstream-timeout');
+  equal(endpoint.inflight, 0);
+});

@@ -52,7 +52,7 @@ export async function runController(argv: string[], out: (line: string) => void)
   const controller = new KubernetesController({ kubeconfig: kc, elector, log: (event, detail) => log.info({ event, ...detail }) });
   const ca = await CertificateAuthority.open({ trustDomain: values['trust-domain'] ?? 'cluster.local', store: secretRootStore(kc, namespace) });
   const listen = parseListen(values.listen, { host: '0.0.0.0', port: PORTS.control });
-  const distribution = new DistributionServer({ controller: controller.controller, ca, host: listen.host, port: listen.port, tokens: new Map(), verifyToken: tokenReviewVerifier(kc) });
+  const distribution = new DistributionServer({ controller: controller.controller, ca, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc) });
   await controller.start();
   const url = await distribution.start();
   const debug = parseListen(values.debug, { host: '127.0.0.1', port: PORTS.debug });

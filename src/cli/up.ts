@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { PORTS } from '../lib/ports.ts';
 import { LocalRuntime } from '../local/runtime.ts';
-import { renderStatus } from '../local/stats.ts';
+import { guideLines, renderStatus } from '../local/stats.ts';
 
 export const UP_USAGE = `Usage: skiff up [options] <dir>
 
@@ -14,12 +14,13 @@ configs, and applies edits to the folder live. Ctrl-C stops everything.
   --debug-port N     debug/status port on 127.0.0.1 (default ${PORTS.debug}): /status, /debug/proxies, …
   --refresh S        seconds between redraws (default 1; 5 when not a terminal)
   --duration S       stop after S seconds (for scripts and tests)
+  --subnet N         pod addresses in 127.N.0.0/16 (default 77)
   --control-plane-only  run no processes, only the control plane (sidecars run elsewhere)`;
 
 export async function runUp(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { 'control-port': { type: 'string' }, 'debug-port': { type: 'string' }, refresh: { type: 'string' }, duration: { type: 'string' }, 'control-plane-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'control-port': { type: 'string' }, 'debug-port': { type: 'string' }, refresh: { type: 'string' }, duration: { type: 'string' }, 'control-plane-only': { type: 'boolean' }, subnet: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const dir = positionals[0];
   if (values.help || !dir) {
@@ -32,13 +33,17 @@ export async function runUp(argv: string[], out: (line: string) => void): Promis
     controlPort: Number(values['control-port'] ?? PORTS.control),
     debugPort: Number(values['debug-port'] ?? PORTS.debug),
     controlPlaneOnly: values['control-plane-only'] === true,
+    ...(values.subnet ? { subnet: Number(values.subnet) } : {}),
     log: (line) => { if (!tty) out(line); },
   });
+  out(`skiff up ${dir}: starting the control plane, then each pod's sidecar and, once it is ready, its app…`);
   await runtime.start();
-  out(`skiff up ${dir}: ${runtime.pods.size} pods starting; control plane ${runtime.controlUrl}; status at http://127.0.0.1:${values['debug-port'] ?? PORTS.debug}/status`);
+  const debugUrl = `http://127.0.0.1:${runtime.debugPort}`;
+  out(guideLines(runtime.stats.status(), dir, debugUrl).join('\n'));
   const refreshMs = Number(values.refresh ?? (tty ? 1 : 5)) * 1000;
   const draw = setInterval(() => {
-    const lines = renderStatus(runtime.stats.status(), dir);
+    const status = runtime.stats.status();
+    const lines = tty ? [...guideLines(status, dir, debugUrl), '', ...renderStatus(status)] : renderStatus(status);
     if (tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n`);
     else out(lines.join('\n'));
   }, refreshMs);

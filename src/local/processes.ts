@@ -1,5 +1,13 @@
-/** A child process that is restarted (with backoff) when it dies, until it is stopped. */
+/**
+ * A child process that is restarted (with backoff) when it dies, until it is stopped.
+ *
+ * Children never outlive local mode: each runs in its own process group (so its own children
+ * are stopped with it) and, where util-linux `setpriv` exists, with the parent-death signal
+ * set (`prctl(PR_SET_PDEATHSIG, SIGKILL)`), so even `kill -9` of `skiff up` takes them down.
+ * A pid file (see pidfile.ts) catches what is left on systems without it.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { backoffMs } from '../lib/backoff.ts';
 import { PORTS } from '../lib/ports.ts';
@@ -12,6 +20,15 @@ export interface ProcessSpec {
   cwd: string;
 }
 
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+export interface ManagedProcessHooks {
+  /** Runs before every start (the first and each restart), e.g. to hand out a fresh bootstrap token. */
+  beforeStart?: () => Promise<void>;
+  /** A child was started (its pid) or has exited (undefined). */
+  onPid?: (pid: number | undefined) => void;
+}
+
 export class ManagedProcess {
   readonly spec: ProcessSpec;
   child: ChildProcess | undefined;
@@ -19,16 +36,30 @@ export class ManagedProcess {
   lastExit: string | undefined;
   private stopped = false;
   private readonly onOutput: (name: string, line: string) => void;
+  private readonly hooks: ManagedProcessHooks;
 
-  constructor(spec: ProcessSpec, onOutput: (name: string, line: string) => void) {
+  constructor(spec: ProcessSpec, onOutput: (name: string, line: string) => void, hooks: ManagedProcessHooks = {}) {
     this.spec = spec;
     this.onOutput = onOutput;
+    this.hooks = hooks;
   }
 
   start(): void {
+    void this.launch();
+  }
+
+  private async launch(): Promise<void> {
     if (this.stopped) return;
-    const child = spawn(this.spec.command, this.spec.args, { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await this.hooks.beforeStart?.();
+    } catch (err) {
+      this.lastExit = `could not prepare: ${(err as Error).message}`;
+    }
+    if (this.stopped) return;
+    const [command, args] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', this.spec.command, ...this.spec.args]] : [this.spec.command, this.spec.args];
+    const child = spawn(command, args, { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
+    if (child.pid) this.hooks.onPid?.(child.pid);
     const forward = (data: Buffer) => {
       for (const line of data.toString().split('\n')) if (line.trim()) this.onOutput(this.spec.name, line);
     };
@@ -37,6 +68,7 @@ export class ManagedProcess {
     child.on('error', (err) => { this.lastExit = err.message; });
     child.on('exit', (code, signal) => {
       this.child = undefined;
+      this.hooks.onPid?.(undefined);
       if (this.stopped) return;
       this.lastExit = signal ? `killed by ${signal}` : `exited with ${code}`;
       this.restarts++;
@@ -45,22 +77,29 @@ export class ManagedProcess {
     });
   }
 
-  /** Stops the process: SIGTERM, then SIGKILL after a grace period. */
+  /** Stops the process and its group: SIGTERM, then SIGKILL after a grace period. */
   stop(graceMs = 3000): Promise<void> {
     this.stopped = true;
     const child = this.child;
-    if (!child || child.exitCode !== null) return Promise.resolve();
+    if (!child || child.exitCode !== null || child.pid === undefined) return Promise.resolve();
+    const pid = child.pid;
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, sig);
+      } catch {
+        child.kill(sig);
+      }
+    };
     return new Promise((resolve) => {
-      const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const kill = setTimeout(() => signal('SIGKILL'), graceMs);
       child.once('exit', () => {
         clearTimeout(kill);
         resolve();
       });
-      child.kill('SIGTERM');
+      signal('SIGTERM');
     });
   }
 }
-
 
 /** Where a pod's sidecar lives and whom it talks to. */
 export interface SidecarPlacement {

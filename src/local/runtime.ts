@@ -7,15 +7,18 @@
  *   folder ─(watch)─► documents ─► snapshot ─► MeshController ─► DistributionServer ══► sidecars
  *                                      └──────► pods to run ───► app + sidecar processes
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CertificateAuthority } from '../control/ca/authority.ts';
 import { MeshController } from '../control/controller.ts';
 import { DistributionServer, startDebugServer } from '../control/distribute/server.ts';
+import { BootstrapTokens } from '../control/distribute/tokens.ts';
 import type { PodInput, Snapshot } from '../model/index.ts';
 import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
+import { AddressBook } from './addresses.ts';
 import { FolderWatcher, type FolderState } from './folder.ts';
+import { PidFile } from './pidfile.ts';
+import { waitUntilListening, waitUntilReady } from './readiness.ts';
 import { sidecarEntryPoint } from './bundle.ts';
 import { PORTS } from '../lib/ports.ts';
 import { ManagedProcess, sidecarArgs } from './processes.ts';
@@ -33,6 +36,8 @@ export interface LocalOptions {
   /** Run only the control plane (no app or sidecar processes): for benchmarks and external sidecars. */
   controlPlaneOnly?: boolean;
   log?: (line: string) => void;
+  /** Every line the pods' processes print, as `name: line` goes to the live view. */
+  onOutput?: (name: string, line: string) => void;
 }
 
 interface RunningPod {
@@ -50,14 +55,16 @@ export class LocalRuntime {
   readonly stats: LiveStats;
   problems: string[] = [];
   controlUrl = '';
+  /** The port the debug/status server got. */
+  debugPort = 0;
   /** The port the control plane got (fixed after the first start, so sidecars find it again). */
   private controlPort = 0;
   private readonly options: LocalOptions;
   private readonly stateDir: string;
   private readonly folder: FolderWatcher;
-  private readonly addresses = new Map<string, string>();
-  private readonly tokens = new Map<string, string>();
-  private nextAddress = 1;
+  private readonly addresses: AddressBook;
+  private readonly tokens = new BootstrapTokens();
+  private readonly pids: PidFile;
   private ca: CertificateAuthority | undefined;
   private distribution: DistributionServer | undefined;
   private debug: Awaited<ReturnType<typeof startDebugServer>> | undefined;
@@ -69,28 +76,18 @@ export class LocalRuntime {
     this.stateDir = join(resolve(options.dir), '.skiff');
     this.folder = new FolderWatcher(resolve(options.dir));
     this.stats = new LiveStats(this);
+    this.addresses = new AddressBook(options.subnet ?? 77, join(this.stateDir, 'addresses.json'));
+    this.pids = new PidFile(join(this.stateDir, 'pids.json'));
   }
 
   private log(line: string): void {
     this.options.log?.(line);
   }
 
-  /** Stable loopback addresses: a pod keeps its address across edits. */
-  private allocate(namespace: string, pod: string): string {
-    const key = `${namespace}/${pod}`;
-    let address = this.addresses.get(key);
-    if (!address) {
-      const n = this.nextAddress++;
-      address = `127.${this.options.subnet ?? 77}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
-      this.addresses.set(key, address);
-    }
-    return address;
-  }
-
   private snapshot(state: FolderState): Snapshot {
     const templates = new Map<string, Record<string, unknown>>();
     const snapshot = snapshotFromDocuments(state.documents, {
-      allocate: (ns, pod) => this.allocate(ns, pod),
+      allocate: (ns, pod) => this.addresses.allocate(ns, pod),
       onPod: (pod, template) => templates.set(`${pod.namespace}/${pod.name}`, template),
     });
     this.templates = templates;
@@ -100,6 +97,8 @@ export class LocalRuntime {
 
   async start(): Promise<void> {
     await mkdir(join(this.stateDir, 'pods'), { recursive: true });
+    const leftovers = this.pids.reapLeftovers();
+    if (leftovers > 0) this.log(`stopped ${leftovers} process(es) an earlier run left behind`);
     if (!this.options.controlPlaneOnly) this.sidecarEntry = await sidecarEntryPoint();
     const initial = await this.folder.start();
     const snapshot = this.snapshot(initial);
@@ -111,6 +110,7 @@ export class LocalRuntime {
     this.controlUrl = await this.distribution.start();
     this.controlPort = Number(new URL(this.controlUrl).port);
     this.debug = await startDebugServer(this.controller, '127.0.0.1', this.options.debugPort ?? PORTS.debug, { '/status': () => this.stats.status() });
+    this.debugPort = (this.debug.server.address() as { port: number }).port;
     await this.reconcile(snapshot);
     this.folder.on('change', (state) => {
       const next = this.snapshot(state);
@@ -130,35 +130,52 @@ export class LocalRuntime {
       const templateJson = JSON.stringify(this.templates.get(key) ?? {});
       if (next && templateJson === running.templateJson) continue;
       this.pods.delete(key);
-      await Promise.all([running.app?.stop(), running.sidecar?.stop()]);
+      await this.stopPod(running);
     }
+    // Pods that serve ports start first; pods that only call others (no container ports)
+    // start their apps once every new server is listening, so a client's first request
+    // finds its servers up (docs/local-mode.md).
+    let openGate = () => undefined as void;
+    const gate = new Promise<void>((resolve) => { openGate = resolve; });
+    const servers: Promise<void>[] = [];
+    const clients: Promise<void>[] = [];
     for (const [key, input] of wanted) {
       if (this.pods.has(key)) continue;
       const template = this.templates.get(key) ?? {};
       const running: RunningPod = { input, templateJson: JSON.stringify(template) };
       this.pods.set(key, running);
-      await this.startPod(running, template, snapshot);
+      if (input.containerPorts.length > 0) servers.push(this.startPod(running, template, snapshot));
+      else clients.push(this.startPod(running, template, snapshot, gate));
     }
+    await Promise.all(servers);
+    openGate();
+    await Promise.all(clients);
   }
 
-  private async startPod(pod: RunningPod, template: Record<string, unknown>, snapshot: Snapshot): Promise<void> {
+  /** Starts a pod as a native sidecar would: the sidecar first, the app once the sidecar is ready. */
+  private async startPod(pod: RunningPod, template: Record<string, unknown>, snapshot: Snapshot, gate?: Promise<void>): Promise<void> {
     const { input } = pod;
     const id = `${input.namespace}/${input.name}`;
     const dir = join(this.stateDir, 'pods', `${input.namespace}.${input.name}`);
     await mkdir(dir, { recursive: true });
     const ip = input.ip as string;
-    const output = (name: string, line: string) => this.stats.output(name, line);
+    const output = (name: string, line: string) => {
+      this.stats.output(name, line);
+      this.options.onOutput?.(name, line);
+    };
+    const track = (name: string) => (pid: number | undefined) => this.pids.record(name, pid);
     if (input.meshed) {
-      const token = randomBytes(24).toString('hex');
-      this.tokens.set(id, token);
-      await writeFile(join(dir, 'token'), token, { mode: 0o600 });
       pod.sidecar = new ManagedProcess({
         name: `${input.name}/sidecar`,
         command: process.execPath,
         args: sidecarArgs({ entry: this.sidecarEntry, controlUrl: this.controlUrl, proxyId: id, dir, trustBundleFile: join(this.stateDir, 'trust-bundle.pem'), ip }),
         env: { ...process.env, NODE_OPTIONS: '' } as Record<string, string>,
         cwd: ROOT,
-      }, output);
+      }, output, {
+        // A fresh one-time token for every start; a restarted sidecar with a valid certificate does not need it.
+        beforeStart: () => writeFile(join(dir, 'token'), this.tokens.issue(id), { mode: 0o600 }),
+        onPid: track(`${id}/sidecar`),
+      });
       pod.sidecar.start();
     }
     const spec = ((template.spec as { containers?: Record<string, unknown>[] } | undefined)?.containers ?? [])[0];
@@ -178,14 +195,31 @@ export class LocalRuntime {
       env[`${name}_SERVICE_HOST`] = input.meshed ? ip : (svc.clusterIP ?? '');
       env[`${name}_SERVICE_PORT`] = String(svc.ports[0]?.port ?? '');
     }
-    pod.app = new ManagedProcess({ name: input.name, command: program === 'node' ? process.execPath : program, args, env, cwd: resolve(this.options.dir) }, output);
-    pod.app.start();
+    const app = new ManagedProcess({ name: input.name, command: program === 'node' ? process.execPath : program, args, env, cwd: resolve(this.options.dir) }, output, { onPid: track(`${id}/app`) });
+    pod.app = app;
+    const gone = () => this.pods.get(id) !== pod;
+    if (input.meshed) {
+      const ready = await waitUntilReady(`http://${ip}:${PORTS.admin}/ready`, gone);
+      if (!ready.ok && !gone()) this.log(`${id}: the sidecar is not ready after ${Math.round(ready.waitedMs / 1000)}s (${ready.problem}); starting the app anyway`);
+    }
+    await gate;
+    if (gone()) return;
+    app.start();
+    const port = input.containerPorts[0]?.containerPort;
+    if (port !== undefined && !(await waitUntilListening(ip, port, gone)) && !gone()) this.log(`${id}: the app does not listen on port ${port} yet`);
+  }
+
+  /** Stops a pod the way Kubernetes stops one with a native sidecar: the app first, then its sidecar. */
+  private async stopPod(pod: RunningPod): Promise<void> {
+    await pod.app?.stop();
+    await pod.sidecar?.stop();
+    this.tokens.forget(`${pod.input.namespace}/${pod.input.name}`);
   }
 
   async stop(): Promise<void> {
     this.stats.stop();
     this.folder.stop();
-    await Promise.all([...this.pods.values()].flatMap((p) => [p.app?.stop(), p.sidecar?.stop()]));
+    await Promise.all([...this.pods.values()].map((p) => this.stopPod(p)));
     this.controller.stop();
     await this.distribution?.close();
     await this.debug?.close();

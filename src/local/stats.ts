@@ -109,9 +109,24 @@ export class LiveStats {
   }
 }
 
-/** The compact text view `skiff up` redraws. */
-export function renderStatus(s: LocalStatus, dir: string): string[] {
-  const lines = [`skiff up ${dir} — control plane ${s.controlPlane}; ${s.pods.length} pods; proxies up to date ${s.proxies.upToDate}/${s.proxies.total}; Ctrl-C stops everything`, ''];
+/** What the first screen says before any numbers: where to look, how to change things, how to stop. */
+export function guideLines(s: LocalStatus, dir: string, debugUrl: string): string[] {
+  const meshed = s.pods.filter((p) => p.meshed).length;
+  const lines = [
+    `skiff up ${dir}: a local mesh of ${s.pods.length} pod${s.pods.length === 1 ? '' : 's'} (${meshed} with a Skiff sidecar); control plane ${s.controlPlane}`,
+    `  live status (JSON)       ${debugUrl}/status`,
+    `  proxies and their config ${debugUrl}/debug/proxies   ${debugUrl}/debug/config/<namespace>/<pod>`,
+    `  topology and problems    ${debugUrl}/debug/topology   ${debugUrl}/debug/problems`,
+    `  edit any YAML file in ${dir} and save: it applies live (try a TrafficSplit weight); Ctrl-C stops every process`,
+  ];
+  if (s.pods.length === 0) lines.push('', `NOTHING TO RUN: ${dir} has no Deployment, StatefulSet or Pod. Add one (see examples/bookstore/workloads.yaml); the folder is watched.`);
+  else if (meshed === 0) lines.push('', `NO SIDECARS: every pod in ${dir} sets skiff.dev/inject: "false", so no traffic goes through the mesh.`);
+  return lines;
+}
+
+/** The live part of the view `skiff up` redraws (under the guide lines on a terminal). */
+export function renderStatus(s: LocalStatus): string[] {
+  const lines = [`PROXIES up to date ${s.proxies.upToDate}/${s.proxies.total}`];
   lines.push('PODS');
   for (const p of s.pods) lines.push(`  ${p.pod.padEnd(36)} ${p.address.padEnd(15)} app ${p.app}${p.meshed ? `, sidecar ${p.sidecar}` : ' (no sidecar)'}${p.restarts ? `, ${p.restarts} restarts` : ''}`);
   lines.push('SERVICES');

@@ -4,9 +4,7 @@ export function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
-  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
-}
+export { formatSpiffeId as spiffeId } from '../lib/spiffe.ts';
 
 export function byKey<T extends { key: string }>(a: T, b: T): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;

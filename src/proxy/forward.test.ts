@@ -32,7 +32,7 @@ class FakeResponse extends EventEmitter {
 }
 
 function run(dispatch: () => void, timeoutMs: number): Promise<{ result: ForwardResult; endpoint: EndpointRuntime; res: FakeResponse }> {
-  const endpoint = new EndpointRuntime('e', { address: '127.0.0.1', port: 1 });
+  const endpoint = new EndpointRuntime('e', { address: '127.0.0.1', port: 1, pod: 'shop/e-0' });
   const upstreams = { pool: () => ({ dispatch }) } as unknown as Upstreams;
   const res = new FakeResponse();
   return new Promise((resolve) => {

@@ -3,7 +3,8 @@
  * routes and ports and why; what each split resolves to; every problem. And one question at
  * a time: may identity X call host Y with this request, and where does it go?
  */
-import { compileInbound, compileRoutes, HostTable, type AccessDecision, type PortProtocol, type RequestFacts } from '../config/index.ts';
+import { compileInbound, compileRoutes, HostTable, normalizeRequestTarget, type AccessDecision, type PortProtocol, type RequestFacts } from '../config/index.ts';
+import { formatSpiffeId } from '../lib/spiffe.ts';
 import type { Issue } from '../errors/issue.ts';
 import { allIssues, type PodNode, type ServiceNode, type SplitNode, type Topology } from '../model/index.ts';
 import { InboundBuilder } from './inbound.ts';
@@ -94,7 +95,10 @@ export interface QueryAnswer {
 /** May `from` (ns/serviceaccount) send this request to `host`? */
 export function explainRequest(topology: Topology, from: string, host: string, request: RequestFacts): QueryAnswer {
   const [namespace = 'default', serviceAccount = 'default'] = from.split('/');
-  const identity = `spiffe://${topology.mesh.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+  const identity = formatSpiffeId(topology.mesh.trustDomain, namespace, serviceAccount);
+  const normal = normalizeRequestTarget(request.path);
+  if ('problem' in normal) return { allowed: false, host, backends: [], reason: `the proxy answers 400: ${normal.problem}` };
+  request = { ...request, path: normal.path };
   const outbound = buildOutbound(topology);
   const target = new HostTable(outbound.services, namespace, topology.mesh.clusterDomain).lookup(host);
   if (!target) return { allowed: false, host, backends: [], reason: `${host} is not a service of the mesh (as seen from namespace ${namespace})` };

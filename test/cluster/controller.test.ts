@@ -125,7 +125,7 @@ describe('controller on a real API server', () => {
     const ca = await CertificateAuthority.open({ trustDomain: 'cluster.local', store: secretRootStore(kc, 'skiff-system') });
     const again = await CertificateAuthority.open({ trustDomain: 'cluster.local', store: secretRootStore(kc, 'skiff-system') });
     equal(again.trustBundle(), ca.trustBundle(), 'a second replica uses the same root');
-    const server = new DistributionServer({ controller: controller.controller, ca, host: '127.0.0.1', port: 0, tokens: new Map(), verifyToken: tokenReviewVerifier(kc) });
+    const server = new DistributionServer({ controller: controller.controller, ca, host: '127.0.0.1', port: 0, verifyToken: tokenReviewVerifier(kc) });
     const url = await server.start();
     try {
       const token = async (sa: string) => ((await cluster.api('POST', `/api/v1/namespaces/shop/serviceaccounts/${sa}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [TOKEN_AUDIENCE], expirationSeconds: 600 } })).body as { status: { token: string } }).status.token;

@@ -67,7 +67,7 @@ describe('traffic through sidecars in a cluster', () => {
     await controller.start();
     const ca = await CertificateAuthority.open({ trustDomain: 'cluster.local' });
     writeFileSync(join(dir, 'trust.pem'), ca.trustBundle());
-    distribution = new DistributionServer({ controller: controller.controller, ca, host: '127.0.0.1', port: 0, tokens: new Map(), verifyToken: tokenReviewVerifier(kc) });
+    distribution = new DistributionServer({ controller: controller.controller, ca, host: '127.0.0.1', port: 0, verifyToken: tokenReviewVerifier(kc) });
     const url = await distribution.start();
     kubelet = new FakeKubelet(cluster, { nodeName: NODE, controlUrl: url, trustBundleFile: join(dir, 'trust.pem'), dir, subnet: 200 + (process.pid % 40) });
     await kubelet.start();

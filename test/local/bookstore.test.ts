@@ -19,6 +19,8 @@ const agent = new Agent({ keepAliveTimeout: 10_000 });
 describe('local mode: the bookstore demo', () => {
   let dir: string;
   let runtime: LocalRuntime;
+  /** The buyer's first 10-second report: what a newcomer sees first. */
+  let firstBuyerReport: string | undefined;
   const pod = (name: string) => [...runtime.pods.values()].find((p) => p.input.name === name) as NonNullable<ReturnType<typeof runtime.pods.get>>;
   /** Sends a request as the app of `from` would, through its sidecar. */
   const send = async (from: string, method: string, url: string) => {
@@ -35,7 +37,10 @@ describe('local mode: the bookstore demo', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'skiff-local-'));
     cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.skiff') });
-    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: 150 + (process.pid % 50), certificateTtlMs: 8000 });
+    runtime = new LocalRuntime({
+      dir, controlPort: 0, debugPort: 0, subnet: 150 + (process.pid % 50), certificateTtlMs: 8000,
+      onOutput: (name, line) => { if (name === 'buyer-0' && !firstBuyerReport && line.startsWith('buyer: last 10s')) firstBuyerReport = line; },
+    });
     await runtime.start();
     await waitFor('every proxy applied its config', () => {
       const s = runtime.controller.proxyStatus() as { upToDate: boolean }[];
@@ -47,6 +52,14 @@ describe('local mode: the bookstore demo', () => {
     await runtime?.stop();
     await agent.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('apps start only when their sidecars are ready: the buyer\'s first 10 s have no failed request', async () => {
+    const report = await waitFor('the buyer\'s first report', () => firstBuyerReport, 20_000);
+    const match = /last 10s (\d+) requests, v1 (\d+), v2 (\d+), failed (\d+)/.exec(report);
+    ok(match, report);
+    ok(Number(match[1]) > 50, `the buyer was busy: ${report}`);
+    equal(Number(match[4]), 0, report);
   });
 
   test('the split sends about 10% of the buyer\'s requests to v2', async () => {

@@ -5,10 +5,11 @@
  * private keys never leave the sidecars. The trust bundle can hold several roots, so a root
  * can be rotated with an overlap period.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { certificateIdentity, formatSpiffeId, parseSpiffeId } from '../../lib/spiffe.ts';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCertificate, generateKeyPair, privateKeyPem, readCsr, uriSans } from '../../lib/x509.ts';
+import { createCertificate, generateKeyPair, privateKeyPem, readCsr } from '../../lib/x509.ts';
 
 export const DEFAULT_WORKLOAD_TTL_MS = 24 * 3600_000;
 const ROOT_TTL_MS = 10 * 365 * 24 * 3600_000;
@@ -97,13 +98,16 @@ export class CertificateAuthority {
   }
 
   spiffeId(namespace: string, serviceAccount: string): string {
-    return `spiffe://${this.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+    return formatSpiffeId(this.trustDomain, namespace, serviceAccount);
   }
 
   /** Signs a CSR for an identity the caller has already proven. */
   issue(csrPem: string, identity: string, ttlMs = this.workloadTtlMs, dns: { dnsNames?: string[]; ipAddresses?: string[] } = {}): IssuedCertificate {
-    if (!identity.startsWith(`spiffe://${this.trustDomain}/`)) throw new Error(`${identity} is not in trust domain ${this.trustDomain}`);
+    const parsed = parseSpiffeId(identity);
+    if (!parsed) throw new Error(`${identity} is not a workload SPIFFE ID`);
+    if (parsed.trustDomain !== this.trustDomain) throw new Error(`${identity} is not in trust domain ${this.trustDomain}`);
     const { publicKey } = readCsr(csrPem);
+    checkWorkloadKey(publicKey);
     const now = Date.now();
     const notAfter = new Date(now + ttlMs);
     const certificatePem = createCertificate({
@@ -113,8 +117,20 @@ export class CertificateAuthority {
   }
 }
 
-/** The SPIFFE ID a certificate carries, if any. */
+/**
+ * The one key type workload certificates carry: ECDSA P-256, what the sidecars generate.
+ * RSA and other curves are refused, so every mesh certificate has the same strength and the
+ * TLS settings need no second code path.
+ */
+export function checkWorkloadKey(publicKey: KeyObject): void {
+  const type = publicKey.asymmetricKeyType;
+  const curve = publicKey.asymmetricKeyDetails?.namedCurve;
+  if (type !== 'ec' || curve !== 'prime256v1') throw new Error(`the request's key is ${type ?? 'unknown'}${curve ? ` (${curve})` : ''}; Skiff issues certificates only for ECDSA P-256 keys`);
+}
+
+/** The one workload identity a certificate names (exactly one URI SAN, a workload SPIFFE ID), if any. */
 export function identityOf(pem: string | Buffer): string | undefined {
-  return uriSans(pem).find((u) => u.startsWith('spiffe://'));
+  const checked = certificateIdentity(new X509Certificate(pem).subjectAltName);
+  return 'identity' in checked ? checked.identity : undefined;
 }
 

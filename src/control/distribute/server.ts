@@ -2,7 +2,8 @@
  * distribute: the config stream and certificate endpoint sidecars talk to, over TLS.
  *
  *   POST /v1/certificate  {proxy, csr, token?}  → {certificate, trustBundle, notAfter}
- *        first time: a bootstrap token the runtime gave that proxy; renewal: its current mTLS cert
+ *        first time: a one-time bootstrap token (local mode) or a pod-bound ServiceAccount token
+ *        (TokenReview); renewal: its current mTLS cert. ECDSA P-256 keys only.
  *   GET  /v1/config?proxy=ns/pod&have=<hash>    → Server-Sent Events, one `config` event per new
  *        version (none when `have` is current); mTLS with the proxy's identity required
  *   POST /v1/ack {proxy, hash | error}          → records what the proxy applied or refused
@@ -17,6 +18,7 @@ import type { CertificateAuthority } from '../ca/authority.ts';
 import { identityOf } from '../ca/authority.ts';
 import type { MeshController, ProxyRecord } from '../controller.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
+import type { BootstrapTokens } from './tokens.ts';
 
 export const CONTROL_IDENTITY_NAMESPACE = 'skiff-system';
 export const CONTROL_IDENTITY_ACCOUNT = 'skiff-controller';
@@ -27,13 +29,21 @@ export interface DistributionOptions {
   ca: CertificateAuthority;
   host: string;
   port: number;
-  /** Bootstrap tokens by proxy id (local mode: the runtime hands each sidecar its own). */
-  tokens: Map<string, string>;
+  /** One-time bootstrap tokens (local mode: the runtime hands each sidecar its own). */
+  tokens?: BootstrapTokens;
   /** Certificate lifetime for workloads; default the CA's. */
   workloadTtlMs?: number;
   /** Checks a bootstrap token some other way (Kubernetes: a projected ServiceAccount token via TokenReview). */
   verifyToken?: (proxy: string, token: string, identity: string) => Promise<boolean>;
+  /** How long a config stream for a proxy id the mesh does not know stays open (default 5 min). */
+  unknownStreamTtlMs?: number;
 }
+
+/** Proxy ids are `<namespace>/<pod>`, both Kubernetes names. */
+const PROXY_ID = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
+const MAX_STREAMS_PER_PROXY = 4;
+/** Certificate requests and acks are small; anything bigger is refused before it is parsed. */
+const BODY_LIMIT = 16 * 1024;
 
 function peerIdentity(request: FastifyRequest): string | undefined {
   const socket = request.raw.socket as TLSSocket;
@@ -45,6 +55,9 @@ function peerIdentity(request: FastifyRequest): string | undefined {
 interface Stream {
   res: ServerResponse;
   proxy: string;
+  /** The verified identity that opened the stream: only that proxy's config is ever sent on it. */
+  caller: string;
+  openedAt: number;
 }
 
 export class DistributionServer {
@@ -66,7 +79,27 @@ export class DistributionServer {
     const record = this.options.controller.proxies.get(id);
     const streams = this.streams.get(id);
     if (!record || !streams) return;
-    for (const stream of streams) this.send(stream, record);
+    for (const stream of streams) {
+      // A stream opened before the pod existed, by another identity, never gets its config.
+      if (stream.caller !== record.identity) stream.res.destroy();
+      else this.send(stream, record);
+    }
+  }
+
+  /** Closes streams for ids the mesh still does not know after the grace period. */
+  private expireUnknown(): void {
+    const deadline = Date.now() - (this.options.unknownStreamTtlMs ?? 5 * 60_000);
+    for (const [id, set] of this.streams) {
+      if (this.options.controller.proxies.has(id)) continue;
+      for (const stream of set) if (stream.openedAt <= deadline) stream.res.destroy();
+    }
+  }
+
+  /** Open config streams (all ids), for tests and /debug. */
+  streamCount(): number {
+    let n = 0;
+    for (const set of this.streams.values()) n += set.size;
+    return n;
   }
 
   private send(stream: Stream, record: ProxyRecord): void {
@@ -82,16 +115,20 @@ export class DistributionServer {
     const app = Fastify({
       logger: false,
       forceCloseConnections: true,
-      https: { key: privateKeyPem(keys.privateKey), cert: issued.certificatePem, ca: ca.trustBundle(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+      bodyLimit: BODY_LIMIT,
+      requestTimeout: 10_000,
+      https: { handshakeTimeout: 10_000, key: privateKeyPem(keys.privateKey), cert: issued.certificatePem, ca: ca.trustBundle(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
     });
     this.app = app;
 
     app.post<{ Body: { proxy?: string; csr?: string; token?: string } }>('/v1/certificate', async (request, reply) => {
       const { proxy, csr, token } = request.body ?? {};
       if (typeof proxy !== 'string' || typeof csr !== 'string') return reply.code(400).send({ error: 'proxy and csr are required' });
+      if (!PROXY_ID.test(proxy)) return reply.code(400).send({ error: 'proxy must be <namespace>/<pod>' });
       const record = controller.proxies.get(proxy);
       if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology; retry` });
-      const viaToken = token !== undefined && (this.options.tokens.get(proxy) === token || (await this.options.verifyToken?.(proxy, token, record.identity).catch(() => false)) === true);
+      const viaToken = typeof token === 'string' && token.length <= 8192
+        && ((this.options.tokens?.consume(proxy, token) ?? false) || (await this.options.verifyToken?.(proxy, token, record.identity).catch(() => false)) === true);
       const viaCert = peerIdentity(request) === record.identity;
       if (!viaToken && !viaCert) return reply.code(403).send({ error: `proof of identity for ${proxy} missing: a bootstrap token or a certificate for ${record.identity}` });
       try {
@@ -107,12 +144,14 @@ export class DistributionServer {
       const caller = peerIdentity(request);
       const record = controller.proxies.get(proxy);
       if (!caller) return reply.code(401).send({ error: 'a mesh client certificate is required' });
+      if (!PROXY_ID.test(proxy)) return reply.code(400).send({ error: 'proxy must be <namespace>/<pod>' });
       if (record && record.identity !== caller) return reply.code(403).send({ error: `${caller} may not read the config of ${proxy}` });
+      if ((this.streams.get(proxy)?.size ?? 0) >= MAX_STREAMS_PER_PROXY) return reply.code(429).send({ error: `${proxy} already has ${MAX_STREAMS_PER_PROXY} config streams` });
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       res.write(': skiff config stream\n\n');
-      const stream: Stream = { res, proxy };
+      const stream: Stream = { res, proxy, caller, openedAt: Date.now() };
       let set = this.streams.get(proxy);
       if (!set) {
         set = new Set();
@@ -126,6 +165,7 @@ export class DistributionServer {
       }
       res.on('close', () => {
         set?.delete(stream);
+        if (set?.size === 0 && this.streams.get(proxy) === set) this.streams.delete(proxy);
         const current = controller.proxies.get(proxy);
         if (current && record) current.connected = Math.max(0, current.connected - 1);
       });
@@ -142,8 +182,9 @@ export class DistributionServer {
 
     await app.listen({ host: this.options.host, port: this.options.port });
     this.heartbeat = setInterval(() => {
+      this.expireUnknown();
       for (const set of this.streams.values()) for (const s of set) s.res.write(': heartbeat\n\n');
-    }, HEARTBEAT_MS);
+    }, Math.min(HEARTBEAT_MS, this.options.unknownStreamTtlMs ?? HEARTBEAT_MS));
     this.heartbeat.unref();
     const address = app.server.address();
     return typeof address === 'object' && address ? `https://${this.options.host}:${address.port}` : '';

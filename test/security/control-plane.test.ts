@@ -1,0 +1,134 @@
+/**
+ * Attacker's side of the control plane's distribution endpoint: bootstrap tokens used twice,
+ * late or for another pod, foreign key types, oversized bodies, forged client certificates,
+ * hostile proxy ids, and config streams opened for a pod before it exists.
+ */
+import { equal, match, ok } from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Agent, request } from 'undici';
+import { CertificateAuthority } from '../../src/control/ca/authority.ts';
+import { MeshController } from '../../src/control/controller.ts';
+import { DistributionServer } from '../../src/control/distribute/server.ts';
+import { BootstrapTokens } from '../../src/control/distribute/tokens.ts';
+import { createCsr, generateKeyPair, privateKeyPem, type KeyPair } from '../../src/lib/x509.ts';
+import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
+import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
+import { meshYaml } from '../support/mesh.ts';
+import { makeLeaf, makeRoot } from '../support/pki.ts';
+import { waitFor } from '../support/wait.ts';
+
+function snapshot(workloads: { name: string; ports?: number[] }[]) {
+  const { documents } = parseYamlText('mesh.yaml', meshYaml('shop', 'strict', workloads));
+  let n = 1;
+  return snapshotFromDocuments(documents.map((d) => d.value), { allocate: () => `10.9.0.${n++}` });
+}
+
+describe('control plane: certificates and config streams under attack', () => {
+  const controller = new MeshController({ debounceMs: 1, maxDelayMs: 5 });
+  const tokens = new BootstrapTokens();
+  let ca: CertificateAuthority;
+  let server: DistributionServer;
+  let url: string;
+  const agents: Agent[] = [];
+  const agent = (cert?: { certPem: string; keyPem: string }) => {
+    const a = new Agent({ connect: { ca: ca.trustBundle(), ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) } });
+    agents.push(a);
+    return a;
+  };
+  const askCertificate = async (body: unknown, dispatcher = agent()) => {
+    const res = await request(`${url}/v1/certificate`, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    return { status: res.statusCode, body: await res.body.json() as { error?: string; certificate?: string } };
+  };
+  /** A workload certificate issued by the mesh CA itself. */
+  const workloadCert = (identity: string) => {
+    const keys = generateKeyPair();
+    return { certPem: ca.issue(createCsr(keys, identity), identity).certificatePem, keyPem: privateKeyPem(keys.privateKey) };
+  };
+
+  before(async () => {
+    ca = await CertificateAuthority.open({ trustDomain: 'cluster.local' });
+    controller.update(snapshot([{ name: 'web', ports: [8080] }]));
+    controller.rebuild();
+    server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: 0, tokens, unknownStreamTtlMs: 400 });
+    url = await server.start();
+  });
+  after(async () => {
+    await server?.close();
+    controller.stop();
+    await Promise.all(agents.map((a) => a.close()));
+  });
+
+  test('a bootstrap token works once', async () => {
+    const token = tokens.issue('shop/web-0');
+    const csr = createCsr(generateKeyPair(), 'shop/web-0');
+    equal((await askCertificate({ proxy: 'shop/web-0', csr, token })).status, 200);
+    const again = await askCertificate({ proxy: 'shop/web-0', csr, token });
+    equal(again.status, 403);
+    match(again.body.error ?? '', /proof of identity/);
+  });
+
+  test('an expired bootstrap token is refused', async () => {
+    const shortLived = new BootstrapTokens(50);
+    const token = shortLived.issue('shop/web-0');
+    await new Promise((r) => setTimeout(r, 100));
+    equal(shortLived.consume('shop/web-0', token), false);
+  });
+
+  test('a token for one pod does not work for another, and a wrong guess does not burn the real one', async () => {
+    const token = tokens.issue('shop/web-0');
+    const csr = createCsr(generateKeyPair(), 'shop/web-0');
+    equal((await askCertificate({ proxy: 'shop/web-0', csr, token: 'ab'.repeat(24) })).status, 403);
+    equal((await askCertificate({ proxy: 'shop/web-0', csr, token })).status, 200);
+  });
+
+  test('an RSA key is refused: workload certificates are ECDSA P-256 only', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }) as unknown as KeyPair;
+    const result = await askCertificate({ proxy: 'shop/web-0', csr: createCsr(rsa, 'shop/web-0'), token: tokens.issue('shop/web-0') });
+    equal(result.status, 400);
+    match(result.body.error ?? '', /ECDSA P-256/);
+  });
+
+  test('malformed and oversized requests are refused before anything is issued', async () => {
+    equal((await askCertificate({ proxy: 'x'.repeat(5000), csr: 'junk', token: 'junk' })).status, 400);
+    equal((await askCertificate({ proxy: 'shop/web-0', csr: 'not a csr', token: tokens.issue('shop/web-0') })).status, 400);
+    equal((await askCertificate({ proxy: 'shop/web-0', csr: 'x'.repeat(100_000) })).status, 413);
+    equal((await askCertificate('{"proxy": ')).status, 400);
+  });
+
+  test('a certificate from a foreign CA is no identity: no config, no renewal', async () => {
+    const forged = makeLeaf({ uris: ['spiffe://cluster.local/ns/shop/sa/web'], issuer: makeRoot('thief') });
+    const stream = await request(`${url}/v1/config?proxy=shop/web-0`, { dispatcher: agent(forged) }).catch((err: Error) => err);
+    if (!(stream instanceof Error)) {
+      equal(stream.statusCode, 401);
+      await stream.body.dump();
+    }
+    const renewal = await askCertificate({ proxy: 'shop/web-0', csr: createCsr(generateKeyPair(), 'shop/web-0') }, agent(forged)).catch((err: Error) => err);
+    if (!(renewal instanceof Error)) equal(renewal.status, 403);
+  });
+
+  test('hostile proxy ids are refused; streams for unknown ids expire and leave nothing behind', async () => {
+    const caller = agent(workloadCert('spiffe://cluster.local/ns/shop/sa/web'));
+    const long = await request(`${url}/v1/config?proxy=${'a'.repeat(5000)}`, { dispatcher: caller });
+    equal(long.statusCode, 400);
+    await long.body.dump();
+    const before = server.streamCount();
+    const unknown = await request(`${url}/v1/config?proxy=shop/ghost-0`, { dispatcher: caller, bodyTimeout: 0 });
+    equal(unknown.statusCode, 200);
+    const closed = unknown.body.text().then(() => true, () => true);
+    ok(await Promise.race([closed, new Promise((r) => setTimeout(() => r(false), 5000))]), 'the stream for an id the mesh does not know was closed');
+    await waitFor('the stream entry is gone', () => server.streamCount() === before, 2000);
+  });
+
+  test('a stream opened for a pod before it exists, by another identity, never receives that pod\'s config', async () => {
+    const thief = agent(workloadCert('spiffe://cluster.local/ns/shop/sa/web'));
+    const res = await request(`${url}/v1/config?proxy=shop/payments-0`, { dispatcher: thief, bodyTimeout: 0 });
+    equal(res.statusCode, 200);
+    const received = res.body.text().catch(() => '');
+    controller.update(snapshot([{ name: 'web', ports: [8080] }, { name: 'payments', ports: [8443] }]));
+    await waitFor('payments-0 exists', () => controller.proxies.has('shop/payments-0'), 2000);
+    const text = await Promise.race([received, new Promise<string>((r) => setTimeout(() => r('timeout'), 5000))]);
+    ok(!text.includes('event: config'), 'no config event was sent to the wrong identity');
+    ok(text !== 'timeout', 'the stream was closed');
+  });
+});

@@ -19,6 +19,8 @@ export const CODES = def({
   // Input (CLI, YAML folder).
   SKIFF_E_YAML_SYNTAX: { severity: 'error', summary: 'A YAML document could not be parsed.' },
   SKIFF_E_FILE_READ: { severity: 'error', summary: 'A file or folder named on the command line could not be read.' },
+  SKIFF_E_FILE_TOO_LARGE: { severity: 'error', summary: 'A YAML file, or a folder\'s YAML files together, exceed the size Skiff reads.' },
+  SKIFF_E_YAML_TOO_DEEP: { severity: 'error', summary: 'A YAML document nests deeper, or uses more aliases, than Skiff reads.' },
   // Object identity.
   SKIFF_E_UNSERVED_VERSION: { severity: 'error', summary: 'An SMI group or kind with a version Skiff does not serve.' },
   SKIFF_E_UNKNOWN_KIND: { severity: 'error', summary: 'A kind that does not exist in its SMI group.' },

@@ -1,13 +1,15 @@
 /**
- * A folder of Kubernetes-style YAML, watched. Every change re-reads the folder; a file that no
- * longer parses, or an SMI object that no longer validates, is reported and its last good
- * version stays in force, so a half-typed edit never breaks a running mesh.
+ * A folder of Kubernetes-style YAML, watched. A change (an fs event, or a poll once a second)
+ * stats every file and re-parses only files whose size, time or inode changed; files over the
+ * size and nesting limits are refused unread. A file that no longer parses, or an SMI object
+ * that no longer validates, is reported and its last good version stays in force, so a
+ * half-typed edit never breaks a running mesh.
  */
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import { isSmiDocument, parseSmiObject } from '../api/index.ts';
 import { formatIssue, hasErrors } from '../errors/issue.ts';
-import { formatFileIssue, readYamlInputs } from '../sources/files/read-yaml.ts';
+import { formatFileIssue, readYamlInputs, YamlFileCache } from '../sources/files/read-yaml.ts';
 
 export interface FolderState {
   documents: unknown[];
@@ -27,6 +29,9 @@ export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
   private poll: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastText = '';
+  /** Which files were read and how many parses had happened at the last read. */
+  private lastRead = '';
+  readonly cache = new YamlFileCache();
 
   constructor(dir: string) {
     super();
@@ -34,7 +39,8 @@ export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
   }
 
   async read(): Promise<FolderState> {
-    const { files, documents, issues } = await readYamlInputs([this.dir]);
+    const { files, documents, issues } = await readYamlInputs([this.dir], this.cache);
+    this.lastRead = `${this.cache.parses}\u0000${files.join('\u0000')}`;
     const problems: string[] = [];
     const byFile = new Map<string, unknown[]>();
     for (const file of files) byFile.set(file, []);
@@ -82,7 +88,9 @@ export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
     if (this.timer) return;
     this.timer = setTimeout(async () => {
       this.timer = undefined;
+      const before = this.lastRead;
       const state = await this.read();
+      if (this.lastRead === before) return; // nothing was re-parsed and no file came or went
       const text = JSON.stringify(state);
       if (text === this.lastText) return;
       this.lastText = text;

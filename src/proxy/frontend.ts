@@ -15,6 +15,7 @@ export const AUTHORITY = Symbol('skiff.authority');
 export type ProxiedRequest = IncomingMessage & { [AUTHORITY]?: string };
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'];
+const PROXIED_METHODS = new Set(METHODS);
 
 export interface Frontend {
   app: FastifyInstance;
@@ -71,9 +72,14 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => socket.end(rawGenerated(405, 'bad-request', 'CONNECT is not proxied')));
   const app = Fastify({
     serverFactory: (handler) => {
-      server.on('request', handler);
+      // Methods outside the proxied set never reach the router (which would answer its own 404).
+      const guarded = (req: IncomingMessage, res: ServerResponse) => {
+        if (PROXIED_METHODS.has(req.method ?? '')) handler(req, res);
+        else sendGenerated(res, 405, 'bad-request', `method ${(req.method ?? '').slice(0, 32)} is not proxied`);
+      };
+      server.on('request', guarded);
       // `Expect: 100-continue`: the handlers decide first and send 100 only when they forward.
-      server.on('checkContinue', handler);
+      server.on('checkContinue', guarded);
       return server;
     },
     logger: false,

@@ -7,6 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Document } from 'yaml';
 import { formatIssue, issue, type Issue } from '../../errors/issue.ts';
+import { nestingBound, YAML_LIMITS } from './yaml-limits.ts';
 
 export interface LoadedDocument {
   file: string;
@@ -59,7 +60,7 @@ function documentsOf(file: string, doc: Document, counter: LineCounter): LoadedD
     }
     return lineAt(doc.contents?.range?.[0]);
   };
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  const value: unknown = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliases });
   const items = doc.get('items', true);
   if (isMap(doc.contents) && doc.get('kind') === 'List' && isSeq(items)) {
     return items.items.map((item, i) => ({
@@ -77,6 +78,13 @@ export function parseYamlText(file: string, text: string): { documents: LoadedDo
   const counter = new LineCounter();
   const documents: LoadedDocument[] = [];
   const issues: FileIssue[] = [];
+  if (text.length > YAML_LIMITS.maxFileBytes) {
+    return { documents, issues: [{ ...issue('SKIFF_E_FILE_TOO_LARGE', '', `the text is ${text.length} bytes; at most ${YAML_LIMITS.maxFileBytes} are read`), file }] };
+  }
+  const depth = nestingBound(text);
+  if (depth > YAML_LIMITS.maxDepth) {
+    return { documents, issues: [{ ...issue('SKIFF_E_YAML_TOO_DEEP', '', `the text nests about ${depth} levels deep; at most ${YAML_LIMITS.maxDepth} are read`), file, line: 1 }] };
+  }
   for (const doc of parseAllDocuments(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true })) {
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
@@ -89,17 +97,60 @@ export function parseYamlText(file: string, text: string): { documents: LoadedDo
     try {
       documents.push(...documentsOf(file, doc, counter));
     } catch (err) {
-      issues.push({ ...issue('SKIFF_E_YAML_SYNTAX', '', err instanceof Error ? err.message : String(err)), file, line: 1 });
+      const message = err instanceof Error ? err.message : String(err);
+      issues.push({ ...issue(/alias/i.test(message) ? 'SKIFF_E_YAML_TOO_DEEP' : 'SKIFF_E_YAML_SYNTAX', '', message), file, line: 1 });
     }
   }
   return { documents, issues };
 }
 
+export interface ParsedFile {
+  documents: LoadedDocument[];
+  issues: FileIssue[];
+}
+
+/**
+ * Parsed files, re-read only when their size, modification time or inode changed: watching a
+ * folder costs a stat per file per poll, not a parse. Files over the size cap are never read.
+ */
+export class YamlFileCache {
+  private readonly entries = new Map<string, { signature: string; parsed: ParsedFile }>();
+  /** Files parsed since the cache was made (tests check that unchanged files are not). */
+  parses = 0;
+
+  async read(file: string): Promise<ParsedFile & { bytes: number }> {
+    let info;
+    try {
+      info = await stat(file);
+    } catch (err) {
+      return { documents: [], issues: [{ ...issue('SKIFF_E_FILE_READ', '', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`), file }], bytes: 0 };
+    }
+    const signature = `${info.size}:${info.mtimeMs}:${info.ctimeMs}:${info.ino}`;
+    const cached = this.entries.get(file);
+    if (cached?.signature === signature) return { ...cached.parsed, bytes: info.size };
+    let parsed: ParsedFile;
+    if (info.size > YAML_LIMITS.maxFileBytes) {
+      parsed = { documents: [], issues: [{ ...issue('SKIFF_E_FILE_TOO_LARGE', '', `${info.size} bytes; at most ${YAML_LIMITS.maxFileBytes} are read`), file }] };
+    } else {
+      this.parses++;
+      parsed = parseYamlText(file, await readFile(file, 'utf8'));
+    }
+    this.entries.set(file, { signature, parsed });
+    return { ...parsed, bytes: info.size };
+  }
+
+  /** Forgets files no longer present. */
+  retain(files: ReadonlySet<string>): void {
+    for (const file of this.entries.keys()) if (!files.has(file)) this.entries.delete(file);
+  }
+}
+
 /** Reads every .yaml, .yml and .json file named or found (recursively, sorted) under the paths. */
-export async function readYamlInputs(paths: readonly string[]): Promise<{ files: string[]; documents: LoadedDocument[]; issues: FileIssue[] }> {
+export async function readYamlInputs(paths: readonly string[], cache = new YamlFileCache()): Promise<{ files: string[]; documents: LoadedDocument[]; issues: FileIssue[] }> {
   const files: string[] = [];
   const documents: LoadedDocument[] = [];
   const issues: FileIssue[] = [];
+  let bytes = 0;
   for (const path of paths) {
     let found: string[];
     try {
@@ -109,11 +160,17 @@ export async function readYamlInputs(paths: readonly string[]): Promise<{ files:
       continue;
     }
     for (const file of found) {
+      if (files.length >= YAML_LIMITS.maxFolderFiles || bytes > YAML_LIMITS.maxFolderBytes) {
+        issues.push({ ...issue('SKIFF_E_FILE_TOO_LARGE', '', `not read: more than ${YAML_LIMITS.maxFolderFiles} files or ${YAML_LIMITS.maxFolderBytes} bytes of YAML in all`), file });
+        continue;
+      }
       files.push(file);
-      const parsed = parseYamlText(file, await readFile(file, 'utf8'));
+      const parsed = await cache.read(file);
+      bytes += parsed.bytes;
       documents.push(...parsed.documents);
       issues.push(...parsed.issues);
     }
   }
+  cache.retain(new Set(files));
   return { files, documents, issues };
 }

@@ -1,0 +1,95 @@
+/**
+ * `skiff proxy` with its default listeners, run in a real network namespace as a pod would
+ * be: from another "pod" (the host side of a veth pair) the outbound listener and the full
+ * admin are unreachable (no borrowing this pod's identity, no reading its config), the health
+ * listener serves only /ready, /live and /metrics, and the mesh inbound port is open.
+ * Needs root (ip netns); CI runs as root.
+ */
+import { equal, ok } from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { PORTS } from '../../src/lib/ports.ts';
+import { buildTopology } from '../../src/model/index.ts';
+import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
+import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
+import { translateAll } from '../../src/translate/index.ts';
+import { meshYaml } from '../support/mesh.ts';
+import { createTestPki } from '../support/pki.ts';
+import { waitFor } from '../support/wait.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const isRoot = process.getuid?.() === 0;
+const id = process.pid % 250;
+const NS = `skiff-sec-${process.pid}`;
+const HOST_IF = `vhs${process.pid % 100000}`;
+const POD_IF = `vps${process.pid % 100000}`;
+const HOST_IP = `10.231.${id}.1`;
+const POD_IP = `10.231.${id}.2`;
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(2000, () => { socket.destroy(); resolve(false); });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('a sidecar in its own network namespace, with the default listeners', { skip: isRoot ? false : 'needs root for ip netns' }, () => {
+  let proxy: ChildProcess | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-pod-'));
+  before(async () => {
+    ip('netns', 'add', NS);
+    ip('link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', POD_IF);
+    ip('link', 'set', POD_IF, 'netns', NS);
+    ip('addr', 'add', `${HOST_IP}/30`, 'dev', HOST_IF);
+    ip('link', 'set', HOST_IF, 'up');
+    ip('netns', 'exec', NS, 'ip', 'addr', 'add', `${POD_IP}/30`, 'dev', POD_IF);
+    ip('netns', 'exec', NS, 'ip', 'link', 'set', POD_IF, 'up');
+    ip('netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up');
+    const { documents } = parseYamlText('pod.yaml', meshYaml('shop', 'strict', [{ name: 'web', ports: [8080] }]));
+    const configs = translateAll(buildTopology(snapshotFromDocuments(documents.map((d) => d.value), { allocate: () => POD_IP })));
+    const config = configs.get('shop/web-0');
+    ok(config);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    createTestPki().issue(join(dir, 'certs'), config.proxy.identity);
+    proxy = spawn('ip', ['netns', 'exec', NS, process.execPath, join(ROOT, 'bin', 'skiff.mjs'), 'proxy', '--config', join(dir, 'config.json'), '--certs', join(dir, 'certs')], { stdio: 'ignore' });
+    await waitFor('the sidecar listens', () => connects(POD_IP, PORTS.health), 20_000);
+  });
+  after(() => {
+    proxy?.kill('SIGKILL');
+    try { ip('link', 'del', HOST_IF); } catch { /* gone with the namespace */ }
+    try { ip('netns', 'del', NS); } catch { /* not created */ }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('another pod cannot reach the outbound listener or the full admin', async () => {
+    equal(await connects(POD_IP, PORTS.outbound), false, 'outbound is on loopback only');
+    equal(await connects(POD_IP, PORTS.admin), false, 'admin is on loopback only');
+    equal(await connects(POD_IP, PORTS.inbound), true, 'the mesh inbound port is open');
+  });
+
+  test('the health listener serves /ready, /live and /metrics and nothing else', async () => {
+    const base = `http://${POD_IP}:${PORTS.health}`;
+    equal((await fetch(`${base}/ready`)).status, 200);
+    equal((await fetch(`${base}/live`)).status, 200);
+    const metrics = await fetch(`${base}/metrics`);
+    equal(metrics.status, 200);
+    ok((await metrics.text()).includes('skiff_config_info'));
+    for (const path of ['/config', '/stats']) equal((await fetch(`${base}${path}`)).status, 404, path);
+  });
+
+  test('inside the pod, the app reaches its outbound listener and the admin', () => {
+    const script = `const r = await fetch('http://127.0.0.1:${PORTS.admin}/config'); process.stdout.write(String(r.status));`;
+    const status = execFileSync('ip', ['netns', 'exec', NS, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    equal(status, '200');
+    const outbound = execFileSync('ip', ['netns', 'exec', NS, process.execPath, '--input-type=module', '-e', `const r = await fetch('http://127.0.0.1:${PORTS.outbound}/', { headers: { host: 'nowhere.example' } }); process.stdout.write(String(r.status));`], { encoding: 'utf8' });
+    equal(outbound, '502', 'the outbound listener answers (502: not a mesh service)');
+  });
+});

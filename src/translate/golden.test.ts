@@ -3,24 +3,15 @@
  * <case>.config.json. Regenerate with UPDATE_GOLDEN=1 (npm run golden:update) and review the
  * diff. Each case is named after the behaviour it pins down.
  */
-import { deepStrictEqual, equal, ok } from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { deepStrictEqual, equal, ok, throws } from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { checkProxyConfig } from '../config/index.ts';
 import { buildTopology } from '../model/index.ts';
-import { deepFreeze, GOLDEN_DIR as DIR, loadCase, renderConfigs } from '../../test/support/golden.ts';
+import { compareGolden, deepFreeze, GOLDEN_DIR as DIR, loadCase, renderConfigs } from '../../test/support/golden.ts';
 import { translateAll } from './index.ts';
 
-const UPDATE = process.env.UPDATE_GOLDEN === '1';
-
-function compare(file: string, actual: string): void {
-  if (UPDATE || !existsSync(file)) {
-    writeFileSync(file, actual);
-    return;
-  }
-  equal(actual, readFileSync(file, 'utf8'), `${file} differs; run UPDATE_GOLDEN=1 npm run test:unit and review the diff`);
-}
 
 const cases = readdirSync(DIR).filter((f) => f.endsWith('.in.yaml')).map((f) => f.slice(0, -'.in.yaml'.length)).sort();
 
@@ -39,10 +30,15 @@ describe('golden translation cases', () => {
       const configJson = renderConfigs(configs);
       equal(`${JSON.stringify(buildTopology(snapshot), null, 2)}\n`, topologyJson, 'deterministic topology');
       equal(renderConfigs(translateAll(buildTopology(snapshot))), configJson, 'deterministic configs');
-      compare(join(DIR, `${name}.topology.json`), topologyJson);
-      compare(join(DIR, `${name}.config.json`), configJson);
+      compareGolden(join(DIR, `${name}.topology.json`), topologyJson);
+      compareGolden(join(DIR, `${name}.config.json`), configJson);
     });
   }
+  test('a case without its golden outputs fails instead of writing them', () => {
+    const missing = join(DIR, 'no-such-case.config.json');
+    throws(() => compareGolden(missing, '{}\n', false), /is missing: run UPDATE_GOLDEN=1/);
+    equal(existsSync(missing), false, 'nothing was written');
+  });
   test('no golden output is left without its input', () => {
     const outputs = readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.(topology|config)\.json$/, ''));
     deepStrictEqual([...new Set(outputs)].filter((n) => !cases.includes(n)), []);

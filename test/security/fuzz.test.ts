@@ -28,7 +28,7 @@ const host = fc.oneof(
 const header = fc.tuple(fc.oneof(token, fc.constantFrom('Content-Length', 'Transfer-Encoding', 'Expect', 'Connection', 'Upgrade', 'X-Forwarded-Client-Cert', 'x-skiff-client', 'TE')), fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('0', '5', '-1', 'chunked', '100-continue', 'close', 'websocket', 'h2c', '1e3')));
 const request = fc.record({ method, path, version, host: fc.option(host, { nil: undefined }), headers: fc.array(header, { maxLength: 5 }), body: fc.string({ maxLength: 20 }) });
 
-function render(r: fc.RecordValue<{ method: string; path: string; version: string; host: string | undefined; headers: [string, string][]; body: string }>): string {
+function render(r: { method: string; path: string; version: string; host: string | undefined; headers: [string, string][]; body: string }): string {
   const lines = [`${r.method} ${r.path} ${r.version}`.trimEnd()];
   if (r.host !== undefined) lines.push(`Host: ${r.host}`);
   for (const [name, value] of r.headers) lines.push(`${name}: ${value}`);

@@ -1,6 +1,6 @@
 /** Loading golden-case inputs and rendering configs, shared by the golden and decision tests. */
-import { deepStrictEqual } from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { deepStrictEqual, equal, fail } from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProxyConfig } from '../../src/config/index.ts';
 import type { Snapshot } from '../../src/model/index.ts';
@@ -8,6 +8,22 @@ import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
 
 export const GOLDEN_DIR = join(import.meta.dirname, '..', 'golden');
+
+/** Only `UPDATE_GOLDEN=1` writes expectations; a test never writes its own. */
+export const UPDATE_GOLDEN = process.env.UPDATE_GOLDEN === '1';
+
+/**
+ * Compares output with a golden file. A missing golden file fails the test (a case committed
+ * without its outputs must not pass); with UPDATE_GOLDEN=1 the file is (re)written instead.
+ */
+export function compareGolden(file: string, actual: string, update = UPDATE_GOLDEN): void {
+  if (update) {
+    writeFileSync(file, actual);
+    return;
+  }
+  if (!existsSync(file)) fail(`${file} is missing: run UPDATE_GOLDEN=1 npm run test:unit, review the new file and commit it`);
+  equal(actual, readFileSync(file, 'utf8'), `${file} differs; run UPDATE_GOLDEN=1 npm run test:unit and review the diff`);
+}
 
 export function loadCase(file: string): Snapshot {
   const { documents, issues } = parseYamlText(file, readFileSync(file, 'utf8'));

@@ -62,7 +62,8 @@ export function splitAbsoluteForm(url: string): { authority: string; path: strin
 
 export async function createFrontend(handle: (req: ProxiedRequest, res: ServerResponse) => void, timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS): Promise<Frontend> {
   const server = http.createServer({
-    maxHeaderSize: 16 * 1024, insecureHTTPParser: false, requestTimeout: 0, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs,
+    // A missing Host is answered by the handlers (with a reason), not by Node's bare 400.
+    maxHeaderSize: 16 * 1024, insecureHTTPParser: false, requireHostHeader: false, requestTimeout: 0, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs,
     connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(timeouts.headersMs / 4))),
   });
   server.timeout = timeouts.idleMs;
@@ -80,10 +81,16 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
       server.on('request', guarded);
       // `Expect: 100-continue`: the handlers decide first and send 100 only when they forward.
       server.on('checkContinue', guarded);
+      server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => sendGenerated(res, 417, 'bad-request', 'only Expect: 100-continue is supported'));
       return server;
     },
     logger: false,
     return503OnClosing: false,
+    // URLs the router cannot decode (`/%`) get Skiff's 400 with a reason, like every other refusal.
+    frameworkErrors: (error, request, reply) => {
+      reply.hijack();
+      sendGenerated(reply.raw, 400, 'bad-request', `malformed request target (${(error as { code?: string }).code ?? 'bad url'})`);
+    },
     rewriteUrl: (req) => {
       const url = req.url ?? '/';
       const absolute = splitAbsoluteForm(url);

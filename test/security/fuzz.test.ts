@@ -11,7 +11,7 @@ import { meshYaml, MESH_PORT, OUTBOUND_PORT, TestMesh } from '../support/mesh.ts
 import { rawProbe } from './support.ts';
 
 const api = `apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  selector:\n    app: api\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n`;
-const RUNS = Number(process.env.SKIFF_FUZZ_RUNS ?? 150);
+const RUNS = Number(process.env.SKIFF_FUZZ_RUNS ?? 300);
 
 const token = fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/);
 const method = fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE', 'PRI', 'get'), token);

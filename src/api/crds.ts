@@ -30,6 +30,8 @@ function columns(kind: SmiKind, version: string): PrinterColumn[] {
       const base = version === 'v1alpha1' ? '' : '.spec';
       return [{ name: 'Destination', type: 'string', jsonPath: `${base}.destination.name`, description: 'The destination ServiceAccount.' }, accepted, programmed, age];
     }
+    case 'TrafficPolicy':
+      return [{ name: 'Targets', type: 'string', jsonPath: '.spec.targetRefs[*].name', description: 'What the policy attaches to.' }, accepted, { name: 'ResolvedRefs', type: 'string', jsonPath: '.status.conditions[?(@.type=="ResolvedRefs")].status', description: 'Whether every target exists.' }, programmed, age];
     case 'TCPRoute':
     case 'UDPRoute':
       return version === 'v1alpha4' ? [{ name: 'Ports', type: 'string', jsonPath: '.spec.matches.ports', description: 'Ports; empty means all.' }, accepted, age] : [accepted, age];
@@ -48,7 +50,7 @@ export function buildCrd(info: KindInfo): Record<string, unknown> {
     },
     spec: {
       group: info.group,
-      names: { kind: info.kind, listKind: `${info.kind}List`, plural: info.plural, singular: info.singular, shortNames: [...info.shortNames], categories: ['smi'] },
+      names: { kind: info.kind, listKind: `${info.kind}List`, plural: info.plural, singular: info.singular, shortNames: [...info.shortNames], categories: info.kind === 'TrafficPolicy' ? ['skiff'] : ['smi'] },
       scope: 'Namespaced',
       ...(info.versions.length > 1
         ? { conversion: { strategy: 'Webhook', webhook: { conversionReviewVersions: ['v1'], clientConfig: { service: { ...CONVERSION_SERVICE } } } } }

@@ -18,3 +18,5 @@ export type * from './types/split.ts';
 export type * from './types/access.ts';
 export type * from './types/specs.ts';
 export type * from './types/metrics.ts';
+export type * from './types/policy.ts';
+export { parseDuration } from './validate/policy.ts';

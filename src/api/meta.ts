@@ -1,6 +1,8 @@
 /**
- * The SMI kinds Skiff serves: group, versions, plural and short names, and the version each
- * kind is stored in. Everything that needs to enumerate kinds or versions reads this table.
+ * The kinds Skiff serves: the SMI kinds, and Skiff's own TrafficPolicy (policy.skiff.dev),
+ * which goes through the same machinery (schema, validation, CRD, webhook, status). Group,
+ * versions, plural and short names, and the version each kind is stored in. Everything that
+ * needs to enumerate kinds or versions reads this table.
  */
 
 export const SMI_GROUPS = {
@@ -8,9 +10,11 @@ export const SMI_GROUPS = {
   access: 'access.smi-spec.io',
   specs: 'specs.smi-spec.io',
   metrics: 'metrics.smi-spec.io',
+  /** Skiff's own policy API (not SMI), read like the SMI kinds. */
+  policy: 'policy.skiff.dev',
 } as const;
 
-export type SmiKind = 'TrafficSplit' | 'TrafficTarget' | 'HTTPRouteGroup' | 'TCPRoute' | 'UDPRoute';
+export type SmiKind = 'TrafficSplit' | 'TrafficTarget' | 'HTTPRouteGroup' | 'TCPRoute' | 'UDPRoute' | 'TrafficPolicy';
 
 export interface KindInfo {
   readonly kind: SmiKind;
@@ -44,6 +48,10 @@ export const SMI_KINDS: Readonly<Record<SmiKind, KindInfo>> = {
   UDPRoute: {
     kind: 'UDPRoute', group: SMI_GROUPS.specs, plural: 'udproutes', singular: 'udproute',
     shortNames: ['ur'], versions: ['v1alpha4'], storage: 'v1alpha4',
+  },
+  TrafficPolicy: {
+    kind: 'TrafficPolicy', group: SMI_GROUPS.policy, plural: 'trafficpolicies', singular: 'trafficpolicy',
+    shortNames: ['tp'], versions: ['v1alpha1'], storage: 'v1alpha1',
   },
 };
 

@@ -14,6 +14,7 @@ import { validateSchema } from './validate/schema.ts';
 import { validateTrafficTarget } from './validate/access.ts';
 import { validateTrafficSplit } from './validate/split.ts';
 import { validateHTTPRouteGroup, validatePortRoute } from './validate/specs.ts';
+import { validateTrafficPolicy } from './validate/policy.ts';
 
 export interface ParsedObject {
   ref: ObjectRef;
@@ -32,9 +33,10 @@ const SEMANTIC_RULES: Record<SmiKind, SemanticRule> = {
   HTTPRouteGroup: validateHTTPRouteGroup,
   TCPRoute: validatePortRoute,
   UDPRoute: validatePortRoute,
+  TrafficPolicy: validateTrafficPolicy,
 };
 
-/** True for documents of an SMI API group that Skiff reads (TrafficMetrics is served, not read). */
+/** True for documents of an API group that Skiff reads: SMI (TrafficMetrics is served, not read) and policy.skiff.dev. */
 export function isSmiDocument(doc: unknown): boolean {
   const apiVersion = text(field(doc, 'apiVersion'));
   if (apiVersion === undefined) return false;

@@ -52,6 +52,11 @@ export const CODES = def({
   SKIFF_E_ROUTE_METHOD: { severity: 'error', summary: 'An HTTP method outside *, GET, HEAD, PUT, POST, DELETE, CONNECT, OPTIONS, TRACE, PATCH.' },
   SKIFF_W_ROUTE_EMPTY_MATCH: { severity: 'warning', summary: 'A match with no path, methods or headers: it matches every request.' },
   SKIFF_E_ROUTE_PORT: { severity: 'error', summary: 'A TCPRoute or UDPRoute port outside 1 to 65535, or listed twice.' },
+  // TrafficPolicy.
+  SKIFF_E_POLICY_TARGET: { severity: 'error', summary: 'A TrafficPolicy targetRef with fields its kind does not have, or listed twice.' },
+  SKIFF_E_POLICY_DURATION: { severity: 'error', summary: 'A TrafficPolicy duration that is not a Gateway API duration ("2s", "500ms", "1m30s").' },
+  SKIFF_W_POLICY_EMPTY: { severity: 'warning', summary: 'A TrafficPolicy that sets no policy section.' },
+  SKIFF_W_POLICY_SCOPE: { severity: 'warning', summary: 'A TrafficPolicy field that has no effect where it is attached.' },
   // Conversion.
   SKIFF_E_CONVERSION: { severity: 'error', summary: 'An object could not be converted between SMI versions.' },
   // Mesh model: problems between objects.
@@ -66,6 +71,8 @@ export const CODES = def({
   SKIFF_W_SPLIT_NESTED: { severity: 'warning', summary: 'A TrafficSplit backend is itself the root of a split; splits do not nest.' },
   SKIFF_E_TARGET_ROUTE_MISSING: { severity: 'error', summary: 'A TrafficTarget rule names a route object that does not exist or is invalid; that rule allows nothing.' },
   SKIFF_E_TARGET_MATCH_MISSING: { severity: 'error', summary: 'A TrafficTarget rule names a match its HTTPRouteGroup does not have; that name allows nothing.' },
+  SKIFF_E_POLICY_TARGET_MISSING: { severity: 'error', summary: 'A TrafficPolicy targetRef names a Service, port, HTTPRouteGroup or match that does not exist; that target gets nothing.' },
+  SKIFF_W_POLICY_CONFLICT: { severity: 'warning', summary: 'Two TrafficPolicies set the same field on the same target; the older one wins.' },
   SKIFF_W_TARGET_RULE_ALLOWS_NOTHING: { severity: 'warning', summary: 'A TrafficTarget rule refers to an HTTPRouteGroup without matches; it allows nothing.' },
 });
 

@@ -23,7 +23,7 @@ export interface SmiEntry {
 export type SmiByKind = Record<SmiKind, SmiEntry[]>;
 
 export function groupSmiObjects(parsed: readonly ParsedObject[]): { byKind: SmiByKind; issues: Issue[] } {
-  const byKind: SmiByKind = { TrafficSplit: [], TrafficTarget: [], HTTPRouteGroup: [], TCPRoute: [], UDPRoute: [] };
+  const byKind: SmiByKind = { TrafficSplit: [], TrafficTarget: [], HTTPRouteGroup: [], TCPRoute: [], UDPRoute: [], TrafficPolicy: [] };
   const seen = new Set<string>();
   const issues: Issue[] = [];
   for (const p of parsed) {

@@ -10,6 +10,7 @@ import { trafficTargetConverter } from './access.ts';
 import { attachPreserved, extractPreserved, isEmpty } from './preserve.ts';
 import { trafficSplitConverter } from './split.ts';
 import { httpRouteGroupConverter, portRouteConverter } from './specs.ts';
+import { trafficPolicyConverter } from './policy.ts';
 import { ConversionError, clone, type Json, type KindConverter } from './types.ts';
 
 export { ConversionError } from './types.ts';
@@ -21,6 +22,7 @@ const CONVERTERS: Record<SmiKind, KindConverter<never>> = {
   HTTPRouteGroup: httpRouteGroupConverter as KindConverter<never>,
   TCPRoute: portRouteConverter as KindConverter<never>,
   UDPRoute: portRouteConverter as KindConverter<never>,
+  TrafficPolicy: trafficPolicyConverter as KindConverter<never>,
 };
 
 function kindAndVersion(apiVersion: string, kind: string): { kind: SmiKind; version: string } {

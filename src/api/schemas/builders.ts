@@ -16,6 +16,7 @@ export interface StructuralSchema {
   minLength?: number;
   maxLength?: number;
   minItems?: number;
+  maxItems?: number;
   pattern?: string;
   format?: string;
   'x-kubernetes-int-or-string'?: true;
@@ -34,6 +35,10 @@ export function string(description: string, extra: Partial<StructuralSchema> = {
 
 export function integer(description: string, extra: Partial<StructuralSchema> = {}): StructuralSchema {
   return { type: 'integer', description, ...extra };
+}
+
+export function boolean(description: string): StructuralSchema {
+  return { type: 'boolean', description };
 }
 
 export function array(description: string, items: StructuralSchema, extra: Partial<StructuralSchema> = {}): StructuralSchema {

@@ -4,6 +4,7 @@ import type { StructuralSchema } from './builders.ts';
 import { trafficSplitSchemas } from './split.ts';
 import { trafficTargetSchemas } from './access.ts';
 import { httpRouteGroupSchemas, tcpRouteSchemas, udpRouteSchemas } from './specs.ts';
+import { trafficPolicySchemas } from './policy.ts';
 
 export type { StructuralSchema } from './builders.ts';
 export { HTTP_METHODS } from './specs.ts';
@@ -14,4 +15,5 @@ export const SCHEMAS: Readonly<Record<SmiKind, Readonly<Record<string, Structura
   HTTPRouteGroup: httpRouteGroupSchemas,
   TCPRoute: tcpRouteSchemas,
   UDPRoute: udpRouteSchemas,
+  TrafficPolicy: trafficPolicySchemas,
 };

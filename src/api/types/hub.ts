@@ -8,6 +8,7 @@
  */
 import type { ObjectMeta, RouteReference, SmiStatus, Subject } from './common.ts';
 import type { SmiKind } from '../meta.ts';
+import type { TrafficPolicySpec } from './policy.ts';
 
 export interface HubBase<K extends SmiKind, S> {
   kind: K;
@@ -81,5 +82,7 @@ export type HubTrafficTarget = HubBase<'TrafficTarget', HubTrafficTargetSpec>;
 export type HubHTTPRouteGroup = HubBase<'HTTPRouteGroup', HubHTTPRouteGroupSpec>;
 export type HubTCPRoute = HubBase<'TCPRoute', HubPortRouteSpec>;
 export type HubUDPRoute = HubBase<'UDPRoute', HubPortRouteSpec>;
+/** TrafficPolicy has one version; its hub spec is that version's spec. */
+export type HubTrafficPolicy = HubBase<'TrafficPolicy', TrafficPolicySpec>;
 
-export type HubObject = HubTrafficSplit | HubTrafficTarget | HubHTTPRouteGroup | HubTCPRoute | HubUDPRoute;
+export type HubObject = HubTrafficSplit | HubTrafficTarget | HubHTTPRouteGroup | HubTCPRoute | HubUDPRoute | HubTrafficPolicy;

@@ -90,8 +90,12 @@ export function compileInbound(inbound: InboundConfig): (identity: string | unde
   };
 }
 
-/** Picks the route of an outbound port for a request: the first whose match matches. */
+/** Picks the route of an outbound port for a request: the first whose `match` and `require` both match. */
 export function compileRoutes(port: OutboundPort): (request: RequestFacts) => Route | undefined {
-  const compiled = port.routes.map((route) => ({ route, match: route.match ? compileAnyMatch(route.match) : undefined }));
-  return (request) => compiled.find((c) => !c.match || c.match(request) >= 0)?.route;
+  const compiled = port.routes.map((route) => ({
+    route,
+    match: route.match ? compileAnyMatch(route.match) : undefined,
+    require: route.require ? compileAnyMatch(route.require) : undefined,
+  }));
+  return (request) => compiled.find((c) => (!c.match || c.match(request) >= 0) && (!c.require || c.require(request) >= 0))?.route;
 }

@@ -1,9 +1,10 @@
 import { deepStrictEqual, equal } from 'node:assert/strict';
 import { test } from 'node:test';
 import { HostTable, parseAuthority } from './hosts.ts';
+import { DEFAULT_ROUTE_POLICY } from './defaults.ts';
 import type { OutboundService } from './types.ts';
 
-const route = { name: 'default', backends: [] };
+const route = { name: 'default', backends: [], policy: DEFAULT_ROUTE_POLICY };
 const services: OutboundService[] = [
   { namespace: 'shop', name: 'web', clusterIP: '10.0.0.7', ports: [{ port: 80, protocol: 'http', routes: [route] }, { port: 9090, protocol: 'http', routes: [route] }] },
   { namespace: 'ops', name: 'web', ports: [{ port: 8080, protocol: 'http', routes: [route] }] },

@@ -5,7 +5,7 @@
 export * from './types.ts';
 export { checkProxyConfig, proxyConfigJsonSchema } from './schema.ts';
 export { inboundHash, outboundHash, proxyConfigHash, sha256 } from './hash.ts';
-export { DEFAULT_RESILIENCE } from './defaults.ts';
+export { DEFAULT_CLUSTER_POLICY, DEFAULT_ROUTE_POLICY } from './defaults.ts';
 export * from './evaluate.ts';
 export * from './hosts.ts';
 export * from './request-path.ts';

@@ -1,161 +1,190 @@
 /**
- * config: the ProxyConfig contract between the control plane and the sidecar. It is the only
- * thing the proxy imports from the rest of Skiff, versioned by `schema`, so a sidecar and a
- * controller of different releases agree on it. Semantics of every field are written here;
- * the proxy implements them, translate/ produces them.
+ * config: the ProxyConfig contract between the control plane and the sidecar, defined once
+ * with TypeBox: each definition is both the JSON Schema the sidecar validates a config with
+ * (schema.ts compiles it with ajv) and, through `Static`, the TypeScript type both sides use.
+ * The semantics of every field are its `description`. Versioned by `schema`, so a sidecar
+ * and a controller of different releases can tell whether they agree.
  */
+import { Type, type Static } from 'typebox';
 
-export const PROXY_CONFIG_SCHEMA = 'skiff.dev/proxy-config/v1' as const;
+export const PROXY_CONFIG_SCHEMA = 'skiff.dev/proxy-config/v2' as const;
 
-export type AccessMode = 'permissive' | 'strict';
-export type PortProtocol = 'http' | 'tcp';
+const str = (description?: string) => Type.String(description ? { description } : {});
+const portNumber = (description: string) => Type.Integer({ minimum: 1, maximum: 65535, description });
+const count = (description: string) => Type.Integer({ minimum: 0, description });
+const percent = (description: string) => Type.Number({ minimum: 0, maximum: 100, description });
+const closed = { additionalProperties: false } as const;
 
-/**
- * An HTTP request match. All given parts must match (AND); a list of matches is an OR.
- * Regexes are RE2 and match the whole path (without the query) or the whole header value.
- */
-export interface HttpMatch {
-  /** `<HTTPRouteGroup>/<match name>`; the `route` label of metrics. */
-  name: string;
-  pathRegex?: string;
-  /** Upper-case methods; absent means any method. */
-  methods?: string[];
-  /** Lower-case header names with value regexes; each must be present and match. */
-  headers?: { name: string; regex: string }[];
-}
+export const AccessModeSchema = Type.Union([Type.Literal('permissive'), Type.Literal('strict')]);
+export type AccessMode = Static<typeof AccessModeSchema>;
 
-export interface ProxyIdentity {
-  /** `<namespace>/<pod>`. */
-  id: string;
-  namespace: string;
-  pod: string;
-  serviceAccount: string;
-  /** `spiffe://<trust domain>/ns/<namespace>/sa/<service account>`. */
-  identity: string;
+export const PortProtocolSchema = Type.Union([Type.Literal('http'), Type.Literal('tcp')]);
+export type PortProtocol = Static<typeof PortProtocolSchema>;
+
+export const HttpMatchSchema = Type.Object({
+  name: str('`<HTTPRouteGroup>/<match name>`; the `route` label of metrics.'),
+  pathRegex: Type.Optional(str('RE2, matched against the whole path without the query.')),
+  methods: Type.Optional(Type.Array(Type.String(), { description: 'Upper-case methods; absent means any method.' })),
+  headers: Type.Optional(Type.Array(Type.Object({ name: str('Lower-case header name.'), regex: str('RE2 matched against the whole value.') }, closed), { description: 'Each must be present and match.' })),
+}, { ...closed, description: 'An HTTP request match. All given parts must match (AND); a list of matches is an OR.' });
+export type HttpMatch = Static<typeof HttpMatchSchema>;
+
+const WorkloadRefSchema = Type.Object({ kind: Type.String(), name: Type.String() }, { ...closed, description: 'A workload: its kind (Deployment, StatefulSet, …) and name.' });
+
+export const ProxyIdentitySchema = Type.Object({
+  id: str('`<namespace>/<pod>`.'),
+  namespace: Type.String(),
+  pod: Type.String(),
+  serviceAccount: Type.String(),
+  identity: str('`spiffe://<trust domain>/ns/<namespace>/sa/<service account>`.'),
   /** The owning workload, e.g. Deployment/bookstore-v1; metrics and TrafficMetrics use it. */
-  workload: { kind: string; name: string };
-}
+  workload: WorkloadRefSchema,
+}, closed);
+export type ProxyIdentity = Static<typeof ProxyIdentitySchema>;
 
-export interface InboundPort {
-  /** The application's port on the pod (a Service targetPort). */
-  port: number;
-  protocol: PortProtocol;
-  /** Services (`ns/name`) that send traffic to this port. */
-  services: string[];
-}
+export const RateLimitSchema = Type.Object({
+  requestsPerSecond: Type.Number({ exclusiveMinimum: 0 }),
+  burst: Type.Integer({ minimum: 1 }),
+  perCaller: Type.Boolean({ description: 'One bucket per caller identity (plaintext callers share one) instead of one for all.' }),
+}, { ...closed, description: 'A token bucket; beyond it the proxy answers 429.' });
+export type RateLimit = Static<typeof RateLimitSchema>;
 
-/**
- * One way in. A connection or request from `identity` on target port `port` with `protocol`
- * is allowed when `accessMode` is permissive, or some rule has the identity in `sources`,
- * the port in `ports` (absent = every port), the protocol in `protocols` and, when `http`
- * is present, the request matching one of its matches.
- */
-export interface AccessRule {
-  /** The TrafficTarget (`ns/name`) this rule comes from; named in denials and metrics. */
-  via: string;
-  sources: string[];
-  ports?: number[];
-  protocols: PortProtocol[];
-  http?: HttpMatch[];
-}
+export const InboundPortSchema = Type.Object({
+  port: portNumber('The application\'s port on the pod (a Service targetPort).'),
+  protocol: PortProtocolSchema,
+  services: Type.Array(Type.String(), { description: 'Services (`ns/name`) that send traffic to this port.' }),
+  rateLimit: Type.Optional(RateLimitSchema),
+}, closed);
+export type InboundPort = Static<typeof InboundPortSchema>;
 
-export interface InboundConfig {
-  accessMode: AccessMode;
-  ports: InboundPort[];
-  rules: AccessRule[];
-  /** Local rate limit protecting this workload (token bucket, all callers together); absent = none. */
-  rateLimit?: { requestsPerSecond: number; burst: number };
-}
+export const AccessRuleSchema = Type.Object({
+  via: str('The TrafficTarget (`ns/name`) this rule comes from; named in denials and metrics.'),
+  sources: Type.Array(Type.String()),
+  ports: Type.Optional(Type.Array(portNumber('A target port.'), { description: 'Absent = every port.' })),
+  protocols: Type.Array(PortProtocolSchema),
+  http: Type.Optional(Type.Array(HttpMatchSchema)),
+}, {
+  ...closed,
+  description: 'One way in: allowed when some rule has the identity in `sources`, the port in `ports`, the protocol in `protocols` and, when `http` is present, the request matching one of its matches.',
+});
+export type AccessRule = Static<typeof AccessRuleSchema>;
 
-export interface WeightedBackend {
-  /** Name of a cluster in `outbound.clusters`. */
-  cluster: string;
-  /** Relative weight; the proxy picks per request. 0 = never picked. */
-  weight: number;
-}
+export const InboundConfigSchema = Type.Object({
+  accessMode: AccessModeSchema,
+  ports: Type.Array(InboundPortSchema),
+  rules: Type.Array(AccessRuleSchema),
+}, closed);
+export type InboundConfig = Static<typeof InboundConfigSchema>;
 
-export interface Route {
-  name: string;
-  /** The TrafficSplit (`ns/name`) that produced this route, if any. */
-  split?: string;
-  /** Absent: matches every request. */
-  match?: HttpMatch[];
-  /** Empty, or every weight 0: the proxy answers 503 with a reason. */
-  backends: WeightedBackend[];
-}
+export const RetryConditionSchema = Type.Union([Type.Literal('connect-failure'), Type.Literal('gateway-error'), Type.Literal('reset'), Type.Literal('502'), Type.Literal('503'), Type.Literal('504')], {
+  description: 'connect-failure: no connection (always safe to retry); gateway-error: 502, 503 or 504; reset: the connection broke before any response byte.',
+});
 
-export interface OutboundPort {
-  /** The Service port clients call. */
-  port: number;
-  protocol: PortProtocol;
-  /** Tried in order; the first whose `match` matches handles the request. TCP ports use the first route. */
-  routes: Route[];
-}
+export const FaultSchema = Type.Object({
+  delayMs: Type.Optional(count('Delay before forwarding.')),
+  delayPercent: Type.Optional(percent('Share of requests delayed.')),
+  abortStatus: Type.Optional(Type.Integer({ minimum: 200, maximum: 599 })),
+  abortPercent: Type.Optional(percent('Share of requests answered with `abortStatus` instead of forwarded.')),
+}, closed);
 
-/**
- * A Service clients can call. The proxy answers to these host names (any case, with or
- * without a trailing dot, with or without `:port`): `name.namespace`, `name.namespace.svc`,
- * `name.namespace.svc.<clusterDomain>`, `clusterIP`, and the bare `name` when the service is
- * in the proxy's own namespace (Kubernetes DNS search semantics).
- */
-export interface OutboundService {
-  namespace: string;
-  name: string;
-  clusterIP?: string;
-  ports: OutboundPort[];
-}
+/** What the caller's proxy does per request on a route: TrafficPolicy timeouts, retries and faults. */
+export const RoutePolicySchema = Type.Object({
+  timeoutMs: count('The whole request, retries included (504 after it); 0 = no limit.'),
+  perTryTimeoutMs: count('Each attempt; 0 = no limit.'),
+  retry: Type.Object({
+    attempts: count('Extra attempts after the first.'),
+    on: Type.Array(RetryConditionSchema),
+    budgetPercent: percent('Retries may add at most this share of requests, plus `minPerSecond`.'),
+    minPerSecond: count('Retries always allowed per second.'),
+  }, closed),
+  fault: Type.Optional(FaultSchema),
+}, { ...closed, description: 'Request-level policy of a route. Retries never replay a request body; 5xx are retried only for idempotent methods.' });
+export type RoutePolicy = Static<typeof RoutePolicySchema>;
+export type RetryCondition = Static<typeof RetryConditionSchema>;
 
-export interface Endpoint {
-  address: string;
-  /** The target port on the pod. */
-  port: number;
-  pod: string;
-  /** Set for meshed pods: the identity the server must prove, and its sidecar's mTLS port. */
-  identity?: string;
-  meshPort?: number;
-  workload?: { kind: string; name: string; namespace: string };
-}
+/** Limits that protect a destination (a backend Service port): per cluster and per endpoint. */
+export const ClusterPolicySchema = Type.Object({
+  connectTimeoutMs: count('Connection set-up to an endpoint.'),
+  idleTimeoutMs: count('An idle upstream connection is closed after this.'),
+  circuitBreaker: Type.Object({
+    maxConnections: Type.Integer({ minimum: 1, description: 'Connections to each endpoint.' }),
+    maxPendingRequests: count('Requests waiting for a connection to an endpoint; beyond it 503 `circuit-open`.'),
+    maxRequests: Type.Integer({ minimum: 1, description: 'Requests in flight to the cluster; beyond it 503 `circuit-open`.' }),
+  }, closed),
+  outlierDetection: Type.Object({
+    consecutiveGatewayErrors: Type.Integer({ minimum: 1 }),
+    baseEjectionMs: count('First ejection; doubles with each further one.'),
+    maxEjectionPercent: Type.Integer({ minimum: 0, maximum: 100 }),
+  }, closed),
+}, closed);
+export type ClusterPolicy = Static<typeof ClusterPolicySchema>;
 
-export interface Cluster {
-  /** `<ns>/<service>:<port>`. */
-  name: string;
-  service: string;
-  port: number;
-  protocol: PortProtocol;
-  endpoints: Endpoint[];
-}
+export const WeightedBackendSchema = Type.Object({
+  cluster: str('Name of a cluster in `outbound.clusters`.'),
+  weight: count('Relative weight; the proxy picks per request. 0 = never picked.'),
+}, closed);
+export type WeightedBackend = Static<typeof WeightedBackendSchema>;
 
-export interface RetryPolicy {
-  /** Extra attempts after the first. */
-  attempts: number;
-  /** Retry budget: retries may add at most this percentage of requests, plus `minPerSecond`. */
-  budgetPercent: number;
-  minPerSecond: number;
-}
+export const RouteSchema = Type.Object({
+  name: Type.String(),
+  split: Type.Optional(str('The TrafficSplit (`ns/name`) that produced this route, if any.')),
+  match: Type.Optional(Type.Array(HttpMatchSchema, { description: 'Absent: matches every request.' })),
+  require: Type.Optional(Type.Array(HttpMatchSchema, { description: 'The request must also match one of these (a TrafficPolicy route); absent: no further condition.' })),
+  backends: Type.Array(WeightedBackendSchema, { description: 'Empty, or every weight 0: the proxy answers 503 with a reason.' }),
+  policy: RoutePolicySchema,
+}, closed);
+export type Route = Static<typeof RouteSchema>;
 
-export interface ResiliencePolicy {
-  timeoutMs: number;
-  perTryTimeoutMs: number;
-  connectTimeoutMs: number;
-  retry: RetryPolicy;
-  circuitBreaker: { maxConnections: number; maxPendingRequests: number; maxRequests: number };
-  outlierDetection: { consecutiveGatewayErrors: number; baseEjectionMs: number; maxEjectionPercent: number };
-  /** Fault injection for testing resilience; absent = none. */
-  fault?: { delayMs?: number; delayPercent?: number; abortStatus?: number; abortPercent?: number };
-}
+export const OutboundPortSchema = Type.Object({
+  port: portNumber('The Service port clients call.'),
+  protocol: PortProtocolSchema,
+  routes: Type.Array(RouteSchema, { description: 'Tried in order; the first whose `match` and `require` match handles the request. TCP ports use the first route.' }),
+}, closed);
+export type OutboundPort = Static<typeof OutboundPortSchema>;
 
-export interface OutboundConfig {
-  services: OutboundService[];
-  clusters: Cluster[];
-  defaults: ResiliencePolicy;
-}
+export const OutboundServiceSchema = Type.Object({
+  namespace: Type.String(),
+  name: Type.String(),
+  clusterIP: Type.Optional(Type.String()),
+  ports: Type.Array(OutboundPortSchema),
+}, {
+  ...closed,
+  description: 'A Service clients can call, by `name.namespace`, `name.namespace.svc`, `name.namespace.svc.<clusterDomain>`, its clusterIP, and the bare `name` in the own namespace (any case, optional trailing dot and `:port`).',
+});
+export type OutboundService = Static<typeof OutboundServiceSchema>;
 
-export interface ProxyConfig {
-  schema: typeof PROXY_CONFIG_SCHEMA;
-  /** Hex SHA-256 over everything else: equal hashes mean equal configs. */
-  hash: string;
-  mesh: { trustDomain: string; clusterDomain: string };
-  proxy: ProxyIdentity;
-  inbound: InboundConfig;
-  outbound: OutboundConfig;
-}
+export const EndpointSchema = Type.Object({
+  address: Type.String(),
+  port: portNumber('The target port on the pod.'),
+  pod: Type.String(),
+  identity: Type.Optional(str('Meshed pods: the identity the server must prove.')),
+  meshPort: Type.Optional(portNumber('Meshed pods: the sidecar\'s mTLS port.')),
+  workload: Type.Optional(Type.Object({ kind: Type.String(), name: Type.String(), namespace: Type.String() }, closed)),
+}, closed);
+export type Endpoint = Static<typeof EndpointSchema>;
+
+export const ClusterSchema = Type.Object({
+  name: str('`<ns>/<service>:<port>`.'),
+  service: Type.String(),
+  port: portNumber('The Service port.'),
+  protocol: PortProtocolSchema,
+  endpoints: Type.Array(EndpointSchema),
+  policy: ClusterPolicySchema,
+}, closed);
+export type Cluster = Static<typeof ClusterSchema>;
+
+export const OutboundConfigSchema = Type.Object({
+  services: Type.Array(OutboundServiceSchema),
+  clusters: Type.Array(ClusterSchema),
+}, closed);
+export type OutboundConfig = Static<typeof OutboundConfigSchema>;
+
+export const ProxyConfigSchema = Type.Object({
+  schema: Type.Literal(PROXY_CONFIG_SCHEMA),
+  hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256 over everything else: equal hashes mean equal configs.' }),
+  mesh: Type.Object({ trustDomain: Type.String(), clusterDomain: Type.String() }, closed),
+  proxy: ProxyIdentitySchema,
+  inbound: InboundConfigSchema,
+  outbound: OutboundConfigSchema,
+}, closed);
+export type ProxyConfig = Static<typeof ProxyConfigSchema>;

@@ -6,6 +6,7 @@
  *   HTTPRouteGroup/TCPRoute/UDPRoute ─► routes.ts  ─► RouteGroupNode, PortRouteNode
  *   TrafficSplit  ─► splits.ts  (roots, matches, per-port backends and shares)
  *   TrafficTarget ─► targets.ts (identities, rules with ports, protocols, HTTP matches)
+ *   TrafficPolicy ─► policies.ts (fields as numbers, resolved targets, conflicts)
  */
 import { issue, type Issue } from '../errors/issue.ts';
 import type { Snapshot } from './snapshot.ts';
@@ -16,6 +17,7 @@ import { groupSmiObjects } from './smi-objects.ts';
 import { buildPortRoutes, buildRouteGroups } from './routes.ts';
 import { buildSplits } from './splits.ts';
 import { buildTargets } from './targets.ts';
+import { buildPolicies } from './policies.ts';
 import { compareStrings } from './keys.ts';
 
 function buildNamespaces(snapshot: Snapshot, used: Iterable<string>): NamespaceNode[] {
@@ -47,7 +49,8 @@ export function buildTopology(snapshot: Snapshot): Topology {
     portRoutes: new Map(portRoutes.map((r) => [r.key, r])),
     trustDomain: snapshot.mesh.trustDomain,
   });
-  const used = [...services, ...pods, ...splits, ...targets, ...routeGroups, ...portRoutes].map((n) => n.namespace);
+  const policies = buildPolicies(byKind.TrafficPolicy, serviceMap, new Map(routeGroups.map((g) => [g.key, g])));
+  const used = [...services, ...pods, ...splits, ...targets, ...routeGroups, ...portRoutes, ...policies].map((n) => n.namespace);
   return {
     mesh: { ...snapshot.mesh },
     namespaces: buildNamespaces(snapshot, used),
@@ -57,12 +60,13 @@ export function buildTopology(snapshot: Snapshot): Topology {
     targets,
     routeGroups,
     portRoutes,
+    policies,
     issues: [...issues, ...serviceIssues],
   };
 }
 
 /** Every issue in the topology, object by object. */
 export function allIssues(topology: Topology): Issue[] {
-  const nodes = [topology.namespaces, topology.services, topology.splits, topology.targets, topology.routeGroups, topology.portRoutes].flat();
+  const nodes = [topology.namespaces, topology.services, topology.splits, topology.targets, topology.routeGroups, topology.portRoutes, topology.policies].flat();
   return [...topology.issues, ...nodes.flatMap((n) => n.issues)];
 }

@@ -4,7 +4,7 @@
  * are sorted by key so that equal inputs give byte-identical topologies.
  */
 import type { Issue } from '../errors/issue.ts';
-import type { AccessMode, HttpMatch, PortProtocol } from '../config/index.ts';
+import type { AccessMode, HttpMatch, PortProtocol, RateLimit, RetryCondition } from '../config/index.ts';
 import type { MeshSettings } from './snapshot.ts';
 
 export type Protocol = PortProtocol | 'udp';
@@ -127,6 +127,49 @@ export interface PortRouteNode {
   issues: Issue[];
 }
 
+/** What a TrafficPolicy sets, as plain numbers (ms, counts, percent); absent = not set. */
+export interface PolicyFields {
+  timeoutMs?: number;
+  perTryTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  retryAttempts?: number;
+  retryOn?: RetryCondition[];
+  retryBudgetPercent?: number;
+  retryMinPerSecond?: number;
+  maxConnections?: number;
+  maxPendingRequests?: number;
+  maxRequests?: number;
+  consecutiveErrors?: number;
+  baseEjectionMs?: number;
+  maxEjectionPercent?: number;
+  rateLimit?: RateLimit;
+  fault?: { delayMs?: number; delayPercent?: number; abortStatus?: number; abortPercent?: number };
+}
+
+export type PolicyField = keyof PolicyFields;
+
+/** One resolved target: a Service (all ports, or one) or an HTTPRouteGroup (all matches, or one). */
+export interface PolicyAttachment {
+  service?: string;
+  port?: number;
+  routeGroup?: string;
+  match?: string;
+}
+
+export interface PolicyNode {
+  key: string;
+  namespace: string;
+  name: string;
+  sourceVersion: string;
+  active: boolean;
+  /** Age rank among all policies, 0 = oldest (creation time, then key): the older wins a conflict. */
+  rank: number;
+  fields: PolicyFields;
+  /** Targets that exist; missing ones are issues (ResolvedRefs). */
+  attachments: PolicyAttachment[];
+  issues: Issue[];
+}
+
 export interface Topology {
   mesh: MeshSettings;
   namespaces: NamespaceNode[];
@@ -136,6 +179,7 @@ export interface Topology {
   targets: TargetNode[];
   routeGroups: RouteGroupNode[];
   portRoutes: PortRouteNode[];
+  policies: PolicyNode[];
   /** Issues of input that became no node (duplicates, unknown SMI kinds). */
   issues: Issue[];
 }

@@ -1,8 +1,9 @@
 /** What the listeners need from the running proxy; implemented by proxy.ts. */
 import type { ServerResponse } from 'node:http';
-import type { ResiliencePolicy } from '../config/index.ts';
+import type { RoutePolicy } from '../config/index.ts';
 import { sendGenerated } from './generated.ts';
-import type { RetryBudget, TokenBucket } from './resilience.ts';
+import type { InboundRateLimits } from './rate-limits.ts';
+import type { RetryBudget } from './resilience.ts';
 import type { ProxyState } from './state.ts';
 import type { Telemetry } from './telemetry.ts';
 import type { TlsMaterial } from './tls-material.ts';
@@ -16,8 +17,9 @@ export interface ProxyContext {
   readonly mesh: Upstreams;
   readonly app: Upstreams;
   readonly appHost: string;
-  budget(cluster: string, policy: ResiliencePolicy): RetryBudget;
-  readonly rateLimit: TokenBucket | undefined;
+  /** The retry budget of a cluster, configured with the route's retry settings. */
+  budget(cluster: string, retry: RoutePolicy['retry']): RetryBudget;
+  readonly rateLimits: InboundRateLimits;
   /** Inbound decisions, for /stats (local mode's live view reads them). */
   readonly counters: { inboundAllowed: number; inboundDenied: number };
 }

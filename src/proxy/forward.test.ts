@@ -3,7 +3,7 @@ import { equal } from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
-import { DEFAULT_RESILIENCE } from '../config/index.ts';
+import { DEFAULT_ROUTE_POLICY } from '../config/index.ts';
 import { forward, type ForwardResult } from './forward.ts';
 import { EndpointRuntime, type Upstreams } from './upstream.ts';
 
@@ -38,7 +38,7 @@ function run(dispatch: () => void, timeoutMs: number): Promise<{ result: Forward
   return new Promise((resolve) => {
     forward({
       req: new EventEmitter() as IncomingMessage, res: res as unknown as ServerResponse, method: 'GET', path: '/', headers: {}, hasBody: false, expectContinue: true,
-      policy: { ...DEFAULT_RESILIENCE, timeoutMs, perTryTimeoutMs: 0 }, upstreams,
+      policy: { ...DEFAULT_ROUTE_POLICY, timeoutMs, perTryTimeoutMs: 0 }, upstreams,
       pick: (tried) => (tried.has(endpoint) ? undefined : endpoint),
       done: (result) => resolve({ result, endpoint, res }),
     });

@@ -1,19 +1,26 @@
 /**
- * Sends one HTTP request upstream and streams the answer back, with per-try and overall
- * timeouts, retries within a budget (connect failures always; 502/503/504 only for
- * idempotent requests without a body, which can be replayed), outlier bookkeeping, and
+ * Sends one HTTP request upstream and streams the answer back, with the route policy's
+ * per-try and overall timeouts, retries on the conditions it lists within a budget
+ * (connect failures whenever the body can be resent; 5xx and resets only for idempotent
+ * requests without a body), the endpoint pending-request limit, outlier bookkeeping, and
  * backpressure both ways. Upstream failures become generated 502/503/504 answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { ResiliencePolicy } from '../config/index.ts';
+import type { RetryCondition, RoutePolicy } from '../config/index.ts';
 import { sendGenerated, type Reason } from './generated.ts';
 import { responseHeaders } from './http-headers.ts';
 import type { RetryBudget } from './resilience.ts';
-import type { EndpointRuntime, Upstreams } from './upstream.ts';
+import { pendingOf, type EndpointRuntime, type Upstreams } from './upstream.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-const RETRY_STATUS = new Set([502, 503, 504]);
+const GATEWAY_ERRORS = new Set([502, 503, 504]);
+
+/** Whether the route's retry conditions cover an upstream status, a connect failure or a reset. */
+function retriable(on: readonly RetryCondition[], what: number | 'connect-failure' | 'reset'): boolean {
+  if (what === 'connect-failure' || what === 'reset') return on.includes(what);
+  return GATEWAY_ERRORS.has(what) && (on.includes('gateway-error') || on.includes(String(what) as RetryCondition));
+}
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA']);
 
 export interface ForwardResult {
@@ -32,18 +39,26 @@ export interface ForwardRequest {
   hasBody: boolean;
   /** The client sent `Expect: 100-continue`: tell it to send the body once we forward. */
   expectContinue?: boolean;
-  policy: ResiliencePolicy;
+  policy: RoutePolicy;
   /** Absent: no retries (the inbound side never retries; its client does). */
   budget?: RetryBudget;
   upstreams: Upstreams;
   pick(tried: ReadonlySet<EndpointRuntime>): EndpointRuntime | undefined;
   /** Outlier detection settings; absent for the local application. */
   outlier?: { threshold: number; baseEjectionMs: number };
+  /** Requests allowed to wait for a connection to one endpoint; beyond it 503 `circuit-open`. */
+  maxPendingRequests?: number;
   done(result: ForwardResult): void;
 }
 
+/** Told apart by type and flag, never by message text. */
 class TimeoutError extends Error {
   readonly code = 'SKIFF_TIMEOUT';
+  readonly perTry: boolean;
+  constructor(message: string, perTry: boolean) {
+    super(message);
+    this.perTry = perTry;
+  }
 }
 
 function isConnectFailure(err: Error & { code?: string }, responded: boolean): boolean {
@@ -75,7 +90,7 @@ export function forward(f: ForwardRequest): void {
 
   const overall = f.policy.timeoutMs > 0 ? setTimeout(() => {
     if (current) {
-      current.abort(new TimeoutError(`no answer within ${f.policy.timeoutMs} ms`));
+      current.abort(new TimeoutError(`no answer within ${f.policy.timeoutMs} ms`, false));
       return;
     }
     // The dispatcher never started the request: end the attempt here, or its endpoint would
@@ -89,13 +104,18 @@ export function forward(f: ForwardRequest): void {
     if (!f.res.writableFinished && !finished) current?.abort(new Error('the client went away'));
   });
 
-  const canRetry = (connectFailure: boolean) =>
-    attempts <= f.policy.retry.attempts && f.budget !== undefined && (connectFailure ? replayable || !f.hasBody : replayable && idempotent) && f.budget.tryRetry();
+  const canRetry = (what: number | 'connect-failure' | 'reset') =>
+    attempts <= f.policy.retry.attempts && f.budget !== undefined && retriable(f.policy.retry.on, what)
+    && (what === 'connect-failure' ? replayable || !f.hasBody : replayable && idempotent) && f.budget.tryRetry();
 
   const attempt = () => {
     const endpoint = f.pick(tried);
     if (!endpoint) {
       fail(503, lastReason, lastDetail);
+      return;
+    }
+    if (f.maxPendingRequests !== undefined && pendingOf(endpoint) >= f.maxPendingRequests) {
+      fail(503, 'circuit-open', `${pendingOf(endpoint)} requests already wait for a connection to ${endpoint.endpoint.address}:${endpoint.endpoint.port} (limit ${f.maxPendingRequests})`, endpoint);
       return;
     }
     attempts++;
@@ -104,7 +124,7 @@ export function forward(f: ForwardRequest): void {
     let responded = false;
     let discard = false;
     let settled = false;
-    const perTry = f.policy.perTryTimeoutMs > 0 ? setTimeout(() => current?.abort(new TimeoutError(`no answer within the per-try timeout of ${f.policy.perTryTimeoutMs} ms`)), f.policy.perTryTimeoutMs) : undefined;
+    const perTry = f.policy.perTryTimeoutMs > 0 ? setTimeout(() => current?.abort(new TimeoutError(`no answer within the per-try timeout of ${f.policy.perTryTimeoutMs} ms`, true)), f.policy.perTryTimeoutMs) : undefined;
     const settle = (ok: boolean) => {
       if (settled) return;
       settled = true;
@@ -122,7 +142,7 @@ export function forward(f: ForwardRequest): void {
       },
       onResponseStart(controller, statusCode, headers, statusMessage) {
         responded = true;
-        if (RETRY_STATUS.has(statusCode) && canRetry(false)) {
+        if (GATEWAY_ERRORS.has(statusCode) && canRetry(statusCode)) {
           discard = true;
           lastReason = 'no-healthy-upstream';
           lastDetail = `upstream answered ${statusCode}`;
@@ -155,7 +175,7 @@ export function forward(f: ForwardRequest): void {
         settle(false);
         if (finished) return;
         if (err instanceof TimeoutError) {
-          if (!f.res.headersSent && attempts <= f.policy.retry.attempts && err.message.includes('per-try') && canRetry(false)) {
+          if (!f.res.headersSent && err.perTry && canRetry(504)) {
             attempt();
             return;
           }
@@ -170,7 +190,7 @@ export function forward(f: ForwardRequest): void {
         const connect = isConnectFailure(err, responded);
         lastReason = connect ? 'upstream-connect-failure' : 'upstream-reset';
         lastDetail = `${endpoint.endpoint.address}:${endpoint.endpoint.meshPort ?? endpoint.endpoint.port}: ${err.message || err.code || 'connection failed'}`;
-        if (canRetry(connect)) {
+        if (canRetry(connect ? 'connect-failure' : 'reset')) {
           attempt();
           return;
         }

@@ -19,6 +19,7 @@ import type { ListenerLimits } from './limits.ts';
 import { PeerTlsAcceptor } from './peer-tls.ts';
 import type { RequestLabels } from './telemetry.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
+import { TO_APPLICATION } from './state.ts';
 import { handleInboundTcp } from './tcp.ts';
 
 /** Identity (and its namespace) and SNI port of each inbound connection, read once at the handshake. */
@@ -141,8 +142,8 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   }
   ctx.counters.inboundAllowed++;
   labels.route = decision.route ?? '';
-  if (ctx.rateLimit && !ctx.rateLimit.take()) {
-    sendGenerated(res, 429, 'rate-limited', 'the workload\'s local rate limit is exhausted');
+  if (!ctx.rateLimits.take(inboundPort, peer.identity)) {
+    sendGenerated(res, 429, 'rate-limited', inboundPort.rateLimit?.perCaller ? `the rate limit for ${peer.identity ?? 'unauthenticated callers'} on port ${port} is exhausted` : `the rate limit of port ${port} is exhausted`);
     record(429);
     return;
   }
@@ -154,7 +155,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   setForwardedFor(headers, req.socket.remoteAddress);
   const app = ctx.app.runtime({ address: ctx.appHost, port, pod: me.id });
   forward({
-    req, res, method, path: target.path + target.query, headers, policy: state.inboundPolicy, upstreams: ctx.app,
+    req, res, method, path: target.path + target.query, headers, policy: TO_APPLICATION, upstreams: ctx.app,
     hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers),
     pick: (tried) => (tried.has(app) ? undefined : app),
     done: (result) => {

@@ -62,15 +62,17 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
     record(503);
     return;
   }
-  const policy = state.config.outbound.defaults;
+  const policy = route.policy;
+  const limits = cluster.config.policy;
+  const counters = cluster.counters;
   const fault = policy.fault;
   if (fault && chance(fault.abortPercent) && fault.abortStatus) {
     sendGenerated(res, fault.abortStatus, 'fault-injected', 'fault injection aborted this request');
     record(fault.abortStatus);
     return;
   }
-  if (cluster.active >= policy.circuitBreaker.maxRequests) {
-    sendGenerated(res, 503, 'circuit-open', `${cluster.config.name} has ${cluster.active} requests in flight (limit ${policy.circuitBreaker.maxRequests})`);
+  if (counters.active >= limits.circuitBreaker.maxRequests) {
+    sendGenerated(res, 503, 'circuit-open', `${cluster.config.name} has ${counters.active} requests in flight (limit ${limits.circuitBreaker.maxRequests})`);
     record(503);
     return;
   }
@@ -78,17 +80,18 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   headers.host = authority;
   headers[CLIENT_HEADER] = state.clientHeader;
   headers[SERVICE_HEADER] = `${target.service.namespace}/${target.service.name}`;
-  const budget = ctx.budget(cluster.config.name, policy);
-  cluster.requests++;
+  const budget = ctx.budget(cluster.config.name, policy.retry);
+  counters.requests++;
   const run = () => {
-    cluster.active++;
+    counters.active++;
     forward({
       req, res, method, path, headers, hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers), policy, budget, upstreams: ctx.mesh,
       // Retries prefer an endpoint not tried yet; with none left, any endpoint may be tried again.
-      pick: (tried) => pickEndpoint(cluster, tried, Date.now(), policy.outlierDetection.maxEjectionPercent) ?? pickEndpoint(cluster, undefined, Date.now(), policy.outlierDetection.maxEjectionPercent),
-      outlier: { threshold: policy.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: policy.outlierDetection.baseEjectionMs },
+      pick: (tried) => pickEndpoint(cluster, tried, Date.now(), limits.outlierDetection.maxEjectionPercent) ?? pickEndpoint(cluster, undefined, Date.now(), limits.outlierDetection.maxEjectionPercent),
+      outlier: { threshold: limits.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: limits.outlierDetection.baseEjectionMs },
+      maxPendingRequests: limits.circuitBreaker.maxPendingRequests,
       done: (result) => {
-        cluster.active--;
+        counters.active--;
         const workload = result.endpoint?.endpoint.workload;
         if (workload) {
           labels.destination_workload_kind = workload.kind;

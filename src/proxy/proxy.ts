@@ -5,7 +5,7 @@
  * stays in force; the proxy never exits because of input.
  */
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { checkProxyConfig, type ResiliencePolicy } from '../config/index.ts';
+import { checkProxyConfig, type RoutePolicy } from '../config/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { createAdmin } from './admin.ts';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.ts';
@@ -14,7 +14,8 @@ import type { ProxyContext } from './context.ts';
 import { createFrontend, type Frontend } from './frontend.ts';
 import { acceptInbound, handleInbound } from './inbound.ts';
 import { handleOutbound } from './outbound.ts';
-import { RetryBudget, TokenBucket } from './resilience.ts';
+import { InboundRateLimits } from './rate-limits.ts';
+import { RetryBudget } from './resilience.ts';
 import { compileState, type ProxyState } from './state.ts';
 import { TcpForwards } from './tcp.ts';
 import { Telemetry, type AccessLogOptions } from './telemetry.ts';
@@ -54,7 +55,7 @@ export class SkiffProxy implements ProxyContext {
   readonly mesh: Upstreams;
   readonly app: Upstreams;
   readonly appHost: string;
-  rateLimit: TokenBucket | undefined;
+  readonly rateLimits = new InboundRateLimits();
   readonly counters = { inboundAllowed: 0, inboundDenied: 0 };
   private readonly options: ProxyOptions;
   private readonly certs: TlsMaterialWatcher | undefined;
@@ -81,11 +82,13 @@ export class SkiffProxy implements ProxyContext {
     return this.certs?.current;
   }
 
-  budget(cluster: string, policy: ResiliencePolicy): RetryBudget {
+  budget(cluster: string, retry: RoutePolicy['retry']): RetryBudget {
     let budget = this.budgets.get(cluster);
     if (!budget) {
-      budget = new RetryBudget(policy.retry.budgetPercent, policy.retry.minPerSecond);
+      budget = new RetryBudget(retry.budgetPercent, retry.minPerSecond);
       this.budgets.set(cluster, budget);
+    } else {
+      budget.configure(retry.budgetPercent, retry.minPerSecond);
     }
     return budget;
   }
@@ -127,14 +130,8 @@ export class SkiffProxy implements ProxyContext {
     this.configs.applied++;
     this.telemetry.configInfo.set({ hash: config.hash }, 1);
     this.telemetry.configUpdates.labels({ result: 'applied' }).inc();
-    const limit = config.inbound.rateLimit;
-    if (!limit) this.rateLimit = undefined;
-    else if (this.rateLimit) this.rateLimit.configure(limit.requestsPerSecond, limit.burst);
-    else this.rateLimit = new TokenBucket(limit.requestsPerSecond, limit.burst);
-    for (const [name, budget] of this.budgets) {
-      if (!next.clusters.has(name)) this.budgets.delete(name);
-      else budget.configure(config.outbound.defaults.retry.budgetPercent, config.outbound.defaults.retry.minPerSecond);
-    }
+    this.rateLimits.retain(config.inbound.ports);
+    for (const name of this.budgets.keys()) if (!next.clusters.has(name)) this.budgets.delete(name);
     void this.tcp?.sync(config.outbound.services);
     this.log('config-applied', { hash: config.hash });
     this.options.config.report?.({ hash: config.hash });
@@ -162,7 +159,7 @@ export class SkiffProxy implements ProxyContext {
       config: { hash: this.state?.config.hash ?? null, ...this.configs, lastError: this.configError ?? null },
       certificate: this.tls ? { identity: this.tls.identity, notAfter: this.tls.notAfter.toISOString(), generation: this.tls.generation, lastError: this.certs?.lastError ?? null } : null,
       inbound: { ...this.counters },
-      clusters: [...(this.state?.clusters.values() ?? [])].map((c) => ({ name: c.config.name, active: c.active, requests: c.requests, endpoints: c.endpoints.length })),
+      clusters: [...(this.state?.clusters.values() ?? [])].map((c) => ({ name: c.config.name, active: c.counters.active, requests: c.counters.requests, endpoints: c.endpoints.length })),
       endpoints: this.mesh.snapshot(),
       tcpForwardConflicts: this.tcp?.conflicts ?? [],
     };

@@ -4,18 +4,21 @@
  * changes after it is built; a request keeps the state it started with, so a config swap
  * is one reference assignment.
  */
-import { compileInbound, compileRoutes, HostTable, type ResiliencePolicy, type AccessDecision, type Cluster, type InboundPort, type OutboundPort, type PortProtocol, type ProxyConfig, type RequestFacts, type Route } from '../config/index.ts';
-import { endpointKey, type EndpointRuntime, type Upstreams } from './upstream.ts';
+import { compileInbound, compileRoutes, HostTable, type AccessDecision, type Cluster, type InboundPort, type OutboundPort, type PortProtocol, type ProxyConfig, type RequestFacts, type Route, type RoutePolicy } from '../config/index.ts';
+import type { EndpointRuntime, Upstreams } from './upstream.ts';
 
-export class ClusterRuntime {
+/** Counters of one cluster, kept across config swaps by cluster name (in-flight requests of an older state still count). */
+export class ClusterCounters {
   active = 0;
   /** Requests sent to this cluster since the proxy started. */
   requests = 0;
-  endpoints: EndpointRuntime[] = [];
-  config: Cluster;
-  constructor(config: Cluster) {
-    this.config = config;
-  }
+}
+
+/** A cluster as compiled for one config: never changed after it is built. */
+export interface ClusterRuntime {
+  readonly config: Cluster;
+  readonly endpoints: readonly EndpointRuntime[];
+  readonly counters: ClusterCounters;
 }
 
 export interface CompiledPort {
@@ -33,12 +36,16 @@ export interface ProxyState {
   inboundPorts: Map<number, InboundPort>;
   /** This proxy's `x-skiff-client` value (`ns/kind/name`), for the servers' metrics. */
   clientHeader: string;
-  /** Timeouts for forwarding to the local application: the overall one only (the client side retries). */
-  inboundPolicy: ResiliencePolicy;
   /** The port plaintext requests without a usable Host port go to: the only HTTP port, if there is one. */
   defaultInboundPort: number | undefined;
   decide(identity: string | undefined, port: number, protocol: PortProtocol, request?: RequestFacts): AccessDecision;
 }
+
+/**
+ * Forwarding to the local application: no retries and no time limit of its own (the caller's
+ * sidecar enforces the route's timeouts and retries; a plaintext caller brings its own).
+ */
+export const TO_APPLICATION: RoutePolicy = { timeoutMs: 0, perTryTimeoutMs: 0, retry: { attempts: 0, on: [], budgetPercent: 0, minPerSecond: 0 } };
 
 function weightedPicker(routes: readonly Route[]): (route: Route) => string | undefined {
   const tables = new Map<Route, { total: number; cumulative: number[]; clusters: string[] }>();
@@ -65,41 +72,43 @@ function weightedPicker(routes: readonly Route[]): (route: Route) => string | un
 }
 
 /**
- * Compiles a config. Cluster runtimes (and through the upstreams, endpoint health and
- * pools) carry over from `previous` when the same cluster or endpoint is still there.
+ * Compiles a config into a new state. Everything is built into new objects; from the previous
+ * state only handles are carried over, by key: cluster counters, and (through the upstreams)
+ * endpoint health and connection pools. The parts that could fail are compiled before any
+ * handle is touched, so a refused config leaves the state in force exactly as it was.
  */
 export function compileState(config: ProxyConfig, upstreams: Upstreams, previous?: ProxyState): ProxyState {
-  upstreams.configure(config.outbound.defaults);
-  const clusters = new Map<string, ClusterRuntime>();
-  const keep = new Set<string>();
-  for (const cluster of config.outbound.clusters) {
-    const runtime = previous?.clusters.get(cluster.name) ?? new ClusterRuntime(cluster);
-    runtime.config = cluster;
-    runtime.endpoints = cluster.endpoints.map((e) => {
-      keep.add(endpointKey(e));
-      return upstreams.runtime(e);
-    });
-    clusters.set(cluster.name, runtime);
-  }
-  upstreams.retain(keep);
   const ports = new Map<OutboundPort, CompiledPort>();
   for (const service of config.outbound.services) {
     for (const port of service.ports) {
       ports.set(port, { port, route: compileRoutes(port), pick: weightedPicker(port.routes) });
     }
   }
+  const hosts = new HostTable(config.outbound.services, config.proxy.namespace, config.mesh.clusterDomain);
+  const decide = compileInbound(config.inbound);
   const inboundPorts = new Map(config.inbound.ports.map((p) => [p.port, p]));
   const httpPorts = config.inbound.ports.filter((p) => p.protocol === 'http');
+  // Binding: from here on nothing can fail.
+  const clusters = new Map<string, ClusterRuntime>();
+  const keep = new Set<string>();
+  for (const cluster of config.outbound.clusters) {
+    const endpoints = cluster.endpoints.map((e) => {
+      const runtime = upstreams.runtime(e, cluster.policy);
+      keep.add(runtime.key);
+      return runtime;
+    });
+    clusters.set(cluster.name, { config: cluster, endpoints, counters: previous?.clusters.get(cluster.name)?.counters ?? new ClusterCounters() });
+  }
+  upstreams.retain(keep);
   return {
     config,
-    hosts: new HostTable(config.outbound.services, config.proxy.namespace, config.mesh.clusterDomain),
+    hosts,
     ports,
     clusters,
     inboundPorts,
     clientHeader: `${config.proxy.namespace}/${config.proxy.workload.kind}/${config.proxy.workload.name}`,
-    inboundPolicy: { ...config.outbound.defaults, perTryTimeoutMs: 0 },
     defaultInboundPort: httpPorts.length === 1 ? httpPorts[0]?.port : undefined,
-    decide: compileInbound(config.inbound),
+    decide,
   };
 }
 
@@ -109,9 +118,9 @@ export function compileState(config: ProxyConfig, upstreams: Upstreams, previous
  * percentage), ejection is ignored rather than concentrating all load on a few.
  */
 export function pickEndpoint(cluster: ClusterRuntime, tried: ReadonlySet<EndpointRuntime> | undefined, now: number, maxEjectionPercent: number): EndpointRuntime | undefined {
-  const all = tried ? cluster.endpoints.filter((e) => !tried.has(e)) : cluster.endpoints;
+  const all: readonly EndpointRuntime[] = tried ? cluster.endpoints.filter((e) => !tried.has(e)) : cluster.endpoints;
   if (all.length === 0) return undefined;
-  let healthy = all.filter((e) => !e.outlier.isEjected(now));
+  let healthy: readonly EndpointRuntime[] = all.filter((e) => !e.outlier.isEjected(now));
   const ejectedShare = ((all.length - healthy.length) / all.length) * 100;
   if (healthy.length === 0 || ejectedShare > maxEjectionPercent) healthy = all;
   if (healthy.length === 1) return healthy[0];

@@ -95,7 +95,7 @@ export class TcpForwards {
     const route = target?.routes[0];
     const clusterName = route && compiled ? compiled.pick(route) : undefined;
     const cluster = clusterName ? state?.clusters.get(clusterName) : undefined;
-    const endpoint = cluster && state ? pickEndpoint(cluster, undefined, Date.now(), state.config.outbound.defaults.outlierDetection.maxEjectionPercent) : undefined;
+    const endpoint = cluster && state ? pickEndpoint(cluster, undefined, Date.now(), cluster.config.policy.outlierDetection.maxEjectionPercent) : undefined;
     const material = this.ctx.tls;
     if (!endpoint) {
       this.ctx.telemetry.tcpConnections.labels({ ...labels, result: 'no-endpoint' }).inc();

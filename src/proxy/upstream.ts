@@ -8,7 +8,7 @@
  * accepts the server only if its certificate carries the expected SPIFFE ID.
  */
 import { Pool } from 'undici';
-import type { Endpoint, ResiliencePolicy } from '../config/index.ts';
+import { DEFAULT_CLUSTER_POLICY, type ClusterPolicy, type Endpoint } from '../config/index.ts';
 import { expectServerIdentity } from './peer-tls.ts';
 import { OutlierState } from './resilience.ts';
 import type { TlsMaterial } from './tls-material.ts';
@@ -20,9 +20,12 @@ export class EndpointRuntime {
   inflight = 0;
   readonly outlier = new OutlierState();
   pool: Pool | undefined;
-  poolGeneration = -1;
+  /** What the pool was built for: certificate generation and connection limits; a change builds a new pool. */
+  poolSignature = '';
   readonly key: string;
   readonly endpoint: Endpoint;
+  /** Connection limits of the cluster this endpoint belongs to (the last config that named it). */
+  policy: ClusterPolicy = DEFAULT_CLUSTER_POLICY;
 
   constructor(key: string, endpoint: Endpoint) {
     this.key = key;
@@ -34,30 +37,32 @@ export class EndpointRuntime {
   }
 }
 
+/** Requests queued in an endpoint's pool, waiting for a connection. */
+export function pendingOf(runtime: EndpointRuntime): number {
+  return runtime.pool?.stats.pending ?? 0;
+}
+
 export function endpointKey(e: Endpoint): string {
   return e.meshPort !== undefined ? `${e.address}:${e.meshPort}/${e.port}/${e.identity ?? ''}` : `${e.address}:${e.port}`;
 }
 
 export class Upstreams {
   private readonly endpoints = new Map<string, EndpointRuntime>();
-  private policy: ResiliencePolicy | undefined;
   private readonly tls: () => TlsMaterial | undefined;
 
   constructor(tls: () => TlsMaterial | undefined) {
     this.tls = tls;
   }
 
-  configure(policy: ResiliencePolicy): void {
-    this.policy = policy;
-  }
-
-  runtime(endpoint: Endpoint): EndpointRuntime {
+  /** The runtime (health, pool) of an endpoint, kept while the endpoint stays in the config. */
+  runtime(endpoint: Endpoint, policy: ClusterPolicy = DEFAULT_CLUSTER_POLICY): EndpointRuntime {
     const key = endpointKey(endpoint);
     let runtime = this.endpoints.get(key);
     if (!runtime) {
       runtime = new EndpointRuntime(key, endpoint);
       this.endpoints.set(key, runtime);
     }
+    runtime.policy = policy;
     return runtime;
   }
 
@@ -70,17 +75,17 @@ export class Upstreams {
     }
   }
 
-  /** The pool to use now; a certificate rotation builds new pools and drains the old ones. */
+  /** The pool to use now; a certificate rotation or new connection limits build a new pool and drain the old one. */
   pool(runtime: EndpointRuntime): Pool {
     const material = runtime.meshed ? this.tls() : undefined;
-    const generation = material?.generation ?? 0;
-    if (runtime.pool && runtime.poolGeneration === generation) return runtime.pool;
+    const policy = runtime.policy;
+    const signature = `${material?.generation ?? 0}/${policy.circuitBreaker.maxConnections}/${policy.connectTimeoutMs}/${policy.idleTimeoutMs}`;
+    if (runtime.pool && runtime.poolSignature === signature) return runtime.pool;
     const old = runtime.pool;
-    const policy = this.policy;
     const e = runtime.endpoint;
     const common = {
-      connections: policy?.circuitBreaker.maxConnections ?? null,
-      keepAliveTimeout: 30_000,
+      connections: policy.circuitBreaker.maxConnections,
+      keepAliveTimeout: policy.idleTimeoutMs,
       headersTimeout: 0,
       bodyTimeout: 0,
     };
@@ -88,22 +93,22 @@ export class Upstreams {
       ? new Pool(`https://${e.address}:${e.meshPort}`, {
         ...common,
         connect: {
-          timeout: policy?.connectTimeoutMs ?? 2000,
+          timeout: policy.connectTimeoutMs,
           cert: material.certPem, key: material.keyPem, ca: material.caPem,
           servername: `${e.port}${SNI_SUFFIX}`,
           minVersion: 'TLSv1.3',
           checkServerIdentity: expectServerIdentity(e.identity as string),
         },
       })
-      : new Pool(`http://${e.address}:${e.port}`, { ...common, connect: { timeout: policy?.connectTimeoutMs ?? 2000 } });
-    runtime.poolGeneration = generation;
+      : new Pool(`http://${e.address}:${e.port}`, { ...common, connect: { timeout: policy.connectTimeoutMs } });
+    runtime.poolSignature = signature;
     if (old) void old.close().catch(() => undefined);
     return runtime.pool;
   }
 
-  snapshot(): { endpoint: string; inflight: number; ejected: boolean; consecutiveFailures: number; ejections: number }[] {
+  snapshot(): { endpoint: string; inflight: number; pending: number; ejected: boolean; consecutiveFailures: number; ejections: number }[] {
     const now = Date.now();
-    return [...this.endpoints.values()].map((r) => ({ endpoint: r.key, inflight: r.inflight, ejected: r.outlier.ejectedUntil > now, consecutiveFailures: r.outlier.consecutiveFailures, ejections: r.outlier.ejections }));
+    return [...this.endpoints.values()].map((r) => ({ endpoint: r.key, inflight: r.inflight, pending: pendingOf(r), ejected: r.outlier.ejectedUntil > now, consecutiveFailures: r.outlier.consecutiveFailures, ejections: r.outlier.ejections }));
   }
 
   async close(): Promise<void> {

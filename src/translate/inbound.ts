@@ -1,9 +1,11 @@
 /**
- * The inbound half of a ProxyConfig: the pod's ports, its namespace's access mode, and the
- * access rules of every TrafficTarget whose destination is the pod's identity. Rule ports
+ * The inbound half of a ProxyConfig: the pod's ports (with the TrafficPolicy rate limit of
+ * the Services leading to them), its namespace's access mode, and the access rules of every
+ * TrafficTarget whose destination is the pod's identity. Rule ports
  * may name a target port or a Service port leading to it; both become target ports here.
  */
-import type { AccessRule, InboundConfig, PortProtocol } from '../config/index.ts';
+import type { AccessRule, InboundConfig, PortProtocol, RateLimit } from '../config/index.ts';
+import { PolicyIndex } from './policy-attachment.ts';
 import type { InboundPortNode, PodNode, TargetNode, Topology } from '../model/index.ts';
 
 function toTargetPorts(rulePorts: number[] | undefined, inbound: InboundPortNode[]): number[] | undefined {
@@ -28,12 +30,14 @@ export function accessRulesFor(targets: readonly TargetNode[], inbound: InboundP
 }
 
 export class InboundBuilder {
+  private readonly policies: PolicyIndex;
   private readonly accessModes: Map<string, InboundConfig['accessMode']>;
   private readonly defaultMode: InboundConfig['accessMode'];
   private readonly targetsByDestination = new Map<string, TargetNode[]>();
   private readonly cache = new Map<string, InboundConfig>();
 
   constructor(topology: Topology) {
+    this.policies = new PolicyIndex(topology);
     this.accessModes = new Map(topology.namespaces.map((n) => [n.name, n.accessMode]));
     for (const t of topology.targets) {
       if (!t.active || !t.destination) continue;
@@ -51,11 +55,25 @@ export class InboundBuilder {
     if (!config) {
       config = {
         accessMode: this.accessModes.get(pod.namespace) ?? this.defaultMode,
-        ports: ports.map((p) => ({ port: p.port, protocol: p.protocol as PortProtocol, services: p.services })),
+        ports: ports.map((p) => {
+          const limit = this.rateLimitOf(p);
+          return { port: p.port, protocol: p.protocol as PortProtocol, services: p.services, ...(limit ? { rateLimit: limit } : {}) };
+        }),
         rules: accessRulesFor(this.targetsByDestination.get(pod.identity) ?? [], ports),
       };
       this.cache.set(cacheKey, config);
     }
     return config;
+  }
+
+  /** A TrafficPolicy rate limit on any Service port leading to this pod port (services and ports in sorted order). */
+  private rateLimitOf(port: InboundPortNode): RateLimit | undefined {
+    for (const service of port.services) {
+      for (const alias of port.aliases) {
+        const found = this.policies.rateLimit(service, alias);
+        if (found) return found.limit;
+      }
+    }
+    return undefined;
   }
 }

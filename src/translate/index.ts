@@ -6,6 +6,6 @@
  *            ─► inbound.ts  (per identity: ports, access mode, rules)
  *            ─► translate.ts (ProxyConfig + content hash per meshed pod)
  */
-export { translate, translateAll, type TranslateOptions } from './translate.ts';
+export { translate, translateAll } from './translate.ts';
 export { buildOutbound, clusterName } from './outbound.ts';
 export { explain, explainRequest, type Explanation, type QueryAnswer } from './explain.ts';

@@ -1,12 +1,13 @@
 /**
  * The outbound half of every ProxyConfig: every Service a workload may call, its routes (a
- * TrafficSplit's weighted backends, selected by its matches, before the plain route) and
- * the clusters of ready endpoints. It depends on nothing proxy-specific, so it is built once
+ * TrafficSplit's weighted backends, selected by its matches, before the plain route; each
+ * route with its effective TrafficPolicy) and the clusters of ready endpoints with theirs. It depends on nothing proxy-specific, so it is built once
  * per topology and shared by all proxies (names in the proxy's own namespace are resolved by
  * the proxy, as Kubernetes DNS does).
  */
-import { DEFAULT_RESILIENCE, type Cluster, type Endpoint, type OutboundConfig, type OutboundPort, type OutboundService, type ResiliencePolicy, type Route } from '../config/index.ts';
+import type { Cluster, Endpoint, OutboundConfig, OutboundPort, OutboundService, Route } from '../config/index.ts';
 import type { PodNode, ServiceNode, ServicePortNode, SplitNode, Topology } from '../model/index.ts';
+import { PolicyIndex } from './policy-attachment.ts';
 
 export function clusterName(service: string, port: number): string {
   return `${service}:${port}`;
@@ -36,11 +37,12 @@ function endpointsOf(port: ServicePortNode, pods: ReadonlyMap<string, PodNode>):
   });
 }
 
-function routesFor(service: ServiceNode, port: ServicePortNode, split: SplitNode | undefined): Route[] {
-  const plain: Route = { name: 'default', backends: [{ cluster: clusterName(service.key, port.port), weight: 1 }] };
+/** The traffic routes of a Service port: a TrafficSplit's weighted route (selected by its matches) before the plain one. */
+function trafficRoutes(service: ServiceNode, port: ServicePortNode, split: SplitNode | undefined): Omit<Route, 'policy'>[] {
+  const plain = { name: 'default', backends: [{ cluster: clusterName(service.key, port.port), weight: 1 }] };
   const splitPort = split?.active ? split.ports.find((p) => p.port === port.port) : undefined;
   if (!split || !splitPort) return [plain];
-  const splitRoute: Route = {
+  const splitRoute = {
     name: `split:${split.name}`,
     split: split.key,
     backends: splitPort.backends.filter((b) => !b.excluded).map((b) => ({ cluster: clusterName(b.service, port.port), weight: b.weight })),
@@ -50,9 +52,28 @@ function routesFor(service: ServiceNode, port: ServicePortNode, split: SplitNode
   return [{ ...splitRoute, match: split.matches }, plain];
 }
 
-export function buildOutbound(topology: Topology, defaults: ResiliencePolicy = DEFAULT_RESILIENCE): OutboundConfig {
+/**
+ * Every traffic route, refined by the policy routes of the Service's namespace: for each
+ * policy route a copy that also requires its match and carries that route's policy, then the
+ * route itself with the port's policy. Without policy routes, one route each, as before.
+ */
+function routesFor(service: ServiceNode, port: ServicePortNode, split: SplitNode | undefined, policies: PolicyIndex): Route[] {
+  const policyRoutes = policies.routes(service.namespace);
+  const portPolicy = policies.routePolicy(service.key, port.port).policy;
+  const out: Route[] = [];
+  for (const route of trafficRoutes(service, port, split)) {
+    for (const pr of policyRoutes) {
+      out.push({ ...route, name: `${route.name}+${pr.match.name}`, require: [pr.match], policy: policies.routePolicy(service.key, port.port, pr).policy });
+    }
+    out.push({ ...route, policy: portPolicy });
+  }
+  return out;
+}
+
+export function buildOutbound(topology: Topology): OutboundConfig {
   const pods = new Map(topology.pods.map((p) => [p.key, p]));
   const splits = new Map(topology.splits.map((s) => [s.key, s]));
+  const policies = new PolicyIndex(topology);
   const services: OutboundService[] = [];
   const clusters: Cluster[] = [];
   for (const service of topology.services) {
@@ -60,11 +81,11 @@ export function buildOutbound(topology: Topology, defaults: ResiliencePolicy = D
     const ports: OutboundPort[] = [];
     for (const port of service.ports) {
       if (port.protocol === 'udp') continue;
-      ports.push({ port: port.port, protocol: port.protocol, routes: routesFor(service, port, split) });
-      clusters.push({ name: clusterName(service.key, port.port), service: service.key, port: port.port, protocol: port.protocol, endpoints: endpointsOf(port, pods) });
+      ports.push({ port: port.port, protocol: port.protocol, routes: port.protocol === 'http' ? routesFor(service, port, split, policies) : trafficRoutes(service, port, split).map((r) => ({ ...r, policy: policies.routePolicy(service.key, port.port).policy })) });
+      clusters.push({ name: clusterName(service.key, port.port), service: service.key, port: port.port, protocol: port.protocol, endpoints: endpointsOf(port, pods), policy: policies.clusterPolicy(service.key, port.port).policy });
     }
     if (ports.length === 0) continue;
     services.push({ namespace: service.namespace, name: service.name, ...(service.clusterIP ? { clusterIP: service.clusterIP } : {}), ports });
   }
-  return { services, clusters, defaults };
+  return { services, clusters };
 }

@@ -4,14 +4,10 @@
  * inbound halves of pods with the same identity and ports) are built once and shared, and so
  * are their hashes; a full rebuild of a large mesh costs little more than one proxy's worth.
  */
-import { DEFAULT_RESILIENCE, outboundHash, PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig, type ResiliencePolicy } from '../config/index.ts';
+import { outboundHash, PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } from '../config/index.ts';
 import type { PodNode, Topology } from '../model/index.ts';
 import { InboundBuilder } from './inbound.ts';
 import { buildOutbound } from './outbound.ts';
-
-export interface TranslateOptions {
-  defaults?: ResiliencePolicy;
-}
 
 function configFor(mesh: ProxyConfig['mesh'], pod: PodNode, inbound: InboundBuilder, outbound: ProxyConfig['outbound'], digest: string): ProxyConfig {
   const body = {
@@ -28,8 +24,8 @@ function meshOf(topology: Topology): ProxyConfig['mesh'] {
 }
 
 /** Configs of every meshed pod, by proxy id (`namespace/pod`), in sorted order. */
-export function translateAll(topology: Topology, options: TranslateOptions = {}): Map<string, ProxyConfig> {
-  const outbound = buildOutbound(topology, options.defaults ?? DEFAULT_RESILIENCE);
+export function translateAll(topology: Topology): Map<string, ProxyConfig> {
+  const outbound = buildOutbound(topology);
   const digest = outboundHash(outbound);
   const inbound = new InboundBuilder(topology);
   const mesh = meshOf(topology);
@@ -41,9 +37,9 @@ export function translateAll(topology: Topology, options: TranslateOptions = {})
 }
 
 /** The config of one proxy, or undefined when no meshed pod has that id. */
-export function translate(topology: Topology, proxyId: string, options: TranslateOptions = {}): ProxyConfig | undefined {
+export function translate(topology: Topology, proxyId: string): ProxyConfig | undefined {
   const pod = topology.pods.find((p) => p.key === proxyId && p.meshed);
   if (!pod) return undefined;
-  const outbound = buildOutbound(topology, options.defaults ?? DEFAULT_RESILIENCE);
+  const outbound = buildOutbound(topology);
   return configFor(meshOf(topology), pod, new InboundBuilder(topology), outbound, outboundHash(outbound));
 }

@@ -10,7 +10,8 @@ import type { SmiKind } from '../api/index.ts';
 import type { Issue } from '../errors/issue.ts';
 import type { Topology } from '../model/index.ts';
 
-const REFERENCE_CODES = new Set(['SKIFF_E_SPLIT_ROOT_MISSING', 'SKIFF_E_SPLIT_ROUTE_GROUP_MISSING', 'SKIFF_E_TARGET_ROUTE_MISSING', 'SKIFF_E_TARGET_MATCH_MISSING', 'SKIFF_E_SPLIT_CONFLICT']);
+const REFERENCE_CODES = new Set(['SKIFF_E_SPLIT_ROOT_MISSING', 'SKIFF_E_SPLIT_ROUTE_GROUP_MISSING', 'SKIFF_E_TARGET_ROUTE_MISSING', 'SKIFF_E_TARGET_MATCH_MISSING', 'SKIFF_E_SPLIT_CONFLICT', 'SKIFF_E_POLICY_TARGET_MISSING', 'SKIFF_W_POLICY_CONFLICT']);
+const CONFLICT_CODES = new Set(['SKIFF_E_SPLIT_CONFLICT', 'SKIFF_W_POLICY_CONFLICT']);
 
 export interface StatusTarget {
   kind: SmiKind;
@@ -28,7 +29,7 @@ function conditionsFor(issues: Issue[], active: boolean, programmed: { applied: 
   const refs = issues.filter((i) => REFERENCE_CODES.has(i.code));
   const text = (list: Issue[]) => list.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message} [${i.code}]`).join('; ').slice(0, 1000);
   const accepted = condition('Accepted', invalid.length === 0, invalid.length === 0 ? 'Accepted' : 'Invalid', invalid.length === 0 ? 'The object is valid.' : text(invalid), generation);
-  const conflicted = refs.some((i) => i.code === 'SKIFF_E_SPLIT_CONFLICT');
+  const conflicted = refs.some((i) => CONFLICT_CODES.has(i.code));
   const resolved = condition('ResolvedRefs', refs.length === 0, refs.length === 0 ? 'ResolvedRefs' : conflicted ? 'Conflicted' : 'RefNotFound', refs.length === 0 ? 'Every reference resolves.' : text(refs), generation);
   const done = active && programmed.total > 0 && programmed.applied === programmed.total;
   const prog = condition('Programmed', active ? (programmed.total === 0 ? 'unknown' : done) : false, !active ? 'NotApplied' : done ? 'Programmed' : 'Pending',
@@ -47,6 +48,7 @@ export function desiredStatuses(topology: Topology, programmed: { applied: numbe
   for (const t of topology.targets) add('TrafficTarget', t);
   for (const g of topology.routeGroups) add('HTTPRouteGroup', g);
   for (const r of topology.portRoutes) add(r.kind, r);
+  for (const p of topology.policies) add('TrafficPolicy', p);
   return out;
 }
 

@@ -145,6 +145,31 @@ describe('traffic through sidecars in a cluster', () => {
     equal((await send('buyer-0', 'POST', '/books/1/buy')).status, 403, 'an unlisted route');
   });
 
+  test('a TrafficPolicy applied with kubectl changes traffic: faults abort the buyer\'s requests until it is deleted', async () => {
+    const policy = 'apiVersion: policy.skiff.dev/v1alpha1\nkind: TrafficPolicy\nmetadata:\n  name: chaos\n  namespace: store\nspec:\n  targetRefs:\n  - kind: Service\n    name: bookstore\n  - kind: Service\n    name: no-such-service\n  faultInjection:\n    abort:\n      status: 418\n      percent: 100\n';
+    const kubectl = (args: string[], stdin?: string) => new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.env.KUBECTL_BIN as string, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
+      let stderr = '';
+      child.stderr.on('data', (d) => { stderr += String(d); });
+      child.on('close', (status) => resolve({ status, stderr }));
+      child.stdin.end(stdin ?? '');
+    });
+    const applied = await kubectl(['apply', '-f', '-'], policy);
+    equal(applied.status, 0, applied.stderr);
+    await waitFor('the buyer gets 418 from the injected fault', async () => (await send('buyer-0', 'GET', '/books')).status === 418, 10_000);
+    const topologyPolicy = controller.controller.topology?.policies.find((p) => p.key === 'store/chaos');
+    ok(topologyPolicy?.issues.some((i) => i.code === 'SKIFF_E_POLICY_TARGET_MISSING' && i.message.includes('store/no-such-service')), 'the missing target is reported');
+    const status = await waitFor('the policy\'s status names the missing target', async () => {
+      const got = (await cluster.api('GET', '/apis/policy.skiff.dev/v1alpha1/namespaces/store/trafficpolicies/chaos')).body as { status?: { conditions?: { type: string; status: string; message: string }[] } };
+      const resolved = got.status?.conditions?.find((c) => c.type === 'ResolvedRefs');
+      return resolved?.status === 'False' && resolved.message.includes('store/no-such-service') && got.status;
+    }, 10_000);
+    equal(status.conditions?.find((c) => c.type === 'Accepted')?.status, 'True');
+    const deleted = await kubectl(['delete', 'trafficpolicy', 'chaos', '-n', 'store']);
+    equal(deleted.status, 0, deleted.stderr);
+    await waitFor('the fault is gone', async () => (await send('buyer-0', 'GET', '/books')).status === 200, 10_000);
+  });
+
   test('kubectl apply of the split as v1alpha4 with new weights moves the traffic to 50/50', async () => {
     const applied = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.env.KUBECTL_BIN as string, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-f', '-']);

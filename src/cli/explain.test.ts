@@ -41,3 +41,14 @@ test('explain of a Firefox request follows the A/B split', async () => {
   ok(ff.lines.includes('  service shop/web port 80, route split:web (TrafficSplit shop/web)'), ff.lines.join('\n'));
   ok(ff.lines.includes('  shop/web-v2:80 100%'));
 });
+
+test('explain names the policy each setting of a request comes from, route before Service before default', async () => {
+  const file = join(GOLDEN, 'policy-route-service-and-backend-attachments.in.yaml');
+  const checkout = await run([file, '--from', 'shop/client', '--to', 'web.shop', 'POST', '/checkout/1']);
+  ok(checkout.lines.includes('  policy (route web-routes/checkout): timeout 2s (TrafficPolicy shop/checkout), per try 1s (TrafficPolicy shop/web-defaults), 0 retries (TrafficPolicy shop/checkout), faults: delay 50ms for 1% (TrafficPolicy shop/web-defaults)'), checkout.lines.join('\n'));
+  ok(checkout.lines.includes('    limits: at most 20 requests in flight, 5 pending, 10 connections per endpoint (TrafficPolicy shop/protect-v2); eject after 2 gateway errors for 10s (TrafficPolicy shop/protect-v2)'), checkout.lines.join('\n'));
+  const search = await run([file, '--from', 'shop/client', '--to', 'web.shop', 'GET', '/search']);
+  ok(search.lines.some((l) => l.startsWith('  policy: timeout 5s (TrafficPolicy shop/web-defaults)') && l.includes('2 retries on connect-failure, gateway-error (default)')), search.lines.join('\n'));
+  const overview = await run([file]);
+  ok(overview.lines.includes('  policies: TrafficPolicy shop/checkout on route web-routes/checkout; TrafficPolicy shop/web-defaults on the Service'), overview.lines.join('\n'));
+});

@@ -5,7 +5,7 @@ import { formatIssue } from '../errors/issue.ts';
 import { buildTopology } from '../model/index.ts';
 import { readYamlInputs } from '../sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
-import { explain, explainRequest, type Explanation, type QueryAnswer } from '../translate/index.ts';
+import { describeClusterPolicy, describeRoutePolicy, explain, explainRequest, type Explanation, type QueryAnswer } from '../translate/index.ts';
 import { formatFileIssue } from './validate.ts';
 
 export const EXPLAIN_USAGE = `Usage: skiff explain [--json] <file|dir>...
@@ -41,6 +41,7 @@ export function renderExplanation(e: Explanation): string[] {
       }
     }
     if (d.split) lines.push(`  split by TrafficSplit ${d.split}`);
+    if (d.policies.length > 0) lines.push(`  policies: ${d.policies.join('; ')}`);
   }
   for (const s of e.splits) {
     lines.push(`TrafficSplit ${s.split} (${s.sourceVersion})${s.active ? '' : ' — NOT APPLIED, see problems'}`);
@@ -57,8 +58,11 @@ export function renderExplanation(e: Explanation): string[] {
 export function renderAnswer(a: QueryAnswer, from: string): string[] {
   const lines = [`${a.allowed ? 'ALLOWED' : 'DENIED'}: ${from} → ${a.host}: ${a.reason}`];
   if (a.service) lines.push(`  service ${a.service} port ${a.port}, route ${a.route ?? 'none'}${a.split ? ` (TrafficSplit ${a.split})` : ''}`);
+  if (a.policy) lines.push(`  policy${a.policy.policyRoute ? ` (route ${a.policy.policyRoute})` : ''}: ${describeRoutePolicy(a.policy.route)}`);
   for (const b of a.backends) {
     lines.push(`  ${b.cluster} ${percent(b.percent)}`);
+    const limits = a.policy?.clusters[b.cluster];
+    if (limits && Object.keys(limits.from).length > 0) lines.push(`    limits: ${describeClusterPolicy(limits)}`);
     for (const p of b.pods) lines.push(`    ${p.pod}: ${p.decision.allowed ? 'allowed' : 'denied'}, ${p.decision.reason}`);
   }
   return lines;

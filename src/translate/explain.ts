@@ -9,6 +9,7 @@ import type { Issue } from '../errors/issue.ts';
 import { allIssues, type PodNode, type ServiceNode, type SplitNode, type Topology } from '../model/index.ts';
 import { InboundBuilder } from './inbound.ts';
 import { buildOutbound } from './outbound.ts';
+import { attachedPolicies, effectivePolicy, type EffectivePolicy } from './explain-policy.ts';
 
 export interface CallerView {
   source: string;
@@ -25,6 +26,8 @@ export interface DestinationView {
   pods: { pod: string; identity: string; meshed: boolean }[];
   callers: CallerView[];
   split?: string;
+  /** TrafficPolicies attached to the Service or to routes of its namespace. */
+  policies: string[];
 }
 
 export interface SplitView {
@@ -69,6 +72,7 @@ export function explain(topology: Topology): Explanation {
       pods: members.map((p) => ({ pod: p.key, identity: p.identity, meshed: p.meshed })),
       callers: [...callers.values()].sort((a, b) => (a.source + a.via < b.source + b.via ? -1 : 1)),
       ...(service.split ? { split: service.split } : {}),
+      policies: attachedPolicies(topology, service.key),
     };
   });
   const splits = topology.splits.map((s): SplitView => ({
@@ -89,6 +93,8 @@ export interface QueryAnswer {
   split?: string;
   /** Each backend the request may go to, its share and the destination's decision. */
   backends: { cluster: string; percent: number; pods: { pod: string; decision: AccessDecision }[] }[];
+  /** The TrafficPolicy settings the caller's proxy applies, each with where it came from. */
+  policy?: EffectivePolicy;
   reason: string;
 }
 
@@ -107,6 +113,7 @@ export function explainRequest(topology: Topology, from: string, host: string, r
   if (!route) return { ...answer, reason: 'no route matches' };
   answer.route = route.name;
   if (route.split) answer.split = route.split;
+  answer.policy = effectivePolicy(topology, answer.service as string, target.port.port, route.backends.map((b) => b.cluster), route.require?.[0]?.name);
   const total = route.backends.reduce((sum, b) => sum + b.weight, 0);
   const pods = new Map(topology.pods.map((p) => [p.key, p]));
   const inbound = new InboundBuilder(topology);

@@ -9,3 +9,4 @@
 export { translate, translateAll } from './translate.ts';
 export { buildOutbound, clusterName } from './outbound.ts';
 export { explain, explainRequest, type Explanation, type QueryAnswer } from './explain.ts';
+export { describeClusterPolicy, describeRoutePolicy } from './explain-policy.ts';

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { convert, findKind, splitApiVersion, type VersionedObject } from '../../src/api/index.ts';
+import { convert, findKind, SMI_KINDS, splitApiVersion, type VersionedObject } from '../../src/api/index.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { startCluster, type TestCluster } from './harness.ts';
 import { installSmi } from './smi-setup.ts';
@@ -98,7 +98,7 @@ describe('SMI CRDs on a real API server', () => {
     // test webhook URL, so a real `apply -k` here would merge url and service; see before()).
     const rendered = await kubectl(['kustomize', join(import.meta.dirname, '..', '..', 'smi-crds')]);
     equal(rendered.status, 0, rendered.stderr);
-    equal((rendered.stdout.match(/^kind: CustomResourceDefinition$/gm) ?? []).length, 5);
+    equal((rendered.stdout.match(/^kind: CustomResourceDefinition$/gm) ?? []).length, Object.keys(SMI_KINDS).length);
     const applied = await kubectl(['apply', '-f', '-'], `apiVersion: split.smi-spec.io/v1alpha1
 kind: TrafficSplit
 metadata:

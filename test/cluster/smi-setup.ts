@@ -31,7 +31,7 @@ export async function installSmi(cluster: TestCluster): Promise<{ stop(): Promis
     webhooks: [{
       name: 'smi.validate.skiff.dev', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 5,
       clientConfig: { url: `${hooks.url}/validate`, caBundle },
-      rules: [{ apiGroups: ['split.smi-spec.io', 'access.smi-spec.io', 'specs.smi-spec.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['*'] }],
+      rules: [{ apiGroups: [...new Set(Object.values(SMI_KINDS).map((k) => k.group))], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['*'] }],
     }],
   });
   equal(webhook.status, 201, JSON.stringify(webhook.body));

@@ -27,6 +27,6 @@ export interface ProxyContext {
 /** The state in force, or a 503 `not-ready` answer (and undefined) before the first good config. */
 export function stateOrNotReady(ctx: ProxyContext, res: ServerResponse): ProxyState | undefined {
   const state = ctx.state;
-  if (!state) sendGenerated(res, 503, 'not-ready', 'the proxy has no configuration yet');
+  if (!state) sendGenerated(res, 'not-ready', 'the proxy has no configuration yet');
   return state;
 }

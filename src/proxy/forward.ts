@@ -83,8 +83,8 @@ export function forward(f: ForwardRequest): void {
     clearTimeout(overall);
     f.done({ ...result, attempts });
   };
-  const fail = (status: number, reason: Reason, detail: string, endpoint?: EndpointRuntime) => {
-    sendGenerated(f.res, status, reason, detail);
+  const fail = (reason: Reason, detail: string, endpoint?: EndpointRuntime) => {
+    const status = sendGenerated(f.res, reason, detail);
     finish({ status, reason, ...(endpoint ? { endpoint } : {}) });
   };
 
@@ -96,7 +96,7 @@ export function forward(f: ForwardRequest): void {
     // The dispatcher never started the request: end the attempt here, or its endpoint would
     // count a request in flight forever.
     settleCurrent?.(false);
-    fail(504, 'upstream-timeout', `no answer within ${f.policy.timeoutMs} ms`);
+    fail('upstream-timeout', `no answer within ${f.policy.timeoutMs} ms`);
   }, f.policy.timeoutMs) : undefined;
 
   // A response closed before it finished means the client went away: stop the upstream too.
@@ -111,11 +111,11 @@ export function forward(f: ForwardRequest): void {
   const attempt = () => {
     const endpoint = f.pick(tried);
     if (!endpoint) {
-      fail(503, lastReason, lastDetail);
+      fail(lastReason, lastDetail);
       return;
     }
     if (f.maxPendingRequests !== undefined && pendingOf(endpoint) >= f.maxPendingRequests) {
-      fail(503, 'circuit-open', `${pendingOf(endpoint)} requests already wait for a connection to ${endpoint.endpoint.address}:${endpoint.endpoint.port} (limit ${f.maxPendingRequests})`, endpoint);
+      fail('circuit-open', `${pendingOf(endpoint)} requests already wait for a connection to ${endpoint.endpoint.address}:${endpoint.endpoint.port} (limit ${f.maxPendingRequests})`, endpoint);
       return;
     }
     attempts++;
@@ -179,7 +179,7 @@ export function forward(f: ForwardRequest): void {
             attempt();
             return;
           }
-          fail(504, 'upstream-timeout', err.message, endpoint);
+          fail('upstream-timeout', err.message, endpoint);
           return;
         }
         if (f.res.headersSent) {
@@ -194,7 +194,7 @@ export function forward(f: ForwardRequest): void {
           attempt();
           return;
         }
-        fail(connect ? 503 : 502, lastReason, lastDetail, endpoint);
+        fail(lastReason, lastDetail, endpoint);
       },
     };
     try {

@@ -9,7 +9,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { rawGenerated, sendGenerated } from './generated.ts';
+import { rawGenerated, sendGenerated, type Reason } from './generated.ts';
 
 export const AUTHORITY = Symbol('skiff.authority');
 export type ProxiedRequest = IncomingMessage & { [AUTHORITY]?: string };
@@ -40,10 +40,10 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
     socket.destroy();
     return;
   }
-  const [status, detail] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'the request headers are too large']
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'HPE_HEADERS_TIMEOUT' ? [408, 'the request headers did not arrive in time']
-      : [400, `malformed request (${err.code ?? 'parse error'})`];
-  socket.end(rawGenerated(status, 'bad-request', detail));
+  const [reason, detail]: [Reason, string] = err.code === 'HPE_HEADER_OVERFLOW' ? ['headers-too-large', 'the request headers are too large']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'HPE_HEADERS_TIMEOUT' ? ['request-timeout', 'the request headers did not arrive in time']
+      : ['bad-request', `malformed request (${err.code ?? 'parse error'})`];
+  socket.end(rawGenerated(reason, detail));
 }
 
 /** `http://host:port/path?q` (absolute-form, as sent to an HTTP proxy) → authority and path. */
@@ -70,18 +70,18 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
   server.on('timeout', (socket: Duplex) => socket.destroy());
   server.on('clientError', answerClientError);
   // CONNECT would make the proxy a tunnel to anywhere: refuse it with a reason, not a silent close.
-  server.on('connect', (_req: IncomingMessage, socket: Duplex) => socket.end(rawGenerated(405, 'bad-request', 'CONNECT is not proxied')));
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => socket.end(rawGenerated('method-not-allowed', 'CONNECT is not proxied')));
   const app = Fastify({
     serverFactory: (handler) => {
       // Methods outside the proxied set never reach the router (which would answer its own 404).
       const guarded = (req: IncomingMessage, res: ServerResponse) => {
         if (PROXIED_METHODS.has(req.method ?? '')) handler(req, res);
-        else sendGenerated(res, 405, 'bad-request', `method ${(req.method ?? '').slice(0, 32)} is not proxied`);
+        else sendGenerated(res, 'method-not-allowed', `method ${(req.method ?? '').slice(0, 32)} is not proxied`);
       };
       server.on('request', guarded);
       // `Expect: 100-continue`: the handlers decide first and send 100 only when they forward.
       server.on('checkContinue', guarded);
-      server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => sendGenerated(res, 417, 'bad-request', 'only Expect: 100-continue is supported'));
+      server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => sendGenerated(res, 'expectation-failed', 'only Expect: 100-continue is supported'));
       return server;
     },
     logger: false,
@@ -89,7 +89,7 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
     // URLs the router cannot decode (`/%`) get Skiff's 400 with a reason, like every other refusal.
     frameworkErrors: (error, request, reply) => {
       reply.hijack();
-      sendGenerated(reply.raw, 400, 'bad-request', `malformed request target (${(error as { code?: string }).code ?? 'bad url'})`);
+      sendGenerated(reply.raw, 'bad-request', `malformed request target (${(error as { code?: string }).code ?? 'bad url'})`);
     },
     rewriteUrl: (req) => {
       const url = req.url ?? '/';
@@ -111,7 +111,7 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
   });
   app.setNotFoundHandler((request, reply) => {
     reply.hijack();
-    sendGenerated(reply.raw, 405, 'bad-request', `method ${request.raw.method ?? ''} is not proxied`);
+    sendGenerated(reply.raw, 'method-not-allowed', `method ${request.raw.method ?? ''} is not proxied`);
   });
   await app.ready();
   return { app, server };

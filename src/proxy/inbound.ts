@@ -104,12 +104,12 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const peer = peers.get(req.socket) ?? {};
   const authority = req.headers.host === undefined ? undefined : parseAuthority(req.headers.host);
   if (req.headers.host !== undefined && !authority) {
-    sendGenerated(res, 400, 'bad-request', 'the Host header is not a valid authority');
+    sendGenerated(res, 'bad-request', 'the Host header is not a valid authority');
     return;
   }
   const target = normalizeRequestTarget(req.url ?? '/');
   if ('problem' in target) {
-    sendGenerated(res, 400, 'bad-request', target.problem);
+    sendGenerated(res, 'bad-request', target.problem);
     return;
   }
   const hostPort = authority?.port;
@@ -127,7 +127,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   };
   const record = (status: number) => ctx.telemetry.observe(labels, status, performance.now() - started);
   if (port === undefined || !inboundPort) {
-    sendGenerated(res, 404, 'unknown-port', port === undefined ? 'the request does not say which port it is for' : `this workload serves nothing on port ${port}`);
+    sendGenerated(res, 'unknown-port', port === undefined ? 'the request does not say which port it is for' : `this workload serves nothing on port ${port}`);
     record(404);
     return;
   }
@@ -136,14 +136,14 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const decision = state.decide(peer.identity, port, 'http', facts);
   if (!decision.allowed) {
     ctx.counters.inboundDenied++;
-    sendGenerated(res, 403, peer.identity ? 'access-denied' : 'unauthenticated', decision.reason);
+    sendGenerated(res, peer.identity ? 'access-denied' : 'unauthenticated', decision.reason);
     record(403);
     return;
   }
   ctx.counters.inboundAllowed++;
   labels.route = decision.route ?? '';
   if (!ctx.rateLimits.take(inboundPort, peer.identity)) {
-    sendGenerated(res, 429, 'rate-limited', inboundPort.rateLimit?.perCaller ? `the rate limit for ${peer.identity ?? 'unauthenticated callers'} on port ${port} is exhausted` : `the rate limit of port ${port} is exhausted`);
+    sendGenerated(res, 'rate-limited', inboundPort.rateLimit?.perCaller ? `the rate limit for ${peer.identity ?? 'unauthenticated callers'} on port ${port} is exhausted` : `the rate limit of port ${port} is exhausted`);
     record(429);
     return;
   }

@@ -21,21 +21,21 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   if (!state) return;
   const authority = req[AUTHORITY] ?? req.headers.host;
   if (!authority) {
-    sendGenerated(res, 400, 'bad-request', 'the request names no host');
+    sendGenerated(res, 'bad-request', 'the request names no host');
     return;
   }
   if (!parseAuthority(authority)) {
-    sendGenerated(res, 400, 'bad-request', 'the request\'s host is not a valid authority');
+    sendGenerated(res, 'bad-request', 'the request\'s host is not a valid authority');
     return;
   }
   const target = state.hosts.lookup(authority);
   if (!target) {
-    sendGenerated(res, 502, 'unknown-host', `${authority} is not a service of the mesh`);
+    sendGenerated(res, 'unknown-host', `${authority} is not a service of the mesh`);
     return;
   }
   const normal = normalizeRequestTarget(req.url ?? '/');
   if ('problem' in normal) {
-    sendGenerated(res, 400, 'bad-request', normal.problem);
+    sendGenerated(res, 'bad-request', normal.problem);
     return;
   }
   const method = req.method ?? 'GET';
@@ -51,14 +51,14 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   };
   const record = (status: number) => ctx.telemetry.observe(labels, status, performance.now() - started);
   if (!route || !compiled) {
-    sendGenerated(res, 404, 'no-route', `no route of ${target.service.namespace}/${target.service.name}:${target.port.port} matches`);
+    sendGenerated(res, 'no-route', `no route of ${target.service.namespace}/${target.service.name}:${target.port.port} matches`);
     record(404);
     return;
   }
   const clusterName = compiled.pick(route);
   const cluster = clusterName ? state.clusters.get(clusterName) : undefined;
   if (!cluster) {
-    sendGenerated(res, 503, 'no-backends', route.split ? `every backend of TrafficSplit ${route.split} has weight 0` : 'the route has no backend');
+    sendGenerated(res, 'no-backends', route.split ? `every backend of TrafficSplit ${route.split} has weight 0` : 'the route has no backend');
     record(503);
     return;
   }
@@ -67,12 +67,12 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const counters = cluster.counters;
   const fault = policy.fault;
   if (fault && chance(fault.abortPercent) && fault.abortStatus) {
-    sendGenerated(res, fault.abortStatus, 'fault-injected', 'fault injection aborted this request');
+    sendGenerated(res, 'fault-injected', 'fault injection aborted this request', fault.abortStatus);
     record(fault.abortStatus);
     return;
   }
   if (counters.active >= limits.circuitBreaker.maxRequests) {
-    sendGenerated(res, 503, 'circuit-open', `${cluster.config.name} has ${counters.active} requests in flight (limit ${limits.circuitBreaker.maxRequests})`);
+    sendGenerated(res, 'circuit-open', `${cluster.config.name} has ${counters.active} requests in flight (limit ${limits.circuitBreaker.maxRequests})`);
     record(503);
     return;
   }

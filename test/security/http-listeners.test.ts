@@ -37,7 +37,7 @@ describe('HTTP listeners under attack', () => {
     for (const [ip, port] of [[apiIp(), MESH_PORT], [clientIp(), OUTBOUND_PORT]] as const) {
       const result = await rawProbe(ip, port, 'GET /books/1 HTTP/1.1\r\nHost: api.shop\r\nX-Slow: ', 5000);
       match(result.text, /^HTTP\/1\.1 408 /);
-      match(result.text, /x-skiff-reason: bad-request/);
+      match(result.text, /x-skiff-reason: request-timeout/);
       ok(result.closed && result.elapsedMs < 4000, `closed after ${Math.round(result.elapsedMs)} ms`);
     }
   });
@@ -138,7 +138,7 @@ describe('HTTP listeners under attack', () => {
     for (const [ip, port] of [[clientIp(), OUTBOUND_PORT], [apiIp(), MESH_PORT]] as const) {
       const result = await rawProbe(ip, port, 'CONNECT api.shop:80 HTTP/1.1\r\nHost: api.shop:80\r\n\r\n');
       match(result.text, /^HTTP\/1\.1 405 /);
-      match(result.text, /x-skiff-reason: bad-request/);
+      match(result.text, /x-skiff-reason: method-not-allowed/);
     }
   });
 

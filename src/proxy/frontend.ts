@@ -66,7 +66,9 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
     maxHeaderSize: 16 * 1024, insecureHTTPParser: false, requireHostHeader: false, requestTimeout: 0, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs,
     connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(timeouts.headersMs / 4))),
   });
-  server.timeout = timeouts.idleMs;
+  // An idle keep-alive connection must be closed by the keep-alive timer (which clients expect)
+  // before the idle timer could cut it under a request the client just sent on it.
+  server.timeout = Math.max(timeouts.idleMs, timeouts.keepAliveMs + 1000);
   server.on('timeout', (socket: Duplex) => socket.destroy());
   server.on('clientError', answerClientError);
   // CONNECT would make the proxy a tunnel to anywhere: refuse it with a reason, not a silent close.

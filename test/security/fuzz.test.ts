@@ -39,7 +39,7 @@ function render(r: { method: string; path: string; version: string; host: string
 describe('fuzzing the HTTP listeners', () => {
   let mesh: TestMesh;
   before(async () => {
-    mesh = await TestMesh.start(meshYaml('shop', 'permissive', [{ name: 'api', ports: [8080] }, { name: 'client' }], api), { limits: { headersMs: 1000, idleMs: 2000, firstByteMs: 1000 } });
+    mesh = await TestMesh.start(meshYaml('shop', 'permissive', [{ name: 'api', ports: [8080] }, { name: 'client' }], api), { limits: { headersMs: 1000, idleMs: 3000, keepAliveMs: 1500, firstByteMs: 1000 } });
   });
   after(async () => mesh?.close());
 

@@ -166,7 +166,7 @@ export class TestMesh {
       await pod.proxy?.close();
       for (const app of pod.apps) await app.close();
     }
-    await this.agent.close();
+    await this.agent.destroy();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -10,6 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ManagedProcess, sidecarArgs } from '../../src/local/processes.ts';
+import { PROXY_CONTAINER } from '../../src/sources/objects.ts';
 import type { TestCluster } from './harness.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -99,8 +100,8 @@ export class FakeKubelet {
       if (this.output.length > 100) this.output.shift();
     };
     const containers = (pod.spec.containers ?? []) as Json[];
-    const app = containers.find((c) => c.name !== 'skiff-proxy');
-    if (containers.some((c) => c.name === 'skiff-proxy')) {
+    const app = containers.find((c) => c.name !== PROXY_CONTAINER);
+    if (containers.some((c) => c.name === PROXY_CONTAINER)) {
       const sa = pod.spec.serviceAccountName ?? 'default';
       const token = (await this.cluster.api('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
         apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',

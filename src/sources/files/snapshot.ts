@@ -5,24 +5,10 @@
  * `skiff.dev/v1alpha1 MeshConfig` document sets mesh-wide settings.
  */
 import { isSmiDocument, parseSmiObject } from '../../api/index.ts';
-import { DEFAULT_MESH, DEFAULT_MESH_PORT, MESH_PORT_ANNOTATION, type EndpointSliceInput, type MeshSettings, type NamespaceInput, type PodInput, type ServiceInput, type Snapshot } from '../../model/index.ts';
+import { DEFAULT_MESH, type MeshSettings, type PodInput, type Snapshot } from '../../model/index.ts';
+import { obj, str, toEndpointSlice, toNamespace, toPod, toService } from '../objects.ts';
 
-export const INJECT_ANNOTATION = 'skiff.dev/inject';
-
-type Json = Record<string, unknown>;
-
-function obj(v: unknown): Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-function strMap(v: unknown): Record<string, string> {
-  return Object.fromEntries(Object.entries(obj(v)).filter(([, x]) => typeof x === 'string')) as Record<string, string>;
-}
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
+export { INJECT_ANNOTATION } from '../objects.ts';
 
 /** Hands out pod addresses in order: base, base+1, … (skipping .0 and .255 octets). */
 export function sequentialAddresses(base = '10.244.0.10'): () => string {
@@ -44,26 +30,8 @@ export interface SnapshotOptions {
   onPod?: (pod: PodInput, template: Record<string, unknown>) => void;
 }
 
-function containerPorts(podSpec: Json): PodInput['containerPorts'] {
-  return arr(podSpec.containers).flatMap((c) => arr(obj(c).ports).map((p) => {
-    const port = obj(p);
-    return { ...(str(port.name) ? { name: str(port.name) as string } : {}), containerPort: Number(port.containerPort), ...(str(port.protocol) ? { protocol: str(port.protocol) as string } : {}) };
-  })).filter((p) => Number.isInteger(p.containerPort));
-}
-
-function podFromTemplate(namespace: string, name: string, template: Json, owner: { kind: string; name: string }, ip: string): PodInput {
-  const meta = obj(template.metadata);
-  const spec = obj(template.spec);
-  const annotations = strMap(meta.annotations);
-  const meshPort = Number(annotations[MESH_PORT_ANNOTATION] ?? DEFAULT_MESH_PORT);
-  return {
-    namespace, name, ip, labels: strMap(meta.labels),
-    serviceAccount: str(spec.serviceAccountName) ?? 'default',
-    owner, ready: true, containerPorts: containerPorts(spec),
-    meshed: annotations[INJECT_ANNOTATION] !== 'false',
-    meshPort,
-  };
-}
+/** Local mode and explain run (inject) pods themselves; YAML written by hand has no status. */
+const FROM_YAML = { injects: true, readyWithoutStatus: true } as const;
 
 export function snapshotFromDocuments(documents: readonly unknown[], options: SnapshotOptions = {}): Snapshot {
   const allocate = options.allocate ?? (() => { const next = sequentialAddresses(); return () => next(); })();
@@ -84,57 +52,33 @@ export function snapshotFromDocuments(documents: readonly unknown[], options: Sn
         snapshot.mesh = { ...snapshot.mesh, ...(spec as Partial<MeshSettings>), ...options.mesh };
         break;
       case 'Namespace':
-        snapshot.namespaces.push({ name: name as string, labels: strMap(meta.labels), annotations: strMap(meta.annotations) } satisfies NamespaceInput);
+        snapshot.namespaces.push(toNamespace(d));
         break;
       case 'Service':
-        snapshot.services.push({
-          namespace, name: name as string,
-          ...(Object.keys(obj(spec.selector)).length > 0 ? { selector: strMap(spec.selector) } : {}),
-          ...(str(spec.clusterIP) && spec.clusterIP !== 'None' ? { clusterIP: str(spec.clusterIP) as string } : {}),
-          ports: arr(spec.ports).map((p) => {
-            const port = obj(p);
-            return {
-              port: Number(port.port),
-              ...(str(port.name) ? { name: str(port.name) as string } : {}),
-              ...(port.targetPort !== undefined ? { targetPort: port.targetPort as number | string } : {}),
-              ...(str(port.protocol) ? { protocol: str(port.protocol) as string } : {}),
-              ...(str(port.appProtocol) ? { appProtocol: str(port.appProtocol) as string } : {}),
-            };
-          }),
-        } satisfies ServiceInput);
+        snapshot.services.push(toService({ ...d, metadata: { ...meta, namespace } }));
         break;
       case 'Deployment':
       case 'StatefulSet': {
         const replicas = spec.replicas === undefined ? 1 : Number(spec.replicas);
+        const template = obj(spec.template);
         for (let i = 0; i < replicas; i++) {
           const pod = `${name as string}-${i}`;
-          const input = podFromTemplate(namespace, pod, obj(spec.template), { kind: d.kind, name: name as string }, allocate(namespace, pod));
+          const object = { metadata: { ...obj(template.metadata), name: pod, namespace }, spec: template.spec };
+          const input = toPod(object, { ...FROM_YAML, workload: { kind: d.kind, name: name as string }, ip: allocate(namespace, pod) });
           snapshot.pods.push(input);
-          options.onPod?.(input, obj(spec.template));
+          options.onPod?.(input, template);
         }
         break;
       }
       case 'Pod': {
-        const status = obj(d.status);
-        const pod = podFromTemplate(namespace, name as string, { metadata: meta, spec }, { kind: 'Pod', name: name as string }, str(status.podIP) ?? allocate(namespace, name as string));
-        const readyCondition = arr(status.conditions).map(obj).find((c) => c.type === 'Ready');
-        pod.ready = readyCondition === undefined || readyCondition.status === 'True';
+        const pod = toPod({ ...d, metadata: { ...meta, namespace } }, { ...FROM_YAML, ip: str(obj(d.status).podIP) ?? allocate(namespace, name as string) });
         snapshot.pods.push(pod);
         options.onPod?.(pod, { metadata: meta, spec });
         break;
       }
       case 'EndpointSlice': {
-        const service = strMap(meta.labels)['kubernetes.io/service-name'];
-        if (!service) break;
-        snapshot.endpointSlices.push({
-          namespace, name: name as string, service,
-          ports: arr(d.ports).map((p) => ({ ...(str(obj(p).name) ? { name: str(obj(p).name) as string } : {}), port: Number(obj(p).port) })),
-          endpoints: arr(d.endpoints).map((e) => {
-            const ep = obj(e);
-            const pod = str(obj(ep.targetRef).name);
-            return { addresses: arr(ep.addresses).filter((a): a is string => typeof a === 'string'), ready: obj(ep.conditions).ready !== false, ...(pod ? { pod } : {}) };
-          }),
-        } satisfies EndpointSliceInput);
+        const slice = toEndpointSlice({ ...d, metadata: { ...meta, namespace } });
+        if (slice) snapshot.endpointSlices.push(slice);
         break;
       }
       default:

@@ -10,7 +10,10 @@ import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, makeInformer, type Informe
 import { parseSmiObject, SMI_KINDS } from '../../api/index.ts';
 import { backoffMs } from '../../lib/backoff.ts';
 import { DEFAULT_MESH, type MeshSettings, type Snapshot } from '../../model/index.ts';
-import { toEndpointSlice, toNamespace, toPod, toService } from './convert.ts';
+import { toEndpointSlice, toNamespace, toPod, toService } from '../objects.ts';
+
+/** In a cluster the pod spec tells whether a sidecar runs, and the kubelet reports readiness. */
+const IN_CLUSTER = { injects: false, readyWithoutStatus: false } as const;
 
 type AnyInformer = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
@@ -121,7 +124,7 @@ export class KubernetesSource extends EventEmitter<{ snapshot: [Snapshot] }> {
       mesh: { ...DEFAULT_MESH, ...this.options.mesh },
       namespaces: this.items('namespaces').map(toNamespace),
       services: this.items('services').map(toService),
-      pods: this.items('pods').map(toPod),
+      pods: this.items('pods').map((o) => toPod(o, IN_CLUSTER)),
       endpointSlices: this.items('endpointslices').map(toEndpointSlice).filter((e) => e !== undefined),
       smi,
     };

@@ -9,6 +9,7 @@ import { DistributionServer, startDebugServer } from '../control/distribute/serv
 import { KubernetesController } from '../control/kubernetes.ts';
 import { secretRootStore, tokenReviewVerifier } from '../control/kubernetes-identity.ts';
 import { LeaderElector } from '../control/leader.ts';
+import { loadMeshConfig } from '../control/mesh-config-map.ts';
 import { startWebhookServer } from '../control/webhooks/server.ts';
 import { PORTS } from '../lib/ports.ts';
 import { parseListen } from './proxy.ts';
@@ -27,14 +28,16 @@ only); serves the CRD conversion and validating webhooks.
   --webhook-cert FILE      serving certificate for the webhooks (PEM)
   --webhook-key FILE       its key
   --debug HOST:PORT        /debug/proxies, /debug/topology, … (default 127.0.0.1:${PORTS.debug})
-  --trust-domain NAME      SPIFFE trust domain (default cluster.local)`;
+  --mesh-config NAME       ConfigMap (in --namespace) whose key mesh.yaml holds the MeshConfig:
+                           trust domain, cluster domain, default access mode (default skiff-mesh;
+                           absent: cluster.local, cluster.local, strict)`;
 
 export async function runController(argv: string[], out: (line: string) => void): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       kubeconfig: { type: 'string' }, namespace: { type: 'string' }, listen: { type: 'string' }, 'webhook-listen': { type: 'string' },
-      'webhook-cert': { type: 'string' }, 'webhook-key': { type: 'string' }, debug: { type: 'string' }, 'trust-domain': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'webhook-cert': { type: 'string' }, 'webhook-key': { type: 'string' }, debug: { type: 'string' }, 'mesh-config': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -49,8 +52,11 @@ export async function runController(argv: string[], out: (line: string) => void)
   const identity = `${hostname()}-${process.pid}`;
   const elector = new LeaderElector(kc, { namespace, identity });
   elector.on('changed', (leader) => log.info({ event: leader ? 'became-leader' : 'lost-leadership', identity }));
-  const controller = new KubernetesController({ kubeconfig: kc, elector, log: (event, detail) => log.info({ event, ...detail }) });
-  const ca = await CertificateAuthority.open({ trustDomain: values['trust-domain'] ?? 'cluster.local', store: secretRootStore(kc, namespace) });
+  const settings = await loadMeshConfig(kc, namespace, values['mesh-config']);
+  for (const i of settings.issues) log.warn({ event: 'mesh-config-problem', code: i.code, path: i.path, message: i.message });
+  log.info({ event: 'mesh-config', found: settings.found, ...settings.mesh });
+  const controller = new KubernetesController({ kubeconfig: kc, elector, mesh: settings.mesh, log: (event, detail) => log.info({ event, ...detail }) });
+  const ca = await CertificateAuthority.open({ trustDomain: settings.mesh.trustDomain, store: secretRootStore(kc, namespace) });
   const listen = parseListen(values.listen, { host: '0.0.0.0', port: PORTS.control });
   const distribution = new DistributionServer({ controller: controller.controller, ca, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc) });
   await controller.start();

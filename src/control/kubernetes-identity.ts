@@ -5,6 +5,7 @@
  * ServiceAccount (and, when the token is pod-bound, the pod) the certificate is for.
  */
 import { AuthenticationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { parseSpiffeId } from '../lib/spiffe.ts';
 import type { RootStore } from './ca/authority.ts';
 
 export const TOKEN_AUDIENCE = 'skiff';
@@ -42,11 +43,11 @@ export function tokenReviewVerifier(kc: KubeConfig): (proxy: string, token: stri
   const auth = kc.makeApiClient(AuthenticationV1Api);
   return async (proxy, token, identity) => {
     const [namespace, pod] = proxy.split('/');
-    const sa = /\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(identity);
-    if (!sa || sa[1] !== namespace) return false;
+    const sa = parseSpiffeId(identity);
+    if (!sa || sa.namespace !== namespace) return false;
     const review = await auth.createTokenReview({ body: { spec: { token, audiences: [TOKEN_AUDIENCE] } } });
     const user = review.status?.user;
-    if (!review.status?.authenticated || user?.username !== `system:serviceaccount:${sa[1]}:${sa[2]}`) return false;
+    if (!review.status?.authenticated || user?.username !== `system:serviceaccount:${sa.namespace}:${sa.serviceAccount}`) return false;
     const boundPod = user.extra?.['authentication.kubernetes.io/pod-name']?.[0];
     return boundPod === undefined || boundPod === pod;
   };

@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { SMI_KINDS } from '../api/index.ts';
 import type { Condition } from '../api/index.ts';
+import type { MeshSettings } from '../model/index.ts';
 import { KubernetesSource } from '../sources/kubernetes/source.ts';
 import { MeshController } from './controller.ts';
 import type { LeaderElector } from './leader.ts';
@@ -18,6 +19,8 @@ export interface KubernetesControllerOptions {
   elector?: LeaderElector;
   statusIntervalMs?: number;
   log?: (event: string, detail: Record<string, unknown>) => void;
+  /** Mesh-wide settings (from the MeshConfig ConfigMap); defaults when absent. */
+  mesh?: MeshSettings;
 }
 
 export class KubernetesController {
@@ -37,7 +40,7 @@ export class KubernetesController {
 
   constructor(options: KubernetesControllerOptions) {
     this.options = options;
-    this.source = new KubernetesSource(options.kubeconfig, { ...(options.log ? { log: options.log } : {}) });
+    this.source = new KubernetesSource(options.kubeconfig, { ...(options.log ? { log: options.log } : {}), ...(options.mesh ? { mesh: options.mesh } : {}) });
     this.custom = options.kubeconfig.makeApiClient(CustomObjectsApi);
     this.core = options.kubeconfig.makeApiClient(CoreV1Api);
   }

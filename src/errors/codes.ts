@@ -59,6 +59,8 @@ export const CODES = def({
   SKIFF_W_POLICY_SCOPE: { severity: 'warning', summary: 'A TrafficPolicy field that has no effect where it is attached.' },
   // Conversion.
   SKIFF_E_CONVERSION: { severity: 'error', summary: 'An object could not be converted between SMI versions.' },
+  // Mesh-wide settings.
+  SKIFF_E_MESH_CONFIG: { severity: 'error', summary: 'A MeshConfig field that is unknown or not valid; its default stays in force.' },
   // Mesh model: problems between objects.
   SKIFF_W_DUPLICATE_OBJECT: { severity: 'warning', summary: 'The same object (kind, namespace, name) appears twice in the input; the first one is used.' },
   SKIFF_W_NAMESPACE_ACCESS_MODE: { severity: 'warning', summary: 'A namespace sets skiff.dev/access to something other than permissive or strict.' },

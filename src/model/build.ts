@@ -61,7 +61,7 @@ export function buildTopology(snapshot: Snapshot): Topology {
     routeGroups,
     portRoutes,
     policies,
-    issues: [...issues, ...serviceIssues],
+    issues: [...(snapshot.issues ?? []), ...issues, ...serviceIssues],
   };
 }
 

@@ -3,6 +3,7 @@
  * (a Kubernetes informer cache, a YAML folder) produce it; buildTopology() reads it.
  */
 import type { ParsedObject } from '../api/index.ts';
+import type { Issue } from '../errors/issue.ts';
 import type { AccessMode } from '../config/index.ts';
 import { PORTS } from '../lib/ports.ts';
 
@@ -85,4 +86,6 @@ export interface Snapshot {
   endpointSlices: EndpointSliceInput[];
   /** Every SMI document, valid or not, as the API layer parsed it. */
   smi: ParsedObject[];
+  /** Problems the source found that belong to no object of the model (the mesh settings). */
+  issues?: Issue[];
 }

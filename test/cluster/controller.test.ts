@@ -14,6 +14,7 @@ import { CertificateAuthority, identityOf } from '../../src/control/ca/authority
 import { DistributionServer } from '../../src/control/distribute/server.ts';
 import { KubernetesController } from '../../src/control/kubernetes.ts';
 import { LeaderElector } from '../../src/control/leader.ts';
+import { loadMeshConfig } from '../../src/control/mesh-config-map.ts';
 import { secretRootStore, TOKEN_AUDIENCE, tokenReviewVerifier } from '../../src/control/kubernetes-identity.ts';
 import { createCsr, generateKeyPair } from '../../src/lib/x509.ts';
 import { startCluster, type TestCluster } from './harness.ts';
@@ -141,6 +142,25 @@ describe('controller on a real API server', () => {
       equal((await ask('not-a-token')).status, 403);
     } finally {
       await server.close();
+    }
+  });
+
+  test('mesh-wide settings come from the skiff-mesh ConfigMap: a valid one applies, a bad field keeps its default and is reported', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(cluster.kubeconfig);
+    await cluster.api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'skiff-system' } });
+    equal((await loadMeshConfig(kc, 'skiff-system')).found, false, 'no ConfigMap: defaults');
+    await ok201('/api/v1/namespaces/skiff-system/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'skiff-mesh' }, data: { 'mesh.yaml': 'apiVersion: skiff.dev/v1alpha1\nkind: MeshConfig\nspec:\n  trustDomain: example.org\n  defaultAccessMode: permissive\n  clusterDomain: Not A Domain\n' } });
+    const settings = await loadMeshConfig(kc, 'skiff-system');
+    deepStrictEqual(settings.mesh, { trustDomain: 'example.org', clusterDomain: 'cluster.local', defaultAccessMode: 'permissive' });
+    deepStrictEqual(settings.issues.map((i) => `${i.code} ${i.path}`), ['SKIFF_E_MESH_CONFIG spec.clusterDomain']);
+    const withDomain = new KubernetesController({ kubeconfig: kc, mesh: settings.mesh });
+    await withDomain.start();
+    try {
+      const pod = await waitFor('a pod with the configured trust domain', () => withDomain.controller.topology?.pods.find((p) => p.meshed));
+      ok(pod.identity.startsWith('spiffe://example.org/'), pod.identity);
+    } finally {
+      await withDomain.stop();
     }
   });
 

@@ -6,6 +6,7 @@
  */
 import { isSmiDocument, parseSmiObject } from '../../api/index.ts';
 import { DEFAULT_MESH, type MeshSettings, type PodInput, type Snapshot } from '../../model/index.ts';
+import { isMeshConfig, readMeshConfig } from '../mesh-config.ts';
 import { obj, str, toEndpointSlice, toNamespace, toPod, toService } from '../objects.ts';
 
 export { INJECT_ANNOTATION } from '../objects.ts';
@@ -46,11 +47,14 @@ export function snapshotFromDocuments(documents: readonly unknown[], options: Sn
     const name = str(meta.name);
     const namespace = str(meta.namespace) ?? 'default';
     const spec = obj(d.spec);
-    if (!name && d.kind !== 'MeshConfig') continue;
+    if (isMeshConfig(d)) {
+      const read = readMeshConfig(d, snapshot.mesh);
+      snapshot.mesh = { ...read.mesh, ...options.mesh };
+      if (read.issues.length > 0) snapshot.issues = [...(snapshot.issues ?? []), ...read.issues];
+      continue;
+    }
+    if (!name) continue;
     switch (d.kind) {
-      case 'MeshConfig':
-        snapshot.mesh = { ...snapshot.mesh, ...(spec as Partial<MeshSettings>), ...options.mesh };
-        break;
       case 'Namespace':
         snapshot.namespaces.push(toNamespace(d));
         break;

@@ -9,3 +9,4 @@ export { DEFAULT_CLUSTER_POLICY, DEFAULT_ROUTE_POLICY } from './defaults.ts';
 export * from './evaluate.ts';
 export * from './hosts.ts';
 export * from './request-path.ts';
+export * from './protocol.ts';

@@ -24,6 +24,19 @@ export interface ProxyRecord {
   connected: number;
 }
 
+/** One row of /debug/proxies. */
+export interface ProxyStatus {
+  proxy: string;
+  identity: string;
+  connected: boolean;
+  desired: string;
+  sent: string | null;
+  applied: string | null;
+  upToDate: boolean;
+  lastError: string | null;
+  ackAt: string | null;
+}
+
 export interface ControllerOptions {
   debounceMs?: number;
   maxDelayMs?: number;
@@ -111,8 +124,8 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     }
   }
 
-  /** Per proxy: what it should have, what it applied, and any refusal. */
-  proxyStatus(): Record<string, unknown>[] {
+  /** Per proxy: what it should have, what it applied, and any refusal (/debug/proxies). */
+  proxyStatus(): ProxyStatus[] {
     return [...this.proxies.values()].map((r) => ({
       proxy: r.id, identity: r.identity, connected: r.connected > 0, desired: r.config.hash, sent: r.sentHash ?? null,
       applied: r.appliedHash ?? null, upToDate: r.appliedHash === r.config.hash, lastError: r.lastError ?? null, ackAt: r.ackAt ?? null,

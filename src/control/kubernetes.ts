@@ -69,7 +69,7 @@ export class KubernetesController {
     if (!topology || this.writing || (this.options.elector && !this.options.elector.isLeader)) return;
     this.writing = true;
     try {
-      const proxies = this.controller.proxyStatus() as { upToDate: boolean }[];
+      const proxies = this.controller.proxyStatus();
       const programmed = { applied: proxies.filter((p) => p.upToDate).length, total: proxies.length };
       const now = new Date().toISOString();
       for (const target of desiredStatuses(topology, programmed, this.generations)) await this.write(target, now);

@@ -4,13 +4,10 @@
  * sidecar's /stats, read once a second, over a sliding window of the last ten seconds.
  */
 import { request } from 'undici';
+import type { ProxyStats } from '../config/index.ts';
 import { PORTS } from '../lib/ports.ts';
 import type { LocalRuntime } from './runtime.ts';
 
-interface ProxyStats {
-  inbound?: { inboundAllowed: number; inboundDenied: number };
-  clusters?: { name: string; requests: number }[];
-}
 
 const WINDOW = 10;
 
@@ -65,9 +62,9 @@ export class LiveStats {
       try {
         const res = await request(`http://${p.input.ip}:${PORTS.admin}/stats`, { headersTimeout: 800, bodyTimeout: 800 });
         const stats = await res.body.json() as ProxyStats;
-        for (const c of stats.clusters ?? []) clusters.set(c.name, (clusters.get(c.name) ?? 0) + c.requests);
-        allowed += stats.inbound?.inboundAllowed ?? 0;
-        denied += stats.inbound?.inboundDenied ?? 0;
+        for (const c of stats.clusters) clusters.set(c.name, (clusters.get(c.name) ?? 0) + c.requests);
+        allowed += stats.inbound.inboundAllowed;
+        denied += stats.inbound.inboundDenied;
       } catch {
         // A sidecar that is starting or restarting is simply not counted this second.
       }
@@ -90,7 +87,7 @@ export class LiveStats {
         backends: (port?.backends ?? []).map((b, i) => ({ service: b.service, configured: b.percent, observed: total > 0 ? Math.round(((counts[i] ?? 0) / total) * 1000) / 10 : null, requests: counts[i] ?? 0 })),
       };
     });
-    const proxies = this.runtime.controller.proxyStatus() as { upToDate: boolean }[];
+    const proxies = this.runtime.controller.proxyStatus();
     return {
       controlPlane: this.runtime.controlUrl,
       pods: [...this.runtime.pods.entries()].map(([key, p]) => ({

@@ -13,7 +13,8 @@
 import { EventEmitter } from 'node:events';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
+import { Agent, EventSource, request } from 'undici';
+import { CertificateResponseSchema, checker, CONFIG_EVENT, type Ack, type CertificateRequest } from '../config/index.ts';
 import { backoffMs } from '../lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
@@ -33,6 +34,8 @@ export interface ControlClientOptions {
   log?: (event: string, detail: Record<string, unknown>) => void;
 }
 
+const checkCertificateResponse = checker(CertificateResponseSchema);
+
 /** Reconnect and retry delays: 100 ms doubling to 5 s, with jitter. */
 const backoff = (attempt: number) => backoffMs(attempt, 100, 5000);
 
@@ -43,7 +46,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   private stopped = false;
   private haveHash: string | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
-  private streamAbort: AbortController | undefined;
+  private stream: EventSource | undefined;
   connected = false;
   certificateNotAfter: Date | undefined;
 
@@ -84,13 +87,19 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   async renewCertificate(): Promise<void> {
     const keys = generateKeyPair();
     const csr = createCsr(keys, this.options.proxyId);
+    const ask: CertificateRequest = { proxy: this.options.proxyId, csr, ...(this.options.bootstrapToken ? { token: this.options.bootstrapToken } : {}) };
     const res = await request(`${this.options.url}/v1/certificate`, {
       method: 'POST', dispatcher: await this.dispatcher(),
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ proxy: this.options.proxyId, csr, ...(this.options.bootstrapToken ? { token: this.options.bootstrapToken } : {}) }),
+      body: JSON.stringify(ask),
     });
-    const body = await res.body.json() as { certificate?: string; trustBundle?: string; notAfter?: string; error?: string };
-    if (res.statusCode !== 200 || !body.certificate || !body.trustBundle) throw new Error(`certificate request refused (${res.statusCode}): ${body.error ?? 'no certificate'}`);
+    const answer: unknown = await res.body.json().catch(() => undefined);
+    const checked = checkCertificateResponse(answer);
+    if (res.statusCode !== 200 || !checked.ok) {
+      const reason = (answer as { error?: unknown } | undefined)?.error;
+      throw new Error(`certificate request refused (${res.statusCode}): ${typeof reason === 'string' ? reason : checked.ok ? 'no certificate' : checked.problem}`);
+    }
+    const body = checked.value;
     const dir = this.options.certDir;
     await writeFile(join(dir, `${KEY_FILE}.tmp`), privateKeyPem(keys.privateKey), { mode: 0o600 });
     await writeFile(join(dir, `${CERT_FILE}.tmp`), body.certificate);
@@ -99,7 +108,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     await rename(join(dir, `${KEY_FILE}.tmp`), join(dir, KEY_FILE));
     await rename(join(dir, `${CERT_FILE}.tmp`), join(dir, CERT_FILE));
     this.trust = body.trustBundle;
-    this.certificateNotAfter = new Date(body.notAfter ?? Date.now());
+    this.certificateNotAfter = new Date(body.notAfter);
     this.resetAgent();
     this.log('certificate-issued', { notAfter: body.notAfter });
     this.options.onCertificate?.();
@@ -153,38 +162,42 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     }
   }
 
+  /**
+   * One config stream: undici's EventSource over the mTLS agent. Any error ends it (the loop
+   * reconnects with backoff and jitter, naming the version it has); a stream that never
+   * opened is asked once more with a plain request, to report why it was refused.
+   */
   private async streamOnce(): Promise<void> {
-    this.streamAbort = new AbortController();
+    const dispatcher = await this.dispatcher();
     const url = `${this.options.url}/v1/config?proxy=${encodeURIComponent(this.options.proxyId)}${this.haveHash ? `&have=${this.haveHash}` : ''}`;
-    const res = await request(url, { dispatcher: await this.dispatcher(), signal: this.streamAbort.signal, headersTimeout: 10_000, bodyTimeout: 0 });
-    if (res.statusCode !== 200) {
-      const text = await res.body.text();
-      throw new Error(`config stream refused (${res.statusCode}): ${text.slice(0, 200)}`);
-    }
-    this.connected = true;
-    this.log('stream-connected', { have: this.haveHash ?? null });
-    let buffer = '';
-    for await (const chunk of res.body) {
-      buffer += (chunk as Buffer).toString('utf8');
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        let event = 'message';
-        let data = '';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event:')) event = line.slice(6).trim();
-          else if (line.startsWith('data:')) data += line.slice(5).trimStart();
-        }
-        if (event !== 'config' || data === '') continue;
+    let opened = false;
+    await new Promise<void>((_resolve, reject) => {
+      const source = new EventSource(url, { node: { dispatcher } });
+      this.stream = source;
+      source.addEventListener('open', () => {
+        opened = true;
+        this.connected = true;
+        this.log('stream-connected', { have: this.haveHash ?? null });
+      });
+      source.addEventListener(CONFIG_EVENT, (event) => {
         try {
-          this.emit('config', JSON.parse(data));
+          this.emit('config', JSON.parse(String((event as MessageEvent).data)));
         } catch (err) {
           this.emit('error', new Error(`the control plane sent unreadable JSON: ${(err as Error).message}`));
         }
-      }
-    }
-    throw new Error('the config stream ended');
+      });
+      source.addEventListener('error', () => {
+        source.close();
+        reject(new Error('the config stream ended'));
+      });
+    }).catch(async (err: Error) => {
+      if (opened || this.stopped) throw err;
+      const res = await request(url, { dispatcher, headersTimeout: 5000, bodyTimeout: 5000 }).catch((e: Error) => e);
+      if (res instanceof Error) throw new Error(`config stream: ${res.message}`);
+      const text = res.statusCode === 200 ? '' : await res.body.text();
+      if (res.statusCode === 200) await res.body.destroy();
+      throw new Error(`config stream refused (${res.statusCode}): ${text.slice(0, 200)}`);
+    });
   }
 
   report(result: { hash?: string; error?: string }): void {
@@ -193,7 +206,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
       try {
         const res = await request(`${this.options.url}/v1/ack`, {
           method: 'POST', dispatcher: await this.dispatcher(), headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ proxy: this.options.proxyId, ...result }),
+          body: JSON.stringify({ proxy: this.options.proxyId, ...result } satisfies Ack),
         });
         await res.body.dump();
       } catch {
@@ -205,7 +218,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   stop(): void {
     this.stopped = true;
     if (this.renewTimer) clearTimeout(this.renewTimer);
-    this.streamAbort?.abort();
+    this.stream?.close();
     this.resetAgent();
   }
 }

@@ -5,7 +5,7 @@
  * stays in force; the proxy never exits because of input.
  */
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { checkProxyConfig, type RoutePolicy } from '../config/index.ts';
+import { checkProxyConfig, type ProxyStats, type RoutePolicy } from '../config/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { createAdmin } from './admin.ts';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.ts';
@@ -154,7 +154,7 @@ export class SkiffProxy implements ProxyContext {
     return { hash: this.state?.config.hash ?? null, appliedAt: this.appliedAt ?? null, lastError: this.configError ?? null, counts: this.configs, config: this.state?.config ?? null };
   }
 
-  stats(): Record<string, unknown> {
+  stats(): ProxyStats {
     return {
       config: { hash: this.state?.config.hash ?? null, ...this.configs, lastError: this.configError ?? null },
       certificate: this.tls ? { identity: this.tls.identity, notAfter: this.tls.notAfter.toISOString(), generation: this.tls.generation, lastError: this.certs?.lastError ?? null } : null,

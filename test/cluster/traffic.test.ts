@@ -98,7 +98,7 @@ describe('traffic through sidecars in a cluster', () => {
     await pod('buyer-0', 'buyer', { app: 'buyer' });
     await pod('thief-0', 'thief', { app: 'thief' });
     await waitFor('every sidecar applied its config', () => {
-      const proxies = controller.controller.proxyStatus() as { upToDate: boolean }[];
+      const proxies = controller.controller.proxyStatus();
       return proxies.length === 4 && proxies.every((p) => p.upToDate);
     }, 60_000).catch((err: Error) => { throw new Error(`${err.message}\n${kubelet.output.slice(-20).join('\n')}`); });
     await waitFor('the bookstore answers the buyer', async () => (await version()).startsWith('v'), 30_000);
@@ -179,7 +179,7 @@ describe('traffic through sidecars in a cluster', () => {
       child.stdin.end('apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata:\n  name: bookstore\n  namespace: store\nspec:\n  service: bookstore\n  backends:\n  - service: bookstore-v1\n    weight: 50\n  - service: bookstore-v2\n    weight: 50\n');
     });
     equal(applied.status, 0, applied.stderr);
-    await waitFor('the buyer\'s sidecar has the new weights', () => controller.controller.proxies.get('store/buyer-0')?.config.outbound.services.find((s) => s.name === 'bookstore')?.ports[0]?.routes[0]?.backends[0]?.weight === 50 && (controller.controller.proxyStatus() as { proxy: string; upToDate: boolean }[]).find((p) => p.proxy === 'store/buyer-0')?.upToDate);
+    await waitFor('the buyer\'s sidecar has the new weights', () => controller.controller.proxies.get('store/buyer-0')?.config.outbound.services.find((s) => s.name === 'bookstore')?.ports[0]?.routes[0]?.backends[0]?.weight === 50 && controller.controller.proxyStatus().find((p) => p.proxy === 'store/buyer-0')?.upToDate);
     let v2 = 0;
     for (let i = 0; i < 300; i++) if ((await version()) === 'v2') v2++;
     ok(Math.abs(v2 - 150) < 4.5 * Math.sqrt(300 * 0.25), `${v2} of 300 went to v2`);

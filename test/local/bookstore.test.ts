@@ -43,7 +43,7 @@ describe('local mode: the bookstore demo', () => {
     });
     await runtime.start();
     await waitFor('every proxy applied its config', () => {
-      const s = runtime.controller.proxyStatus() as { upToDate: boolean }[];
+      const s = runtime.controller.proxyStatus();
       return s.length === 5 && s.every((p) => p.upToDate);
     }, 30_000);
     await waitFor('the bookstore answers through the buyer\'s sidecar', async () => (await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status === 200, 30_000);
@@ -120,7 +120,7 @@ describe('local mode: the bookstore demo', () => {
     })();
     try {
       await runtime.restartControlPlane(1500);
-      await waitFor('every sidecar reconnected', () => (runtime.controller.proxyStatus() as { connected: boolean }[]).every((p) => p.connected), 15_000);
+      await waitFor('every sidecar reconnected', () => runtime.controller.proxyStatus().every((p) => p.connected), 15_000);
     } finally {
       stop = true;
       await loop;

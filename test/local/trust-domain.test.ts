@@ -32,7 +32,7 @@ describe('a mesh with its own trust domain', () => {
     runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: 240 + (process.pid % 10) });
     await runtime.start();
     await waitFor('every proxy applied its config', () => {
-      const s = runtime.controller.proxyStatus() as { upToDate: boolean }[];
+      const s = runtime.controller.proxyStatus();
       return s.length === 5 && s.every((p) => p.upToDate);
     }, 30_000);
   });

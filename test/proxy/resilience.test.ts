@@ -28,7 +28,8 @@ describe('traffic policies, set in YAML and seen in traffic', () => {
       equal(res.status, 200, res.text);
       equal(res.json().app, 'web-0');
     }
-    const stats = mesh.pod('client').proxy?.stats() as { endpoints: { endpoint: string; ejections: number }[] };
+    const stats = mesh.pod('client').proxy?.stats();
+    ok(stats);
     ok(stats.endpoints.some((e) => e.endpoint.startsWith(dead.ip) && e.ejections > 0), JSON.stringify(stats.endpoints));
     ok(await retries(mesh) > 0);
   });

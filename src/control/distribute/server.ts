@@ -17,6 +17,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { CertificateAuthority } from '../ca/authority.ts';
 import { identityOf } from '../ca/authority.ts';
 import type { MeshController, ProxyRecord } from '../controller.ts';
+import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody } from '../../config/index.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { BootstrapTokens } from './tokens.ts';
 
@@ -103,7 +104,7 @@ export class DistributionServer {
   }
 
   private send(stream: Stream, record: ProxyRecord): void {
-    stream.res.write(`event: config\ndata: ${record.json}\n\n`);
+    stream.res.write(`event: ${CONFIG_EVENT}\nid: ${record.config.hash}\ndata: ${record.json}\n\n`);
     record.sentHash = record.config.hash;
   }
 
@@ -121,19 +122,18 @@ export class DistributionServer {
     });
     this.app = app;
 
-    app.post<{ Body: { proxy?: string; csr?: string; token?: string } }>('/v1/certificate', async (request, reply) => {
-      const { proxy, csr, token } = request.body ?? {};
-      if (typeof proxy !== 'string' || typeof csr !== 'string') return reply.code(400).send({ error: 'proxy and csr are required' });
-      if (!PROXY_ID.test(proxy)) return reply.code(400).send({ error: 'proxy must be <namespace>/<pod>' });
+    app.post<{ Body: CertificateRequest }>('/v1/certificate', { schema: { body: CertificateRequestSchema } }, async (request, reply) => {
+      const { proxy, csr, token } = request.body;
+      if (!PROXY_ID.test(proxy)) return reply.code(400).send({ error: 'proxy must be <namespace>/<pod>' } satisfies ErrorBody);
       const record = controller.proxies.get(proxy);
       if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology; retry` });
-      const viaToken = typeof token === 'string' && token.length <= 8192
+      const viaToken = token !== undefined
         && ((this.options.tokens?.consume(proxy, token) ?? false) || (await this.options.verifyToken?.(proxy, token, record.identity).catch(() => false)) === true);
       const viaCert = peerIdentity(request) === record.identity;
       if (!viaToken && !viaCert) return reply.code(403).send({ error: `proof of identity for ${proxy} missing: a bootstrap token or a certificate for ${record.identity}` });
       try {
         const cert = ca.issue(csr, record.identity, this.options.workloadTtlMs);
-        return { certificate: cert.certificatePem, trustBundle: ca.trustBundle(), notAfter: cert.notAfter.toISOString(), identity: cert.identity };
+        return { certificate: cert.certificatePem, trustBundle: ca.trustBundle(), notAfter: cert.notAfter.toISOString(), identity: cert.identity } satisfies CertificateResponse;
       } catch (err) {
         return reply.code(400).send({ error: (err as Error).message });
       }
@@ -160,7 +160,9 @@ export class DistributionServer {
       set.add(stream);
       if (record) {
         record.connected++;
-        if (record.config.hash !== request.query.have) this.send(stream, record);
+        // `have` from the query, or the standard Last-Event-ID of a reconnecting EventSource.
+        const have = request.query.have ?? request.headers['last-event-id'];
+        if (record.config.hash !== have) this.send(stream, record);
         else record.sentHash = record.config.hash;
       }
       res.on('close', () => {
@@ -171,9 +173,9 @@ export class DistributionServer {
       });
     });
 
-    app.post<{ Body: { proxy?: string; hash?: string; error?: string } }>('/v1/ack', async (request, reply) => {
-      const { proxy, hash, error } = request.body ?? {};
-      const record = typeof proxy === 'string' ? controller.proxies.get(proxy) : undefined;
+    app.post<{ Body: Ack }>('/v1/ack', { schema: { body: AckSchema } }, async (request, reply) => {
+      const { proxy, hash, error } = request.body;
+      const record = controller.proxies.get(proxy);
       if (!record) return reply.code(404).send({ error: 'unknown proxy' });
       if (peerIdentity(request) !== record.identity) return reply.code(403).send({ error: 'not this proxy\'s identity' });
       controller.acknowledge(record.id, { ...(hash ? { hash } : {}), ...(error ? { error } : {}) });

@@ -122,8 +122,3 @@ export class OutlierState {
     return false;
   }
 }
-
-/** True with probability `percent`/100. */
-export function chance(percent: number | undefined): boolean {
-  return percent !== undefined && percent > 0 && Math.random() * 100 < percent;
-}

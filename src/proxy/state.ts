@@ -25,7 +25,7 @@ export interface CompiledPort {
   port: OutboundPort;
   route(request: RequestFacts): Route | undefined;
   /** Picks a cluster name for a route by weight, per request; undefined when all weights are 0. */
-  pick(route: Route): string | undefined;
+  pick(route: Route, random?: () => number): string | undefined;
 }
 
 export interface ProxyState {
@@ -47,7 +47,7 @@ export interface ProxyState {
  */
 export const TO_APPLICATION: RoutePolicy = { timeoutMs: 0, perTryTimeoutMs: 0, retry: { attempts: 0, on: [], budgetPercent: 0, minPerSecond: 0 } };
 
-function weightedPicker(routes: readonly Route[]): (route: Route) => string | undefined {
+function weightedPicker(routes: readonly Route[]): (route: Route, random?: () => number) => string | undefined {
   const tables = new Map<Route, { total: number; cumulative: number[]; clusters: string[] }>();
   for (const route of routes) {
     let total = 0;
@@ -61,11 +61,11 @@ function weightedPicker(routes: readonly Route[]): (route: Route) => string | un
     }
     tables.set(route, { total, cumulative, clusters });
   }
-  return (route) => {
+  return (route, random = Math.random) => {
     const t = tables.get(route);
     if (!t || t.total === 0) return undefined;
     if (t.clusters.length === 1) return t.clusters[0];
-    const r = Math.random() * t.total;
+    const r = random() * t.total;
     for (let i = 0; i < t.cumulative.length; i++) if (r < (t.cumulative[i] as number)) return t.clusters[i];
     return t.clusters[t.clusters.length - 1];
   };

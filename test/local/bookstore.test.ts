@@ -107,6 +107,16 @@ describe('local mode: the bookstore demo', () => {
     await waitFor('the problems are gone', () => runtime.problems.length === 0, 5000);
   });
 
+  test('a TrafficPolicy written into the folder takes effect at once, and removing it restores traffic', async () => {
+    const file = join(dir, 'chaos.yaml');
+    writeFileSync(file, 'apiVersion: policy.skiff.dev/v1alpha1\nkind: TrafficPolicy\nmetadata:\n  name: chaos\n  namespace: bookstore\nspec:\n  targetRefs:\n  - kind: Service\n    name: bookstore\n  faultInjection:\n    abort:\n      status: 418\n      percent: 100\n');
+    await waitFor('the buyer gets the injected 418', async () => (await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status === 418, 5000);
+    const res = await send('buyer-0', 'GET', 'http://bookstore.bookstore/books');
+    equal(res.reason, 'fault-injected');
+    rmSync(file);
+    await waitFor('the fault is gone', async () => (await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status === 200, 5000);
+  });
+
   test('stopping the control plane during load loses no request; later edits still propagate', async () => {
     let failures = 0;
     let total = 0;

@@ -1,0 +1,57 @@
+/** The outbound stages, one at a time, on a config from the real pipeline, with randomness injected. */
+import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ProxyConfig, RequestFacts } from '../config/index.ts';
+import { buildTopology } from '../model/index.ts';
+import { parseYamlText } from '../sources/files/read-yaml.ts';
+import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
+import { translateAll } from '../translate/index.ts';
+import { meshYaml } from '../../test/support/mesh.ts';
+import { admit, choose, isRefusal, resolve, type Choice, type Resolved } from './outbound-stages.ts';
+import { compileState } from './state.ts';
+import { Upstreams } from './upstream.ts';
+
+const services = ['web', 'web-v1', 'web-v2'].map((name) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  selector:\n    app: ${name === 'web' ? 'web' : name}\n  ports:\n  - port: 80\n    targetPort: 8080\n`).join('---\n');
+const split = 'apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  service: web\n  backends:\n  - service: web-v1\n    weight: 75\n  - service: web-v2\n    weight: 25\n';
+const policy = 'apiVersion: policy.skiff.dev/v1alpha1\nkind: TrafficPolicy\nmetadata:\n  name: chaos\n  namespace: shop\nspec:\n  targetRefs:\n  - kind: Service\n    name: web\n  faultInjection:\n    abort: {status: 418, percent: 10}\n    delay: {duration: 250ms, percent: 50}\n';
+
+function state(extra = '') {
+  const yaml = meshYaml('shop', 'permissive', [{ name: 'web-v1', labels: { app: 'web-v1' }, ports: [8080] }, { name: 'web-v2', labels: { app: 'web-v2' }, ports: [8080] }, { name: 'client' }], [services, split, extra].filter(Boolean).join('---\n'));
+  const { documents } = parseYamlText('t.yaml', yaml);
+  const config = translateAll(buildTopology(snapshotFromDocuments(documents.map((d) => d.value)))).get('shop/client-0') as ProxyConfig;
+  return compileState(config, new Upstreams(() => undefined));
+}
+const facts: RequestFacts = { method: 'GET', path: '/', header: () => undefined };
+const fixed = (value: number) => () => value;
+
+test('resolve: hostile or unknown hosts and bad paths are refusals with reasons; a mesh name resolves', () => {
+  const s = state();
+  deepStrictEqual(resolve(s, undefined, '/'), { refuse: 'bad-request', detail: 'the request names no host' });
+  equal((resolve(s, 'web.shop:80@evil', '/') as { refuse: string }).refuse, 'bad-request');
+  equal((resolve(s, 'example.com', '/') as { refuse: string }).refuse, 'unknown-host');
+  equal((resolve(s, 'web.shop', '/a%2fb') as { refuse: string }).refuse, 'bad-request');
+  const ok1 = resolve(s, 'WEB.shop.svc.cluster.local.:80', '/x/../y?q=1');
+  ok(!isRefusal(ok1));
+  deepStrictEqual([ok1.target.service.name, ok1.path, ok1.forwardPath], ['web', '/y', '/y?q=1']);
+});
+
+test('choose: the split\'s weights decide per request, by the random number given', () => {
+  const s = state();
+  const resolved = resolve(s, 'web.shop', '/') as Resolved;
+  const pick = (r: number) => (choose(s, resolved, facts, fixed(r)) as Choice).cluster.config.name;
+  equal(pick(0), 'shop/web-v1:80');
+  equal(pick(0.7499), 'shop/web-v1:80');
+  equal(pick(0.75), 'shop/web-v2:80');
+  equal(pick(0.9999), 'shop/web-v2:80');
+});
+
+test('admit: the policy\'s abort and delay apply to their share; the circuit breaker refuses at its limit', () => {
+  const s = state(policy);
+  const choice = choose(s, resolve(s, 'web.shop', '/') as Resolved, facts, fixed(0)) as Choice;
+  deepStrictEqual(admit(choice, fixed(0.05)), { refuse: 'fault-injected', detail: 'fault injection aborted this request', status: 418 });
+  deepStrictEqual(admit(choice, fixed(0.3)), { delayMs: 250 }, '0.3: not aborted (10%), delayed (50%)');
+  deepStrictEqual(admit(choice, fixed(0.6)), { delayMs: 0 });
+  choice.cluster.counters.active = choice.cluster.config.policy.circuitBreaker.maxRequests;
+  equal((admit(choice, fixed(0.99)) as { refuse: string }).refuse, 'circuit-open');
+  choice.cluster.counters.active = 0;
+});

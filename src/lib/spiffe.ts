@@ -15,6 +15,11 @@ const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 /** Namespace and ServiceAccount names: Kubernetes DNS-1123 subdomain rules, at most 253 characters. */
 const NAME = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
 
+/** The SPIFFE ID of a trust domain itself (the CA root carries it). */
+export function trustDomainId(trustDomain: string): string {
+  return `spiffe://${trustDomain}`;
+}
+
 export function formatSpiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
   return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }

@@ -6,7 +6,7 @@
  * can be rotated with an overlap period.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { certificateIdentity, formatSpiffeId, parseSpiffeId } from '../../lib/spiffe.ts';
+import { certificateIdentity, formatSpiffeId, parseSpiffeId, trustDomainId } from '../../lib/spiffe.ts';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCertificate, generateKeyPair, privateKeyPem, readCsr } from '../../lib/x509.ts';
@@ -87,7 +87,7 @@ export class CertificateAuthority {
     const pem = createCertificate({
       commonName: `Skiff root for ${options.trustDomain}`, publicKey: keys.publicKey,
       notBefore: new Date(now - CLOCK_SKEW_MS), notAfter: new Date(now + ROOT_TTL_MS), isCA: true, pathLength: 1,
-      uris: [`spiffe://${options.trustDomain}`],
+      uris: [trustDomainId(options.trustDomain)],
     }, undefined, keys.privateKey);
     return new CertificateAuthority(options, pem, keys.privateKey);
   }

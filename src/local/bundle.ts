@@ -5,6 +5,7 @@
  * most of the start-up time per sidecar. Without esbuild (a production install) the sources
  * are used as they are.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type * as Esbuild from 'esbuild';
 
@@ -16,7 +17,8 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
  * resolve against the project's dependencies.
  */
 export async function sidecarEntryPoint(): Promise<string> {
-  const fallback = join(ROOT, 'bin', 'skiff.mjs');
+  // Run from a bundle (the container image) there is no bin/skiff.mjs: the bundle itself is the entry.
+  const fallback = existsSync(join(ROOT, 'bin', 'skiff.mjs')) ? join(ROOT, 'bin', 'skiff.mjs') : (process.argv[1] ?? join(ROOT, 'bin', 'skiff.mjs'));
   let esbuild: typeof Esbuild;
   try {
     esbuild = await import('esbuild');

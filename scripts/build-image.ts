@@ -1,0 +1,202 @@
+/**
+ * `npm run image`: builds Skiff's OCI image (controller, sidecar and CLI in one) without a
+ * container registry, reproducibly: the same sources and Debian package versions give the
+ * same layer digests.
+ *
+ *   layer 1  a minimal Debian root file system from packages (mmdebstrap --variant=extract:
+ *            libc, libstdc++, CA certificates, iptables for the capture step), plus the
+ *            users and alternatives links the skipped maintainer scripts would have made;
+ *            cached in ~/.cache/skiff/image/ by package list
+ *   layer 2  the Node 24 binary the `node` npm package brought
+ *   layer 3  Skiff, bundled with esbuild into one file
+ *
+ * Tars are written with sorted names, fixed times and owners; gzip without names or times.
+ * Output: dist/skiff-<version>.oci.tar (an OCI image layout in a tar), loadable with
+ * `podman load -i` and `ctr -n k8s.io images import`, named localhost/skiff:<version>.
+ * Runs as user 65532; the root file system can be mounted read-only.
+ *
+ *   node scripts/build-image.ts [--out FILE] [--print-digests]
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export const IMAGE_NAME = `localhost/skiff:${VERSION}`;
+const SUITE = 'bookworm';
+const PACKAGES = ['libc6', 'libstdc++6', 'libgcc-s1', 'ca-certificates', 'iptables'];
+/** Fixed time for every file and the image config (reproducible builds). */
+const EPOCH = 1_700_000_000;
+const USER = 65532;
+const DEFAULT_CACHE = join(process.env.SKIFF_CACHE ?? join(homedir(), '.cache', 'skiff'), 'image');
+
+const run = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
+  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 30, ...opts });
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const log = (line: string) => process.stderr.write(`[image] ${line}\n`);
+
+/** A directory as a reproducible tar: sorted, fixed owner and time, no atime/ctime headers. */
+function tarDirectory(dir: string): Buffer {
+  return run('tar', ['--sort=name', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+    `--mtime=@${EPOCH}`, '--owner=0', '--group=0', '--numeric-owner', '-C', dir, '-cf', '-', '.']);
+}
+
+/** What maintainer scripts would have done: users, iptables alternatives, the CA bundle; docs dropped. */
+function finishRootfs(dir: string): void {
+  for (const drop of ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'usr/share/lintian', 'usr/share/gcc', 'usr/share/gdb', 'var/cache', 'var/lib/apt', 'var/log']) {
+    rmSync(join(dir, drop), { recursive: true, force: true });
+  }
+  mkdirSync(join(dir, 'etc'), { recursive: true });
+  writeFileSync(join(dir, 'etc/passwd'), `root:x:0:0:root:/root:/usr/sbin/nologin\nskiff:x:${USER}:${USER}:skiff:/nonexistent:/usr/sbin/nologin\n`);
+  writeFileSync(join(dir, 'etc/group'), `root:x:0:\nskiff:x:${USER}:\n`);
+  writeFileSync(join(dir, 'etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files dns\n');
+  for (const tool of ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore']) {
+    const link = join(dir, 'usr/sbin', tool);
+    if (!existsSync(link)) symlinkSync('xtables-nft-multi', link);
+  }
+  const mozilla = join(dir, 'usr/share/ca-certificates/mozilla');
+  const bundle = readdirSync(mozilla).filter((f) => f.endsWith('.crt')).sort().map((f) => readFileSync(join(mozilla, f), 'utf8').trimEnd() + '\n').join('');
+  mkdirSync(join(dir, 'etc/ssl/certs'), { recursive: true });
+  writeFileSync(join(dir, 'etc/ssl/certs/ca-certificates.crt'), bundle);
+  mkdirSync(join(dir, 'tmp'), { recursive: true, mode: 0o1777 });
+  chmodSync(join(dir, 'tmp'), 0o1777);
+}
+
+/** Layer 1, from the cache when this package list was built before. */
+function baseLayer(cache: string): Buffer {
+  const key = sha256(Buffer.from(`${SUITE}\n${PACKAGES.join(',')}\nv2`)).slice(0, 16);
+  const cached = join(cache, `base-${key}.tar`);
+  if (existsSync(cached)) return readFileSync(cached);
+  log(`building the Debian ${SUITE} base (${PACKAGES.join(', ')}) with mmdebstrap`);
+  const work = mkdtempSync(join(tmpdir(), 'skiff-rootfs-'));
+  try {
+    const raw = join(work, 'raw.tar');
+    run('mmdebstrap', ['--quiet', '--variant=extract', `--include=${PACKAGES.join(',')}`, '--format=tar', SUITE, raw], { env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH) } });
+    const dir = join(work, 'rootfs');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    run('tar', ['-C', dir, '-xpf', raw]);
+    finishRootfs(dir);
+    const tar = tarDirectory(dir);
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(`${cached}.tmp`, tar);
+    renameSync(`${cached}.tmp`, cached);
+    return tar;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** A layer holding the given files (source → path in the image, mode). */
+function filesLayer(files: { from: string; to: string; mode: number }[]): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-layer-'));
+  // mkdtemp makes 0700; the layer's root directory entry becomes the image's `/`.
+  chmodSync(dir, 0o755);
+  try {
+    for (const f of files) {
+      const target = join(dir, f.to);
+      mkdirSync(join(target, '..'), { recursive: true, mode: 0o755 });
+      copyFileSync(f.from, target);
+      chmodSync(target, f.mode);
+    }
+    return tarDirectory(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Skiff as one ES module: every dependency inside, the sources' own comments left out. */
+async function bundle(): Promise<string> {
+  const esbuild = await import('esbuild');
+  const out = join(mkdtempSync(join(tmpdir(), 'skiff-bundle-')), 'skiff.mjs');
+  await esbuild.build({
+    entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node24',
+    minifyWhitespace: true, minifySyntax: true, legalComments: 'eof', logLevel: 'warning', absWorkingDir: ROOT,
+    // CommonJS dependencies call require() for Node's built-ins.
+    banner: { js: `// Skiff ${VERSION}, bundled from src/ with its dependencies (their licences at the end).\nimport { createRequire as __skiffRequire } from 'node:module'; const require = __skiffRequire(import.meta.url);` },
+  });
+  return out;
+}
+
+/** gzip without name or time, so equal tars give equal blobs; kept in the cache by content (the Node layer rarely changes). */
+function gzip(tar: Buffer, cache: string): Buffer {
+  const cached = join(cache, `layer-${sha256(tar)}.tar.gz`);
+  if (existsSync(cached)) return readFileSync(cached);
+  const out = execFileSync('gzip', ['-n', '-9', '-c'], { input: tar, maxBuffer: 1 << 30 });
+  mkdirSync(cache, { recursive: true });
+  writeFileSync(`${cached}.tmp`, out);
+  renameSync(`${cached}.tmp`, cached);
+  return out;
+}
+
+export interface BuiltImage {
+  file: string;
+  name: string;
+  layers: { diffId: string; digest: string; size: number }[];
+  manifestDigest: string;
+  size: number;
+}
+
+export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.tar`), cache = DEFAULT_CACHE): Promise<BuiltImage> {
+  const started = Date.now();
+  const skiff = await bundle();
+  const tars = [
+    baseLayer(cache),
+    filesLayer([{ from: join(ROOT, 'node_modules', 'node', 'bin', 'node'), to: 'usr/local/bin/node', mode: 0o755 }]),
+    filesLayer([{ from: skiff, to: 'app/skiff.mjs', mode: 0o644 }]),
+  ];
+  rmSync(join(skiff, '..'), { recursive: true, force: true });
+  const layout = mkdtempSync(join(tmpdir(), 'skiff-oci-'));
+  const blobs = join(layout, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const blob = (data: Buffer) => {
+    const digest = sha256(data);
+    writeFileSync(join(blobs, digest), data);
+    return { digest: `sha256:${digest}`, size: data.length };
+  };
+  const layers = tars.map((tar) => ({ diffId: `sha256:${sha256(tar)}`, ...blob(gzip(tar, cache)) }));
+  const created = new Date(EPOCH * 1000).toISOString();
+  const config = blob(Buffer.from(JSON.stringify({
+    created, architecture: 'amd64', os: 'linux',
+    config: {
+      User: `${USER}:${USER}`, WorkingDir: '/app',
+      Entrypoint: ['/usr/local/bin/node', '/app/skiff.mjs'], Cmd: ['--help'],
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'NODE_ENV=production', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'],
+      Labels: { 'org.opencontainers.image.title': 'skiff', 'org.opencontainers.image.version': VERSION, 'org.opencontainers.image.licenses': 'Apache-2.0', 'org.opencontainers.image.description': 'Skiff SMI service mesh: controller, sidecar and CLI' },
+    },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    history: [
+      { created, created_by: `mmdebstrap --variant=extract ${SUITE}: ${PACKAGES.join(' ')}` },
+      { created, created_by: `node ${process.versions.node} from the node npm package` },
+      { created, created_by: `skiff ${VERSION} bundled with esbuild` },
+    ],
+  })));
+  const manifest = blob(Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
+  })));
+  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': IMAGE_NAME, 'io.containerd.image.name': IMAGE_NAME } }],
+  }));
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(`${out}.tmp`, tarDirectory(layout));
+  renameSync(`${out}.tmp`, out);
+  rmSync(layout, { recursive: true, force: true });
+  const size = statSync(out).size;
+  log(`${IMAGE_NAME} → ${out} (${(size / 1e6).toFixed(1)} MB compressed, ${(tars.reduce((n, t) => n + t.length, 0) / 1e6).toFixed(1)} MB unpacked) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { file: out, name: IMAGE_NAME, layers: layers.map(({ diffId, digest, size: s }) => ({ diffId, digest, size: s })), manifestDigest: manifest.digest, size };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { out: { type: 'string' }, 'print-digests': { type: 'boolean' } } });
+  const built = await buildImage(values.out ? resolve(values.out) : undefined);
+  if (values['print-digests']) process.stdout.write(`${JSON.stringify(built, null, 2)}\n`);
+  else process.stdout.write(`${built.file}\n`);
+}

@@ -1,4 +1,5 @@
 /** A generated mesh snapshot for benchmarks: namespaces × services × pods, splits and targets. */
+import { PORTS } from '../src/lib/ports.ts';
 import { parseSmiObject } from '../src/api/index.ts';
 import { DEFAULT_MESH, type PodInput, type ServiceInput, type Snapshot } from '../src/model/index.ts';
 
@@ -22,7 +23,7 @@ export function generate(): Snapshot {
         ip++;
         pods.push({
           namespace, name: `${name}-${p}`, ip: `10.${(ip >> 16) & 255}.${(ip >> 8) & 255}.${ip & 255}`, labels: { app: name },
-          serviceAccount: name, owner: { kind: 'Deployment', name }, ready: true, containerPorts: [{ name: 'http', containerPort: 8080 }], meshed: true, meshPort: 15006,
+          serviceAccount: name, owner: { kind: 'Deployment', name }, ready: true, containerPorts: [{ name: 'http', containerPort: 8080 }], meshed: true, meshPort: PORTS.inbound,
         });
       }
     }

@@ -24,6 +24,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
+import { PORTS } from '../src/lib/ports.ts';
 import { buildTopology } from '../src/model/index.ts';
 import { parseYamlText } from '../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../src/sources/files/snapshot.ts';
@@ -81,10 +82,10 @@ function sidecar(name: string, config: unknown, address: string, certDir: string
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(config));
   const nodeFlags = (process.env.SKIFF_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const args = [join(ROOT, 'node_modules/node/bin/node'), ...nodeFlags, join(ROOT, 'bin/skiff.mjs'), 'proxy', '--config', file, '--inbound', `${address}:15006`, '--outbound', `${address}:15001`, '--admin', `${address}:15000`, '--app-host', appHost];
+  const args = [join(ROOT, 'node_modules/node/bin/node'), ...nodeFlags, join(ROOT, 'bin/skiff.mjs'), 'proxy', '--config', file, '--inbound', `${address}:${PORTS.inbound}`, '--outbound', `${address}:${PORTS.outbound}`, '--admin', `${address}:${PORTS.admin}`, '--health', `${address}:${PORTS.health}`, '--app-host', appHost];
   if (certDir) args.push('--certs', certDir);
   const [command, ...rest] = args;
-  return { child: start(name, 1, command as string, rest), outbound: `${address}:15001` };
+  return { child: start(name, 1, command as string, rest), outbound: `${address}:${PORTS.outbound}` };
 }
 
 async function waitHttp(url: string, headers: Record<string, string> = {}): Promise<void> {

@@ -150,7 +150,42 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
     filesLayer([{ from: skiff, to: 'app/skiff.mjs', mode: 0o644 }]),
   ];
   rmSync(join(skiff, '..'), { recursive: true, force: true });
+  const written = writeOciImage({
+    out, name: IMAGE_NAME, tars, cache,
+    config: {
+      User: `${USER}:${USER}`, WorkingDir: '/app',
+      Entrypoint: ['/usr/local/bin/node', '/app/skiff.mjs'], Cmd: ['--help'],
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'NODE_ENV=production', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'],
+      Labels: { 'org.opencontainers.image.title': 'skiff', 'org.opencontainers.image.version': VERSION, 'org.opencontainers.image.licenses': 'Apache-2.0', 'org.opencontainers.image.description': 'Skiff SMI service mesh: controller, sidecar and CLI' },
+    },
+    history: [
+      `mmdebstrap --variant=extract ${SUITE}: ${PACKAGES.join(' ')}`,
+      `node ${process.versions.node} from the node npm package`,
+      `skiff ${VERSION} bundled with esbuild`,
+    ],
+  });
+  const { layers, manifestDigest } = written;
+  const size = statSync(out).size;
+  log(`${IMAGE_NAME} → ${out} (${(size / 1e6).toFixed(1)} MB compressed, ${(tars.reduce((n, t) => n + t.length, 0) / 1e6).toFixed(1)} MB unpacked) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { file: out, name: IMAGE_NAME, layers, manifestDigest, size };
+}
+
+interface OciImageSpec {
+  out: string;
+  name: string;
+  /** Uncompressed layer tars, bottom first. */
+  tars: Buffer[];
+  cache: string;
+  /** The image config's `config` (user, entrypoint, environment, labels). */
+  config: Record<string, unknown>;
+  /** One line per layer, for the config's history. */
+  history: string[];
+}
+
+/** Writes an OCI image layout with these layers, as a reproducible tar named `name`. */
+export function writeOciImage(spec: OciImageSpec): { layers: BuiltImage['layers']; manifestDigest: string } {
   const layout = mkdtempSync(join(tmpdir(), 'skiff-oci-'));
+  chmodSync(layout, 0o755);
   const blobs = join(layout, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const blob = (data: Buffer) => {
@@ -158,22 +193,12 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
     writeFileSync(join(blobs, digest), data);
     return { digest: `sha256:${digest}`, size: data.length };
   };
-  const layers = tars.map((tar) => ({ diffId: `sha256:${sha256(tar)}`, ...blob(gzip(tar, cache)) }));
+  const layers = spec.tars.map((tar) => ({ diffId: `sha256:${sha256(tar)}`, ...blob(gzip(tar, spec.cache)) }));
   const created = new Date(EPOCH * 1000).toISOString();
   const config = blob(Buffer.from(JSON.stringify({
-    created, architecture: 'amd64', os: 'linux',
-    config: {
-      User: `${USER}:${USER}`, WorkingDir: '/app',
-      Entrypoint: ['/usr/local/bin/node', '/app/skiff.mjs'], Cmd: ['--help'],
-      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'NODE_ENV=production', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'],
-      Labels: { 'org.opencontainers.image.title': 'skiff', 'org.opencontainers.image.version': VERSION, 'org.opencontainers.image.licenses': 'Apache-2.0', 'org.opencontainers.image.description': 'Skiff SMI service mesh: controller, sidecar and CLI' },
-    },
+    created, architecture: 'amd64', os: 'linux', config: spec.config,
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: [
-      { created, created_by: `mmdebstrap --variant=extract ${SUITE}: ${PACKAGES.join(' ')}` },
-      { created, created_by: `node ${process.versions.node} from the node npm package` },
-      { created, created_by: `skiff ${VERSION} bundled with esbuild` },
-    ],
+    history: spec.history.map((line) => ({ created, created_by: line })),
   })));
   const manifest = blob(Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -183,15 +208,28 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
   writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(join(layout, 'index.json'), JSON.stringify({
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': IMAGE_NAME, 'io.containerd.image.name': IMAGE_NAME } }],
+    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': spec.name, 'io.containerd.image.name': spec.name } }],
   }));
-  mkdirSync(join(out, '..'), { recursive: true });
-  writeFileSync(`${out}.tmp`, tarDirectory(layout));
-  renameSync(`${out}.tmp`, out);
+  mkdirSync(join(spec.out, '..'), { recursive: true });
+  writeFileSync(`${spec.out}.tmp`, tarDirectory(layout));
+  renameSync(`${spec.out}.tmp`, spec.out);
   rmSync(layout, { recursive: true, force: true });
-  const size = statSync(out).size;
-  log(`${IMAGE_NAME} → ${out} (${(size / 1e6).toFixed(1)} MB compressed, ${(tars.reduce((n, t) => n + t.length, 0) / 1e6).toFixed(1)} MB unpacked) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { file: out, name: IMAGE_NAME, layers: layers.map(({ diffId, digest, size: s }) => ({ diffId, digest, size: s })), manifestDigest: manifest.digest, size };
+  return { layers, manifestDigest: manifest.digest };
+}
+
+export const PAUSE_IMAGE = 'localhost/pause:3.10';
+
+/** The pod sandbox image: images/pause/pause.c compiled statically (gcc), one file in one layer. */
+export function buildPauseImage(out: string, cache = DEFAULT_CACHE): string {
+  const work = mkdtempSync(join(tmpdir(), 'skiff-pause-'));
+  try {
+    run('gcc', ['-static', '-Os', '-s', '-o', join(work, 'pause'), join(ROOT, 'images', 'pause', 'pause.c')]);
+    const tar = filesLayer([{ from: join(work, 'pause'), to: 'pause', mode: 0o755 }]);
+    writeOciImage({ out, name: PAUSE_IMAGE, tars: [tar], cache, config: { User: '65535:65535', Entrypoint: ['/pause'] }, history: ['images/pause/pause.c, gcc -static'] });
+    return out;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.main) {

@@ -33,6 +33,8 @@ export interface NodeOptions {
   /** OCI archives to import into containerd's k8s.io namespace. */
   images: string[];
   sandboxImage: string;
+  /** Also run kube-scheduler (pods without nodeName land here) and kube-proxy (iptables mode: ClusterIPs work). */
+  schedulerAndProxy?: boolean;
 }
 
 function tail(lines: string[]): string {
@@ -84,8 +86,8 @@ export async function startNode(cluster: TestCluster, options: NodeOptions): Pro
   const name = options.name ?? 'node-1';
   const dir = mkdtempSync(join(tmpdir(), 'skiff-node-'));
   const socket = join(dir, 'containerd.sock');
-  const logs = { containerd: [] as string[], kubelet: [] as string[] };
-  const allLogs = () => `--- containerd\n${tail(logs.containerd)}\n--- kubelet\n${tail(logs.kubelet)}`;
+  const logs: Record<string, string[]> = { containerd: [], kubelet: [], 'kube-scheduler': [], 'kube-proxy': [] };
+  const allLogs = () => Object.entries(logs).filter(([, l]) => l.length > 0).map(([label, l]) => `--- ${label}\n${tail(l)}`).join('\n');
   mkdirSync(join(dir, 'cni'), { recursive: true });
   writeFileSync(join(dir, 'cni', '10-skiff-test.conflist'), JSON.stringify({
     cniVersion: '0.4.0', name: 'skiff-test',
@@ -114,11 +116,12 @@ state = "${dir}/state"
     conf_dir = "${dir}/cni"
 `);
   const children: ChildProcess[] = [];
-  const launch = (label: 'containerd' | 'kubelet', command: string, args: string[]) => {
+  const launch = (label: string, command: string, args: string[]) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer) => {
-      logs[label].push(String(d));
-      if (logs[label].length > 400) logs[label].splice(0, 200);
+      const list = logs[label] ?? (logs[label] = []);
+      list.push(String(d));
+      if (list.length > 400) list.splice(0, 200);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -189,11 +192,31 @@ serializeImagePulls: false
     writeFileSync(join(dir, 'ca.crt'), cluster.caPem);
     const kubelet = launch('kubelet', kubeletBin, ['--config', join(dir, 'kubelet.yaml'), '--kubeconfig', cluster.kubeconfigPath, '--hostname-override', name,
       '--node-ip', options.nodeIp, '--root-dir', join(dir, 'kubelet'), '--cert-dir', join(dir, 'kubelet', 'pki'), '-v=1']);
+    if (options.schedulerAndProxy) {
+      const scheduler = process.env.KUBE_SCHEDULER_BIN;
+      const proxy = process.env.KUBE_PROXY_BIN;
+      if (!scheduler || !proxy) throw new Error('KUBE_SCHEDULER_BIN and KUBE_PROXY_BIN must name the binaries built by scripts/k8s-bins.sh --node');
+      launch('kube-scheduler', scheduler, ['--kubeconfig', cluster.kubeconfigPath, '--authentication-kubeconfig', cluster.kubeconfigPath, '--authorization-kubeconfig', cluster.kubeconfigPath,
+        '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=0', '-v=1']);
+      // --conntrack-max-per-core=0: leave the conntrack table size alone (no sysctl rights here).
+      launch('kube-proxy', proxy, ['--kubeconfig', cluster.kubeconfigPath, '--proxy-mode=iptables', '--hostname-override', name, '--cluster-cidr=10.244.0.0/16',
+        '--conntrack-max-per-core=0', '--healthz-bind-address=127.0.0.1:10256', '--metrics-bind-address=127.0.0.1:10249', '-v=1']);
+    }
     await until(`node ${name} to be Ready`, async () => {
       if (kubelet.exitCode !== null) throw new Error(`kubelet exited with ${kubelet.exitCode}\n${allLogs()}`);
       const node = (await cluster.api('GET', `/api/v1/nodes/${name}`)).body as { status?: { conditions?: { type: string; status: string }[] } };
       return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
     }, 90_000, allLogs);
+    // kube-controller-manager's node lifecycle controller (off in the test control plane) would
+    // lift the not-ready taint kubelet registers with; do it once the node is Ready.
+    await until('the not-ready taint to be lifted', async () => {
+      const node = (await cluster.api('GET', `/api/v1/nodes/${name}`)).body as { spec?: { taints?: { key: string }[] } };
+      const taints = node.spec?.taints ?? [];
+      if (!taints.some((t) => t.key === 'node.kubernetes.io/not-ready')) return true;
+      node.spec = { ...node.spec, taints: taints.filter((t) => t.key !== 'node.kubernetes.io/not-ready') };
+      await cluster.api('PUT', `/api/v1/nodes/${name}`, node);
+      return undefined;
+    }, 30_000, allLogs);
   } catch (err) {
     await stop();
     throw err;

@@ -38,8 +38,8 @@ describe('a real node', () => {
   before(async () => {
     const built = await buildImage(join(work, 'skiff.oci.tar'));
     image = built.name;
-    cluster = await startCluster();
-    node = await startNode(cluster, { nodeIp: NODE_IP, podSubnet: '10.244.1.0/24', images: [buildPauseImage(join(work, 'pause.oci.tar')), built.file], sandboxImage: PAUSE_IMAGE });
+    cluster = await startCluster({ controllerManager: true });
+    node = await startNode(cluster, { nodeIp: NODE_IP, podSubnet: '10.244.1.0/24', images: [buildPauseImage(join(work, 'pause.oci.tar')), built.file], sandboxImage: PAUSE_IMAGE, schedulerAndProxy: true });
   });
   after(async () => {
     try {
@@ -59,36 +59,57 @@ describe('a real node', () => {
     equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
   });
 
+  /** A sidecar container configured from the ConfigMap web-proxy and the Secret web-certs, with kubelet's readiness probe on its health port. */
+  const sidecarSpec = () => ({
+    containers: [{
+      name: 'skiff-proxy', image, imagePullPolicy: 'Never',
+      args: ['proxy', '--config', '/config/config.json', '--certs', '/certs'],
+      ports: [{ name: 'health', containerPort: PORTS.health }, { name: 'mesh', containerPort: PORTS.inbound }],
+      readinessProbe: { httpGet: { path: '/ready', port: PORTS.health }, periodSeconds: 1 },
+      securityContext: { readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false },
+      volumeMounts: [{ name: 'config', mountPath: '/config', readOnly: true }, { name: 'certs', mountPath: '/certs', readOnly: true }],
+    }],
+    volumes: [{ name: 'config', configMap: { name: 'web-proxy' } }, { name: 'certs', secret: { secretName: 'web-certs', defaultMode: 0o444 } }],
+  });
+  const readyPod = (what: string, find: () => Promise<PodStatus | undefined>) => waitFor(what, async () => {
+    const p = await find();
+    return p?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && p;
+  }, 90_000).catch(async (err: Error) => {
+    const pods = (await cluster.api('GET', '/api/v1/namespaces/default/pods')).body as { items?: { metadata: { name: string }; spec?: { nodeName?: string }; status?: unknown }[] };
+    throw new Error(`${err.message}\npods: ${JSON.stringify(pods.items?.map((p) => [p.metadata.name, p.spec?.nodeName, p.status]))}\n${node.logs()}`);
+  });
+
   test('a sidecar pod, configured from a ConfigMap and a Secret, is Ready by kubelet\'s probe of its health port', async () => {
     const { documents } = parseYamlText('pod.yaml', meshYaml('default', 'strict', [{ name: 'web', ports: [8080] }]));
     const config = translateAll(buildTopology(snapshotFromDocuments(documents.map((d) => d.value)))).get('default/web-0');
     ok(config);
-    const pki = createTestPki();
     const certs = join(work, 'certs');
-    pki.issue(certs, config.proxy.identity);
+    createTestPki().issue(certs, config.proxy.identity);
     await create('/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-proxy' }, data: { 'config.json': JSON.stringify(config) } });
     await create('/api/v1/namespaces/default/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'web-certs' }, data: Object.fromEntries(['cert.pem', 'key.pem', 'ca.pem'].map((f) => [f, readFileSync(join(certs, f)).toString('base64')])) });
-    await create('/api/v1/namespaces/default/pods', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', labels: { app: 'web' } },
-      spec: {
-        nodeName: node.name,
-        containers: [{
-          name: 'skiff-proxy', image, imagePullPolicy: 'Never',
-          args: ['proxy', '--config', '/config/config.json', '--certs', '/certs'],
-          ports: [{ name: 'health', containerPort: PORTS.health }, { name: 'mesh', containerPort: PORTS.inbound }],
-          readinessProbe: { httpGet: { path: '/ready', port: PORTS.health }, periodSeconds: 1 },
-          securityContext: { readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false },
-          volumeMounts: [{ name: 'config', mountPath: '/config', readOnly: true }, { name: 'certs', mountPath: '/certs', readOnly: true }],
-        }],
-        volumes: [{ name: 'config', configMap: { name: 'web-proxy' } }, { name: 'certs', secret: { secretName: 'web-certs', defaultMode: 0o444 } }],
-      },
-    });
-    const ready = await waitFor('the sidecar pod to be Ready', async () => {
-      const p = await pod('web-0');
-      return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && p;
-    }, 90_000).catch(async (err: Error) => { throw new Error(`${err.message}\n${JSON.stringify((await pod('web-0')).status)}\n${node.logs()}`); });
+    await create('/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', labels: { app: 'web-pod' } }, spec: { nodeName: node.name, ...sidecarSpec() } });
+    const ready = await readyPod('the sidecar pod to be Ready', () => pod('web-0'));
     ok(ready.status?.podIP?.startsWith('10.244.1.'), `pod IP ${ready.status?.podIP} from the CNI bridge`);
     const res = await fetch(`http://${ready.status?.podIP}:${PORTS.health}/ready`);
     equal(res.status, 200, 'the test reaches the pod over the bridge too');
+  });
+
+  test('a Deployment is scheduled onto the node by kube-scheduler, and its Service\'s ClusterIP reaches it through kube-proxy', async () => {
+    await create('/apis/apps/v1/namespaces/default/deployments', {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: sidecarSpec() } },
+    });
+    await create('/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ name: 'health', port: 80, targetPort: PORTS.health }] } });
+    const ready = await readyPod('the Deployment\'s pod to be scheduled and Ready', async () => {
+      const list = (await cluster.api('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body as { items?: (PodStatus & { spec?: { nodeName?: string } })[] };
+      return list.items?.[0];
+    }) as PodStatus & { spec?: { nodeName?: string } };
+    equal(ready.spec?.nodeName, node.name, 'kube-scheduler placed it');
+    const service = (await cluster.api('GET', '/api/v1/namespaces/default/services/web')).body as { spec: { clusterIP: string } };
+    const res = await waitFor('the ClusterIP answers', async () => {
+      const r = await fetch(`http://${service.spec.clusterIP}/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+      return r?.status === 200 && r;
+    }, 60_000).catch((err: Error) => { throw new Error(`${err.message}\n${node.logs()}`); });
+    equal(res.status, 200);
   });
 });

@@ -217,6 +217,14 @@ export function writeOciImage(spec: OciImageSpec): { layers: BuiltImage['layers'
   return { layers, manifestDigest: manifest.digest };
 }
 
+/** An image of one static binary (CoreDNS for the test node, built from Go modules by scripts/k8s-bins.sh). */
+export function buildBinaryImage(out: string, name: string, binary: string, args: string[] = [], cache = DEFAULT_CACHE): string {
+  const file = binary.split('/').pop() as string;
+  const tar = filesLayer([{ from: binary, to: file, mode: 0o755 }]);
+  writeOciImage({ out, name, tars: [tar], cache, config: { Entrypoint: [`/${file}`, ...args] }, history: [`${file}, a static binary`] });
+  return out;
+}
+
 export const PAUSE_IMAGE = 'localhost/pause:3.10';
 
 /** The pod sandbox image: images/pause/pause.c compiled statically (gcc), one file in one layer. */

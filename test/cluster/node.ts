@@ -35,6 +35,8 @@ export interface NodeOptions {
   sandboxImage: string;
   /** Also run kube-scheduler (pods without nodeName land here) and kube-proxy (iptables mode: ClusterIPs work). */
   schedulerAndProxy?: boolean;
+  /** The cluster DNS Service address kubelet writes into pods' resolv.conf. */
+  clusterDns?: string;
 }
 
 function tail(lines: string[]): string {
@@ -133,11 +135,9 @@ state = "${dir}/state"
   const netnsBefore = new Set(listNetns());
   const stop = async () => {
     // Pods first, through the API, while kubelet still runs (bounded); then whatever is left.
-    await cluster.api('DELETE', '/api/v1/namespaces/default/pods?gracePeriodSeconds=0').catch(() => undefined);
-    await until('the pods to go', async () => {
-      const list = (await cluster.api('GET', `/api/v1/pods?fieldSelector=spec.nodeName%3D${name}`).catch(() => ({ body: { items: [] } }))).body as { items?: unknown[] };
-      return (list.items ?? []).length === 0 ? true : undefined;
-    }, 20_000, allLogs).catch(() => undefined);
+    const onNode = async () => ((await cluster.api('GET', `/api/v1/pods?fieldSelector=spec.nodeName%3D${name}`).catch(() => ({ body: { items: [] } }))).body as { items?: { metadata: { name: string; namespace: string } }[] }).items ?? [];
+    for (const p of await onNode()) await cluster.api('DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}?gracePeriodSeconds=0`).catch(() => undefined);
+    await until('the pods to go', async () => ((await onNode()).length === 0 ? true : undefined), 20_000, allLogs).catch(() => undefined);
     for (const id of tryLines(() => ctr('tasks', 'ls', '-q'))) {
       try { ctr('tasks', 'kill', '-s', 'SIGKILL', '-a', id); } catch { /* already gone */ }
     }
@@ -188,7 +188,8 @@ healthzPort: 0
 imageGCHighThresholdPercent: 100
 evictionHard: {}
 serializeImagePulls: false
-`);
+clusterDomain: cluster.local
+${options.clusterDns ? `clusterDNS: [${options.clusterDns}]\n` : ''}`);
     writeFileSync(join(dir, 'ca.crt'), cluster.caPem);
     const kubelet = launch('kubelet', kubeletBin, ['--config', join(dir, 'kubelet.yaml'), '--kubeconfig', cluster.kubeconfigPath, '--hostname-override', name,
       '--node-ip', options.nodeIp, '--root-dir', join(dir, 'kubelet'), '--cert-dir', join(dir, 'kubelet', 'pki'), '-v=1']);

@@ -4,12 +4,13 @@
  * config and certificate from a ConfigMap and a Secret and is Ready by kubelet's own probe on
  * the health port.
  */
-import { equal, ok } from 'node:assert/strict';
+import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import { buildImage, buildPauseImage, PAUSE_IMAGE } from '../../scripts/build-image.ts';
+import { buildBinaryImage, buildImage, buildPauseImage, PAUSE_IMAGE } from '../../scripts/build-image.ts';
 import { PORTS } from '../../src/lib/ports.ts';
 import { buildTopology } from '../../src/model/index.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
@@ -22,6 +23,8 @@ import { createTestPki } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
 
 const NODE_IP = process.env.SKIFF_NODE_IP ?? '10.250.0.2';
+const CLUSTER_DNS = '10.96.0.10';
+const COREDNS_IMAGE = 'localhost/coredns:test';
 type PodStatus = { status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { state?: Record<string, { exitCode?: number; reason?: string }> }[] } };
 
 describe('a real node', () => {
@@ -39,7 +42,12 @@ describe('a real node', () => {
     const built = await buildImage(join(work, 'skiff.oci.tar'));
     image = built.name;
     cluster = await startCluster({ controllerManager: true });
-    node = await startNode(cluster, { nodeIp: NODE_IP, podSubnet: '10.244.1.0/24', images: [buildPauseImage(join(work, 'pause.oci.tar')), built.file], sandboxImage: PAUSE_IMAGE, schedulerAndProxy: true });
+    const corednsBin = process.env.COREDNS_BIN;
+    ok(corednsBin, 'COREDNS_BIN names the CoreDNS built by scripts/k8s-bins.sh --node');
+    node = await startNode(cluster, {
+      nodeIp: NODE_IP, podSubnet: '10.244.1.0/24', sandboxImage: PAUSE_IMAGE, schedulerAndProxy: true, clusterDns: CLUSTER_DNS,
+      images: [buildPauseImage(join(work, 'pause.oci.tar')), built.file, buildBinaryImage(join(work, 'coredns.oci.tar'), COREDNS_IMAGE, corednsBin, ['-conf', '/etc/coredns/Corefile'])],
+    });
   });
   after(async () => {
     try {
@@ -111,5 +119,40 @@ describe('a real node', () => {
       return r?.status === 200 && r;
     }, 60_000).catch((err: Error) => { throw new Error(`${err.message}\n${node.logs()}`); });
     equal(res.status, 200);
+  });
+
+  test('CoreDNS runs as a pod and pods resolve <service>.<namespace>.svc.cluster.local to the ClusterIP', async () => {
+    // CoreDNS on the node's network (so it reaches the API server on this namespace's loopback),
+    // on port 1053 (no privileged port), behind the kube-dns Service at the cluster DNS address.
+    await create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } }).catch(() => undefined);
+    await create('/api/v1/namespaces/kube-system/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'coredns' }, stringData: {
+      kubeconfig: cluster.kubeconfig,
+      Corefile: '.:1053 {\n    errors\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n        kubeconfig /etc/coredns/kubeconfig test\n        pods insecure\n        fallthrough in-addr.arpa ip6.arpa\n    }\n    cache 5\n}\n',
+    } });
+    await create('/api/v1/namespaces/kube-system/pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'coredns', labels: { 'k8s-app': 'kube-dns' } },
+      spec: {
+        hostNetwork: true, dnsPolicy: 'Default',
+        containers: [{ name: 'coredns', image: COREDNS_IMAGE, imagePullPolicy: 'Never', volumeMounts: [{ name: 'config', mountPath: '/etc/coredns', readOnly: true }],
+          readinessProbe: { tcpSocket: { port: 1053 }, periodSeconds: 1 } }],
+        volumes: [{ name: 'config', secret: { secretName: 'coredns' } }],
+      },
+    });
+    await create('/api/v1/namespaces/kube-system/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns' }, spec: { clusterIP: CLUSTER_DNS, selector: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, targetPort: 1053, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, targetPort: 1053, protocol: 'TCP' }] } });
+    await readyPod('CoreDNS to be Ready', async () => (await cluster.api('GET', '/api/v1/namespaces/kube-system/pods/coredns')).body as PodStatus);
+    const service = (await cluster.api('GET', '/api/v1/namespaces/default/services/web')).body as { spec: { clusterIP: string } };
+    const resolver = new Resolver({ timeout: 1000, tries: 1 });
+    resolver.setServers([CLUSTER_DNS]);
+    const answer = await waitFor('CoreDNS to answer through the kube-dns ClusterIP', () => resolver.resolve4('web.default.svc.cluster.local').catch(() => undefined), 30_000)
+      .catch((err: Error) => { throw new Error(`${err.message}\n${node.logs()}`); });
+    deepStrictEqual(answer, [service.spec.clusterIP]);
+    // Inside a pod, through kubelet's resolv.conf and the search path: exit 0 when the short form resolves to the ClusterIP.
+    const script = `require('dns').promises.lookup('web.default').then((r) => process.exit(r.address === '${service.spec.clusterIP}' ? 0 : 3), (e) => { console.error(e.code); process.exit(e.code === 'ENOTFOUND' ? 5 : e.code === 'EAI_AGAIN' ? 6 : 4); })`;
+    await create('/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'resolve' }, spec: { restartPolicy: 'Never', containers: [{ name: 'lookup', image, imagePullPolicy: 'Never', command: ['/usr/local/bin/node', '-e', script] }] } });
+    const done = await waitFor('the lookup pod to finish', async () => {
+      const p = await pod('resolve');
+      return (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') && p;
+    }, 90_000).catch((err: Error) => { throw new Error(`${err.message}\n${node.logs()}`); });
+    equal(done.status?.phase, 'Succeeded', `the pod resolved the Service through CoreDNS: ${JSON.stringify(done.status?.containerStatuses)}`);
   });
 });

@@ -79,6 +79,12 @@ function stopChild(child: ChildProcess | undefined): Promise<void> {
 export interface ClusterOptions {
   /** Also run kube-controller-manager (Deployments → ReplicaSets → Pods, garbage collection, …). */
   controllerManager?: boolean;
+  /**
+   * Make the API server reachable from pods of a real node, as in a real cluster: it listens on
+   * this address too and keeps the `kubernetes` Service's endpoints pointing at it, and pods
+   * get ServiceAccount tokens (the ServiceAccount admission plugin is on).
+   */
+  forPods?: { address: string };
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
@@ -91,7 +97,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   };
   const clusterCa = ca('skiff-test-cluster-ca');
   const frontProxyCa = ca('skiff-test-front-proxy-ca');
-  const serving = leaf(clusterCa, 'kube-apiserver', 'skiff-test', { dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'], ipAddresses: ['127.0.0.1'] });
+  const serving = leaf(clusterCa, 'kube-apiserver', 'skiff-test', {
+    dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+    ipAddresses: ['127.0.0.1', ...(options.forPods ? [options.forPods.address, '10.96.0.1'] : [])],
+  });
   const admin = leaf(clusterCa, 'admin', 'system:masters');
   const frontProxyClient = leaf(frontProxyCa, 'front-proxy-client', 'skiff-test');
   const sa = generateKeyPair();
@@ -108,12 +117,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-cluster', `default=http://127.0.0.1:${etcdPeer}`, '--unsafe-no-fsync', '--log-level', 'warn']);
   const server = `https://127.0.0.1:${apiPort}`;
   const apiserverArgs = [
-    `--etcd-servers=http://127.0.0.1:${etcdClient}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+    `--etcd-servers=http://127.0.0.1:${etcdClient}`, `--bind-address=${options.forPods ? '0.0.0.0' : '127.0.0.1'}`, `--advertise-address=${options.forPods?.address ?? '127.0.0.1'}`, `--secure-port=${apiPort}`,
     `--tls-cert-file=${file('apiserver.crt', serving.certPem)}`, `--tls-private-key-file=${file('apiserver.key', serving.keyPem)}`,
     `--client-ca-file=${file('ca.crt', clusterCa.pem)}`, '--authorization-mode=RBAC',
     `--service-account-issuer=${server}`, `--service-account-key-file=${file('sa.pub', createPublicKey(sa.privateKey).export({ type: 'spki', format: 'pem' }) as string)}`,
     `--service-account-signing-key-file=${file('sa.key', privateKeyPem(sa.privateKey))}`,
-    '--service-cluster-ip-range=10.96.0.0/24', '--endpoint-reconciler-type=none', '--disable-admission-plugins=ServiceAccount', '--enable-priority-and-fairness=false',
+    '--service-cluster-ip-range=10.96.0.0/24', '--enable-priority-and-fairness=false',
+    ...(options.forPods ? ['--endpoint-reconciler-type=lease'] : ['--endpoint-reconciler-type=none', '--disable-admission-plugins=ServiceAccount']),
     `--requestheader-client-ca-file=${file('front-proxy-ca.crt', frontProxyCa.pem)}`, '--requestheader-allowed-names=front-proxy-client',
     '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group', '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${file('front-proxy-client.crt', frontProxyClient.certPem)}`, `--proxy-client-key-file=${file('front-proxy-client.key', frontProxyClient.keyPem)}`,

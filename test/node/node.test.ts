@@ -6,6 +6,7 @@
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { createTestPki } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
 
 const NODE_IP = process.env.SKIFF_NODE_IP ?? '10.250.0.2';
+const ROOT = join(import.meta.dirname, '..', '..');
 const CLUSTER_DNS = '10.96.0.10';
 const COREDNS_IMAGE = 'localhost/coredns:test';
 type PodStatus = { status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { state?: Record<string, { exitCode?: number; reason?: string }> }[] } };
@@ -41,7 +43,11 @@ describe('a real node', () => {
   before(async () => {
     const built = await buildImage(join(work, 'skiff.oci.tar'));
     image = built.name;
-    cluster = await startCluster({ controllerManager: true });
+    cluster = await startCluster({ controllerManager: true, forPods: { address: NODE_IP } });
+    // With the ServiceAccount admission plugin on, pods wait for their namespace's default account.
+    for (const ns of ['default', 'kube-system']) {
+      await waitFor(`the default ServiceAccount of ${ns}`, async () => (await cluster.api('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200, 30_000);
+    }
     const corednsBin = process.env.COREDNS_BIN;
     ok(corednsBin, 'COREDNS_BIN names the CoreDNS built by scripts/k8s-bins.sh --node');
     node = await startNode(cluster, {
@@ -154,5 +160,31 @@ describe('a real node', () => {
       return (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') && p;
     }, 90_000).catch((err: Error) => { throw new Error(`${err.message}\n${node.logs()}`); });
     equal(done.status?.phase, 'Succeeded', `the pod resolved the Service through CoreDNS: ${JSON.stringify(done.status?.containerStatuses)}`);
+  });
+
+  test('kubectl apply -k deploy/ installs the controller from the local image, and it becomes Available on the node', async () => {
+    const kubectl = (args: string[], input?: string) => new Promise<{ status: number | null; out: string }>((resolve) => {
+      const child = spawn(process.env.KUBECTL_BIN as string, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
+      let out = '';
+      child.stdout.on('data', (d) => { out += String(d); });
+      child.stderr.on('data', (d) => { out += String(d); });
+      child.on('close', (status) => resolve({ status, out }));
+      child.stdin.end(input ?? '');
+    });
+    const applied = await kubectl(['apply', '-k', join(ROOT, 'deploy')]);
+    equal(applied.status, 0, applied.out);
+    // The webhooks' serving certificate (cert-manager's job in a real install).
+    const serving = cluster.servingCertificate(['skiff-controller.skiff-system.svc']);
+    await create('/api/v1/namespaces/skiff-system/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'skiff-webhook-tls' }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(serving.certPem).toString('base64'), 'tls.key': Buffer.from(serving.keyPem).toString('base64') } });
+    const available = await waitFor('the controller Deployment to be Available', async () => {
+      const d = (await cluster.api('GET', '/apis/apps/v1/namespaces/skiff-system/deployments/skiff-controller')).body as { status?: { availableReplicas?: number; conditions?: { type: string; status: string }[] } };
+      return d.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True') && (d.status.availableReplicas ?? 0) >= 1 && d;
+    }, 120_000).catch(async (err: Error) => {
+      const pods = (await cluster.api('GET', '/api/v1/namespaces/skiff-system/pods')).body as { items?: { metadata: { name: string }; status?: unknown }[] };
+      throw new Error(`${err.message}\npods: ${JSON.stringify(pods.items?.map((p) => [p.metadata.name, p.status]))}\n${node.logs()}`);
+    });
+    ok((available.status?.availableReplicas ?? 0) >= 1);
+    const root = await cluster.api('GET', '/api/v1/namespaces/skiff-system/secrets/skiff-ca');
+    equal(root.status, 200, 'the controller created its CA root in the Secret, with its in-cluster credentials');
   });
 });

@@ -225,6 +225,18 @@ export function buildBinaryImage(out: string, name: string, binary: string, args
   return out;
 }
 
+/** An application image on the same base and Node: every `.mjs` file of `appDir` under /apps (test workloads). */
+export function buildAppImage(out: string, name: string, appDir: string, cache = DEFAULT_CACHE): string {
+  const files = readdirSync(appDir).filter((f) => f.endsWith('.mjs')).sort().map((f) => ({ from: join(appDir, f), to: `apps/${f}`, mode: 0o644 }));
+  writeOciImage({
+    out, name, cache,
+    tars: [baseLayer(cache), filesLayer([{ from: join(ROOT, 'node_modules', 'node', 'bin', 'node'), to: 'usr/local/bin/node', mode: 0o755 }]), filesLayer(files)],
+    config: { User: `${USER}:${USER}`, WorkingDir: '/apps', Entrypoint: ['/usr/local/bin/node'], Env: ['PATH=/usr/local/bin:/usr/bin:/bin'] },
+    history: ['the Skiff base', 'node', `${appDir}: ${files.length} apps`],
+  });
+  return out;
+}
+
 export const PAUSE_IMAGE = 'localhost/pause:3.10';
 
 /** The pod sandbox image: images/pause/pause.c compiled statically (gcc), one file in one layer. */

@@ -111,15 +111,15 @@ export interface SidecarPlacement {
   dir: string;
   trustBundleFile: string;
   /**
-   * The pod's address: the sidecar listens there and the app is reached there. Local mode and
-   * the test node agent run every pod in one network namespace, so the outbound and admin
+   * The pod's address: the sidecar listens there and the app is reached there. Local mode
+   * runs every pod in one network namespace, so the outbound and admin
    * listeners must sit on the pod's own address too (docs/security.md: no isolation between
    * local pods); in a real pod they are on loopback, as `skiff proxy` defaults to.
    */
   ip: string;
 }
 
-/** The command line of a pod's sidecar, as local mode and the cluster tests' node agent start it. */
+/** The command line of a pod's sidecar, as local mode starts it. */
 export function sidecarArgs(p: SidecarPlacement): string[] {
   return [p.entry, 'proxy', '--control', p.controlUrl, '--proxy-id', p.proxyId, '--certs', join(p.dir, 'certs'),
     '--trust-bundle', p.trustBundleFile, '--bootstrap-token-file', join(p.dir, 'token'),

@@ -3,9 +3,12 @@
  * examples/bookstore/apps) beside Skiff sidecars (Skiff's image) that bootstrap with their
  * pod's projected ServiceAccount token against the control plane, get their certificates and
  * configs, and carry the traffic over mTLS between pod IPs on the CNI bridge. Load runs in
- * client pods, which report what they saw in their termination message.
+ * client pods, which report what they saw in their termination message. SMI objects and
+ * TrafficPolicies go through the API server (conversion and validating webhooks included), by
+ * kubectl and by the API.
  */
 import { equal, ok } from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +63,15 @@ describe('mesh traffic between real pods', () => {
     env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }, { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'PORT', value: '8080' }, ...Object.entries(env).map(([name, value]) => ({ name, value }))],
   });
 
+  const kubectl = (args: string[], input?: string) => new Promise<{ status: number | null; out: string }>((resolve) => {
+    const child = spawn(process.env.KUBECTL_BIN as string, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
+    let out = '';
+    child.stdout.on('data', (d) => { out += String(d); });
+    child.stderr.on('data', (d) => { out += String(d); });
+    child.on('close', (status) => resolve({ status, out }));
+    child.stdin.end(input ?? '');
+  });
+
   /** Runs a load pod whose app sends `count` requests through its sidecar and reports the statuses and versions it saw. */
   async function load(name: string, sa: string, method: string, path: string, count: number): Promise<{ statuses: Record<string, number>; versions: Record<string, number> }> {
     const script = `const http = require('node:http');
@@ -79,6 +91,7 @@ const once = () => new Promise((resolve) => { const req = http.request({ host: '
       return p.status?.containerStatuses?.find((c) => c.name === 'app')?.state?.terminated;
     }, 120_000).catch((err: Error) => { throw new Error(`${err.message}\n${node.logs()}`); });
     equal(done.exitCode, 0);
+    await cluster.api('DELETE', `/api/v1/namespaces/store/pods/${name}?gracePeriodSeconds=0`);
     return JSON.parse(done.message ?? '{}') as { statuses: Record<string, number>; versions: Record<string, number> };
   }
 
@@ -148,5 +161,57 @@ const once = () => new Promise((resolve) => { const req = http.request({ host: '
     equal(thief.statuses['403'], 20, JSON.stringify(thief));
     const buying = await load('buyer-buys', 'buyer', 'POST', '/books/1/buy', 10);
     equal(buying.statuses['403'], 10, JSON.stringify(buying));
+  });
+
+  test('kube-controller-manager\'s EndpointSlices carry the pod IPs, and each pod is known as its Deployment', async () => {
+    const slices = await waitFor('an EndpointSlice for bookstore-v2', async () => {
+      const list = (await cluster.api('GET', '/apis/discovery.k8s.io/v1/namespaces/store/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dbookstore-v2')).body as { items: { endpoints?: { addresses: string[] }[] }[] };
+      return list.items.some((i) => (i.endpoints ?? []).length > 0) && list.items;
+    });
+    ok(slices[0]?.endpoints?.[0]?.addresses[0]?.startsWith('10.244.1.'));
+    const v2 = controller.controller.topology?.pods.find((p) => p.name.startsWith('bookstore-v2-'));
+    ok(v2?.meshed, 'the pod runs a skiff-proxy container');
+    equal(`${v2?.workload.kind}/${v2?.workload.name}`, 'Deployment/bookstore-v2');
+  });
+
+  test('a TrafficPolicy applied with kubectl injects faults until it is deleted; its status names a missing target', async () => {
+    const policy = 'apiVersion: policy.skiff.dev/v1alpha1\nkind: TrafficPolicy\nmetadata:\n  name: chaos\n  namespace: store\nspec:\n  targetRefs:\n  - kind: Service\n    name: bookstore\n  - kind: Service\n    name: no-such-service\n  faultInjection:\n    abort:\n      status: 418\n      percent: 100\n';
+    equal((await kubectl(['apply', '-f', '-'], policy)).status, 0);
+    await waitFor('the policy is in the configs', () => controller.controller.topology?.policies.find((p) => p.key === 'store/chaos')?.active);
+    const aborted = await load('buyer-chaos', 'buyer', 'GET', '/books', 10);
+    equal(aborted.statuses['418'], 10, JSON.stringify(aborted));
+    const status = await waitFor('the policy\'s status names the missing target', async () => {
+      const got = (await cluster.api('GET', '/apis/policy.skiff.dev/v1alpha1/namespaces/store/trafficpolicies/chaos')).body as { status?: { conditions?: { type: string; status: string; message: string }[] } };
+      const resolved = got.status?.conditions?.find((c) => c.type === 'ResolvedRefs');
+      return resolved?.status === 'False' && resolved.message.includes('store/no-such-service') && got.status;
+    }, 10_000);
+    equal(status.conditions?.find((c) => c.type === 'Accepted')?.status, 'True');
+    equal((await kubectl(['delete', 'trafficpolicy', 'chaos', '-n', 'store'])).status, 0);
+    await waitFor('the policy is gone from the configs', () => !controller.controller.topology?.policies.some((p) => p.key === 'store/chaos'));
+    const calm = await load('buyer-calm', 'buyer', 'GET', '/books', 10);
+    equal(calm.statuses['200'], 10, JSON.stringify(calm));
+  });
+
+  test('kubectl apply of the split as v1alpha4 moves traffic to 50/50; a weight change through the API to 0/100; deleting the split restores plain routing', async () => {
+    const applied = await kubectl(['apply', '-f', '-'], 'apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata:\n  name: bookstore\n  namespace: store\nspec:\n  service: bookstore\n  backends:\n  - service: bookstore-v1\n    weight: 50\n  - service: bookstore-v2\n    weight: 50\n');
+    equal(applied.status, 0, applied.out);
+    await waitFor('the new weights are in the topology', () => controller.controller.topology?.splits.find((s) => s.key === 'store/bookstore')?.ports[0]?.backends[0]?.weight === 50);
+    const half = await load('buyer-half', 'buyer', 'GET', '/books', 300);
+    const v2 = half.versions.v2 ?? 0;
+    ok(Math.abs(v2 - 150) < 4.5 * Math.sqrt(300 * 0.25), `${v2} of 300 went to v2`);
+    const path = '/apis/split.smi-spec.io/v1alpha4/namespaces/store/trafficsplits/bookstore';
+    await waitFor('the update is accepted', async () => {
+      const current = (await cluster.api('GET', path)).body as { spec: { backends: { weight: number }[] } };
+      current.spec.backends[0]!.weight = 0;
+      current.spec.backends[1]!.weight = 100;
+      return (await cluster.api('PUT', path, current)).status === 200;
+    });
+    await waitFor('0/100 is in the topology', () => controller.controller.topology?.splits.find((s) => s.key === 'store/bookstore')?.ports[0]?.backends[0]?.weight === 0);
+    const all = await load('buyer-all-v2', 'buyer', 'GET', '/books', 30);
+    equal(all.versions.v2, 30, JSON.stringify(all));
+    equal((await cluster.api('DELETE', path)).status, 200);
+    await waitFor('the split is gone', () => !controller.controller.topology?.splits.some((s) => s.key === 'store/bookstore'));
+    const plain = await load('buyer-plain', 'buyer', 'GET', '/books', 60);
+    ok((plain.versions.v1 ?? 0) > 0 && (plain.versions.v2 ?? 0) > 0, `both versions answer the root service again: ${JSON.stringify(plain)}`);
   });
 });

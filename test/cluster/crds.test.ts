@@ -4,7 +4,6 @@
  * without loss, and invalid objects are refused by Skiff's validating webhook.
  */
 import { deepStrictEqual, equal, ok, rejects } from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -84,16 +83,7 @@ describe('SMI CRDs on a real API server', () => {
   });
 
   test('kubectl: kustomize smi-crds/, apply and get in any version, printer columns, readable refusals', async () => {
-    // Asynchronous on purpose: the webhooks kubectl's requests reach are served by this process.
-    const kubectl = (args: string[], input?: string) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.env.KUBECTL_BIN as string, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => { stdout += String(d); });
-      child.stderr.on('data', (d) => { stderr += String(d); });
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+    const kubectl = cluster.kubectl;
     // kubectl's own kustomize builds smi-crds/ (the CRDs in this cluster were installed with a
     // test webhook URL, so a real `apply -k` here would merge url and service; see before()).
     const rendered = await kubectl(['kustomize', join(import.meta.dirname, '..', '..', 'smi-crds')]);

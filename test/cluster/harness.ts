@@ -28,6 +28,11 @@ export interface TestCluster {
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   /** Stops kube-apiserver (etcd keeps the data), waits, and starts it again; resolves when ready. */
   restartApiServer(downMs: number): Promise<void>;
+  /**
+   * Runs KUBECTL_BIN against this cluster. Asynchronous on purpose: webhooks that kubectl's
+   * requests reach may be served by the test process itself.
+   */
+  kubectl(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
 
@@ -193,6 +198,15 @@ current-context: test
       const text = await res.body.text();
       return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
     },
+    kubectl: (args, input) => new Promise((resolve) => {
+      const child = spawn(process.env.KUBECTL_BIN as string, ['--kubeconfig', kubeconfigPath, ...args]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => { stdout += String(d); });
+      child.stderr.on('data', (d) => { stderr += String(d); });
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+      child.stdin.end(input ?? '');
+    }),
     restartApiServer: async (downMs) => {
       await stopChild(apiserver);
       children.splice(children.indexOf(apiserver), 1);

@@ -6,7 +6,6 @@
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -163,16 +162,8 @@ describe('a real node', () => {
   });
 
   test('kubectl apply -k deploy/ installs the controller from the local image, and it becomes Available on the node', async () => {
-    const kubectl = (args: string[], input?: string) => new Promise<{ status: number | null; out: string }>((resolve) => {
-      const child = spawn(process.env.KUBECTL_BIN as string, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
-      let out = '';
-      child.stdout.on('data', (d) => { out += String(d); });
-      child.stderr.on('data', (d) => { out += String(d); });
-      child.on('close', (status) => resolve({ status, out }));
-      child.stdin.end(input ?? '');
-    });
-    const applied = await kubectl(['apply', '-k', join(ROOT, 'deploy')]);
-    equal(applied.status, 0, applied.out);
+    const applied = await cluster.kubectl(['apply', '-k', join(ROOT, 'deploy')]);
+    equal(applied.status, 0, applied.stderr);
     // The webhooks' serving certificate (cert-manager's job in a real install).
     const serving = cluster.servingCertificate(['skiff-controller.skiff-system.svc']);
     await create('/api/v1/namespaces/skiff-system/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'skiff-webhook-tls' }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(serving.certPem).toString('base64'), 'tls.key': Buffer.from(serving.keyPem).toString('base64') } });

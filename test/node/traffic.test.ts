@@ -8,7 +8,6 @@
  * kubectl and by the API.
  */
 import { equal, ok } from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,15 +60,6 @@ describe('mesh traffic between real pods', () => {
   const app = (script: string[], env: Record<string, string> = {}) => ({
     name: 'app', image: APPS_IMAGE, imagePullPolicy: 'Never', command: ['/usr/local/bin/node', ...script],
     env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }, { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'PORT', value: '8080' }, ...Object.entries(env).map(([name, value]) => ({ name, value }))],
-  });
-
-  const kubectl = (args: string[], input?: string) => new Promise<{ status: number | null; out: string }>((resolve) => {
-    const child = spawn(process.env.KUBECTL_BIN as string, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
-    let out = '';
-    child.stdout.on('data', (d) => { out += String(d); });
-    child.stderr.on('data', (d) => { out += String(d); });
-    child.on('close', (status) => resolve({ status, out }));
-    child.stdin.end(input ?? '');
   });
 
   /** Runs a load pod whose app sends `count` requests through its sidecar and reports the statuses and versions it saw. */
@@ -176,7 +166,7 @@ const once = () => new Promise((resolve) => { const req = http.request({ host: '
 
   test('a TrafficPolicy applied with kubectl injects faults until it is deleted; its status names a missing target', async () => {
     const policy = 'apiVersion: policy.skiff.dev/v1alpha1\nkind: TrafficPolicy\nmetadata:\n  name: chaos\n  namespace: store\nspec:\n  targetRefs:\n  - kind: Service\n    name: bookstore\n  - kind: Service\n    name: no-such-service\n  faultInjection:\n    abort:\n      status: 418\n      percent: 100\n';
-    equal((await kubectl(['apply', '-f', '-'], policy)).status, 0);
+    equal((await cluster.kubectl(['apply', '-f', '-'], policy)).status, 0);
     await waitFor('the policy is in the configs', () => controller.controller.topology?.policies.find((p) => p.key === 'store/chaos')?.active);
     const aborted = await load('buyer-chaos', 'buyer', 'GET', '/books', 10);
     equal(aborted.statuses['418'], 10, JSON.stringify(aborted));
@@ -186,15 +176,15 @@ const once = () => new Promise((resolve) => { const req = http.request({ host: '
       return resolved?.status === 'False' && resolved.message.includes('store/no-such-service') && got.status;
     }, 10_000);
     equal(status.conditions?.find((c) => c.type === 'Accepted')?.status, 'True');
-    equal((await kubectl(['delete', 'trafficpolicy', 'chaos', '-n', 'store'])).status, 0);
+    equal((await cluster.kubectl(['delete', 'trafficpolicy', 'chaos', '-n', 'store'])).status, 0);
     await waitFor('the policy is gone from the configs', () => !controller.controller.topology?.policies.some((p) => p.key === 'store/chaos'));
     const calm = await load('buyer-calm', 'buyer', 'GET', '/books', 10);
     equal(calm.statuses['200'], 10, JSON.stringify(calm));
   });
 
   test('kubectl apply of the split as v1alpha4 moves traffic to 50/50; a weight change through the API to 0/100; deleting the split restores plain routing', async () => {
-    const applied = await kubectl(['apply', '-f', '-'], 'apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata:\n  name: bookstore\n  namespace: store\nspec:\n  service: bookstore\n  backends:\n  - service: bookstore-v1\n    weight: 50\n  - service: bookstore-v2\n    weight: 50\n');
-    equal(applied.status, 0, applied.out);
+    const applied = await cluster.kubectl(['apply', '-f', '-'], 'apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata:\n  name: bookstore\n  namespace: store\nspec:\n  service: bookstore\n  backends:\n  - service: bookstore-v1\n    weight: 50\n  - service: bookstore-v2\n    weight: 50\n');
+    equal(applied.status, 0, applied.stderr);
     await waitFor('the new weights are in the topology', () => controller.controller.topology?.splits.find((s) => s.key === 'store/bookstore')?.ports[0]?.backends[0]?.weight === 50);
     const half = await load('buyer-half', 'buyer', 'GET', '/books', 300);
     const v2 = half.versions.v2 ?? 0;

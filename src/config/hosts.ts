@@ -71,8 +71,11 @@ export class HostTable {
    */
   lookup(host: string, defaultPort = 80): HostTarget | undefined {
     const authority = parseAuthority(host);
-    if (!authority) return undefined;
-    const { name, port } = authority;
+    return authority ? this.lookupAuthority(authority, defaultPort) : undefined;
+  }
+
+  /** `lookup` for an authority the caller already parsed (the proxy parses it once per request). */
+  lookupAuthority({ name, port }: Authority, defaultPort = 80): HostTarget | undefined {
     const service = this.byName.get(name);
     if (!service) return undefined;
     const wanted = port ?? defaultPort;

@@ -20,6 +20,11 @@ export function trustDomainId(trustDomain: string): string {
   return `spiffe://${trustDomain}`;
 }
 
+/** Whether a name is a SPIFFE trust domain. */
+export function isTrustDomain(name: string): boolean {
+  return TRUST_DOMAIN.test(name);
+}
+
 export function formatSpiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
   return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }

@@ -135,8 +135,7 @@ export class LocalRuntime {
     // Pods that serve ports start first; pods that only call others (no container ports)
     // start their apps once every new server is listening, so a client's first request
     // finds its servers up (docs/local-mode.md).
-    let openGate = () => undefined as void;
-    const gate = new Promise<void>((resolve) => { openGate = resolve; });
+    const { promise: gate, resolve: openGate } = Promise.withResolvers<void>();
     const servers: Promise<void>[] = [];
     const clients: Promise<void>[] = [];
     for (const [key, input] of wanted) {

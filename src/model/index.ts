@@ -4,3 +4,4 @@ export type * from './topology.ts';
 export { buildTopology, allIssues } from './build.ts';
 export { spiffeId, key } from './keys.ts';
 export { portProtocol } from './services.ts';
+export { attachmentKey } from './policies.ts';

@@ -10,8 +10,7 @@ import { compareStrings, key } from './keys.ts';
 import type { SmiEntry } from './smi-objects.ts';
 import type { PolicyAttachment, PolicyField, PolicyFields, PolicyNode, RouteGroupNode, ServiceNode } from './topology.ts';
 
-/** Route-level fields (the caller's proxy, per request), cluster-level fields (per destination), and the inbound rate limit. */
-export const ROUTE_FIELDS = ['timeoutMs', 'perTryTimeoutMs', 'retryAttempts', 'retryOn', 'retryBudgetPercent', 'retryMinPerSecond', 'fault'] as const;
+/** Cluster-level fields (per destination Service): they have no effect on a route attachment. */
 export const CLUSTER_FIELDS = ['idleTimeoutMs', 'maxConnections', 'maxPendingRequests', 'maxRequests', 'consecutiveErrors', 'baseEjectionMs', 'maxEjectionPercent'] as const;
 
 function olderFirst(a: SmiEntry, b: SmiEntry): number {

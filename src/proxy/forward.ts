@@ -114,8 +114,9 @@ export function forward(f: ForwardRequest): void {
       fail(lastReason, lastDetail);
       return;
     }
-    if (f.maxPendingRequests !== undefined && pendingOf(endpoint) >= f.maxPendingRequests) {
-      fail('circuit-open', `${pendingOf(endpoint)} requests already wait for a connection to ${endpoint.endpoint.address}:${endpoint.endpoint.port} (limit ${f.maxPendingRequests})`, endpoint);
+    const pending = f.maxPendingRequests === undefined ? 0 : pendingOf(endpoint);
+    if (f.maxPendingRequests !== undefined && pending >= f.maxPendingRequests) {
+      fail('circuit-open', `${pending} requests already wait for a connection to ${endpoint.endpoint.address}:${endpoint.endpoint.port} (limit ${f.maxPendingRequests})`, endpoint);
       return;
     }
     attempts++;

@@ -36,7 +36,7 @@ export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, idleMs: 
 
 /** What Node's parser refused, answered with a status and Skiff's reason instead of a bare 400. */
 function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable || (err.code === 'ECONNRESET')) {
+  if (!socket.writable || err.code === 'ECONNRESET') {
     socket.destroy();
     return;
   }

@@ -29,8 +29,9 @@ export interface Resolved {
 /** Stage 1: which Service and port the request is for, and its path in normal form. */
 export function resolve(state: ProxyState, authority: string | undefined, url: string): Resolved | Refusal {
   if (!authority) return { refuse: 'bad-request', detail: 'the request names no host' };
-  if (!parseAuthority(authority)) return { refuse: 'bad-request', detail: 'the request\'s host is not a valid authority' };
-  const target = state.hosts.lookup(authority);
+  const parsed = parseAuthority(authority);
+  if (!parsed) return { refuse: 'bad-request', detail: 'the request\'s host is not a valid authority' };
+  const target = state.hosts.lookupAuthority(parsed);
   if (!target) return { refuse: 'unknown-host', detail: `${authority} is not a service of the mesh` };
   const normal = normalizeRequestTarget(url);
   if ('problem' in normal) return { refuse: 'bad-request', detail: normal.problem };

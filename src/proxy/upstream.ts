@@ -21,11 +21,14 @@ export class EndpointRuntime {
   readonly outlier = new OutlierState();
   pool: Pool | undefined;
   /** What the pool was built for: certificate generation and connection limits; a change builds a new pool. */
-  poolSignature = '';
+  poolGeneration = -1;
+  poolLimits = '';
   readonly key: string;
   readonly endpoint: Endpoint;
   /** Connection limits of the cluster this endpoint belongs to (the last config that named it). */
   policy: ClusterPolicy = DEFAULT_CLUSTER_POLICY;
+  /** `policy`'s pool settings as text, computed when a config binds the endpoint, not per request. */
+  limits = limitsOf(DEFAULT_CLUSTER_POLICY);
 
   constructor(key: string, endpoint: Endpoint) {
     this.key = key;
@@ -35,6 +38,10 @@ export class EndpointRuntime {
   get meshed(): boolean {
     return this.endpoint.meshPort !== undefined && this.endpoint.identity !== undefined;
   }
+}
+
+function limitsOf(policy: ClusterPolicy): string {
+  return `${policy.circuitBreaker.maxConnections}/${policy.connectTimeoutMs}/${policy.idleTimeoutMs}`;
 }
 
 /** Requests queued in an endpoint's pool, waiting for a connection. */
@@ -62,7 +69,10 @@ export class Upstreams {
       runtime = new EndpointRuntime(key, endpoint);
       this.endpoints.set(key, runtime);
     }
-    runtime.policy = policy;
+    if (runtime.policy !== policy) {
+      runtime.policy = policy;
+      runtime.limits = limitsOf(policy);
+    }
     return runtime;
   }
 
@@ -78,9 +88,9 @@ export class Upstreams {
   /** The pool to use now; a certificate rotation or new connection limits build a new pool and drain the old one. */
   pool(runtime: EndpointRuntime): Pool {
     const material = runtime.meshed ? this.tls() : undefined;
+    const generation = material?.generation ?? 0;
+    if (runtime.pool && runtime.poolGeneration === generation && runtime.poolLimits === runtime.limits) return runtime.pool;
     const policy = runtime.policy;
-    const signature = `${material?.generation ?? 0}/${policy.circuitBreaker.maxConnections}/${policy.connectTimeoutMs}/${policy.idleTimeoutMs}`;
-    if (runtime.pool && runtime.poolSignature === signature) return runtime.pool;
     const old = runtime.pool;
     const e = runtime.endpoint;
     const common = {
@@ -101,7 +111,8 @@ export class Upstreams {
         },
       })
       : new Pool(`http://${e.address}:${e.port}`, { ...common, connect: { timeout: policy.connectTimeoutMs } });
-    runtime.poolSignature = signature;
+    runtime.poolGeneration = generation;
+    runtime.poolLimits = runtime.limits;
     if (old) void old.close().catch(() => undefined);
     return runtime.pool;
   }

@@ -10,6 +10,7 @@
  *   spec: {trustDomain: example.org, clusterDomain: cluster.local, defaultAccessMode: strict}
  */
 import { issue, type Issue } from '../errors/issue.ts';
+import { isTrustDomain } from '../lib/spiffe.ts';
 import { DEFAULT_MESH, type MeshSettings } from '../model/index.ts';
 import { obj, str } from './objects.ts';
 
@@ -17,7 +18,6 @@ export const MESH_CONFIG_KIND = 'MeshConfig';
 export const MESH_CONFIG_API_VERSION = 'skiff.dev/v1alpha1';
 export const MESH_CONFIG_MAP = { name: 'skiff-mesh', key: 'mesh.yaml' } as const;
 
-const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const FIELDS = new Set(['trustDomain', 'clusterDomain', 'defaultAccessMode']);
 
@@ -31,7 +31,7 @@ export function readMeshConfig(doc: unknown, base: MeshSettings = DEFAULT_MESH):
   for (const key of Object.keys(spec)) if (!FIELDS.has(key)) bad(key, 'is not a MeshConfig field (trustDomain, clusterDomain, defaultAccessMode)');
   if (spec.trustDomain !== undefined) {
     const v = str(spec.trustDomain);
-    if (v && TRUST_DOMAIN.test(v)) mesh.trustDomain = v;
+    if (v && isTrustDomain(v)) mesh.trustDomain = v;
     else bad('trustDomain', `${JSON.stringify(spec.trustDomain)} is not a SPIFFE trust domain (lower-case letters, digits, ".", "-", "_")`);
   }
   if (spec.clusterDomain !== undefined) {

@@ -5,7 +5,7 @@
  */
 import type { ClusterPolicy, RoutePolicy } from '../config/index.ts';
 import type { PolicyField, Topology } from '../model/index.ts';
-import { PolicyIndex, type Resolved } from './policy-attachment.ts';
+import type { PolicyIndex, Resolved } from './policy-attachment.ts';
 
 export interface EffectivePolicy {
   /** The policy route (`group/match`) the request matched, if any. */
@@ -15,8 +15,7 @@ export interface EffectivePolicy {
   clusters: Record<string, Resolved<ClusterPolicy>>;
 }
 
-export function effectivePolicy(topology: Topology, service: string, port: number, backends: readonly string[], requiredMatch: string | undefined): EffectivePolicy {
-  const index = new PolicyIndex(topology);
+export function effectivePolicy(index: PolicyIndex, service: string, port: number, backends: readonly string[], requiredMatch: string | undefined): EffectivePolicy {
   const namespace = service.split('/')[0] ?? '';
   const policyRoute = requiredMatch === undefined ? undefined : index.routes(namespace).find((r) => r.match.name === requiredMatch);
   const clusters: EffectivePolicy['clusters'] = {};

@@ -10,6 +10,7 @@ import { allIssues, type PodNode, type ServiceNode, type SplitNode, type Topolog
 import { InboundBuilder } from './inbound.ts';
 import { buildOutbound } from './outbound.ts';
 import { attachedPolicies, effectivePolicy, type EffectivePolicy } from './explain-policy.ts';
+import { PolicyIndex } from './policy-attachment.ts';
 
 export interface CallerView {
   source: string;
@@ -105,7 +106,8 @@ export function explainRequest(topology: Topology, from: string, host: string, r
   const normal = normalizeRequestTarget(request.path);
   if ('problem' in normal) return { allowed: false, host, backends: [], reason: `the proxy answers 400: ${normal.problem}` };
   request = { ...request, path: normal.path };
-  const outbound = buildOutbound(topology);
+  const policies = new PolicyIndex(topology);
+  const outbound = buildOutbound(topology, policies);
   const target = new HostTable(outbound.services, namespace, topology.mesh.clusterDomain).lookup(host);
   if (!target) return { allowed: false, host, backends: [], reason: `${host} is not a service of the mesh (as seen from namespace ${namespace})` };
   const route = compileRoutes(target.port)(request);
@@ -113,10 +115,10 @@ export function explainRequest(topology: Topology, from: string, host: string, r
   if (!route) return { ...answer, reason: 'no route matches' };
   answer.route = route.name;
   if (route.split) answer.split = route.split;
-  answer.policy = effectivePolicy(topology, answer.service as string, target.port.port, route.backends.map((b) => b.cluster), route.require?.[0]?.name);
+  answer.policy = effectivePolicy(policies, answer.service as string, target.port.port, route.backends.map((b) => b.cluster), route.require?.[0]?.name);
   const total = route.backends.reduce((sum, b) => sum + b.weight, 0);
   const pods = new Map(topology.pods.map((p) => [p.key, p]));
-  const inbound = new InboundBuilder(topology);
+  const inbound = new InboundBuilder(topology, policies);
   for (const backend of route.backends) {
     const cluster = outbound.clusters.find((c) => c.name === backend.cluster);
     const percent = total === 0 ? 0 : Math.round((backend.weight / total) * 10000) / 100;

@@ -36,8 +36,8 @@ export class InboundBuilder {
   private readonly targetsByDestination = new Map<string, TargetNode[]>();
   private readonly cache = new Map<string, InboundConfig>();
 
-  constructor(topology: Topology) {
-    this.policies = new PolicyIndex(topology);
+  constructor(topology: Topology, policies = new PolicyIndex(topology)) {
+    this.policies = policies;
     this.accessModes = new Map(topology.namespaces.map((n) => [n.name, n.accessMode]));
     for (const t of topology.targets) {
       if (!t.active || !t.destination) continue;

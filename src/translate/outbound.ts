@@ -58,22 +58,19 @@ function trafficRoutes(service: ServiceNode, port: ServicePortNode, split: Split
  * route itself with the port's policy. Without policy routes, one route each, as before.
  */
 function routesFor(service: ServiceNode, port: ServicePortNode, split: SplitNode | undefined, policies: PolicyIndex): Route[] {
-  const policyRoutes = policies.routes(service.namespace);
+  const refinements = policies.routes(service.namespace).map((pr) => ({ match: pr.match, policy: policies.routePolicy(service.key, port.port, pr).policy }));
   const portPolicy = policies.routePolicy(service.key, port.port).policy;
   const out: Route[] = [];
   for (const route of trafficRoutes(service, port, split)) {
-    for (const pr of policyRoutes) {
-      out.push({ ...route, name: `${route.name}+${pr.match.name}`, require: [pr.match], policy: policies.routePolicy(service.key, port.port, pr).policy });
-    }
+    for (const r of refinements) out.push({ ...route, name: `${route.name}+${r.match.name}`, require: [r.match], policy: r.policy });
     out.push({ ...route, policy: portPolicy });
   }
   return out;
 }
 
-export function buildOutbound(topology: Topology): OutboundConfig {
+export function buildOutbound(topology: Topology, policies = new PolicyIndex(topology)): OutboundConfig {
   const pods = new Map(topology.pods.map((p) => [p.key, p]));
   const splits = new Map(topology.splits.map((s) => [s.key, s]));
-  const policies = new PolicyIndex(topology);
   const services: OutboundService[] = [];
   const clusters: Cluster[] = [];
   for (const service of topology.services) {

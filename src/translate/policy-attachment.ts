@@ -12,7 +12,7 @@
  * the same answer, with the policy each field came from.
  */
 import { DEFAULT_CLUSTER_POLICY, DEFAULT_ROUTE_POLICY, type ClusterPolicy, type HttpMatch, type RateLimit, type RoutePolicy } from '../config/index.ts';
-import type { PolicyField, PolicyFields, PolicyNode, RouteGroupNode, Topology } from '../model/index.ts';
+import { attachmentKey, type PolicyField, type PolicyFields, type PolicyNode, type RouteGroupNode, type Topology } from '../model/index.ts';
 
 /** A route some policy targets: one match of an HTTPRouteGroup. */
 export interface PolicyRoute {
@@ -42,7 +42,7 @@ export class PolicyIndex {
     const targeted = new Map<string, { group: RouteGroupNode; specific: Set<string>; whole: boolean }>();
     for (const policy of [...topology.policies].filter((p) => p.active).sort(olderFirst)) {
       for (const a of policy.attachments) {
-        const k = a.service !== undefined ? `svc:${a.service}:${a.port ?? '*'}` : `route:${a.routeGroup}/${a.match ?? '*'}`;
+        const k = attachmentKey(a);
         this.byAttachment.set(k, [...(this.byAttachment.get(k) ?? []), policy]);
         if (a.routeGroup === undefined) continue;
         const group = groups.get(a.routeGroup);
@@ -72,13 +72,13 @@ export class PolicyIndex {
 
   /** Policies from the most specific attachment level to the least, oldest first within a level. */
   private layers(service: string, port: number, route?: PolicyRoute): PolicyNode[] {
-    const at = (k: string) => this.byAttachment.get(k) ?? [];
-    const matchName = route ? route.match.name.slice(route.match.name.indexOf('/') + 1) : undefined;
+    const at = (a: Parameters<typeof attachmentKey>[0]) => this.byAttachment.get(attachmentKey(a)) ?? [];
+    const match = route ? route.match.name.slice(route.match.name.indexOf('/') + 1) : undefined;
     return [
-      ...(route ? at(`route:${route.group}/${matchName}`) : []),
-      ...(route ? at(`route:${route.group}/*`) : []),
-      ...at(`svc:${service}:${port}`),
-      ...at(`svc:${service}:*`),
+      ...(route ? at({ routeGroup: route.group, match }) : []),
+      ...(route ? at({ routeGroup: route.group }) : []),
+      ...at({ service, port }),
+      ...at({ service }),
     ];
   }
 

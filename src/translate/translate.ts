@@ -8,6 +8,7 @@ import { outboundHash, PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } 
 import type { PodNode, Topology } from '../model/index.ts';
 import { InboundBuilder } from './inbound.ts';
 import { buildOutbound } from './outbound.ts';
+import { PolicyIndex } from './policy-attachment.ts';
 
 function configFor(mesh: ProxyConfig['mesh'], pod: PodNode, inbound: InboundBuilder, outbound: ProxyConfig['outbound'], digest: string): ProxyConfig {
   const body = {
@@ -25,9 +26,10 @@ function meshOf(topology: Topology): ProxyConfig['mesh'] {
 
 /** Configs of every meshed pod, by proxy id (`namespace/pod`), in sorted order. */
 export function translateAll(topology: Topology): Map<string, ProxyConfig> {
-  const outbound = buildOutbound(topology);
+  const policies = new PolicyIndex(topology);
+  const outbound = buildOutbound(topology, policies);
   const digest = outboundHash(outbound);
-  const inbound = new InboundBuilder(topology);
+  const inbound = new InboundBuilder(topology, policies);
   const mesh = meshOf(topology);
   const configs = new Map<string, ProxyConfig>();
   for (const pod of topology.pods) {
@@ -40,6 +42,7 @@ export function translateAll(topology: Topology): Map<string, ProxyConfig> {
 export function translate(topology: Topology, proxyId: string): ProxyConfig | undefined {
   const pod = topology.pods.find((p) => p.key === proxyId && p.meshed);
   if (!pod) return undefined;
-  const outbound = buildOutbound(topology);
-  return configFor(meshOf(topology), pod, new InboundBuilder(topology), outbound, outboundHash(outbound));
+  const policies = new PolicyIndex(topology);
+  const outbound = buildOutbound(topology, policies);
+  return configFor(meshOf(topology), pod, new InboundBuilder(topology, policies), outbound, outboundHash(outbound));
 }

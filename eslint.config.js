@@ -20,6 +20,12 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/model/**', '**/translate/**', '**/proxy/**', '**/control/**', '**/sources/**', '**/local/**', '**/cli/**', 'node:fs', 'node:net', 'node:http', 'node:child_process'] }] },
   },
   {
+    // Injection and capture rules are pure: the webhook, `skiff inject` and `skiff capture` do the I/O.
+    files: ['src/inject/**/*.ts', 'src/capture/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/model/**', '**/translate/**', '**/proxy/**', '**/control/**', '**/sources/**', '**/local/**', '**/cli/**', 'node:fs', 'node:net', 'node:http', 'node:child_process', '@kubernetes/client-node'] }] },
+  },
+  {
     files: ['src/model/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/translate/**', '**/proxy/**', '**/control/**', '**/sources/**', '**/local/**', '**/cli/**', 'node:fs', 'node:net', 'node:http', 'node:child_process', '@kubernetes/client-node'] }] },

@@ -2,8 +2,10 @@
  * cli: the `skiff` command. Each subcommand lives in its own module and returns an exit code;
  * this file only dispatches.
  */
+import { runCapture } from './capture.ts';
 import { runController } from './controller.ts';
 import { runExplain } from './explain.ts';
+import { runInject } from './inject.ts';
 import { runProxy } from './proxy.ts';
 import { runUp } from './up.ts';
 import { runValidate } from './validate.ts';
@@ -16,6 +18,8 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   up: { run: runUp, summary: 'run a folder of YAML as a local mesh (the embedded default)' },
   proxy: { run: runProxy, summary: 'run the sidecar proxy' },
   controller: { run: runController, summary: 'run the control plane in a Kubernetes cluster' },
+  inject: { run: runInject, summary: 'add the Skiff sidecar to the workloads in YAML files (offline)' },
+  capture: { run: runCapture, summary: 'install the traffic-capture rules (the injected init container)' },
 };
 
 function usage(): string {

@@ -76,6 +76,10 @@ export const CODES = def({
   SKIFF_E_POLICY_TARGET_MISSING: { severity: 'error', summary: 'A TrafficPolicy targetRef names a Service, port, HTTPRouteGroup or match that does not exist; that target gets nothing.' },
   SKIFF_W_POLICY_CONFLICT: { severity: 'warning', summary: 'Two TrafficPolicies set the same field on the same target; the older one wins.' },
   SKIFF_W_TARGET_RULE_ALLOWS_NOTHING: { severity: 'warning', summary: 'A TrafficTarget rule refers to an HTTPRouteGroup without matches; it allows nothing.' },
+  // Sidecar injection.
+  SKIFF_E_INJECT_ANNOTATION: { severity: 'error', summary: 'A skiff.dev/ injection annotation (ports, CIDRs, resources) cannot be read; the pod is not injected.' },
+  SKIFF_E_INJECT_PROXY_UID: { severity: 'error', summary: 'An application container runs as the proxy\'s user id, so its traffic would bypass the capture; the pod is not injected.' },
+  SKIFF_W_INJECT_HOST_NETWORK: { severity: 'warning', summary: 'A pod on the host network is never injected: capture rules would change the node\'s network.' },
 });
 
 export type Code = keyof typeof CODES;

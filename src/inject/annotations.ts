@@ -1,0 +1,34 @@
+/**
+ * inject: what the sidecar injector adds to a pod, decided purely from the pod, its
+ * namespace and the mesh's injection settings. The same code serves the mutating webhook
+ * (`skiff controller`, as a JSON patch) and `skiff inject` (on YAML files, offline).
+ *
+ * This file: the annotations users write, and the ones injection leaves behind.
+ */
+
+/** On a namespace or a pod: `enabled` injects, `disabled` opts out (a pod's setting wins). */
+export const INJECT_ANNOTATION = 'skiff.dev/inject';
+/** Left on every injected pod template: the Skiff version that injected it (injection is idempotent). */
+export const INJECTED_ANNOTATION = 'skiff.dev/injected';
+/** Resources of the proxy container, per pod: Kubernetes quantities. */
+export const PROXY_RESOURCE_ANNOTATIONS = {
+  cpuRequest: 'skiff.dev/proxy-cpu-request',
+  cpuLimit: 'skiff.dev/proxy-cpu-limit',
+  memoryRequest: 'skiff.dev/proxy-memory-request',
+  memoryLimit: 'skiff.dev/proxy-memory-limit',
+} as const;
+/** Traffic capture exclusions, comma-separated: ports (`25,3306` or ranges `9000-9100`) and CIDRs. */
+export const SKIP_ANNOTATIONS = {
+  inboundPorts: 'skiff.dev/skip-inbound-ports',
+  outboundPorts: 'skiff.dev/skip-outbound-ports',
+  outboundCidrs: 'skiff.dev/skip-outbound-cidrs',
+} as const;
+
+/** `enabled`/`true` → true, `disabled`/`false` → false, anything else (or absent) → undefined. */
+export function injectionSetting(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === 'enabled' || v === 'true') return true;
+  if (v === 'disabled' || v === 'false') return false;
+  return undefined;
+}

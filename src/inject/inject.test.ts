@@ -1,0 +1,134 @@
+import { deepEqual, equal, ok } from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { INJECTED_ANNOTATION } from './annotations.ts';
+import { defaultInjectSettings } from './defaults.ts';
+import { injectManifests } from './manifests.ts';
+import { injectionPatch } from './patch.ts';
+import { CAPTURE_CONTAINER, injectPod, PROXY_CONTAINER, type PodTemplate } from './pod.ts';
+
+const settings = defaultInjectSettings({ image: 'registry.example/skiff:1.2.3' });
+const ENABLED = { 'skiff.dev/inject': 'enabled' };
+type C = { name: string; restartPolicy?: string; args?: string[]; startupProbe?: unknown; resources?: { requests: Record<string, string>; limits: Record<string, string> }; securityContext?: Record<string, unknown> };
+const pod = (annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}): PodTemplate => ({
+  metadata: { name: 'web', annotations },
+  spec: { serviceAccountName: 'web', containers: [{ name: 'app', image: 'app', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { httpGet: { path: '/healthz', port: 'http' } } }], ...spec },
+});
+const inits = (t: PodTemplate) => (t.spec?.initContainers ?? []) as C[];
+
+test('a pod in an enabled namespace gets the capture step, then the proxy as a native sidecar gated by a startup probe', () => {
+  const r = injectPod(pod(), 'shop', ENABLED, settings);
+  ok(r.injected);
+  const [capture, proxy] = inits(r.template);
+  equal(capture?.name, CAPTURE_CONTAINER);
+  deepEqual(capture?.securityContext?.capabilities, { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] });
+  equal(proxy?.name, PROXY_CONTAINER);
+  equal(proxy?.restartPolicy, 'Always');
+  ok(proxy?.startupProbe);
+  equal(proxy?.securityContext?.runAsUser, settings.proxyUid);
+  deepEqual(proxy?.resources, { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } });
+  ok(proxy?.args?.includes('--capture'));
+  // The application's HTTP probe by named port becomes an allowed plaintext probe path.
+  equal(proxy?.args?.[proxy.args.indexOf('--probe-paths') + 1], '8080:/healthz');
+  equal((r.template.metadata?.annotations as Record<string, string>)[INJECTED_ANNOTATION], settings.version);
+  const volumes = r.template.spec?.volumes as { name: string; projected?: { sources: { serviceAccountToken?: { audience: string } }[] } }[];
+  equal(volumes.find((v) => v.name === 'skiff-identity')?.projected?.sources[0]?.serviceAccountToken?.audience, 'skiff');
+  // The application containers are untouched.
+  deepEqual(r.template.spec?.containers, pod().spec?.containers);
+});
+
+test('the pod\'s own annotation wins over its namespace\'s; nothing is injected without either', () => {
+  equal(injectPod(pod({ 'skiff.dev/inject': 'disabled' }), 'shop', ENABLED, settings).injected, false);
+  equal(injectPod(pod(ENABLED), 'shop', {}, settings).injected, true);
+  const none = injectPod(pod(), 'shop', {}, settings);
+  ok(!none.injected && none.reason.includes('neither'));
+});
+
+test('system namespaces, Skiff\'s own, host-network pods and injected pods are never injected', () => {
+  for (const ns of ['kube-system', 'skiff-system']) equal(injectPod(pod(ENABLED), ns, ENABLED, settings).injected, false);
+  const host = injectPod(pod(ENABLED, { hostNetwork: true }), 'shop', {}, settings);
+  ok(!host.injected);
+  equal(host.issues[0]?.code, 'SKIFF_W_INJECT_HOST_NETWORK');
+  const once = injectPod(pod(), 'shop', ENABLED, settings);
+  ok(once.injected);
+  const twice = injectPod(once.template, 'shop', ENABLED, settings);
+  ok(!twice.injected && twice.reason === 'already injected');
+});
+
+test('resources and capture exclusions come from annotations; unreadable ones stop injection with the field named', () => {
+  const r = injectPod(pod({ 'skiff.dev/proxy-memory-limit': '256Mi', 'skiff.dev/proxy-cpu-limit': '1', 'skiff.dev/skip-outbound-ports': '3306,9000-9100', 'skiff.dev/skip-outbound-cidrs': '10.1.2.3', 'skiff.dev/skip-inbound-ports': '9090' }), 'shop', ENABLED, settings);
+  ok(r.injected);
+  const [capture, proxy] = inits(r.template);
+  deepEqual(proxy?.resources?.limits, { memory: '256Mi', cpu: '1' });
+  deepEqual(capture?.args?.slice(7), ['--skip-inbound-ports', '15021,9090', '--skip-outbound-ports', '3306,9000:9100', '--skip-outbound-cidrs', '10.1.2.3/32']);
+  const bad = injectPod(pod({ 'skiff.dev/skip-outbound-ports': '70000', 'skiff.dev/proxy-memory-limit': 'lots', 'skiff.dev/skip-outbound-cidrs': '10.0.0.0/33' }), 'shop', ENABLED, settings);
+  ok(!bad.injected);
+  deepEqual(bad.issues.map((i) => [i.code, i.path]), [
+    ['SKIFF_E_INJECT_ANNOTATION', 'metadata.annotations["skiff.dev/skip-outbound-ports"]'],
+    ['SKIFF_E_INJECT_ANNOTATION', 'metadata.annotations["skiff.dev/skip-outbound-cidrs"]'],
+    ['SKIFF_E_INJECT_ANNOTATION', 'metadata.annotations["skiff.dev/proxy-memory-limit"]'],
+  ]);
+});
+
+test('an application running as the proxy\'s uid would bypass the capture: refused', () => {
+  const r = injectPod(pod({}, { securityContext: { runAsUser: settings.proxyUid } }), 'shop', ENABLED, settings);
+  ok(!r.injected);
+  equal(r.issues[0]?.code, 'SKIFF_E_INJECT_PROXY_UID');
+  equal(r.issues[0]?.path, 'spec.containers[0].securityContext.runAsUser');
+});
+
+test('the webhook patch, applied to the pod, gives the injected pod; existing init containers and volumes are kept after Skiff\'s', () => {
+  const input = pod({}, { initContainers: [{ name: 'migrate', image: 'm' }], volumes: [{ name: 'data', emptyDir: {} }] });
+  const r = injectPod(input, 'shop', ENABLED, settings);
+  ok(r.injected);
+  const patched = structuredClone(input) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+  for (const op of injectionPatch(r.template)) {
+    const [, top, key] = op.path.split('/') as [string, 'metadata' | 'spec', string];
+    patched[top][key] = op.value;
+  }
+  deepEqual(patched, r.template);
+  deepEqual(inits(r.template).map((c) => c.name), [CAPTURE_CONTAINER, PROXY_CONTAINER, 'migrate']);
+  deepEqual((r.template.spec?.volumes as { name: string }[]).map((v) => v.name), ['data', 'skiff-identity', 'skiff-certs']);
+});
+
+test('skiff inject injects every kind of pod template in a YAML stream, keeps other documents, and is idempotent', () => {
+  const yaml = `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: app, image: app}]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: shop}
+spec: {schedule: "@daily", jobTemplate: {spec: {template: {spec: {containers: [{name: job, image: j}], restartPolicy: Never}}}}}
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: opted-out, namespace: shop, annotations: {skiff.dev/inject: disabled}}
+  spec: {containers: [{name: app, image: app}]}
+`;
+  const once = injectManifests(yaml, settings);
+  deepEqual(once.errors, []);
+  deepEqual(once.reports.map((r) => [r.object, r.injected]), [['Deployment/shop/web', true], ['CronJob/shop/nightly', true], ['Pod/shop/opted-out', false]]);
+  const docs = parseAllDocuments(once.text).map((d) => d.toJS() as unknown);
+  const at = (o: unknown, path: string): unknown => path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], o);
+  equal(docs.length, 4);
+  equal(at(docs[0], 'kind'), 'Service');
+  equal(at(docs[1], 'spec.template.spec.initContainers.1.name'), PROXY_CONTAINER);
+  equal(at(docs[2], 'spec.jobTemplate.spec.template.spec.initContainers.1.name'), PROXY_CONTAINER);
+  equal(at(docs[3], 'items.0.spec.initContainers'), undefined);
+  const twice = injectManifests(once.text, settings);
+  equal(twice.text, once.text);
+  ok(twice.reports.every((r) => !r.injected));
+});

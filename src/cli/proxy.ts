@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { mkdir, readFile } from 'node:fs/promises';
 import { PORTS } from '../lib/ports.ts';
+import { originalDestinationSupported } from '../proxy/original-destination.ts';
 import { ControlClient, FileConfigSource, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
 
 export const PROXY_USAGE = `Usage: skiff proxy --config <file.json> [options]
@@ -23,6 +24,9 @@ control plane (which also issues its certificate).
   --health HOST:PORT     /ready, /live, /metrics only, for probes and Prometheus (default 0.0.0.0:${PORTS.health})
   --app-host HOST        where the application listens (default 127.0.0.1)
   --tcp-forward-host H   listen here for the mesh's TCP service ports (default: off)
+  --capture              iptables (\`skiff capture\`) sends the pod's traffic here: route each outbound
+                         connection by its original destination, pass non-mesh destinations through
+  --probe-paths LIST     PORT:PATH,… of the application's HTTP probes: plaintext GET/HEAD allowed
   --access-log RATE      share of requests to log, 0 to 1 (default 0)`;
 
 export function parseListen(text: string | undefined, fallback: Listen): Listen {
@@ -38,7 +42,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     args: argv,
     options: {
       config: { type: 'string' }, certs: { type: 'string' }, control: { type: 'string' }, 'proxy-id': { type: 'string' }, 'trust-bundle': { type: 'string' }, 'bootstrap-token-file': { type: 'string' }, inbound: { type: 'string' }, outbound: { type: 'string' }, admin: { type: 'string' }, health: { type: 'string' },
-      'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, 'access-log': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, capture: { type: 'boolean' }, 'probe-paths': { type: 'string' }, 'access-log': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const controlled = values.control !== undefined && values['proxy-id'] !== undefined && values.certs !== undefined && values['trust-bundle'] !== undefined;
@@ -70,12 +74,14 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     health: parseListen(values.health, { host: '0.0.0.0', port: PORTS.health }),
     appHost: values['app-host'] ?? '127.0.0.1',
     ...(values['tcp-forward-host'] ? { tcpForwardHost: values['tcp-forward-host'] } : {}),
+    capture: values.capture ?? false,
+    probePaths: (values['probe-paths'] ?? '').split(',').filter((p) => /^[0-9]{1,5}:\//.test(p)),
     accessLog: { sample: Number(values['access-log'] ?? 0) },
     log: (event, detail) => log.info({ event, ...detail }),
   });
   started.proxy = proxy;
   const addresses = await proxy.start();
-  log.info({ event: 'listening', ...addresses });
+  log.info({ event: 'listening', ...addresses, ...(values.capture ? { originalDestinations: originalDestinationSupported() } : {}) });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

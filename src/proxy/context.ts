@@ -17,6 +17,10 @@ export interface ProxyContext {
   readonly mesh: Upstreams;
   readonly app: Upstreams;
   readonly appHost: string;
+  /** Traffic reaches the proxy through iptables capture: plaintext inbound connections name their port by their original destination. */
+  readonly capture: boolean;
+  /** `port:path` of the application's HTTP probes: plaintext GET/HEAD there pass without identity (the kubelet's probes). */
+  readonly probePaths: ReadonlySet<string>;
   /** The retry budget of a cluster, configured with the route's retry settings. */
   budget(cluster: string, retry: RoutePolicy['retry']): RetryBudget;
   readonly rateLimits: InboundRateLimits;

@@ -12,6 +12,7 @@ import { normalizeRequestTarget, parseAuthority, type RequestFacts } from '../co
 import { parseSpiffeId } from '../lib/spiffe.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
+import { originalDestination } from './original-destination.ts';
 import { enforceTimeoutsWithoutListening, type Frontend, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, SERVICE_HEADER, setForwardedFor, setVerifiedClientCert } from './http-headers.ts';
@@ -74,7 +75,8 @@ export function acceptInbound(ctx: ProxyContext, frontend: Frontend, limits: Lis
       }
       socket.unshift(first);
       if (first[0] !== 0x16) {
-        peers.set(socket, {});
+        const port = ctx.capture ? originalDestination(socket)?.port : undefined;
+        peers.set(socket, port !== undefined && port !== socket.localPort ? { port } : {});
         frontend.server.emit('connection', socket);
         socket.resume();
         return;
@@ -133,7 +135,8 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   }
   const method = req.method ?? 'GET';
   const facts: RequestFacts = { method, path: target.path, header: (name) => headerValue(req.headers, name) };
-  const decision = state.decide(peer.identity, port, 'http', facts);
+  const probe = !peer.identity && (method === 'GET' || method === 'HEAD') && ctx.probePaths.has(`${port}:${target.path}`);
+  const decision: ReturnType<typeof state.decide> = probe ? { allowed: true, via: 'probe', reason: `the application's probe path ${port}:${target.path}` } : state.decide(peer.identity, port, 'http', facts);
   if (!decision.allowed) {
     ctx.counters.inboundDenied++;
     sendGenerated(res, peer.identity ? 'access-denied' : 'unauthenticated', decision.reason);

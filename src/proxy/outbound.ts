@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestFacts } from '../config/index.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
+import { originalAuthority } from './captured.ts';
 import { forward } from './forward.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
@@ -19,7 +20,13 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const started = performance.now();
   const state = stateOrNotReady(ctx, res);
   if (!state) return;
-  const resolved = resolve(state, req[AUTHORITY] ?? req.headers.host, req.url ?? '/');
+  let resolved = resolve(state, req[AUTHORITY] ?? req.headers.host, req.url ?? '/');
+  const original = originalAuthority.get(req.socket);
+  if (original !== undefined && isRefusal(resolved) && resolved.refuse === 'unknown-host') {
+    // Captured: the Host names nothing in the mesh, but the address the application dialled does.
+    const byAddress = resolve(state, original, req.url ?? '/');
+    resolved = isRefusal(byAddress) ? byAddress : { ...byAddress, authority: req.headers.host ?? original };
+  }
   if (isRefusal(resolved)) {
     sendGenerated(res, resolved.refuse, resolved.detail);
     return;

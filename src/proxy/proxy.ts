@@ -11,7 +11,8 @@ import { createAdmin } from './admin.ts';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.ts';
 import type { ConfigSource } from './config-source.ts';
 import type { ProxyContext } from './context.ts';
-import { createFrontend, type Frontend } from './frontend.ts';
+import { acceptCapturedOutbound } from './captured.ts';
+import { createFrontend, enforceTimeoutsWithoutListening, type Frontend } from './frontend.ts';
 import { acceptInbound, handleInbound } from './inbound.ts';
 import { handleOutbound } from './outbound.ts';
 import { InboundRateLimits } from './rate-limits.ts';
@@ -45,6 +46,10 @@ export interface ProxyOptions {
   appHost: string;
   /** Address for outbound TCP forward listeners; absent: none. */
   tcpForwardHost?: string;
+  /** iptables sends the pod's traffic here (capture.ts): the outbound listener reads each connection's original destination. */
+  capture?: boolean;
+  /** `port:path` of the application's HTTP probes, let through without identity. */
+  probePaths?: readonly string[];
   accessLog?: AccessLogOptions;
   log?: (event: string, detail: Record<string, unknown>) => void;
 }
@@ -55,6 +60,8 @@ export class SkiffProxy implements ProxyContext {
   readonly mesh: Upstreams;
   readonly app: Upstreams;
   readonly appHost: string;
+  readonly capture: boolean;
+  readonly probePaths: ReadonlySet<string>;
   readonly rateLimits = new InboundRateLimits();
   readonly counters = { inboundAllowed: 0, inboundDenied: 0 };
   private readonly options: ProxyOptions;
@@ -72,6 +79,8 @@ export class SkiffProxy implements ProxyContext {
   constructor(options: ProxyOptions) {
     this.options = options;
     this.appHost = options.appHost;
+    this.capture = options.capture ?? false;
+    this.probePaths = new Set(options.probePaths ?? []);
     this.telemetry = new Telemetry(options.accessLog);
     this.certs = options.certDir ? new TlsMaterialWatcher(options.certDir) : undefined;
     this.mesh = new Upstreams(() => this.tls);
@@ -200,7 +209,11 @@ export class SkiffProxy implements ProxyContext {
       server.listen(at.port, at.host, () => resolve(server.address() as AddressInfo));
     });
     const inbound = await listen(inboundServer, this.options.inbound);
-    const outbound = await listen(outboundFront.server, this.options.outbound);
+    let outboundPort = this.options.outbound.port;
+    const outboundServer = this.capture ? acceptCapturedOutbound(this, outboundFront, limits, () => outboundPort) : outboundFront.server;
+    if (this.capture) enforceTimeoutsWithoutListening(outboundFront);
+    const outbound = await listen(outboundServer, this.options.outbound);
+    outboundPort = outbound.port;
     const admin = await createAdmin(this, 'full');
     this.admins.push(admin);
     await admin.listen({ host: this.options.admin.host, port: this.options.admin.port });
@@ -211,7 +224,7 @@ export class SkiffProxy implements ProxyContext {
       await healthApp.listen({ host: this.options.health.host, port: this.options.health.port });
       health = healthApp.server.address() as AddressInfo;
     }
-    this.servers = [inboundServer, outboundFront.server];
+    this.servers = [inboundServer, outboundServer];
     if (this.state) void this.tcp?.sync(this.state.config.outbound.services);
     return { inbound, outbound, admin: admin.server.address() as AddressInfo, ...(health ? { health } : {}) };
   }

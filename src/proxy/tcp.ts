@@ -13,7 +13,7 @@ import { expectServerIdentity } from './peer-tls.ts';
 import { pickEndpoint } from './state.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
 
-function pipeBoth(ctx: ProxyContext, a: Socket, b: Socket, labels: { direction: string; destination_namespace: string; destination_service: string }): void {
+export function pipeBoth(ctx: ProxyContext, a: Socket, b: Socket, labels: { direction: string; destination_namespace: string; destination_service: string }): void {
   a.on('error', () => b.destroy());
   b.on('error', () => a.destroy());
   a.on('close', () => b.destroy());
@@ -36,6 +36,36 @@ export function handleInboundTcp(ctx: ProxyContext, socket: TLSSocket, identity:
   ctx.telemetry.tcpConnections.labels({ ...labels, result: 'allowed' }).inc();
   const app = net.connect({ host: ctx.appHost, port });
   pipeBoth(ctx, socket, app, labels);
+}
+
+/**
+ * Pipes an application's connection for a service's TCP port along its first route: to an
+ * endpoint picked by load, over mTLS when the endpoint is meshed. No endpoint: closed.
+ */
+export function forwardOutboundTcp(ctx: ProxyContext, socket: Socket, service: { namespace: string; name: string }, target: OutboundPort | undefined): void {
+  const state = ctx.state;
+  const labels = { direction: 'outbound', destination_namespace: service.namespace, destination_service: service.name };
+  const compiled = target ? state?.ports.get(target) : undefined;
+  const route = target?.routes[0];
+  const clusterName = route && compiled ? compiled.pick(route) : undefined;
+  const cluster = clusterName ? state?.clusters.get(clusterName) : undefined;
+  const endpoint = cluster && state ? pickEndpoint(cluster, undefined, Date.now(), cluster.config.policy.outlierDetection.maxEjectionPercent) : undefined;
+  const material = ctx.tls;
+  if (!endpoint) {
+    ctx.telemetry.tcpConnections.labels({ ...labels, result: 'no-endpoint' }).inc();
+    socket.destroy();
+    return;
+  }
+  ctx.telemetry.tcpConnections.labels({ ...labels, result: 'forwarded' }).inc();
+  const e = endpoint.endpoint;
+  const upstream = e.meshPort !== undefined && e.identity && material
+    ? tls.connect({
+      host: e.address, port: e.meshPort, servername: `${TCP_SNI_PREFIX}${e.port}${SNI_SUFFIX}`, minVersion: 'TLSv1.3',
+      cert: material.certPem, key: material.keyPem, ca: material.caPem,
+      checkServerIdentity: expectServerIdentity(e.identity),
+    })
+    : net.connect({ host: e.address, port: e.port });
+  pipeBoth(ctx, socket, upstream, labels);
 }
 
 /** Outbound TCP listeners, opened and closed as the config's TCP service ports come and go. */
@@ -87,31 +117,9 @@ export class TcpForwards {
   private connect(socket: Socket, service: string, port: number): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    const state = this.ctx.state;
     const [namespace = '', name = ''] = service.split('/');
-    const labels = { direction: 'outbound', destination_namespace: namespace, destination_service: name };
-    const target: OutboundPort | undefined = state?.config.outbound.services.find((s) => s.namespace === namespace && s.name === name)?.ports.find((p) => p.port === port);
-    const compiled = target ? state?.ports.get(target) : undefined;
-    const route = target?.routes[0];
-    const clusterName = route && compiled ? compiled.pick(route) : undefined;
-    const cluster = clusterName ? state?.clusters.get(clusterName) : undefined;
-    const endpoint = cluster && state ? pickEndpoint(cluster, undefined, Date.now(), cluster.config.policy.outlierDetection.maxEjectionPercent) : undefined;
-    const material = this.ctx.tls;
-    if (!endpoint) {
-      this.ctx.telemetry.tcpConnections.labels({ ...labels, result: 'no-endpoint' }).inc();
-      socket.destroy();
-      return;
-    }
-    this.ctx.telemetry.tcpConnections.labels({ ...labels, result: 'forwarded' }).inc();
-    const e = endpoint.endpoint;
-    const upstream = e.meshPort !== undefined && e.identity && material
-      ? tls.connect({
-        host: e.address, port: e.meshPort, servername: `${TCP_SNI_PREFIX}${e.port}${SNI_SUFFIX}`, minVersion: 'TLSv1.3',
-        cert: material.certPem, key: material.keyPem, ca: material.caPem,
-        checkServerIdentity: expectServerIdentity(e.identity),
-      })
-      : net.connect({ host: e.address, port: e.port });
-    pipeBoth(this.ctx, socket, upstream, labels);
+    const target = this.ctx.state?.config.outbound.services.find((s) => s.namespace === namespace && s.name === name);
+    forwardOutboundTcp(this.ctx, socket, { namespace, name }, target?.ports.find((p) => p.port === port));
   }
 
   close(): void {

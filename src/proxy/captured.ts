@@ -1,0 +1,64 @@
+/**
+ * The outbound listener when iptables captures the application's traffic (`--capture`).
+ * Every TCP connection the application opens arrives here; its original destination
+ * (original-destination.ts) decides what it is:
+ *
+ *   a mesh Service's HTTP port   → the HTTP path (outbound.ts), routed by Host, or by the
+ *                                  original destination when the Host names no mesh service;
+ *   a mesh Service's TCP port    → TCP forwarding over mTLS (tcp.ts), the opaque case that
+ *                                  only the original destination can route;
+ *   anything else                → passed through unchanged to where the application sent it
+ *                                  (the proxy's uid is not captured), as if no mesh were there;
+ *   no original destination      → the application addressed the listener itself
+ *                                  (`HTTP_PROXY`): the HTTP path, as without capture.
+ *
+ * Calls to a pod IP pass through in plaintext: the destination's own capture sends them to its
+ * inbound listener, which judges them as unauthenticated (refused in strict namespaces).
+ */
+import net, { type Socket } from 'node:net';
+import type { ProxyContext } from './context.ts';
+import type { Frontend } from './frontend.ts';
+import type { ListenerLimits } from './limits.ts';
+import { originalDestination, type Destination } from './original-destination.ts';
+import { forwardOutboundTcp, pipeBoth } from './tcp.ts';
+
+/** For captured HTTP connections: `address:port` the application connected to. */
+export const originalAuthority = new WeakMap<Socket, string>();
+
+function passThrough(ctx: ProxyContext, socket: Socket, to: Destination, limits: ListenerLimits): void {
+  ctx.telemetry.tcpConnections.labels({ direction: 'outbound', destination_namespace: '', destination_service: '', result: 'passthrough' }).inc();
+  const upstream = net.connect({ host: to.address, port: to.port });
+  for (const s of [socket, upstream]) s.setTimeout(limits.idleMs, () => s.destroy());
+  pipeBoth(ctx, socket, upstream, { direction: 'outbound', destination_namespace: '', destination_service: '' });
+  socket.resume();
+}
+
+export function acceptCapturedOutbound(ctx: ProxyContext, frontend: Frontend, limits: ListenerLimits, ownPort: () => number): net.Server {
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    const to = originalDestination(socket);
+    const http = () => {
+      frontend.server.emit('connection', socket);
+      socket.resume();
+    };
+    if (!to || (to.port === ownPort() && (to.address === socket.localAddress || to.address.startsWith('127.')))) {
+      http();
+      return;
+    }
+    const target = ctx.state?.hosts.lookupAuthority({ name: to.address, port: to.port });
+    if (!target) {
+      passThrough(ctx, socket, to, limits);
+      return;
+    }
+    if (target.port.protocol === 'tcp') {
+      forwardOutboundTcp(ctx, socket, target.service, target.port);
+      socket.resume();
+      return;
+    }
+    originalAuthority.set(socket, `${to.address}:${to.port}`);
+    http();
+  });
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => ctx.telemetry.connectionsRefused.labels({ listener: 'outbound', reason: 'too-many-connections' }).inc());
+  return server;
+}

@@ -115,11 +115,23 @@ async function bundle(): Promise<string> {
   const out = join(mkdtempSync(join(tmpdir(), 'skiff-bundle-')), 'skiff.mjs');
   await esbuild.build({
     entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node24',
+    // koffi loads its native module from its own package: shipped beside the bundle (nativeFiles).
+    external: ['koffi'],
     minifyWhitespace: true, minifySyntax: true, legalComments: 'eof', logLevel: 'warning', absWorkingDir: ROOT,
     // CommonJS dependencies call require() for Node's built-ins.
     banner: { js: `// Skiff ${VERSION}, bundled from src/ with its dependencies (their licences at the end).\nimport { createRequire as __skiffRequire } from 'node:module'; const require = __skiffRequire(import.meta.url);` },
   });
   return out;
+}
+
+/** koffi (the FFI the captured proxy reads original destinations with) as /app/node_modules: its JS, licence and the glibc x64 binary. */
+function nativeFiles(): { from: string; to: string; mode: number }[] {
+  const files: { from: string; to: string; mode: number }[] = [];
+  const koffi = join(ROOT, 'node_modules', 'koffi');
+  for (const f of ['package.json', 'index.cjs', 'index.js', 'LICENSE.txt', 'src/koffi/index.cjs', 'src/koffi/index.js', 'src/koffi/src/static.cjs', 'src/koffi/src/static.js']) files.push({ from: join(koffi, f), to: `app/node_modules/koffi/${f}`, mode: 0o644 });
+  const binary = join(ROOT, 'node_modules', '@koromix', 'koffi-linux-x64');
+  for (const f of ['package.json', 'index.js', 'linux_x64/koffi.node']) files.push({ from: join(binary, f), to: `app/node_modules/@koromix/koffi-linux-x64/${f}`, mode: 0o644 });
+  return files;
 }
 
 /** gzip without name or time, so equal tars give equal blobs; kept in the cache by content (the Node layer rarely changes). */
@@ -147,7 +159,7 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
   const tars = [
     baseLayer(cache),
     filesLayer([{ from: join(ROOT, 'node_modules', 'node', 'bin', 'node'), to: 'usr/local/bin/node', mode: 0o755 }]),
-    filesLayer([{ from: skiff, to: 'app/skiff.mjs', mode: 0o644 }]),
+    filesLayer([{ from: skiff, to: 'app/skiff.mjs', mode: 0o644 }, ...nativeFiles()]),
   ];
   rmSync(join(skiff, '..'), { recursive: true, force: true });
   const written = writeOciImage({

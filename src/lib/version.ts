@@ -1,6 +1,5 @@
-/** Skiff's version (from package.json) and the image built from it (`npm run image`). */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+/** Skiff's version (from package.json, bundled into the image's single file) and the image built from it (`npm run image`). */
+import pkg from '../../package.json' with { type: 'json' };
 
-export const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+export const VERSION: string = pkg.version;
 export const DEFAULT_IMAGE = `localhost/skiff:${VERSION}`;

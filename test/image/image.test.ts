@@ -58,6 +58,19 @@ describe('the Skiff image', () => {
       'const fs = require("fs"); let w = "writable"; try { fs.writeFileSync("/app/x", "") } catch (e) { w = e.code } console.log(JSON.stringify({ uid: process.getuid(), write: w, certs: fs.statSync("/etc/ssl/certs/ca-certificates.crt").size > 100000 }))');
     deepStrictEqual(JSON.parse(facts), { uid: 65532, write: 'EROFS', certs: true });
     ok(podman(...RUN, '--network', 'none', '--user', '0', '--entrypoint', '/usr/sbin/iptables', image.name, '--version').startsWith('iptables v1.8'));
+    // The FFI the captured proxy reads original destinations with loads its native module from the image.
+    equal(podman(...RUN, '--network', 'none', '--entrypoint', '/usr/local/bin/node', image.name, '-e', 'require("/app/node_modules/koffi").load("libc.so.6"); console.log("ffi ok")').trim(), 'ffi ok');
+  });
+
+  test('the capture step installs its rules as root with NET_ADMIN and NET_RAW only, and twice changes nothing', () => {
+    const capture = ['--network', 'none', '--user', '0', '--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN,NET_RAW', image.name, 'capture', '--proxy-uid', '2102', '--skip-inbound-ports', '15021'];
+    const out = podman(...RUN, ...capture);
+    ok(/installed with iptables-(nft|legacy)/.test(out), out);
+    ok(out.includes('-A SKIFF_OUTPUT -m owner --uid-owner 2102 -j RETURN'));
+    // Without the capabilities it fails with a clear message instead of half-installed rules.
+    let failed = '';
+    try { podman(...RUN, '--network', 'none', '--user', '0', '--cap-drop', 'ALL', image.name, 'capture', '--proxy-uid', '2102'); } catch (err) { failed = String((err as { stderr?: string }).stderr); }
+    ok(failed.includes('no working iptables backend'), failed);
   });
 
   test('a sidecar from the image starts with its config and certificate and reports ready', async () => {

@@ -243,7 +243,7 @@ export function buildAppImage(out: string, name: string, appDir: string, cache =
   writeOciImage({
     out, name, cache,
     tars: [baseLayer(cache), filesLayer([{ from: join(ROOT, 'node_modules', 'node', 'bin', 'node'), to: 'usr/local/bin/node', mode: 0o755 }]), filesLayer(files)],
-    config: { User: `${USER}:${USER}`, WorkingDir: '/apps', Entrypoint: ['/usr/local/bin/node'], Env: ['PATH=/usr/local/bin:/usr/bin:/bin'] },
+    config: { User: `${USER}:${USER}`, WorkingDir: '/', Entrypoint: ['/usr/local/bin/node'], Env: ['PATH=/usr/local/bin:/usr/bin:/bin'] },
     history: ['the Skiff base', 'node', `${appDir}: ${files.length} apps`],
   });
   return out;

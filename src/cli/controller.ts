@@ -10,7 +10,10 @@ import { KubernetesController } from '../control/kubernetes.ts';
 import { secretRootStore, tokenReviewVerifier } from '../control/kubernetes-identity.ts';
 import { LeaderElector } from '../control/leader.ts';
 import { loadMeshConfig } from '../control/mesh-config-map.ts';
-import { startWebhookServer } from '../control/webhooks/server.ts';
+import { runWebhooks } from '../control/webhooks/run.ts';
+import { CONTROLLER_SERVICE, defaultInjectSettings } from '../inject/defaults.ts';
+import { DEFAULT_PROXY_UID } from '../inject/settings.ts';
+import { DEFAULT_IMAGE } from '../lib/version.ts';
 import { PORTS } from '../lib/ports.ts';
 import { parseListen } from './proxy.ts';
 
@@ -24,9 +27,16 @@ only); serves the CRD conversion and validating webhooks.
   --kubeconfig FILE        default: in-cluster, else $KUBECONFIG or ~/.kube/config
   --namespace NS           where the CA Secret and the Lease live (default skiff-system)
   --listen HOST:PORT       config stream and certificates (default 0.0.0.0:${PORTS.control})
-  --webhook-listen H:P     conversion and validation webhooks (default 0.0.0.0:8443)
-  --webhook-cert FILE      serving certificate for the webhooks (PEM)
-  --webhook-key FILE       its key
+  --webhook-listen H:P     conversion, validation and injection webhooks (default 0.0.0.0:8443)
+  --webhook-cert FILE      serving certificate for the webhooks (PEM), e.g. from cert-manager;
+  --webhook-key FILE       its key. Without them the controller issues its own from the mesh
+                           CA, renews it, and writes caBundle into its webhook configurations
+                           and the SMI CRDs itself
+  --webhook-ip IP          an extra IP address in the self-issued certificate (repeatable)
+  --proxy-image IMAGE      the image injected sidecars run (default ${DEFAULT_IMAGE})
+  --proxy-uid UID          the injected proxy's user id (default ${DEFAULT_PROXY_UID})
+  --control-url URL        where injected proxies reach this control plane
+                           (default https://skiff-controller.<namespace>.svc:${PORTS.control})
   --debug HOST:PORT        /debug/proxies, /debug/topology, … (default 127.0.0.1:${PORTS.debug})
   --mesh-config NAME       ConfigMap (in --namespace) whose key mesh.yaml holds the MeshConfig:
                            trust domain, cluster domain, default access mode (default skiff-mesh;
@@ -37,7 +47,8 @@ export async function runController(argv: string[], out: (line: string) => void)
     args: argv,
     options: {
       kubeconfig: { type: 'string' }, namespace: { type: 'string' }, listen: { type: 'string' }, 'webhook-listen': { type: 'string' },
-      'webhook-cert': { type: 'string' }, 'webhook-key': { type: 'string' }, debug: { type: 'string' }, 'mesh-config': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'webhook-cert': { type: 'string' }, 'webhook-key': { type: 'string' }, 'webhook-ip': { type: 'string', multiple: true },
+      'proxy-image': { type: 'string' }, 'proxy-uid': { type: 'string' }, 'control-url': { type: 'string' }, debug: { type: 'string' }, 'mesh-config': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -57,24 +68,32 @@ export async function runController(argv: string[], out: (line: string) => void)
   log.info({ event: 'mesh-config', found: settings.found, ...settings.mesh });
   const controller = new KubernetesController({ kubeconfig: kc, elector, mesh: settings.mesh, log: (event, detail) => log.info({ event, ...detail }) });
   const ca = await CertificateAuthority.open({ trustDomain: settings.mesh.trustDomain, store: secretRootStore(kc, namespace) });
+  const at = parseListen(values['webhook-listen'], { host: '0.0.0.0', port: 8443 });
+  const uid = values['proxy-uid'] === undefined ? DEFAULT_PROXY_UID : Number(values['proxy-uid']);
+  if (!Number.isInteger(uid) || uid <= 0) throw new Error(`--proxy-uid "${values['proxy-uid']}" is not a non-root user id`);
+  const injection = defaultInjectSettings({
+    controlNamespace: namespace, proxyUid: uid,
+    ...(values['proxy-image'] ? { image: values['proxy-image'] } : {}), ...(values['control-url'] ? { controlUrl: values['control-url'] } : {}),
+  });
+  const files = values['webhook-cert'] && values['webhook-key'] ? { certPem: await readFile(values['webhook-cert'], 'utf8'), keyPem: await readFile(values['webhook-key'], 'utf8') } : undefined;
+  const webhooks = await runWebhooks({
+    kubeconfig: kc, ca, controller, elector, host: at.host, port: at.port, namespace, service: CONTROLLER_SERVICE, injection,
+    ...(files ? { files } : {}), ...(values['webhook-ip']?.length ? { extraNames: { ipAddresses: values['webhook-ip'] } } : {}),
+    log: (event, detail) => log.info({ event, ...detail }),
+  });
   const listen = parseListen(values.listen, { host: '0.0.0.0', port: PORTS.control });
   const distribution = new DistributionServer({ controller: controller.controller, ca, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc) });
   await controller.start();
   const url = await distribution.start();
   const debug = parseListen(values.debug, { host: '127.0.0.1', port: PORTS.debug });
   const debugServer = await startDebugServer(controller.controller, debug.host, debug.port);
-  let webhooks: Awaited<ReturnType<typeof startWebhookServer>> | undefined;
-  if (values['webhook-cert'] && values['webhook-key']) {
-    const at = parseListen(values['webhook-listen'], { host: '0.0.0.0', port: 8443 });
-    webhooks = await startWebhookServer({ ...at, certPem: await readFile(values['webhook-cert'], 'utf8'), keyPem: await readFile(values['webhook-key'], 'utf8') });
-  }
-  log.info({ event: 'started', configStream: url, webhooks: webhooks?.url ?? null, identity });
+  log.info({ event: 'started', configStream: url, webhooks: webhooks.server.url, webhookCertificates: files ? 'files' : 'self-managed', identity });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await Promise.race([
-    Promise.all([controller.stop(), distribution.close(), debugServer.close(), webhooks?.app.close()]),
+    Promise.all([controller.stop(), distribution.close(), debugServer.close(), webhooks.stop()]),
     new Promise((resolve) => setTimeout(resolve, 5000).unref()),
   ]);
   process.exit(0);

@@ -6,9 +6,10 @@
  */
 import { AuthenticationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { parseSpiffeId } from '../lib/spiffe.ts';
+import { TOKEN_AUDIENCE } from '../inject/pod.ts';
 import type { RootStore } from './ca/authority.ts';
 
-export const TOKEN_AUDIENCE = 'skiff';
+export { TOKEN_AUDIENCE };
 
 export function secretRootStore(kc: KubeConfig, namespace: string, name = 'skiff-ca'): RootStore {
   const core = kc.makeApiClient(CoreV1Api);

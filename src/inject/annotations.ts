@@ -10,14 +10,14 @@
 export const INJECT_ANNOTATION = 'skiff.dev/inject';
 /** Left on every injected pod template: the Skiff version that injected it (injection is idempotent). */
 export const INJECTED_ANNOTATION = 'skiff.dev/injected';
-/** Resources of the proxy container, per pod: Kubernetes quantities. */
+/** Resources of the proxy container: Kubernetes quantities, on a pod or its namespace (the pod's win). */
 export const PROXY_RESOURCE_ANNOTATIONS = {
   cpuRequest: 'skiff.dev/proxy-cpu-request',
   cpuLimit: 'skiff.dev/proxy-cpu-limit',
   memoryRequest: 'skiff.dev/proxy-memory-request',
   memoryLimit: 'skiff.dev/proxy-memory-limit',
 } as const;
-/** Traffic capture exclusions, comma-separated: ports (`25,3306` or ranges `9000-9100`) and CIDRs. */
+/** Traffic capture exclusions, comma-separated: ports (`25,3306` or ranges `9000-9100`) and CIDRs; on a pod or its namespace. */
 export const SKIP_ANNOTATIONS = {
   inboundPorts: 'skiff.dev/skip-inbound-ports',
   outboundPorts: 'skiff.dev/skip-outbound-ports',

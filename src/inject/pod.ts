@@ -128,8 +128,10 @@ export function injectPod(template: PodTemplate, namespace: string, namespaceAnn
   if (!wanted) return { injected: false, reason: own === false ? `the pod sets ${INJECT_ANNOTATION}: disabled` : `neither the pod nor namespace ${namespace} sets ${INJECT_ANNOTATION}: enabled`, issues: [] };
   if (spec.hostNetwork === true) return { injected: false, reason: 'the pod uses the host network', issues: [issue('SKIFF_W_INJECT_HOST_NETWORK', 'spec.hostNetwork', 'a pod on the host network is never injected')] };
   const issues: Issue[] = [];
-  const capture = readCapture(annotations, issues);
-  const resources = readResources(settings.resources, annotations, issues);
+  // Proxy resources and capture exclusions set on the namespace apply to its pods; a pod's own win.
+  const configured = { ...namespaceAnnotations, ...annotations };
+  const capture = readCapture(configured, issues);
+  const resources = readResources(settings.resources, configured, issues);
   for (const list of ['initContainers', 'containers'] as const) {
     for (const [i, c] of arr(spec[list]).entries()) {
       if (runsAs(c, spec) === settings.proxyUid) issues.push(issue('SKIFF_E_INJECT_PROXY_UID', `spec.${list}[${i}].securityContext.runAsUser`, `container ${String(c.name)} runs as uid ${settings.proxyUid}, the proxy's; its traffic would bypass the mesh`));

@@ -4,7 +4,7 @@
  * "meshed", "ready" and "which workload" mean the same everywhere. Pure, and defensive: any
  * field may be missing or of the wrong type.
  *
- * - meshed: the pod runs a `skiff-proxy` container (what injection adds), or, where the
+ * - meshed: the pod runs a `skiff-proxy` container or native sidecar (what injection adds), or, where the
  *   source runs or injects pods itself (local mode, explain on YAML), it does not opt out with
  *   `skiff.dev/inject: "false"`;
  * - ready: not being deleted, and the Ready condition is True; a pod with no conditions at
@@ -86,7 +86,8 @@ export function toPod(o: unknown, options: PodOptions): PodInput {
   const name = str(meta.name) ?? '';
   const annotations = strMap(meta.annotations);
   const containers = arr(spec.containers).map(obj);
-  const hasProxy = containers.some((c) => c.name === PROXY_CONTAINER);
+  // Injected as a native sidecar (an init container that keeps running) or as a plain container.
+  const hasProxy = [...containers, ...arr(spec.initContainers).map(obj)].some((c) => c.name === PROXY_CONTAINER);
   const conditions = arr(status.conditions).map(obj);
   const readyCondition = conditions.find((c) => c.type === 'Ready');
   const ready = meta.deletionTimestamp === undefined && (readyCondition ? readyCondition.status === 'True' : options.readyWithoutStatus && conditions.length === 0);

@@ -2,7 +2,7 @@
 // sidecar named by HTTP_PROXY (absolute-form requests, the way any HTTP client uses a proxy).
 import http from 'node:http';
 
-export const me = { ip: process.env.POD_IP ?? '127.0.0.1', port: Number(process.env.PORT ?? 8080), name: process.env.POD_NAME ?? 'app' };
+export const me = { ip: process.env.POD_IP ?? '0.0.0.0', port: Number(process.env.PORT ?? 8080), name: process.env.POD_NAME ?? 'app' };
 
 export function serve(handler) {
   const server = http.createServer((req, res) => {

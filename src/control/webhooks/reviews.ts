@@ -38,7 +38,7 @@ export interface AdmissionReview {
   apiVersion: string;
   kind: 'AdmissionReview';
   request?: { uid: string; operation?: string; object?: unknown; namespace?: string };
-  response?: { uid: string; allowed: boolean; status?: { code: number; reason?: string; message: string }; warnings?: string[] };
+  response?: { uid: string; allowed: boolean; status?: { code: number; reason?: string; message: string }; warnings?: string[]; patchType?: 'JSONPatch'; patch?: string };
 }
 
 export function reviewAdmission(review: AdmissionReview): AdmissionReview {

@@ -1,0 +1,93 @@
+/**
+ * Webhook TLS without cert-manager: every controller replica issues its own serving
+ * certificate for the webhook Service from the mesh CA (the same root in every replica, so
+ * one caBundle fits all), renews it at half its lifetime and swaps it into the running server.
+ * The leader writes that caBundle into Skiff's mutating and validating webhook configurations
+ * and into the SMI CRDs' conversion settings, and puts it back whenever someone changes it.
+ * With `--webhook-cert` (cert-manager's Secret) none of this runs: cainjector owns caBundle.
+ */
+import { AdmissionregistrationV1Api, ApiextensionsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
+import type { CertificateAuthority } from '../ca/authority.ts';
+
+export const MUTATING_WEBHOOK = 'skiff-injector';
+export const VALIDATING_WEBHOOK = 'skiff-smi-validation';
+export const SERVING_TTL_MS = 7 * 24 * 3600_000;
+
+export interface ServingCertificate {
+  certPem: string;
+  keyPem: string;
+  notAfter: Date;
+}
+
+/** A serving certificate for `service.namespace.svc` (and its longer names), signed by the mesh CA. */
+export function issueServingCertificate(ca: CertificateAuthority, namespace: string, service: string, ttlMs = SERVING_TTL_MS, extra: { dnsNames?: string[]; ipAddresses?: string[] } = {}): ServingCertificate {
+  const keys = generateKeyPair();
+  const identity = ca.spiffeId(namespace, service);
+  const dnsNames = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...(extra.dnsNames ?? [])];
+  const issued = ca.issue(createCsr(keys, identity), identity, ttlMs, { dnsNames, ...(extra.ipAddresses ? { ipAddresses: extra.ipAddresses } : {}) });
+  return { certPem: issued.certificatePem, keyPem: privateKeyPem(keys.privateKey), notAfter: issued.notAfter };
+}
+
+/** Renews `current` at half its lifetime and hands each new one to `apply` (the server's setSecureContext). */
+export function renewServingCertificate(issue: () => ServingCertificate, apply: (cert: ServingCertificate) => void, log: (event: string, detail: Record<string, unknown>) => void): { current: ServingCertificate; stop(): void } {
+  const state = { current: issue(), timer: undefined as NodeJS.Timeout | undefined };
+  const schedule = () => {
+    const wait = Math.max(1000, (state.current.notAfter.getTime() - Date.now()) / 2);
+    state.timer = setTimeout(() => {
+      state.current = issue();
+      apply(state.current);
+      log('webhook-certificate-renewed', { notAfter: state.current.notAfter.toISOString() });
+      schedule();
+    }, Math.min(wait, 2 ** 31 - 1));
+    state.timer.unref();
+  };
+  schedule();
+  return { get current() { return state.current; }, stop: () => clearTimeout(state.timer) };
+}
+
+type JsonPatch = { op: 'replace' | 'add'; path: string; value: string }[];
+
+/** Writes `caBundle` (base64 PEM) wherever Skiff's webhooks are configured; returns what it changed. */
+export async function reconcileCaBundles(kc: KubeConfig, caBundlePem: string, crdNames: readonly string[]): Promise<string[]> {
+  const bundle = Buffer.from(caBundlePem).toString('base64');
+  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+  const extensions = kc.makeApiClient(ApiextensionsV1Api);
+  const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+  const changed: string[] = [];
+  const patchFor = (webhooks: { clientConfig?: { caBundle?: string } }[] | undefined): JsonPatch =>
+    (webhooks ?? []).flatMap((w, i) => (w.clientConfig?.caBundle === bundle ? [] : [{ op: 'add' as const, path: `/webhooks/${i}/clientConfig/caBundle`, value: bundle }]));
+  const notFound = (err: unknown) => (err as { code?: number }).code === 404;
+  try {
+    const mutating = await admission.readMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK });
+    const patch = patchFor(mutating.webhooks);
+    if (patch.length) {
+      await admission.patchMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK, body: patch }, jsonPatch);
+      changed.push(`MutatingWebhookConfiguration/${MUTATING_WEBHOOK}`);
+    }
+  } catch (err) {
+    if (!notFound(err)) throw err;
+  }
+  try {
+    const validating = await admission.readValidatingWebhookConfiguration({ name: VALIDATING_WEBHOOK });
+    const patch = patchFor(validating.webhooks);
+    if (patch.length) {
+      await admission.patchValidatingWebhookConfiguration({ name: VALIDATING_WEBHOOK, body: patch }, jsonPatch);
+      changed.push(`ValidatingWebhookConfiguration/${VALIDATING_WEBHOOK}`);
+    }
+  } catch (err) {
+    if (!notFound(err)) throw err;
+  }
+  for (const name of crdNames) {
+    try {
+      const crd = await extensions.readCustomResourceDefinition({ name });
+      const webhook = crd.spec.conversion?.webhook;
+      if (crd.spec.conversion?.strategy !== 'Webhook' || !webhook?.clientConfig || webhook.clientConfig.caBundle === bundle) continue;
+      await extensions.patchCustomResourceDefinition({ name, body: [{ op: 'add', path: '/spec/conversion/webhook/clientConfig/caBundle', value: bundle }] }, jsonPatch);
+      changed.push(`CustomResourceDefinition/${name}`);
+    } catch (err) {
+      if (!notFound(err)) throw err;
+    }
+  }
+  return changed;
+}

@@ -23,4 +23,4 @@ ip -n "$ns" link set "$node_if" up
 ip -n "$ns" route add default via 10.250.0.1 dev "$node_if" onlink
 export SKIFF_NODE_IP=10.250.0.2
 # nsenter, not `ip netns exec`: the latter mounts a fresh /sys, hiding the cgroup mounts runc needs.
-nsenter --net="/var/run/netns/$ns" node --test --test-reporter=spec "test/node/**/*.test.ts"
+nsenter --net="/var/run/netns/$ns" node --test --test-reporter=spec "${SKIFF_NODE_TESTS:-test/node/**/*.test.ts}"

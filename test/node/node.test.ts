@@ -207,15 +207,18 @@ describe('a real node', () => {
       return [...injector.webhooks, ...validator.webhooks].every((w) => w.clientConfig.caBundle) && crd.spec.conversion?.webhook?.clientConfig?.caBundle;
     }, 60_000);
     const refused = await waitFor('the validating webhook to answer', async () => {
-      const r = await cluster.kubectl(['apply', '-f', '-'], 'apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata: {name: bad, namespace: default}\nspec: {service: web, backends: [{service: web-v1, weight: -1}]}\n');
+      const r = await cluster.kubectl(['apply', '-f', '-'], 'apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata: {name: bad, namespace: default}\nspec: {service: web, backends: [{service: web-v1, weight: 1}, {service: web-v1, weight: 2}]}\n');
       return r.status !== 0 && r.stderr.includes('SKIFF_E_') && r.stderr;
     }, 30_000);
     ok(refused.includes('denied the request'), refused);
   });
 
   test('the bookstore example, applied unchanged, runs with injected sidecars and transparent capture: split, 403s, no bypass by pod IP', async () => {
-    const applied = await cluster.kubectl(['apply', '-f', join(ROOT, 'examples', 'bookstore')]);
-    equal(applied.status, 0, applied.stderr);
+    // The namespace first (kubectl applies a folder's files in name order), then everything.
+    for (const files of [join(ROOT, 'examples', 'bookstore', 'workloads.yaml'), join(ROOT, 'examples', 'bookstore')]) {
+      const applied = await cluster.kubectl(['apply', '-f', files]);
+      equal(applied.status, 0, applied.stderr);
+    }
     await waitFor('both bookstore pods to be Ready (the sidecar\'s readiness included)', async () => (await bookstorePods('app=bookstore')).filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === 2, 180_000)
       .catch((err: Error) => { throw new Error(`${err.message}\n${node.logs()}`); });
     for (const p of await bookstorePods('app=bookstore')) {

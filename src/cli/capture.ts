@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { issue, formatIssue, type Issue } from '../errors/issue.ts';
 import { captureRules, type CaptureSettings } from '../capture/rules.ts';
-import { readCidrs, readPorts } from '../inject/settings.ts';
+import { readCidrs, readPorts, readProxyUid } from '../inject/settings.ts';
 import { PORTS } from '../lib/ports.ts';
 
 export const CAPTURE_USAGE = `Usage: skiff capture --proxy-uid UID [options]
@@ -49,10 +49,8 @@ export async function runCapture(argv: string[], out: (line: string) => void): P
     return values.help ? 0 : 2;
   }
   const issues: Issue[] = [];
-  const uid = Number(values['proxy-uid']);
-  if (!Number.isInteger(uid) || uid <= 0) issues.push(issue('SKIFF_E_INJECT_ANNOTATION', '--proxy-uid', `"${values['proxy-uid']}" is not a non-root user id`));
   const settings: CaptureSettings = {
-    proxyUid: uid,
+    proxyUid: readProxyUid(values['proxy-uid'], issues),
     inboundPort: port(values['inbound-port'], PORTS.inbound, '--inbound-port', issues),
     outboundPort: port(values['outbound-port'], PORTS.outbound, '--outbound-port', issues),
     skipInboundPorts: readPorts('--skip-inbound-ports', values['skip-inbound-ports'], issues),

@@ -12,7 +12,7 @@ import { LeaderElector } from '../control/leader.ts';
 import { loadMeshConfig } from '../control/mesh-config-map.ts';
 import { runWebhooks } from '../control/webhooks/run.ts';
 import { CONTROLLER_SERVICE, defaultInjectSettings } from '../inject/defaults.ts';
-import { DEFAULT_PROXY_UID } from '../inject/settings.ts';
+import { DEFAULT_PROXY_UID, parseProxyUid } from '../inject/settings.ts';
 import { DEFAULT_IMAGE } from '../lib/version.ts';
 import { PORTS } from '../lib/ports.ts';
 import { parseListen } from './proxy.ts';
@@ -69,8 +69,7 @@ export async function runController(argv: string[], out: (line: string) => void)
   const controller = new KubernetesController({ kubeconfig: kc, elector, mesh: settings.mesh, log: (event, detail) => log.info({ event, ...detail }) });
   const ca = await CertificateAuthority.open({ trustDomain: settings.mesh.trustDomain, store: secretRootStore(kc, namespace) });
   const at = parseListen(values['webhook-listen'], { host: '0.0.0.0', port: 8443 });
-  const uid = values['proxy-uid'] === undefined ? DEFAULT_PROXY_UID : Number(values['proxy-uid']);
-  if (!Number.isInteger(uid) || uid <= 0) throw new Error(`--proxy-uid "${values['proxy-uid']}" is not a non-root user id`);
+  const uid = values['proxy-uid'] === undefined ? DEFAULT_PROXY_UID : parseProxyUid(values['proxy-uid']);
   const injection = defaultInjectSettings({
     controlNamespace: namespace, proxyUid: uid,
     ...(values['proxy-image'] ? { image: values['proxy-image'] } : {}), ...(values['control-url'] ? { controlUrl: values['control-url'] } : {}),

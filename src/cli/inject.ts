@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { defaultInjectSettings } from '../inject/defaults.ts';
 import { injectManifests } from '../inject/manifests.ts';
+import { parseProxyUid } from '../inject/settings.ts';
 
 export const INJECT_USAGE = `Usage: skiff inject -f FILE [-f FILE…] [options]
 
@@ -33,8 +34,7 @@ export async function runInject(argv: string[], out: (line: string) => void): Pr
     out(INJECT_USAGE);
     return values.help ? 0 : 2;
   }
-  const uid = values['proxy-uid'] === undefined ? undefined : Number(values['proxy-uid']);
-  if (uid !== undefined && (!Number.isInteger(uid) || uid <= 0)) throw new Error(`--proxy-uid "${values['proxy-uid']}" is not a non-root user id`);
+  const uid = values['proxy-uid'] === undefined ? undefined : parseProxyUid(values['proxy-uid']);
   const settings = defaultInjectSettings({
     ...(values.image ? { image: values.image } : {}), ...(values['control-namespace'] ? { controlNamespace: values['control-namespace'] } : {}), ...(uid !== undefined ? { proxyUid: uid } : {}),
   });

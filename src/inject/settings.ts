@@ -3,7 +3,7 @@
  * per-pod values read from annotations: proxy resources and capture exclusions. Reading never
  * throws: a bad value becomes an Issue naming the annotation and the rule.
  */
-import { issue, type Issue } from '../errors/issue.ts';
+import { formatIssue, issue, type Issue } from '../errors/issue.ts';
 import { PORTS } from '../lib/ports.ts';
 import { PROXY_RESOURCE_ANNOTATIONS, SKIP_ANNOTATIONS } from './annotations.ts';
 
@@ -48,6 +48,21 @@ export interface PodCapture {
   skipInboundPorts: string[];
   skipOutboundPorts: string[];
   skipOutboundCidrs: string[];
+}
+
+/** A `--proxy-uid` value: a positive integer (root's traffic must stay captured). */
+export function readProxyUid(text: string, issues: Issue[]): number {
+  const uid = Number(text);
+  if (!Number.isInteger(uid) || uid <= 0) issues.push(issue('SKIFF_E_INJECT_ANNOTATION', '--proxy-uid', `"${text}" is not a non-root user id`));
+  return uid;
+}
+
+/** `readProxyUid` for command lines that stop at the first bad flag. */
+export function parseProxyUid(text: string): number {
+  const issues: Issue[] = [];
+  const uid = readProxyUid(text, issues);
+  if (issues[0]) throw new Error(formatIssue(issues[0]));
+  return uid;
 }
 
 function list(value: string | undefined): string[] {

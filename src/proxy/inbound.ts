@@ -8,7 +8,7 @@
  */
 import net, { type Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
-import { normalizeRequestTarget, parseAuthority, type RequestFacts } from '../config/index.ts';
+import { normalizeRequestTarget, parseAuthority, type AccessDecision, type RequestFacts } from '../config/index.ts';
 import { parseSpiffeId } from '../lib/spiffe.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
@@ -136,7 +136,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const method = req.method ?? 'GET';
   const facts: RequestFacts = { method, path: target.path, header: (name) => headerValue(req.headers, name) };
   const probe = !peer.identity && (method === 'GET' || method === 'HEAD') && ctx.probePaths.has(`${port}:${target.path}`);
-  const decision: ReturnType<typeof state.decide> = probe ? { allowed: true, via: 'probe', reason: `the application's probe path ${port}:${target.path}` } : state.decide(peer.identity, port, 'http', facts);
+  const decision: AccessDecision = probe ? { allowed: true, via: 'probe', reason: `the application's probe path ${port}:${target.path}` } : state.decide(peer.identity, port, 'http', facts);
   if (!decision.allowed) {
     ctx.counters.inboundDenied++;
     sendGenerated(res, peer.identity ? 'access-denied' : 'unauthenticated', decision.reason);

@@ -21,8 +21,8 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const state = stateOrNotReady(ctx, res);
   if (!state) return;
   let resolved = resolve(state, req[AUTHORITY] ?? req.headers.host, req.url ?? '/');
-  const original = originalAuthority.get(req.socket);
-  if (original !== undefined && isRefusal(resolved) && resolved.refuse === 'unknown-host') {
+  const original = isRefusal(resolved) && resolved.refuse === 'unknown-host' ? originalAuthority.get(req.socket) : undefined;
+  if (original !== undefined) {
     // Captured: the Host names nothing in the mesh, but the address the application dialled does.
     const byAddress = resolve(state, original, req.url ?? '/');
     resolved = isRefusal(byAddress) ? byAddress : { ...byAddress, authority: req.headers.host ?? original };

@@ -6,17 +6,18 @@
  *
  * - meshed: the pod runs a `skiff-proxy` container or native sidecar (what injection adds), or, where the
  *   source runs or injects pods itself (local mode, explain on YAML), it does not opt out with
- *   `skiff.dev/inject: "false"`;
+ *   `skiff.dev/inject: "false"` (or `disabled`);
  * - ready: not being deleted, and the Ready condition is True; a pod with no conditions at
  *   all counts as ready only where the source says so (YAML written by hand has no status);
  * - workload: the controlling owner, following ReplicaSet → Deployment by the
  *   pod-template-hash convention; a pod without owner is its own workload;
  * - container ports: every container's but the sidecar's.
  */
+import { INJECT_ANNOTATION, injectionSetting } from '../inject/annotations.ts';
+import { PROXY_CONTAINER } from '../inject/pod.ts';
 import { DEFAULT_MESH_PORT, MESH_PORT_ANNOTATION, type ContainerPortInput, type EndpointSliceInput, type NamespaceInput, type PodInput, type ServiceInput } from '../model/index.ts';
 
-export const PROXY_CONTAINER = 'skiff-proxy';
-export const INJECT_ANNOTATION = 'skiff.dev/inject';
+export { INJECT_ANNOTATION, PROXY_CONTAINER };
 
 type Json = Record<string, unknown>;
 
@@ -101,7 +102,7 @@ export function toPod(o: unknown, options: PodOptions): PodInput {
     labels: strMap(meta.labels), serviceAccount: str(spec.serviceAccountName) ?? 'default',
     owner: options.workload ?? workloadOf(meta, name),
     ready, containerPorts,
-    meshed: hasProxy || (options.injects && annotations[INJECT_ANNOTATION] !== 'false'),
+    meshed: hasProxy || (options.injects && injectionSetting(annotations[INJECT_ANNOTATION]) !== false),
     meshPort: Number(annotations[MESH_PORT_ANNOTATION] ?? DEFAULT_MESH_PORT),
   };
 }

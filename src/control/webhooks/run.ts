@@ -2,7 +2,8 @@
  * Runs the webhook server for the controller, in one of two modes:
  * - self-managed (default): serving certificate from the mesh CA, renewed in place; the leader
  *   keeps caBundle right in the webhook configurations and CRDs (every 30 s, and on becoming
- *   leader) and publishes the trust bundle ConfigMap into namespaces for injected pods;
+ *   leader) and publishes the trust bundle ConfigMap into namespaces for injected pods (new
+ *   namespaces as they appear; every one re-checked each 10 minutes and on becoming leader);
  * - files (`--webhook-cert/--webhook-key`, e.g. cert-manager): certificate read once; caBundle
  *   left to whoever issued it (cert-manager's cainjector).
  */
@@ -35,6 +36,8 @@ export interface RunWebhooksOptions {
   reconcileEveryMs?: number;
   log: (event: string, detail: Record<string, unknown>) => void;
 }
+
+const TRUST_BUNDLE_RESYNC_MS = 10 * 60_000;
 
 /** A namespace opts in by annotation, or by label (which the fail-closed webhook entry selects on); the annotation wins. */
 function injectionView(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined): Record<string, string> {
@@ -76,14 +79,15 @@ export async function runWebhooks(o: RunWebhooksOptions): Promise<{ server: Webh
   };
   running.server = server;
   await reconcile();
-  const timer = setInterval(() => {
-    void reconcile();
-    if (isLeader()) {
-      publisher.reset();
-      void publisher.sync([...namespaces.keys()]);
-    }
-  }, o.reconcileEveryMs ?? 30_000);
+  const timer = setInterval(() => void reconcile(), o.reconcileEveryMs ?? 30_000);
   timer.unref();
+  // Re-checking every namespace's ConfigMap costs API calls per namespace: rarely, not every 30 s.
+  const resync = setInterval(() => {
+    if (!isLeader()) return;
+    publisher.reset();
+    void publisher.sync([...namespaces.keys()]);
+  }, TRUST_BUNDLE_RESYNC_MS);
+  resync.unref();
   o.elector?.on('changed', (leader) => {
     if (!leader) return;
     publisher.reset();
@@ -94,6 +98,7 @@ export async function runWebhooks(o: RunWebhooksOptions): Promise<{ server: Webh
     server,
     stop: async () => {
       clearInterval(timer);
+      clearInterval(resync);
       renewal?.stop();
       await server.app.close();
     },

@@ -58,25 +58,19 @@ export async function reconcileCaBundles(kc: KubeConfig, caBundlePem: string, cr
   const patchFor = (webhooks: { clientConfig?: { caBundle?: string } }[] | undefined): JsonPatch =>
     (webhooks ?? []).flatMap((w, i) => (w.clientConfig?.caBundle === bundle ? [] : [{ op: 'add' as const, path: `/webhooks/${i}/clientConfig/caBundle`, value: bundle }]));
   const notFound = (err: unknown) => (err as { code?: number }).code === 404;
-  try {
-    const mutating = await admission.readMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK });
-    const patch = patchFor(mutating.webhooks);
-    if (patch.length) {
-      await admission.patchMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK, body: patch }, jsonPatch);
-      changed.push(`MutatingWebhookConfiguration/${MUTATING_WEBHOOK}`);
+  const webhookConfigurations = [
+    { kind: 'MutatingWebhookConfiguration', name: MUTATING_WEBHOOK, read: () => admission.readMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK }), patch: (body: JsonPatch) => admission.patchMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK, body }, jsonPatch) },
+    { kind: 'ValidatingWebhookConfiguration', name: VALIDATING_WEBHOOK, read: () => admission.readValidatingWebhookConfiguration({ name: VALIDATING_WEBHOOK }), patch: (body: JsonPatch) => admission.patchValidatingWebhookConfiguration({ name: VALIDATING_WEBHOOK, body }, jsonPatch) },
+  ];
+  for (const c of webhookConfigurations) {
+    try {
+      const patch = patchFor((await c.read()).webhooks);
+      if (patch.length === 0) continue;
+      await c.patch(patch);
+      changed.push(`${c.kind}/${c.name}`);
+    } catch (err) {
+      if (!notFound(err)) throw err;
     }
-  } catch (err) {
-    if (!notFound(err)) throw err;
-  }
-  try {
-    const validating = await admission.readValidatingWebhookConfiguration({ name: VALIDATING_WEBHOOK });
-    const patch = patchFor(validating.webhooks);
-    if (patch.length) {
-      await admission.patchValidatingWebhookConfiguration({ name: VALIDATING_WEBHOOK, body: patch }, jsonPatch);
-      changed.push(`ValidatingWebhookConfiguration/${VALIDATING_WEBHOOK}`);
-    }
-  } catch (err) {
-    if (!notFound(err)) throw err;
   }
   for (const name of crdNames) {
     try {

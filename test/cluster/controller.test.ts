@@ -187,6 +187,7 @@ describe('controller on a real API server', () => {
       Deployment: '/apis/apps/v1/namespaces/skiff-system/deployments', ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
       ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', Role: '/apis/rbac.authorization.k8s.io/v1/namespaces/skiff-system/roles',
       RoleBinding: '/apis/rbac.authorization.k8s.io/v1/namespaces/skiff-system/rolebindings', ValidatingWebhookConfiguration: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+      MutatingWebhookConfiguration: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
     };
     const kustomization = parse(readFileSync(join(DEPLOY, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
     for (const file of kustomization.resources.filter((r) => !r.startsWith('..'))) {

@@ -178,6 +178,27 @@ describe('a real node', () => {
     equal(root.status, 200, 'the controller created its CA root in the Secret, with its in-cluster credentials');
   });
 
+  /** Runs an injected client pod in the bookstore namespace; its app (no proxy setting) reports what it saw. */
+  async function load(name: string, sa: string, url: string, count: number): Promise<{ statuses: Record<string, number>; versions: Record<string, number> }> {
+    const script = `const once = () => fetch(${JSON.stringify(url)}).then(async (r) => ({ status: r.status, body: await r.text() }), () => ({ status: 0, body: '' }));
+(async () => {
+  const deadline = Date.now() + 60000;
+  for (;;) { const r = await once(); if ((r.status !== 0 && r.status !== 503) || Date.now() > deadline) break; await new Promise((r) => setTimeout(r, 250)); }
+  const statuses = {}; const versions = {};
+  for (let i = 0; i < ${count}; i++) { const r = await once(); statuses[r.status] = (statuses[r.status] || 0) + 1; try { const v = JSON.parse(r.body).version; if (v) versions[v] = (versions[v] || 0) + 1; } catch {} }
+  require('node:fs').writeFileSync('/dev/termination-log', JSON.stringify({ statuses, versions }));
+})();`;
+    await create('/api/v1/namespaces/bookstore/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { serviceAccountName: sa, restartPolicy: 'Never', containers: [{ name: 'app', image: 'node:24-alpine', command: ['node', '-e', script] }] } });
+    const done = await waitFor(`${name} to report`, async () => {
+      const p = (await cluster.api('GET', `/api/v1/namespaces/bookstore/pods/${name}`)).body as { status?: { containerStatuses?: { name: string; state?: { terminated?: { exitCode: number; message?: string } } }[] } };
+      return p.status?.containerStatuses?.find((c) => c.name === 'app')?.state?.terminated;
+    }, 120_000).catch((err: Error) => { throw new Error(`${err.message}\n${node.logs()}`); });
+    equal(done.exitCode, 0);
+    return JSON.parse(done.message ?? '{}') as { statuses: Record<string, number>; versions: Record<string, number> };
+  }
+  type InjectedPod = { metadata: { name: string; annotations?: Record<string, string> }; spec: { initContainers?: { name: string }[]; containers: { name: string }[] }; status?: { podIP?: string; conditions?: { type: string; status: string }[] } };
+  const bookstorePods = async (selector: string) => ((await cluster.api('GET', `/api/v1/namespaces/bookstore/pods?labelSelector=${encodeURIComponent(selector)}`)).body as { items: InjectedPod[] }).items;
+
   test('the controller issues its own webhook certificate: caBundle lands in the injector, the validator and the CRDs, and the validator answers', async () => {
     await waitFor('caBundle in every webhook configuration and converted CRD', async () => {
       const injector = (await cluster.api('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/skiff-injector')).body as { webhooks: { clientConfig: { caBundle?: string } }[] };
@@ -192,4 +213,42 @@ describe('a real node', () => {
     ok(refused.includes('denied the request'), refused);
   });
 
+  test('the bookstore example, applied unchanged, runs with injected sidecars and transparent capture: split, 403s, no bypass by pod IP', async () => {
+    // The namespace first (kubectl applies a folder's files in name order), then everything.
+    for (const files of [join(ROOT, 'examples', 'bookstore', 'workloads.yaml'), join(ROOT, 'examples', 'bookstore')]) {
+      const applied = await cluster.kubectl(['apply', '-f', files]);
+      equal(applied.status, 0, applied.stderr);
+    }
+    await waitFor('both bookstore pods to be Ready (the sidecar\'s readiness included)', async () => (await bookstorePods('app=bookstore')).filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === 2, 180_000)
+      .catch((err: Error) => { throw new Error(`${err.message}\n${node.logs()}`); });
+    for (const p of await bookstorePods('app=bookstore')) {
+      deepStrictEqual(p.spec.initContainers?.map((c) => c.name), ['skiff-capture', 'skiff-proxy'], `${p.metadata.name} is injected once, as a native sidecar after the capture step`);
+      ok(p.metadata.annotations?.['skiff.dev/injected']);
+      deepStrictEqual(p.spec.containers.map((c) => c.name), [p.metadata.name.startsWith('bookstore-v1') ? 'bookstore-v1' : 'bookstore-v2']);
+    }
+    const buyer = await load('buyer-load', 'buyer', 'http://bookstore.bookstore/books', 300);
+    equal(buyer.statuses['200'], 300, JSON.stringify(buyer));
+    const v2 = buyer.versions.v2 ?? 0;
+    ok(Math.abs(v2 - 30) < 4.5 * Math.sqrt(300 * 0.1 * 0.9), `${v2} of 300 went to v2`);
+    const thief = await load('thief-load', 'thief', 'http://bookstore.bookstore/books', 20);
+    equal(thief.statuses['403'], 20, JSON.stringify(thief));
+    const target = (await bookstorePods('app=bookstore,version=v1'))[0]?.status?.podIP;
+    ok(target);
+    const direct = await load('thief-direct', 'thief', `http://${target}:8080/books`, 10);
+    equal(direct.statuses['403'], 10, `calling the pod IP directly still meets its sidecar: ${JSON.stringify(direct)}`);
+  });
+
+  test('a weight changed with kubectl apply moves the traffic; an opted-out pod gets no sidecar', async () => {
+    const applied = await cluster.kubectl(['apply', '-f', '-'], 'apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata:\n  name: bookstore\n  namespace: bookstore\nspec:\n  service: bookstore\n  backends:\n  - service: bookstore-v1\n    weight: 0\n  - service: bookstore-v2\n    weight: 100\n');
+    equal(applied.status, 0, applied.stderr);
+    const moved = await waitFor('all traffic on v2', async () => {
+      const seen = await load(`buyer-v2-${Date.now() % 100000}`, 'buyer', 'http://bookstore.bookstore/books', 20);
+      return seen.versions.v2 === 20 && seen;
+    }, 90_000);
+    equal(moved.statuses['200'], 20);
+    await create('/api/v1/namespaces/bookstore/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'outside', annotations: { 'skiff.dev/inject': 'disabled' } }, spec: { containers: [{ name: 'app', image: 'node:24-alpine', command: ['node', '-e', 'setInterval(() => {}, 1000)'] }] } });
+    const outside = (await cluster.api('GET', '/api/v1/namespaces/bookstore/pods/outside')).body as InjectedPod;
+    equal(outside.spec.initContainers, undefined);
+    equal(outside.metadata.annotations?.['skiff.dev/injected'], undefined);
+  });
 });

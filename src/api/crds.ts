@@ -40,7 +40,8 @@ function columns(kind: SmiKind, version: string): PrinterColumn[] {
   }
 }
 
-export function buildCrd(info: KindInfo): Record<string, unknown> {
+/** The CRD of one kind; its conversion webhook is the controller's Service in `namespace`. */
+export function buildCrd(info: KindInfo, namespace: string = CONVERSION_SERVICE.namespace): Record<string, unknown> {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -53,7 +54,7 @@ export function buildCrd(info: KindInfo): Record<string, unknown> {
       names: { kind: info.kind, listKind: `${info.kind}List`, plural: info.plural, singular: info.singular, shortNames: [...info.shortNames], categories: info.kind === 'TrafficPolicy' ? ['skiff'] : ['smi'] },
       scope: 'Namespaced',
       ...(info.versions.length > 1
-        ? { conversion: { strategy: 'Webhook', webhook: { conversionReviewVersions: ['v1'], clientConfig: { service: { ...CONVERSION_SERVICE } } } } }
+        ? { conversion: { strategy: 'Webhook', webhook: { conversionReviewVersions: ['v1'], clientConfig: { service: { ...CONVERSION_SERVICE, namespace } } } } }
         : {}),
       versions: info.versions.map((version) => ({
         name: version,

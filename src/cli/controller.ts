@@ -27,7 +27,7 @@ only); serves the CRD conversion and validating webhooks.
   --kubeconfig FILE        default: in-cluster, else $KUBECONFIG or ~/.kube/config
   --namespace NS           where the CA Secret and the Lease live (default skiff-system)
   --listen HOST:PORT       config stream and certificates (default 0.0.0.0:${PORTS.control})
-  --webhook-listen H:P     conversion, validation and injection webhooks (default 0.0.0.0:8443)
+  --webhook-listen H:P     conversion, validation and injection webhooks (default 0.0.0.0:${PORTS.webhooks})
   --webhook-cert FILE      serving certificate for the webhooks (PEM), e.g. from cert-manager;
   --webhook-key FILE       its key. Without them the controller issues its own from the mesh
                            CA, renews it, and writes caBundle into its webhook configurations
@@ -68,7 +68,7 @@ export async function runController(argv: string[], out: (line: string) => void)
   log.info({ event: 'mesh-config', found: settings.found, ...settings.mesh });
   const controller = new KubernetesController({ kubeconfig: kc, elector, mesh: settings.mesh, log: (event, detail) => log.info({ event, ...detail }) });
   const ca = await CertificateAuthority.open({ trustDomain: settings.mesh.trustDomain, store: secretRootStore(kc, namespace) });
-  const at = parseListen(values['webhook-listen'], { host: '0.0.0.0', port: 8443 });
+  const at = parseListen(values['webhook-listen'], { host: '0.0.0.0', port: PORTS.webhooks });
   const uid = values['proxy-uid'] === undefined ? DEFAULT_PROXY_UID : parseProxyUid(values['proxy-uid']);
   const injection = defaultInjectSettings({
     controlNamespace: namespace, proxyUid: uid,
@@ -81,7 +81,7 @@ export async function runController(argv: string[], out: (line: string) => void)
     log: (event, detail) => log.info({ event, ...detail }),
   });
   const listen = parseListen(values.listen, { host: '0.0.0.0', port: PORTS.control });
-  const distribution = new DistributionServer({ controller: controller.controller, ca, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc) });
+  const distribution = new DistributionServer({ controller: controller.controller, ca, namespace, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc) });
   await controller.start();
   const url = await distribution.start();
   const debug = parseListen(values.debug, { host: '127.0.0.1', port: PORTS.debug });

@@ -6,6 +6,7 @@ import { runCapture } from './capture.ts';
 import { runController } from './controller.ts';
 import { runExplain } from './explain.ts';
 import { runInject } from './inject.ts';
+import { runInstall, runUninstall } from './install.ts';
 import { runProxy } from './proxy.ts';
 import { runUp } from './up.ts';
 import { runValidate } from './validate.ts';
@@ -19,6 +20,8 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   proxy: { run: runProxy, summary: 'run the sidecar proxy' },
   controller: { run: runController, summary: 'run the control plane in a Kubernetes cluster' },
   inject: { run: runInject, summary: 'add the Skiff sidecar to the workloads in YAML files (offline)' },
+  install: { run: runInstall, summary: 'print the manifests that install Skiff in a cluster (| kubectl apply -f -)' },
+  uninstall: { run: runUninstall, summary: 'print what install created, for kubectl delete -f -' },
   capture: { run: runCapture, summary: 'install the traffic-capture rules (the injected init container)' },
 };
 

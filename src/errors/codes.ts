@@ -80,6 +80,8 @@ export const CODES = def({
   SKIFF_E_INJECT_ANNOTATION: { severity: 'error', summary: 'A skiff.dev/ injection annotation (ports, CIDRs, resources) cannot be read; the pod is not injected.' },
   SKIFF_E_INJECT_PROXY_UID: { severity: 'error', summary: 'An application container runs as the proxy\'s user id, so its traffic would bypass the capture; the pod is not injected.' },
   SKIFF_W_INJECT_HOST_NETWORK: { severity: 'warning', summary: 'A pod on the host network is never injected: capture rules would change the node\'s network.' },
+  // Installing.
+  SKIFF_E_INSTALL_OPTION: { severity: 'error', summary: 'A `skiff install` flag has a value it cannot use; nothing is printed.' },
 });
 
 export type Code = keyof typeof CODES;

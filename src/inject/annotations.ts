@@ -32,3 +32,15 @@ export function injectionSetting(value: string | undefined): boolean | undefined
   if (v === 'disabled' || v === 'false') return false;
   return undefined;
 }
+
+/** A namespace's injection annotations as the injector reads them: the annotation, or the label (which the fail-closed webhook entry selects on); the annotation wins. */
+export function namespaceInjectionView(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined): Record<string, string> {
+  const label = labels?.[INJECT_ANNOTATION];
+  return { ...(label !== undefined ? { [INJECT_ANNOTATION]: label } : {}), ...annotations };
+}
+
+/** Whether a pod wants the sidecar: its own `skiff.dev/inject` wins over its namespace's (see namespaceInjectionView); `own` tells which decided. */
+export function wantsInjection(podAnnotations: Record<string, string>, namespaceView: Record<string, string>): { wanted: boolean; own: boolean | undefined } {
+  const own = injectionSetting(podAnnotations[INJECT_ANNOTATION]);
+  return { wanted: own ?? injectionSetting(namespaceView[INJECT_ANNOTATION]) ?? false, own };
+}

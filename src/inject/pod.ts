@@ -8,7 +8,7 @@
  */
 import { hasErrors, issue, type Issue } from '../errors/issue.ts';
 import { PORTS } from '../lib/ports.ts';
-import { INJECT_ANNOTATION, INJECTED_ANNOTATION, injectionSetting } from './annotations.ts';
+import { INJECT_ANNOTATION, INJECTED_ANNOTATION, wantsInjection } from './annotations.ts';
 import { readCapture, readResources, SYSTEM_NAMESPACES, type InjectSettings, type PodCapture, type ProxyResources } from './settings.ts';
 
 type Json = Record<string, unknown>;
@@ -123,8 +123,7 @@ export function injectPod(template: PodTemplate, namespace: string, namespaceAnn
   const annotations = strings(meta.annotations);
   if (SYSTEM_NAMESPACES.includes(namespace) || namespace === settings.controlNamespace) return { injected: false, reason: `namespace ${namespace} is never injected`, issues: [] };
   if (isInjected(template)) return { injected: false, reason: 'already injected', issues: [] };
-  const own = injectionSetting(annotations[INJECT_ANNOTATION]);
-  const wanted = own ?? injectionSetting(namespaceAnnotations[INJECT_ANNOTATION]) ?? false;
+  const { wanted, own } = wantsInjection(annotations, namespaceAnnotations);
   if (!wanted) return { injected: false, reason: own === false ? `the pod sets ${INJECT_ANNOTATION}: disabled` : `neither the pod nor namespace ${namespace} sets ${INJECT_ANNOTATION}: enabled`, issues: [] };
   if (spec.hostNetwork === true) return { injected: false, reason: 'the pod uses the host network', issues: [issue('SKIFF_W_INJECT_HOST_NETWORK', 'spec.hostNetwork', 'a pod on the host network is never injected')] };
   const issues: Issue[] = [];

@@ -13,6 +13,8 @@ export const PORTS = {
   control: 15010,
   /** Control plane debug/status server (loopback). */
   debug: 15020,
+  /** Control plane admission and conversion webhooks (TLS; the API server calls them through the Service's port 443). */
+  webhooks: 8443,
   /** Sidecar health and metrics for the kubelet and Prometheus: /ready, /live, /metrics only. */
   health: 15021,
 } as const;

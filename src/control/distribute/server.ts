@@ -38,6 +38,8 @@ export interface DistributionOptions {
   verifyToken?: (proxy: string, token: string, identity: string) => Promise<boolean>;
   /** How long a config stream for a proxy id the mesh does not know stays open (default 5 min). */
   unknownStreamTtlMs?: number;
+  /** The namespace the control plane runs in: its identity and its Service's DNS name (default skiff-system). */
+  namespace?: string;
 }
 
 /** Proxy ids are `<namespace>/<pod>`, both Kubernetes names. */
@@ -111,8 +113,9 @@ export class DistributionServer {
   async start(): Promise<string> {
     const { ca, controller } = this.options;
     const keys = generateKeyPair();
-    const identity = ca.spiffeId(CONTROL_IDENTITY_NAMESPACE, CONTROL_IDENTITY_ACCOUNT);
-    const issued = ca.issue(createCsr(keys, identity), identity, 365 * 24 * 3600_000, { dnsNames: ['localhost', `${CONTROL_IDENTITY_ACCOUNT}.${CONTROL_IDENTITY_NAMESPACE}.svc`], ipAddresses: [this.options.host] });
+    const namespace = this.options.namespace ?? CONTROL_IDENTITY_NAMESPACE;
+    const identity = ca.spiffeId(namespace, CONTROL_IDENTITY_ACCOUNT);
+    const issued = ca.issue(createCsr(keys, identity), identity, 365 * 24 * 3600_000, { dnsNames: ['localhost', `${CONTROL_IDENTITY_ACCOUNT}.${namespace}.svc`], ipAddresses: [this.options.host] });
     const app = Fastify({
       logger: false,
       forceCloseConnections: true,

@@ -9,7 +9,7 @@
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { CONVERTED_CRD_NAMES } from '../../api/crds.ts';
-import { INJECT_ANNOTATION } from '../../inject/annotations.ts';
+import { namespaceInjectionView } from '../../inject/annotations.ts';
 import type { InjectSettings } from '../../inject/settings.ts';
 import type { CertificateAuthority } from '../ca/authority.ts';
 import type { KubernetesController } from '../kubernetes.ts';
@@ -39,11 +39,6 @@ export interface RunWebhooksOptions {
 
 const TRUST_BUNDLE_RESYNC_MS = 10 * 60_000;
 
-/** A namespace opts in by annotation, or by label (which the fail-closed webhook entry selects on); the annotation wins. */
-function injectionView(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined): Record<string, string> {
-  const label = labels?.[INJECT_ANNOTATION];
-  return { ...(label !== undefined ? { [INJECT_ANNOTATION]: label } : {}), ...annotations };
-}
 
 export async function runWebhooks(o: RunWebhooksOptions): Promise<{ server: WebhookServer; stop(): Promise<void> }> {
   const namespaces = new Map<string, Record<string, string>>();
@@ -53,13 +48,13 @@ export async function runWebhooks(o: RunWebhooksOptions): Promise<{ server: Webh
     if (known) return known;
     // Not in the informer cache yet (created a moment ago): ask the API server.
     const read = await core.readNamespace({ name }).catch(() => undefined);
-    return injectionView(read?.metadata?.labels, read?.metadata?.annotations);
+    return namespaceInjectionView(read?.metadata?.labels, read?.metadata?.annotations);
   };
   const publisher = new TrustBundlePublisher(o.kubeconfig, o.ca.trustBundle(), o.log);
   const isLeader = () => o.elector?.isLeader ?? true;
   o.controller.source.on('snapshot', (snapshot) => {
     namespaces.clear();
-    for (const ns of snapshot.namespaces) namespaces.set(ns.name, injectionView(ns.labels, ns.annotations));
+    for (const ns of snapshot.namespaces) namespaces.set(ns.name, namespaceInjectionView(ns.labels, ns.annotations));
     if (isLeader()) void publisher.sync([...namespaces.keys()]);
   });
   const issue = () => issueServingCertificate(o.ca, o.namespace, o.service, undefined, o.extraNames);

@@ -9,9 +9,8 @@
 import { AdmissionregistrationV1Api, ApiextensionsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { CertificateAuthority } from '../ca/authority.ts';
+import { INJECTOR_WEBHOOK, VALIDATION_WEBHOOK } from '../../install/manifests.ts';
 
-export const MUTATING_WEBHOOK = 'skiff-injector';
-export const VALIDATING_WEBHOOK = 'skiff-smi-validation';
 export const SERVING_TTL_MS = 7 * 24 * 3600_000;
 
 export interface ServingCertificate {
@@ -59,8 +58,8 @@ export async function reconcileCaBundles(kc: KubeConfig, caBundlePem: string, cr
     (webhooks ?? []).flatMap((w, i) => (w.clientConfig?.caBundle === bundle ? [] : [{ op: 'add' as const, path: `/webhooks/${i}/clientConfig/caBundle`, value: bundle }]));
   const notFound = (err: unknown) => (err as { code?: number }).code === 404;
   const webhookConfigurations = [
-    { kind: 'MutatingWebhookConfiguration', name: MUTATING_WEBHOOK, read: () => admission.readMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK }), patch: (body: JsonPatch) => admission.patchMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK, body }, jsonPatch) },
-    { kind: 'ValidatingWebhookConfiguration', name: VALIDATING_WEBHOOK, read: () => admission.readValidatingWebhookConfiguration({ name: VALIDATING_WEBHOOK }), patch: (body: JsonPatch) => admission.patchValidatingWebhookConfiguration({ name: VALIDATING_WEBHOOK, body }, jsonPatch) },
+    { kind: 'MutatingWebhookConfiguration', name: INJECTOR_WEBHOOK, read: () => admission.readMutatingWebhookConfiguration({ name: INJECTOR_WEBHOOK }), patch: (body: JsonPatch) => admission.patchMutatingWebhookConfiguration({ name: INJECTOR_WEBHOOK, body }, jsonPatch) },
+    { kind: 'ValidatingWebhookConfiguration', name: VALIDATION_WEBHOOK, read: () => admission.readValidatingWebhookConfiguration({ name: VALIDATION_WEBHOOK }), patch: (body: JsonPatch) => admission.patchValidatingWebhookConfiguration({ name: VALIDATION_WEBHOOK, body }, jsonPatch) },
   ];
   for (const c of webhookConfigurations) {
     try {

@@ -3,6 +3,7 @@
  * this file only dispatches.
  */
 import { runCapture } from './capture.ts';
+import { runCheck } from './check.ts';
 import { runController } from './controller.ts';
 import { runExplain } from './explain.ts';
 import { runInject } from './inject.ts';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   controller: { run: runController, summary: 'run the control plane in a Kubernetes cluster' },
   inject: { run: runInject, summary: 'add the Skiff sidecar to the workloads in YAML files (offline)' },
   install: { run: runInstall, summary: 'print the manifests that install Skiff in a cluster (| kubectl apply -f -)' },
+  check: { run: runCheck, summary: 'check that Skiff can be installed (--pre) or that an install is healthy' },
   uninstall: { run: runUninstall, summary: 'print what install created, for kubectl delete -f -' },
   capture: { run: runCapture, summary: 'install the traffic-capture rules (the injected init container)' },
 };

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash scripts/k8s-bins.sh | sed 's/^/export /')"
-run() { node --test --test-reporter=spec "test/cluster/**/*.test.ts"; }
+run() { node --test --test-reporter=spec "${SKIFF_CLUSTER_TESTS:-test/cluster/**/*.test.ts}"; }
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && [ -z "${SKIFF_IN_NETNS:-}" ]; then
   ns="skiff-test-$$"
   ip netns add "$ns"

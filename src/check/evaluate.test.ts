@@ -69,7 +69,7 @@ test('proxies: every running injected pod must be connected and up to date; unre
 
 test('missed injection: a pod in an opted-in namespace (label or annotation) without the sidecar is named; opted-out and finished pods are not', () => {
   const namespaces = new Map([['shop', { labels: { 'skiff.dev/inject': 'enabled' } }], ['blog', { annotations: { 'skiff.dev/inject': 'enabled' } }], ['plain', {}]]);
-  const pods = [
+  const pods: judge.PodView[] = [
     { namespace: 'shop', name: 'missed', annotations: {}, containers: ['app'], phase: 'Running', ready: true },
     { namespace: 'shop', name: 'out', annotations: { 'skiff.dev/inject': 'disabled' }, containers: ['app'], phase: 'Running', ready: true },
     { namespace: 'blog', name: 'fine', annotations: {}, containers: ['skiff-proxy', 'app'], phase: 'Running', ready: true },

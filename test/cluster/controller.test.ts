@@ -183,7 +183,7 @@ describe('controller on a real API server', () => {
 
   test('deploy/ manifests are accepted by the API server, and the controller\'s RBAC allows status but never spec', async () => {
     const paths: Record<string, string> = {
-      Namespace: '/api/v1/namespaces', ServiceAccount: '/api/v1/namespaces/skiff-system/serviceaccounts', Service: '/api/v1/namespaces/skiff-system/services',
+      Namespace: '/api/v1/namespaces', ServiceAccount: '/api/v1/namespaces/skiff-system/serviceaccounts', ConfigMap: '/api/v1/namespaces/skiff-system/configmaps', Service: '/api/v1/namespaces/skiff-system/services',
       Deployment: '/apis/apps/v1/namespaces/skiff-system/deployments', ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
       ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', Role: '/apis/rbac.authorization.k8s.io/v1/namespaces/skiff-system/roles',
       RoleBinding: '/apis/rbac.authorization.k8s.io/v1/namespaces/skiff-system/rolebindings', ValidatingWebhookConfiguration: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
@@ -195,7 +195,7 @@ describe('controller on a real API server', () => {
         const path = paths[doc.kind];
         ok(path, `no API path for ${doc.kind}`);
         // RBAC for real (the access review below needs it); everything else as a server-side dry run.
-        const real = file === 'rbac.yaml' || doc.kind === 'Namespace' || doc.kind === 'ServiceAccount';
+        const real = file === 'rbac.yaml' || doc.kind === 'Namespace' || doc.kind === 'ServiceAccount' || doc.kind === 'ConfigMap';
         const res = await cluster.api('POST', `${path}${real ? '' : '?dryRun=All'}`, doc);
         ok(res.status === 201 || res.status === 200 || res.status === 409, `${file} ${doc.kind}/${doc.metadata.name}: ${JSON.stringify(res.body)}`);
       }

@@ -5,6 +5,7 @@
  * the health port.
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -250,5 +251,60 @@ describe('a real node', () => {
     const outside = (await cluster.api('GET', '/api/v1/namespaces/bookstore/pods/outside')).body as InjectedPod;
     equal(outside.spec.initContainers, undefined);
     equal(outside.metadata.annotations?.['skiff.dev/injected'], undefined);
+  });
+
+  test('injection is idempotent: an injected pod sent through the webhook again comes back unchanged', async () => {
+    const [pod] = await bookstorePods('app=bookstore,version=v1');
+    ok(pod);
+    const { metadata, spec } = (await cluster.api('GET', `/api/v1/namespaces/bookstore/pods/${pod.metadata.name}`)).body as { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: Record<string, unknown> & { initContainers: { name: string }[]; containers: { name: string }[] } };
+    const again = await cluster.api('POST', '/api/v1/namespaces/bookstore/pods?dryRun=All', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${metadata.name}-again`, labels: metadata.labels, annotations: metadata.annotations }, spec: { ...spec, nodeName: undefined } });
+    equal(again.status, 201, JSON.stringify(again.body));
+    const back = again.body as { spec: { initContainers: { name: string }[]; containers: { name: string }[]; volumes: { name: string }[] } };
+    deepStrictEqual(back.spec.initContainers.map((c) => c.name), spec.initContainers.map((c) => c.name));
+    deepStrictEqual(back.spec.containers.map((c) => c.name), spec.containers.map((c) => c.name));
+    equal(back.spec.volumes.filter((v) => v.name === 'skiff-identity').length, 1);
+  });
+
+  test('an injected pod\'s proxy restarts cleanly: the kubelet restarts the native sidecar, it re-bootstraps and traffic flows again', async () => {
+    const [pod] = await bookstorePods('app=bookstore,version=v2');
+    ok(pod);
+    const killed = await cluster.kubectl(['-n', 'bookstore', 'exec', pod.metadata.name, '-c', 'skiff-proxy', '--', 'node', '-e', 'process.kill(1, "SIGTERM")']);
+    equal(killed.status, 0, killed.stderr);
+    type Statuses = { status: { initContainerStatuses?: { name: string; restartCount: number; ready: boolean }[]; conditions?: { type: string; status: string }[] } };
+    await waitFor('the sidecar restarted and the pod Ready again', async () => {
+      const p = (await cluster.api('GET', `/api/v1/namespaces/bookstore/pods/${pod.metadata.name}`)).body as Statuses;
+      const proxy = p.status.initContainerStatuses?.find((c) => c.name === 'skiff-proxy');
+      return (proxy?.restartCount ?? 0) >= 1 && proxy?.ready && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    }, 90_000);
+    const seen = await load('buyer-after-restart', 'buyer', 'http://bookstore.bookstore/books', 20);
+    equal(seen.statuses['200'], 20, JSON.stringify(seen));
+  });
+
+  const check = (...args: string[]) => new Promise<{ status: number | null; out: string }>((resolve) => {
+    execFile(process.execPath, [join(ROOT, 'bin', 'skiff.mjs'), 'check', '--kubeconfig', cluster.kubeconfigPath, ...args], { timeout: 120_000 }, (err, stdout, stderr) => resolve({ status: err ? (err as { code?: number }).code ?? 1 : 0, out: stdout + stderr }));
+  });
+
+  test('skiff check passes on this install: every check ✔, the injected proxies connected', async () => {
+    const result = await check();
+    equal(result.status, 0, result.out);
+    ok(/✔ injected proxies connected and on the current config: [1-9]\d* of [1-9]/.test(result.out), result.out);
+    ok(result.out.includes('✔ injection webhook answering') && result.out.includes('✔ conversion webhook answering'), result.out);
+    const pre = await check('--pre');
+    equal(pre.status, 1, 'before installing, the taken namespace is a ✘');
+    ok(pre.out.includes('✘ namespace skiff-system free'), pre.out);
+  });
+
+  test('skiff check names the broken parts: a CRD version removed, the controller scaled to 0', async () => {
+    const patched = await cluster.kubectl(['patch', 'crd', 'trafficsplits.split.smi-spec.io', '--type=json', '-p', '[{"op":"remove","path":"/spec/versions/0"}]']);
+    equal(patched.status, 0, patched.stderr);
+    const scaled = await cluster.kubectl(['-n', 'skiff-system', 'scale', 'deployment/skiff-controller', '--replicas=0']);
+    equal(scaled.status, 0, scaled.stderr);
+    await waitFor('the controller pods gone', async () => ((await cluster.api('GET', '/api/v1/namespaces/skiff-system/pods')).body as { items: unknown[] }).items.length === 0, 60_000);
+    const result = await check();
+    equal(result.status, 1, result.out);
+    for (const line of ['✘ SMI CRDs installed, every version served: trafficsplits.split.smi-spec.io has no version v1alpha1', '✘ controller Ready: 0 of 0 replicas available', '✘ a controller leader elected', '✘ conversion webhook answering', '✘ injection webhook answering']) {
+      ok(result.out.includes(line), `${line}\n${result.out}`);
+    }
+    ok(result.out.includes('✔ Kubernetes API reachable'), 'what still works stays ✔');
   });
 });

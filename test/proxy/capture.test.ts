@@ -163,4 +163,18 @@ describe('transparent capture in a pod\'s network namespace', { skip: isRoot ? f
     equal(probe.status, 200, text);
     equal(await probe.text(), 'app:/healthz');
   });
+
+  test('excluded ports bypass the sidecar both ways once the capture step runs with them (skip-*-ports annotations)', async () => {
+    // A pod IP outside the mesh passes through the sidecar, which counts it: the count tells whether the sidecar saw the connection.
+    const passedThrough = async () => [...(await (await fetch(`http://${POD_IP}:${PORTS.health}/metrics`)).text()).matchAll(/^skiff_tcp_connections_total\{[^}]*result="passthrough"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const start = await passedThrough();
+    deepEqual(JSON.parse(await callFromPod(httpGet(`http://${HOST_IP}:8080/captured`, 'example.invalid'))), { status: 200, body: 'web' });
+    equal(await passedThrough(), start + 1, 'before: the sidecar saw the connection');
+    inPod(process.execPath, SKIFF, 'capture', '--proxy-uid', String(DEFAULT_PROXY_UID), '--skip-inbound-ports', '15021,8080', '--skip-outbound-ports', '8080');
+    deepEqual(JSON.parse(await callFromPod(httpGet(`http://${HOST_IP}:8080/direct`, 'example.invalid'))), { status: 200, body: 'web' });
+    equal(await passedThrough(), start + 1, 'after: the skipped outbound port left the pod without the sidecar');
+    // A new connection (a pooled one keeps the address translation it was made with).
+    const direct = await new Promise<string>((resolve, reject) => http.get(`http://${POD_IP}:8080/secret`, { agent: false }, (res) => res.setEncoding('utf8').on('data', resolve)).on('error', reject));
+    equal(direct, 'app:/secret', 'the skipped inbound port reaches the application directly (no 403 from the sidecar)');
+  });
 });

@@ -36,12 +36,19 @@ export async function getThroughPortForward(kc: KubeConfig, namespace: string, p
         done();
       },
     });
-    const errors = new Writable({ write(chunk: Buffer, _enc, done) { finish(new Error(`port-forward: ${chunk.toString().trim()}`)); done(); } });
+    // The error channel's first frame is only its port number (client-node strips it, leaving nothing): only text is an error.
+    const errors = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        const text = chunk.toString().trim();
+        if (text) finish(new Error(`port-forward: ${text}`));
+        done();
+      },
+    });
     new PortForward(kc, true).portForward(namespace, pod, [port], output, errors, input).then((ws) => {
       socket = typeof ws === 'function' ? ws() ?? undefined : ws;
       (socket as unknown as { on?: (e: string, f: () => void) => void }).on?.('close', () => finish());
-      input.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAccept: application/json\r\n\r\n`);
-    }, (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))));
+      if (!settled) input.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAccept: application/json\r\n\r\n`);
+    }, (err: unknown) => finish(describe(err)));
   });
 }
 
@@ -54,4 +61,12 @@ function parseResponse(data: Buffer): { status: number; body: string } | undefin
   const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1]);
   if (!status || !Number.isFinite(length) || data.length < end + 4 + length) return undefined;
   return { status, body: data.subarray(end + 4, end + 4 + length).toString('utf8') };
+}
+
+/** The websocket layer rejects with events and plain objects as well as Errors. */
+function describe(err: unknown): Error {
+  if (err instanceof Error) return err;
+  const o = err as { message?: unknown; error?: { message?: unknown }; type?: unknown } | undefined;
+  const text = typeof o?.message === 'string' ? o.message : typeof o?.error?.message === 'string' ? o.error.message : typeof o?.type === 'string' ? `websocket ${o.type}` : JSON.stringify(err);
+  return new Error(`port-forward to the controller failed: ${text}`);
 }

@@ -131,7 +131,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     '--service-cluster-ip-range=10.96.0.0/24', '--enable-priority-and-fairness=false',
     ...(options.forPods ? ['--endpoint-reconciler-type=lease'] : ['--endpoint-reconciler-type=none', '--disable-admission-plugins=ServiceAccount']),
     // Logs, exec and port-forward reach kubelets with a client certificate the kubelets trust (as kubeadm sets it up).
-    ...(options.forPods ? [`--kubelet-client-certificate=${file('apiserver-kubelet-client.crt', kubeletClient.certPem)}`, `--kubelet-client-key=${file('apiserver-kubelet-client.key', kubeletClient.keyPem)}`] : []),
+    ...(options.forPods ? [`--kubelet-client-certificate=${file('apiserver-kubelet-client.crt', kubeletClient.certPem)}`, `--kubelet-client-key=${file('apiserver-kubelet-client.key', kubeletClient.keyPem)}`, '--kubelet-preferred-address-types=InternalIP'] : []),
     `--requestheader-client-ca-file=${file('front-proxy-ca.crt', frontProxyCa.pem)}`, '--requestheader-allowed-names=front-proxy-client',
     '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group', '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${file('front-proxy-client.crt', frontProxyClient.certPem)}`, `--proxy-client-key-file=${file('front-proxy-client.key', frontProxyClient.keyPem)}`,

@@ -134,12 +134,10 @@ async function postInstall({ kubeconfig: kc }: CheckOptions, step: Step, ns: str
     const d = r.body as { spec?: { replicas?: number }; status?: { availableReplicas?: number } };
     return judge.controllerReady({ desired: d.spec?.replicas ?? 1, available: d.status?.availableReplicas ?? 0 }, ns);
   });
-  let leader: string | undefined;
   await step('a controller leader elected', `kubectl -n ${ns} get lease ${CONTROLLER_SERVICE}`, async () => {
     const r = await kubeRequest(kc, 'GET', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${CONTROLLER_SERVICE}`);
     const spec = r.status === 200 ? (r.body as { spec?: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number } }).spec : undefined;
     const result = judge.leaderElected(spec ? { ...(spec.holderIdentity ? { holder: spec.holderIdentity } : {}), ...(spec.renewTime ? { renewTime: spec.renewTime } : {}), ...(spec.leaseDurationSeconds ? { durationSeconds: spec.leaseDurationSeconds } : {}) } : undefined, controllerPods, Date.now());
-    if (result.ok) leader = controllerPods.find((p) => spec?.holderIdentity?.startsWith(`${p}-`));
     return result;
   });
   await step('webhook caBundle set and valid everywhere', 'the controller leader writes caBundle', async () => {
@@ -159,8 +157,14 @@ async function postInstall({ kubeconfig: kc }: CheckOptions, step: Step, ns: str
   });
   await webhookChecks(kc, ns, pods, step);
   await step('injected proxies connected and on the current config', '', async () => {
-    const status = leader ? await getThroughPortForward(kc, ns, leader, PORTS.debug, '/debug/proxies').then((r) => (r.status === 200 ? JSON.parse(r.body) as judge.ProxyView[] : `HTTP ${r.status}`), (err: Error) => err.message) : 'no leader to ask';
-    return judge.proxiesConnected(pods, status);
+    // Each replica knows the proxies streaming from it: ask them all.
+    const replicas: judge.ProxyView[][] = [];
+    for (const pod of controllerPods) {
+      const r = await getThroughPortForward(kc, ns, pod, PORTS.debug, '/debug/proxies');
+      if (r.status !== 200) return judge.proxiesConnected(pods, `${pod}: HTTP ${r.status}`);
+      replicas.push(JSON.parse(r.body) as judge.ProxyView[]);
+    }
+    return judge.proxiesConnected(pods, controllerPods.length ? replicas : 'no controller pod running');
   });
   await step('every pod that asked for a sidecar has one', '', async () => {
     const namespaces = new Map(items(await kubeRequest(kc, 'GET', '/api/v1/namespaces')).map((n) => {

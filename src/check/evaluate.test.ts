@@ -58,11 +58,14 @@ test('leader: a fresh lease held by a running controller pod passes; stale, orph
   equal(judge.leaderElected(undefined, [], NOW).ok, false);
 });
 
-test('proxies: every running injected pod must be connected and up to date; unreadable status is a ✘', () => {
+test('proxies: every Ready injected pod must be connected and up to date; unreadable status is a ✘', () => {
   const pod = (name: string, phase = 'Running') => ({ namespace: 'shop', name, annotations: { 'skiff.dev/injected': '0.1.0' }, containers: ['skiff-proxy', 'app'], phase, ready: true });
   const pods = [pod('a'), pod('b'), pod('c', 'Succeeded')];
-  ok(judge.proxiesConnected(pods, [{ proxy: 'shop/a', connected: true, upToDate: true, lastError: null }, { proxy: 'shop/b', connected: true, upToDate: true, lastError: null }]).ok);
-  const stale = judge.proxiesConnected(pods, [{ proxy: 'shop/a', connected: true, upToDate: false, lastError: 'SKIFF_E_CONFIG' }]);
+  // Two replicas, each streaming to one proxy and knowing the other only as disconnected.
+  const both = judge.proxiesConnected([...pods, { ...pod('d'), ready: false }], [[{ proxy: 'shop/a', connected: true, upToDate: true, lastError: null }, { proxy: 'shop/b', connected: false, upToDate: false, lastError: null }], [{ proxy: 'shop/b', connected: true, upToDate: true, lastError: null }]]);
+  ok(both.ok, both.detail);
+  equal(both.detail, '2 of 2 Ready pods (1 not Ready, not counted)');
+  const stale = judge.proxiesConnected(pods, [[{ proxy: 'shop/a', connected: true, upToDate: false, lastError: 'SKIFF_E_CONFIG' }]]);
   ok(stale.detail.includes('shop/a not on the current config (SKIFF_E_CONFIG)') && stale.detail.includes('shop/b not connected'), stale.detail);
   equal(judge.proxiesConnected(pods, 'connection refused').ok, false);
 });

@@ -112,19 +112,30 @@ export function webhookAnswer(name: string, outcome: { ok: true; detail: string 
 export interface PodView { namespace: string; name: string; annotations: Record<string, string>; containers: string[]; phase?: string; ready: boolean }
 export interface ProxyView { proxy: string; connected: boolean; upToDate: boolean; lastError: string | null }
 
-/** Every running injected pod's proxy is connected to the control plane and has applied its current config. */
-export function proxiesConnected(pods: readonly PodView[], proxies: readonly ProxyView[] | string): CheckResult {
+/**
+ * Every Ready injected pod's proxy is connected to the control plane and has applied its
+ * current config. `proxies` is what each controller replica reports (a proxy streams from one
+ * replica, picked by the Service); pods not Ready (starting, finishing) are counted apart.
+ */
+export function proxiesConnected(pods: readonly PodView[], replicas: readonly (readonly ProxyView[])[] | string): CheckResult {
   const name = 'injected proxies connected and on the current config';
   const injected = pods.filter((p) => p.annotations[INJECTED_ANNOTATION] !== undefined && p.phase === 'Running');
-  if (typeof proxies === 'string') return fail(name, `cannot read the controller's proxy status: ${proxies}`, 'skiff check reads it through a port-forward to the leader (pods/portforward)');
-  const byId = new Map(proxies.map((p) => [p.proxy, p]));
+  const ready = injected.filter((p) => p.ready);
+  if (typeof replicas === 'string') return fail(name, `cannot read the controller's proxy status: ${replicas}`, 'skiff check reads it through a port-forward to each controller pod (pods/portforward)');
+  const best = new Map<string, ProxyView>();
+  for (const p of replicas.flat()) {
+    const seen = best.get(p.proxy);
+    if (!seen || (p.connected && (!seen.connected || (p.upToDate && !seen.upToDate)))) best.set(p.proxy, p);
+  }
   const problems: string[] = [];
-  for (const pod of injected) {
-    const p = byId.get(`${pod.namespace}/${pod.name}`);
+  for (const pod of ready) {
+    const p = best.get(`${pod.namespace}/${pod.name}`);
     if (!p?.connected) problems.push(`${pod.namespace}/${pod.name} not connected`);
     else if (!p.upToDate) problems.push(`${pod.namespace}/${pod.name} not on the current config${p.lastError ? ` (${p.lastError})` : ''}`);
   }
-  return problems.length === 0 ? pass(name, `${injected.length} of ${injected.length}`) : fail(name, problems.join('; '), 'kubectl logs <pod> -c skiff-proxy shows why a proxy cannot connect or refuses its config');
+  const apart = injected.length - ready.length;
+  const detail = `${ready.length - problems.length} of ${ready.length} Ready pods${apart ? ` (${apart} not Ready, not counted)` : ''}`;
+  return problems.length === 0 ? pass(name, detail) : fail(name, problems.join('; '), 'kubectl logs <pod> -c skiff-proxy shows why a proxy cannot connect or refuses its config');
 }
 
 /** Pods that asked for the sidecar (or whose namespace did) but run without it: created while the fail-open webhook was down. */

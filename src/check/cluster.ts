@@ -157,14 +157,21 @@ async function postInstall({ kubeconfig: kc }: CheckOptions, step: Step, ns: str
   });
   await webhookChecks(kc, ns, pods, step);
   await step('injected proxies connected and on the current config', '', async () => {
-    // Each replica knows the proxies streaming from it: ask them all.
-    const replicas: judge.ProxyView[][] = [];
-    for (const pod of controllerPods) {
-      const r = await getThroughPortForward(kc, ns, pod, PORTS.debug, '/debug/proxies');
-      if (r.status !== 200) return judge.proxiesConnected(pods, `${pod}: HTTP ${r.status}`);
-      replicas.push(JSON.parse(r.body) as judge.ProxyView[]);
+    // Each replica knows the proxies streaming from it: ask them all. A config being pushed
+    // right now is not a fault: up to 5 looks, a second apart, before a ✘.
+    let result = judge.proxiesConnected(pods, 'no controller pod running');
+    for (let attempt = 0; attempt < 5 && controllerPods.length; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 1000));
+      const replicas: judge.ProxyView[][] = [];
+      for (const pod of controllerPods) {
+        const r = await getThroughPortForward(kc, ns, pod, PORTS.debug, '/debug/proxies');
+        if (r.status !== 200) return judge.proxiesConnected(pods, `${pod}: HTTP ${r.status}`);
+        replicas.push(JSON.parse(r.body) as judge.ProxyView[]);
+      }
+      result = judge.proxiesConnected(pods, replicas);
+      if (result.ok) break;
     }
-    return judge.proxiesConnected(pods, controllerPods.length ? replicas : 'no controller pod running');
+    return result;
   });
   await step('every pod that asked for a sidecar has one', '', async () => {
     const namespaces = new Map(items(await kubeRequest(kc, 'GET', '/api/v1/namespaces')).map((n) => {

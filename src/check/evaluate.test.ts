@@ -65,6 +65,8 @@ test('proxies: every Ready injected pod must be connected and up to date; unread
   const both = judge.proxiesConnected([...pods, { ...pod('d'), ready: false }], [[{ proxy: 'shop/a', connected: true, upToDate: true, lastError: null }, { proxy: 'shop/b', connected: false, upToDate: false, lastError: null }], [{ proxy: 'shop/b', connected: true, upToDate: true, lastError: null }]]);
   ok(both.ok, both.detail);
   equal(both.detail, '2 of 2 Ready pods (1 not Ready, not counted)');
+  // The stream on one replica, the ack on the other.
+  ok(judge.proxiesConnected([pod('a')], [[{ proxy: 'shop/a', connected: true, upToDate: false, lastError: null, desired: 'h2', applied: 'h1' }], [{ proxy: 'shop/a', connected: false, upToDate: false, lastError: null, desired: 'h2', applied: 'h2' }]]).ok);
   const stale = judge.proxiesConnected(pods, [[{ proxy: 'shop/a', connected: true, upToDate: false, lastError: 'SKIFF_E_CONFIG' }]]);
   ok(stale.detail.includes('shop/a not on the current config (SKIFF_E_CONFIG)') && stale.detail.includes('shop/b not connected'), stale.detail);
   equal(judge.proxiesConnected(pods, 'connection refused').ok, false);

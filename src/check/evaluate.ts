@@ -110,7 +110,7 @@ export function webhookAnswer(name: string, outcome: { ok: true; detail: string 
 }
 
 export interface PodView { namespace: string; name: string; annotations: Record<string, string>; containers: string[]; phase?: string; ready: boolean }
-export interface ProxyView { proxy: string; connected: boolean; upToDate: boolean; lastError: string | null }
+export interface ProxyView { proxy: string; connected: boolean; upToDate: boolean; lastError: string | null; desired?: string; applied?: string | null }
 
 /**
  * Every Ready injected pod's proxy is connected to the control plane and has applied its
@@ -122,10 +122,15 @@ export function proxiesConnected(pods: readonly PodView[], replicas: readonly (r
   const injected = pods.filter((p) => p.annotations[INJECTED_ANNOTATION] !== undefined && p.phase === 'Running');
   const ready = injected.filter((p) => p.ready);
   if (typeof replicas === 'string') return fail(name, `cannot read the controller's proxy status: ${replicas}`, 'skiff check reads it through a port-forward to each controller pod (pods/portforward)');
+  // A proxy streams from one replica but its acks may reach another (the Service balances each
+  // connection): connected on any replica, and up to date when any replica saw it apply the config it was sent.
+  const views = Map.groupBy(replicas.flat(), (p) => p.proxy);
   const best = new Map<string, ProxyView>();
-  for (const p of replicas.flat()) {
-    const seen = best.get(p.proxy);
-    if (!seen || (p.connected && (!seen.connected || (p.upToDate && !seen.upToDate)))) best.set(p.proxy, p);
+  for (const [id, seen] of views) {
+    const connected = seen.find((p) => p.connected);
+    const desired = connected?.desired;
+    const upToDate = seen.some((p) => p.upToDate && (desired === undefined || p.desired === desired)) || (desired !== undefined && seen.some((p) => p.applied === desired));
+    best.set(id, { ...(connected ?? seen[0] as ProxyView), connected: connected !== undefined, upToDate });
   }
   const problems: string[] = [];
   for (const pod of ready) {

@@ -4,9 +4,9 @@
  */
 import { issue, type Issue } from '../errors/issue.ts';
 import { CONTROL_NAMESPACE } from '../inject/defaults.ts';
-import { isTrustDomain } from '../lib/spiffe.ts';
 import { DEFAULT_IMAGE } from '../lib/version.ts';
 import { DEFAULT_MESH } from '../model/index.ts';
+import { readMeshConfig } from '../sources/mesh-config.ts';
 
 export interface InstallOptions {
   /** Where the controller, its CA Secret, Lease and mesh ConfigMap live. */
@@ -25,7 +25,6 @@ export const DEFAULT_INSTALL: InstallOptions = {
 };
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** registry/path:tag or @digest, as a container runtime accepts it (no spaces, no upper-case repository). */
 const IMAGE = /^[a-z0-9]([-a-z0-9._/:]*[a-z0-9])?(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
@@ -56,17 +55,13 @@ export function readInstallFlags(flags: InstallFlags): { options: InstallOptions
     if (/^\d+$/.test(flags.replicas) && n >= 1 && n <= 10) options.replicas = n;
     else bad('replicas', `${JSON.stringify(flags.replicas)} is not a whole number from 1 to 10 (one leader writes; the others serve proxies and webhooks)`);
   }
-  if (flags['trust-domain'] !== undefined) {
-    if (isTrustDomain(flags['trust-domain'])) options.trustDomain = flags['trust-domain'];
-    else bad('trust-domain', `${JSON.stringify(flags['trust-domain'])} is not a SPIFFE trust domain (lower-case letters, digits, ".", "-", "_")`);
-  }
-  if (flags['cluster-domain'] !== undefined) {
-    if (flags['cluster-domain'].length <= 253 && DNS_NAME.test(flags['cluster-domain'])) options.clusterDomain = flags['cluster-domain'];
-    else bad('cluster-domain', `${JSON.stringify(flags['cluster-domain'])} is not a DNS name`);
-  }
-  if (flags['default-access'] !== undefined) {
-    if (flags['default-access'] === 'strict' || flags['default-access'] === 'permissive') options.defaultAccessMode = flags['default-access'];
-    else bad('default-access', `${JSON.stringify(flags['default-access'])} is not strict or permissive`);
-  }
+  // The mesh settings are judged by the MeshConfig reader the controller uses (one set of rules).
+  const flagOf = { trustDomain: 'trust-domain', clusterDomain: 'cluster-domain', defaultAccessMode: 'default-access' } as const;
+  const spec = Object.fromEntries(Object.entries(flagOf).filter(([, flag]) => flags[flag] !== undefined).map(([field, flag]) => [field, flags[flag]]));
+  const mesh = readMeshConfig({ spec });
+  for (const i of mesh.issues) bad(flagOf[i.path.replace('spec.', '') as keyof typeof flagOf], i.message.split(';')[0] ?? i.message);
+  options.trustDomain = mesh.mesh.trustDomain;
+  options.clusterDomain = mesh.mesh.clusterDomain;
+  options.defaultAccessMode = mesh.mesh.defaultAccessMode;
   return { options, issues };
 }

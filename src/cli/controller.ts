@@ -5,7 +5,11 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { CertificateAuthority } from '../control/ca/authority.ts';
-import { DistributionServer, startDebugServer } from '../control/distribute/server.ts';
+import { CONTROL_IDENTITY_ACCOUNT, DistributionServer, startDebugServer } from '../control/distribute/server.ts';
+import { startAggregatedApi } from '../control/traffic/aggregated.ts';
+import { meshTrafficBackend } from '../control/traffic/backend.ts';
+import { ReplicaPeers } from '../control/traffic/replicas.ts';
+import { TrafficStore } from '../control/traffic/store.ts';
 import { KubernetesController } from '../control/kubernetes.ts';
 import { secretRootStore, tokenReviewVerifier } from '../control/kubernetes-identity.ts';
 import { LeaderElector } from '../control/leader.ts';
@@ -37,6 +41,8 @@ only); serves the CRD conversion and validating webhooks.
   --proxy-uid UID          the injected proxy's user id (default ${DEFAULT_PROXY_UID})
   --control-url URL        where injected proxies reach this control plane
                            (default https://skiff-controller.<namespace>.svc:${PORTS.control})
+  --metrics-api-listen H:P the SMI TrafficMetrics aggregated API, for the API server's front
+                           proxy only (default 0.0.0.0:${PORTS.metricsApi}; "off" to not serve it)
   --debug HOST:PORT        /debug/proxies, /debug/topology, … (default 127.0.0.1:${PORTS.debug})
   --mesh-config NAME       ConfigMap (in --namespace) whose key mesh.yaml holds the MeshConfig:
                            trust domain, cluster domain, default access mode (default skiff-mesh;
@@ -48,7 +54,7 @@ export async function runController(argv: string[], out: (line: string) => void)
     options: {
       kubeconfig: { type: 'string' }, namespace: { type: 'string' }, listen: { type: 'string' }, 'webhook-listen': { type: 'string' },
       'webhook-cert': { type: 'string' }, 'webhook-key': { type: 'string' }, 'webhook-ip': { type: 'string', multiple: true },
-      'proxy-image': { type: 'string' }, 'proxy-uid': { type: 'string' }, 'control-url': { type: 'string' }, debug: { type: 'string' }, 'mesh-config': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'proxy-image': { type: 'string' }, 'proxy-uid': { type: 'string' }, 'control-url': { type: 'string' }, debug: { type: 'string' }, 'metrics-api-listen': { type: 'string' }, 'mesh-config': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -81,18 +87,32 @@ export async function runController(argv: string[], out: (line: string) => void)
     log: (event, detail) => log.info({ event, ...detail }),
   });
   const listen = parseListen(values.listen, { host: '0.0.0.0', port: PORTS.control });
-  const distribution = new DistributionServer({ controller: controller.controller, ca, namespace, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc) });
+  const traffic = new TrafficStore();
+  const distribution = new DistributionServer({ controller: controller.controller, ca, namespace, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc), traffic });
   await controller.start();
   const url = await distribution.start();
+  const peers = new ReplicaPeers({
+    kubeconfig: kc, namespace, selector: `app.kubernetes.io/name=${CONTROLLER_SERVICE}`, port: listen.port, ca,
+    identity: ca.spiffeId(namespace, CONTROL_IDENTITY_ACCOUNT), log: (event, detail) => log.warn({ event, ...detail }),
+  });
+  const backend = meshTrafficBackend(controller.controller, traffic, { peers, kubeconfig: kc });
+  const metricsAt = values['metrics-api-listen'] === 'off' ? undefined : parseListen(values['metrics-api-listen'], { host: '0.0.0.0', port: PORTS.metricsApi });
+  const metricsApi = metricsAt ? await startAggregatedApi({ kubeconfig: kc, host: metricsAt.host, port: metricsAt.port, certificate: webhooks.certificate, backend, log: (event, detail) => log.info({ event, ...detail }) })
+    .catch((err: Error) => {
+      // The mesh runs without it; `skiff check` and the APIService's status say it is missing.
+      log.error({ event: 'traffic-metrics-api-not-served', error: err.message });
+      return undefined;
+    }) : undefined;
+  if (metricsApi) webhooks.onCertificate((c) => metricsApi.setCertificate(c.certPem, c.keyPem));
   const debug = parseListen(values.debug, { host: '127.0.0.1', port: PORTS.debug });
-  const debugServer = await startDebugServer(controller.controller, debug.host, debug.port);
-  log.info({ event: 'started', configStream: url, webhooks: webhooks.server.url, webhookCertificates: files ? 'files' : 'self-managed', identity });
+  const debugServer = await startDebugServer(controller.controller, debug.host, debug.port, { '/debug/traffic': () => ({ series: traffic.size, dropped: traffic.dropped, reports: traffic.reports }) });
+  log.info({ event: 'started', configStream: url, webhooks: webhooks.server.url, trafficMetricsApi: metricsApi ? `${metricsAt?.host}:${metricsAt?.port}` : null, webhookCertificates: files ? 'files' : 'self-managed', identity });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await Promise.race([
-    Promise.all([controller.stop(), distribution.close(), debugServer.close(), webhooks.stop()]),
+    Promise.all([controller.stop(), distribution.close(), debugServer.close(), webhooks.stop(), metricsApi?.stop()]),
     new Promise((resolve) => setTimeout(resolve, 5000).unref()),
   ]);
   process.exit(0);

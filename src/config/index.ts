@@ -10,3 +10,4 @@ export * from './evaluate.ts';
 export * from './hosts.ts';
 export * from './request-path.ts';
 export * from './protocol.ts';
+export * from './traffic.ts';

@@ -61,6 +61,8 @@ function wireJson(config: ProxyConfig, outboundJson: Map<object, string>): strin
 
 export class MeshController extends EventEmitter<ControllerEvents> {
   topology: Topology | undefined;
+  /** The snapshot `topology` was built from. */
+  snapshot: Snapshot | undefined;
   readonly proxies = new Map<string, ProxyRecord>();
   private pending: Snapshot | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -109,6 +111,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
       if (!configs.has(id) && (this.proxies.get(id)?.connected ?? 0) === 0) this.proxies.delete(id);
     }
     this.topology = topology;
+    this.snapshot = snapshot;
     this.emit('rebuilt', { topology, durationMs: performance.now() - started, changed: changed.length });
     if (changed.length > 0) this.emit('changed', changed);
   }

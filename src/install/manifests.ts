@@ -20,6 +20,9 @@ export interface ManifestFile { name: string; comment: string; manifests: Manife
 
 export const INJECTOR_WEBHOOK = 'skiff-injector';
 export const VALIDATION_WEBHOOK = 'skiff-smi-validation';
+/** The APIService of the SMI TrafficMetrics API, served by the controller. */
+export const METRICS_API_SERVICE = 'v1alpha1.metrics.smi-spec.io';
+const METRICS_READER = 'skiff-traffic-metrics-reader';
 const PART_OF = { 'app.kubernetes.io/part-of': 'skiff' };
 const SMI_GROUPS = [...new Set(ALL_KINDS.map((k) => SMI_KINDS[k].group))];
 
@@ -58,6 +61,12 @@ function rbacFile(o: InstallOptions): ManifestFile {
     { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [INJECTOR_WEBHOOK], verbs: ['get', 'patch'] },
     { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: [VALIDATION_WEBHOOK], verbs: ['get', 'patch'] },
     { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: [...CONVERTED_CRD_NAMES], verbs: ['get', 'patch'] },
+    { apiGroups: ['apiregistration.k8s.io'], resources: ['apiservices'], resourceNames: [METRICS_API_SERVICE], verbs: ['get', 'patch'] },
+    // The TrafficMetrics API: who may read it (SubjectAccessReview), and label selectors on workloads and nodes.
+    { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+    { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], verbs: ['list'] },
+    { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list'] },
+    { apiGroups: [''], resources: ['replicationcontrollers', 'nodes'], verbs: ['list'] },
   ];
   const namespaceRules = [
     { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create'] },
@@ -73,6 +82,17 @@ function rbacFile(o: InstallOptions): ManifestFile {
       { object: { apiVersion: rbac, kind: 'ClusterRoleBinding', metadata: { name: CONTROLLER_SERVICE, labels: { ...PART_OF } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CONTROLLER_SERVICE }, subjects: subject } },
       { object: { apiVersion: rbac, kind: 'Role', metadata: { name: CONTROLLER_SERVICE, namespace: o.namespace, labels: { ...PART_OF } }, rules: namespaceRules } },
       { object: { apiVersion: rbac, kind: 'RoleBinding', metadata: { name: CONTROLLER_SERVICE, namespace: o.namespace, labels: { ...PART_OF } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: CONTROLLER_SERVICE }, subjects: subject } },
+      {
+        comment: 'An aggregated API server reads the front proxy\'s CA and allowed names from here.',
+        object: { apiVersion: rbac, kind: 'RoleBinding', metadata: { name: `${CONTROLLER_SERVICE}-auth-reader`, namespace: 'kube-system', labels: { ...PART_OF } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'extension-apiserver-authentication-reader' }, subjects: subject },
+      },
+      {
+        comment: 'Reading traffic metrics comes with the built-in view, edit and admin roles (aggregated).',
+        object: {
+          apiVersion: rbac, kind: 'ClusterRole', metadata: { name: METRICS_READER, labels: { ...PART_OF, 'rbac.authorization.k8s.io/aggregate-to-view': 'true', 'rbac.authorization.k8s.io/aggregate-to-edit': 'true', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' } },
+          rules: [{ apiGroups: ['metrics.smi-spec.io'], resources: ['*'], verbs: ['get', 'list'] }],
+        },
+      },
     ],
   };
 }
@@ -96,7 +116,7 @@ function controllerFile(o: InstallOptions): ManifestFile {
                 containers: [{
                   name: 'controller', image: o.image, imagePullPolicy: 'IfNotPresent',
                   args: ['controller', '--namespace', o.namespace, '--proxy-image', o.image],
-                  ports: [{ name: 'config', containerPort: PORTS.control }, { name: 'webhooks', containerPort: PORTS.webhooks }],
+                  ports: [{ name: 'config', containerPort: PORTS.control }, { name: 'webhooks', containerPort: PORTS.webhooks }, { name: 'metrics-api', containerPort: PORTS.metricsApi }],
                   readinessProbe: { tcpSocket: { port: 'config' } },
                   resources: { requests: { cpu: '100m', memory: '256Mi' } },
                   securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
@@ -109,7 +129,7 @@ function controllerFile(o: InstallOptions): ManifestFile {
       {
         object: {
           apiVersion: 'v1', kind: 'Service', metadata: { name: CONTROLLER_SERVICE, namespace: o.namespace, labels: { ...PART_OF } },
-          spec: { selector, ports: [{ name: 'webhooks', port: 443, targetPort: 'webhooks' }, { name: 'config', port: PORTS.control, targetPort: 'config' }] },
+          spec: { selector, ports: [{ name: 'webhooks', port: 443, targetPort: 'webhooks' }, { name: 'config', port: PORTS.control, targetPort: 'config' }, { name: 'metrics-api', port: PORTS.metricsApi, targetPort: 'metrics-api' }] },
         },
       },
     ],
@@ -148,9 +168,21 @@ function webhooksFile(o: InstallOptions): ManifestFile {
   };
 }
 
+function trafficMetricsFile(o: InstallOptions): ManifestFile {
+  return {
+    name: 'traffic-metrics.yaml', comment: 'The SMI TrafficMetrics API (metrics.smi-spec.io/v1alpha1), served by the controller through the\nAPI server: `kubectl get --raw /apis/metrics.smi-spec.io/v1alpha1/namespaces/<ns>/deployments`.\nThe controller writes caBundle itself (self-managed certificates) and checks every request\'s user\nwith a SubjectAccessReview.',
+    manifests: [{
+      object: {
+        apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: METRICS_API_SERVICE, labels: { ...PART_OF } },
+        spec: { group: 'metrics.smi-spec.io', version: 'v1alpha1', service: { namespace: o.namespace, name: CONTROLLER_SERVICE, port: PORTS.metricsApi }, groupPriorityMinimum: 100, versionPriority: 100 },
+      },
+    }],
+  };
+}
+
 /** deploy/'s files (without the CRDs, which kustomize takes from smi-crds/), in apply order. */
 export function installFiles(o: InstallOptions): ManifestFile[] {
-  return [namespaceFile(o), rbacFile(o), controllerFile(o), webhooksFile(o)];
+  return [namespaceFile(o), rbacFile(o), controllerFile(o), webhooksFile(o), trafficMetricsFile(o)];
 }
 
 /** Every manifest of an install, in apply order: CRDs first, webhooks last (they need the controller). */

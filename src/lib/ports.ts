@@ -15,6 +15,8 @@ export const PORTS = {
   debug: 15020,
   /** Control plane admission and conversion webhooks (TLS; the API server calls them through the Service's port 443). */
   webhooks: 8443,
+  /** Control plane TrafficMetrics aggregated API (TLS; only the API server's front proxy may call it). */
+  metricsApi: 8444,
   /** Sidecar health and metrics for the kubelet and Prometheus: /ready, /live, /metrics only. */
   health: 15021,
 } as const;

@@ -41,6 +41,7 @@ export interface ServiceInput {
   namespace: string;
   name: string;
   selector?: Record<string, string>;
+  labels?: Record<string, string>;
   ports: ServicePortInput[];
   clusterIP?: string;
 }
@@ -60,6 +61,10 @@ export interface PodInput {
   serviceAccount?: string;
   /** The owning workload after following ReplicaSet → Deployment. */
   owner?: { kind: string; name: string };
+  /** The direct controller (e.g. the ReplicaSet under a Deployment), when it has one. */
+  controller?: { kind: string; name: string };
+  /** The node it runs on. */
+  nodeName?: string;
   ready: boolean;
   containerPorts: ContainerPortInput[];
   /** The pod runs a Skiff sidecar. */

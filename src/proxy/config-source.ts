@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import type { TrafficSeries } from '../config/index.ts';
 import { FileWatch, signatureOf } from './file-watch.ts';
 
 export interface ConfigSourceEvents {
@@ -19,6 +20,8 @@ export interface ConfigSource extends EventEmitter<ConfigSourceEvents> {
   stop(): void;
   /** Called by the proxy after it applied or refused a config (the stream acknowledges with it). */
   report?(result: { hash?: string; error?: string }): void;
+  /** Sends one interval's traffic series to the control plane (config/traffic.ts); rejects when it could not. */
+  reportTraffic?(series: TrafficSeries[]): Promise<void>;
 }
 
 /** A JSON file, re-read when it changes (watch plus a poll, for filesystems that do not notify). */

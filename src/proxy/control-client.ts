@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, EventSource, request } from 'undici';
-import { CertificateResponseSchema, checker, CONFIG_EVENT, type Ack, type CertificateRequest } from '../config/index.ts';
+import { CertificateResponseSchema, checker, CONFIG_EVENT, type Ack, type CertificateRequest, type TrafficReport, type TrafficSeries } from '../config/index.ts';
 import { backoffMs } from '../lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
@@ -213,6 +213,34 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
         // Acks are best effort; the next config or reconnect reports again.
       }
     })();
+  }
+
+  /** Posts one interval's traffic, in parts of about 256 KiB of JSON (the server takes at most 1 MiB a request). */
+  async reportTraffic(series: TrafficSeries[]): Promise<void> {
+    const parts: TrafficSeries[][] = [[]];
+    let size = 0;
+    for (const s of series) {
+      const bytes = 64 + s.latency.length * 12;
+      if (size + bytes > 256 * 1024 && parts[parts.length - 1]?.length) {
+        parts.push([]);
+        size = 0;
+      }
+      parts[parts.length - 1]?.push(s);
+      size += bytes;
+    }
+    for (const [i, part] of parts.entries()) {
+      try {
+        const res = await request(`${this.options.url}/v1/traffic`, {
+          method: 'POST', dispatcher: await this.dispatcher(), headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ proxy: this.options.proxyId, series: part } satisfies TrafficReport), headersTimeout: 5000, bodyTimeout: 5000,
+        });
+        await res.body.dump();
+        if (res.statusCode !== 200) throw new Error(`traffic report refused (${res.statusCode})`);
+      } catch (err) {
+        // Parts already delivered are not sent again; the caller keeps the rest for the next report.
+        throw Object.assign(err as Error, { undelivered: parts.slice(i).flat() });
+      }
+    }
   }
 
   stop(): void {

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { RetryCondition, RoutePolicy } from '../config/index.ts';
-import { sendGenerated, type Reason } from './generated.ts';
+import { REASON_HEADER, sendGenerated, type Reason } from './generated.ts';
 import { responseHeaders } from './http-headers.ts';
 import type { RetryBudget } from './resilience.ts';
 import { pendingOf, type EndpointRuntime, type Upstreams } from './upstream.ts';
@@ -27,6 +27,8 @@ export interface ForwardResult {
   status: number;
   endpoint?: EndpointRuntime;
   reason?: Reason;
+  /** The reason token of an answer another Skiff proxy made (its `x-skiff-reason`), e.g. a denial. */
+  upstreamReason?: string;
   attempts: number;
 }
 
@@ -125,6 +127,7 @@ export function forward(f: ForwardRequest): void {
     let responded = false;
     let discard = false;
     let settled = false;
+    let upstreamReason: string | undefined;
     const perTry = f.policy.perTryTimeoutMs > 0 ? setTimeout(() => current?.abort(new TimeoutError(`no answer within the per-try timeout of ${f.policy.perTryTimeoutMs} ms`, true)), f.policy.perTryTimeoutMs) : undefined;
     const settle = (ok: boolean) => {
       if (settled) return;
@@ -153,6 +156,8 @@ export function forward(f: ForwardRequest): void {
           controller.abort(new Error('response already started'));
           return;
         }
+        const reason = headers[REASON_HEADER];
+        if (typeof reason === 'string') upstreamReason = reason;
         f.res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers));
       },
       onResponseData(controller, chunk) {
@@ -170,7 +175,7 @@ export function forward(f: ForwardRequest): void {
           return;
         }
         f.res.end();
-        finish({ status, endpoint });
+        finish({ status, endpoint, ...(upstreamReason ? { upstreamReason } : {}) });
       },
       onResponseError(_controller, err: Error & { code?: string }) {
         settle(false);

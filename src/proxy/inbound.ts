@@ -19,6 +19,7 @@ import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValu
 import type { ListenerLimits } from './limits.ts';
 import { PeerTlsAcceptor } from './peer-tls.ts';
 import type { RequestLabels } from './telemetry.ts';
+import type { SeriesKey } from './traffic-recorder.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
 import { TO_APPLICATION } from './state.ts';
 import { handleInboundTcp } from './tcp.ts';
@@ -119,7 +120,10 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const me = state.config.proxy;
   const inboundPort = port === undefined ? undefined : state.inboundPorts.get(port);
   const sourceNamespace = peer.namespace ?? '';
-  const client = peer.identity ? headerValue(req.headers, CLIENT_HEADER)?.split('/') : undefined;
+  // The caller's own account of its workload and pod: taken only from a verified mesh peer, and
+  // only when it names the namespace the peer's certificate proves.
+  const claimed = peer.identity ? headerValue(req.headers, CLIENT_HEADER)?.split('/') : undefined;
+  const client = claimed?.[0] === sourceNamespace ? claimed : undefined;
   const addressed = peer.identity ? headerValue(req.headers, SERVICE_HEADER) : undefined;
   const service = addressed !== undefined && inboundPortServes(state, port, addressed) ? addressed : (port === undefined ? undefined : state.inboundPorts.get(port)?.services[0]);
   const labels: RequestLabels = {
@@ -127,10 +131,19 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
     destination_namespace: me.namespace, destination_workload_kind: me.workload.kind, destination_workload: me.workload.name,
     destination_service: service?.split('/')[1] ?? '', route: '',
   };
-  const record = (status: number) => ctx.telemetry.observe(labels, status, performance.now() - started);
+  const traffic: SeriesKey = {
+    direction: 'inbound',
+    peer: peer.identity ? { namespace: sourceNamespace, ...(client?.[3] ? { pod: client[3] } : {}), ...(client?.[1] && client[2] ? { kind: client[1], name: client[2] } : {}) } : {},
+    ...(service ? { service } : {}),
+  };
+  const record = (status: number, generated?: string) => {
+    const ms = performance.now() - started;
+    ctx.telemetry.observe(labels, status, ms);
+    ctx.telemetry.traffic.record(traffic, status, generated, ms);
+  };
   if (port === undefined || !inboundPort) {
     sendGenerated(res, 'unknown-port', port === undefined ? 'the request does not say which port it is for' : `this workload serves nothing on port ${port}`);
-    record(404);
+    record(404, 'unknown-port');
     return;
   }
   const method = req.method ?? 'GET';
@@ -139,15 +152,16 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const decision: AccessDecision = probe ? { allowed: true, via: 'probe', reason: `the application's probe path ${port}:${target.path}` } : state.decide(peer.identity, port, 'http', facts);
   if (!decision.allowed) {
     ctx.counters.inboundDenied++;
-    sendGenerated(res, peer.identity ? 'access-denied' : 'unauthenticated', decision.reason);
-    record(403);
+    const reason = peer.identity ? 'access-denied' : 'unauthenticated';
+    sendGenerated(res, reason, decision.reason);
+    record(403, reason);
     return;
   }
   ctx.counters.inboundAllowed++;
   labels.route = decision.route ?? '';
   if (!ctx.rateLimits.take(inboundPort, peer.identity)) {
     sendGenerated(res, 'rate-limited', inboundPort.rateLimit?.perCaller ? `the rate limit for ${peer.identity ?? 'unauthenticated callers'} on port ${port} is exhausted` : `the rate limit of port ${port} is exhausted`);
-    record(429);
+    record(429, 'rate-limited');
     return;
   }
   const headers = forwardableHeaders(req.headers);
@@ -162,7 +176,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
     hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers),
     pick: (tried) => (tried.has(app) ? undefined : app),
     done: (result) => {
-      record(result.status);
+      record(result.status, result.reason);
       ctx.telemetry.accessLog({ direction: 'inbound', method, path: facts.path, port, status: result.status, source: peer.identity, via: decision.allowed ? decision.via : undefined, reason: result.reason, ms: Math.round(performance.now() - started) });
     },
   });

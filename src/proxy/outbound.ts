@@ -15,6 +15,7 @@ import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValu
 import { admit, choose, isRefusal, resolve, type Refusal } from './outbound-stages.ts';
 import { pickEndpoint } from './state.ts';
 import type { RequestLabels } from './telemetry.ts';
+import type { SeriesKey } from './traffic-recorder.ts';
 
 export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: ServerResponse): void {
   const started = performance.now();
@@ -42,8 +43,14 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
     destination_namespace: target.service.namespace, destination_workload_kind: '', destination_workload: '',
     destination_service: target.service.name, route: route?.name ?? '',
   };
-  const record = (status: number) => ctx.telemetry.observe(labels, status, performance.now() - started);
-  const refuse = (r: Refusal) => record(sendGenerated(res, r.refuse, r.detail, r.status));
+  const service = `${target.service.namespace}/${target.service.name}`;
+  const traffic: SeriesKey = { direction: 'outbound', peer: {}, service };
+  const record = (status: number, generated?: string) => {
+    const ms = performance.now() - started;
+    ctx.telemetry.observe(labels, status, ms);
+    ctx.telemetry.traffic.record(traffic, status, generated, ms);
+  };
+  const refuse = (r: Refusal) => record(sendGenerated(res, r.refuse, r.detail, r.status), r.refuse);
   if (isRefusal(choice)) {
     refuse(choice);
     return;
@@ -60,7 +67,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const headers = forwardableHeaders(req.headers);
   headers.host = authority;
   headers[CLIENT_HEADER] = state.clientHeader;
-  headers[SERVICE_HEADER] = `${target.service.namespace}/${target.service.name}`;
+  headers[SERVICE_HEADER] = service;
   const budget = ctx.budget(cluster.config.name, policy.retry);
   counters.requests++;
   const run = () => {
@@ -73,13 +80,16 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
       maxPendingRequests: limits.circuitBreaker.maxPendingRequests,
       done: (result) => {
         counters.active--;
-        const workload = result.endpoint?.endpoint.workload;
-        if (workload) {
+        const endpoint = result.endpoint?.endpoint;
+        const workload = endpoint?.workload;
+        if (workload && endpoint) {
           labels.destination_workload_kind = workload.kind;
           labels.destination_workload = workload.name;
+          traffic.peer = { namespace: workload.namespace, pod: endpoint.pod.slice(endpoint.pod.indexOf('/') + 1), kind: workload.kind, name: workload.name };
         }
+        traffic.backend = cluster.config.service;
         if (result.attempts > 1) ctx.telemetry.retries.labels({ cluster: cluster.config.name }).inc(result.attempts - 1);
-        record(result.status);
+        record(result.status, result.reason ?? result.upstreamReason);
         ctx.telemetry.accessLog({ direction: 'outbound', method, authority, path: resolved.path, status: result.status, route: choice.route.name, cluster: cluster.config.name, endpoint: result.endpoint?.key, attempts: result.attempts, reason: result.reason, ms: Math.round(performance.now() - started) });
       },
     });

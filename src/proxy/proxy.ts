@@ -5,7 +5,7 @@
  * stays in force; the proxy never exits because of input.
  */
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { checkProxyConfig, type ProxyStats, type RoutePolicy } from '../config/index.ts';
+import { checkProxyConfig, REPORT_INTERVAL_MS, type ProxyStats, type RoutePolicy, type TrafficSeries } from '../config/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { createAdmin } from './admin.ts';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.ts';
@@ -51,6 +51,8 @@ export interface ProxyOptions {
   /** `port:path` of the application's HTTP probes, let through without identity. */
   probePaths?: readonly string[];
   accessLog?: AccessLogOptions;
+  /** How often traffic is reported to the control plane (default REPORT_INTERVAL_MS; tests shorten it). */
+  trafficReportMs?: number;
   log?: (event: string, detail: Record<string, unknown>) => void;
 }
 
@@ -75,6 +77,7 @@ export class SkiffProxy implements ProxyContext {
   private configError: string | undefined;
   private appliedAt: string | undefined;
   private configs = { applied: 0, rejected: 0 };
+  private trafficTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ProxyOptions) {
     this.options = options;
@@ -225,11 +228,30 @@ export class SkiffProxy implements ProxyContext {
       health = healthApp.server.address() as AddressInfo;
     }
     this.servers = [inboundServer, outboundServer];
+    if (source.reportTraffic) {
+      this.trafficTimer = setInterval(() => void this.reportTraffic(), this.options.trafficReportMs ?? REPORT_INTERVAL_MS);
+      this.trafficTimer.unref();
+    }
     if (this.state) void this.tcp?.sync(this.state.config.outbound.services);
     return { inbound, outbound, admin: admin.server.address() as AddressInfo, ...(health ? { health } : {}) };
   }
 
+  /** One interval's traffic to the control plane; what could not be delivered goes with the next. */
+  private async reportTraffic(): Promise<void> {
+    const series = this.telemetry.traffic.drain();
+    if (series.length === 0) return;
+    try {
+      await this.options.config.reportTraffic?.(series);
+    } catch (err) {
+      this.telemetry.traffic.restore((err as { undelivered?: TrafficSeries[] }).undelivered ?? series);
+      this.log('traffic-report-failed', { error: (err as Error).message, series: series.length });
+    }
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.trafficTimer);
+    // The last partial interval, if the control plane answers quickly; never holds up a shutdown.
+    if (this.trafficTimer) await Promise.race([this.reportTraffic(), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.options.config.stop();
     this.certs?.stop();
     this.tcp?.close();

@@ -34,7 +34,7 @@ export interface ProxyState {
   ports: Map<OutboundPort, CompiledPort>;
   clusters: Map<string, ClusterRuntime>;
   inboundPorts: Map<number, InboundPort>;
-  /** This proxy's `x-skiff-client` value (`ns/kind/name`), for the servers' metrics. */
+  /** This proxy's `x-skiff-client` value (`ns/kind/name/pod`), for the servers' metrics and traffic reports. */
   clientHeader: string;
   /** The port plaintext requests without a usable Host port go to: the only HTTP port, if there is one. */
   defaultInboundPort: number | undefined;
@@ -106,7 +106,7 @@ export function compileState(config: ProxyConfig, upstreams: Upstreams, previous
     ports,
     clusters,
     inboundPorts,
-    clientHeader: `${config.proxy.namespace}/${config.proxy.workload.kind}/${config.proxy.workload.name}`,
+    clientHeader: `${config.proxy.namespace}/${config.proxy.workload.kind}/${config.proxy.workload.name}/${config.proxy.pod}`,
     defaultInboundPort: httpPorts.length === 1 ? httpPorts[0]?.port : undefined,
     decide,
   };

@@ -5,6 +5,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { TrafficRecorder } from './traffic-recorder.ts';
 
 export interface RequestLabels {
   direction: 'inbound' | 'outbound';
@@ -51,6 +52,8 @@ export interface AccessLogOptions {
 
 export class Telemetry {
   readonly registry = new Registry();
+  /** Interval counts for the control plane's TrafficMetrics API (traffic-recorder.ts). */
+  readonly traffic = new TrafficRecorder();
   readonly tcpConnections: Counter<string>;
   readonly tcpBytes: Counter<string>;
   readonly configInfo: Gauge<string>;

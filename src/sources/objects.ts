@@ -44,6 +44,7 @@ export function toService(o: unknown): ServiceInput {
   const spec = obj(obj(o).spec);
   return {
     namespace: str(meta.namespace) ?? 'default', name: str(meta.name) ?? '',
+    ...(Object.keys(obj(meta.labels)).length > 0 ? { labels: strMap(meta.labels) } : {}),
     ...(Object.keys(obj(spec.selector)).length > 0 ? { selector: strMap(spec.selector) } : {}),
     ...(str(spec.clusterIP) && spec.clusterIP !== 'None' ? { clusterIP: str(spec.clusterIP) as string } : {}),
     ports: arr(spec.ports).map((p) => {
@@ -59,9 +60,19 @@ export function toService(o: unknown): ServiceInput {
   };
 }
 
-function workloadOf(meta: Json, fallback: string): { kind: string; name: string } {
+function controllingRef(meta: Json): Json | undefined {
   const refs = arr(meta.ownerReferences).map(obj);
-  const ref = refs.find((r) => r.controller === true) ?? refs[0];
+  return refs.find((r) => r.controller === true) ?? refs[0];
+}
+
+/** The direct controller (a ReplicaSet, say), when the pod has one. */
+function controllerOf(meta: Json): { kind: string; name: string } | undefined {
+  const ref = controllingRef(meta);
+  return ref && str(ref.kind) && str(ref.name) ? { kind: str(ref.kind) as string, name: str(ref.name) as string } : undefined;
+}
+
+function workloadOf(meta: Json, fallback: string): { kind: string; name: string } {
+  const ref = controllingRef(meta);
   if (!ref || !str(ref.kind) || !str(ref.name)) return { kind: 'Pod', name: fallback };
   const hash = strMap(meta.labels)['pod-template-hash'];
   const name = str(ref.name) as string;
@@ -101,6 +112,8 @@ export function toPod(o: unknown, options: PodOptions): PodInput {
     ...(ip ? { ip } : {}),
     labels: strMap(meta.labels), serviceAccount: str(spec.serviceAccountName) ?? 'default',
     owner: options.workload ?? workloadOf(meta, name),
+    ...(controllerOf(meta) ? { controller: controllerOf(meta) as { kind: string; name: string } } : {}),
+    ...(str(spec.nodeName) ? { nodeName: str(spec.nodeName) as string } : {}),
     ready, containerPorts,
     meshed: hasProxy || (options.injects && injectionSetting(annotations[INJECT_ANNOTATION]) !== false),
     meshPort: Number(annotations[MESH_PORT_ANNOTATION] ?? DEFAULT_MESH_PORT),

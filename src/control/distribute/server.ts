@@ -7,6 +7,9 @@
  *   GET  /v1/config?proxy=ns/pod&have=<hash>    → Server-Sent Events, one `config` event per new
  *        version (none when `have` is current); mTLS with the proxy's identity required
  *   POST /v1/ack {proxy, hash | error}          → records what the proxy applied or refused
+ *   POST /v1/traffic {proxy, series}             → one interval of the proxy's traffic (config/traffic.ts)
+ *   GET  /v1/traffic/entries?window=<ms>         → the traffic this replica holds; only another
+ *        control plane replica (the controller's own identity) may ask
  *
  * A debug server (loopback, plain HTTP) serves /debug/proxies, /debug/topology and
  * /debug/config/<ns>/<pod>.
@@ -20,6 +23,8 @@ import type { MeshController, ProxyRecord } from '../controller.ts';
 import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody } from '../../config/index.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { BootstrapTokens } from './tokens.ts';
+import { registerTrafficIntake } from './traffic-intake.ts';
+import type { TrafficStore } from '../traffic/store.ts';
 
 export const CONTROL_IDENTITY_NAMESPACE = 'skiff-system';
 export const CONTROL_IDENTITY_ACCOUNT = 'skiff-controller';
@@ -40,6 +45,8 @@ export interface DistributionOptions {
   unknownStreamTtlMs?: number;
   /** The namespace the control plane runs in: its identity and its Service's DNS name (default skiff-system). */
   namespace?: string;
+  /** Where traffic reports go (the TrafficMetrics API reads it); absent: reports are refused. */
+  traffic?: TrafficStore;
 }
 
 /** Proxy ids are `<namespace>/<pod>`, both Kubernetes names. */
@@ -48,7 +55,7 @@ const MAX_STREAMS_PER_PROXY = 4;
 /** Certificate requests and acks are small; anything bigger is refused before it is parsed. */
 const BODY_LIMIT = 16 * 1024;
 
-function peerIdentity(request: FastifyRequest): string | undefined {
+export function peerIdentity(request: FastifyRequest): string | undefined {
   const socket = request.raw.socket as TLSSocket;
   if (!socket.authorized) return undefined;
   const cert = socket.getPeerX509Certificate?.();
@@ -185,6 +192,8 @@ export class DistributionServer {
       return { ok: true };
     });
 
+    if (this.options.traffic) registerTrafficIntake(app, { controller, store: this.options.traffic, peerIdentity, controlIdentity: identity });
+
     await app.listen({ host: this.options.host, port: this.options.port });
     this.heartbeat = setInterval(() => {
       this.expireUnknown();
@@ -204,8 +213,9 @@ export class DistributionServer {
 }
 
 /** Read-only debug endpoints on loopback. */
-export async function startDebugServer(controller: MeshController, host: string, port: number, extra: Record<string, () => unknown> = {}): Promise<FastifyInstance> {
+export async function startDebugServer(controller: MeshController, host: string, port: number, extra: Record<string, () => unknown> = {}, register?: (app: FastifyInstance) => void): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, forceCloseConnections: true });
+  register?.(app);
   app.get('/debug/proxies', async () => controller.proxyStatus());
   app.get('/debug/topology', async () => controller.topology ?? null);
   app.get('/debug/problems', async () => controller.problems());

@@ -40,7 +40,16 @@ export interface RunWebhooksOptions {
 const TRUST_BUNDLE_RESYNC_MS = 10 * 60_000;
 
 
-export async function runWebhooks(o: RunWebhooksOptions): Promise<{ server: WebhookServer; stop(): Promise<void> }> {
+export interface RunningWebhooks {
+  server: WebhookServer;
+  /** The serving certificate in use (the TrafficMetrics API serves the same Service names). */
+  certificate(): { certPem: string; keyPem: string };
+  /** Called with each renewed certificate (self-managed mode). */
+  onCertificate(listener: (c: { certPem: string; keyPem: string }) => void): void;
+  stop(): Promise<void>;
+}
+
+export async function runWebhooks(o: RunWebhooksOptions): Promise<RunningWebhooks> {
   const namespaces = new Map<string, Record<string, string>>();
   const core = o.kubeconfig.makeApiClient(CoreV1Api);
   const namespaceAnnotations = async (name: string) => {
@@ -59,7 +68,11 @@ export async function runWebhooks(o: RunWebhooksOptions): Promise<{ server: Webh
   });
   const issue = () => issueServingCertificate(o.ca, o.namespace, o.service, undefined, o.extraNames);
   const running: { server?: WebhookServer } = {};
-  const renewal = o.files ? undefined : renewServingCertificate(issue, (c) => running.server?.setCertificate(c.certPem, c.keyPem), o.log);
+  const listeners: ((c: { certPem: string; keyPem: string }) => void)[] = [];
+  const renewal = o.files ? undefined : renewServingCertificate(issue, (c) => {
+    running.server?.setCertificate(c.certPem, c.keyPem);
+    for (const l of listeners) l(c);
+  }, o.log);
   const first = o.files ?? renewal?.current;
   if (!first) throw new Error('no webhook certificate');
   const server = await startWebhookServer({ host: o.host, port: o.port, certPem: first.certPem, keyPem: first.keyPem, injection: { settings: o.injection, namespaceAnnotations } });
@@ -91,6 +104,8 @@ export async function runWebhooks(o: RunWebhooksOptions): Promise<{ server: Webh
   });
   return {
     server,
+    certificate: () => o.files ?? (renewal as NonNullable<typeof renewal>).current,
+    onCertificate: (listener) => listeners.push(listener),
     stop: async () => {
       clearInterval(timer);
       clearInterval(resync);

@@ -2,14 +2,14 @@
  * Webhook TLS without cert-manager: every controller replica issues its own serving
  * certificate for the webhook Service from the mesh CA (the same root in every replica, so
  * one caBundle fits all), renews it at half its lifetime and swaps it into the running server.
- * The leader writes that caBundle into Skiff's mutating and validating webhook configurations
- * and into the SMI CRDs' conversion settings, and puts it back whenever someone changes it.
+ * The leader writes that caBundle into Skiff's mutating and validating webhook configurations,
+ * the SMI CRDs' conversion settings and the TrafficMetrics APIService, and puts it back whenever someone changes it.
  * With `--webhook-cert` (cert-manager's Secret) none of this runs: cainjector owns caBundle.
  */
-import { AdmissionregistrationV1Api, ApiextensionsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiextensionsV1Api, ApiregistrationV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { CertificateAuthority } from '../ca/authority.ts';
-import { INJECTOR_WEBHOOK, VALIDATION_WEBHOOK } from '../../install/manifests.ts';
+import { INJECTOR_WEBHOOK, METRICS_API_SERVICE, VALIDATION_WEBHOOK } from '../../install/manifests.ts';
 
 export const SERVING_TTL_MS = 7 * 24 * 3600_000;
 
@@ -81,6 +81,16 @@ export async function reconcileCaBundles(kc: KubeConfig, caBundlePem: string, cr
     } catch (err) {
       if (!notFound(err)) throw err;
     }
+  }
+  try {
+    const registration = kc.makeApiClient(ApiregistrationV1Api);
+    const api = await registration.readAPIService({ name: METRICS_API_SERVICE });
+    if (api.spec?.service && api.spec.caBundle !== bundle) {
+      await registration.patchAPIService({ name: METRICS_API_SERVICE, body: [{ op: 'add', path: '/spec/caBundle', value: bundle }] }, jsonPatch);
+      changed.push(`APIService/${METRICS_API_SERVICE}`);
+    }
+  } catch (err) {
+    if (!notFound(err)) throw err;
   }
   return changed;
 }

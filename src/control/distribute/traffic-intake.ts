@@ -1,0 +1,54 @@
+/**
+ * Traffic reports in, on the config server (mTLS): each proxy posts its own traffic only
+ * (the certificate must be the proxy's identity), at most 1 MiB and REPORTS_PER_SLOT posts
+ * per slot; another controller replica may read what this one holds.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { TrafficReportSchema, type ErrorBody, type TrafficReport } from '../../config/index.ts';
+import type { MeshController } from '../controller.ts';
+import { SLOT_MS, toWire, type Reporter, type TrafficStore } from '../traffic/store.ts';
+
+const REPORT_BODY_LIMIT = 1024 * 1024;
+const REPORTS_PER_SLOT = 20;
+
+export interface TrafficIntakeOptions {
+  controller: MeshController;
+  store: TrafficStore;
+  peerIdentity(request: FastifyRequest): string | undefined;
+  /** The control plane's own identity: the only caller allowed to read entries. */
+  controlIdentity: string;
+}
+
+export function registerTrafficIntake(app: FastifyInstance, o: TrafficIntakeOptions): void {
+  /** One Reporter object per pod and workload, shared by all its stored series. */
+  const reporters = new Map<string, Reporter>();
+  const recent = new Map<string, { slot: number; count: number }>();
+  app.post<{ Body: TrafficReport }>('/v1/traffic', { bodyLimit: REPORT_BODY_LIMIT, schema: { body: TrafficReportSchema } }, async (request, reply) => {
+    const { proxy, series } = request.body;
+    const record = o.controller.proxies.get(proxy);
+    if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology` } satisfies ErrorBody);
+    if (o.peerIdentity(request) !== record.identity) return reply.code(403).send({ error: `only ${proxy} itself may report its traffic` } satisfies ErrorBody);
+    const slot = Math.floor(Date.now() / SLOT_MS);
+    const seen = recent.get(proxy);
+    if (seen?.slot === slot && seen.count >= REPORTS_PER_SLOT) return reply.code(429).send({ error: `at most ${REPORTS_PER_SLOT} reports per ${SLOT_MS / 1000}s` } satisfies ErrorBody);
+    recent.set(proxy, { slot, count: seen?.slot === slot ? seen.count + 1 : 1 });
+    if (recent.size > o.controller.proxies.size * 2 + 100) for (const id of recent.keys()) if (!o.controller.proxies.has(id)) recent.delete(id);
+    const me = record.config.proxy;
+    const key = `${proxy}/${me.workload.kind}/${me.workload.name}`;
+    let reporter = reporters.get(key);
+    if (!reporter) {
+      reporter = { namespace: me.namespace, pod: me.pod, kind: me.workload.kind, name: me.workload.name };
+      if (reporters.size > 100_000) reporters.clear();
+      reporters.set(key, reporter);
+    }
+    const result = o.store.ingest(reporter, series);
+    return { ok: true, ...result };
+  });
+
+  app.get<{ Querystring: { window?: string } }>('/v1/traffic/entries', async (request, reply) => {
+    if (o.peerIdentity(request) !== o.controlIdentity) return reply.code(403).send({ error: 'only another control plane replica may read traffic entries' } satisfies ErrorBody);
+    const windowMs = Number(request.query.window);
+    if (!Number.isInteger(windowMs) || windowMs <= 0) return reply.code(400).send({ error: 'window must be a positive number of milliseconds' } satisfies ErrorBody);
+    return { entries: o.store.window(windowMs).map(toWire) };
+  });
+}

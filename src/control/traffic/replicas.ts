@@ -1,0 +1,94 @@
+/**
+ * Whole-mesh answers from any replica. Each proxy's report lands on exactly one controller
+ * replica (the Service picks one per connection), so the replica serving a TrafficMetrics
+ * request asks every other Ready replica for the series it holds (GET /v1/traffic/entries on
+ * the config port, mTLS with the controller's own identity on both ends) and adds them to its
+ * own: a union without double counting, since no report is stored twice. A replica that does
+ * not answer within 2 s is left out and logged; the answer is then partial, never wrong in
+ * another way.
+ */
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { hostname } from 'node:os';
+import { Agent, request } from 'undici';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
+import { identityOf, type CertificateAuthority } from '../ca/authority.ts';
+import { fromWire, type StoredSeries, type WireEntry } from './store.ts';
+
+const CLIENT_TTL_MS = 24 * 3600_000;
+const PEER_TIMEOUT_MS = 2000;
+const POD_LIST_TTL_MS = 5000;
+
+export interface ReplicaPeersOptions {
+  kubeconfig: KubeConfig;
+  namespace: string;
+  /** Label selector of the controller's pods. */
+  selector: string;
+  port: number;
+  ca: CertificateAuthority;
+  /** The controller identity both ends must prove. */
+  identity: string;
+  log: (event: string, detail: Record<string, unknown>) => void;
+}
+
+export class ReplicaPeers {
+  private readonly o: ReplicaPeersOptions;
+  private readonly core: CoreV1Api;
+  private agent: { agent: Agent; renewAt: number } | undefined;
+  private pods: { at: number; addresses: string[] } | undefined;
+
+  constructor(o: ReplicaPeersOptions) {
+    this.o = o;
+    this.core = o.kubeconfig.makeApiClient(CoreV1Api);
+  }
+
+  private dispatcher(): Agent {
+    if (this.agent && Date.now() < this.agent.renewAt) return this.agent.agent;
+    void this.agent?.agent.close().catch(() => undefined);
+    const keys = generateKeyPair();
+    const issued = this.o.ca.issue(createCsr(keys, this.o.identity), this.o.identity, CLIENT_TTL_MS);
+    const agent = new Agent({
+      connect: {
+        ca: this.o.ca.trustBundle(), cert: issued.certificatePem, key: privateKeyPem(keys.privateKey), minVersion: 'TLSv1.3',
+        // Replicas are dialled by pod IP: the check is the SPIFFE identity, not a host name.
+        checkServerIdentity: (_host, cert) => (identityOf(cert.raw) === this.o.identity ? undefined : new Error(`the peer is not ${this.o.identity}`)),
+      },
+      connectTimeout: PEER_TIMEOUT_MS,
+    });
+    this.agent = { agent, renewAt: Date.now() + CLIENT_TTL_MS / 2 };
+    return agent;
+  }
+
+  /** Pod IPs of the other Ready controller replicas. */
+  private async peers(): Promise<string[]> {
+    if (this.pods && Date.now() - this.pods.at < POD_LIST_TTL_MS) return this.pods.addresses;
+    const list = await this.core.listNamespacedPod({ namespace: this.o.namespace, labelSelector: this.o.selector });
+    const self = hostname();
+    const addresses = list.items.filter((p) => p.metadata?.name !== self && !p.metadata?.deletionTimestamp && p.status?.podIP
+      && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((p) => p.status?.podIP as string);
+    this.pods = { at: Date.now(), addresses };
+    return addresses;
+  }
+
+  async entries(windowMs: number): Promise<StoredSeries[]> {
+    const addresses = await this.peers().catch((err: Error) => {
+      this.o.log('traffic-peers-unknown', { error: err.message });
+      return [];
+    });
+    const parts = await Promise.all(addresses.map(async (ip) => {
+      try {
+        const host = ip.includes(':') ? `[${ip}]` : ip;
+        const res = await request(`https://${host}:${this.o.port}/v1/traffic/entries?window=${windowMs}`, { dispatcher: this.dispatcher(), headersTimeout: PEER_TIMEOUT_MS, bodyTimeout: PEER_TIMEOUT_MS });
+        if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`);
+        return ((await res.body.json()) as { entries: WireEntry[] }).entries.map(fromWire);
+      } catch (err) {
+        this.o.log('traffic-peer-failed', { peer: ip, error: (err as Error).message });
+        return [];
+      }
+    }));
+    return parts.flat();
+  }
+
+  close(): void {
+    void this.agent?.agent.close().catch(() => undefined);
+  }
+}

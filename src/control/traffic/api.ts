@@ -64,7 +64,7 @@ export async function answer(path: string, query: Record<string, unknown>, backe
   if (selected && typeof selected === 'object') return { code: selected.code, body: selected };
   const now = Date.now();
   const list = trafficMetrics(await backend.entries(request.windowMs), catalog, {
-    resource: request.resource, edges: request.edges, windowMs: request.windowMs, now,
+    resource: request.resource, edges: request.edges, windowMs: request.windowMs, now, ...(request.edgeKind ? { edgeKind: request.edgeKind } : {}),
     ...(request.namespace ? { namespace: request.namespace } : {}), ...(request.name ? { name: request.name } : {}), ...(selected ? { selected } : {}),
   });
   if (request.name === undefined || request.edges) return { code: 200, body: list };

@@ -22,6 +22,8 @@ export interface MetricsQuery {
   namespace?: string;
   name?: string;
   edges: boolean;
+  /** Edges only: the kind to name the other ends in (a Skiff extension, `?edgeKind=`); default the resource's own. */
+  edgeKind?: ResourcePlural;
   windowMs: number;
   /** The label selector's verdict on a resource; absent: every resource. */
   selected?: (namespace: string | undefined, name: string) => boolean;
@@ -125,7 +127,7 @@ export function trafficMetrics(entries: readonly StoredSeries[], catalog: Catalo
         for (const e of entries) {
           if (e.direction !== 'outbound' || e.service !== apex || e.backend !== `${split.namespace}/${b.service}`) continue;
           if (!q.edges) item(resource, { backend }).totals.add(e);
-          else for (const client of edgeResources(e.reporter, 'deployments', catalog)) item(resource, { backend, edge: { direction: 'from', side: 'client', resource: client } }).totals.add(e);
+          else for (const client of edgeResources(e.reporter, q.edgeKind ?? 'deployments', catalog)) item(resource, { backend, edge: { direction: 'from', side: 'client', resource: client } }).totals.add(e);
         }
       }
     }
@@ -134,6 +136,7 @@ export function trafficMetrics(entries: readonly StoredSeries[], catalog: Catalo
       // Every resource of the kind with a meshed pod is listed, with or without traffic.
       for (const pod of catalog.pods.values()) for (const name of resourcesOf({ namespace: pod.namespace, pod: pod.name }, q.resource, catalog)) if (wanted(pod.namespace, name)) item(ref(pod.namespace, name));
     }
+    const otherKind = q.edgeKind ?? q.resource;
     for (const e of entries) {
       const ownNamespace = e.reporter.namespace;
       for (const name of resourcesOf(e.reporter, q.resource, catalog)) {
@@ -143,13 +146,13 @@ export function trafficMetrics(entries: readonly StoredSeries[], catalog: Catalo
           continue;
         }
         const edge = e.direction === 'outbound' ? { direction: 'to', side: 'client' } as const : { direction: 'from', side: 'server' } as const;
-        for (const other of edgeResources(e.peer, q.resource, catalog)) item(ref(ownNamespace, name), { edge: { ...edge, resource: other } }).totals.add(e);
+        for (const other of edgeResources(e.peer, otherKind, catalog)) item(ref(ownNamespace, name), { edge: { ...edge, resource: other } }).totals.add(e);
       }
       if (!q.edges || !e.peer.namespace) continue;
       for (const name of resourcesOf(e.peer, q.resource, catalog)) {
         if (!wanted(e.peer.namespace, name)) continue;
         const edge = e.direction === 'outbound' ? { direction: 'from', side: 'client' } as const : { direction: 'to', side: 'server' } as const;
-        for (const other of edgeResources(e.reporter, q.resource, catalog)) item(ref(e.peer.namespace, name), { edge: { ...edge, resource: other } }).totals.add(e);
+        for (const other of edgeResources(e.reporter, otherKind, catalog)) item(ref(e.peer.namespace, name), { edge: { ...edge, resource: other } }).totals.add(e);
       }
     }
   }

@@ -37,7 +37,7 @@ export type MetricsRequest =
   | { kind: 'discovery'; access: AccessAttributes }
   | {
     kind: 'metrics'; access: AccessAttributes;
-    resource: ResourcePlural; namespace?: string; name?: string; edges: boolean;
+    resource: ResourcePlural; namespace?: string; name?: string; edges: boolean; edgeKind?: ResourcePlural;
     windowMs: number; selector?: { text: string; parsed: Selector };
   };
 
@@ -81,6 +81,12 @@ export function parseMetricsRequest(path: string, query: Record<string, unknown>
     if (parsed < MIN_WINDOW_MS || parsed > MAX_WINDOW_MS) return bad(`t must be between ${MIN_WINDOW_MS / 1000}s and ${MAX_WINDOW_MS / 60_000}m (reports arrive every ${MIN_WINDOW_MS / 1000}s and are kept ${MAX_WINDOW_MS / 60_000}m)`);
     windowMs = parsed;
   }
+  let edgeKind: ResourcePlural | undefined;
+  if (query.edgeKind !== undefined) {
+    if (typeof query.edgeKind !== 'string' || !isResourcePlural(query.edgeKind) || query.edgeKind === 'trafficsplits') return bad(`edgeKind must be one of ${Object.keys(RESOURCE_KINDS).filter((k) => k !== 'trafficsplits').join(', ')}`);
+    if (!edges) return bad('edgeKind applies to the edges subresource only');
+    edgeKind = query.edgeKind;
+  }
   let selector: { text: string; parsed: Selector } | undefined;
   if (query.labelSelector !== undefined) {
     if (typeof query.labelSelector !== 'string') return bad('labelSelector must be given once');
@@ -94,7 +100,7 @@ export function parseMetricsRequest(path: string, query: Record<string, unknown>
   };
   return {
     ok: true,
-    request: { kind: 'metrics', access, resource, ...(namespace ? { namespace } : {}), ...(name ? { name } : {}), edges, windowMs, ...(selector ? { selector } : {}) },
+    request: { kind: 'metrics', access, resource, ...(namespace ? { namespace } : {}), ...(name ? { name } : {}), edges, ...(edgeKind ? { edgeKind } : {}), windowMs, ...(selector ? { selector } : {}) },
   };
 }
 

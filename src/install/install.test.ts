@@ -21,7 +21,8 @@ test('install flags reach every object: namespace, image, replicas, mesh setting
   const text = JSON.stringify(objects);
   ok(!text.includes('skiff-system'), 'no object refers to the default namespace');
   for (const o of objects) {
-    if (['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].includes(o.kind)) equal(o.metadata.namespace, undefined, o.kind);
+    if (['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'APIService'].includes(o.kind)) equal(o.metadata.namespace, undefined, o.kind);
+    else if (o.metadata.name === 'skiff-controller-auth-reader') equal(o.metadata.namespace, 'kube-system', 'the front-proxy settings are read where Kubernetes keeps them');
     else equal(o.metadata.namespace, 'mesh', `${o.kind}/${o.metadata.name}`);
   }
   const deployment = objects.find((o) => o.kind === 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: { image: string; args: string[] }[] } } } };
@@ -47,7 +48,7 @@ test('bad flags are reported by name with SKIFF_E_INSTALL_OPTION; nothing is hal
 
 test('uninstall removes webhooks first and the CRDs last, or keeps the CRDs', () => {
   const all = uninstallManifests(DEFAULT_INSTALL, false).map((m) => m.object);
-  deepStrictEqual(all.slice(0, 2).map((o) => o.kind), ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+  deepStrictEqual(all.slice(0, 3).map((o) => o.kind), ['APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'], 'the APIService first: a dangling one breaks API discovery');
   equal(all.at(-1)?.kind, 'CustomResourceDefinition');
   equal(all.length, installManifests(DEFAULT_INSTALL).length);
   const kept = uninstallManifests(DEFAULT_INSTALL, true).map((m) => m.object);

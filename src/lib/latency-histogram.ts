@@ -5,8 +5,8 @@
  * (relative) of a value that really occurred at that rank.
  *
  * Bucket i holds values in (γ^(i-1), γ^i] with γ = (1 + α) / (1 − α), α = 0.01; its value is
- * 2γ^i / (γ + 1), at most α away from anything in it. Milliseconds from 1 µs to 100 hours
- * fit in indices −346 … 1500; smaller values count in the lowest bucket, larger in the highest.
+ * 2γ^i / (γ + 1), at most α away from anything in it. Milliseconds from 1 µs to 134 hours
+ * fit in indices −345 … 1000; smaller values count in the lowest bucket, larger in the highest.
  * Only occupied buckets are stored and sent, as sorted `[index, count]` pairs.
  */
 
@@ -14,7 +14,7 @@ export const LATENCY_RELATIVE_ACCURACY = 0.01;
 const GAMMA = (1 + LATENCY_RELATIVE_ACCURACY) / (1 - LATENCY_RELATIVE_ACCURACY);
 const LOG_GAMMA = Math.log(GAMMA);
 export const MIN_LATENCY_BUCKET = Math.ceil(Math.log(0.001) / LOG_GAMMA);
-export const MAX_LATENCY_BUCKET = 1500;
+export const MAX_LATENCY_BUCKET = 1000;
 
 /** The bucket a latency in milliseconds counts in. */
 export function latencyBucket(ms: number): number {

@@ -143,7 +143,7 @@ describe('transparent capture in a pod\'s network namespace', { skip: isRoot ? f
   test('HTTP to a Service\'s ClusterIP goes through the sidecar, with no proxy setting, by Host or by the address dialled', async () => {
     deepEqual(JSON.parse(await callFromPod(httpGet('http://10.96.0.10/books', 'web.shop'))), { status: 200, body: 'web' });
     deepEqual(JSON.parse(await callFromPod(httpGet('http://10.96.0.10/by-address', 'example.invalid'))), { status: 200, body: 'web' });
-    deepEqual(seen.map((s) => [s.path, s.client]), [['/books', 'shop/Pod/client'], ['/by-address', 'shop/Pod/client']]);
+    deepEqual(seen.map((s) => [s.path, s.client]), [['/books', 'shop/Pod/client/client'], ['/by-address', 'shop/Pod/client/client']]);
   });
 
   test('an opaque TCP port is routed by its original destination; a destination outside the mesh passes through', async () => {

@@ -99,7 +99,7 @@ describe('local mode: the TrafficMetrics API', () => {
     const res = await request(`http://127.0.0.1:${runtime.debugPort}/apis/metrics.smi-spec.io/v1alpha1${path}`);
     return { status: res.statusCode, body: await res.body.json() as Omit<TrafficMetricsList, 'kind'> & Omit<TrafficMetrics, 'kind'> & { kind: string } };
   };
-  const value = (m: TrafficMetrics | undefined, name: string) => {
+  const value = (m: Pick<TrafficMetrics, 'metrics'> | undefined, name: string) => {
     const v = m?.metrics.find((x) => x.name === name)?.value;
     return v === undefined ? undefined : v.endsWith('m') ? Number(v.slice(0, -1)) / 1000 : Number(v);
   };

@@ -21,6 +21,9 @@ export interface TestCluster {
   caPem: string;
   /** Issues a serving certificate for loopback webhooks and aggregated APIs, signed by the cluster CA. */
   servingCertificate(dnsNames: string[]): { certPem: string; keyPem: string };
+  /** The API server's front-proxy client certificate (CN front-proxy-client), and one with any CN from the same CA. */
+  frontProxyClient: { certPem: string; keyPem: string };
+  frontProxyCertificate(commonName: string): { certPem: string; keyPem: string };
   /**
    * A raw request as admin, the way kubectl sends manifests: the typed client's serializer drops
    * schema extension keys (x-kubernetes-*) nested under `properties`, so CRDs go through here.
@@ -135,6 +138,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     `--requestheader-client-ca-file=${file('front-proxy-ca.crt', frontProxyCa.pem)}`, '--requestheader-allowed-names=front-proxy-client',
     '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group', '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${file('front-proxy-client.crt', frontProxyClient.certPem)}`, `--proxy-client-key-file=${file('front-proxy-client.key', frontProxyClient.keyPem)}`,
+    // Aggregated APIs are reached at their Service's endpoints, as in clusters without kube-proxy on the control plane.
+    '--enable-aggregator-routing=true',
   ];
   let apiserver = launch('kube-apiserver', bins.apiserver, apiserverArgs);
   const agent = new Agent({ connect: { ca: clusterCa.pem, cert: admin.certPem, key: admin.keyPem } });
@@ -195,6 +200,8 @@ current-context: test
   return {
     dir, server, kubeconfig, kubeconfigPath, caPem: clusterCa.pem,
     servingCertificate: (dnsNames) => leaf(clusterCa, dnsNames[0] ?? 'localhost', 'skiff-test', { dnsNames, ipAddresses: ['127.0.0.1'] }),
+    frontProxyClient,
+    frontProxyCertificate: (commonName) => leaf(frontProxyCa, commonName, 'skiff-test'),
     api: async (method, path, body) => {
       const type = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
       const res = await request(`${server}${path}`, { method: method as 'GET', dispatcher: agent, headers: { 'content-type': type }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });

@@ -108,7 +108,7 @@ describe('local mode: the TrafficMetrics API', () => {
     dir = mkdtempSync(join(tmpdir(), 'skiff-metrics-'));
     mkdirSync(join(dir, 'apps'));
     for (const [file, text] of Object.entries(FOLDER)) writeFileSync(join(dir, file), text);
-    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: 100 + (process.pid % 40) });
+    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: 10 + (process.pid % 40) }); // 127.10-49.x.x: apart from the other tests' ranges
     await runtime.start();
     await waitFor('every proxy applied its config', () => {
       const s = runtime.controller.proxyStatus();

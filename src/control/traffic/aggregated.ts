@@ -70,6 +70,8 @@ export function authenticate(request: FastifyRequest, auth: RequestHeaderAuth): 
   const user = auth.usernameHeaders.map((h) => values(request.headers[h])[0]).find((u) => u);
   if (!user) return status(401, 'Unauthorized', 'the front proxy named no user');
   const groups = auth.groupHeaders.flatMap((h) => values(request.headers[h]).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean));
+  // As the API server does for every authenticated user (RBAC's discovery roles are bound to it).
+  if (!groups.includes('system:authenticated')) groups.push('system:authenticated');
   const extra: Record<string, string[]> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     const prefix = auth.extraPrefixes.find((p) => name.startsWith(p));
@@ -85,6 +87,8 @@ export interface AggregatedServerOptions {
   certificate(): { certPem: string; keyPem: string };
   backend: TrafficMetricsBackend;
   log: (event: string, detail: Record<string, unknown>) => void;
+  /** TLS handshakes must finish within this (default 10 s). */
+  handshakeTimeoutMs?: number;
 }
 
 const DECISION_TTL_MS = 10_000;
@@ -97,7 +101,7 @@ export async function startAggregatedApi(o: AggregatedServerOptions): Promise<{ 
   const { certPem, keyPem } = o.certificate();
   const tls = (c: { certPem: string; keyPem: string }, ca: string) => ({ cert: c.certPem, key: c.keyPem, ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const });
   let current = { certPem, keyPem };
-  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024, requestTimeout: 30_000, connectionTimeout: 60_000, https: { ...tls(current, auth.caPem), handshakeTimeout: 10_000 } });
+  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024, requestTimeout: 30_000, connectionTimeout: 60_000, https: { ...tls(current, auth.caPem), handshakeTimeout: o.handshakeTimeoutMs ?? 10_000 } });
 
   const authorize = async (request: FastifyRequest, access: AccessAttributes) => {
     const who = authenticate(request, auth as RequestHeaderAuth);
@@ -117,6 +121,10 @@ export async function startAggregatedApi(o: AggregatedServerOptions): Promise<{ 
     const what = access.kind === 'path' ? access.path : `${access.resource}${access.subresource ? `/${access.subresource}` : ''}.${METRICS_GROUP}${access.namespace ? ` in namespace "${access.namespace}"` : ''}`;
     return { allowed: false as const, status: status(403, 'Forbidden', `user "${who.user}" cannot ${access.verb} ${what}${decision.reason ? `: ${decision.reason}` : ''}`) };
   };
+  // Refusals are logged (path, status, who asked): an operator can see who was turned away and why.
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode >= 400) o.log('traffic-metrics-refused', { path: request.url.slice(0, 200), status: reply.statusCode, accept: request.headers.accept?.slice(0, 100), user: request.headers['x-remote-user'] ?? null });
+  });
   registerTrafficMetrics(app, o.backend, authorize);
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(status(404, 'NotFound', 'the server could not find the requested resource')));
   await app.listen({ host: o.host, port: o.port });

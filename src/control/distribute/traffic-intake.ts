@@ -4,7 +4,7 @@
  * per slot; another controller replica may read what this one holds.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { TrafficReportSchema, type ErrorBody, type TrafficReport } from '../../config/index.ts';
+import { checker, TrafficReportSchema, type ErrorBody } from '../../config/index.ts';
 import type { MeshController } from '../controller.ts';
 import { SLOT_MS, toWire, type Reporter, type TrafficStore } from '../traffic/store.ts';
 
@@ -19,12 +19,17 @@ export interface TrafficIntakeOptions {
   controlIdentity: string;
 }
 
+const checkReport = checker(TrafficReportSchema);
+
 export function registerTrafficIntake(app: FastifyInstance, o: TrafficIntakeOptions): void {
   /** One Reporter object per pod and workload, shared by all its stored series. */
   const reporters = new Map<string, Reporter>();
   const recent = new Map<string, { slot: number; count: number }>();
-  app.post<{ Body: TrafficReport }>('/v1/traffic', { bodyLimit: REPORT_BODY_LIMIT, schema: { body: TrafficReportSchema } }, async (request, reply) => {
-    const { proxy, series } = request.body;
+  app.post('/v1/traffic', { bodyLimit: REPORT_BODY_LIMIT }, async (request, reply) => {
+    // Checked strictly (no type coercion, unknown fields refused), unlike Fastify's lenient default.
+    const checked = checkReport(request.body);
+    if (!checked.ok) return reply.code(400).send({ error: `the report is not valid: ${checked.problem}` } satisfies ErrorBody);
+    const { proxy, series } = checked.value;
     const record = o.controller.proxies.get(proxy);
     if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology` } satisfies ErrorBody);
     if (o.peerIdentity(request) !== record.identity) return reply.code(403).send({ error: `only ${proxy} itself may report its traffic` } satisfies ErrorBody);

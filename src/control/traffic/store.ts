@@ -98,7 +98,7 @@ export class TrafficStore {
     const slot = this.slotFor(now);
     let stored = 0;
     for (const s of series) {
-      if (this.entries >= this.maxEntries) break;
+      if (this.entries + stored >= this.maxEntries) break;
       const latency = new Int32Array(s.latency.length * 2);
       s.latency.forEach(([i, n], k) => {
         latency[2 * k] = i;

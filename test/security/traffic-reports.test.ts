@@ -1,0 +1,119 @@
+/**
+ * Attacker's side of the traffic reports a control plane accepts (POST /v1/traffic) and of the
+ * replica-to-replica read (GET /v1/traffic/entries): reporting as another pod, with a foreign
+ * CA's certificate or none, oversized, malformed and hostile bodies, floods, and a workload
+ * trying to read the mesh's traffic. The store stays bounded throughout.
+ */
+import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Agent, request } from 'undici';
+import { CertificateAuthority } from '../../src/control/ca/authority.ts';
+import { MeshController } from '../../src/control/controller.ts';
+import { CONTROL_IDENTITY_ACCOUNT, DistributionServer } from '../../src/control/distribute/server.ts';
+import { TrafficStore } from '../../src/control/traffic/store.ts';
+import { MAX_REPORT_SERIES, type TrafficSeries } from '../../src/config/index.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
+import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
+import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
+import { meshYaml } from '../support/mesh.ts';
+import { makeLeaf, makeRoot } from '../support/pki.ts';
+
+const series = (n = 1): TrafficSeries => ({ direction: 'inbound', peer: { namespace: 'shop', pod: 'api-0' }, service: 'shop/web', success: n, failure: 0, denied: 0, latency: [[100, n]] });
+
+describe('control plane: traffic reports under attack', () => {
+  const controller = new MeshController({ debounceMs: 1, maxDelayMs: 5 });
+  const store = new TrafficStore({ maxEntries: 3000 });
+  let ca: CertificateAuthority;
+  let server: DistributionServer;
+  let url: string;
+  const agents: Agent[] = [];
+  const as = (identity?: string, foreign = false) => {
+    let cert: { certPem: string; keyPem: string } | undefined;
+    if (identity && foreign) cert = makeLeaf({ uris: [identity], issuer: makeRoot('thief') });
+    else if (identity) {
+      const keys = generateKeyPair();
+      cert = { certPem: ca.issue(createCsr(keys, identity), identity).certificatePem, keyPem: privateKeyPem(keys.privateKey) };
+    }
+    const a = new Agent({ connect: { ca: ca.trustBundle(), ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) } });
+    agents.push(a);
+    return a;
+  };
+  const report = async (dispatcher: Agent, body: unknown) => {
+    const res = await request(`${url}/v1/traffic`, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) }).catch((err: Error) => err);
+    if (res instanceof Error) return { status: 0, body: res.message };
+    return { status: res.statusCode, body: await res.body.text() };
+  };
+  const web = 'spiffe://cluster.local/ns/shop/sa/web';
+
+  before(async () => {
+    ca = await CertificateAuthority.open({ trustDomain: 'cluster.local' });
+    const { documents } = parseYamlText('mesh.yaml', meshYaml('shop', 'strict', [{ name: 'web', ports: [8080] }, { name: 'api', ports: [9090] }]));
+    let n = 1;
+    controller.update(snapshotFromDocuments(documents.map((d) => d.value), { allocate: () => `10.9.0.${n++}` }));
+    controller.rebuild();
+    server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: 0, traffic: store });
+    url = await server.start();
+  });
+  after(async () => {
+    await server?.close();
+    controller.stop();
+    await Promise.all(agents.map((a) => a.close()));
+  });
+
+  test('a proxy reports its own traffic only; a foreign CA or no certificate reports nothing', async () => {
+    equal((await report(as(web), { proxy: 'shop/web-0', series: [series()] })).status, 200);
+    equal((await report(as('spiffe://cluster.local/ns/shop/sa/api'), { proxy: 'shop/web-0', series: [series(1000)] })).status, 403, 'api may not report as web');
+    equal((await report(as(web, true), { proxy: 'shop/web-0', series: [series(1000)] })).status, 403, 'a forged certificate');
+    equal((await report(as(), { proxy: 'shop/web-0', series: [series(1000)] })).status, 403, 'no certificate');
+    equal((await report(as(web), { proxy: 'shop/ghost-0', series: [series()] })).status, 404, 'a pod the mesh does not know');
+    equal(store.window(60_000).reduce((n, e) => n + e.success, 0), 1, 'only the real report counted');
+  });
+
+  test('malformed, hostile and oversized bodies are refused before anything is stored', async () => {
+    const me = as(web);
+    const before = store.size;
+    for (const body of [
+      '{"proxy": ',
+      { proxy: 'shop/web-0', series: [{ ...series(), success: -5 }] },
+      { proxy: 'shop/web-0', series: [{ ...series(), success: 1.5 }] },
+      { proxy: 'shop/web-0', series: [{ ...series(), latency: [[5000, 1]] }] },
+      { proxy: 'shop/web-0', series: [{ ...series(), latency: [[1, 0]] }] },
+      { proxy: 'shop/web-0', series: [{ ...series(), direction: 'sideways' }] },
+      { proxy: 'shop/web-0', series: [{ ...series(), peer: { namespace: 'x'.repeat(300) } }] },
+      { proxy: 'shop/web-0', series: [{ ...series(), __proto__: { polluted: true }, extra: 1 }] },
+      { proxy: 'shop/web-0', series: Array.from({ length: MAX_REPORT_SERIES + 3 }, () => series()) },
+    ]) {
+      const r = await report(me, body);
+      equal(r.status, 400, `${JSON.stringify(body).slice(0, 120)} → ${r.body.slice(0, 200)}`);
+    }
+    const huge = await report(me, { proxy: 'shop/web-0', series: [series()], padding: 'x'.repeat(2 * 1024 * 1024) });
+    ok(huge.status === 413 || huge.status === 0, `2 MiB body: ${huge.status}`);
+    equal(store.size, before);
+    equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  test('a flood is cut at 20 reports per interval, and the store never holds more than its cap', async () => {
+    const me = as('spiffe://cluster.local/ns/shop/sa/api');
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await report(me, { proxy: 'shop/api-0', series: Array.from({ length: 200 }, () => series()) })).status);
+    ok(statuses.includes(429), `some reports refused: ${statuses.join(',')}`);
+    ok(statuses.filter((s) => s === 200).length <= 20 + 20, 'at most 20 per interval (two intervals may be touched)');
+    ok(store.size <= 3000, `store holds ${store.size}`);
+    ok(store.dropped > 0, 'what did not fit is counted');
+  });
+
+  test('only another control plane replica may read the stored traffic', async () => {
+    const read = async (dispatcher: Agent) => {
+      const res = await request(`${url}/v1/traffic/entries?window=60000`, { dispatcher }).catch((err: Error) => err);
+      if (res instanceof Error) return 0;
+      await res.body.dump();
+      return res.statusCode;
+    };
+    equal(await read(as(web)), 403, 'a workload');
+    equal(await read(as(ca.spiffeId('skiff-system', CONTROL_IDENTITY_ACCOUNT), true)), 403, 'a forged controller');
+    equal(await read(as()), 403, 'no certificate');
+    equal(await read(as(ca.spiffeId('skiff-system', CONTROL_IDENTITY_ACCOUNT))), 200, 'a replica');
+    const res = await request(`${url}/v1/traffic/entries?window=nope`, { dispatcher: as(ca.spiffeId('skiff-system', CONTROL_IDENTITY_ACCOUNT)) });
+    deepStrictEqual([res.statusCode, ((await res.body.json()) as { error: string }).error.includes('window')], [400, true]);
+  });
+});

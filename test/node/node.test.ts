@@ -22,6 +22,7 @@ import { startNode, type TestNode } from '../cluster/node.ts';
 import { meshYaml } from '../support/mesh.ts';
 import { createTestPki } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
+import { everyReplicaAgrees, perDestination, rawMetrics, skiffStat, waitForEdges } from './traffic-metrics.ts';
 
 const NODE_IP = process.env.SKIFF_NODE_IP ?? '10.250.0.2';
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -179,15 +180,18 @@ describe('a real node', () => {
     equal(root.status, 200, 'the controller created its CA root in the Secret, with its in-cluster credentials');
   });
 
-  /** Runs an injected client pod in the bookstore namespace; its app (no proxy setting) reports what it saw. */
-  async function load(name: string, sa: string, url: string, count: number, pauseMs = 0): Promise<{ statuses: Record<string, number>; versions: Record<string, number> }> {
+  type Seen = { statuses: Record<string, number>; versions: Record<string, number>; first: { status: number; version?: string } };
+  /** Runs an injected client pod in the bookstore namespace; its app (no proxy setting) reports what it saw, and its first request (made while waiting for the mesh) as `first`. */
+  async function load(name: string, sa: string, url: string, count: number, pauseMs = 0): Promise<Seen> {
     const script = `const once = () => fetch(${JSON.stringify(url)}).then(async (r) => ({ status: r.status, body: await r.text() }), () => ({ status: 0, body: '' }));
 (async () => {
   const deadline = Date.now() + 60000;
-  for (;;) { const r = await once(); if ((r.status !== 0 && r.status !== 503) || Date.now() > deadline) break; await new Promise((r) => setTimeout(r, 250)); }
+  let first;
+  for (;;) { first = await once(); if ((first.status !== 0 && first.status !== 503) || Date.now() > deadline) break; await new Promise((r) => setTimeout(r, 250)); }
+  let firstVersion; try { firstVersion = JSON.parse(first.body).version; } catch {}
   const statuses = {}; const versions = {};
   for (let i = 0; i < ${count}; i++) { if (${pauseMs}) await new Promise((r) => setTimeout(r, ${pauseMs})); const r = await once(); statuses[r.status] = (statuses[r.status] || 0) + 1; try { const v = JSON.parse(r.body).version; if (v) versions[v] = (versions[v] || 0) + 1; } catch {} }
-  require('node:fs').writeFileSync('/dev/termination-log', JSON.stringify({ statuses, versions }));
+  require('node:fs').writeFileSync('/dev/termination-log', JSON.stringify({ statuses, versions, first: { status: first.status, version: firstVersion } }));
 })();`;
     await create('/api/v1/namespaces/bookstore/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { serviceAccountName: sa, restartPolicy: 'Never', containers: [{ name: 'app', image: 'node:24-alpine', command: ['node', '-e', script] }] } });
     const done = await waitFor(`${name} to report`, async () => {
@@ -195,8 +199,10 @@ describe('a real node', () => {
       return p.status?.containerStatuses?.find((c) => c.name === 'app')?.state?.terminated;
     }, 120_000).catch((err: Error) => { throw new Error(`${err.message}\n${node.logs()}`); });
     equal(done.exitCode, 0);
-    return JSON.parse(done.message ?? '{}') as { statuses: Record<string, number>; versions: Record<string, number> };
+    return JSON.parse(done.message ?? '{}') as Seen;
   }
+  /** What buyer-load saw per version: the TrafficMetrics test checks the API against it. */
+  let buyerSeen: Record<string, number> = {};
   type InjectedPod = { metadata: { name: string; annotations?: Record<string, string> }; spec: { initContainers?: { name: string }[]; containers: { name: string }[] }; status?: { podIP?: string; conditions?: { type: string; status: string }[] } };
   const bookstorePods = async (selector: string) => ((await cluster.api('GET', `/api/v1/namespaces/bookstore/pods?labelSelector=${encodeURIComponent(selector)}`)).body as { items: InjectedPod[] }).items;
 
@@ -229,6 +235,9 @@ describe('a real node', () => {
     }
     const buyer = await load('buyer-load', 'buyer', 'http://bookstore.bookstore/books', 300);
     equal(buyer.statuses['200'], 300, JSON.stringify(buyer));
+    buyerSeen = { ...buyer.versions };
+    // The first request, which found the mesh ready, was answered too: the sidecars counted it.
+    if (buyer.first.version) buyerSeen[buyer.first.version] = (buyerSeen[buyer.first.version] ?? 0) + 1;
     const v2 = buyer.versions.v2 ?? 0;
     ok(Math.abs(v2 - 30) < 4.5 * Math.sqrt(300 * 0.1 * 0.9), `${v2} of 300 went to v2`);
     const thief = await load('thief-load', 'thief', 'http://bookstore.bookstore/books', 20);
@@ -237,6 +246,19 @@ describe('a real node', () => {
     ok(target);
     const direct = await load('thief-direct', 'thief', `http://${target}:8080/books`, 10);
     equal(direct.statuses['403'], 10, `calling the pod IP directly still meets its sidecar: ${JSON.stringify(direct)}`);
+  });
+
+  test('TrafficMetrics through the API server: exact counts per destination from both ends, denials, every replica the same, skiff stat', async () => {
+    // buyer-load saw 301 answers (300 counted and its first); the thief's 21 (20 and its first) were all denied.
+    const served = await waitForEdges(cluster, 'buyer-load', { 'bookstore-v1': buyerSeen.v1 ?? 0, 'bookstore-v2': buyerSeen.v2 ?? 0 });
+    deepStrictEqual(perDestination(served, 'server'), perDestination(served, 'client'), 'the bookstore\'s sidecars counted the same requests');
+    await waitForEdges(cluster, 'thief-load', { 'bookstore-v1': 0, 'bookstore-v2': 0 }, 'success_count');
+    const denied = perDestination(await rawMetrics(cluster, '/namespaces/bookstore/pods/thief-load/edges?t=5m&edgeKind=deployments'), 'client', 'denied_count');
+    equal((denied['bookstore-v1'] ?? 0) + (denied['bookstore-v2'] ?? 0), 21, JSON.stringify(denied));
+    await everyReplicaAgrees(cluster, '/namespaces/bookstore/pods/buyer-load/edges?t=5m&edgeKind=deployments');
+    const stat = await skiffStat(ROOT, cluster.kubeconfigPath, 'trafficsplit/bookstore', '-n', 'bookstore', '-t', '5m');
+    equal(stat.status, 0, stat.out);
+    ok(/bookstore\s+bookstore\s+bookstore-v1\s+90%/.test(stat.out), stat.out);
   });
 
   test('a weight changed with kubectl apply moves the traffic; an opted-out pod gets no sidecar', async () => {

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { CertificateAuthority } from '../control/ca/authority.ts';
 import { CONTROL_IDENTITY_ACCOUNT, DistributionServer, startDebugServer } from '../control/distribute/server.ts';
 import { startAggregatedApi } from '../control/traffic/aggregated.ts';
-import { meshTrafficBackend } from '../control/traffic/backend.ts';
+import { localTraffic, meshTrafficBackend } from '../control/traffic/backend.ts';
 import { ReplicaPeers } from '../control/traffic/replicas.ts';
 import { TrafficStore } from '../control/traffic/store.ts';
 import { KubernetesController } from '../control/kubernetes.ts';
@@ -88,14 +88,15 @@ export async function runController(argv: string[], out: (line: string) => void)
   });
   const listen = parseListen(values.listen, { host: '0.0.0.0', port: PORTS.control });
   const traffic = new TrafficStore();
-  const distribution = new DistributionServer({ controller: controller.controller, ca, namespace, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc), traffic });
+  const local = localTraffic(controller.controller, traffic);
+  const distribution = new DistributionServer({ controller: controller.controller, ca, namespace, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc), traffic: { store: traffic, local } });
   await controller.start();
   const url = await distribution.start();
   const peers = new ReplicaPeers({
     kubeconfig: kc, namespace, selector: `app.kubernetes.io/name=${CONTROLLER_SERVICE}`, port: listen.port, ca,
     identity: ca.spiffeId(namespace, CONTROL_IDENTITY_ACCOUNT), log: (event, detail) => log.warn({ event, ...detail }),
   });
-  const backend = meshTrafficBackend(controller.controller, traffic, { peers, kubeconfig: kc });
+  const backend = meshTrafficBackend(local, { peers, kubeconfig: kc });
   const metricsAt = values['metrics-api-listen'] === 'off' ? undefined : parseListen(values['metrics-api-listen'], { host: '0.0.0.0', port: PORTS.metricsApi });
   const metricsApi = metricsAt ? await startAggregatedApi({ kubeconfig: kc, host: metricsAt.host, port: metricsAt.port, certificate: webhooks.certificate, backend, log: (event, detail) => log.info({ event, ...detail }) })
     .catch((err: Error) => {
@@ -105,7 +106,7 @@ export async function runController(argv: string[], out: (line: string) => void)
     }) : undefined;
   if (metricsApi) webhooks.onCertificate((c) => metricsApi.setCertificate(c.certPem, c.keyPem));
   const debug = parseListen(values.debug, { host: '127.0.0.1', port: PORTS.debug });
-  const debugServer = await startDebugServer(controller.controller, debug.host, debug.port, { '/debug/traffic': () => ({ series: traffic.size, dropped: traffic.dropped, reports: traffic.reports }) });
+  const debugServer = await startDebugServer(controller.controller, debug.host, debug.port, { '/debug/traffic': () => ({ series: traffic.size, bytes: traffic.bytes, evicted: traffic.evicted, dropped: traffic.dropped, reports: traffic.reports }) });
   log.info({ event: 'started', configStream: url, webhooks: webhooks.server.url, trafficMetricsApi: metricsApi ? `${metricsAt?.host}:${metricsAt?.port}` : null, webhookCertificates: files ? 'files' : 'self-managed', identity });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -36,7 +36,7 @@ test('install flags reach every object: namespace, image, replicas, mesh setting
   const injector = objects.find((o) => o.kind === 'MutatingWebhookConfiguration') as unknown as { webhooks: { namespaceSelector: { matchExpressions: { values: string[] }[] } }[] };
   for (const w of injector.webhooks) ok(w.namespaceSelector.matchExpressions.some((e) => e.values.includes('mesh')), 'the control plane\'s own namespace is never injected');
   equal(objects.at(0)?.kind, 'CustomResourceDefinition', 'CRDs first');
-  equal(objects.at(-1)?.kind, 'MutatingWebhookConfiguration', 'webhooks last: they need the controller');
+  deepStrictEqual(objects.slice(-2).map((o) => o.kind), ['MutatingWebhookConfiguration', 'APIService'], 'webhooks and the APIService last: they need the controller');
 });
 
 test('bad flags are reported by name with SKIFF_E_INSTALL_OPTION; nothing is half-set', () => {

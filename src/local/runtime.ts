@@ -13,7 +13,7 @@ import { CertificateAuthority } from '../control/ca/authority.ts';
 import { MeshController } from '../control/controller.ts';
 import { DistributionServer, startDebugServer } from '../control/distribute/server.ts';
 import { registerTrafficMetrics } from '../control/traffic/api.ts';
-import { meshTrafficBackend } from '../control/traffic/backend.ts';
+import { localTraffic, meshTrafficBackend } from '../control/traffic/backend.ts';
 import { TrafficStore } from '../control/traffic/store.ts';
 import { BootstrapTokens } from '../control/distribute/tokens.ts';
 import type { PodInput, Snapshot } from '../model/index.ts';
@@ -111,12 +111,12 @@ export class LocalRuntime {
     await writeFile(join(this.stateDir, 'trust-bundle.pem'), this.ca.trustBundle());
     this.controller.update(snapshot);
     this.controller.rebuild();
-    this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.options.controlPort ?? PORTS.control, tokens: this.tokens, traffic: this.traffic, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
+    this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.options.controlPort ?? PORTS.control, tokens: this.tokens, traffic: { store: this.traffic, local: localTraffic(this.controller, this.traffic) }, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
     this.controlUrl = await this.distribution.start();
     this.controlPort = Number(new URL(this.controlUrl).port);
     // The TrafficMetrics API on the status port, the same paths as in a cluster (no front proxy: loopback only).
     this.debug = await startDebugServer(this.controller, '127.0.0.1', this.options.debugPort ?? PORTS.debug, { '/status': () => this.stats.status() },
-      (app) => registerTrafficMetrics(app, meshTrafficBackend(this.controller, this.traffic)));
+      (app) => registerTrafficMetrics(app, meshTrafficBackend(localTraffic(this.controller, this.traffic))));
     this.debugPort = (this.debug.server.address() as { port: number }).port;
     await this.reconcile(snapshot);
     this.folder.on('change', (state) => {

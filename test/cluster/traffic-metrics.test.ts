@@ -12,7 +12,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import { MeshController } from '../../src/control/controller.ts';
 import { startAggregatedApi } from '../../src/control/traffic/aggregated.ts';
-import { meshTrafficBackend } from '../../src/control/traffic/backend.ts';
+import { localTraffic, meshTrafficBackend } from '../../src/control/traffic/backend.ts';
 import { TrafficStore } from '../../src/control/traffic/store.ts';
 import { LatencyHistogram } from '../../src/lib/latency-histogram.ts';
 import { createCertificate, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
@@ -61,7 +61,7 @@ describe('the TrafficMetrics API behind the aggregation layer', () => {
       { direction: 'inbound', peer: { namespace: 'shop', pod: 'buyer-0', kind: 'Pod', name: 'buyer-0' }, service: 'shop/web', success: 40, failure: 2, denied: 5, latency: latency.pairs() },
     ]);
     const serving = cluster.servingCertificate(['skiff-controller.skiff-system.svc']);
-    api = await startAggregatedApi({ kubeconfig: kc, host: ADDRESS, port: 0, certificate: () => serving, backend: meshTrafficBackend(controller, store, { kubeconfig: kc }), log: (event, detail) => refusals.push({ event, ...detail }), handshakeTimeoutMs: 1000 });
+    api = await startAggregatedApi({ kubeconfig: kc, host: ADDRESS, port: 0, certificate: () => serving, backend: meshTrafficBackend(localTraffic(controller, store), { kubeconfig: kc }), log: (event, detail) => refusals.push({ event, ...detail }), handshakeTimeoutMs: 1000 });
     const port = (api.app.server.address() as { port: number }).port;
     url = `https://${ADDRESS}:${port}`;
     const b64 = Buffer.from(cluster.caPem).toString('base64');

@@ -10,6 +10,7 @@ import { Agent, request } from 'undici';
 import { CertificateAuthority } from '../../src/control/ca/authority.ts';
 import { MeshController } from '../../src/control/controller.ts';
 import { CONTROL_IDENTITY_ACCOUNT, DistributionServer } from '../../src/control/distribute/server.ts';
+import { localTraffic } from '../../src/control/traffic/backend.ts';
 import { TrafficStore } from '../../src/control/traffic/store.ts';
 import { MAX_REPORT_SERIES, type TrafficSeries } from '../../src/config/index.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
@@ -22,7 +23,7 @@ const series = (n = 1): TrafficSeries => ({ direction: 'inbound', peer: { namesp
 
 describe('control plane: traffic reports under attack', () => {
   const controller = new MeshController({ debounceMs: 1, maxDelayMs: 5 });
-  const store = new TrafficStore({ maxEntries: 3000 });
+  const store = new TrafficStore({ maxBytes: 3000 * 168 });
   let ca: CertificateAuthority;
   let server: DistributionServer;
   let url: string;
@@ -51,7 +52,7 @@ describe('control plane: traffic reports under attack', () => {
     let n = 1;
     controller.update(snapshotFromDocuments(documents.map((d) => d.value), { allocate: () => `10.9.0.${n++}` }));
     controller.rebuild();
-    server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: 0, traffic: store });
+    server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: 0, traffic: { store, local: localTraffic(controller, store) } });
     url = await server.start();
   });
   after(async () => {
@@ -66,7 +67,7 @@ describe('control plane: traffic reports under attack', () => {
     equal((await report(as(web, true), { proxy: 'shop/web-0', series: [series(1000)] })).status, 403, 'a forged certificate');
     equal((await report(as(), { proxy: 'shop/web-0', series: [series(1000)] })).status, 403, 'no certificate');
     equal((await report(as(web), { proxy: 'shop/ghost-0', series: [series()] })).status, 404, 'a pod the mesh does not know');
-    equal(store.window(60_000).reduce((n, e) => n + e.success, 0), 1, 'only the real report counted');
+    equal(store.window(60_000).entries.reduce((n, e) => n + e.success, 0), 1, 'only the real report counted');
   });
 
   test('malformed, hostile and oversized bodies are refused before anything is stored', async () => {
@@ -92,28 +93,33 @@ describe('control plane: traffic reports under attack', () => {
     equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
-  test('a flood is cut at 20 reports per interval, and the store never holds more than its cap', async () => {
+  test('a flood is cut at 20 reports per interval, and the store never holds more than its byte budget', async () => {
     const me = as('spiffe://cluster.local/ns/shop/sa/api');
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) statuses.push((await report(me, { proxy: 'shop/api-0', series: Array.from({ length: 200 }, () => series()) })).status);
     ok(statuses.includes(429), `some reports refused: ${statuses.join(',')}`);
     ok(statuses.filter((s) => s === 200).length <= 20 + 20, 'at most 20 per interval (two intervals may be touched)');
-    ok(store.size <= 3000, `store holds ${store.size}`);
+    ok(store.bytes <= 3000 * 168, `store holds ${store.bytes} bytes`);
     ok(store.dropped > 0, 'what did not fit is counted');
   });
 
-  test('only another control plane replica may read the stored traffic', async () => {
-    const read = async (dispatcher: Agent) => {
-      const res = await request(`${url}/v1/traffic/entries?window=60000`, { dispatcher }).catch((err: Error) => err);
-      if (res instanceof Error) return 0;
-      await res.body.dump();
-      return res.statusCode;
+  test('only another control plane replica may ask for this replica\'s part of an answer, and only a well-formed question', async () => {
+    const ask = async (dispatcher: Agent, body: unknown) => {
+      const res = await request(`${url}/v1/traffic/partial`, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch((err: Error) => err);
+      if (res instanceof Error) return { status: 0, body: {} };
+      return { status: res.statusCode, body: await res.body.json() as { items?: { success: number }[]; error?: string } };
     };
-    equal(await read(as(web)), 403, 'a workload');
-    equal(await read(as(ca.spiffeId('skiff-system', CONTROL_IDENTITY_ACCOUNT), true)), 403, 'a forged controller');
-    equal(await read(as()), 403, 'no certificate');
-    equal(await read(as(ca.spiffeId('skiff-system', CONTROL_IDENTITY_ACCOUNT))), 200, 'a replica');
-    const res = await request(`${url}/v1/traffic/entries?window=nope`, { dispatcher: as(ca.spiffeId('skiff-system', CONTROL_IDENTITY_ACCOUNT)) });
-    deepStrictEqual([res.statusCode, ((await res.body.json()) as { error: string }).error.includes('window')], [400, true]);
+    const question = { resource: 'deployments', namespace: 'shop', edges: false, windowMs: 60_000 };
+    const replica = ca.spiffeId('skiff-system', CONTROL_IDENTITY_ACCOUNT);
+    equal((await ask(as(web), question)).status, 403, 'a workload');
+    equal((await ask(as(replica, true), question)).status, 403, 'a forged controller');
+    equal((await ask(as(), question)).status, 403, 'no certificate');
+    const answer = await ask(as(replica), question);
+    equal(answer.status, 200, 'a replica');
+    ok((answer.body.items?.length ?? 0) > 0);
+    for (const bad of [{ ...question, windowMs: 10 ** 9 }, { ...question, resource: 'secrets' }, { ...question, extra: true }, { ...question, namespace: 'x'.repeat(300) }]) {
+      const r = await ask(as(replica), bad);
+      deepStrictEqual([r.status, Boolean(r.body.error)], [400, true], JSON.stringify(bad).slice(0, 100));
+    }
   });
 });

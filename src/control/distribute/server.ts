@@ -8,8 +8,8 @@
  *        version (none when `have` is current); mTLS with the proxy's identity required
  *   POST /v1/ack {proxy, hash | error}          → records what the proxy applied or refused
  *   POST /v1/traffic {proxy, series}             → one interval of the proxy's traffic (config/traffic.ts)
- *   GET  /v1/traffic/entries?window=<ms>         → the traffic this replica holds; only another
- *        control plane replica (the controller's own identity) may ask
+ *   POST /v1/traffic/partial {query}             → this replica's part of a TrafficMetrics answer;
+ *        only another control plane replica (the controller's own identity) may ask
  *
  * A debug server (loopback, plain HTTP) serves /debug/proxies, /debug/topology and
  * /debug/config/<ns>/<pod>.
@@ -25,6 +25,7 @@ import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { BootstrapTokens } from './tokens.ts';
 import { registerTrafficIntake } from './traffic-intake.ts';
 import type { TrafficStore } from '../traffic/store.ts';
+import type { LocalTraffic } from '../traffic/backend.ts';
 
 export const CONTROL_IDENTITY_NAMESPACE = 'skiff-system';
 export const CONTROL_IDENTITY_ACCOUNT = 'skiff-controller';
@@ -45,8 +46,8 @@ export interface DistributionOptions {
   unknownStreamTtlMs?: number;
   /** The namespace the control plane runs in: its identity and its Service's DNS name (default skiff-system). */
   namespace?: string;
-  /** Where traffic reports go (the TrafficMetrics API reads it); absent: reports are refused. */
-  traffic?: TrafficStore;
+  /** Where traffic reports go (the TrafficMetrics API reads it), and this replica's part of an answer for the others; absent: reports are refused. */
+  traffic?: { store: TrafficStore; local: LocalTraffic };
 }
 
 /** Proxy ids are `<namespace>/<pod>`, both Kubernetes names. */
@@ -192,7 +193,7 @@ export class DistributionServer {
       return { ok: true };
     });
 
-    if (this.options.traffic) registerTrafficIntake(app, { controller, store: this.options.traffic, peerIdentity, controlIdentity: identity });
+    if (this.options.traffic) registerTrafficIntake(app, { controller, store: this.options.traffic.store, local: this.options.traffic.local, peerIdentity, controlIdentity: identity });
 
     await app.listen({ host: this.options.host, port: this.options.port });
     this.heartbeat = setInterval(() => {

@@ -1,12 +1,17 @@
 /**
  * Traffic reports in, on the config server (mTLS): each proxy posts its own traffic only
  * (the certificate must be the proxy's identity), at most 1 MiB and REPORTS_PER_SLOT posts
- * per slot; another controller replica may read what this one holds.
+ * per slot. Another controller replica (the controller's own identity, nobody else) may ask
+ * for this replica's part of a TrafficMetrics answer (control/traffic/replicas.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checker, TrafficReportSchema, type ErrorBody } from '../../config/index.ts';
 import type { MeshController } from '../controller.ts';
-import { SLOT_MS, toWire, type Reporter, type TrafficStore } from '../traffic/store.ts';
+import { Type } from 'typebox';
+import type { LocalTraffic } from '../traffic/backend.ts';
+import { RESOURCE_KINDS } from '../traffic/kinds.ts';
+import { MAX_WINDOW_MS, MIN_WINDOW_MS } from '../traffic/request.ts';
+import { SLOT_MS, type Reporter, type TrafficStore } from '../traffic/store.ts';
 
 const REPORT_BODY_LIMIT = 1024 * 1024;
 const REPORTS_PER_SLOT = 20;
@@ -15,9 +20,17 @@ export interface TrafficIntakeOptions {
   controller: MeshController;
   store: TrafficStore;
   peerIdentity(request: FastifyRequest): string | undefined;
-  /** The control plane's own identity: the only caller allowed to read entries. */
+  /** The control plane's own identity: the only caller allowed to ask for a partial answer. */
   controlIdentity: string;
+  /** This replica's part of an answer; absent: not offered. */
+  local?: LocalTraffic;
 }
+
+const plural = Type.Union(Object.keys(RESOURCE_KINDS).map((k) => Type.Literal(k)));
+const checkQuery = checker(Type.Object({
+  resource: plural, namespace: Type.Optional(Type.String({ maxLength: 253 })), name: Type.Optional(Type.String({ maxLength: 253 })),
+  edges: Type.Boolean(), edgeKind: Type.Optional(plural), windowMs: Type.Integer({ minimum: MIN_WINDOW_MS, maximum: MAX_WINDOW_MS }),
+}, { additionalProperties: false }));
 
 const checkReport = checker(TrafficReportSchema);
 
@@ -50,10 +63,10 @@ export function registerTrafficIntake(app: FastifyInstance, o: TrafficIntakeOpti
     return { ok: true, ...result };
   });
 
-  app.get<{ Querystring: { window?: string } }>('/v1/traffic/entries', async (request, reply) => {
-    if (o.peerIdentity(request) !== o.controlIdentity) return reply.code(403).send({ error: 'only another control plane replica may read traffic entries' } satisfies ErrorBody);
-    const windowMs = Number(request.query.window);
-    if (!Number.isInteger(windowMs) || windowMs <= 0) return reply.code(400).send({ error: 'window must be a positive number of milliseconds' } satisfies ErrorBody);
-    return { entries: o.store.window(windowMs).map(toWire) };
+  app.post('/v1/traffic/partial', { bodyLimit: 4096 }, async (request, reply) => {
+    if (o.peerIdentity(request) !== o.controlIdentity) return reply.code(403).send({ error: 'only another control plane replica may ask for traffic' } satisfies ErrorBody);
+    const checked = checkQuery(request.body);
+    if (!checked.ok || !o.local) return reply.code(400).send({ error: checked.ok ? 'this replica keeps no traffic' : `the query is not valid: ${checked.problem}` } satisfies ErrorBody);
+    return o.local.partial(checked.value as Parameters<LocalTraffic['partial']>[0]);
   });
 }

@@ -7,13 +7,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { matchesSelector } from '../../lib/label-selector.ts';
 import { METRICS_GROUP, RESOURCE_KINDS, type Catalog, type ResourcePlural } from './kinds.ts';
-import { trafficMetrics } from './query.ts';
+import { renderMetrics, type PartialItem, type PartialQuery } from './query.ts';
 import { API_PREFIX, apiGroup, apiResourceList, parseMetricsRequest, status, type AccessAttributes, type MetricsRequest, type Status } from './request.ts';
-import type { StoredSeries } from './store.ts';
 
 export interface TrafficMetricsBackend {
-  /** The series received within the window, from every control plane replica. */
-  entries(windowMs: number): Promise<StoredSeries[]>;
+  /** The whole mesh's items for a query (every control plane replica's part, merged) and the window all of them cover. */
+  partial(query: PartialQuery): Promise<{ items: PartialItem[]; coveredMs: number }>;
   catalog(): Catalog;
   /**
    * The names of the objects of a kind that a label selector selects, for kinds whose labels
@@ -62,11 +61,14 @@ export async function answer(path: string, query: Record<string, unknown>, backe
   const catalog = backend.catalog();
   const selected = await selection(request, backend, catalog);
   if (selected && typeof selected === 'object') return { code: selected.code, body: selected };
-  const now = Date.now();
-  const list = trafficMetrics(await backend.entries(request.windowMs), catalog, {
-    resource: request.resource, edges: request.edges, windowMs: request.windowMs, now, ...(request.edgeKind ? { edgeKind: request.edgeKind } : {}),
-    ...(request.namespace ? { namespace: request.namespace } : {}), ...(request.name ? { name: request.name } : {}), ...(selected ? { selected } : {}),
-  });
+  const asked: PartialQuery = {
+    resource: request.resource, edges: request.edges, windowMs: request.windowMs, ...(request.edgeKind ? { edgeKind: request.edgeKind } : {}),
+    ...(request.namespace ? { namespace: request.namespace } : {}), ...(request.name ? { name: request.name } : {}),
+  };
+  const { items, coveredMs } = await backend.partial(asked);
+  // The selector filters the items (resources), never the traffic counted in them.
+  const kept = selected ? items.filter((it) => selected(it.resource.namespace, it.resource.name ?? '')) : items;
+  const list = renderMetrics(kept, { ...asked, now: Date.now() }, coveredMs);
   if (request.name === undefined || request.edges) return { code: 200, body: list };
   const [one, ...more] = list.items;
   if (one && more.length === 0) return { code: 200, body: one };

@@ -4,6 +4,7 @@ import type { MeshController } from '../controller.ts';
 import type { TrafficMetricsBackend } from './api.ts';
 import { buildCatalog } from './catalog.ts';
 import { EMPTY_CATALOG, RESOURCE_KINDS, type Catalog, type ResourcePlural } from './kinds.ts';
+import { mergePartials, partialMetrics, type PartialItem, type PartialQuery } from './query.ts';
 import type { ReplicaPeers } from './replicas.ts';
 import type { TrafficStore } from './store.ts';
 
@@ -12,17 +13,39 @@ const API_VERSIONS: Partial<Record<ResourcePlural, string>> = {
   jobs: 'batch/v1', replicationcontrollers: 'v1', nodes: 'v1',
 };
 
-export function meshTrafficBackend(controller: MeshController, store: TrafficStore, options: { peers?: ReplicaPeers; kubeconfig?: KubeConfig } = {}): TrafficMetricsBackend {
+/** This replica's part of any answer: its own store, mapped onto resources with its view of the mesh. */
+export interface LocalTraffic {
+  catalog(): Catalog;
+  partial(query: PartialQuery): { items: PartialItem[]; coveredMs: number };
+}
+
+export function localTraffic(controller: MeshController, store: TrafficStore): LocalTraffic {
   let cached: { topology: object; catalog: Catalog } | undefined;
+  const catalog = (): Catalog => {
+    const { topology, snapshot } = controller;
+    if (!topology || !snapshot) return EMPTY_CATALOG;
+    if (cached?.topology !== topology) cached = { topology, catalog: buildCatalog(snapshot, topology) };
+    return cached.catalog;
+  };
+  return {
+    catalog,
+    partial: (query) => {
+      const own = store.window(query.windowMs);
+      return { items: partialMetrics(own.entries, catalog(), query), coveredMs: own.coveredMs };
+    },
+  };
+}
+
+export function meshTrafficBackend(local: LocalTraffic, options: { peers?: ReplicaPeers; kubeconfig?: KubeConfig } = {}): TrafficMetricsBackend {
   const objects = options.kubeconfig ? KubernetesObjectApi.makeApiClient(options.kubeconfig) : undefined;
   return {
-    entries: async (windowMs) => [...store.window(windowMs), ...(options.peers ? await options.peers.entries(windowMs) : [])],
-    catalog: () => {
-      const { topology, snapshot } = controller;
-      if (!topology || !snapshot) return EMPTY_CATALOG;
-      if (cached?.topology !== topology) cached = { topology, catalog: buildCatalog(snapshot, topology) };
-      return cached.catalog;
+    partial: async (query) => {
+      const mine = local.partial(query);
+      if (!options.peers) return mine;
+      const theirs = await options.peers.partial(query);
+      return { items: mergePartials([mine.items, ...theirs.map((t) => t.items)]), coveredMs: Math.min(mine.coveredMs, ...theirs.map((t) => t.coveredMs)) };
     },
+    catalog: () => local.catalog(),
     ...(objects ? {
       selectNames: async (resource: ResourcePlural, namespace: string | undefined, selector: string) => {
         const apiVersion = API_VERSIONS[resource];

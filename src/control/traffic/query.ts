@@ -12,11 +12,12 @@
  *   peers' sidecars (`from`/`client`: what callers sent to it, `to`/`server`: what its
  *   destinations received from it). Both are given; an end without a sidecar has only one.
  */
-import { LatencyHistogram } from '../../lib/latency-histogram.ts';
+import { LatencyHistogram, type BucketPairs } from '../../lib/latency-histogram.ts';
 import { edgeResources, METRICS_API_VERSION, RESOURCE_KINDS, resourcesOf, type Catalog, type ObjectReference, type ResourcePlural } from './kinds.ts';
 import type { StoredSeries } from './store.ts';
 
-export interface MetricsQuery {
+/** What a replica needs to compute its part of an answer; plain data, sent between replicas. */
+export interface PartialQuery {
   resource: ResourcePlural;
   /** Namespaced kinds: one namespace, or all when absent. */
   namespace?: string;
@@ -25,6 +26,9 @@ export interface MetricsQuery {
   /** Edges only: the kind to name the other ends in (a Skiff extension, `?edgeKind=`); default the resource's own. */
   edgeKind?: ResourcePlural;
   windowMs: number;
+}
+
+export interface MetricsQuery extends PartialQuery {
   /** The label selector's verdict on a resource; absent: every resource. */
   selected?: (namespace: string | undefined, name: string) => boolean;
   now: number;
@@ -67,6 +71,20 @@ export function formatWindow(ms: number): string {
   return s % 60 === 0 ? `${s / 60}m` : `${s}s`;
 }
 
+/**
+ * One item before its quantiles are read: counts and latency buckets, which add up exactly
+ * across replicas (each holds different reports) before anything is rendered.
+ */
+export interface PartialItem {
+  resource: ObjectReference;
+  edge?: TrafficMetrics['edge'];
+  backend?: TrafficMetrics['backend'];
+  success: number;
+  failure: number;
+  denied: number;
+  latency: BucketPairs;
+}
+
 class Totals {
   success = 0;
   failure = 0;
@@ -79,16 +97,6 @@ class Totals {
     this.denied += e.denied;
     for (let k = 0; k < e.latency.length; k += 2) this.latency.addBucket(e.latency[k] as number, e.latency[k + 1] as number);
   }
-
-  metrics(): Metric[] {
-    const out: Metric[] = [];
-    for (const [q, name] of [[0.99, 'p99_response_latency'], [0.9, 'p90_response_latency'], [0.5, 'p50_response_latency']] as const) {
-      const v = this.latency.quantile(q);
-      if (v !== undefined) out.push({ name, unit: 'ms', value: quantity(v) });
-    }
-    out.push({ name: 'success_count', value: quantity(this.success) }, { name: 'failure_count', value: quantity(this.failure) }, { name: 'denied_count', value: quantity(this.denied) });
-    return out;
-  }
 }
 
 interface Item {
@@ -100,14 +108,16 @@ interface Item {
 
 const refKey = (r: ObjectReference) => `${r.kind ?? ''}/${r.namespace ?? ''}/${r.name ?? ''}`;
 
-export function trafficMetrics(entries: readonly StoredSeries[], catalog: Catalog, q: MetricsQuery): TrafficMetricsList {
+/** The items a query asks for, from this store's series (the serving replica merges every replica's). */
+export function partialMetrics(entries: readonly StoredSeries[], catalog: Catalog, q: PartialQuery): PartialItem[] {
   const info = RESOURCE_KINDS[q.resource];
   const items = new Map<string, Item>();
+  const selected = (q as Partial<MetricsQuery>).selected;
   const wanted = (namespace: string | undefined, name: string) =>
-    (!info.namespaced || q.namespace === undefined || namespace === q.namespace) && (q.name === undefined || name === q.name) && (q.selected?.(namespace, name) ?? true);
+    (!info.namespaced || q.namespace === undefined || namespace === q.namespace) && (q.name === undefined || name === q.name) && (selected?.(namespace, name) ?? true);
   const ref = (namespace: string | undefined, name: string): ObjectReference => ({ kind: info.kind, ...(info.namespaced && namespace ? { namespace } : {}), name });
   const item = (resource: ObjectReference, extra: Omit<Item, 'resource' | 'totals'> = {}) => {
-    const key = `${refKey(resource)}|${extra.backend?.name ?? ''}|${extra.edge ? `${extra.edge.direction}/${extra.edge.side}/${refKey(extra.edge.resource)}` : ''}`;
+    const key = itemKey({ resource, ...extra });
     let it = items.get(key);
     if (!it) {
       it = { resource, ...extra, totals: new Totals() };
@@ -157,9 +167,55 @@ export function trafficMetrics(entries: readonly StoredSeries[], catalog: Catalo
     }
   }
 
+  return [...items.values()].map((it) => ({
+    resource: it.resource, ...(it.edge ? { edge: it.edge } : {}), ...(it.backend ? { backend: it.backend } : {}),
+    success: it.totals.success, failure: it.totals.failure, denied: it.totals.denied, latency: it.totals.latency.pairs(),
+  }));
+}
+
+const itemKey = (it: Pick<PartialItem, 'resource' | 'edge' | 'backend'>) =>
+  `${refKey(it.resource)}|${it.backend?.name ?? ''}|${it.edge ? `${it.edge.direction}/${it.edge.side}/${refKey(it.edge.resource)}` : ''}`;
+
+/** Adds up the partial answers of several replicas, item by item. */
+export function mergePartials(parts: readonly (readonly PartialItem[])[]): PartialItem[] {
+  const merged = new Map<string, { item: PartialItem; latency: LatencyHistogram }>();
+  for (const part of parts) {
+    for (const it of part) {
+      const key = itemKey(it);
+      const have = merged.get(key);
+      if (!have) {
+        const latency = new LatencyHistogram();
+        latency.merge(it.latency);
+        merged.set(key, { item: { ...it }, latency });
+        continue;
+      }
+      have.item.success += it.success;
+      have.item.failure += it.failure;
+      have.item.denied += it.denied;
+      have.latency.merge(it.latency);
+    }
+  }
+  return [...merged.values()].map(({ item, latency }) => ({ ...item, latency: latency.pairs() }));
+}
+
+function metricsOf(it: PartialItem): Metric[] {
+  const h = new LatencyHistogram();
+  h.merge(it.latency);
+  const out: Metric[] = [];
+  for (const [q, name] of [[0.99, 'p99_response_latency'], [0.9, 'p90_response_latency'], [0.5, 'p50_response_latency']] as const) {
+    const v = h.quantile(q);
+    if (v !== undefined) out.push({ name, unit: 'ms', value: quantity(v) });
+  }
+  out.push({ name: 'success_count', value: quantity(it.success) }, { name: 'failure_count', value: quantity(it.failure) }, { name: 'denied_count', value: quantity(it.denied) });
+  return out;
+}
+
+/** The answer: items sorted, quantiles read, `window` the span really covered. */
+export function renderMetrics(items: readonly PartialItem[], q: PartialQuery & { now: number }, coveredMs = q.windowMs): TrafficMetricsList {
+  const info = RESOURCE_KINDS[q.resource];
   const timestamp = new Date(q.now).toISOString();
-  const window = formatWindow(q.windowMs);
-  const sorted = [...items.values()].sort((a, b) => refKey(a.resource).localeCompare(refKey(b.resource)) || (a.backend?.name ?? '').localeCompare(b.backend?.name ?? '')
+  const window = formatWindow(Math.min(q.windowMs, coveredMs));
+  const sorted = items.toSorted((a, b) => refKey(a.resource).localeCompare(refKey(b.resource)) || (a.backend?.name ?? '').localeCompare(b.backend?.name ?? '')
     || (a.edge ? `${a.edge.direction}${a.edge.side}${refKey(a.edge.resource)}` : '').localeCompare(b.edge ? `${b.edge.direction}${b.edge.side}${refKey(b.edge.resource)}` : ''));
   return {
     kind: 'TrafficMetricsList', apiVersion: METRICS_API_VERSION, metadata: {},
@@ -169,7 +225,12 @@ export function trafficMetrics(entries: readonly StoredSeries[], catalog: Catalo
       metadata: { name: it.resource.name ?? '', ...(it.resource.namespace ? { namespace: it.resource.namespace } : {}), creationTimestamp: timestamp },
       timestamp, window, resource: it.resource,
       ...(it.edge ? { edge: it.edge } : {}), ...(it.backend ? { backend: it.backend } : {}),
-      metrics: it.totals.metrics(),
+      metrics: metricsOf(it),
     })),
   };
+}
+
+/** One store's answer, rendered (local mode and tests). */
+export function trafficMetrics(entries: readonly StoredSeries[], catalog: Catalog, q: MetricsQuery): TrafficMetricsList {
+  return renderMetrics(partialMetrics(entries, catalog, q), q);
 }

@@ -1,18 +1,19 @@
 /**
  * Whole-mesh answers from any replica. Each proxy's report lands on exactly one controller
  * replica (the Service picks one per connection), so the replica serving a TrafficMetrics
- * request asks every other Ready replica for the series it holds (GET /v1/traffic/entries on
- * the config port, mTLS with the controller's own identity on both ends) and adds them to its
- * own: a union without double counting, since no report is stored twice. A replica that does
- * not answer within 2 s is left out and logged; the answer is then partial, never wrong in
- * another way.
+ * request asks every other Ready replica for its part of the same answer (POST
+ * /v1/traffic/partial on the config port, mTLS with the controller's own identity on both
+ * ends): counts and latency buckets per item, which add up exactly, since no report is stored
+ * twice. What crosses the network is the size of the answer, not of the stores. A replica that
+ * does not answer within 2 s is left out and logged; the answer is then partial, never wrong
+ * in another way.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { Agent, request } from 'undici';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import { identityOf, type CertificateAuthority } from '../ca/authority.ts';
-import { fromWire, type StoredSeries, type WireEntry } from './store.ts';
+import type { PartialItem, PartialQuery } from './query.ts';
 
 const CLIENT_TTL_MS = 24 * 3600_000;
 const PEER_TIMEOUT_MS = 2000;
@@ -69,7 +70,7 @@ export class ReplicaPeers {
     return addresses;
   }
 
-  async entries(windowMs: number): Promise<StoredSeries[]> {
+  async partial(query: PartialQuery): Promise<{ items: PartialItem[]; coveredMs: number }[]> {
     const addresses = await this.peers().catch((err: Error) => {
       this.o.log('traffic-peers-unknown', { error: err.message });
       return [];
@@ -77,9 +78,12 @@ export class ReplicaPeers {
     const parts = await Promise.all(addresses.map(async (ip) => {
       try {
         const host = ip.includes(':') ? `[${ip}]` : ip;
-        const res = await request(`https://${host}:${this.o.port}/v1/traffic/entries?window=${windowMs}`, { dispatcher: this.dispatcher(), headersTimeout: PEER_TIMEOUT_MS, bodyTimeout: PEER_TIMEOUT_MS });
+        const res = await request(`https://${host}:${this.o.port}/v1/traffic/partial`, {
+          method: 'POST', dispatcher: this.dispatcher(), headers: { 'content-type': 'application/json' }, body: JSON.stringify(query),
+          headersTimeout: PEER_TIMEOUT_MS, bodyTimeout: PEER_TIMEOUT_MS,
+        });
         if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`);
-        return ((await res.body.json()) as { entries: WireEntry[] }).entries.map(fromWire);
+        return [(await res.body.json()) as { items: PartialItem[]; coveredMs: number }];
       } catch (err) {
         this.o.log('traffic-peer-failed', { peer: ip, error: (err as Error).message });
         return [];

@@ -4,16 +4,20 @@
  * control plane's clock when a report arrives (proxy clocks are never trusted), so a window of
  * `t` is "the reports received in the last t".
  *
- * Bounded: at most `maxEntries` series are held in all slots together (one entry = one series
- * of one report: a few counters, the peer, and the latency buckets as an Int32Array). Past
- * the cap, new series are refused and counted (`dropped`), never older ones evicted early, so
- * a window is either whole or the loss is visible. docs/traffic-metrics.md gives the figure.
+ * Bounded by bytes: each series costs about ENTRY_BYTES plus 8 bytes per latency bucket
+ * (measured by bench/traffic-store.ts); past `maxBytes` (default 64 MiB) the oldest slots go
+ * first, so the newest traffic is always kept and the history shrinks instead. `coveredSince`
+ * says from when the store is complete; the API's `window` field reports the window really
+ * covered. A single slot bigger than the budget refuses the rest and counts it (`dropped`).
  */
 import { REPORT_INTERVAL_MS, type Peer, type TrafficSeries } from '../../config/index.ts';
 
 export const SLOT_MS = REPORT_INTERVAL_MS;
 export const RETENTION_MS = 5 * 60_000;
-export const DEFAULT_MAX_ENTRIES = 200_000;
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+/** What one stored series costs besides its latency buckets (object, peer, interned strings' share). */
+export const ENTRY_BYTES = 160;
+const costOf = (buckets: number) => ENTRY_BYTES + 8 * buckets;
 
 /** What the control plane knew about the reporting pod when its report arrived. */
 export interface Reporter {
@@ -38,14 +42,10 @@ export interface StoredSeries {
   at: number;
 }
 
-/** The wire form between controller replicas (GET /v1/traffic/entries). */
-export interface WireEntry extends Omit<StoredSeries, 'latency'> {
-  latency: number[];
-}
-
 interface Slot {
   start: number;
   entries: StoredSeries[];
+  bytes: number;
 }
 
 /** Interns the short strings every entry repeats (namespaces, services), so they are stored once. */
@@ -64,30 +64,43 @@ class Strings {
 export class TrafficStore {
   private readonly slots: Slot[] = [];
   private readonly strings = new Strings();
-  private readonly maxEntries: number;
+  private readonly maxBytes: number;
   private entries = 0;
+  private held = 0;
+  /** The end of the newest slot evicted for space: the store is complete only after it. */
+  private evictedUntil = 0;
   dropped = 0;
+  evicted = 0;
   reports = 0;
 
-  constructor(options: { maxEntries?: number } = {}) {
-    this.maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  constructor(options: { maxBytes?: number } = {}) {
+    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   }
 
+  /** Series held. */
   get size(): number {
     return this.entries;
   }
 
+  /** Estimated bytes held (ENTRY_BYTES per series plus its buckets). */
+  get bytes(): number {
+    return this.held;
+  }
+
+  private drop(slot: Slot): void {
+    this.entries -= slot.entries.length;
+    this.held -= slot.bytes;
+  }
+
   private expire(now: number): void {
-    while (this.slots.length && (this.slots[0] as Slot).start + SLOT_MS <= now - RETENTION_MS) {
-      this.entries -= (this.slots.shift() as Slot).entries.length;
-    }
+    while (this.slots.length && (this.slots[0] as Slot).start + SLOT_MS <= now - RETENTION_MS) this.drop(this.slots.shift() as Slot);
   }
 
   private slotFor(now: number): Slot {
     const start = now - (now % SLOT_MS);
     const last = this.slots[this.slots.length - 1];
     if (last && last.start === start) return last;
-    const slot = { start, entries: [] };
+    const slot = { start, entries: [], bytes: 0 };
     this.slots.push(slot);
     return slot;
   }
@@ -98,7 +111,15 @@ export class TrafficStore {
     const slot = this.slotFor(now);
     let stored = 0;
     for (const s of series) {
-      if (this.entries + stored >= this.maxEntries) break;
+      const cost = costOf(s.latency.length);
+      // Older slots make room for the newest traffic; the newest slot alone never exceeds the budget.
+      while (this.held + cost > this.maxBytes && this.slots.length > 1 && this.slots[0] !== slot) {
+        const oldest = this.slots.shift() as Slot;
+        this.drop(oldest);
+        this.evicted += oldest.entries.length;
+        this.evictedUntil = oldest.start + SLOT_MS;
+      }
+      if (this.held + cost > this.maxBytes) break;
       const latency = new Int32Array(s.latency.length * 2);
       s.latency.forEach(([i, n], k) => {
         latency[2 * k] = i;
@@ -110,25 +131,20 @@ export class TrafficStore {
         reporter, direction: s.direction, peer, success: s.success, failure: s.failure, denied: s.denied, latency, at: now,
         ...(s.service ? { service: this.strings.get(s.service) as string } : {}), ...(s.backend ? { backend: this.strings.get(s.backend) as string } : {}),
       });
+      slot.bytes += cost;
+      this.held += cost;
+      this.entries++;
       stored++;
     }
-    this.entries += stored;
     this.dropped += series.length - stored;
     return { stored, dropped: series.length - stored };
   }
 
-  /** Every series that arrived within the last `windowMs`. */
-  window(windowMs: number, now = Date.now()): StoredSeries[] {
+  /** Every series that arrived within the last `windowMs`, and how much of that window the store really holds. */
+  window(windowMs: number, now = Date.now()): { entries: StoredSeries[]; coveredMs: number } {
     this.expire(now);
     const from = now - windowMs;
-    return this.slots.flatMap((slot) => (slot.start + SLOT_MS <= from ? [] : slot.entries.filter((e) => e.at > from)));
+    const entries = this.slots.flatMap((slot) => (slot.start + SLOT_MS <= from ? [] : slot.entries.filter((e) => e.at > from)));
+    return { entries, coveredMs: Math.min(windowMs, now - this.evictedUntil) };
   }
-}
-
-export function toWire(e: StoredSeries): WireEntry {
-  return { ...e, latency: [...e.latency] };
-}
-
-export function fromWire(e: WireEntry): StoredSeries {
-  return { ...e, latency: Int32Array.from(e.latency) };
 }

@@ -56,6 +56,7 @@ export class LocalRuntime {
   readonly controller = new MeshController();
   /** Traffic the sidecars report; the TrafficMetrics API on the status port reads it. */
   readonly traffic = new TrafficStore();
+  private readonly localTraffic = localTraffic(this.controller, this.traffic);
   readonly pods = new Map<string, RunningPod>();
   readonly stats: LiveStats;
   problems: string[] = [];
@@ -111,12 +112,12 @@ export class LocalRuntime {
     await writeFile(join(this.stateDir, 'trust-bundle.pem'), this.ca.trustBundle());
     this.controller.update(snapshot);
     this.controller.rebuild();
-    this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.options.controlPort ?? PORTS.control, tokens: this.tokens, traffic: { store: this.traffic, local: localTraffic(this.controller, this.traffic) }, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
+    this.distribution = this.distributionServer(this.options.controlPort ?? PORTS.control);
     this.controlUrl = await this.distribution.start();
     this.controlPort = Number(new URL(this.controlUrl).port);
     // The TrafficMetrics API on the status port, the same paths as in a cluster (no front proxy: loopback only).
     this.debug = await startDebugServer(this.controller, '127.0.0.1', this.options.debugPort ?? PORTS.debug, { '/status': () => this.stats.status() },
-      (app) => registerTrafficMetrics(app, meshTrafficBackend(localTraffic(this.controller, this.traffic))));
+      (app) => registerTrafficMetrics(app, meshTrafficBackend(this.localTraffic)));
     this.debugPort = (this.debug.server.address() as { port: number }).port;
     await this.reconcile(snapshot);
     this.folder.on('change', (state) => {
@@ -237,7 +238,15 @@ export class LocalRuntime {
     await this.distribution?.close();
     await new Promise((r) => setTimeout(r, downMs));
     if (!this.ca) return;
-    this.distribution = new DistributionServer({ controller: this.controller, ca: this.ca, host: '127.0.0.1', port: this.controlPort, tokens: this.tokens, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}) });
+    this.distribution = this.distributionServer(this.controlPort);
     this.controlUrl = await this.distribution.start();
+  }
+
+  /** The config stream, certificates and traffic reports, on loopback. */
+  private distributionServer(port: number): DistributionServer {
+    return new DistributionServer({
+      controller: this.controller, ca: this.ca as CertificateAuthority, host: '127.0.0.1', port, tokens: this.tokens,
+      traffic: { store: this.traffic, local: this.localTraffic }, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}),
+    });
   }
 }

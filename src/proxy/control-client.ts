@@ -49,6 +49,8 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   private stream: EventSource | undefined;
   connected = false;
   certificateNotAfter: Date | undefined;
+  /** The current certificate and key. */
+  private held: { cert: string; key: string } | undefined;
 
   constructor(options: ControlClientOptions) {
     super();
@@ -60,19 +62,23 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     this.options.log?.(event, detail);
   }
 
-  private async material(): Promise<{ cert: string; key: string } | undefined> {
+  /** The certificate and key on disk at start (a restarted sidecar keeps its identity). */
+  private async materialOnDisk(): Promise<{ cert: string; key: string } | undefined> {
     try {
       const [cert, key] = await Promise.all([readFile(join(this.options.certDir, CERT_FILE), 'utf8'), readFile(join(this.options.certDir, KEY_FILE), 'utf8')]);
-      if (new Date(new X509Certificate(cert).validTo).getTime() <= Date.now()) return undefined;
       return { cert, key };
     } catch {
       return undefined;
     }
   }
 
+  /**
+   * The agent for every request to the control plane, with the certificate held in memory:
+   * never re-read from the folder, where a renewal may be halfway through replacing the files.
+   */
   private async dispatcher(): Promise<Agent> {
     if (this.agent) return this.agent;
-    const material = await this.material();
+    const material = this.held && (this.certificateNotAfter?.getTime() ?? 0) > Date.now() ? this.held : undefined;
     this.agent = new Agent({ connect: { ca: this.trust, ...(material ? { cert: material.cert, key: material.key } : {}), minVersion: 'TLSv1.3' }, keepAliveTimeout: 30_000 });
     return this.agent;
   }
@@ -91,7 +97,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     const res = await request(`${this.options.url}/v1/certificate`, {
       method: 'POST', dispatcher: await this.dispatcher(),
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(ask),
+      body: JSON.stringify(ask), headersTimeout: 10_000, bodyTimeout: 10_000,
     });
     const answer: unknown = await res.body.json().catch(() => undefined);
     const checked = checkCertificateResponse(answer);
@@ -108,6 +114,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     await rename(join(dir, `${KEY_FILE}.tmp`), join(dir, KEY_FILE));
     await rename(join(dir, `${CERT_FILE}.tmp`), join(dir, CERT_FILE));
     this.trust = body.trustBundle;
+    this.held = { cert: body.certificate, key: privateKeyPem(keys.privateKey) };
     this.certificateNotAfter = new Date(body.notAfter);
     this.resetAgent();
     this.log('certificate-issued', { notAfter: body.notAfter });
@@ -130,15 +137,20 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
         return;
       } catch (err) {
         this.log('certificate-error', { error: (err as Error).message, attempt });
-        await new Promise((r) => setTimeout(r, backoff(Math.min(attempt, 6))));
+        // The closer the certificate is to expiring, the more often it is asked for: an expired
+        // one proves nothing, so a renewal that misses the deadline may never succeed.
+        const left = (this.certificateNotAfter?.getTime() ?? Infinity) - Date.now();
+        await new Promise((r) => setTimeout(r, Math.min(backoff(Math.min(attempt, 6)), Math.max(100, left / 8))));
       }
     }
   }
 
   async start(): Promise<void> {
-    const existing = await this.material();
-    if (existing) {
-      this.certificateNotAfter = new Date(new X509Certificate(existing.cert).validTo);
+    const existing = await this.materialOnDisk();
+    const notAfter = existing ? new Date(new X509Certificate(existing.cert).validTo) : undefined;
+    if (existing && notAfter && notAfter.getTime() > Date.now()) {
+      this.held = existing;
+      this.certificateNotAfter = notAfter;
       this.scheduleRenewal();
     } else {
       await this.renewLoop();

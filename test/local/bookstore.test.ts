@@ -82,6 +82,26 @@ describe('local mode: the bookstore demo', () => {
     await waitFor('the live view counts denials', () => runtime.stats.status().access.denied > 0);
   });
 
+  test('the TrafficMetrics API on the status port: observed weights match the split\'s, the thief\'s denials show', async () => {
+    type Item = { backend?: { name: string; weight: number }; edge?: { direction: string; side: string; resource: { name?: string } }; metrics: { name: string; value: string }[] };
+    const get = async (path: string) => (await (await request(`http://127.0.0.1:${runtime.debugPort}/apis/metrics.smi-spec.io/v1alpha1${path}`)).body.json()) as { items: Item[] };
+    const count = (i: Item | undefined, name: string) => Number(i?.metrics.find((m) => m.name === name)?.value ?? 0);
+    const split = await waitFor('a minute of reports', async () => {
+      const list = await get('/namespaces/bookstore/trafficsplits/bookstore?t=1m');
+      const total = list.items.reduce((n, i) => n + count(i, 'success_count') + count(i, 'failure_count'), 0);
+      return total > 300 && { list, total };
+    }, 20_000);
+    const v2 = split.list.items.find((i) => i.backend?.name === 'bookstore-v2');
+    equal(v2?.backend?.weight, 10);
+    const share = (count(v2, 'success_count') + count(v2, 'failure_count')) / split.total;
+    const sigma = Math.sqrt((0.1 * 0.9) / split.total);
+    ok(Math.abs(share - 0.1) < 4.5 * sigma, `observed ${(100 * share).toFixed(1)}% of ${split.total} requests on v2, configured 10%`);
+    const edges = [...(await get('/namespaces/bookstore/deployments/bookstore-v1/edges?t=1m')).items, ...(await get('/namespaces/bookstore/deployments/bookstore-v2/edges?t=1m')).items];
+    const fromThief = edges.filter((e) => e.edge?.direction === 'from' && e.edge.side === 'server' && e.edge.resource.name === 'thief');
+    ok(fromThief.reduce((n, e) => n + count(e, 'denied_count'), 0) > 0, 'the thief\'s requests were denied');
+    equal(fromThief.reduce((n, e) => n + count(e, 'success_count'), 0), 0, 'and none got through');
+  });
+
   test('a weight edit in the YAML moves the traffic within a second', async () => {
     const written = Date.now();
     setWeights(0, 100);

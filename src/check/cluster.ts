@@ -10,7 +10,7 @@ import { INJECT_ANNOTATION } from '../inject/annotations.ts';
 import { CONTROLLER_SERVICE } from '../inject/defaults.ts';
 import { PROXY_CONTAINER } from '../inject/pod.ts';
 import { SYSTEM_NAMESPACES } from '../inject/settings.ts';
-import { INJECTOR_WEBHOOK, installManifests, VALIDATION_WEBHOOK } from '../install/manifests.ts';
+import { INJECTOR_WEBHOOK, installManifests, METRICS_API_SERVICE, VALIDATION_WEBHOOK } from '../install/manifests.ts';
 import { DEFAULT_INSTALL } from '../install/options.ts';
 import { PORTS } from '../lib/ports.ts';
 import * as judge from './evaluate.ts';
@@ -152,8 +152,14 @@ async function postInstall({ kubeconfig: kc }: CheckOptions, step: Step, ns: str
       const r = await kubeRequest(kc, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd}`);
       bundles.set(crd, r.status === 200 ? (r.body as { spec?: { conversion?: { webhook?: { clientConfig?: { caBundle?: string } } } } }).spec?.conversion?.webhook?.clientConfig?.caBundle : undefined);
     }
+    const api = await kubeRequest(kc, 'GET', `/apis/apiregistration.k8s.io/v1/apiservices/${METRICS_API_SERVICE}`);
+    bundles.set(`APIService/${METRICS_API_SERVICE}`, api.status === 200 ? (api.body as { spec?: { caBundle?: string } }).spec?.caBundle : undefined);
     const { result, certificate } = judge.caBundles(bundles, Date.now());
     return [result, judge.caValidity(certificate, Date.now())];
+  });
+  await step('TrafficMetrics API available', '', async () => {
+    const r = await kubeRequest(kc, 'GET', `/apis/apiregistration.k8s.io/v1/apiservices/${METRICS_API_SERVICE}`);
+    return judge.trafficMetricsAvailable(r.status === 200 ? (r.body as { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }).status ?? {} : undefined);
   });
   await webhookChecks(kc, ns, pods, step);
   await step('injected proxies connected and on the current config', '', async () => {

@@ -85,3 +85,11 @@ test('missed injection: a pod in an opted-in namespace (label or annotation) wit
   equal(r.detail, 'without a sidecar: shop/missed, plain/asked');
   ok(formatResult(r).startsWith('✘ ') && formatResult(r).includes('hint: re-create'));
 });
+
+test('the TrafficMetrics APIService: missing, not yet available (with the API server\'s reason), available', () => {
+  equal(judge.trafficMetricsAvailable(undefined).ok, false);
+  const down = judge.trafficMetricsAvailable({ conditions: [{ type: 'Available', status: 'False', reason: 'FailedDiscoveryCheck', message: 'no response from https://10.244.1.7:8444' }] });
+  equal(down.ok, false);
+  ok(down.detail.includes('FailedDiscoveryCheck') && down.detail.includes('10.244.1.7'), down.detail);
+  equal(judge.trafficMetricsAvailable({ conditions: [{ type: 'Available', status: 'True' }] }).ok, true);
+});

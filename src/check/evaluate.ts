@@ -109,6 +109,15 @@ export function webhookAnswer(name: string, outcome: { ok: true; detail: string 
   return outcome.ok ? pass(name, outcome.detail) : fail(name, outcome.detail, hint);
 }
 
+/** The TrafficMetrics APIService: present and Available (the API server reaches the controller through it). */
+export function trafficMetricsAvailable(apiService: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } | undefined): CheckResult {
+  const name = 'TrafficMetrics API available';
+  if (!apiService) return fail(name, 'APIService v1alpha1.metrics.smi-spec.io missing', 'skiff install | kubectl apply -f -');
+  const available = apiService.conditions?.find((c) => c.type === 'Available');
+  if (available?.status === 'True') return pass(name, 'metrics.smi-spec.io/v1alpha1 served through the API server');
+  return fail(name, `${available?.reason ?? 'no Available condition'}${available?.message ? `: ${available.message}` : ''}`, 'the controller serves it on port 8444: are its pods Ready and its Service\'s metrics-api port reachable from the API server?');
+}
+
 export interface PodView { namespace: string; name: string; annotations: Record<string, string>; containers: string[]; phase?: string; ready: boolean }
 export interface ProxyView { proxy: string; connected: boolean; upToDate: boolean; lastError: string | null; desired?: string; applied?: string | null }
 

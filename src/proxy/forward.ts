@@ -50,6 +50,8 @@ export interface ForwardRequest {
   outlier?: { threshold: number; baseEjectionMs: number };
   /** Requests allowed to wait for a connection to one endpoint; beyond it 503 `circuit-open`. */
   maxPendingRequests?: number;
+  /** The answer comes from the application: Skiff's own headers in it are dropped, never passed on as Skiff's word. */
+  fromApplication?: boolean;
   done(result: ForwardResult): void;
 }
 
@@ -156,9 +158,9 @@ export function forward(f: ForwardRequest): void {
           controller.abort(new Error('response already started'));
           return;
         }
-        const reason = headers[REASON_HEADER];
+        const reason = f.fromApplication ? undefined : headers[REASON_HEADER];
         if (typeof reason === 'string') upstreamReason = reason;
-        f.res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers));
+        f.res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers, f.fromApplication ?? false));
       },
       onResponseData(controller, chunk) {
         if (discard) return;

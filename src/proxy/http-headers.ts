@@ -50,13 +50,13 @@ export function expectsContinue(headers: IncomingHttpHeaders): boolean {
 }
 
 /** Response headers as Node's writeHead wants them, without hop-by-hop fields. */
-export function responseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+export function responseHeaders(headers: Record<string, string | string[] | undefined>, dropInternal = false): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const connection = headers.connection;
   const named = connection ? new Set(String(connection).toLowerCase().split(',').map((s) => s.trim())) : undefined;
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || (dropInternal && name.startsWith(INTERNAL_PREFIX))) continue;
     out[name] = value;
   }
   return out;

@@ -172,7 +172,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   setForwardedFor(headers, req.socket.remoteAddress);
   const app = ctx.app.runtime({ address: ctx.appHost, port, pod: me.id });
   forward({
-    req, res, method, path: target.path + target.query, headers, policy: TO_APPLICATION, upstreams: ctx.app,
+    req, res, method, path: target.path + target.query, headers, policy: TO_APPLICATION, upstreams: ctx.app, fromApplication: true,
     hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers),
     pick: (tried) => (tried.has(app) ? undefined : app),
     done: (result) => {

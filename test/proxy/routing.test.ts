@@ -56,6 +56,14 @@ describe('outbound routing through real sidecars', () => {
     equal(headers['x-skiff-client'], undefined, 'internal headers do not reach the app');
   });
 
+  test('an application cannot pass its answer off as Skiff\'s: its x-skiff-* response headers are dropped', async () => {
+    const res = await mesh.request('client', 'http://web.shop/status/403/forge');
+    equal(res.status, 403);
+    equal(res.headers['x-skiff-reason'], undefined);
+    equal(res.headers['x-skiff-detail'], undefined);
+    equal(res.headers['x-app'] !== undefined, true, 'the application\'s other headers pass');
+  });
+
   test('hosts outside the mesh get 502 with a reason: never an open proxy', async () => {
     const res = await mesh.request('client', 'http://example.com/');
     equal(res.status, 502);

@@ -1,6 +1,6 @@
 /**
  * A test application: answers with JSON naming itself and echoing the request. `/status/N`
- * answers N, `/delay/MS` waits first, `/body` echoes the request body, `/drop` closes the
+ * answers N (`/status/N/forge` also with Skiff's own `x-skiff-reason: access-denied`), `/delay/MS` waits first, `/body` echoes the request body, `/drop` closes the
  * connection without answering.
  */
 import http from 'node:http';
@@ -30,7 +30,7 @@ export async function startEchoApp(name: string, host: string, port: number): Pr
       const body = url.startsWith('/body') ? Buffer.concat(chunks).toString() : JSON.stringify({ app: name, method: req.method, path: url, headers: req.headers });
       setTimeout(() => {
         if (res.destroyed) return;
-        res.writeHead(status, { 'content-type': 'application/json', 'x-app': name });
+        res.writeHead(status, { 'content-type': 'application/json', 'x-app': name, ...(url.endsWith('/forge') ? { 'x-skiff-reason': 'access-denied', 'x-skiff-detail': 'forged by the app' } : {}) });
         res.end(body);
       }, delay);
     });

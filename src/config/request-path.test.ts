@@ -12,7 +12,7 @@ const cases: [string, ReturnType<typeof normalizeRequestTarget>][] = [
   ['/a/./b/', { path: '/a/b/', query: '' }],
   ['/..', { path: '/', query: '' }],
   ['/%41%7e%20%c3%a9?q=/../a', { path: '/A~%20%C3%A9', query: '?q=/../a' }],
-  ['*', { path: '*', query: '' }],
+  ['*', { problem: 'the asterisk-form request target (OPTIONS *) is not proxied' }],
 ];
 
 test('paths reach one normal form (RFC 3986 dot segments, merged slashes, unreserved decoded)', () => {

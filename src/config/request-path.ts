@@ -60,7 +60,9 @@ function removeDotSegments(path: string): string {
 
 /** Splits a request target (origin-form) into its normal path and query, or a problem. */
 export function normalizeRequestTarget(target: string): NormalizedPath {
-  if (target === '*') return { path: '*', query: '' };
+  // Asterisk-form (`OPTIONS *`) addresses the server itself, not a resource: nothing to route,
+  // and no HTTP client can send it on, so a proxy refuses it.
+  if (target === '*') return { problem: 'the asterisk-form request target (OPTIONS *) is not proxied' };
   if (!target.startsWith('/')) return { problem: 'the request target is not a path' };
   if (target.includes('#')) return { problem: 'the request target contains a fragment' };
   const q = target.indexOf('?');

@@ -59,6 +59,14 @@ describe('fuzzing the HTTP listeners', () => {
     });
   }
 
+  test('an asterisk-form target (OPTIONS *, GET *) is refused with 400, and the sidecar keeps serving: it once wedged the upstream pool', async () => {
+    for (const line of ['OPTIONS * HTTP/1.1', 'GET * HTTP/1.1', 'GET * HTTP/2.0']) {
+      const result = await rawProbe(mesh.pod('client').ip, OUTBOUND_PORT, `${line}\r\nHost: api.shop\r\nConnection: close\r\n\r\n`, 4000);
+      match(result.text, /^HTTP\/1\.1 400 [^]*x-skiff-reason: bad-request/i, line);
+      equal((await mesh.request('client', 'http://api.shop/next')).status, 200, `a keep-alive request after ${line}`);
+    }
+  });
+
   test('after the fuzzing both sidecars still serve', async () => {
     equal((await mesh.request('client', 'http://api.shop/after')).status, 200);
     ok(mesh.pod('api').proxy?.state && mesh.pod('client').proxy?.state);

@@ -22,6 +22,7 @@ import { startNode, type TestNode } from '../cluster/node.ts';
 import { meshYaml } from '../support/mesh.ts';
 import { createTestPki } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
+import { runConformance } from '../../conformance/runner/main.ts';
 import { everyReplicaAgrees, perDestination, rawMetrics, skiffStat, waitForEdges } from './traffic-metrics.ts';
 
 const NODE_IP = process.env.SKIFF_NODE_IP ?? '10.250.0.2';
@@ -330,6 +331,13 @@ describe('a real node', () => {
     const pre = await check('--pre');
     equal(pre.status, 1, 'before installing, the taken namespace is a ✘');
     ok(pre.out.includes('✘ namespace skiff-system free'), pre.out);
+  });
+
+  test('the SMI conformance suite passes every upstream step (24/24), run through the API server only', async () => {
+    const lines: string[] = [];
+    const code = await runConformance(['--kubeconfig', cluster.kubeconfigPath, '--step-timeout', '90'], (line) => lines.push(line));
+    equal(code, 0, lines.join('\n'));
+    ok(lines.includes('upstream SMI conformance: 24/24 steps (100.0%)'), lines.join('\n'));
   });
 
   test('skiff check names the broken parts: a CRD version removed, the controller scaled to 0', async () => {

@@ -186,13 +186,13 @@ describe('controller on a real API server', () => {
       Namespace: '/api/v1/namespaces', ServiceAccount: '/api/v1/namespaces/skiff-system/serviceaccounts', ConfigMap: '/api/v1/namespaces/skiff-system/configmaps', Service: '/api/v1/namespaces/skiff-system/services',
       Deployment: '/apis/apps/v1/namespaces/skiff-system/deployments', ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
       ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', Role: '/apis/rbac.authorization.k8s.io/v1/namespaces/skiff-system/roles',
-      RoleBinding: '/apis/rbac.authorization.k8s.io/v1/namespaces/skiff-system/rolebindings', ValidatingWebhookConfiguration: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
-      MutatingWebhookConfiguration: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+      RoleBinding: '/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings', ValidatingWebhookConfiguration: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+      MutatingWebhookConfiguration: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', APIService: '/apis/apiregistration.k8s.io/v1/apiservices',
     };
     const kustomization = parse(readFileSync(join(DEPLOY, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
     for (const file of kustomization.resources.filter((r) => !r.startsWith('..'))) {
       for (const doc of parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8')).map((d) => d.toJS())) {
-        const path = paths[doc.kind];
+        const path = paths[doc.kind]?.replace('{ns}', doc.metadata.namespace ?? '');
         ok(path, `no API path for ${doc.kind}`);
         // RBAC for real (the access review below needs it); everything else as a server-side dry run.
         const real = file === 'rbac.yaml' || doc.kind === 'Namespace' || doc.kind === 'ServiceAccount' || doc.kind === 'ConfigMap';

@@ -72,8 +72,11 @@ const SLOW = 300;
 /** Fast 500s from the application: failures, and quick ones. */
 const FAILED = 17;
 const DENIED = 7;
-/** The latency each request asks for: 20–219 ms, spread evenly, in a scrambled order. */
-const delays = Array.from({ length: SLOW }, (_, i) => 20 + ((i * 37) % 200));
+/**
+ * The latency each request asks for: 50–449 ms, spread evenly, in a scrambled order (long
+ * enough that what lies outside any sidecar, the test's own client, stays a small part).
+ */
+const delays = Array.from({ length: SLOW }, (_, i) => 50 + ((i * 37) % 400));
 const exact = (sorted: number[], q: number) => sorted[Math.floor(q * (sorted.length - 1))] as number;
 
 describe('local mode: the TrafficMetrics API', () => {
@@ -115,11 +118,11 @@ describe('local mode: the TrafficMetrics API', () => {
       return s.length === 3 && s.every((p) => p.upToDate);
     }, 30_000);
     await waitFor('the slow service answers the client', async () => (await send('client', '/?ms=0')).status === 200, 30_000);
-    // Let the warm-up requests' report go by, then send the measured load: 10 at a time.
+    // Let the warm-up requests' report go by, then send the measured load: 5 at a time.
     await new Promise((r) => setTimeout(r, 6000));
     const start = Date.now();
-    for (let i = 0; i < SLOW; i += 10) {
-      const batch = await Promise.all(delays.slice(i, i + 10).map((ms) => send('client', `/?ms=${ms}`)));
+    for (let i = 0; i < SLOW; i += 5) {
+      const batch = await Promise.all(delays.slice(i, i + 5).map((ms) => send('client', `/?ms=${ms}`)));
       for (const r of batch) {
         equal(r.status, 200);
         clientSide.push(r.ms);
@@ -131,7 +134,7 @@ describe('local mode: the TrafficMetrics API', () => {
       clientSide.push(r.ms);
     }
     for (let i = 0; i < DENIED; i++) equal((await send('stranger', '/?ms=0')).status, 403);
-    ok(Date.now() - start < 25_000, 'the measured load fits in a 30 s window');
+    ok(Date.now() - start < 50_000, 'the measured load fits in the 1-minute window the test reads');
   });
   after(async () => {
     await runtime?.stop();
@@ -164,7 +167,7 @@ describe('local mode: the TrafficMetrics API', () => {
     equal(value(edge('from', 'client', 'stranger'), 'denied_count'), DENIED, 'and by the stranger\'s own sidecar');
   });
 
-  test('p50, p90 and p99 are within 5 % of what the client measured for the same requests', async () => {
+  test('p50, p90 and p99 are within 5 % of what the client measured for the same requests', async (t) => {
     const edges = (await api('/namespaces/lab/deployments/client/edges?t=1m')).body.items;
     const sent = edges.find((e) => e.edge?.direction === 'to' && e.edge.side === 'client' && e.edge.resource.name === 'slow');
     const received = edges.find((e) => e.edge?.direction === 'to' && e.edge.side === 'server' && e.edge.resource.name === 'slow');
@@ -172,6 +175,7 @@ describe('local mode: the TrafficMetrics API', () => {
     for (const [q, name] of [[0.5, 'p50_response_latency'], [0.9, 'p90_response_latency'], [0.99, 'p99_response_latency']] as const) {
       const want = exact(sorted, q);
       const got = value(sent, name) as number;
+      t.diagnostic(`${name}: client ${want.toFixed(1)} ms, client's sidecar ${got} ms (${((100 * (got - want)) / want).toFixed(1)} %), server's sidecar ${value(received, name)} ms`);
       ok(Math.abs(got - want) / want <= 0.05, `${name} at the client's sidecar: ${got} ms, the client measured ${want.toFixed(1)} ms`);
       // The server's sidecar starts its clock one hop later: never more, and within 10 % here.
       const atServer = value(received, name) as number;

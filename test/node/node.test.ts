@@ -333,9 +333,10 @@ describe('a real node', () => {
     ok(pre.out.includes('✘ namespace skiff-system free'), pre.out);
   });
 
-  test('the SMI conformance suite passes every upstream step (24/24), run through the API server only', async () => {
+  test('the SMI conformance suite passes every upstream step (24/24), run through the API server only', async (t) => {
     const lines: string[] = [];
     const code = await runConformance(['--kubeconfig', cluster.kubeconfigPath, '--step-timeout', '90'], (line) => lines.push(line));
+    for (const line of lines) t.diagnostic(line);
     equal(code, 0, lines.join('\n'));
     ok(lines.includes('upstream SMI conformance: 24/24 steps (100.0%)'), lines.join('\n'));
   });

@@ -69,6 +69,12 @@ export class Cluster {
     return { status: r.status, body: r.body };
   }
 
+  /** A GET on the SMI TrafficMetrics API, through the API server. */
+  async trafficMetrics(path: string): Promise<{ status: number; body: unknown }> {
+    const r = await kubeRequest(this.kc, 'GET', `/apis/metrics.smi-spec.io/v1alpha1${path}`);
+    return { status: r.status, body: r.body };
+  }
+
   async metrics(namespace: string, app: string): Promise<AppMetrics> {
     const r = await this.app(namespace, app, 'GET', '/metrics');
     if (r.status !== 200) throw new Error(`${app} /metrics answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`);

@@ -5,7 +5,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Cluster, type AppMetrics } from './cluster.ts';
-import { appManifests, withNamespace, type Expectation, type Profile, type Scenario, type Step, type TrafficStep } from './scenario.ts';
+import { appManifests, withNamespace, type Expectation, type MetricsStep, type Profile, type Scenario, type Step, type TrafficStep } from './scenario.ts';
 
 export interface StepResult { step: number; name: string; passed: boolean; durationMs: number; detail: string }
 export interface ScenarioResult {
@@ -52,6 +52,27 @@ async function traffic(cluster: Cluster, ns: string, apps: string[], t: TrafficS
   return judge(t.expect, t.from, seen);
 }
 
+type MetricsItem = { resource?: { name?: string }; edge?: { direction: string; side: string; resource: { name?: string } }; metrics: { name: string; value: string }[] };
+
+/** The TrafficMetrics answer holds an item for each expectation, with at least those values. */
+async function metrics(cluster: Cluster, ns: string, m: MetricsStep): Promise<string | undefined> {
+  const r = await cluster.trafficMetrics(withNamespace(m.path, ns));
+  if (r.status !== 200) return `the TrafficMetrics API answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`;
+  const body = r.body as { items?: MetricsItem[] } & MetricsItem;
+  const items = body.items ?? [body];
+  const value = (item: MetricsItem, name: string) => {
+    const v = item.metrics.find((x) => x.name === name)?.value ?? '0';
+    return v.endsWith('m') ? Number(v.slice(0, -1)) / 1000 : Number(v);
+  };
+  for (const want of m.expect) {
+    const item = items.find((i) => (!want.resource || i.resource?.name === want.resource)
+      && (!want.edge || (i.edge?.direction === want.edge.direction && i.edge.side === want.edge.side && i.edge.resource.name === want.edge.resource)));
+    if (!item) return `no item for ${JSON.stringify(want.edge ?? want.resource)}`;
+    for (const [name, n] of Object.entries(want.atLeast)) if (value(item, name) < n) return `${name} is ${value(item, name)}, want at least ${n} (${JSON.stringify(want.edge ?? want.resource)})`;
+  }
+  return undefined;
+}
+
 async function runStep(cluster: Cluster, ns: string, apps: string[], step: Step, deadline: number): Promise<string | undefined> {
   let last: string | undefined = 'not tried';
   while (Date.now() < deadline) {
@@ -69,7 +90,8 @@ async function runStep(cluster: Cluster, ns: string, apps: string[], step: Step,
         last = (await cluster.exists(withNamespace(step.delete, ns))) ? 'the objects are still there' : undefined;
         // A deleted object is gone only when every document is: check each one.
         if (!last) for (const doc of withNamespace(step.delete, ns).split(/^---$/m)) if (doc.trim() && (await cluster.exists(doc))) last = 'an object is still there';
-      } else last = await traffic(cluster, ns, apps, step.traffic);
+      } else if ('metrics' in step) last = await metrics(cluster, ns, step.metrics);
+      else last = await traffic(cluster, ns, apps, step.traffic);
     } catch (err) {
       last = (err as Error).message;
     }

@@ -30,8 +30,16 @@ export interface TrafficStep {
   expect: Expectation;
 }
 
+/** A TrafficMetrics (metrics.smi-spec.io/v1alpha1) answer should hold an item like this. */
+export interface MetricsStep {
+  /** Under /apis/metrics.smi-spec.io/v1alpha1, e.g. /namespaces/{{namespace}}/deployments/x/edges?t=1m */
+  path: string;
+  expect: { resource?: string; edge?: { direction: string; side: string; resource: string }; atLeast: Record<string, number> }[];
+}
+
 export type Step =
   | { name: string; crd: string }
+  | { name: string; metrics: MetricsStep }
   | { name: string; ready: string[] }
   | { name: string; apply: string }
   | { name: string; delete: string }

@@ -11,7 +11,7 @@ const scenarios = readdirSync(join(CONFORMANCE_DIR, 'scenarios')).filter((f) => 
 test('the upstream scenarios have upstream\'s 24 steps: access 7, split 11, spec 6', () => {
   const upstream = Object.fromEntries(scenarios.filter((s) => !s.extra).map((s) => [s.spec, s.steps.length]));
   deepStrictEqual(upstream, { 'traffic-access': 7, 'traffic-split': 11, 'traffic-spec': 6 });
-  for (const s of scenarios) for (const step of s.steps) equal(['crd', 'ready', 'apply', 'delete', 'traffic'].filter((k) => k in step).length, 1, `${s.name}: ${step.name}`);
+  for (const s of scenarios) for (const step of s.steps) equal(['crd', 'ready', 'apply', 'delete', 'traffic', 'metrics'].filter((k) => k in step).length, 1, `${s.name}: ${step.name}`);
 });
 
 test('every manifest a scenario applies is YAML naming the test namespace, and the app expands with the profile', () => {

@@ -29,15 +29,28 @@ export async function rawMetrics(cluster: TestCluster, path: string): Promise<Li
   return JSON.parse(r.stdout) as List;
 }
 
+const edgesPath = (pod: string) => `/namespaces/bookstore/pods/${pod}/edges?t=5m&edgeKind=deployments`;
+/** Destinations with a non-zero count, in name order: a destination the load never reached has no edge. */
+const nonZero = (m: Record<string, number>) => JSON.stringify(Object.entries(m).filter(([, v]) => v !== 0).sort());
+
 /** Waits until the API, asked through the API server, shows `want` for the load pod (reports arrive every 5 s). */
 export async function waitForEdges(cluster: TestCluster, pod: string, want: Record<string, number>, metric = 'success_count'): Promise<List> {
-  const path = `/namespaces/bookstore/pods/${pod}/edges?t=5m&edgeKind=deployments`;
   return waitFor(`the TrafficMetrics of ${pod}`, async () => {
-    const list = await rawMetrics(cluster, path);
-    const client = perDestination(list, 'client', metric);
-    return JSON.stringify(client) === JSON.stringify(want) && list;
+    const list = await rawMetrics(cluster, edgesPath(pod));
+    return nonZero(perDestination(list, 'client', metric)) === nonZero(want) && list;
   }, 60_000).catch(async (err: Error) => {
-    throw new Error(`${err.message}: want ${JSON.stringify(want)}, got ${JSON.stringify(perDestination(await rawMetrics(cluster, path), 'client', metric))}`);
+    throw new Error(`${err.message}: want ${JSON.stringify(want)}, got ${JSON.stringify(perDestination(await rawMetrics(cluster, edgesPath(pod)), 'client', metric))}`);
+  });
+}
+
+/** Waits until the load pod's edges add up to `total` of `metric`, wherever the requests went. */
+export async function waitForTotal(cluster: TestCluster, pod: string, metric: string, total: number): Promise<List> {
+  const sum = (list: List) => Object.values(perDestination(list, 'client', metric)).reduce((n, v) => n + v, 0);
+  return waitFor(`${total} ${metric} for ${pod}`, async () => {
+    const list = await rawMetrics(cluster, edgesPath(pod));
+    return sum(list) === total && list;
+  }, 60_000).catch(async (err: Error) => {
+    throw new Error(`${err.message}: got ${sum(await rawMetrics(cluster, edgesPath(pod)))}`);
   });
 }
 

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
+import { parseDuration } from '../api/index.ts';
 import { kubeRequest } from '../check/kube-request.ts';
 import { isResourcePlural, RESOURCE_KINDS, type ResourcePlural } from '../control/traffic/kinds.ts';
 import type { TrafficMetrics, TrafficMetricsList } from '../control/traffic/query.ts';
@@ -114,16 +115,11 @@ export async function runStat(argv: string[], out: (line: string) => void): Prom
     out(JSON.stringify(other ? { ...(body as object), items } : body, null, 2));
     return 0;
   }
-  const windowSeconds = (list[0]?.window ? fromWindow(list[0].window) : 30);
+  const windowSeconds = (parseDuration(list[0]?.window ?? '') ?? 30_000) / 1000;
   const label = (m: TrafficMetrics) => {
     const r = other ? m.edge?.resource ?? {} : m.resource;
     return values['all-namespaces'] && r.namespace ? `${r.namespace}/${r.name ?? ''}` : r.name ?? '(outside the mesh)';
   };
   for (const line of renderRows(items.map((m) => rowOf(label(m), m)), windowSeconds, output === 'wide')) out(line);
   return 0;
-}
-
-function fromWindow(text: string): number {
-  const m = /^(\d+)(s|m)$/.exec(text);
-  return m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : 30;
 }

@@ -34,9 +34,7 @@ export class LatencyHistogram {
   total = 0;
 
   add(ms: number, count = 1): void {
-    const i = latencyBucket(ms);
-    this.counts.set(i, (this.counts.get(i) ?? 0) + count);
-    this.total += count;
+    this.addBucket(latencyBucket(ms), count);
   }
 
   /** Adds `count` to bucket `index` (a bucket from the wire or another histogram). */
@@ -47,10 +45,7 @@ export class LatencyHistogram {
 
   /** Adds buckets as sent on the wire (or as another histogram's `pairs()`). */
   merge(pairs: BucketPairs): void {
-    for (const [i, n] of pairs) {
-      this.counts.set(i, (this.counts.get(i) ?? 0) + n);
-      this.total += n;
-    }
+    for (const [i, n] of pairs) this.addBucket(i, n);
   }
 
   /** Occupied buckets, sorted by index. */

@@ -177,7 +177,7 @@ export function forward(f: ForwardRequest): void {
           return;
         }
         f.res.end();
-        finish({ status, endpoint, ...(upstreamReason ? { upstreamReason } : {}) });
+        finish({ status, endpoint, upstreamReason });
       },
       onResponseError(_controller, err: Error & { code?: string }) {
         settle(false);

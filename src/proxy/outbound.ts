@@ -15,7 +15,7 @@ import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValu
 import { admit, choose, isRefusal, resolve, type Refusal } from './outbound-stages.ts';
 import { pickEndpoint } from './state.ts';
 import type { RequestLabels } from './telemetry.ts';
-import type { SeriesKey } from './traffic-recorder.ts';
+import { endpointPeer, type SeriesKey } from './traffic-recorder.ts';
 
 export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: ServerResponse): void {
   const started = performance.now();
@@ -82,11 +82,11 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
         counters.active--;
         const endpoint = result.endpoint?.endpoint;
         const workload = endpoint?.workload;
-        if (workload && endpoint) {
+        if (workload) {
           labels.destination_workload_kind = workload.kind;
           labels.destination_workload = workload.name;
-          traffic.peer = { namespace: workload.namespace, pod: endpoint.pod.slice(endpoint.pod.indexOf('/') + 1), kind: workload.kind, name: workload.name };
         }
+        if (endpoint) traffic.peer = endpointPeer(endpoint);
         traffic.backend = cluster.config.service;
         if (result.attempts > 1) ctx.telemetry.retries.labels({ cluster: cluster.config.name }).inc(result.attempts - 1);
         record(result.status, result.reason ?? result.upstreamReason);

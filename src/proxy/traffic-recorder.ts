@@ -4,7 +4,7 @@
  * A map lookup and a few additions per request; at most MAX_REPORT_SERIES series, the rest
  * fold into one series without peer, so a caller inventing peers cannot grow it.
  */
-import { MAX_REPORT_SERIES, outcomeOf, type Peer, type TrafficSeries } from '../config/index.ts';
+import { MAX_REPORT_SERIES, outcomeOf, type Endpoint, type Peer, type TrafficSeries } from '../config/index.ts';
 import { LatencyHistogram } from '../lib/latency-histogram.ts';
 
 export interface SeriesKey {
@@ -23,6 +23,19 @@ interface Accumulator {
 }
 
 const OVERFLOW_PEER = {} as const;
+
+const endpointPeers = new WeakMap<Endpoint, Peer>();
+
+/** The peer an endpoint stands for: built once per endpoint of a config (configs never change), not per request. */
+export function endpointPeer(endpoint: Endpoint): Peer {
+  let peer = endpointPeers.get(endpoint);
+  if (!peer) {
+    const w = endpoint.workload;
+    peer = w ? { namespace: w.namespace, pod: endpoint.pod.slice(endpoint.pod.indexOf('/') + 1), kind: w.kind, name: w.name } : {};
+    endpointPeers.set(endpoint, peer);
+  }
+  return peer;
+}
 
 function keyString(k: SeriesKey): string {
   const p = k.peer;

@@ -66,9 +66,7 @@ export async function answer(path: string, query: Record<string, unknown>, backe
     ...(request.namespace ? { namespace: request.namespace } : {}), ...(request.name ? { name: request.name } : {}),
   };
   const { items, coveredMs } = await backend.partial(asked);
-  // The selector filters the items (resources), never the traffic counted in them.
-  const kept = selected ? items.filter((it) => selected(it.resource.namespace, it.resource.name ?? '')) : items;
-  const list = renderMetrics(kept, { ...asked, now: Date.now() }, coveredMs);
+  const list = renderMetrics(items, { ...asked, now: Date.now(), ...(selected ? { selected } : {}) }, coveredMs);
   if (request.name === undefined || request.edges) return { code: 200, body: list };
   const [one, ...more] = list.items;
   if (one && more.length === 0) return { code: 200, body: one };

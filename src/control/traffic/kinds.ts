@@ -60,16 +60,9 @@ export interface Catalog {
 
 export const EMPTY_CATALOG: Catalog = { pods: new Map(), namespaceLabels: new Map(), serviceLabels: new Map(), splits: [] };
 
-/** A pod as the traffic names it: its namespace and name, and the workload its sidecar reported. */
-export interface PodRef {
-  namespace?: string;
-  pod?: string;
-  kind?: string;
-  name?: string;
-}
-
 /** The names of the resources of `plural` a pod belongs to (none, one, or several Services). */
-export function resourcesOf(ref: PodRef | Peer, plural: ResourcePlural, catalog: Catalog): string[] {
+/** `ref` is a pod as the traffic names it (a Peer, or a Reporter): namespace, pod, and its workload. */
+export function resourcesOf(ref: Peer, plural: ResourcePlural, catalog: Catalog): string[] {
   const facts = ref.namespace && ref.pod ? catalog.pods.get(`${ref.namespace}/${ref.pod}`) : undefined;
   switch (plural) {
     case 'namespaces': return ref.namespace ? [ref.namespace] : [];
@@ -96,7 +89,7 @@ export interface ObjectReference {
  * its workload, else its pod, else just its namespace (a caller outside the mesh, or a
  * destination without a sidecar, has only what the traffic showed).
  */
-export function edgeResources(ref: PodRef | Peer, plural: ResourcePlural, catalog: Catalog): ObjectReference[] {
+export function edgeResources(ref: Peer, plural: ResourcePlural, catalog: Catalog): ObjectReference[] {
   const info = RESOURCE_KINDS[plural];
   const same = plural === 'trafficsplits' ? [] : resourcesOf(ref, plural, catalog);
   if (same.length) return same.map((name) => ({ kind: info.kind, ...(info.namespaced && ref.namespace ? { namespace: ref.namespace } : {}), name }));

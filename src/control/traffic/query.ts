@@ -112,9 +112,8 @@ const refKey = (r: ObjectReference) => `${r.kind ?? ''}/${r.namespace ?? ''}/${r
 export function partialMetrics(entries: readonly StoredSeries[], catalog: Catalog, q: PartialQuery): PartialItem[] {
   const info = RESOURCE_KINDS[q.resource];
   const items = new Map<string, Item>();
-  const selected = (q as Partial<MetricsQuery>).selected;
   const wanted = (namespace: string | undefined, name: string) =>
-    (!info.namespaced || q.namespace === undefined || namespace === q.namespace) && (q.name === undefined || name === q.name) && (selected?.(namespace, name) ?? true);
+    (!info.namespaced || q.namespace === undefined || namespace === q.namespace) && (q.name === undefined || name === q.name);
   const ref = (namespace: string | undefined, name: string): ObjectReference => ({ kind: info.kind, ...(info.namespaced && namespace ? { namespace } : {}), name });
   const item = (resource: ObjectReference, extra: Omit<Item, 'resource' | 'totals'> = {}) => {
     const key = itemKey({ resource, ...extra });
@@ -127,6 +126,15 @@ export function partialMetrics(entries: readonly StoredSeries[], catalog: Catalo
   };
 
   if (q.resource === 'trafficsplits') {
+    // What clients sent through a split, by `apex|backend`, gathered in one pass over the series.
+    const sent = new Map<string, StoredSeries[]>();
+    for (const e of entries) {
+      if (e.direction !== 'outbound' || !e.backend) continue;
+      const key = `${e.service ?? ''}|${e.backend}`;
+      const list = sent.get(key);
+      if (list) list.push(e);
+      else sent.set(key, [e]);
+    }
     for (const split of catalog.splits) {
       if (!wanted(split.namespace, split.name)) continue;
       const apex = `${split.namespace}/${split.apex}`;
@@ -134,8 +142,7 @@ export function partialMetrics(entries: readonly StoredSeries[], catalog: Catalo
         const backend = { apex: split.apex, name: b.service, weight: b.weight };
         const resource = ref(split.namespace, split.name);
         if (!q.edges) item(resource, { backend });
-        for (const e of entries) {
-          if (e.direction !== 'outbound' || e.service !== apex || e.backend !== `${split.namespace}/${b.service}`) continue;
+        for (const e of sent.get(`${apex}|${split.namespace}/${b.service}`) ?? []) {
           if (!q.edges) item(resource, { backend }).totals.add(e);
           else for (const client of edgeResources(e.reporter, q.edgeKind ?? 'deployments', catalog)) item(resource, { backend, edge: { direction: 'from', side: 'client', resource: client } }).totals.add(e);
         }
@@ -210,9 +217,11 @@ function metricsOf(it: PartialItem): Metric[] {
   return out;
 }
 
-/** The answer: items sorted, quantiles read, `window` the span really covered. */
-export function renderMetrics(items: readonly PartialItem[], q: PartialQuery & { now: number }, coveredMs = q.windowMs): TrafficMetricsList {
+/** The answer: items the selector keeps (it filters resources, never the traffic counted in them), sorted, quantiles read, `window` the span really covered. */
+export function renderMetrics(all: readonly PartialItem[], q: MetricsQuery, coveredMs = q.windowMs): TrafficMetricsList {
   const info = RESOURCE_KINDS[q.resource];
+  const selected = q.selected;
+  const items = selected ? all.filter((it) => selected(it.resource.namespace, it.resource.name ?? '')) : all;
   const timestamp = new Date(q.now).toISOString();
   const window = formatWindow(Math.min(q.windowMs, coveredMs));
   const sorted = items.toSorted((a, b) => refKey(a.resource).localeCompare(refKey(b.resource)) || (a.backend?.name ?? '').localeCompare(b.backend?.name ?? '')

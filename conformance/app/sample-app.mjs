@@ -5,15 +5,27 @@
 //                   `ServiceName: <SERVICE_NAME>`; answer status 200–399 → RespSucceeded,
 //                   other status → RespFailed; a transport error (DNS, reset, refused) →
 //                   500 and nothing recorded, as upstream does.
+//                   Beyond upstream, `tcp://host:port` and `udp://host:port` send one line
+//                   `<SERVICE_NAME>` and wait for the echo: an answer → RespSucceeded; a
+//                   connection closed or reset without one, or silence (UDP: 2 s) →
+//                   RespFailed (a denial has no status below HTTP); DNS failure → 500.
 //   GET    /echo    echoes the request (and counts it as received).
 //   GET    /metrics {ReqReceived: [ServiceName of every /call and /echo received], RespSucceeded, RespFailed}
 //   DELETE /metrics resets them.
 //
-// Listens on PORT (9091) and calls nothing but what /call names.
+//   TCP_PORT (9092) and UDP_PORT (9093): line echo, `<caller>` → `<SERVICE_NAME> <caller>`,
+//                   the caller counted as received.
+//
+// Listens on PORT (9091), TCP_PORT and UDP_PORT, and calls nothing but what /call names.
+import dgram from 'node:dgram';
+import dns from 'node:dns/promises';
 import http from 'node:http';
+import net from 'node:net';
 
 const name = process.env.SERVICE_NAME ?? 'app';
 const port = Number(process.env.PORT ?? 9091);
+const tcpPort = Number(process.env.TCP_PORT ?? 9092);
+const udpPort = Number(process.env.UDP_PORT ?? 9093);
 let metrics = { ReqReceived: [], RespSucceeded: [], RespFailed: [] };
 const agent = new http.Agent({ keepAlive: true });
 
@@ -22,15 +34,61 @@ function send(res, status, value) {
   res.end(JSON.stringify(value));
 }
 
-function call(spec) {
+/** A TCP line exchange: {status: 200, body} on an answer, {status: 0} when there was none. */
+function callTcp(url) {
   return new Promise((resolve) => {
-    let url;
-    try {
-      url = new URL(spec.url);
-    } catch {
-      resolve({ error: `bad url ${spec.url}` });
-      return;
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+    let text = '';
+    let settled = false;
+    const done = (result) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(10_000, () => done({ status: 0, body: 'no answer' }));
+    socket.on('connect', () => socket.write(`${name}\n`));
+    socket.on('data', (c) => {
+      text += c;
+      if (text.includes('\n')) done({ status: 200, body: text.trim() });
+    });
+    socket.on('error', (err) => done(err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? { error: err.message } : { status: 0, body: err.message }));
+    socket.on('close', () => done({ status: 0, body: 'closed without an answer' }));
+  });
+}
+
+/** A UDP datagram and its echo within 2 s. */
+async function callUdp(url) {
+  let address;
+  try {
+    address = (await dns.lookup(url.hostname)).address;
+  } catch (err) {
+    return { error: err.message };
+  }
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => finish({ status: 0, body: 'no answer' }), 2000);
+    function finish(result) {
+      clearTimeout(timer);
+      socket.close();
+      resolve(result);
     }
+    socket.on('message', (m) => finish({ status: 200, body: m.toString().trim() }));
+    socket.on('error', (err) => finish({ status: 0, body: err.message }));
+    socket.send(`${name}\n`, Number(url.port), address);
+  });
+}
+
+function call(spec) {
+  let url;
+  try {
+    url = new URL(spec.url);
+  } catch {
+    return Promise.resolve({ error: `bad url ${spec.url}` });
+  }
+  if (url.protocol === 'tcp:') return callTcp(url);
+  if (url.protocol === 'udp:') return callUdp(url);
+  return new Promise((resolve) => {
     const body = typeof spec.body === 'string' ? spec.body : '';
     const req = http.request(url, { method: spec.method ?? 'GET', agent, timeout: 10_000, headers: { ...(spec.headers ?? {}), ServiceName: name, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) } }, (res) => {
       let text = '';
@@ -75,3 +133,27 @@ http.createServer((req, res) => {
     return send(res, 404, { error: `no ${req.method} ${path}` });
   });
 }).listen(port, () => console.log(`${name} listening on ${port}`));
+
+net.createServer((socket) => {
+  let text = '';
+  socket.on('error', () => socket.destroy());
+  socket.setTimeout(30_000, () => socket.destroy());
+  socket.on('data', (c) => {
+    text += c;
+    if (text.length > 1024) socket.destroy();
+    const line = text.indexOf('\n');
+    if (line < 0) return;
+    const caller = text.slice(0, line).trim();
+    text = text.slice(line + 1);
+    metrics.ReqReceived.push(caller);
+    socket.write(`${name} ${caller}\n`);
+  });
+}).listen(tcpPort, () => console.log(`${name} echoing TCP on ${tcpPort}`));
+
+const udp = dgram.createSocket('udp4');
+udp.on('message', (m, from) => {
+  const caller = m.toString().slice(0, 256).trim();
+  metrics.ReqReceived.push(caller);
+  udp.send(`${name} ${caller}\n`, from.port, from.address);
+});
+udp.bind(udpPort, () => console.log(`${name} echoing UDP on ${udpPort}`));

@@ -5,12 +5,14 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Cluster, type AppMetrics } from './cluster.ts';
-import { appManifests, withNamespace, type Expectation, type MetricsStep, type Profile, type Scenario, type Step, type TrafficStep } from './scenario.ts';
+import { appManifests, withNamespace, type Expectation, type MetricsStep, type Profile, type Scenario, type ShiftStep, type Step, type TrafficStep } from './scenario.ts';
 
 export interface StepResult { step: number; name: string; passed: boolean; durationMs: number; detail: string }
 export interface ScenarioResult {
   scenario: string; spec: string; specVersion: string; extra: boolean;
-  passed: number; total: number; capability: 'FULL' | 'HALF' | 'NONE'; steps: StepResult[];
+  passed: number; total: number; capability: 'FULL' | 'HALF' | 'NONE' | 'NOT CLAIMED'; steps: StepResult[];
+  /** Why the profile does not claim this scenario (then no step ran). */
+  unclaimed?: string;
 }
 
 export interface RunOptions {
@@ -52,6 +54,49 @@ async function traffic(cluster: Cluster, ns: string, apps: string[], t: TrafficS
   return judge(t.expect, t.from, seen);
 }
 
+/** What answered each call of a shift, in completion order: an app's name, or `failed: …`. */
+export function judgeShift(expect: ShiftStep['expect'], answers: readonly string[]): string | undefined {
+  const failed = answers.filter((a) => a.startsWith('failed'));
+  if (failed.length !== expect.failed) return `${failed.length} of ${answers.length} calls failed, want ${expect.failed} (${[...new Set(failed)].slice(0, 3).join('; ')})`;
+  for (const [which, want] of [['first', expect.first], ['last', expect.last]] as const) {
+    if (!want) continue;
+    const part = which === 'first' ? answers.slice(0, want.calls) : answers.slice(-want.calls);
+    const other = part.filter((a) => a !== want.app);
+    if (other.length) return `the ${which} ${want.calls} calls were not all answered by ${want.app}: ${other.length} by ${[...new Set(other)].join(', ')}`;
+  }
+  return undefined;
+}
+
+/** One run of a shift: load through `from`, the change applied part-way, each answer noted. */
+async function shift(cluster: Cluster, ns: string, s: ShiftStep): Promise<string | undefined> {
+  const answers: string[] = [];
+  let next = 0;
+  let applying: Promise<void> | undefined;
+  const started = Date.now();
+  const worker = async () => {
+    while (next < s.calls) {
+      const slot = started + (next * 1000) / s.rate;
+      next += 1;
+      if (slot > Date.now()) await new Promise((r) => setTimeout(r, slot - Date.now()));
+      const r = await cluster.app(ns, s.from, 'POST', '/call', { url: withNamespace(s.url, ns), method: 'GET', headers: {} });
+      const result = r.body as { status?: number; body?: string; error?: string };
+      let answer = `failed: ${r.status} ${result.error ?? result.status ?? ''}`;
+      if (r.status === 200 && result.status === 200) {
+        try {
+          answer = (JSON.parse(result.body ?? '') as { service?: string }).service ?? 'failed: no service in the echo';
+        } catch {
+          answer = 'failed: the answer is not the echo';
+        }
+      }
+      answers.push(answer);
+      if (answers.length === s.afterCalls) applying = cluster.apply(withNamespace(s.apply, ns));
+    }
+  };
+  await Promise.all(Array.from({ length: s.concurrency }, worker));
+  await applying;
+  return judgeShift(s.expect, answers);
+}
+
 type MetricsItem = { resource?: { name?: string }; edge?: { direction: string; side: string; resource: { name?: string } }; metrics: { name: string; value: string }[] };
 
 /** The TrafficMetrics answer holds an item for each expectation, with at least those values. */
@@ -91,6 +136,7 @@ async function runStep(cluster: Cluster, ns: string, apps: string[], step: Step,
         // A deleted object is gone only when every document is: check each one.
         if (!last) for (const doc of withNamespace(step.delete, ns).split(/^---$/m)) if (doc.trim() && (await cluster.exists(doc))) last = 'an object is still there';
       } else if ('metrics' in step) last = await metrics(cluster, ns, step.metrics);
+      else if ('shift' in step) return await shift(cluster, ns, step.shift);
       else last = await traffic(cluster, ns, apps, step.traffic);
     } catch (err) {
       last = (err as Error).message;
@@ -102,6 +148,12 @@ async function runStep(cluster: Cluster, ns: string, apps: string[], step: Step,
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
+  const base = { scenario: scenario.name, spec: scenario.spec, specVersion: scenario.specVersion, extra: scenario.extra ?? false, total: scenario.steps.length };
+  const unclaimed = options.profile.unsupported?.[scenario.name];
+  if (unclaimed !== undefined) {
+    options.log?.(`${scenario.name} not claimed by the ${options.profile.name} profile: ${unclaimed}`);
+    return { ...base, passed: 0, capability: 'NOT CLAIMED', steps: [], unclaimed };
+  }
   const cluster = new Cluster(options.kubeconfig);
   const ns = `smi-${scenario.name}-${Date.now().toString(36).slice(-5)}`.slice(0, 63);
   const apps = ['app-a', 'app-b', 'app-c'];
@@ -120,22 +172,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     await cluster.deleteNamespace(ns).catch(() => undefined);
   }
   const passed = steps.filter((s) => s.passed).length;
-  const total = scenario.steps.length;
-  return {
-    scenario: scenario.name, spec: scenario.spec, specVersion: scenario.specVersion, extra: scenario.extra ?? false,
-    passed, total, capability: passed === total ? 'FULL' : passed >= total / 2 ? 'HALF' : 'NONE', steps,
-  };
+  return { ...base, passed, capability: passed === base.total ? 'FULL' : passed >= base.total / 2 ? 'HALF' : 'NONE', steps };
 }
 
 export function renderReport(results: readonly ScenarioResult[]): string[] {
   const upstream = results.filter((r) => !r.extra);
   const sum = (rs: readonly ScenarioResult[], f: (r: ScenarioResult) => number) => rs.reduce((n, r) => n + f(r), 0);
   const lines = ['SPEC             VERSION            PASSED   CAPABILITY'];
-  for (const r of results) lines.push(`${r.scenario.padEnd(16)} ${r.specVersion.padEnd(18)} ${`${r.passed}/${r.total}`.padEnd(8)} ${r.capability}${r.extra ? '   (beyond upstream)' : ''}`);
+  for (const r of results) {
+    const passed = r.unclaimed === undefined ? `${r.passed}/${r.total}` : `-/${r.total}`;
+    lines.push(`${r.scenario.padEnd(16)} ${r.specVersion.padEnd(18)} ${passed.padEnd(8)} ${r.capability}${r.extra ? '   (beyond upstream)' : ''}`);
+  }
   const p = sum(upstream, (r) => r.passed);
   const t = sum(upstream, (r) => r.total);
   lines.push('', `upstream SMI conformance: ${p}/${t} steps (${t ? ((100 * p) / t).toFixed(1) : '0'}%)`);
-  const extra = results.filter((r) => r.extra);
+  const extra = results.filter((r) => r.extra && r.unclaimed === undefined);
   if (extra.length) lines.push(`beyond upstream: ${sum(extra, (r) => r.passed)}/${sum(extra, (r) => r.total)} steps`);
+  for (const r of results) if (r.unclaimed !== undefined) lines.push(`not claimed: ${r.scenario} (${r.unclaimed})`);
   return lines;
 }

@@ -10,6 +10,9 @@ import { parse } from 'yaml';
 
 export const CONFORMANCE_DIR = join(import.meta.dirname, '..');
 export const APP_PORT = 9091;
+/** Beyond upstream: the app's line echo over plain TCP (a Service port marked `appProtocol: tcp`) and UDP. */
+export const TCP_PORT = 9092;
+export const UDP_PORT = 9093;
 
 export interface Expectation {
   /** Responses app-a recorded as 200–399 / other. */
@@ -30,6 +33,28 @@ export interface TrafficStep {
   expect: Expectation;
 }
 
+/**
+ * Weights changed under load: `calls` requests to `url` through `from`, `concurrency` at a
+ * time, started at most `rate` a second; once `afterCalls` have completed, `apply` is applied while the rest are in flight.
+ * Judged per call from the sample app's echo (which app answered), in completion order. Run
+ * once, not retried: a change under load happens once.
+ */
+export interface ShiftStep {
+  from: string;
+  url: string;
+  calls: number;
+  concurrency: number;
+  rate: number;
+  afterCalls: number;
+  apply: string;
+  expect: {
+    failed: number;
+    /** The first / last this many calls were all answered by this app. */
+    first?: { calls: number; app: string };
+    last?: { calls: number; app: string };
+  };
+}
+
 /** A TrafficMetrics (metrics.smi-spec.io/v1alpha1) answer should hold an item like this. */
 export interface MetricsStep {
   /** Under /apis/metrics.smi-spec.io/v1alpha1, e.g. /namespaces/{{namespace}}/deployments/x/edges?t=1m */
@@ -43,7 +68,8 @@ export type Step =
   | { name: string; ready: string[] }
   | { name: string; apply: string }
   | { name: string; delete: string }
-  | { name: string; traffic: TrafficStep };
+  | { name: string; traffic: TrafficStep }
+  | { name: string; shift: ShiftStep };
 
 export interface Scenario {
   name: string;
@@ -64,6 +90,8 @@ export interface Profile {
   namespace?: { labels?: Record<string, string>; annotations?: Record<string, string> };
   access: Record<'strict' | 'permissive', { labels?: Record<string, string>; annotations?: Record<string, string> }>;
   pod?: { annotations?: Record<string, string>; labels?: Record<string, string> };
+  /** Scenarios the mesh does not claim, with the reason: reported as not run, never as passed. */
+  unsupported?: Record<string, string>;
 }
 
 export function loadProfile(name: string): Profile {
@@ -96,7 +124,7 @@ spec:
         imagePullPolicy: IfNotPresent
         command: [node, /sample/sample-app.mjs]
         env: [{name: SERVICE_NAME, value: ${name}}, {name: PORT, value: "${APP_PORT}"}]
-        ports: [{name: http, containerPort: ${APP_PORT}}]
+        ports: [{name: http, containerPort: ${APP_PORT}}, {name: tcp-echo, containerPort: ${TCP_PORT}}, {name: udp-echo, containerPort: ${UDP_PORT}, protocol: UDP}]
         readinessProbe: {httpGet: {path: /metrics, port: ${APP_PORT}}, periodSeconds: 1}
         volumeMounts: [{name: sample, mountPath: /sample}]
       volumes: [{name: sample, configMap: {name: smi-conformance-app}}]`;
@@ -106,7 +134,12 @@ function serviceYaml(name: string, labels: Record<string, string>): string {
   return `apiVersion: v1
 kind: Service
 metadata: {name: ${name}, namespace: "{{namespace}}"}
-spec: {selector: ${JSON.stringify(labels)}, ports: [{name: http, port: ${APP_PORT}, targetPort: ${APP_PORT}}]}`;
+spec:
+  selector: ${JSON.stringify(labels)}
+  ports:
+  - {name: http, port: ${APP_PORT}, targetPort: ${APP_PORT}}
+  - {name: tcp-echo, port: ${TCP_PORT}, targetPort: ${TCP_PORT}, appProtocol: tcp}
+  - {name: udp-echo, port: ${UDP_PORT}, targetPort: ${UDP_PORT}, protocol: UDP}`;
 }
 
 /** The app's manifests for a namespace: the script's ConfigMap first. */

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the progressive-delivery controllers the delivery tests drive, from the Go module
+# proxy into a cache outside the clone, keyed by version; their CRDs and RBAC come from the
+# same module (the module cache), never from a copy in this repository. Idempotent.
+#
+#   scripts/delivery-bins.sh     Flagger
+#   SKIFF_CACHE=/some/dir ...    cache root (default ~/.cache/skiff)
+set -euo pipefail
+
+FLAGGER_VERSION="${FLAGGER_VERSION:-1.44.0}"
+CACHE="${SKIFF_CACHE:-$HOME/.cache/skiff}"
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
+flagger_dir="$CACHE/flagger/v$FLAGGER_VERSION"
+
+log() { printf '[delivery-bins] %s\n' "$*" >&2; }
+
+start=$(date +%s)
+if [ ! -x "$flagger_dir/flagger" ]; then
+  log "building flagger v$FLAGGER_VERSION (cold build about 11 minutes on 2 cores)"
+  rm -rf "$flagger_dir.tmp"; mkdir -p "$flagger_dir.tmp"
+  GOBIN="$flagger_dir.tmp" go install -trimpath -ldflags "-s -w" \
+    "github.com/fluxcd/flagger/cmd/flagger@v$FLAGGER_VERSION" >&2
+  module_dir=$(go mod download -json "github.com/fluxcd/flagger@v$FLAGGER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  cp "$module_dir/artifacts/flagger/crd.yaml" "$flagger_dir.tmp/crd.yaml"
+  chmod u+w "$flagger_dir.tmp/crd.yaml"
+  rm -rf "$flagger_dir"; mv "$flagger_dir.tmp" "$flagger_dir"
+fi
+log "ready in $(( $(date +%s) - start ))s"
+echo "FLAGGER_BIN=$flagger_dir/flagger"
+echo "FLAGGER_CRDS=$flagger_dir/crd.yaml"

@@ -11,7 +11,7 @@ import type { MeshSettings } from '../model/index.ts';
 import { KubernetesSource } from '../sources/kubernetes/source.ts';
 import { MeshController } from './controller.ts';
 import type { LeaderElector } from './leader.ts';
-import { desiredStatuses, withTransitionTimes, type StatusTarget } from './status.ts';
+import { desiredStatuses, progressOf, withTransitionTimes, type StatusTarget } from './status.ts';
 
 export interface KubernetesControllerOptions {
   kubeconfig: KubeConfig;
@@ -69,10 +69,9 @@ export class KubernetesController {
     if (!topology || this.writing || (this.options.elector && !this.options.elector.isLeader)) return;
     this.writing = true;
     try {
-      const proxies = this.controller.proxyStatus();
-      const programmed = { applied: proxies.filter((p) => p.upToDate).length, total: proxies.length };
+      const proxies = [...this.controller.proxies.values()].map((r) => ({ id: r.id, upToDate: r.appliedHash === r.config.hash, outbound: r.config.outbound }));
       const now = new Date().toISOString();
-      for (const target of desiredStatuses(topology, programmed, this.generations)) await this.write(target, now);
+      for (const target of desiredStatuses(topology, progressOf(topology, proxies), this.generations)) await this.write(target, now);
       await this.emitEvents();
     } finally {
       this.writing = false;

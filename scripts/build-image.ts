@@ -238,12 +238,12 @@ export function buildBinaryImage(out: string, name: string, binary: string, args
 }
 
 /** An application image on the same base and Node: every `.mjs` file of `appDir` under /apps (test workloads). */
-export function buildAppImage(out: string, name: string, appDir: string, cache = DEFAULT_CACHE): string {
+export function buildAppImage(out: string, name: string, appDir: string, cache = DEFAULT_CACHE, entrypoint: string[] = ['/usr/local/bin/node']): string {
   const files = readdirSync(appDir).filter((f) => f.endsWith('.mjs')).sort().map((f) => ({ from: join(appDir, f), to: `apps/${f}`, mode: 0o644 }));
   writeOciImage({
     out, name, cache,
     tars: [baseLayer(cache), filesLayer([{ from: join(ROOT, 'node_modules', 'node', 'bin', 'node'), to: 'usr/local/bin/node', mode: 0o755 }]), filesLayer(files)],
-    config: { User: `${USER}:${USER}`, WorkingDir: '/', Entrypoint: ['/usr/local/bin/node'], Env: ['PATH=/usr/local/bin:/usr/bin:/bin'] },
+    config: { User: `${USER}:${USER}`, WorkingDir: '/', Entrypoint: entrypoint, Env: ['PATH=/usr/local/bin:/usr/bin:/bin'] },
     history: ['the Skiff base', 'node', `${appDir}: ${files.length} apps`],
   });
   return out;

@@ -24,6 +24,17 @@ export const SKIP_ANNOTATIONS = {
   outboundCidrs: 'skiff.dev/skip-outbound-cidrs',
 } as const;
 
+/**
+ * The scrape annotations most Prometheus setups follow (`kubernetes_sd` plus relabelling):
+ * injection points them at the sidecar's health listener, which serves `/metrics`, unless the
+ * pod already has any `prometheus.io/` annotation (an application's own metrics win; scrape
+ * the sidecar by its container port named `skiff-health` then).
+ */
+export function scrapeAnnotations(annotations: Record<string, string>, healthPort: number): Record<string, string> {
+  if (Object.keys(annotations).some((k) => k.startsWith('prometheus.io/'))) return {};
+  return { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(healthPort), 'prometheus.io/path': '/metrics' };
+}
+
 /** `enabled`/`true` → true, `disabled`/`false` → false, anything else (or absent) → undefined. */
 export function injectionSetting(value: string | undefined): boolean | undefined {
   if (value === undefined) return undefined;

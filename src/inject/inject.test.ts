@@ -31,6 +31,8 @@ test('a pod in an enabled namespace gets the capture step, then the proxy as a n
   // The application's HTTP probe by named port becomes an allowed plaintext probe path.
   equal(proxy?.args?.[proxy.args.indexOf('--probe-paths') + 1], '8080:/healthz');
   equal((r.template.metadata?.annotations as Record<string, string>)[INJECTED_ANNOTATION], settings.version);
+  // Prometheus' annotation convention points at the sidecar's health listener (its /metrics).
+  equal((r.template.metadata?.annotations as Record<string, string>)['prometheus.io/port'], '15021');
   const volumes = r.template.spec?.volumes as { name: string; projected?: { sources: { serviceAccountToken?: { audience: string } }[] } }[];
   equal(volumes.find((v) => v.name === 'skiff-identity')?.projected?.sources[0]?.serviceAccountToken?.audience, 'skiff');
   // The application containers are untouched.
@@ -131,4 +133,12 @@ items:
   const twice = injectManifests(once.text, settings);
   equal(twice.text, once.text);
   ok(twice.reports.every((r) => !r.injected));
+});
+
+test('a pod with its own prometheus.io annotations keeps them: the application\'s metrics win', () => {
+  const r = injectPod(pod({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090' }), 'shop', { 'skiff.dev/inject': 'enabled' }, settings);
+  ok(r.injected);
+  const annotations = r.template.metadata?.annotations as Record<string, string>;
+  equal(annotations['prometheus.io/port'], '9090');
+  equal(annotations['prometheus.io/path'], undefined);
 });

@@ -8,7 +8,7 @@
  */
 import { hasErrors, issue, type Issue } from '../errors/issue.ts';
 import { PORTS } from '../lib/ports.ts';
-import { INJECT_ANNOTATION, INJECTED_ANNOTATION, wantsInjection } from './annotations.ts';
+import { INJECT_ANNOTATION, INJECTED_ANNOTATION, scrapeAnnotations, wantsInjection } from './annotations.ts';
 import { readCapture, readResources, SYSTEM_NAMESPACES, type InjectSettings, type PodCapture, type ProxyResources } from './settings.ts';
 
 type Json = Record<string, unknown>;
@@ -142,6 +142,6 @@ export function injectPod(template: PodTemplate, namespace: string, namespaceAnn
     initContainers: [captureContainer(settings, capture), proxyContainer(settings, resources, probePaths(spec)), ...arr(spec.initContainers)],
     volumes: [...arr(spec.volumes).filter((v) => v.name !== IDENTITY_VOLUME && v.name !== CERTS_VOLUME), ...volumes(settings)],
   };
-  const injectedMeta: Json = { ...meta, annotations: { ...annotations, [INJECTED_ANNOTATION]: settings.version } };
+  const injectedMeta: Json = { ...meta, annotations: { ...annotations, ...scrapeAnnotations(annotations, PORTS.health), [INJECTED_ANNOTATION]: settings.version } };
   return { injected: true, template: { ...template, metadata: injectedMeta, spec: injectedSpec }, issues };
 }

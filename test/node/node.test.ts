@@ -11,24 +11,21 @@ import { join } from 'node:path';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import { buildAppImage, buildBinaryImage, buildImage, buildPauseImage, PAUSE_IMAGE } from '../../scripts/build-image.ts';
+import { buildAppImage } from '../../scripts/build-image.ts';
 import { PORTS } from '../../src/lib/ports.ts';
 import { buildTopology } from '../../src/model/index.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
 import { translateAll } from '../../src/translate/index.ts';
-import { startCluster, type TestCluster } from '../cluster/harness.ts';
-import { startNode, type TestNode } from '../cluster/node.ts';
+import type { TestCluster } from '../cluster/harness.ts';
+import type { TestNode } from '../cluster/node.ts';
 import { meshYaml } from '../support/mesh.ts';
 import { createTestPki } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
 import { runConformance } from '../../conformance/runner/main.ts';
+import { CLUSTER_DNS, installCoreDns, installSkiff, ROOT, startRealNode } from './real-node.ts';
 import { everyReplicaAgrees, perDestination, skiffStat, waitForEdges, waitForTotal } from './traffic-metrics.ts';
 
-const NODE_IP = process.env.SKIFF_NODE_IP ?? '10.250.0.2';
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLUSTER_DNS = '10.96.0.10';
-const COREDNS_IMAGE = 'localhost/coredns:test';
 type PodStatus = { status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { state?: Record<string, { exitCode?: number; reason?: string }> }[] } };
 
 describe('a real node', () => {
@@ -43,21 +40,8 @@ describe('a real node', () => {
   };
 
   before(async () => {
-    const built = await buildImage(join(work, 'skiff.oci.tar'));
-    image = built.name;
-    cluster = await startCluster({ controllerManager: true, forPods: { address: NODE_IP } });
-    // With the ServiceAccount admission plugin on, pods wait for their namespace's default account.
-    for (const ns of ['default', 'kube-system']) {
-      await waitFor(`the default ServiceAccount of ${ns}`, async () => (await cluster.api('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200, 30_000);
-    }
-    const corednsBin = process.env.COREDNS_BIN;
-    ok(corednsBin, 'COREDNS_BIN names the CoreDNS built by scripts/k8s-bins.sh --node');
-    node = await startNode(cluster, {
-      nodeIp: NODE_IP, podSubnet: '10.244.1.0/24', sandboxImage: PAUSE_IMAGE, schedulerAndProxy: true, clusterDns: CLUSTER_DNS,
-      images: [buildPauseImage(join(work, 'pause.oci.tar')), built.file, buildBinaryImage(join(work, 'coredns.oci.tar'), COREDNS_IMAGE, corednsBin, ['-conf', '/etc/coredns/Corefile']),
-        // The bookstore's apps under the image name its manifests use (IfNotPresent: no registry is asked).
-        buildAppImage(join(work, 'apps.oci.tar'), 'docker.io/library/node:24-alpine', join(ROOT, 'examples', 'bookstore', 'apps'))],
-    });
+    // The bookstore's apps under the image name its manifests use (IfNotPresent: no registry is asked).
+    ({ cluster, node, image } = await startRealNode(work, (dir) => [buildAppImage(join(dir, 'apps.oci.tar'), 'docker.io/library/node:24-alpine', join(ROOT, 'examples', 'bookstore', 'apps'))]));
   });
   after(async () => {
     try {
@@ -132,24 +116,7 @@ describe('a real node', () => {
   });
 
   test('CoreDNS runs as a pod and pods resolve <service>.<namespace>.svc.cluster.local to the ClusterIP', async () => {
-    // CoreDNS on the node's network (so it reaches the API server on this namespace's loopback),
-    // on port 1053 (no privileged port), behind the kube-dns Service at the cluster DNS address.
-    await create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } }).catch(() => undefined);
-    await create('/api/v1/namespaces/kube-system/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'coredns' }, stringData: {
-      kubeconfig: cluster.kubeconfig,
-      Corefile: '.:1053 {\n    errors\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n        kubeconfig /etc/coredns/kubeconfig test\n        pods insecure\n        fallthrough in-addr.arpa ip6.arpa\n    }\n    cache 5\n}\n',
-    } });
-    await create('/api/v1/namespaces/kube-system/pods', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'coredns', labels: { 'k8s-app': 'kube-dns' } },
-      spec: {
-        hostNetwork: true, dnsPolicy: 'Default',
-        containers: [{ name: 'coredns', image: COREDNS_IMAGE, imagePullPolicy: 'Never', volumeMounts: [{ name: 'config', mountPath: '/etc/coredns', readOnly: true }],
-          readinessProbe: { tcpSocket: { port: 1053 }, periodSeconds: 1 } }],
-        volumes: [{ name: 'config', secret: { secretName: 'coredns' } }],
-      },
-    });
-    await create('/api/v1/namespaces/kube-system/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns' }, spec: { clusterIP: CLUSTER_DNS, selector: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, targetPort: 1053, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, targetPort: 1053, protocol: 'TCP' }] } });
-    await readyPod('CoreDNS to be Ready', async () => (await cluster.api('GET', '/api/v1/namespaces/kube-system/pods/coredns')).body as PodStatus);
+    await installCoreDns({ cluster, node, image });
     const service = (await cluster.api('GET', '/api/v1/namespaces/default/services/web')).body as { spec: { clusterIP: string } };
     const resolver = new Resolver({ timeout: 1000, tries: 1 });
     resolver.setServers([CLUSTER_DNS]);
@@ -167,16 +134,7 @@ describe('a real node', () => {
   });
 
   test('kubectl apply -k deploy/ alone installs the controller from the local image, and it becomes Available on the node', async () => {
-    const applied = await cluster.kubectl(['apply', '-k', join(ROOT, 'deploy')]);
-    equal(applied.status, 0, applied.stderr);
-    const available = await waitFor('the controller Deployment to be Available', async () => {
-      const d = (await cluster.api('GET', '/apis/apps/v1/namespaces/skiff-system/deployments/skiff-controller')).body as { status?: { availableReplicas?: number; conditions?: { type: string; status: string }[] } };
-      return d.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True') && (d.status.availableReplicas ?? 0) >= 1 && d;
-    }, 120_000).catch(async (err: Error) => {
-      const pods = (await cluster.api('GET', '/api/v1/namespaces/skiff-system/pods')).body as { items?: { metadata: { name: string }; status?: unknown }[] };
-      throw new Error(`${err.message}\npods: ${JSON.stringify(pods.items?.map((p) => [p.metadata.name, p.status]))}\n${node.logs()}`);
-    });
-    ok((available.status?.availableReplicas ?? 0) >= 1);
+    await installSkiff({ cluster, node, image });
     const root = await cluster.api('GET', '/api/v1/namespaces/skiff-system/secrets/skiff-ca');
     equal(root.status, 200, 'the controller created its CA root in the Secret, with its in-cluster credentials');
   });

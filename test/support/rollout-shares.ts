@@ -1,0 +1,36 @@
+/**
+ * Judging a progressive rollout from what a load client saw: per weight the TrafficSplit went
+ * through, the share of requests the canary's pods answered. Pure; used by the delivery tests
+ * on the real node.
+ */
+
+/** What the load client saw: [request start ms, status (0: no answer), hostname of the pod that answered]. */
+export type Sample = [number, number, string];
+/** The canary's share of the split's weight from `t` on (as the test saw the TrafficSplit). */
+export interface WeightChange { t: number; canary: number }
+export interface StepShare { canaryWeight: number; from: number; to: number; requests: number; toCanary: number; sigma: number; ok: boolean }
+
+export const isCanaryPod = (host: string, apex: string) => host.startsWith(`${apex}-`) && !host.startsWith(`${apex}-primary-`);
+
+/**
+ * Per weight period (after `settleMs` for the change to reach the proxies, 500 ms kept clear
+ * of the next change): the share of answered requests the canary's pods answered, against the
+ * weight, within ±4.5σ of a binomial draw (exact at 0 % and 100 %). Periods with fewer than
+ * 20 requests are left out.
+ */
+export function sharesPerWeight(changes: readonly WeightChange[], samples: readonly Sample[], apex: string, settleMs = 2000): StepShare[] {
+  const out: StepShare[] = [];
+  for (const [i, change] of changes.entries()) {
+    const from = change.t + settleMs;
+    const to = (changes[i + 1]?.t ?? Infinity) - 500;
+    const inPeriod = samples.filter(([t, status]) => t >= from && t < to && status !== 0);
+    if (inPeriod.length < 20) continue;
+    const toCanary = inPeriod.filter(([, , host]) => isCanaryPod(host, apex)).length;
+    const p = change.canary / 100;
+    const sigma = Math.sqrt((p * (1 - p)) / inPeriod.length);
+    const share = toCanary / inPeriod.length;
+    const ok = p === 0 || p === 1 ? share === p : Math.abs(share - p) <= 4.5 * sigma;
+    out.push({ canaryWeight: change.canary, from, to: Math.min(to, inPeriod.at(-1)?.[0] ?? to), requests: inPeriod.length, toCanary, sigma, ok });
+  }
+  return out;
+}

@@ -1,0 +1,204 @@
+/**
+ * Flagger drives Skiff on the real node, as a user runs it: the real Flagger (built from Go
+ * modules, scripts/delivery-bins.sh) for each SMI provider (smi:v1alpha1, v1alpha2, v1alpha3,
+ * one namespace each, in parallel), Debian's Prometheus discovering the sidecars through the
+ * Kubernetes API, and examples/flagger/ applied as shipped (podinfo, Skiff's MetricTemplates,
+ * the Canary). A load client pod with a sidecar calls the apex Service throughout; what it saw
+ * is judged against the weights the TrafficSplit went through.
+ */
+import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { buildAppImage } from '../../scripts/build-image.ts';
+import { waitFor } from '../support/wait.ts';
+import { promQuery, startFlagger, startPrometheus, type Process } from './delivery.ts';
+import { installCoreDns, installSkiff, ROOT, startRealNode, type RealNode } from './real-node.ts';
+import { isCanaryPod, sharesPerWeight, type Sample, type WeightChange } from '../support/rollout-shares.ts';
+
+const APPS_IMAGE = 'localhost/skiff-delivery-apps:test';
+const PODINFO_IMAGE = 'ghcr.io/stefanprodan/podinfo:6.9.2';
+const PROVIDERS = ['v1alpha1', 'v1alpha2', 'v1alpha3'] as const;
+type Version = (typeof PROVIDERS)[number];
+
+interface Rollout { ns: string; version: Version; flagger: Process; client: string; changes: WeightChange[]; samples: Sample[] }
+
+/** examples/flagger/<file> for namespace `ns`: the namespace, Prometheus' address and the provider replaced. */
+function example(file: string, ns: string, version: Version, prometheus: string): string {
+  return parseAllDocuments(readFileSync(join(ROOT, 'examples', 'flagger', file), 'utf8')).map((d) => {
+    const o = d.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec?: { provider?: { address?: string } | string } };
+    if (o.kind === 'Namespace') o.metadata.name = ns;
+    else o.metadata.namespace = ns;
+    if (o.kind === 'MetricTemplate' && typeof o.spec?.provider === 'object') o.spec.provider.address = prometheus;
+    if (o.kind === 'Canary' && o.spec) o.spec.provider = `smi:${version}`;
+    return JSON.stringify(o);
+  }).join('\n---\n');
+}
+
+const weightOf = (w: unknown) => (typeof w === 'number' ? w : String(w).endsWith('m') ? Number(String(w).slice(0, -1)) / 1000 : Number(w));
+
+describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:v1alpha1, v1alpha2 and v1alpha3', () => {
+  const work = mkdtempSync(join(tmpdir(), 'skiff-flagger-'));
+  let real: RealNode;
+  let prometheus: Process & { url: string };
+  const rollouts: Rollout[] = [];
+
+  const api = (method: string, path: string, body?: unknown) => real.cluster.api(method, path, body);
+  const phase = async (r: Rollout) => ((await api('GET', `/apis/flagger.app/v1beta1/namespaces/${r.ns}/canaries/podinfo`)).body as { status?: { phase?: string } }).status?.phase;
+  const split = async (r: Rollout) => (await api('GET', `/apis/split.smi-spec.io/${r.version}/namespaces/${r.ns}/trafficsplits/podinfo`)).body as { spec?: { backends?: { service: string; weight: unknown }[] }; status?: { conditions?: { type: string; status: string }[] } };
+
+  /** Polls the split's weights and the client's samples until the Canary reaches `until`. */
+  async function follow(r: Rollout, until: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await split(r);
+      const canary = s.spec?.backends?.find((b) => b.service === 'podinfo-canary');
+      const total = (s.spec?.backends ?? []).reduce((n, b) => n + weightOf(b.weight), 0);
+      const share = canary && total > 0 ? Math.round((100 * weightOf(canary.weight)) / total) : 0;
+      if (r.changes.at(-1)?.canary !== share) r.changes.push({ t: Date.now(), canary: share });
+      r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as Sample[]);
+      const now = await phase(r);
+      if (now === until) return;
+      if (now === (until === 'Succeeded' ? 'Failed' : 'Succeeded')) throw new Error(`${r.ns}: the canary ended ${now}\n${r.flagger.output().slice(-4000)}`);
+      if (Date.now() > deadline) throw new Error(`${r.ns}: not ${until} in time (phase ${now})\n${r.flagger.output().slice(-4000)}`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  }
+
+  before(async () => {
+    const flaggerBin = process.env.FLAGGER_BIN;
+    const flaggerCrds = process.env.FLAGGER_CRDS;
+    ok(flaggerBin && flaggerCrds, 'FLAGGER_BIN and FLAGGER_CRDS name what scripts/delivery-bins.sh built');
+    const apps = join(import.meta.dirname, 'apps');
+    real = await startRealNode(work, (dir) => [
+      buildAppImage(join(dir, 'apps.oci.tar'), APPS_IMAGE, apps),
+      // The podinfo stand-in under podinfo's own name, so examples/flagger/podinfo.yaml applies unchanged.
+      buildAppImage(join(dir, 'podinfo.oci.tar'), PODINFO_IMAGE, apps, undefined, ['/usr/local/bin/node', '/apps/podinfo.mjs']),
+    ]);
+    await installCoreDns(real);
+    await installSkiff(real);
+    const crds = await real.cluster.kubectl(['apply', '--server-side', '-f', flaggerCrds]);
+    equal(crds.status, 0, crds.stderr);
+    prometheus = await startPrometheus(work, real.cluster.kubeconfigPath, 19090);
+    for (const [i, version] of PROVIDERS.entries()) {
+      const ns = `flagger-${version}`;
+      const applied = await real.cluster.kubectl(['apply', '-f', '-'], ['podinfo.yaml', 'metric-templates.yaml'].map((f) => example(f, ns, version, prometheus.url)).join('\n---\n'));
+      equal(applied.status, 0, applied.stderr);
+      const flagger = await startFlagger(flaggerBin, real.cluster.kubeconfigPath, { namespace: ns, provider: `smi:${version}`, metricsServer: prometheus.url, port: 18080 + i });
+      rollouts.push({ ns, version, flagger, client: '', changes: [], samples: [] });
+    }
+  });
+  after(async () => {
+    for (const r of rollouts) await r.flagger.stop();
+    await prometheus?.stop();
+    try {
+      await real?.node.stop();
+    } finally {
+      await real?.cluster.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test('Flagger initialises each canary: primary Deployment, Services, a TrafficSplit of its version that Skiff accepts', async () => {
+    await Promise.all(rollouts.map(async (r) => {
+      await waitFor(`podinfo Ready in ${r.ns}`, async () => ((await api('GET', `/apis/apps/v1/namespaces/${r.ns}/deployments/podinfo`)).body as { status?: { readyReplicas?: number } }).status?.readyReplicas === 1, 120_000);
+      const applied = await real.cluster.kubectl(['apply', '-f', '-'], example('canary.yaml', r.ns, r.version, prometheus.url));
+      equal(applied.status, 0, applied.stderr);
+      await waitFor(`the canary in ${r.ns} Initialized`, async () => (await phase(r)) === 'Initialized', 180_000)
+        .catch((err: Error) => { throw new Error(`${err.message}\n${r.flagger.output().slice(-4000)}`); });
+      const apex = (await api('GET', `/api/v1/namespaces/${r.ns}/services/podinfo`)).body as { spec: { selector: Record<string, string> } };
+      deepStrictEqual(apex.spec.selector, { app: 'podinfo-primary' });
+      const s = await split(r);
+      deepStrictEqual(s.spec?.backends?.map((b) => [b.service, weightOf(b.weight)]), [['podinfo-canary', 0], ['podinfo-primary', 100]]);
+      await waitFor(`the TrafficSplit in ${r.ns} Accepted`, async () => (await split(r)).status?.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True'), 30_000);
+      // The load client: 20 requests a second to the apex, through its sidecar.
+      const client = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: load, namespace: ${r.ns}}
+spec:
+  selector: {matchLabels: {app: load}}
+  template:
+    metadata: {labels: {app: load}, annotations: {skiff.dev/skip-inbound-ports: "8080"}}
+    spec:
+      containers:
+      - {name: load, image: ${APPS_IMAGE}, imagePullPolicy: Never, args: [/apps/load-client.mjs], env: [{name: TARGET, value: "http://podinfo.${r.ns}:9898/"}, {name: RATE, value: "20"}]}`;
+      const loaded = await real.cluster.kubectl(['apply', '-f', '-'], client);
+      equal(loaded.status, 0, loaded.stderr);
+      r.client = await waitFor(`the load client in ${r.ns}`, async () => {
+        const pods = (await api('GET', `/api/v1/namespaces/${r.ns}/pods?labelSelector=app%3Dload`)).body as { items: { status?: { podIP?: string; conditions?: { type: string; status: string }[] } }[] };
+        const p = pods.items.find((x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        return p?.status?.podIP;
+      }, 120_000);
+    }));
+  });
+
+  test('a good version is promoted: each weight step is the share the client observes, and no request fails', async () => {
+    await Promise.all(rollouts.map(async (r) => {
+      await fetch(`http://${r.client}:8080/results`);
+      r.changes = [];
+      r.samples = [];
+      const patched = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v2']);
+      equal(patched.status, 0, patched.stderr);
+      await follow(r, 'Succeeded', 420_000);
+    }));
+    for (const r of rollouts) {
+      const weights = r.changes.map((c) => c.canary);
+      for (const w of [10, 20, 30, 40, 50]) ok(weights.includes(w), `${r.ns}: the split went through ${w} % (saw ${weights.join(', ')})`);
+      equal(weights.at(-1), 0, 'after promotion all traffic is on the primary again');
+      const failed = r.samples.filter(([, status]) => status !== 200);
+      deepStrictEqual(failed.slice(0, 5), [], `${r.ns}: ${failed.length} of ${r.samples.length} requests failed during the rollout`);
+      const shares = sharesPerWeight(r.changes, r.samples, 'podinfo');
+      for (const s of shares) ok(s.ok, `${r.ns}: at ${s.canaryWeight} % the canary answered ${s.toCanary} of ${s.requests} (σ ${s.sigma.toFixed(3)})`);
+      ok(shares.filter((s) => s.canaryWeight > 0).length >= 4, `${r.ns}: most steps were long enough to judge: ${JSON.stringify(shares)}`);
+      const primary = (await api('GET', `/apis/apps/v1/namespaces/${r.ns}/deployments/podinfo-primary`)).body as { spec: { template: { spec: { containers: { env?: { name: string; value: string }[] }[] } } } };
+      ok(primary.spec.template.spec.containers[0]?.env?.some((e) => e.name === 'PODINFO_UI_MESSAGE' && e.value === 'v2'), 'the primary runs the promoted version');
+    }
+  });
+
+  test('a version answering only 500s is rolled back on the success rate, measured as 0 (not "no values"), and traffic returns to the primary', async () => {
+    await Promise.all(rollouts.map(async (r) => {
+      await fetch(`http://${r.client}:8080/results`);
+      r.changes = [];
+      r.samples = [];
+      const patched = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v3', 'STANDIN_FAILURE=1']);
+      equal(patched.status, 0, patched.stderr);
+      await follow(r, 'Failed', 300_000);
+      const failedAt = Date.now();
+      await new Promise((res) => setTimeout(res, 4000));
+      r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as Sample[]);
+      const afterRollback = r.samples.filter(([t]) => t > failedAt + 1000);
+      ok(afterRollback.length > 20, 'the client kept sending');
+      deepStrictEqual(afterRollback.filter(([, status, host]) => status !== 200 || isCanaryPod(host, 'podinfo')).slice(0, 5), [], `${r.ns}: after the rollback only the primary answers, and it answers 200`);
+      const s = await split(r);
+      deepStrictEqual(s.spec?.backends?.map((b) => [b.service, weightOf(b.weight)]), [['podinfo-canary', 0], ['podinfo-primary', 100]]);
+    }));
+    for (const r of rollouts) {
+      const log = r.flagger.output();
+      ok(log.includes(`Halt podinfo.${r.ns} advancement success-rate 0.00 < 99`), `${r.ns}: Flagger measured a 0 % success rate\n${log.slice(-3000)}`);
+      ok(!log.includes('no values found for custom metric: success-rate'), `${r.ns}: the success-rate template always yields a value`);
+    }
+  });
+
+  test('Flagger never had to reset a TrafficSplit\'s spec, and no write of it was refused', () => {
+    for (const r of rollouts) {
+      const log = r.flagger.output();
+      ok(!log.includes(`TrafficSplit podinfo.${r.ns} updated`), `${r.ns}: Flagger found the spec it wrote changed and reset it`);
+      const refused = log.split('\n').filter((l) => /TrafficSplit .* (create|update) error/.test(l) && !l.includes('the object has been modified'));
+      deepStrictEqual(refused, [], `${r.ns}: writes refused`);
+    }
+  });
+
+  test('the success-rate template, asked of Prometheus directly, is 0 for a canary that answered only 500s', async () => {
+    const template = parseAllDocuments(readFileSync(join(ROOT, 'examples', 'flagger', 'metric-templates.yaml'), 'utf8')).map((d) => d.toJS() as { metadata: { name: string }; spec: { query: string } }).find((t) => t.metadata.name === 'skiff-success-rate');
+    ok(template);
+    const r = rollouts[0] as Rollout;
+    const query = template.spec.query.replaceAll('{{ namespace }}', r.ns).replaceAll('{{ target }}', 'podinfo').replaceAll('{{ interval }}', '10m');
+    const value = await promQuery(prometheus.url, query);
+    ok(value !== undefined, 'a value, not an empty result');
+    ok(value >= 0 && value < 99, `the canary's success rate over the last 10 minutes mixes v2 (200s) and v3 (500s): ${value}`);
+    // The numerator matching no series at all (as when every answer is a 5xx) gives 0, not an empty result.
+    equal(await promQuery(prometheus.url, query.replace('status_code!~"5.."', 'status_code!~".*"')), 0);
+  });
+});

@@ -3,14 +3,18 @@
 # proxy into a cache outside the clone, keyed by version; their CRDs and RBAC come from the
 # same module (the module cache), never from a copy in this repository. Idempotent.
 #
-#   scripts/delivery-bins.sh     Flagger
+#   scripts/delivery-bins.sh     Flagger, and Prometheus (Debian's build leaves out Kubernetes
+#                                service discovery, which the tests use, so it is built here)
 #   SKIFF_CACHE=/some/dir ...    cache root (default ~/.cache/skiff)
 set -euo pipefail
 
 FLAGGER_VERSION="${FLAGGER_VERSION:-1.44.0}"
+# Prometheus 3.16.0 (its Go module numbers 3.x releases as v0.3xx).
+PROMETHEUS_MODULE_VERSION="${PROMETHEUS_MODULE_VERSION:-0.316.0}"
 CACHE="${SKIFF_CACHE:-$HOME/.cache/skiff}"
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
 flagger_dir="$CACHE/flagger/v$FLAGGER_VERSION"
+prometheus_dir="$CACHE/prometheus/v$PROMETHEUS_MODULE_VERSION"
 
 log() { printf '[delivery-bins] %s\n' "$*" >&2; }
 
@@ -25,6 +29,13 @@ if [ ! -x "$flagger_dir/flagger" ]; then
   chmod u+w "$flagger_dir.tmp/crd.yaml"
   rm -rf "$flagger_dir"; mv "$flagger_dir.tmp" "$flagger_dir"
 fi
+if [ ! -x "$prometheus_dir/prometheus" ]; then
+  log "building prometheus (module v$PROMETHEUS_MODULE_VERSION; cold build several minutes on 2 cores)"
+  rm -rf "$prometheus_dir.tmp"; mkdir -p "$prometheus_dir.tmp"
+  GOBIN="$prometheus_dir.tmp" go install -trimpath -ldflags "-s -w" "github.com/prometheus/prometheus/cmd/prometheus@v$PROMETHEUS_MODULE_VERSION" >&2
+  rm -rf "$prometheus_dir"; mv "$prometheus_dir.tmp" "$prometheus_dir"
+fi
 log "ready in $(( $(date +%s) - start ))s"
 echo "FLAGGER_BIN=$flagger_dir/flagger"
 echo "FLAGGER_CRDS=$flagger_dir/crd.yaml"
+echo "PROMETHEUS_BIN=$prometheus_dir/prometheus"

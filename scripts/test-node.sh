@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
 # Runs test/node/: a real node (kubelet, containerd, runc, CNI) next to a real control plane,
 # all inside a network namespace made for this run. Installs containerd, the CNI plugins,
-# runc, mmdebstrap and Prometheus from Debian when missing; builds kubelet with
-# scripts/k8s-bins.sh --node and Flagger with scripts/delivery-bins.sh.
+# runc and mmdebstrap from Debian when missing; builds kubelet with scripts/k8s-bins.sh --node,
+# Flagger and Prometheus with scripts/delivery-bins.sh.
 # Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v containerd >/dev/null || [ ! -x /usr/lib/cni/bridge ] || ! command -v runc >/dev/null || ! command -v mmdebstrap >/dev/null; then
   apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd containernetworking-plugins runc mmdebstrap >&2
-fi
-if ! command -v prometheus >/dev/null; then
-  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
 fi
 eval "$(bash scripts/k8s-bins.sh --node | sed 's/^/export /')"
 eval "$(bash scripts/delivery-bins.sh | sed 's/^/export /')"

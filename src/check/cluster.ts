@@ -6,6 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CONVERTED_CRD_NAMES } from '../api/crds.ts';
 import { ALL_KINDS, SMI_KINDS } from '../api/meta.ts';
+import { abCanariesOverSmi, canaryView } from '../control/flagger.ts';
 import { INJECT_ANNOTATION } from '../inject/annotations.ts';
 import { CONTROLLER_SERVICE } from '../inject/defaults.ts';
 import { PROXY_CONTAINER } from '../inject/pod.ts';
@@ -185,6 +186,14 @@ async function postInstall({ kubeconfig: kc }: CheckOptions, step: Step, ns: str
       return [meta.name, meta] as const;
     }));
     return judge.injectionMissed(pods.filter((p) => !SYSTEM_NAMESPACES.includes(p.namespace)), namespaces, ns);
+  });
+  await step('Flagger canaries usable over SMI', '', async () => {
+    const canaries = await kubeRequest(kc, 'GET', '/apis/flagger.app/v1beta1/canaries');
+    if (canaries.status === 404) return judge.flaggerCanaries(undefined, []);
+    if (canaries.status !== 200) throw new Error(`listing Canaries: ${message(canaries)}`);
+    const split = SMI_KINDS.TrafficSplit;
+    const splits = items(await kubeRequest(kc, 'GET', `/apis/${split.group}/${split.storage}/${split.plural}`)).map((o) => o.metadata as { namespace: string; name: string });
+    return judge.flaggerCanaries(items(canaries).length, abCanariesOverSmi(items(canaries).map(canaryView), splits));
   });
 }
 

@@ -1,6 +1,7 @@
 import { equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
 import { createCertificate, generateKeyPair } from '../lib/x509.ts';
+import { abCanariesOverSmi } from '../control/flagger.ts';
 import * as judge from './evaluate.ts';
 import { formatResult } from './result.ts';
 
@@ -92,4 +93,15 @@ test('the TrafficMetrics APIService: missing, not yet available (with the API se
   equal(down.ok, false);
   ok(down.detail.includes('FailedDiscoveryCheck') && down.detail.includes('10.244.1.7'), down.detail);
   equal(judge.trafficMetricsAvailable({ conditions: [{ type: 'Available', status: 'True' }] }).ok, true);
+});
+
+test('Flagger: not installed passes; an A/B canary over SMI is a warning with a hint, not a failure', () => {
+  equal(judge.flaggerCanaries(undefined, []).ok, true);
+  equal(judge.flaggerCanaries(2, []).detail, '2 Canaries, none A/B over SMI');
+  const ab = abCanariesOverSmi([{ namespace: 'test', name: 'podinfo', apex: 'podinfo', abMatch: true }], [{ namespace: 'test', name: 'podinfo' }]);
+  const r = judge.flaggerCanaries(1, ab);
+  equal(r.ok, true);
+  equal(r.warning, true);
+  ok(formatResult(r).startsWith('! Flagger canaries usable over SMI: Flagger Canary test/podinfo is an A/B canary'), formatResult(r));
+  ok(formatResult(r).includes('hint: '));
 });

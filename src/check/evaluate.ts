@@ -2,7 +2,8 @@
 import { X509Certificate } from 'node:crypto';
 import { INJECTED_ANNOTATION, namespaceInjectionView, wantsInjection } from '../inject/annotations.ts';
 import { PROXY_CONTAINER } from '../inject/pod.ts';
-import { fail, pass, type CheckResult } from './result.ts';
+import type { AbOverSmi } from '../control/flagger.ts';
+import { fail, pass, warn, type CheckResult } from './result.ts';
 
 /** Native sidecars (restartPolicy: Always init containers) are on by default from 1.29. */
 export const MIN_KUBERNETES = { major: 1, minor: 29 };
@@ -161,4 +162,12 @@ export function injectionMissed(pods: readonly PodView[], namespaces: ReadonlyMa
     return wantsInjection(p.annotations, namespaceInjectionView(ns?.labels, ns?.annotations)).wanted && !p.containers.includes(PROXY_CONTAINER);
   });
   return missed.length === 0 ? pass(name, 'none missed') : fail(name, `without a sidecar: ${missed.map((p) => `${p.namespace}/${p.name}`).join(', ')}`, 're-create them (kubectl rollout restart …): they were created while the injector was unreachable');
+}
+
+/** Flagger's A/B Canaries whose apex an SMI TrafficSplit carries (src/control/flagger.ts): a warning each. */
+export function flaggerCanaries(canaries: number | undefined, abOverSmi: readonly AbOverSmi[]): CheckResult {
+  const name = 'Flagger canaries usable over SMI';
+  if (canaries === undefined) return pass(name, 'Flagger is not installed (no flagger.app/v1beta1 Canaries)');
+  if (abOverSmi.length === 0) return pass(name, `${canaries} Canar${canaries === 1 ? 'y' : 'ies'}, none A/B over SMI`);
+  return warn(name, abOverSmi.map((a) => a.message).join('; '), 'A/B (analysis.match) needs header routing Flagger does not write to a TrafficSplit: switch these Canaries to stepWeight or to iterations without match');
 }

@@ -10,6 +10,7 @@ import type { Condition } from '../api/index.ts';
 import type { MeshSettings } from '../model/index.ts';
 import { KubernetesSource } from '../sources/kubernetes/source.ts';
 import { MeshController } from './controller.ts';
+import { abCanariesOverSmi, canaryView } from './flagger.ts';
 import type { LeaderElector } from './leader.ts';
 import { desiredStatuses, progressOf, withTransitionTimes, type StatusTarget } from './status.ts';
 
@@ -36,6 +37,11 @@ export class KubernetesController {
   private readonly reported = new Map<string, Set<string>>();
   private statusTimer: NodeJS.Timeout | undefined;
   private writing = false;
+  /** Flagger Canaries are looked at this often (ms), when Flagger's API is there at all. */
+  private readonly canaryIntervalMs = 30_000;
+  private canariesAt = 0;
+  /** A/B Canaries already warned about (`namespace/name`). */
+  private readonly abWarned = new Set<string>();
   private readonly options: KubernetesControllerOptions;
 
   constructor(options: KubernetesControllerOptions) {
@@ -73,6 +79,10 @@ export class KubernetesController {
       const now = new Date().toISOString();
       for (const target of desiredStatuses(topology, progressOf(topology, proxies), this.generations)) await this.write(target, now);
       await this.emitEvents();
+      if (Date.now() - this.canariesAt >= this.canaryIntervalMs) {
+        this.canariesAt = Date.now();
+        await this.warnAbCanaries();
+      }
     } finally {
       this.writing = false;
     }
@@ -117,22 +127,50 @@ export class KubernetesController {
         const id = `${issue.code} ${issue.path} ${issue.message}`;
         now.add(id);
         if (seen.has(id)) continue;
-        const info = SMI_KINDS[kind];
-        try {
-          await this.core.createNamespacedEvent({ namespace: n.namespace, body: {
-            metadata: { generateName: `${n.name}.`, namespace: n.namespace },
-            involvedObject: { apiVersion: `${info.group}/${info.storage}`, kind, name: n.name, namespace: n.namespace, ...(this.uids.get(key) ? { uid: this.uids.get(key) } : {}) },
-            reason: issue.code, message: `${issue.path ? `${issue.path}: ` : ''}${issue.message}`.slice(0, 1000), type: issue.severity === 'error' ? 'Warning' : 'Normal',
-            source: { component: 'skiff-controller' }, firstTimestamp: new Date(), lastTimestamp: new Date(), count: 1,
-          } });
-        } catch (err) {
-          this.options.log?.('event-error', { object: key, error: (err as Error).message });
-          now.delete(id);
-        }
+        if (!(await this.event(kind, n.namespace, n.name, issue.code, `${issue.path ? `${issue.path}: ` : ''}${issue.message}`, issue.severity === 'error' ? 'Warning' : 'Normal'))) now.delete(id);
       }
       this.reported.set(key, now);
     }
     for (const key of [...this.reported.keys()]) if (!live.has(key)) this.reported.delete(key);
+  }
+
+  /** One Event on an SMI object; false when it could not be written (it is tried again next time). */
+  private async event(kind: keyof typeof SMI_KINDS, namespace: string, name: string, reason: string, message: string, type: 'Warning' | 'Normal'): Promise<boolean> {
+    const info = SMI_KINDS[kind];
+    const uid = this.uids.get(`${kind}/${namespace}/${name}`);
+    try {
+      await this.core.createNamespacedEvent({ namespace, body: {
+        metadata: { generateName: `${name}.`, namespace },
+        involvedObject: { apiVersion: `${info.group}/${info.storage}`, kind, name, namespace, ...(uid ? { uid } : {}) },
+        reason, message: message.slice(0, 1000), type, source: { component: 'skiff-controller' }, firstTimestamp: new Date(), lastTimestamp: new Date(), count: 1,
+      } });
+      return true;
+    } catch (err) {
+      this.options.log?.('event-error', { object: `${kind}/${namespace}/${name}`, error: (err as Error).message });
+      return false;
+    }
+  }
+
+  /**
+   * A Flagger A/B Canary over SMI sends everything to the canary (flagger.ts): a Warning Event
+   * on its TrafficSplit, once per Canary while it lasts. Without Flagger's API, nothing.
+   */
+  private async warnAbCanaries(): Promise<void> {
+    const topology = this.controller.topology;
+    if (!topology) return;
+    let items: unknown[];
+    try {
+      items = ((await this.custom.listClusterCustomObject({ group: 'flagger.app', version: 'v1beta1', plural: 'canaries' })) as { items?: unknown[] }).items ?? [];
+    } catch {
+      return;
+    }
+    const found = abCanariesOverSmi(items.map(canaryView), topology.splits);
+    const live = new Set(found.map((f) => `${f.canary.namespace}/${f.canary.name}`));
+    for (const key of [...this.abWarned]) if (!live.has(key)) this.abWarned.delete(key);
+    for (const f of found) {
+      const key = `${f.canary.namespace}/${f.canary.name}`;
+      if (!this.abWarned.has(key) && (await this.event('TrafficSplit', f.split.namespace, f.split.name, 'FlaggerABOverSMI', f.message, 'Warning'))) this.abWarned.add(key);
+    }
   }
 
   async stop(): Promise<void> {

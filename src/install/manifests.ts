@@ -54,6 +54,8 @@ function rbacFile(o: InstallOptions): ManifestFile {
     { apiGroups: SMI_GROUPS, resources: ALL_KINDS.map((k) => `${SMI_KINDS[k].plural}/status`), verbs: ['get', 'patch', 'update'] },
     { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+    // Flagger's Canaries, to warn about A/B canaries over SMI (src/control/flagger.ts).
+    { apiGroups: ['flagger.app'], resources: ['canaries'], verbs: ['list'] },
     // The trust bundle ConfigMap in every namespace, for injected pods.
     { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
     { apiGroups: [''], resources: ['configmaps'], resourceNames: [TRUST_BUNDLE_CONFIGMAP], verbs: ['get', 'update'] },

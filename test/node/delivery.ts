@@ -1,5 +1,5 @@
 /**
- * What the progressive-delivery tests run beside the real node: Debian's Prometheus
+ * What the progressive-delivery tests run beside the real node: Prometheus
  * discovering the sidecars through the Kubernetes API (examples/flagger/prometheus.yml), a
  * Flagger process per provider; the judgement of a rollout is test/support/rollout-shares.ts.
  */
@@ -36,8 +36,8 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
   };
 }
 
-/** Prometheus with the example's scrape job, discovering pods with the test cluster's kubeconfig. */
-export async function startPrometheus(work: string, kubeconfigPath: string, port: number): Promise<Process & { url: string }> {
+/** Prometheus (`bin`) with the example's scrape job, discovering pods with the test cluster's kubeconfig. */
+export async function startPrometheus(bin: string, work: string, kubeconfigPath: string, port: number): Promise<Process & { url: string }> {
   const example = parse(readFileSync(join(ROOT, 'examples', 'flagger', 'prometheus.yml'), 'utf8')) as { scrape_configs: { scrape_interval?: string; kubernetes_sd_configs: Record<string, unknown>[] }[] };
   for (const job of example.scrape_configs) {
     job.scrape_interval = '2s';
@@ -47,7 +47,7 @@ export async function startPrometheus(work: string, kubeconfigPath: string, port
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'prometheus.yml'), stringify({ global: { scrape_interval: '2s', evaluation_interval: '2s' }, ...example }));
   const url = `http://127.0.0.1:${port}`;
-  const p = run('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
+  const p = run(bin, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
   await waitFor('Prometheus to be ready', () => fetch(`${url}/-/ready`).then((r) => r.ok, () => false), 60_000, 250)
     .catch((err: Error) => { throw new Error(`${err.message}\n${p.output().slice(-2000)}`); });
   return { ...p, url };

@@ -1,7 +1,7 @@
 /**
  * Flagger drives Skiff on the real node, as a user runs it: the real Flagger (built from Go
  * modules, scripts/delivery-bins.sh) for each SMI provider (smi:v1alpha1, v1alpha2, v1alpha3,
- * one namespace each, in parallel), Debian's Prometheus discovering the sidecars through the
+ * one namespace each, in parallel), Prometheus (built the same way) discovering the sidecars through the
  * Kubernetes API, and examples/flagger/ applied as shipped (podinfo, Skiff's MetricTemplates,
  * the Canary). A load client pod with a sidecar calls the apex Service throughout; what it saw
  * is judged against the weights the TrafficSplit went through.
@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { KubeConfig } from '@kubernetes/client-node';
 import { buildAppImage } from '../../scripts/build-image.ts';
+import { runChecks } from '../../src/check/cluster.ts';
+import { formatResult } from '../../src/check/result.ts';
 import { waitFor } from '../support/wait.ts';
 import { promQuery, startFlagger, startPrometheus, type Process } from './delivery.ts';
 import { installCoreDns, installSkiff, ROOT, startRealNode, type RealNode } from './real-node.ts';
@@ -70,7 +73,8 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
   before(async () => {
     const flaggerBin = process.env.FLAGGER_BIN;
     const flaggerCrds = process.env.FLAGGER_CRDS;
-    ok(flaggerBin && flaggerCrds, 'FLAGGER_BIN and FLAGGER_CRDS name what scripts/delivery-bins.sh built');
+    const prometheusBin = process.env.PROMETHEUS_BIN;
+    ok(flaggerBin && flaggerCrds && prometheusBin, 'FLAGGER_BIN, FLAGGER_CRDS and PROMETHEUS_BIN name what scripts/delivery-bins.sh built');
     const apps = join(import.meta.dirname, 'apps');
     real = await startRealNode(work, (dir) => [
       buildAppImage(join(dir, 'apps.oci.tar'), APPS_IMAGE, apps),
@@ -81,7 +85,7 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
     await installSkiff(real);
     const crds = await real.cluster.kubectl(['apply', '--server-side', '-f', flaggerCrds]);
     equal(crds.status, 0, crds.stderr);
-    prometheus = await startPrometheus(work, real.cluster.kubeconfigPath, 19090);
+    prometheus = await startPrometheus(prometheusBin, work, real.cluster.kubeconfigPath, 19090);
     for (const [i, version] of PROVIDERS.entries()) {
       const ns = `flagger-${version}`;
       const applied = await real.cluster.kubectl(['apply', '-f', '-'], ['podinfo.yaml', 'metric-templates.yaml'].map((f) => example(f, ns, version, prometheus.url)).join('\n---\n'));
@@ -188,6 +192,24 @@ spec:
       const refused = log.split('\n').filter((l) => /TrafficSplit .* (create|update) error/.test(l) && !l.includes('the object has been modified'));
       deepStrictEqual(refused, [], `${r.ns}: writes refused`);
     }
+  });
+
+  test('an A/B Canary over SMI (which Flagger routes 100 % to the canary) gets a Warning Event on its TrafficSplit and a ! line in skiff check', async () => {
+    const r = rollouts[2] as Rollout;
+    const patched = await real.cluster.kubectl(['-n', r.ns, 'patch', 'canary', 'podinfo', '--type=merge', '-p', JSON.stringify({ spec: { analysis: { iterations: 5, stepWeight: null, maxWeight: null, match: [{ headers: { 'x-canary': { exact: 'insider' } } }] } } })]);
+    equal(patched.status, 0, patched.stderr);
+    const event = await waitFor('the FlaggerABOverSMI Event', async () => {
+      const events = (await api('GET', `/api/v1/namespaces/${r.ns}/events?fieldSelector=${encodeURIComponent('reason=FlaggerABOverSMI')}`)).body as { items: { type: string; message: string; involvedObject: { kind: string; name: string } }[] };
+      return events.items[0];
+    }, 60_000, 1000);
+    equal(event.type, 'Warning');
+    deepStrictEqual([event.involvedObject.kind, event.involvedObject.name], ['TrafficSplit', 'podinfo']);
+    ok(event.message.includes('100 % of podinfo to podinfo-canary'), event.message);
+    const kc = new KubeConfig();
+    kc.loadFromFile(real.cluster.kubeconfigPath);
+    const lines = (await runChecks({ kubeconfig: kc, namespace: 'skiff-system', pre: false }, () => undefined)).map(formatResult);
+    const line = lines.find((l) => l.includes('Flagger canaries usable over SMI'));
+    ok(line?.startsWith(`! Flagger canaries usable over SMI: Flagger Canary ${r.ns}/podinfo is an A/B canary`), lines.join('\n'));
   });
 
   test('the success-rate template, asked of Prometheus directly, is 0 for a canary that answered only 500s', async () => {

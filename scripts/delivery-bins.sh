@@ -32,7 +32,7 @@ fi
 if [ ! -x "$prometheus_dir/prometheus" ]; then
   log "building prometheus (module v$PROMETHEUS_MODULE_VERSION; cold build several minutes on 2 cores)"
   rm -rf "$prometheus_dir.tmp"; mkdir -p "$prometheus_dir.tmp"
-  GOBIN="$prometheus_dir.tmp" go install -trimpath -ldflags "-s -w" "github.com/prometheus/prometheus/cmd/prometheus@v$PROMETHEUS_MODULE_VERSION" >&2
+  GOBIN="$prometheus_dir.tmp" go install -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=3.${PROMETHEUS_MODULE_VERSION#0.3}" "github.com/prometheus/prometheus/cmd/prometheus@v$PROMETHEUS_MODULE_VERSION" >&2
   rm -rf "$prometheus_dir"; mv "$prometheus_dir.tmp" "$prometheus_dir"
 fi
 log "ready in $(( $(date +%s) - start ))s"

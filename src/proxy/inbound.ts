@@ -176,7 +176,9 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
     hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers),
     pick: (tried) => (tried.has(app) ? undefined : app),
     done: (result) => {
-      record(result.status, result.reason);
+      // A kubelet probe is not traffic: counting it would lift a failing version's success
+      // rate above 0 (its probes still pass) and skew every rate a canary analysis reads.
+      if (!probe) record(result.status, result.reason);
       ctx.telemetry.accessLog({ direction: 'inbound', method, path: facts.path, port, status: result.status, source: peer.identity, via: decision.allowed ? decision.via : undefined, reason: result.reason, ms: Math.round(performance.now() - started) });
     },
   });

@@ -91,10 +91,11 @@ export async function startNode(cluster: TestCluster, options: NodeOptions): Pro
   const logs: Record<string, string[]> = { containerd: [], kubelet: [], 'kube-scheduler': [], 'kube-proxy': [] };
   const allLogs = () => Object.entries(logs).filter(([, l]) => l.length > 0).map(([label, l]) => `--- ${label}\n${tail(l)}`).join('\n');
   mkdirSync(join(dir, 'cni'), { recursive: true });
+  // Address leases live with this run (a run that dies cannot leak them into the next one).
   writeFileSync(join(dir, 'cni', '10-skiff-test.conflist'), JSON.stringify({
     cniVersion: '0.4.0', name: 'skiff-test',
     plugins: [
-      { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true, ipam: { type: 'host-local', ranges: [[{ subnet: options.podSubnet }]], routes: [{ dst: '0.0.0.0/0' }] } },
+      { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true, ipam: { type: 'host-local', ranges: [[{ subnet: options.podSubnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') } },
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
   }));

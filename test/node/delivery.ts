@@ -53,9 +53,9 @@ export async function startPrometheus(bin: string, work: string, kubeconfigPath:
   return { ...p, url };
 }
 
-/** One instant query; the value of its single sample, or undefined when the result is empty. */
-export async function promQuery(url: string, query: string): Promise<number | undefined> {
-  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`);
+/** One instant query (at `atMs`, default now); the value of its single sample, or undefined when the result is empty. */
+export async function promQuery(url: string, query: string, atMs?: number): Promise<number | undefined> {
+  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}${atMs ? `&time=${atMs / 1000}` : ''}`);
   const body = await r.json() as { data?: { result?: { value: [number, string] }[] } };
   const sample = body.data?.result?.[0];
   return sample ? Number(sample.value[1]) : undefined;

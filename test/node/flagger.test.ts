@@ -26,7 +26,7 @@ const PODINFO_IMAGE = 'ghcr.io/stefanprodan/podinfo:6.9.2';
 const PROVIDERS = ['v1alpha1', 'v1alpha2', 'v1alpha3'] as const;
 type Version = (typeof PROVIDERS)[number];
 
-interface Rollout { ns: string; version: Version; flagger: Process; client: string; changes: WeightChange[]; samples: Sample[] }
+interface Rollout { ns: string; version: Version; flagger: Process; client: string; changes: WeightChange[]; samples: Sample[]; failing?: { from: number; to: number } }
 
 /** examples/flagger/<file> for namespace `ns`: the namespace, Prometheus' address and the provider replaced. */
 function example(file: string, ns: string, version: Version, prometheus: string): string {
@@ -52,6 +52,17 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
   const phase = async (r: Rollout) => ((await api('GET', `/apis/flagger.app/v1beta1/namespaces/${r.ns}/canaries/podinfo`)).body as { status?: { phase?: string } }).status?.phase;
   const split = async (r: Rollout) => (await api('GET', `/apis/split.smi-spec.io/${r.version}/namespaces/${r.ns}/trafficsplits/podinfo`)).body as { spec?: { backends?: { service: string; weight: unknown }[] }; status?: { conditions?: { type: string; status: string }[] } };
 
+  /** The namespace's pods and recent events, and Flagger's log tail: what a failure message needs. */
+  async function diagnose(r: Rollout): Promise<string> {
+    const pods = (await api('GET', `/api/v1/namespaces/${r.ns}/pods`)).body as { items: { metadata: { name: string }; status?: { phase?: string; conditions?: unknown; containerStatuses?: unknown; initContainerStatuses?: unknown } }[] };
+    const events = (await api('GET', `/api/v1/namespaces/${r.ns}/events`)).body as { items: { involvedObject: { name: string }; reason: string; message: string }[] };
+    return [
+      `pods: ${JSON.stringify(pods.items.map((p) => ({ name: p.metadata.name, phase: p.status?.phase, conditions: p.status?.conditions, init: p.status?.initContainerStatuses, containers: p.status?.containerStatuses })))}`.slice(0, 6000),
+      `events: ${events.items.slice(-25).map((e) => `${e.involvedObject.name} ${e.reason}: ${e.message}`).join('\n')}`,
+      `flagger: ${r.flagger.output().slice(-2500)}`,
+    ].join('\n');
+  }
+
   /** Polls the split's weights and the client's samples until the Canary reaches `until`. */
   async function follow(r: Rollout, until: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -64,8 +75,8 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
       r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as Sample[]);
       const now = await phase(r);
       if (now === until) return;
-      if (now === (until === 'Succeeded' ? 'Failed' : 'Succeeded')) throw new Error(`${r.ns}: the canary ended ${now}\n${r.flagger.output().slice(-4000)}`);
-      if (Date.now() > deadline) throw new Error(`${r.ns}: not ${until} in time (phase ${now})\n${r.flagger.output().slice(-4000)}`);
+      if (now === (until === 'Succeeded' ? 'Failed' : 'Succeeded')) throw new Error(`${r.ns}: the canary ended ${now}\n${await diagnose(r)}`);
+      if (Date.now() > deadline) throw new Error(`${r.ns}: not ${until} in time (phase ${now})\n${await diagnose(r)}`);
       await new Promise((res) => setTimeout(res, 500));
     }
   }
@@ -127,7 +138,7 @@ spec:
     metadata: {labels: {app: load}, annotations: {skiff.dev/skip-inbound-ports: "8080"}}
     spec:
       containers:
-      - {name: load, image: ${APPS_IMAGE}, imagePullPolicy: Never, args: [/apps/load-client.mjs], env: [{name: TARGET, value: "http://podinfo.${r.ns}:9898/"}, {name: RATE, value: "20"}]}`;
+      - {name: load, image: ${APPS_IMAGE}, imagePullPolicy: Never, args: [/apps/load-client.mjs], env: [{name: TARGET, value: "http://podinfo.${r.ns}:9898/"}, {name: RATE, value: "20"}], readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}}`;
       const loaded = await real.cluster.kubectl(['apply', '-f', '-'], client);
       equal(loaded.status, 0, loaded.stderr);
       r.client = await waitFor(`the load client in ${r.ns}`, async () => {
@@ -166,10 +177,12 @@ spec:
       await fetch(`http://${r.client}:8080/results`);
       r.changes = [];
       r.samples = [];
+      const from = Date.now();
       const patched = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v3', 'STANDIN_FAILURE=1']);
       equal(patched.status, 0, patched.stderr);
       await follow(r, 'Failed', 300_000);
       const failedAt = Date.now();
+      r.failing = { from, to: failedAt };
       await new Promise((res) => setTimeout(res, 4000));
       r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as Sample[]);
       const afterRollback = r.samples.filter(([t]) => t > failedAt + 1000);
@@ -216,11 +229,12 @@ spec:
     const template = parseAllDocuments(readFileSync(join(ROOT, 'examples', 'flagger', 'metric-templates.yaml'), 'utf8')).map((d) => d.toJS() as { metadata: { name: string }; spec: { query: string } }).find((t) => t.metadata.name === 'skiff-success-rate');
     ok(template);
     const r = rollouts[0] as Rollout;
-    const query = template.spec.query.replaceAll('{{ namespace }}', r.ns).replaceAll('{{ target }}', 'podinfo').replaceAll('{{ interval }}', '10m');
-    const value = await promQuery(prometheus.url, query);
-    ok(value !== undefined, 'a value, not an empty result');
-    ok(value >= 0 && value < 99, `the canary's success rate over the last 10 minutes mixes v2 (200s) and v3 (500s): ${value}`);
+    ok(r.failing, 'the rollback ran');
+    // Over the failing version's run only (the window ends when the Canary was Failed).
+    const seconds = Math.ceil((r.failing.to - r.failing.from) / 1000);
+    const query = template.spec.query.replaceAll('{{ namespace }}', r.ns).replaceAll('{{ target }}', 'podinfo').replaceAll('{{ interval }}', `${seconds}s`);
+    equal(await promQuery(prometheus.url, query, r.failing.to), 0, 'the failing canary\'s success rate is 0 %');
     // The numerator matching no series at all (as when every answer is a 5xx) gives 0, not an empty result.
-    equal(await promQuery(prometheus.url, query.replace('status_code!~"5.."', 'status_code!~".*"')), 0);
+    equal(await promQuery(prometheus.url, query.replace('status_code!~"5.."', 'status_code!~".*"'), r.failing.to), 0);
   });
 });

@@ -162,6 +162,10 @@ describe('transparent capture in a pod\'s network namespace', { skip: isRoot ? f
     const text = await probe.clone().text();
     equal(probe.status, 200, text);
     equal(await probe.text(), 'app:/healthz');
+    // The probe is let through but is not traffic: the refusal is counted, the probe is not.
+    const metrics = await (await fetch(`http://${POD_IP}:${PORTS.health}/metrics`)).text();
+    ok(/skiff_requests_total\{direction="inbound"[^}]*status_code="403"\} [1-9]/.test(metrics), 'the refusal is counted');
+    ok(!/skiff_requests_total\{direction="inbound"[^}]*status_code="200"\}/.test(metrics), `the kubelet probe is not counted:\n${metrics.split('\n').filter((l) => l.startsWith('skiff_requests_total')).join('\n')}`);
   });
 
   test('excluded ports bypass the sidecar both ways once the capture step runs with them (skip-*-ports annotations)', async () => {

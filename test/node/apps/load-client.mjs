@@ -1,6 +1,7 @@
 // A load client for the delivery tests: GETs TARGET at RATE requests a second (one at a time
 // per slot, never more than 16 in flight) and keeps, per response, [time ms, status, hostname
-// of the pod that answered]. GET /results on 8080 hands over what was kept since the last call.
+// of the pod that answered]. GET /results on 8080 hands over what was kept since the last call;
+// GET /healthz answers once it listens.
 import http from 'node:http';
 
 const target = process.env.TARGET ?? 'http://podinfo:9898/';
@@ -15,12 +16,19 @@ function once() {
     return;
   }
   inFlight += 1;
+  let settled = false;
+  const settle = () => {
+    if (settled) return false;
+    settled = true;
+    inFlight -= 1;
+    return true;
+  };
   const started = Date.now();
   const req = http.get(target, { agent, timeout: 5000 }, (res) => {
     let body = '';
     res.on('data', (c) => { body += c; });
     res.on('end', () => {
-      inFlight -= 1;
+      if (!settle()) return;
       let host = '';
       try { host = JSON.parse(body).hostname ?? ''; } catch { /* a proxy's own answer */ }
       samples.push([started, res.statusCode ?? 0, host]);
@@ -28,7 +36,7 @@ function once() {
   });
   req.on('timeout', () => req.destroy(new Error('timeout')));
   req.on('error', (err) => {
-    inFlight -= 1;
+    if (!settle()) return;
     samples.push([started, 0, `error: ${err.message}`]);
   });
 }
@@ -37,6 +45,7 @@ setInterval(once, 1000 / rate);
 
 http.createServer((req, res) => {
   req.resume();
+  if (req.url === '/healthz') return res.writeHead(200).end('ok');
   if (req.url === '/results') {
     const out = samples;
     samples = [];

@@ -52,6 +52,32 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
   const phase = async (r: Rollout) => ((await api('GET', `/apis/flagger.app/v1beta1/namespaces/${r.ns}/canaries/podinfo`)).body as { status?: { phase?: string } }).status?.phase;
   const split = async (r: Rollout) => (await api('GET', `/apis/split.smi-spec.io/${r.version}/namespaces/${r.ns}/trafficsplits/podinfo`)).body as { spec?: { backends?: { service: string; weight: unknown }[] }; status?: { conditions?: { type: string; status: string }[] } };
 
+  /** A load client Deployment `name` calling `target` 20 times a second; its pod IP once Ready. */
+  async function startLoad(r: Rollout, name: string, target: string): Promise<string> {
+    const client = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: ${r.ns}}
+spec:
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}, annotations: {skiff.dev/skip-inbound-ports: "8080"}}
+    spec:
+      containers:
+      - name: load
+        image: ${APPS_IMAGE}
+        imagePullPolicy: Never
+        args: [/apps/load-client.mjs]
+        env: [{name: TARGET, value: "${target}"}, {name: RATE, value: "20"}]
+        readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}`;
+    const loaded = await real.cluster.kubectl(['apply', '-f', '-'], client);
+    equal(loaded.status, 0, loaded.stderr);
+    return waitFor(`the load client ${name} in ${r.ns}`, async () => {
+      const pods = (await api('GET', `/api/v1/namespaces/${r.ns}/pods?labelSelector=app%3D${name}`)).body as { items: { status?: { podIP?: string; conditions?: { type: string; status: string }[] } }[] };
+      const p = pods.items.find((x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return p?.status?.podIP;
+    }, 120_000);
+  }
+
   /** The namespace's pods and recent events, and Flagger's log tail: what a failure message needs. */
   async function diagnose(r: Rollout): Promise<string> {
     const pods = (await api('GET', `/api/v1/namespaces/${r.ns}/pods`)).body as { items: { metadata: { name: string }; status?: { phase?: string; conditions?: unknown; containerStatuses?: unknown; initContainerStatuses?: unknown } }[] };
@@ -63,9 +89,11 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
     ].join('\n');
   }
 
-  /** Polls the split's weights and the client's samples until the Canary reaches `until`. */
+  /** Polls the split's weights and the client's samples until the Canary, having started progressing, reaches `until`. */
   async function follow(r: Rollout, until: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    // The phase the Canary is in when the new revision is applied is no answer: wait for Flagger to pick the revision up first.
+    let started = false;
     for (;;) {
       const s = await split(r);
       const canary = s.spec?.backends?.find((b) => b.service === 'podinfo-canary');
@@ -74,8 +102,9 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
       if (r.changes.at(-1)?.canary !== share) r.changes.push({ t: Date.now(), canary: share });
       r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as Sample[]);
       const now = await phase(r);
-      if (now === until) return;
-      if (now === (until === 'Succeeded' ? 'Failed' : 'Succeeded')) throw new Error(`${r.ns}: the canary ended ${now}\n${await diagnose(r)}`);
+      started ||= now === 'Progressing';
+      if (started && now === until) return;
+      if (started && now === (until === 'Succeeded' ? 'Failed' : 'Succeeded')) throw new Error(`${r.ns}: the canary ended ${now}\n${await diagnose(r)}`);
       if (Date.now() > deadline) throw new Error(`${r.ns}: not ${until} in time (phase ${now})\n${await diagnose(r)}`);
       await new Promise((res) => setTimeout(res, 500));
     }
@@ -129,26 +158,9 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
       deepStrictEqual(s.spec?.backends?.map((b) => [b.service, weightOf(b.weight)]), [['podinfo-canary', 0], ['podinfo-primary', 100]]);
       await waitFor(`the TrafficSplit in ${r.ns} Accepted`, async () => (await split(r)).status?.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True'), 30_000);
       // The load client: 20 requests a second to the apex, through its sidecar.
-      const client = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: load, namespace: ${r.ns}}
-spec:
-  selector: {matchLabels: {app: load}}
-  template:
-    metadata: {labels: {app: load}, annotations: {skiff.dev/skip-inbound-ports: "8080"}}
-    spec:
-      containers:
-      - {name: load, image: ${APPS_IMAGE}, imagePullPolicy: Never, args: [/apps/load-client.mjs], env: [{name: TARGET, value: "http://podinfo.${r.ns}:9898/"}, {name: RATE, value: "20"}], readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}}`;
-      const loaded = await real.cluster.kubectl(['apply', '-f', '-'], client);
-      equal(loaded.status, 0, loaded.stderr);
-      r.client = await waitFor(`the load client in ${r.ns}`, async () => {
-        const pods = (await api('GET', `/api/v1/namespaces/${r.ns}/pods?labelSelector=app%3Dload`)).body as { items: { status?: { podIP?: string; conditions?: { type: string; status: string }[] } }[] };
-        const p = pods.items.find((x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-        return p?.status?.podIP;
-      }, 120_000);
+      r.client = await startLoad(r, 'load', `http://podinfo.${r.ns}:9898/`);
     }));
   });
-
   test('a good version is promoted: each weight step is the share the client observes, and no request fails', async () => {
     await Promise.all(rollouts.map(async (r) => {
       await fetch(`http://${r.client}:8080/results`);
@@ -196,6 +208,27 @@ spec:
       ok(log.includes(`Halt podinfo.${r.ns} advancement success-rate 0.00 < 99`), `${r.ns}: Flagger measured a 0 % success rate\n${log.slice(-3000)}`);
       ok(!log.includes('no values found for custom metric: success-rate'), `${r.ns}: the success-rate template always yields a value`);
     }
+  });
+
+  test('blue/green (iterations, no weights) for smi:v1alpha2: the apex stays on the primary while the canary is tested directly, then the new version is promoted', async () => {
+    const r = rollouts[1] as Rollout;
+    // Blue/green analysis reads the canary's own metrics: a second client calls podinfo-canary directly.
+    await startLoad(r, 'load-canary', `http://podinfo-canary.${r.ns}:9898/`);
+    const patched = await real.cluster.kubectl(['-n', r.ns, 'patch', 'canary', 'podinfo', '--type=merge', '-p', JSON.stringify({ spec: { analysis: { iterations: 3, stepWeight: null, maxWeight: null } } })]);
+    equal(patched.status, 0, patched.stderr);
+    await fetch(`http://${r.client}:8080/results`);
+    r.changes = [];
+    r.samples = [];
+    const changed = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v4', 'STANDIN_FAILURE-']);
+    equal(changed.status, 0, changed.stderr);
+    await follow(r, 'Succeeded', 300_000);
+    const weights = r.changes.map((c) => c.canary);
+    ok(weights.every((w) => w === 0 || w === 100), `blue/green moves all or nothing: ${weights.join(', ')}`);
+    const failed = r.samples.filter(([, status]) => status !== 200);
+    deepStrictEqual(failed.slice(0, 5), [], `${failed.length} of ${r.samples.length} requests to the apex failed`);
+    for (const s of sharesPerWeight(r.changes, r.samples, 'podinfo')) ok(s.ok, `at ${s.canaryWeight} % the canary answered ${s.toCanary} of ${s.requests}`);
+    const log = r.flagger.output();
+    ok(/Advance podinfo\.flagger-v1alpha2 canary iteration 3\/3/.test(log), `the iterations ran\n${log.slice(-3000)}`);
   });
 
   test('Flagger never had to reset a TrafficSplit\'s spec, and no write of it was refused', () => {

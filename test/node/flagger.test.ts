@@ -161,7 +161,7 @@ spec:
       r.client = await startLoad(r, 'load', `http://podinfo.${r.ns}:9898/`);
     }));
   });
-  test('a good version is promoted: each weight step is the share the client observes, and no request fails', async () => {
+  test('a good version is promoted: each weight step is the share the client observes, and no request fails', async (t) => {
     await Promise.all(rollouts.map(async (r) => {
       await fetch(`http://${r.client}:8080/results`);
       r.changes = [];
@@ -177,6 +177,7 @@ spec:
       const failed = r.samples.filter(([, status]) => status !== 200);
       deepStrictEqual(failed.slice(0, 5), [], `${r.ns}: ${failed.length} of ${r.samples.length} requests failed during the rollout`);
       const shares = sharesPerWeight(r.changes, r.samples, 'podinfo');
+      t.diagnostic(`${r.ns}: ${r.samples.length} requests, ${failed.length} failed; canary share per weight: ${shares.map((s) => `${s.canaryWeight}% → ${((100 * s.toCanary) / s.requests).toFixed(1)}% of ${s.requests}`).join(', ')}`);
       for (const s of shares) ok(s.ok, `${r.ns}: at ${s.canaryWeight} % the canary answered ${s.toCanary} of ${s.requests} (σ ${s.sigma.toFixed(3)})`);
       ok(shares.filter((s) => s.canaryWeight > 0).length >= 4, `${r.ns}: most steps were long enough to judge: ${JSON.stringify(shares)}`);
       const primary = (await api('GET', `/apis/apps/v1/namespaces/${r.ns}/deployments/podinfo-primary`)).body as { spec: { template: { spec: { containers: { env?: { name: string; value: string }[] }[] } } } };

@@ -18,6 +18,7 @@ import { runChecks } from '../../src/check/cluster.ts';
 import { formatResult } from '../../src/check/result.ts';
 import { waitFor } from '../support/wait.ts';
 import { promQuery, startFlagger, startPrometheus, type Process } from './delivery.ts';
+import { skiffStat } from './traffic-metrics.ts';
 import { installCoreDns, installSkiff, ROOT, startRealNode, type RealNode } from './real-node.ts';
 import { isCanaryPod, sharesPerWeight, type Sample, type WeightChange } from '../support/rollout-shares.ts';
 
@@ -90,7 +91,7 @@ spec:
   }
 
   /** Polls the split's weights and the client's samples until the Canary, having started progressing, reaches `until`. */
-  async function follow(r: Rollout, until: string, timeoutMs: number): Promise<void> {
+  async function follow(r: Rollout, until: string, timeoutMs: number, onWeight?: (canary: number) => void): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     // The phase the Canary is in when the new revision is applied is no answer: wait for Flagger to pick the revision up first.
     let started = false;
@@ -99,7 +100,10 @@ spec:
       const canary = s.spec?.backends?.find((b) => b.service === 'podinfo-canary');
       const total = (s.spec?.backends ?? []).reduce((n, b) => n + weightOf(b.weight), 0);
       const share = canary && total > 0 ? Math.round((100 * weightOf(canary.weight)) / total) : 0;
-      if (r.changes.at(-1)?.canary !== share) r.changes.push({ t: Date.now(), canary: share });
+      if (r.changes.at(-1)?.canary !== share) {
+        r.changes.push({ t: Date.now(), canary: share });
+        onWeight?.(share);
+      }
       r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as Sample[]);
       const now = await phase(r);
       started ||= now === 'Progressing';
@@ -162,14 +166,28 @@ spec:
     }));
   });
   test('a good version is promoted: each weight step is the share the client observes, and no request fails', async (t) => {
+    let seen = '';
+    let capture: Promise<void> | undefined;
     await Promise.all(rollouts.map(async (r) => {
       await fetch(`http://${r.client}:8080/results`);
       r.changes = [];
       r.samples = [];
       const patched = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v2']);
       equal(patched.status, 0, patched.stderr);
-      await follow(r, 'Succeeded', 420_000);
+      await follow(r, 'Succeeded', 420_000, (canary) => {
+        if (r.version !== 'v1alpha3' || canary !== 30) return;
+        // What a user sees mid-rollout (docs/flagger.md shows this output): 8 s into the 30 % step.
+        capture = (async () => {
+          await new Promise((res) => setTimeout(res, 8000));
+          const split = await real.cluster.kubectl(['-n', r.ns, 'get', 'trafficsplit', 'podinfo']);
+          const stat = await skiffStat(ROOT, real.cluster.kubeconfigPath, 'trafficsplit/podinfo', '-n', r.ns, '-t', '10s');
+          seen = `$ kubectl -n ${r.ns} get trafficsplit podinfo\n${split.stdout}\n$ skiff stat trafficsplit/podinfo -n ${r.ns} -t 10s\n${stat.out}`;
+        })();
+      });
     }));
+    await capture;
+    for (const line of seen.split('\n')) t.diagnostic(line);
+    ok(/podinfo-canary\s+30%/.test(seen), seen);
     for (const r of rollouts) {
       const weights = r.changes.map((c) => c.canary);
       for (const w of [10, 20, 30, 40, 50]) ok(weights.includes(w), `${r.ns}: the split went through ${w} % (saw ${weights.join(', ')})`);

@@ -2,7 +2,7 @@
 # Runs test/node/: a real node (kubelet, containerd, runc, CNI) next to a real control plane,
 # all inside a network namespace made for this run. Installs containerd, the CNI plugins,
 # runc and mmdebstrap from Debian when missing; builds kubelet with scripts/k8s-bins.sh --node,
-# Flagger and Prometheus with scripts/delivery-bins.sh.
+# Flagger, Argo Rollouts and Prometheus with scripts/delivery-bins.sh --rollouts.
 # Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ if ! command -v containerd >/dev/null || [ ! -x /usr/lib/cni/bridge ] || ! comma
   apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd containernetworking-plugins runc mmdebstrap >&2
 fi
 eval "$(bash scripts/k8s-bins.sh --node | sed 's/^/export /')"
-eval "$(bash scripts/delivery-bins.sh | sed 's/^/export /')"
+eval "$(bash scripts/delivery-bins.sh --rollouts | sed 's/^/export /')"
 ns="skiff-node-$$"
 host_if="sn$$"; node_if="snn$$"
 ip netns add "$ns"

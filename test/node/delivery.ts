@@ -1,18 +1,129 @@
 /**
  * What the progressive-delivery tests run beside the real node: Prometheus
- * discovering the sidecars through the Kubernetes API (examples/flagger/prometheus.yml), a
+ * discovering the sidecars through the Kubernetes API (examples/prometheus/skiff-sidecars.yml), a
  * Flagger process per provider; the judgement of a rollout is test/support/rollout-shares.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { buildAppImage } from '../../scripts/build-image.ts';
+import type { Sample, WeightChange } from '../support/rollout-shares.ts';
 import { waitFor } from '../support/wait.ts';
-import { ROOT } from './real-node.ts';
+import { ROOT, type RealNode } from './real-node.ts';
+
+export const APPS_IMAGE = 'localhost/skiff-delivery-apps:test';
+export const PODINFO_IMAGE = 'ghcr.io/stefanprodan/podinfo:6.9.2';
+
+/** The load client's image, and the podinfo stand-in under podinfo's own name (so the examples apply unchanged). */
+export function deliveryImages(dir: string): string[] {
+  const apps = join(import.meta.dirname, 'apps');
+  return [
+    buildAppImage(join(dir, 'apps.oci.tar'), APPS_IMAGE, apps),
+    buildAppImage(join(dir, 'podinfo.oci.tar'), PODINFO_IMAGE, apps, undefined, ['/usr/local/bin/node', '/apps/podinfo.mjs']),
+  ];
+}
+
+type Doc = { kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown> };
+
+/** examples/<dir>/<file> moved into namespace `ns`, each document passed through `edit`. */
+export function example(dir: string, file: string, ns: string, edit: (doc: Doc) => void = () => undefined): string {
+  return parseAllDocuments(readFileSync(join(ROOT, 'examples', dir, file), 'utf8')).map((d) => {
+    const o = d.toJS() as Doc;
+    if (o.kind === 'Namespace') o.metadata.name = ns;
+    else o.metadata.namespace = ns;
+    edit(o);
+    return JSON.stringify(o);
+  }).join('\n---\n');
+}
+
+/** A load client Deployment `name` in `ns` calling `target` 20 times a second (with a sidecar); its pod IP once Ready. */
+export async function startLoad(real: RealNode, ns: string, name: string, target: string): Promise<string> {
+  const client = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}, annotations: {skiff.dev/skip-inbound-ports: "8080"}}
+    spec:
+      containers:
+      - name: load
+        image: ${APPS_IMAGE}
+        imagePullPolicy: Never
+        args: [/apps/load-client.mjs]
+        env: [{name: TARGET, value: "${target}"}, {name: RATE, value: "20"}]
+        readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}`;
+  const loaded = await real.cluster.kubectl(['apply', '-f', '-'], client);
+  if (loaded.status !== 0) throw new Error(loaded.stderr);
+  return waitFor(`the load client ${name} in ${ns}`, async () => {
+    const pods = (await real.cluster.api('GET', `/api/v1/namespaces/${ns}/pods?labelSelector=app%3D${name}`)).body as { items: { status?: { podIP?: string; conditions?: { type: string; status: string }[] } }[] };
+    const p = pods.items.find((x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    return p?.status?.podIP;
+  }, 120_000);
+}
+
+/** The namespace's pods and recent events, and the controller's log tail: what a failure message needs. */
+export async function diagnose(real: RealNode, ns: string, log: string): Promise<string> {
+  const pods = (await real.cluster.api('GET', `/api/v1/namespaces/${ns}/pods`)).body as { items: { metadata: { name: string }; status?: { phase?: string; conditions?: unknown; containerStatuses?: unknown; initContainerStatuses?: unknown } }[] };
+  const events = (await real.cluster.api('GET', `/api/v1/namespaces/${ns}/events`)).body as { items: { involvedObject: { name: string }; reason: string; message: string }[] };
+  return [
+    `pods: ${JSON.stringify(pods.items.map((p) => ({ name: p.metadata.name, phase: p.status?.phase, conditions: p.status?.conditions, init: p.status?.initContainerStatuses, containers: p.status?.containerStatuses })))}`.slice(0, 6000),
+    `events: ${events.items.slice(-25).map((e) => `${e.involvedObject.name} ${e.reason}: ${e.message}`).join('\n')}`,
+    `controller: ${log.slice(-2500)}`,
+  ].join('\n');
+}
+
+export const weightOf = (w: unknown): number => (typeof w === 'number' ? w : String(w).endsWith('m') ? Number(String(w).slice(0, -1)) / 1000 : Number(w));
+
+/** A rollout as the test watches it: the load client's address, the weights seen, the samples fetched. */
+export interface Watched { ns: string; client: string; changes: WeightChange[]; samples: Sample[] }
+
+export interface FollowOptions {
+  /** The TrafficSplit's API path, and the backend that is the canary. */
+  splitPath: string;
+  canaryService: string;
+  /** The controller's phase for the rollout; `started` once it picked the new revision up. */
+  phase: () => Promise<{ started: boolean; done: boolean; failed: boolean; text: string }>;
+  timeoutMs: number;
+  log: () => string;
+  onWeight?: (canary: number) => void;
+}
+
+/** Polls the split's weights and the client's samples every 500 ms until the phase says done (or failed: an error). */
+export async function follow(real: RealNode, w: Watched, o: FollowOptions): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  let started = false;
+  for (;;) {
+    const s = (await real.cluster.api('GET', o.splitPath)).body as { spec?: { backends?: { service: string; weight: unknown }[] } };
+    const canary = s.spec?.backends?.find((b) => b.service === o.canaryService);
+    const total = (s.spec?.backends ?? []).reduce((n, b) => n + weightOf(b.weight), 0);
+    const share = canary && total > 0 ? Math.round((100 * weightOf(canary.weight)) / total) : 0;
+    if (w.changes.at(-1)?.canary !== share) {
+      w.changes.push({ t: Date.now(), canary: share });
+      o.onWeight?.(share);
+    }
+    w.samples.push(...await (await fetch(`http://${w.client}:8080/results`)).json() as Sample[]);
+    const now = await o.phase();
+    started ||= now.started;
+    if (started && now.done) return;
+    if (started && now.failed) throw new Error(`${w.ns}: the rollout ended ${now.text}\n${await diagnose(real, w.ns, o.log())}`);
+    if (Date.now() > deadline) throw new Error(`${w.ns}: not done in time (${now.text})\n${await diagnose(real, w.ns, o.log())}`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+/** Empties the load client's record and the watch's, before a new rollout. */
+export async function restart(w: Watched): Promise<void> {
+  await fetch(`http://${w.client}:8080/results`);
+  w.changes = [];
+  w.samples = [];
+}
 
 export interface Process { child: ChildProcess; output: () => string; stop: () => Promise<void> }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Process {
+/** A process whose output (the newest ~4 MB) is kept for failure messages. */
+export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Process {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const chunks: string[] = [];
   let size = 0;
@@ -38,7 +149,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
 
 /** Prometheus (`bin`) with the example's scrape job, discovering pods with the test cluster's kubeconfig. */
 export async function startPrometheus(bin: string, work: string, kubeconfigPath: string, port: number): Promise<Process & { url: string }> {
-  const example = parse(readFileSync(join(ROOT, 'examples', 'flagger', 'prometheus.yml'), 'utf8')) as { scrape_configs: { scrape_interval?: string; kubernetes_sd_configs: Record<string, unknown>[] }[] };
+  const example = parse(readFileSync(join(ROOT, 'examples', 'prometheus', 'skiff-sidecars.yml'), 'utf8')) as { scrape_configs: { scrape_interval?: string; kubernetes_sd_configs: Record<string, unknown>[] }[] };
   for (const job of example.scrape_configs) {
     job.scrape_interval = '2s';
     for (const sd of job.kubernetes_sd_configs) sd.kubeconfig_file = kubeconfigPath;
@@ -47,7 +158,7 @@ export async function startPrometheus(bin: string, work: string, kubeconfigPath:
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'prometheus.yml'), stringify({ global: { scrape_interval: '2s', evaluation_interval: '2s' }, ...example }));
   const url = `http://127.0.0.1:${port}`;
-  const p = run(bin, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
+  const p = startProcess(bin, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
   await waitFor('Prometheus to be ready', () => fetch(`${url}/-/ready`).then((r) => r.ok, () => false), 60_000, 250)
     .catch((err: Error) => { throw new Error(`${err.message}\n${p.output().slice(-2000)}`); });
   return { ...p, url };
@@ -63,7 +174,7 @@ export async function promQuery(url: string, query: string, atMs?: number): Prom
 
 /** Flagger for one namespace and one SMI provider, against the test cluster. */
 export async function startFlagger(bin: string, kubeconfigPath: string, options: { namespace: string; provider: string; metricsServer: string; port: number }): Promise<Process> {
-  const p = run(bin, [
+  const p = startProcess(bin, [
     `-kubeconfig=${kubeconfigPath}`, `-mesh-provider=${options.provider}`, `-metrics-server=${options.metricsServer}`,
     `-namespace=${options.namespace}`, `-port=${options.port}`, '-log-level=info',
   ]);

@@ -13,35 +13,27 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
-import { buildAppImage } from '../../scripts/build-image.ts';
 import { runChecks } from '../../src/check/cluster.ts';
 import { formatResult } from '../../src/check/result.ts';
 import { waitFor } from '../support/wait.ts';
-import { promQuery, startFlagger, startPrometheus, type Process } from './delivery.ts';
+import { deliveryImages, example, follow, promQuery, restart, startFlagger, startLoad, startPrometheus, weightOf, type Process, type Watched } from './delivery.ts';
 import { skiffStat } from './traffic-metrics.ts';
 import { installCoreDns, installSkiff, ROOT, startRealNode, type RealNode } from './real-node.ts';
-import { isCanaryPod, sharesPerWeight, type Sample, type WeightChange } from '../support/rollout-shares.ts';
+import { isCanaryPod, sharesPerWeight, type Sample } from '../support/rollout-shares.ts';
 
-const APPS_IMAGE = 'localhost/skiff-delivery-apps:test';
-const PODINFO_IMAGE = 'ghcr.io/stefanprodan/podinfo:6.9.2';
 const PROVIDERS = ['v1alpha1', 'v1alpha2', 'v1alpha3'] as const;
 type Version = (typeof PROVIDERS)[number];
 
-interface Rollout { ns: string; version: Version; flagger: Process; client: string; changes: WeightChange[]; samples: Sample[]; failing?: { from: number; to: number } }
+interface Rollout extends Watched { version: Version; flagger: Process; failing?: { from: number; to: number } }
 
-/** examples/flagger/<file> for namespace `ns`: the namespace, Prometheus' address and the provider replaced. */
-function example(file: string, ns: string, version: Version, prometheus: string): string {
-  return parseAllDocuments(readFileSync(join(ROOT, 'examples', 'flagger', file), 'utf8')).map((d) => {
-    const o = d.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec?: { provider?: { address?: string } | string } };
-    if (o.kind === 'Namespace') o.metadata.name = ns;
-    else o.metadata.namespace = ns;
-    if (o.kind === 'MetricTemplate' && typeof o.spec?.provider === 'object') o.spec.provider.address = prometheus;
+/** examples/flagger/<file> for namespace `ns`: Prometheus' address and the provider replaced. */
+function flaggerExample(file: string, ns: string, version: Version, prometheus: string): string {
+  return example('flagger', file, ns, (o) => {
+    const provider = o.spec?.provider as { address?: string } | string | undefined;
+    if (o.kind === 'MetricTemplate' && typeof provider === 'object') provider.address = prometheus;
     if (o.kind === 'Canary' && o.spec) o.spec.provider = `smi:${version}`;
-    return JSON.stringify(o);
-  }).join('\n---\n');
+  });
 }
-
-const weightOf = (w: unknown) => (typeof w === 'number' ? w : String(w).endsWith('m') ? Number(String(w).slice(0, -1)) / 1000 : Number(w));
 
 describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:v1alpha1, v1alpha2 and v1alpha3', () => {
   const work = mkdtempSync(join(tmpdir(), 'skiff-flagger-'));
@@ -53,78 +45,22 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
   const phase = async (r: Rollout) => ((await api('GET', `/apis/flagger.app/v1beta1/namespaces/${r.ns}/canaries/podinfo`)).body as { status?: { phase?: string } }).status?.phase;
   const split = async (r: Rollout) => (await api('GET', `/apis/split.smi-spec.io/${r.version}/namespaces/${r.ns}/trafficsplits/podinfo`)).body as { spec?: { backends?: { service: string; weight: unknown }[] }; status?: { conditions?: { type: string; status: string }[] } };
 
-  /** A load client Deployment `name` calling `target` 20 times a second; its pod IP once Ready. */
-  async function startLoad(r: Rollout, name: string, target: string): Promise<string> {
-    const client = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: ${r.ns}}
-spec:
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}, annotations: {skiff.dev/skip-inbound-ports: "8080"}}
-    spec:
-      containers:
-      - name: load
-        image: ${APPS_IMAGE}
-        imagePullPolicy: Never
-        args: [/apps/load-client.mjs]
-        env: [{name: TARGET, value: "${target}"}, {name: RATE, value: "20"}]
-        readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}`;
-    const loaded = await real.cluster.kubectl(['apply', '-f', '-'], client);
-    equal(loaded.status, 0, loaded.stderr);
-    return waitFor(`the load client ${name} in ${r.ns}`, async () => {
-      const pods = (await api('GET', `/api/v1/namespaces/${r.ns}/pods?labelSelector=app%3D${name}`)).body as { items: { status?: { podIP?: string; conditions?: { type: string; status: string }[] } }[] };
-      const p = pods.items.find((x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      return p?.status?.podIP;
-    }, 120_000);
-  }
-
-  /** The namespace's pods and recent events, and Flagger's log tail: what a failure message needs. */
-  async function diagnose(r: Rollout): Promise<string> {
-    const pods = (await api('GET', `/api/v1/namespaces/${r.ns}/pods`)).body as { items: { metadata: { name: string }; status?: { phase?: string; conditions?: unknown; containerStatuses?: unknown; initContainerStatuses?: unknown } }[] };
-    const events = (await api('GET', `/api/v1/namespaces/${r.ns}/events`)).body as { items: { involvedObject: { name: string }; reason: string; message: string }[] };
-    return [
-      `pods: ${JSON.stringify(pods.items.map((p) => ({ name: p.metadata.name, phase: p.status?.phase, conditions: p.status?.conditions, init: p.status?.initContainerStatuses, containers: p.status?.containerStatuses })))}`.slice(0, 6000),
-      `events: ${events.items.slice(-25).map((e) => `${e.involvedObject.name} ${e.reason}: ${e.message}`).join('\n')}`,
-      `flagger: ${r.flagger.output().slice(-2500)}`,
-    ].join('\n');
-  }
-
-  /** Polls the split's weights and the client's samples until the Canary, having started progressing, reaches `until`. */
-  async function follow(r: Rollout, until: string, timeoutMs: number, onWeight?: (canary: number) => void): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    // The phase the Canary is in when the new revision is applied is no answer: wait for Flagger to pick the revision up first.
-    let started = false;
-    for (;;) {
-      const s = await split(r);
-      const canary = s.spec?.backends?.find((b) => b.service === 'podinfo-canary');
-      const total = (s.spec?.backends ?? []).reduce((n, b) => n + weightOf(b.weight), 0);
-      const share = canary && total > 0 ? Math.round((100 * weightOf(canary.weight)) / total) : 0;
-      if (r.changes.at(-1)?.canary !== share) {
-        r.changes.push({ t: Date.now(), canary: share });
-        onWeight?.(share);
-      }
-      r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as Sample[]);
+  /** Follows a rollout until the Canary, having started progressing, is `until` (the other end is an error). */
+  const followCanary = (r: Rollout, until: 'Succeeded' | 'Failed', timeoutMs: number, onWeight?: (canary: number) => void) => follow(real, r, {
+    splitPath: `/apis/split.smi-spec.io/${r.version}/namespaces/${r.ns}/trafficsplits/podinfo`, canaryService: 'podinfo-canary', timeoutMs, log: () => r.flagger.output(),
+    ...(onWeight ? { onWeight } : {}),
+    phase: async () => {
       const now = await phase(r);
-      started ||= now === 'Progressing';
-      if (started && now === until) return;
-      if (started && now === (until === 'Succeeded' ? 'Failed' : 'Succeeded')) throw new Error(`${r.ns}: the canary ended ${now}\n${await diagnose(r)}`);
-      if (Date.now() > deadline) throw new Error(`${r.ns}: not ${until} in time (phase ${now})\n${await diagnose(r)}`);
-      await new Promise((res) => setTimeout(res, 500));
-    }
-  }
+      return { started: now === 'Progressing', done: now === until, failed: now === (until === 'Succeeded' ? 'Failed' : 'Succeeded'), text: now ?? 'no phase' };
+    },
+  });
 
   before(async () => {
     const flaggerBin = process.env.FLAGGER_BIN;
     const flaggerCrds = process.env.FLAGGER_CRDS;
     const prometheusBin = process.env.PROMETHEUS_BIN;
     ok(flaggerBin && flaggerCrds && prometheusBin, 'FLAGGER_BIN, FLAGGER_CRDS and PROMETHEUS_BIN name what scripts/delivery-bins.sh built');
-    const apps = join(import.meta.dirname, 'apps');
-    real = await startRealNode(work, (dir) => [
-      buildAppImage(join(dir, 'apps.oci.tar'), APPS_IMAGE, apps),
-      // The podinfo stand-in under podinfo's own name, so examples/flagger/podinfo.yaml applies unchanged.
-      buildAppImage(join(dir, 'podinfo.oci.tar'), PODINFO_IMAGE, apps, undefined, ['/usr/local/bin/node', '/apps/podinfo.mjs']),
-    ]);
+    real = await startRealNode(work, deliveryImages);
     await installCoreDns(real);
     await installSkiff(real);
     const crds = await real.cluster.kubectl(['apply', '--server-side', '-f', flaggerCrds]);
@@ -132,7 +68,7 @@ spec:
     prometheus = await startPrometheus(prometheusBin, work, real.cluster.kubeconfigPath, 19090);
     for (const [i, version] of PROVIDERS.entries()) {
       const ns = `flagger-${version}`;
-      const applied = await real.cluster.kubectl(['apply', '-f', '-'], ['podinfo.yaml', 'metric-templates.yaml'].map((f) => example(f, ns, version, prometheus.url)).join('\n---\n'));
+      const applied = await real.cluster.kubectl(['apply', '-f', '-'], ['podinfo.yaml', 'metric-templates.yaml'].map((f) => flaggerExample(f, ns, version, prometheus.url)).join('\n---\n'));
       equal(applied.status, 0, applied.stderr);
       const flagger = await startFlagger(flaggerBin, real.cluster.kubeconfigPath, { namespace: ns, provider: `smi:${version}`, metricsServer: prometheus.url, port: 18080 + i });
       rollouts.push({ ns, version, flagger, client: '', changes: [], samples: [] });
@@ -152,7 +88,7 @@ spec:
   test('Flagger initialises each canary: primary Deployment, Services, a TrafficSplit of its version that Skiff accepts', async () => {
     await Promise.all(rollouts.map(async (r) => {
       await waitFor(`podinfo Ready in ${r.ns}`, async () => ((await api('GET', `/apis/apps/v1/namespaces/${r.ns}/deployments/podinfo`)).body as { status?: { readyReplicas?: number } }).status?.readyReplicas === 1, 120_000);
-      const applied = await real.cluster.kubectl(['apply', '-f', '-'], example('canary.yaml', r.ns, r.version, prometheus.url));
+      const applied = await real.cluster.kubectl(['apply', '-f', '-'], flaggerExample('canary.yaml', r.ns, r.version, prometheus.url));
       equal(applied.status, 0, applied.stderr);
       await waitFor(`the canary in ${r.ns} Initialized`, async () => (await phase(r)) === 'Initialized', 180_000)
         .catch((err: Error) => { throw new Error(`${err.message}\n${r.flagger.output().slice(-4000)}`); });
@@ -162,19 +98,17 @@ spec:
       deepStrictEqual(s.spec?.backends?.map((b) => [b.service, weightOf(b.weight)]), [['podinfo-canary', 0], ['podinfo-primary', 100]]);
       await waitFor(`the TrafficSplit in ${r.ns} Accepted`, async () => (await split(r)).status?.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True'), 30_000);
       // The load client: 20 requests a second to the apex, through its sidecar.
-      r.client = await startLoad(r, 'load', `http://podinfo.${r.ns}:9898/`);
+      r.client = await startLoad(real, r.ns, 'load', `http://podinfo.${r.ns}:9898/`);
     }));
   });
   test('a good version is promoted: each weight step is the share the client observes, and no request fails', async (t) => {
     let seen = '';
     let capture: Promise<void> | undefined;
     await Promise.all(rollouts.map(async (r) => {
-      await fetch(`http://${r.client}:8080/results`);
-      r.changes = [];
-      r.samples = [];
+      await restart(r);
       const patched = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v2']);
       equal(patched.status, 0, patched.stderr);
-      await follow(r, 'Succeeded', 420_000, (canary) => {
+      await followCanary(r, 'Succeeded', 420_000, (canary) => {
         if (r.version !== 'v1alpha3' || canary !== 30) return;
         // What a user sees mid-rollout (docs/flagger.md shows this output): 8 s into the 30 % step.
         capture = (async () => {
@@ -194,7 +128,7 @@ spec:
       equal(weights.at(-1), 0, 'after promotion all traffic is on the primary again');
       const failed = r.samples.filter(([, status]) => status !== 200);
       deepStrictEqual(failed.slice(0, 5), [], `${r.ns}: ${failed.length} of ${r.samples.length} requests failed during the rollout`);
-      const shares = sharesPerWeight(r.changes, r.samples, 'podinfo');
+      const shares = sharesPerWeight(r.changes, r.samples, (h) => isCanaryPod(h, 'podinfo'));
       t.diagnostic(`${r.ns}: ${r.samples.length} requests, ${failed.length} failed; canary share per weight: ${shares.map((s) => `${s.canaryWeight}% → ${((100 * s.toCanary) / s.requests).toFixed(1)}% of ${s.requests}`).join(', ')}`);
       for (const s of shares) ok(s.ok, `${r.ns}: at ${s.canaryWeight} % the canary answered ${s.toCanary} of ${s.requests} (σ ${s.sigma.toFixed(3)})`);
       ok(shares.filter((s) => s.canaryWeight > 0).length >= 4, `${r.ns}: most steps were long enough to judge: ${JSON.stringify(shares)}`);
@@ -205,13 +139,11 @@ spec:
 
   test('a version answering only 500s is rolled back on the success rate, measured as 0 (not "no values"), and traffic returns to the primary', async () => {
     await Promise.all(rollouts.map(async (r) => {
-      await fetch(`http://${r.client}:8080/results`);
-      r.changes = [];
-      r.samples = [];
+      await restart(r);
       const from = Date.now();
       const patched = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v3', 'STANDIN_FAILURE=1']);
       equal(patched.status, 0, patched.stderr);
-      await follow(r, 'Failed', 300_000);
+      await followCanary(r, 'Failed', 300_000);
       const failedAt = Date.now();
       r.failing = { from, to: failedAt };
       await new Promise((res) => setTimeout(res, 4000));
@@ -232,20 +164,18 @@ spec:
   test('blue/green (iterations, no weights) for smi:v1alpha2: the apex stays on the primary while the canary is tested directly, then the new version is promoted', async () => {
     const r = rollouts[1] as Rollout;
     // Blue/green analysis reads the canary's own metrics: a second client calls podinfo-canary directly.
-    await startLoad(r, 'load-canary', `http://podinfo-canary.${r.ns}:9898/`);
+    await startLoad(real, r.ns, 'load-canary', `http://podinfo-canary.${r.ns}:9898/`);
     const patched = await real.cluster.kubectl(['-n', r.ns, 'patch', 'canary', 'podinfo', '--type=merge', '-p', JSON.stringify({ spec: { analysis: { iterations: 3, stepWeight: null, maxWeight: null } } })]);
     equal(patched.status, 0, patched.stderr);
-    await fetch(`http://${r.client}:8080/results`);
-    r.changes = [];
-    r.samples = [];
+    await restart(r);
     const changed = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v4', 'STANDIN_FAILURE-']);
     equal(changed.status, 0, changed.stderr);
-    await follow(r, 'Succeeded', 300_000);
+    await followCanary(r, 'Succeeded', 300_000);
     const weights = r.changes.map((c) => c.canary);
     ok(weights.every((w) => w === 0 || w === 100), `blue/green moves all or nothing: ${weights.join(', ')}`);
     const failed = r.samples.filter(([, status]) => status !== 200);
     deepStrictEqual(failed.slice(0, 5), [], `${failed.length} of ${r.samples.length} requests to the apex failed`);
-    for (const s of sharesPerWeight(r.changes, r.samples, 'podinfo')) ok(s.ok, `at ${s.canaryWeight} % the canary answered ${s.toCanary} of ${s.requests}`);
+    for (const s of sharesPerWeight(r.changes, r.samples, (h) => isCanaryPod(h, 'podinfo'))) ok(s.ok, `at ${s.canaryWeight} % the canary answered ${s.toCanary} of ${s.requests}`);
     const log = r.flagger.output();
     ok(/Advance podinfo\.flagger-v1alpha2 canary iteration 3\/3/.test(log), `the iterations ran\n${log.slice(-3000)}`);
   });

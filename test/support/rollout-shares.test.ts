@@ -2,6 +2,8 @@ import { deepStrictEqual, equal } from 'node:assert/strict';
 import { test } from 'node:test';
 import { isCanaryPod, sharesPerWeight, type Sample } from './rollout-shares.ts';
 
+const canary = (host: string) => isCanaryPod(host, 'podinfo');
+
 /** 20 requests a second from `from` to `to`, every `everyNth` answered by the canary. */
 function load(from: number, to: number, everyNth: number): Sample[] {
   const out: Sample[] = [];
@@ -18,17 +20,17 @@ test('canary and primary pods are told apart by name', () => {
 test('each weight period is judged after the settling time, within 4.5 sigma; 0 % must be exact', () => {
   const changes = [{ t: 0, canary: 0 }, { t: 10_000, canary: 10 }, { t: 20_000, canary: 50 }];
   const samples = [...load(0, 10_000, 0), ...load(10_000, 20_000, 10), ...load(20_000, 30_000, 2)];
-  const shares = sharesPerWeight(changes, samples, 'podinfo');
+  const shares = sharesPerWeight(changes, samples, canary);
   deepStrictEqual(shares.map((s) => [s.canaryWeight, s.requests, s.ok]), [[0, 150, true], [10, 150, true], [50, 160, true]]);
   // The settling time hides the old weight's last requests; a canary answer at 0 % does not pass.
   const leak: Sample[] = [...load(0, 10_000, 0), [5000, 200, 'podinfo-6d9f-abcde']];
-  equal(sharesPerWeight([{ t: 0, canary: 0 }], leak, 'podinfo')[0]?.ok, false);
+  equal(sharesPerWeight([{ t: 0, canary: 0 }], leak, canary)[0]?.ok, false);
   // 10 % configured but half observed: far outside 4.5 sigma.
-  equal(sharesPerWeight([{ t: 0, canary: 10 }], load(0, 10_000, 2), 'podinfo')[0]?.ok, false);
+  equal(sharesPerWeight([{ t: 0, canary: 10 }], load(0, 10_000, 2), canary)[0]?.ok, false);
 });
 
 test('unanswered requests are not counted, and short periods are left out', () => {
   const samples: Sample[] = [...load(0, 10_000, 0).map(([t, , h]): Sample => [t, 0, h])];
-  deepStrictEqual(sharesPerWeight([{ t: 0, canary: 0 }], samples, 'podinfo'), []);
-  deepStrictEqual(sharesPerWeight([{ t: 0, canary: 0 }, { t: 2500, canary: 10 }], load(0, 2500, 0), 'podinfo'), []);
+  deepStrictEqual(sharesPerWeight([{ t: 0, canary: 0 }], samples, canary), []);
+  deepStrictEqual(sharesPerWeight([{ t: 0, canary: 0 }, { t: 2500, canary: 10 }], load(0, 2500, 0), canary), []);
 });

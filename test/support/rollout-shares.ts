@@ -10,6 +10,7 @@ export type Sample = [number, number, string];
 export interface WeightChange { t: number; canary: number }
 export interface StepShare { canaryWeight: number; from: number; to: number; requests: number; toCanary: number; sigma: number; ok: boolean }
 
+/** Flagger's naming: the canary's pods are `<apex>-…`, the primary's `<apex>-primary-…`. */
 export const isCanaryPod = (host: string, apex: string) => host.startsWith(`${apex}-`) && !host.startsWith(`${apex}-primary-`);
 
 /**
@@ -18,14 +19,14 @@ export const isCanaryPod = (host: string, apex: string) => host.startsWith(`${ap
  * weight, within ±4.5σ of a binomial draw (exact at 0 % and 100 %). Periods with fewer than
  * 20 requests are left out.
  */
-export function sharesPerWeight(changes: readonly WeightChange[], samples: readonly Sample[], apex: string, settleMs = 2000): StepShare[] {
+export function sharesPerWeight(changes: readonly WeightChange[], samples: readonly Sample[], isCanary: (host: string) => boolean, settleMs = 2000): StepShare[] {
   const out: StepShare[] = [];
   for (const [i, change] of changes.entries()) {
     const from = change.t + settleMs;
     const to = (changes[i + 1]?.t ?? Infinity) - 500;
     const inPeriod = samples.filter(([t, status]) => t >= from && t < to && status !== 0);
     if (inPeriod.length < 20) continue;
-    const toCanary = inPeriod.filter(([, , host]) => isCanaryPod(host, apex)).length;
+    const toCanary = inPeriod.filter(([, , host]) => isCanary(host)).length;
     const p = change.canary / 100;
     const sigma = Math.sqrt((p * (1 - p)) / inPeriod.length);
     const share = toCanary / inPeriod.length;

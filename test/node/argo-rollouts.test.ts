@@ -113,10 +113,13 @@ describe('Argo Rollouts drives Skiff: SMI canary steps, analysis, promotion and 
       const set = await real.cluster.kubectl(['-n', r.ns, 'patch', 'rollout', 'podinfo', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/env', value: [{ name: 'PODINFO_UI_MESSAGE', value: 'v2' }] }])]);
       equal(set.status, 0, set.stderr);
       const hash = await followRollout(r, 'promoted');
-      const split = (await real.cluster.api('GET', splitPath(r))).body as { metadata: { ownerReferences?: { kind: string; name: string; controller?: boolean }[] }; spec: { service: string; backends: { service: string; weight: unknown }[] } };
+      // Fully promoted, the controller sets the canary's weight back to 0 on its next pass.
+      const split = await waitFor(`the split of ${r.ns} back to 0/100`, async () => {
+        const got = (await real.cluster.api('GET', splitPath(r))).body as { metadata: { ownerReferences?: { kind: string; name: string; controller?: boolean }[] }; spec: { service: string; backends: { service: string; weight: unknown }[] } };
+        return JSON.stringify(got.spec.backends.map((b) => [b.service, weightOf(b.weight)])) === '[["podinfo-canary",0],["podinfo-stable",100]]' && got;
+      }, 30_000, 250);
       deepStrictEqual(split.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.controller]), [['Rollout', 'podinfo', true]]);
       equal(split.spec.service, r.root);
-      deepStrictEqual(split.spec.backends.map((b) => [b.service, weightOf(b.weight)]), [['podinfo-canary', 0], ['podinfo-stable', 100]]);
       const weights = r.changes.map((c) => c.canary);
       for (const w of [20, 50]) ok(weights.includes(w), `${r.ns}: the split went through ${w} % (saw ${weights.join(', ')})`);
       const failed = r.samples.filter(([, status]) => status !== 200);

@@ -49,7 +49,10 @@ describe('Argo Rollouts drives Skiff: SMI canary steps, analysis, promotion and 
         if (progressing) canaryHash = s.currentPodHash as string;
         const promoted = canaryHash !== '' && s.stableRS === canaryHash && s.phase === 'Healthy';
         const aborted = canaryHash !== '' && s.abort === true;
-        return { started: progressing, done: want === 'promoted' ? promoted : aborted, failed: want === 'promoted' ? aborted : promoted, text: `${s.phase ?? 'no phase'}${s.abort ? ', aborted' : ''}` };
+        const failed = want === 'promoted' ? aborted : promoted;
+        // An abort nobody wanted: say what the analysis measured.
+        const analysis = failed ? JSON.stringify(((await real.cluster.api('GET', `/apis/argoproj.io/v1alpha1/namespaces/${r.ns}/analysisruns`)).body as { items: { status?: unknown }[] }).items.map((a) => a.status)) : '';
+        return { started: progressing, done: want === 'promoted' ? promoted : aborted, failed, text: `${s.phase ?? 'no phase'}${s.abort ? ', aborted' : ''} ${analysis}` };
       },
     });
     return canaryHash;
@@ -103,6 +106,7 @@ describe('Argo Rollouts drives Skiff: SMI canary steps, analysis, promotion and 
     await Promise.all(runs.map(async (r) => {
       await waitFor(`the Rollout in ${r.ns} Healthy`, async () => (await rollout(r)).phase === 'Healthy', 180_000)
         .catch(async (err: Error) => { throw new Error(`${err.message}\n${r.controller.output().slice(-3000)}`); });
+      await waitFor(`the TrafficSplit of ${r.ns} Accepted`, async () => ((await real.cluster.api('GET', splitPath(r))).body as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True'), 60_000, 250);
       r.client = await startLoad(real, r.ns, 'load', `http://${r.root}.${r.ns}:9898/`);
     }));
   });
@@ -142,16 +146,56 @@ describe('Argo Rollouts drives Skiff: SMI canary steps, analysis, promotion and 
         const s = (await real.cluster.api('GET', splitPath(r))).body as { spec: { backends: { service: string; weight: unknown }[] } };
         return s.spec.backends.find((b) => b.service === 'podinfo-canary')?.weight !== undefined && weightOf(s.spec.backends.find((b) => b.service === 'podinfo-canary')?.weight) === 0;
       }, 30_000);
-      await new Promise((res) => setTimeout(res, 4000));
+      await new Promise((res) => setTimeout(res, 5000));
       r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as typeof r.samples);
       const after = r.samples.filter(([time]) => time > abortedAt + 2000);
-      ok(after.length > 20, 'the client kept sending');
+      ok(after.length > 20, `${r.ns}: the client kept sending: ${after.length} since the abort; the last: ${JSON.stringify(r.samples.slice(-5))}`);
       deepStrictEqual(after.filter(([, status, host]) => status !== 200 || host.startsWith(`podinfo-${hash}-`)).slice(0, 5), [], `${r.ns}: after the abort only stable answers, and it answers 200`);
       const runsOf = (await real.cluster.api('GET', `/apis/argoproj.io/v1alpha1/namespaces/${r.ns}/analysisruns`)).body as { items: { status?: { phase?: string; metricResults?: { measurements?: { value?: string }[] }[] } }[] };
       const failedRun = runsOf.items.find((a) => a.status?.phase === 'Failed');
       ok(failedRun, `${r.ns}: the analysis failed`);
       equal(failedRun.status?.metricResults?.[0]?.measurements?.at(-1)?.value, '[0]', `${r.ns}: the canary's success rate was measured as 0`);
     }));
+  });
+
+  test('an experiment step with its own weight splits three ways: canary, experiment and stable, each its share', async (t) => {
+    const r = runs.find((x) => x.version === 'v1alpha2') as Run;
+    await restart(r);
+    const steps = [{ setWeight: 20 }, { experiment: { duration: '30s', templates: [{ name: 'exp', specRef: 'canary', weight: 20 }] } }, { setWeight: 50 }, { pause: { duration: '10s' } }];
+    const patched = await real.cluster.kubectl(['-n', r.ns, 'patch', 'rollout', 'podinfo', '--type=json', '-p', JSON.stringify([
+      { op: 'replace', path: '/spec/strategy/canary/steps', value: steps },
+      { op: 'replace', path: '/spec/template/spec/containers/0/env', value: [{ name: 'PODINFO_UI_MESSAGE', value: 'v4' }] },
+    ])]);
+    equal(patched.status, 0, patched.stderr);
+    // The period the split has three backends, as the test saw it.
+    let backends: { service: string; weight: number }[] = [];
+    let from = 0;
+    let to = 0;
+    await waitFor(`three backends in ${r.ns}, then two again`, async () => {
+      const got = (await real.cluster.api('GET', splitPath(r))).body as { spec: { backends: { service: string; weight: unknown }[] } };
+      r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as typeof r.samples);
+      if (got.spec.backends.length === 3 && from === 0) {
+        from = Date.now();
+        backends = got.spec.backends.map((b) => ({ service: b.service, weight: weightOf(b.weight) }));
+      }
+      if (from !== 0 && got.spec.backends.length !== 3) to = Date.now();
+      return to !== 0;
+    }, 180_000, 500).catch((err: Error) => { throw new Error(`${err.message}\n${r.controller.output().slice(-3000)}`); });
+    equal(backends.filter((b) => b.service !== 'podinfo-canary' && b.service !== 'podinfo-stable').length, 1, `a third backend: ${JSON.stringify(backends)}`);
+    const failed = r.samples.filter(([, status]) => status !== 200);
+    deepStrictEqual(failed.slice(0, 5), [], `${failed.length} of ${r.samples.length} requests failed`);
+    const hash = (await rollout(r)).currentPodHash as string;
+    const kindOf = (host: string) => (host.includes('-exp-') ? 'experiment' : host.startsWith(`podinfo-${hash}-`) ? 'podinfo-canary' : 'podinfo-stable');
+    const inPeriod = r.samples.filter(([time, status]) => time > from + 2000 && time < to - 500 && status !== 0);
+    const n = inPeriod.length;
+    ok(n > 100, `enough requests in the three-way period: ${n}`);
+    for (const b of backends) {
+      const name = b.service === 'podinfo-canary' || b.service === 'podinfo-stable' ? b.service : 'experiment';
+      const got = inPeriod.filter(([, , host]) => kindOf(host) === name).length;
+      const p = b.weight / 100;
+      t.diagnostic(`${b.service}: weight ${b.weight} %, answered ${got} of ${n} (${((100 * got) / n).toFixed(1)} %)`);
+      ok(Math.abs(got / n - p) <= 4.5 * Math.sqrt((p * (1 - p)) / n), `${b.service}: ${got} of ${n} against ${b.weight} %`);
+    }
   });
 
   test('without rootService the split\'s root is the stable Service itself: skiff explain shows it, and its traffic neither loops nor doubles', async () => {

@@ -14,8 +14,8 @@ export interface StepShare { canaryWeight: number; from: number; to: number; req
 export const isCanaryPod = (host: string, apex: string) => host.startsWith(`${apex}-`) && !host.startsWith(`${apex}-primary-`);
 
 /**
- * Per weight period (after `settleMs` for the change to reach the proxies, 500 ms kept clear
- * of the next change): the share of answered requests the canary's pods answered, against the
+ * Per weight period (after `settleMs` for the change to reach the proxies, 1.5 s kept clear
+ * of the next change, which the test sees up to a poll later than it happened): the share of answered requests the canary's pods answered, against the
  * weight, within ±4.5σ of a binomial draw (exact at 0 % and 100 %). Periods with fewer than
  * 20 requests are left out.
  */
@@ -23,7 +23,7 @@ export function sharesPerWeight(changes: readonly WeightChange[], samples: reado
   const out: StepShare[] = [];
   for (const [i, change] of changes.entries()) {
     const from = change.t + settleMs;
-    const to = (changes[i + 1]?.t ?? Infinity) - 500;
+    const to = (changes[i + 1]?.t ?? Infinity) - 1500;
     const inPeriod = samples.filter(([t, status]) => t >= from && t < to && status !== 0);
     if (inPeriod.length < 20) continue;
     const toCanary = inPeriod.filter(([, , host]) => isCanary(host)).length;

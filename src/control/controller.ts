@@ -24,6 +24,9 @@ export interface ProxyRecord {
   connected: number;
 }
 
+/** Whether a proxy applied the config it should have now. */
+export const isUpToDate = (r: ProxyRecord): boolean => r.appliedHash === r.config.hash;
+
 /** One row of /debug/proxies. */
 export interface ProxyStatus {
   proxy: string;
@@ -131,7 +134,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
   proxyStatus(): ProxyStatus[] {
     return [...this.proxies.values()].map((r) => ({
       proxy: r.id, identity: r.identity, connected: r.connected > 0, desired: r.config.hash, sent: r.sentHash ?? null,
-      applied: r.appliedHash ?? null, upToDate: r.appliedHash === r.config.hash, lastError: r.lastError ?? null, ackAt: r.ackAt ?? null,
+      applied: r.appliedHash ?? null, upToDate: isUpToDate(r), lastError: r.lastError ?? null, ackAt: r.ackAt ?? null,
     }));
   }
 

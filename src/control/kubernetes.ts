@@ -9,7 +9,7 @@ import { SMI_KINDS } from '../api/index.ts';
 import type { Condition } from '../api/index.ts';
 import type { MeshSettings } from '../model/index.ts';
 import { KubernetesSource } from '../sources/kubernetes/source.ts';
-import { MeshController } from './controller.ts';
+import { isUpToDate, MeshController } from './controller.ts';
 import { abCanariesOverSmi, canaryView } from './flagger.ts';
 import type { LeaderElector } from './leader.ts';
 import { desiredStatuses, progressOf, withTransitionTimes, type StatusTarget } from './status.ts';
@@ -75,7 +75,7 @@ export class KubernetesController {
     if (!topology || this.writing || (this.options.elector && !this.options.elector.isLeader)) return;
     this.writing = true;
     try {
-      const proxies = [...this.controller.proxies.values()].map((r) => ({ id: r.id, upToDate: r.appliedHash === r.config.hash, outbound: r.config.outbound }));
+      const proxies = [...this.controller.proxies.values()].map((r) => ({ id: r.id, upToDate: isUpToDate(r), outbound: r.config.outbound }));
       const now = new Date().toISOString();
       for (const target of desiredStatuses(topology, progressOf(topology, proxies), this.generations)) await this.write(target, now);
       await this.emitEvents();

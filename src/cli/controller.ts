@@ -96,6 +96,7 @@ export async function runController(argv: string[], out: (line: string) => void)
     kubeconfig: kc, namespace, selector: `app.kubernetes.io/name=${CONTROLLER_SERVICE}`, port: listen.port, ca,
     identity: ca.spiffeId(namespace, CONTROL_IDENTITY_ACCOUNT), log: (event, detail) => log.warn({ event, ...detail }),
   });
+  controller.peerAcks = () => peers.acks();
   const backend = meshTrafficBackend(local, { peers, kubeconfig: kc });
   const metricsAt = values['metrics-api-listen'] === 'off' ? undefined : parseListen(values['metrics-api-listen'], { host: '0.0.0.0', port: PORTS.metricsApi });
   const metricsApi = metricsAt ? await startAggregatedApi({ kubeconfig: kc, host: metricsAt.host, port: metricsAt.port, certificate: webhooks.certificate, backend, log: (event, detail) => log.info({ event, ...detail }) })

@@ -130,6 +130,13 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     }
   }
 
+  /** What each proxy that acknowledged to this replica applied last (for the other replicas). */
+  acks(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const r of this.proxies.values()) if (r.appliedHash) out[r.id] = r.appliedHash;
+    return out;
+  }
+
   /** Per proxy: what it should have, what it applied, and any refusal (/debug/proxies). */
   proxyStatus(): ProxyStatus[] {
     return [...this.proxies.values()].map((r) => ({

@@ -43,6 +43,8 @@ export class KubernetesController {
   /** A/B Canaries already warned about (`namespace/name`). */
   private readonly abWarned = new Set<string>();
   private readonly options: KubernetesControllerOptions;
+  /** With several replicas: what the proxies streaming from the others applied (ReplicaPeers.acks). */
+  peerAcks: (() => Promise<ReadonlyMap<string, ReadonlySet<string>>>) | undefined;
 
   constructor(options: KubernetesControllerOptions) {
     this.options = options;
@@ -75,7 +77,10 @@ export class KubernetesController {
     if (!topology || this.writing || (this.options.elector && !this.options.elector.isLeader)) return;
     this.writing = true;
     try {
-      const proxies = [...this.controller.proxies.values()].map((r) => ({ id: r.id, upToDate: isUpToDate(r), outbound: r.config.outbound }));
+      const records = [...this.controller.proxies.values()];
+      // Proxies acknowledge to the replica they stream from: ask the others only when some proxy has not acked here.
+      const elsewhere = this.peerAcks && records.some((r) => !isUpToDate(r)) ? await this.peerAcks().catch(() => undefined) : undefined;
+      const proxies = records.map((r) => ({ id: r.id, upToDate: isUpToDate(r) || (elsewhere?.get(r.id)?.has(r.config.hash) ?? false), outbound: r.config.outbound }));
       const now = new Date().toISOString();
       for (const target of desiredStatuses(topology, progressOf(topology, proxies), this.generations)) await this.write(target, now);
       await this.emitEvents();

@@ -122,6 +122,8 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
     await capture;
     for (const line of seen.split('\n')) t.diagnostic(line);
     ok(/podinfo-canary\s+30%/.test(seen), seen);
+    // Two controller replicas share the proxies; the leader counts the acks made to either.
+    ok(/podinfo\s+podinfo\s+True\s+True/.test(seen), `Programmed once every caller applied the weights:\n${seen}`);
     for (const r of rollouts) {
       const weights = r.changes.map((c) => c.canary);
       for (const w of [10, 20, 30, 40, 50]) ok(weights.includes(w), `${r.ns}: the split went through ${w} % (saw ${weights.join(', ')})`);

@@ -122,4 +122,18 @@ describe('control plane: traffic reports under attack', () => {
       deepStrictEqual([r.status, Boolean(r.body.error)], [400, true], JSON.stringify(bad).slice(0, 100));
     }
   });
+
+  test('only another control plane replica may read what the proxies acknowledged here', async () => {
+    const read = async (dispatcher: Agent) => {
+      const res = await request(`${url}/v1/acks`, { dispatcher }).catch((err: Error) => err);
+      return res instanceof Error ? { status: 0, body: {} } : { status: res.statusCode, body: await res.body.json() as Record<string, string> };
+    };
+    const replica = ca.spiffeId('skiff-system', CONTROL_IDENTITY_ACCOUNT);
+    equal((await read(as(web))).status, 403, 'a workload');
+    equal((await read(as(replica, true))).status, 403, 'a forged controller');
+    equal((await read(as())).status, 403, 'no certificate');
+    const answer = await read(as(replica));
+    equal(answer.status, 200, 'a replica');
+    ok(Object.values(answer.body).every((hash) => /^[0-9a-f]{64}$/.test(hash)), JSON.stringify(answer.body).slice(0, 200));
+  });
 });

@@ -10,6 +10,8 @@
  *   POST /v1/traffic {proxy, series}             → one interval of the proxy's traffic (config/traffic.ts)
  *   POST /v1/traffic/partial {query}             → this replica's part of a TrafficMetrics answer;
  *        only another control plane replica (the controller's own identity) may ask
+ *   GET  /v1/acks                                → {proxy: applied hash} of the proxies that acked
+ *        here; only another replica may ask (the leader writes Programmed from all of them)
  *
  * A debug server (loopback, plain HTTP) serves /debug/proxies, /debug/topology and
  * /debug/config/<ns>/<pod>.
@@ -191,6 +193,11 @@ export class DistributionServer {
       if (peerIdentity(request) !== record.identity) return reply.code(403).send({ error: 'not this proxy\'s identity' });
       controller.acknowledge(record.id, { ...(hash ? { hash } : {}), ...(error ? { error } : {}) });
       return { ok: true };
+    });
+
+    app.get('/v1/acks', async (request, reply) => {
+      if (peerIdentity(request) !== identity) return reply.code(403).send({ error: 'only another control plane replica may ask what proxies applied' });
+      return controller.acks();
     });
 
     if (this.options.traffic) registerTrafficIntake(app, { controller, store: this.options.traffic.store, local: this.options.traffic.local, peerIdentity, controlIdentity: identity });

@@ -1,5 +1,5 @@
 /**
- * Whole-mesh answers from any replica. Each proxy's report lands on exactly one controller
+ * Whole-mesh answers from any replica. Each proxy's report (and ack) lands on exactly one controller
  * replica (the Service picks one per connection), so the replica serving a TrafficMetrics
  * request asks every other Ready replica for its part of the same answer (POST
  * /v1/traffic/partial on the config port, mTLS with the controller's own identity on both
@@ -70,26 +70,49 @@ export class ReplicaPeers {
     return addresses;
   }
 
-  async partial(query: PartialQuery): Promise<{ items: PartialItem[]; coveredMs: number }[]> {
+  /** Every other Ready replica's answer to one request (those that fail within 2 s are left out and logged). */
+  private async askPeers<T>(path: string, what: string, body?: unknown): Promise<T[]> {
     const addresses = await this.peers().catch((err: Error) => {
-      this.o.log('traffic-peers-unknown', { error: err.message });
+      this.o.log(`${what}-peers-unknown`, { error: err.message });
       return [];
     });
     const parts = await Promise.all(addresses.map(async (ip) => {
       try {
         const host = ip.includes(':') ? `[${ip}]` : ip;
-        const res = await request(`https://${host}:${this.o.port}/v1/traffic/partial`, {
-          method: 'POST', dispatcher: this.dispatcher(), headers: { 'content-type': 'application/json' }, body: JSON.stringify(query),
-          headersTimeout: PEER_TIMEOUT_MS, bodyTimeout: PEER_TIMEOUT_MS,
+        const res = await request(`https://${host}:${this.o.port}${path}`, {
+          method: body === undefined ? 'GET' : 'POST', dispatcher: this.dispatcher(), headersTimeout: PEER_TIMEOUT_MS, bodyTimeout: PEER_TIMEOUT_MS,
+          ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
         });
         if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`);
-        return [(await res.body.json()) as { items: PartialItem[]; coveredMs: number }];
+        return [(await res.body.json()) as T];
       } catch (err) {
-        this.o.log('traffic-peer-failed', { peer: ip, error: (err as Error).message });
+        this.o.log(`${what}-peer-failed`, { peer: ip, error: (err as Error).message });
         return [];
       }
     }));
     return parts.flat();
+  }
+
+  partial(query: PartialQuery): Promise<{ items: PartialItem[]; coveredMs: number }[]> {
+    return this.askPeers('/v1/traffic/partial', 'traffic', query);
+  }
+
+  /**
+   * What the proxies streaming from the other replicas applied (proxy → config hashes): each
+   * proxy acknowledges to the replica it streams from, and the status writer (the leader)
+   * needs them all.
+   */
+  async acks(): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    for (const part of await this.askPeers<Record<string, string>>('/v1/acks', 'acks')) {
+      for (const [proxy, hash] of Object.entries(part)) {
+        if (typeof hash !== 'string') continue;
+        const set = out.get(proxy) ?? new Set<string>();
+        set.add(hash);
+        out.set(proxy, set);
+      }
+    }
+    return out;
   }
 
   close(): void {

@@ -41,7 +41,7 @@ fi
 # Argo Rollouts' go.mod replaces modules (k8s.io/* pinned, forks), which `go install m@v`
 # refuses: build it from a module of our own that requires it and carries the same replaces.
 if [ "${1:-}" = "--rollouts" ] && [ ! -x "$rollouts_dir/rollouts-controller" ]; then
-  log "building argo-rollouts v$ROLLOUTS_VERSION (cold: about 4 minutes on 2 cores)"
+  log "building argo-rollouts v$ROLLOUTS_VERSION (cold: about 3 minutes on 2 cores)"
   work=$(mktemp -d)
   (
     cd "$work"

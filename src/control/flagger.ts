@@ -5,11 +5,9 @@
  * (shared/reference/flagger.md §2). Pure: finds such Canaries among those read from the API,
  * for the controller's Events and for `skiff check`.
  */
+import { obj } from '../sources/objects.ts';
 
 export interface CanaryView { namespace: string; name: string; apex: string; abMatch: boolean }
-
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? v as Json : {});
 
 /** What matters of a `flagger.app/v1beta1` Canary: its apex Service (the TrafficSplit's name) and whether it is A/B. */
 export function canaryView(o: unknown): CanaryView {

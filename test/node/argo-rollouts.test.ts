@@ -8,14 +8,14 @@
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sharesPerWeight } from '../support/rollout-shares.ts';
 import { waitFor } from '../support/wait.ts';
-import { deliveryImages, example, follow, restart, startLoad, startProcess, startPrometheus, weightOf, type Process, type Watched } from './delivery.ts';
-import { installCoreDns, installSkiff, ROOT, startRealNode, type RealNode } from './real-node.ts';
+import { example, follow, restart, startController, startDeliveryNode, startLoad, stopDeliveryNode, weightOf, type Process, type Watched } from './delivery.ts';
+import { ROOT, type RealNode } from './real-node.ts';
 
 type Version = 'v1alpha1' | 'v1alpha2' | 'v1alpha3';
 interface Run extends Watched { version: Version; root: string; controller: Process }
@@ -63,12 +63,7 @@ describe('Argo Rollouts drives Skiff: SMI canary steps, analysis, promotion and 
     const rolloutsCrds = process.env.ROLLOUTS_CRDS;
     const prometheusBin = process.env.PROMETHEUS_BIN;
     ok(rolloutsBin && rolloutsCrds && prometheusBin, 'ROLLOUTS_BIN, ROLLOUTS_CRDS and PROMETHEUS_BIN name what scripts/delivery-bins.sh --rollouts built');
-    real = await startRealNode(work, deliveryImages);
-    await installCoreDns(real);
-    await installSkiff(real);
-    const crds = await real.cluster.kubectl(['apply', '--server-side', '-f', rolloutsCrds]);
-    equal(crds.status, 0, crds.stderr);
-    prometheus = await startPrometheus(prometheusBin, work, real.cluster.kubeconfigPath, 19091);
+    ({ real, prometheus } = await startDeliveryNode(work, rolloutsCrds, prometheusBin, 19091));
     for (const [i, run] of RUNS.entries()) {
       const manifests = [
         example('argo-rollouts', 'podinfo.yaml', run.ns, (o) => {
@@ -82,25 +77,14 @@ describe('Argo Rollouts drives Skiff: SMI canary steps, analysis, promotion and 
       ];
       const applied = await real.cluster.kubectl(['apply', '-f', '-'], manifests.join('\n---\n'));
       equal(applied.status, 0, applied.stderr);
-      const controller = startProcess(rolloutsBin, [
+      const controller = await startController(`the rollouts controller for ${run.ns}`, rolloutsBin, [
         `--kubeconfig=${real.cluster.kubeconfigPath}`, '--namespaced', `--namespace=${run.ns}`, `--traffic-split-api-version=${run.version}`,
         `--metricsPort=${18090 + 2 * i}`, `--healthzPort=${18091 + 2 * i}`, '--leader-elect=false', '--logformat=json',
-      ]);
-      await waitFor(`the rollouts controller for ${run.ns}`, () => fetch(`http://127.0.0.1:${18091 + 2 * i}/healthz`).then((res) => res.ok, () => false), 60_000, 250)
-        .catch((err: Error) => { throw new Error(`${err.message}\n${controller.output().slice(-3000)}`); });
+      ], 18091 + 2 * i);
       runs.push({ ...run, controller, client: '', changes: [], samples: [] });
     }
   });
-  after(async () => {
-    for (const r of runs) await r.controller.stop();
-    await prometheus?.stop();
-    try {
-      await real?.node.stop();
-    } finally {
-      await real?.cluster.stop();
-      rmSync(work, { recursive: true, force: true });
-    }
-  });
+  after(() => stopDeliveryNode(work, { real, prometheus }, runs.map((r) => r.controller)));
 
   test('the first revision becomes stable; the controller writes a TrafficSplit of its version, owned by the Rollout, that Skiff accepts', async () => {
     await Promise.all(runs.map(async (r) => {

@@ -4,13 +4,13 @@
  * Flagger process per provider; the judgement of a rollout is test/support/rollout-shares.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { buildAppImage } from '../../scripts/build-image.ts';
 import type { Sample, WeightChange } from '../support/rollout-shares.ts';
 import { waitFor } from '../support/wait.ts';
-import { ROOT, type RealNode } from './real-node.ts';
+import { installCoreDns, installSkiff, ROOT, startRealNode, type RealNode } from './real-node.ts';
 
 export const APPS_IMAGE = 'localhost/skiff-delivery-apps:test';
 export const PODINFO_IMAGE = 'ghcr.io/stefanprodan/podinfo:6.9.2';
@@ -172,15 +172,44 @@ export async function promQuery(url: string, query: string, atMs?: number): Prom
   return sample ? Number(sample.value[1]) : undefined;
 }
 
-/** Flagger for one namespace and one SMI provider, against the test cluster. */
-export async function startFlagger(bin: string, kubeconfigPath: string, options: { namespace: string; provider: string; metricsServer: string; port: number }): Promise<Process> {
-  const p = startProcess(bin, [
-    `-kubeconfig=${kubeconfigPath}`, `-mesh-provider=${options.provider}`, `-metrics-server=${options.metricsServer}`,
-    `-namespace=${options.namespace}`, `-port=${options.port}`, '-log-level=info',
-  ]);
-  await waitFor(`Flagger (${options.provider}) to be healthy`, () => fetch(`http://127.0.0.1:${options.port}/healthz`).then((r) => r.ok, () => false), 60_000, 250)
+/** A delivery controller process, once its /healthz on `healthPort` answers. */
+export async function startController(what: string, bin: string, args: string[], healthPort: number): Promise<Process> {
+  const p = startProcess(bin, args);
+  await waitFor(`${what} to be healthy`, () => fetch(`http://127.0.0.1:${healthPort}/healthz`).then((r) => r.ok, () => false), 60_000, 250)
     .catch((err: Error) => { throw new Error(`${err.message}\n${p.output().slice(-3000)}`); });
   return p;
+}
+
+/** Flagger for one namespace and one SMI provider, against the test cluster. */
+export function startFlagger(bin: string, kubeconfigPath: string, options: { namespace: string; provider: string; metricsServer: string; port: number }): Promise<Process> {
+  return startController(`Flagger (${options.provider})`, bin, [
+    `-kubeconfig=${kubeconfigPath}`, `-mesh-provider=${options.provider}`, `-metrics-server=${options.metricsServer}`,
+    `-namespace=${options.namespace}`, `-port=${options.port}`, '-log-level=info',
+  ], options.port);
+}
+
+/** The real node with Skiff installed, the delivery tool's CRDs applied, and Prometheus scraping the sidecars. */
+export interface DeliveryNode { real: RealNode; prometheus: Process & { url: string } }
+
+export async function startDeliveryNode(work: string, crdsFile: string, prometheusBin: string, prometheusPort: number): Promise<DeliveryNode> {
+  const real = await startRealNode(work, deliveryImages);
+  await installCoreDns(real);
+  await installSkiff(real);
+  const crds = await real.cluster.kubectl(['apply', '--server-side', '-f', crdsFile]);
+  if (crds.status !== 0) throw new Error(`applying ${crdsFile}: ${crds.stderr}`);
+  return { real, prometheus: await startPrometheus(prometheusBin, work, real.cluster.kubeconfigPath, prometheusPort) };
+}
+
+/** Stops the controllers, Prometheus, the node and the control plane (whatever of them started), and removes `work`. */
+export async function stopDeliveryNode(work: string, d: Partial<DeliveryNode>, controllers: readonly Process[]): Promise<void> {
+  for (const c of controllers) await c.stop();
+  await d.prometheus?.stop();
+  try {
+    await d.real?.node.stop();
+  } finally {
+    await d.real?.cluster.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 export { isCanaryPod, sharesPerWeight, type Sample, type StepShare, type WeightChange } from '../support/rollout-shares.ts';

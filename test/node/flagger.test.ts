@@ -7,7 +7,7 @@
  * is judged against the weights the TrafficSplit went through.
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,9 +16,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { runChecks } from '../../src/check/cluster.ts';
 import { formatResult } from '../../src/check/result.ts';
 import { waitFor } from '../support/wait.ts';
-import { deliveryImages, example, follow, promQuery, restart, startFlagger, startLoad, startPrometheus, weightOf, type Process, type Watched } from './delivery.ts';
+import { example, follow, promQuery, restart, startDeliveryNode, startFlagger, startLoad, stopDeliveryNode, weightOf, type Process, type Watched } from './delivery.ts';
 import { skiffStat } from './traffic-metrics.ts';
-import { installCoreDns, installSkiff, ROOT, startRealNode, type RealNode } from './real-node.ts';
+import { ROOT, type RealNode } from './real-node.ts';
 import { isCanaryPod, sharesPerWeight, type Sample } from '../support/rollout-shares.ts';
 
 const PROVIDERS = ['v1alpha1', 'v1alpha2', 'v1alpha3'] as const;
@@ -60,12 +60,7 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
     const flaggerCrds = process.env.FLAGGER_CRDS;
     const prometheusBin = process.env.PROMETHEUS_BIN;
     ok(flaggerBin && flaggerCrds && prometheusBin, 'FLAGGER_BIN, FLAGGER_CRDS and PROMETHEUS_BIN name what scripts/delivery-bins.sh built');
-    real = await startRealNode(work, deliveryImages);
-    await installCoreDns(real);
-    await installSkiff(real);
-    const crds = await real.cluster.kubectl(['apply', '--server-side', '-f', flaggerCrds]);
-    equal(crds.status, 0, crds.stderr);
-    prometheus = await startPrometheus(prometheusBin, work, real.cluster.kubeconfigPath, 19090);
+    ({ real, prometheus } = await startDeliveryNode(work, flaggerCrds, prometheusBin, 19090));
     for (const [i, version] of PROVIDERS.entries()) {
       const ns = `flagger-${version}`;
       const applied = await real.cluster.kubectl(['apply', '-f', '-'], ['podinfo.yaml', 'metric-templates.yaml'].map((f) => flaggerExample(f, ns, version, prometheus.url)).join('\n---\n'));
@@ -74,16 +69,7 @@ describe('Flagger drives Skiff: canary analysis, promotion and rollback for smi:
       rollouts.push({ ns, version, flagger, client: '', changes: [], samples: [] });
     }
   });
-  after(async () => {
-    for (const r of rollouts) await r.flagger.stop();
-    await prometheus?.stop();
-    try {
-      await real?.node.stop();
-    } finally {
-      await real?.cluster.stop();
-      rmSync(work, { recursive: true, force: true });
-    }
-  });
+  after(() => stopDeliveryNode(work, { real, prometheus }, rollouts.map((r) => r.flagger)));
 
   test('Flagger initialises each canary: primary Deployment, Services, a TrafficSplit of its version that Skiff accepts', async () => {
     await Promise.all(rollouts.map(async (r) => {

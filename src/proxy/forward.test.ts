@@ -3,8 +3,10 @@ import { equal } from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
+import type { Dispatcher } from 'undici';
 import { DEFAULT_ROUTE_POLICY } from '../config/index.ts';
 import { forward, type ForwardResult } from './forward.ts';
+import { RetryBudget } from './resilience.ts';
 import { EndpointRuntime, type Upstreams } from './upstream.ts';
 
 class FakeResponse extends EventEmitter {
@@ -57,4 +59,43 @@ test('a dispatcher that never starts the request ends at the overall timeout wit
   equal(result.status, 504);
   equal(result.reason, 'upstream-timeout');
   equal(endpoint.inflight, 0);
+});
+
+/** Two endpoints: the first answers `first` (status, Skiff reason), the second 200. */
+function twoEndpoints(method: string, first: { status: number; reason?: string }): Promise<{ result: ForwardResult; calls: string[] }> {
+  const a = new EndpointRuntime('a', { address: '127.0.0.1', port: 1, pod: 'shop/a-0' });
+  const b = new EndpointRuntime('b', { address: '127.0.0.1', port: 2, pod: 'shop/b-0' });
+  const calls: string[] = [];
+  const upstreams = {
+    pool: (e: EndpointRuntime) => ({
+      dispatch: (_opts: unknown, handler: Dispatcher.DispatchHandler) => {
+        calls.push(e.key);
+        const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
+        const answer = e === a ? first : { status: 200 };
+        handler.onRequestStart?.(controller, {});
+        handler.onResponseStart?.(controller, answer.status, answer.reason ? { 'x-skiff-reason': answer.reason } : {}, '');
+        handler.onResponseEnd?.(controller, {});
+      },
+    }),
+  } as unknown as Upstreams;
+  return new Promise((resolve) => {
+    forward({
+      req: new EventEmitter() as IncomingMessage, res: new FakeResponse() as unknown as ServerResponse, method, path: '/', headers: {}, hasBody: false,
+      policy: DEFAULT_ROUTE_POLICY, budget: new RetryBudget(20, 10), upstreams,
+      pick: (tried) => [a, b].find((e) => !tried.has(e)),
+      done: (result) => resolve({ result, calls }),
+    });
+  });
+}
+
+test('a peer sidecar that could not reach its application: the request is retried elsewhere, even a POST (the application never saw it)', async () => {
+  const { result, calls } = await twoEndpoints('POST', { status: 503, reason: 'upstream-connect-failure' });
+  equal(result.status, 200);
+  equal(calls.join(','), 'a,b');
+});
+
+test('a 503 of the application itself is not retried for a POST', async () => {
+  const { result, calls } = await twoEndpoints('POST', { status: 503 });
+  equal(result.status, 503);
+  equal(calls.join(','), 'a');
 });

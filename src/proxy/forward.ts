@@ -148,7 +148,11 @@ export function forward(f: ForwardRequest): void {
       },
       onResponseStart(controller, statusCode, headers, statusMessage) {
         responded = true;
-        if (GATEWAY_ERRORS.has(statusCode) && canRetry(statusCode)) {
+        // The destination's sidecar could not reach its application (it exited first while its
+        // pod terminates): the application never saw the request, so it is retried as a
+        // connect failure, whatever its method.
+        const unreached = !f.fromApplication && statusCode === 503 && headers[REASON_HEADER] === 'upstream-connect-failure';
+        if (unreached ? canRetry('connect-failure') : GATEWAY_ERRORS.has(statusCode) && canRetry(statusCode)) {
           discard = true;
           lastReason = 'no-healthy-upstream';
           lastDetail = `upstream answered ${statusCode}`;

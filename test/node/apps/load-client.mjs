@@ -31,6 +31,9 @@ function once() {
       if (!settle()) return;
       let host = '';
       try { host = JSON.parse(body).hostname ?? ''; } catch { /* a proxy's own answer */ }
+      // A sidecar's own answer names its reason: kept, so a failure says which proxy and why.
+      const reason = res.headers['x-skiff-reason'];
+      if (!host && reason) host = `skiff: ${reason}: ${body.slice(0, 200)}`;
       samples.push([started, res.statusCode ?? 0, host]);
     });
   });

@@ -89,7 +89,7 @@ export const FaultSchema = Type.Object({
 
 /** What the caller's proxy does per request on a route: TrafficPolicy timeouts, retries and faults. */
 export const RoutePolicySchema = Type.Object({
-  timeoutMs: count('The whole request, retries included (504 after it); 0 = no limit.'),
+  timeoutMs: count('Until the response starts, retries included (504 after it); 0 = no limit. A started response (a stream) is then bounded by the stream idle time.'),
   perTryTimeoutMs: count('Each attempt; 0 = no limit.'),
   retry: Type.Object({
     attempts: count('Extra attempts after the first.'),

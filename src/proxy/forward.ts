@@ -4,6 +4,9 @@
  * (connect failures whenever the body can be resent; 5xx and resets only for idempotent
  * requests without a body), the endpoint pending-request limit, outlier bookkeeping, and
  * backpressure both ways. Upstream failures become generated 502/503/504 answers.
+ * The request timeout runs until the response starts: a long response (server-sent events,
+ * long polling) is then bounded by the stream idle time instead. Upgrade requests
+ * (WebSocket) are spliced into a byte stream on 101 (upgrade.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
@@ -11,6 +14,7 @@ import type { RetryCondition, RoutePolicy } from '../config/index.ts';
 import { REASON_HEADER, sendGenerated, type Reason } from './generated.ts';
 import { responseHeaders } from './http-headers.ts';
 import type { RetryBudget } from './resilience.ts';
+import { spliceUpgrade, STREAM_IDLE_MS, type UpgradeRequest } from './upgrade.ts';
 import { pendingOf, type EndpointRuntime, type Upstreams } from './upstream.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -52,6 +56,10 @@ export interface ForwardRequest {
   maxPendingRequests?: number;
   /** The answer comes from the application: Skiff's own headers in it are dropped, never passed on as Skiff's word. */
   fromApplication?: boolean;
+  /** An upgrade request (WebSocket): on 101 the connection becomes a byte stream. */
+  upgrade?: UpgradeRequest;
+  /** No response byte for this long, once the response started: the stream is cut. */
+  streamIdleMs?: number;
   done(result: ForwardResult): void;
 }
 
@@ -131,10 +139,19 @@ export function forward(f: ForwardRequest): void {
     let settled = false;
     let upstreamReason: string | undefined;
     const perTry = f.policy.perTryTimeoutMs > 0 ? setTimeout(() => current?.abort(new TimeoutError(`no answer within the per-try timeout of ${f.policy.perTryTimeoutMs} ms`, true)), f.policy.perTryTimeoutMs) : undefined;
+    let idle: NodeJS.Timeout | undefined;
+    /** The response started: the request timeouts are done, the stream idle time takes over. */
+    const streaming = () => {
+      clearTimeout(overall);
+      clearTimeout(perTry);
+      const idleMs = f.streamIdleMs ?? STREAM_IDLE_MS;
+      idle = setTimeout(() => current?.abort(new TimeoutError(`no response byte for ${idleMs} ms`, false)), idleMs);
+    };
     const settle = (ok: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(perTry);
+      clearTimeout(idle);
       endpoint.inflight--;
       current = undefined;
       settleCurrent = undefined;
@@ -150,9 +167,9 @@ export function forward(f: ForwardRequest): void {
         responded = true;
         // The destination's sidecar could not reach its application (it exited first while its
         // pod terminates): the application never saw the request, so it is retried as a
-        // connect failure, whatever its method.
+        // connect failure, whatever its method (and still as a gateway error, if only that is listed).
         const unreached = !f.fromApplication && statusCode === 503 && headers[REASON_HEADER] === 'upstream-connect-failure';
-        if (unreached ? canRetry('connect-failure') : GATEWAY_ERRORS.has(statusCode) && canRetry(statusCode)) {
+        if ((unreached && canRetry('connect-failure')) || (GATEWAY_ERRORS.has(statusCode) && canRetry(statusCode))) {
           discard = true;
           lastReason = 'no-healthy-upstream';
           lastDetail = `upstream answered ${statusCode}`;
@@ -164,10 +181,12 @@ export function forward(f: ForwardRequest): void {
         }
         const reason = f.fromApplication ? undefined : headers[REASON_HEADER];
         if (typeof reason === 'string') upstreamReason = reason;
+        streaming();
         f.res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers, f.fromApplication ?? false));
       },
       onResponseData(controller, chunk) {
         if (discard) return;
+        idle?.refresh();
         if (!f.res.write(chunk)) {
           controller.pause();
           f.res.once('drain', () => controller.resume());
@@ -183,10 +202,21 @@ export function forward(f: ForwardRequest): void {
         f.res.end();
         finish({ status, endpoint, upstreamReason });
       },
+      onRequestUpgrade(_controller, _statusCode, headers, upstream) {
+        responded = true;
+        clearTimeout(overall);
+        settle(true);
+        if (finished || !f.upgrade || f.res.headersSent) {
+          upstream.destroy();
+          return;
+        }
+        const reason = f.fromApplication ? undefined : headers[REASON_HEADER];
+        spliceUpgrade(f.res, f.upgrade, upstream, headers, f.fromApplication ?? false, () => finish({ status: 101, endpoint, ...(typeof reason === 'string' ? { upstreamReason: reason } : {}) }));
+      },
       onResponseError(_controller, err: Error & { code?: string }) {
         settle(false);
         if (finished) return;
-        if (err instanceof TimeoutError) {
+        if (err instanceof TimeoutError && !f.res.headersSent) {
           if (!f.res.headersSent && err.perTry && canRetry(504)) {
             attempt();
             return;
@@ -196,7 +226,7 @@ export function forward(f: ForwardRequest): void {
         }
         if (f.res.headersSent) {
           f.res.destroy(err);
-          finish({ status: f.res.statusCode, endpoint, reason: 'upstream-reset' });
+          finish({ status: f.res.statusCode, endpoint, reason: err instanceof TimeoutError ? 'upstream-timeout' : 'upstream-reset' });
           return;
         }
         const connect = isConnectFailure(err, responded);
@@ -217,6 +247,7 @@ export function forward(f: ForwardRequest): void {
         body: f.hasBody ? f.req : null,
         headersTimeout: 0,
         bodyTimeout: 0,
+        ...(f.upgrade ? { upgrade: f.upgrade.protocol } : {}),
       }, handler);
     } catch (err) {
       // A dispatcher that refuses synchronously still ends this attempt like any other failure.

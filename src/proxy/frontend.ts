@@ -7,12 +7,14 @@
  * and closes the connection.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { rawGenerated, sendGenerated, type Reason } from './generated.ts';
+import { UPGRADE, upgradeProtocol, type UpgradeRequest } from './upgrade.ts';
 
 export const AUTHORITY = Symbol('skiff.authority');
-export type ProxiedRequest = IncomingMessage & { [AUTHORITY]?: string };
+export type ProxiedRequest = IncomingMessage & { [AUTHORITY]?: string; [UPGRADE]?: UpgradeRequest };
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'];
 const PROXIED_METHODS = new Set(METHODS);
@@ -81,6 +83,18 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
         else sendGenerated(res, 'method-not-allowed', `method ${(req.method ?? '').slice(0, 32)} is not proxied`);
       };
       server.on('request', guarded);
+      // Upgrade requests (WebSocket) take the same path, with a response bound to the socket:
+      // refusals and non-101 answers are ordinary responses, after which the connection closes.
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const res = new http.ServerResponse(req);
+        res.assignSocket(socket as Socket);
+        res.shouldKeepAlive = false;
+        res.once('finish', () => socket.end());
+        socket.on('error', () => socket.destroy());
+        const protocol = upgradeProtocol(req.headers);
+        if (protocol !== undefined) (req as ProxiedRequest)[UPGRADE] = { socket, head, protocol };
+        guarded(req, res);
+      });
       // `Expect: 100-continue`: the handlers decide first and send 100 only when they forward.
       server.on('checkContinue', guarded);
       server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => sendGenerated(res, 'expectation-failed', 'only Expect: 100-continue is supported'));

@@ -15,6 +15,7 @@ import { forward } from './forward.ts';
 import { originalDestination } from './original-destination.ts';
 import { enforceTimeoutsWithoutListening, type Frontend, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
+import { UPGRADE } from './upgrade.ts';
 import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, SERVICE_HEADER, setForwardedFor, setVerifiedClientCert } from './http-headers.ts';
 import type { ListenerLimits } from './limits.ts';
 import { PeerTlsAcceptor } from './peer-tls.ts';
@@ -172,7 +173,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   setForwardedFor(headers, req.socket.remoteAddress);
   const app = ctx.app.runtime({ address: ctx.appHost, port, pod: me.id });
   forward({
-    req, res, method, path: target.path + target.query, headers, policy: TO_APPLICATION, upstreams: ctx.app, fromApplication: true,
+    req, res, method, path: target.path + target.query, ...(req[UPGRADE] ? { upgrade: req[UPGRADE] } : {}), headers, policy: TO_APPLICATION, upstreams: ctx.app, fromApplication: true,
     hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers),
     pick: (tried) => (tried.has(app) ? undefined : app),
     done: (result) => {

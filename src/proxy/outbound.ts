@@ -11,6 +11,7 @@ import { originalAuthority } from './captured.ts';
 import { forward } from './forward.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
+import { UPGRADE } from './upgrade.ts';
 import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, SERVICE_HEADER } from './http-headers.ts';
 import { admit, choose, isRefusal, resolve, type Refusal } from './outbound-stages.ts';
 import { pickEndpoint } from './state.ts';
@@ -73,7 +74,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const run = () => {
     counters.active++;
     forward({
-      req, res, method, path: resolved.forwardPath, headers, hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers), policy, budget, upstreams: ctx.mesh,
+      req, res, method, path: resolved.forwardPath, ...(req[UPGRADE] ? { upgrade: req[UPGRADE] } : {}), headers, hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers), policy, budget, upstreams: ctx.mesh,
       // Retries prefer an endpoint not tried yet; with none left, any endpoint may be tried again.
       pick: (tried) => pickEndpoint(cluster, tried, Date.now(), limits.outlierDetection.maxEjectionPercent) ?? pickEndpoint(cluster, undefined, Date.now(), limits.outlierDetection.maxEjectionPercent),
       outlier: { threshold: limits.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: limits.outlierDetection.baseEjectionMs },

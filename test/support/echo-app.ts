@@ -1,10 +1,12 @@
 /**
  * A test application: answers with JSON naming itself and echoing the request. `/status/N`
  * answers N (`/status/N/forge` also with Skiff's own `x-skiff-reason: access-denied`), `/delay/MS` waits first, `/body` echoes the request body, `/drop` closes the
- * connection without answering.
+ * connection without answering, `/sse/N/MS` sends N server-sent events MS apart. A WebSocket
+ * (any path) echoes each message as `<app>: <message>`.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 
 export interface EchoApp {
   name: string;
@@ -21,6 +23,20 @@ export async function startEchoApp(name: string, host: string, port: number): Pr
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const sse = /^\/sse\/(\d+)\/(\d+)$/.exec(url);
+      if (sse) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-app': name });
+        let sent = 0;
+        const tick = setInterval(() => {
+          res.write(`id: ${sent}\ndata: ${name} event ${sent}\n\n`);
+          if (++sent >= Number(sse[1])) {
+            clearInterval(tick);
+            res.end();
+          }
+        }, Number(sse[2]));
+        res.on('close', () => clearInterval(tick));
+        return;
+      }
       if (url.startsWith('/drop')) {
         req.socket.destroy();
         return;
@@ -36,13 +52,20 @@ export async function startEchoApp(name: string, host: string, port: number): Pr
     });
   });
   server.keepAliveTimeout = 60_000;
+  const sockets = new WebSocketServer({ server });
+  sockets.on('connection', (ws, req) => {
+    app.received++;
+    ws.on('message', (data) => ws.send(`${name}: ${String(data)}${req.headers['x-forwarded-client-cert'] ? ` (${String(req.headers['x-forwarded-client-cert'])})` : ''}`));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   app.address = server.address() as AddressInfo;
   app.close = () => new Promise((resolve) => {
+    for (const client of sockets.clients) client.terminate();
     server.closeAllConnections();
+    sockets.close();
     server.close(() => resolve());
   });
   return app;

@@ -18,12 +18,10 @@
 import net, { type Socket } from 'node:net';
 import type { ProxyContext } from './context.ts';
 import type { Frontend } from './frontend.ts';
+import type { ConnectionFacts } from './h2-frontend.ts';
 import type { ListenerLimits } from './limits.ts';
 import { originalDestination, type Destination } from './original-destination.ts';
 import { forwardOutboundTcp, pipeBoth } from './tcp.ts';
-
-/** For captured HTTP connections: `address:port` the application connected to. */
-export const originalAuthority = new WeakMap<Socket, string>();
 
 function passThrough(ctx: ProxyContext, socket: Socket, to: Destination, limits: ListenerLimits): void {
   ctx.telemetry.tcpConnections.labels({ direction: 'outbound', destination_namespace: '', destination_service: '', result: 'passthrough' }).inc();
@@ -33,14 +31,22 @@ function passThrough(ctx: ProxyContext, socket: Socket, to: Destination, limits:
   socket.resume();
 }
 
+/** The outbound listener without capture: every connection is the application's HTTP (HTTP_PROXY style). */
+export function acceptOutbound(ctx: ProxyContext, frontend: Frontend, limits: ListenerLimits): net.Server {
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    frontend.acceptPlain(socket, socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {});
+  });
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => ctx.telemetry.connectionsRefused.labels({ listener: 'outbound', reason: 'too-many-connections' }).inc());
+  return server;
+}
+
 export function acceptCapturedOutbound(ctx: ProxyContext, frontend: Frontend, limits: ListenerLimits, ownPort: () => number): net.Server {
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     socket.on('error', () => socket.destroy());
     const to = originalDestination(socket);
-    const http = () => {
-      frontend.server.emit('connection', socket);
-      socket.resume();
-    };
+    const http = (facts: ConnectionFacts = {}) => frontend.acceptPlain(socket, { ...facts, ...(socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}) });
     if (!to || (to.port === ownPort() && (to.address === socket.localAddress || to.address.startsWith('127.')))) {
       http();
       return;
@@ -55,8 +61,7 @@ export function acceptCapturedOutbound(ctx: ProxyContext, frontend: Frontend, li
       socket.resume();
       return;
     }
-    originalAuthority.set(socket, `${to.address}:${to.port}`);
-    http();
+    http({ originalAuthority: `${to.address}:${to.port}` });
   });
   server.maxConnections = limits.maxConnections;
   server.on('drop', () => ctx.telemetry.connectionsRefused.labels({ listener: 'outbound', reason: 'too-many-connections' }).inc());

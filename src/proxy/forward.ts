@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { RetryCondition, RoutePolicy } from '../config/index.ts';
 import { REASON_HEADER, sendGenerated, type Reason } from './generated.ts';
+import { grpcStatusOf } from './grpc.ts';
 import { responseHeaders } from './http-headers.ts';
 import type { RetryBudget } from './resilience.ts';
 import { spliceUpgrade, STREAM_IDLE_MS, type UpgradeRequest } from './upgrade.ts';
@@ -33,6 +34,8 @@ export interface ForwardResult {
   reason?: Reason;
   /** The reason token of an answer another Skiff proxy made (its `x-skiff-reason`), e.g. a denial. */
   upstreamReason?: string;
+  /** A gRPC answer's grpc-status (trailer, or header of a trailers-only answer). */
+  grpcStatus?: number;
   attempts: number;
 }
 
@@ -56,6 +59,8 @@ export interface ForwardRequest {
   maxPendingRequests?: number;
   /** The answer comes from the application: Skiff's own headers in it are dropped, never passed on as Skiff's word. */
   fromApplication?: boolean;
+  /** The client spoke HTTP/2: so does the next hop (the endpoint's h2 pool). */
+  http2?: boolean;
   /** An upgrade request (WebSocket): on 101 the connection becomes a byte stream. */
   upgrade?: UpgradeRequest;
   /** No response byte for this long, once the response started: the stream is cut. */
@@ -138,6 +143,7 @@ export function forward(f: ForwardRequest): void {
     let discard = false;
     let settled = false;
     let upstreamReason: string | undefined;
+    let grpcStatus: number | undefined;
     const perTry = f.policy.perTryTimeoutMs > 0 ? setTimeout(() => current?.abort(new TimeoutError(`no answer within the per-try timeout of ${f.policy.perTryTimeoutMs} ms`, true)), f.policy.perTryTimeoutMs) : undefined;
     let idle: NodeJS.Timeout | undefined;
     /** The response started: the request timeouts are done, the stream idle time takes over. */
@@ -182,7 +188,11 @@ export function forward(f: ForwardRequest): void {
         const reason = f.fromApplication ? undefined : headers[REASON_HEADER];
         if (typeof reason === 'string') upstreamReason = reason;
         streaming();
-        f.res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers, f.fromApplication ?? false));
+        grpcStatus = grpcStatusOf(headers['grpc-status']);
+        const kept = responseHeaders(headers, f.fromApplication ?? false);
+        // HTTP/2 has no reason phrase.
+        if (f.http2 || !statusMessage) f.res.writeHead(statusCode, kept);
+        else f.res.writeHead(statusCode, statusMessage, kept);
       },
       onResponseData(controller, chunk) {
         if (discard) return;
@@ -192,15 +202,19 @@ export function forward(f: ForwardRequest): void {
           f.res.once('drain', () => controller.resume());
         }
       },
-      onResponseEnd() {
+      onResponseEnd(_controller, trailers) {
         const status = f.res.statusCode;
         settle(!discard);
         if (discard) {
           attempt();
           return;
         }
+        if (trailers && Object.keys(trailers).length > 0) {
+          grpcStatus = grpcStatusOf(trailers['grpc-status']) ?? grpcStatus;
+          f.res.addTrailers(responseHeaders(trailers, f.fromApplication ?? false));
+        }
         f.res.end();
-        finish({ status, endpoint, upstreamReason });
+        finish({ status, endpoint, upstreamReason, ...(grpcStatus !== undefined ? { grpcStatus } : {}) });
       },
       onRequestUpgrade(_controller, _statusCode, headers, upstream) {
         responded = true;
@@ -240,7 +254,7 @@ export function forward(f: ForwardRequest): void {
       },
     };
     try {
-      f.upstreams.pool(endpoint).dispatch({
+      f.upstreams.pool(endpoint, f.http2 ? 'h2' : 'http1').dispatch({
         path: f.path,
         method: f.method as Dispatcher.HttpMethod,
         headers: f.headers,

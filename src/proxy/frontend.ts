@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { rawGenerated, sendGenerated, type Reason } from './generated.ts';
+import { createH2Frontend, prefaceState, setConnectionFacts, type ConnectionFacts, type H2Frontend } from './h2-frontend.ts';
 import { UPGRADE, upgradeProtocol, type UpgradeRequest } from './upgrade.ts';
 
 export const AUTHORITY = Symbol('skiff.authority');
@@ -21,7 +22,13 @@ const PROXIED_METHODS = new Set(METHODS);
 
 export interface Frontend {
   app: FastifyInstance;
+  /** HTTP/1.1: handed connections (or, for the outbound listener without capture, listening). */
   server: http.Server;
+  h2: H2Frontend;
+  /** A plaintext connection (paused): HTTP/2 if it opens with the preface, else HTTP/1.1. */
+  acceptPlain(socket: Socket, facts: ConnectionFacts): void;
+  /** A TLS connection, by the protocol ALPN negotiated. */
+  acceptSecure(socket: Duplex & { alpnProtocol?: string | false | null }, facts: ConnectionFacts): void;
 }
 
 /** Time limits of an HTTP listener; every phase of a connection has one. */
@@ -130,7 +137,45 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
     sendGenerated(reply.raw, 'method-not-allowed', `method ${request.raw.method ?? ''} is not proxied`);
   });
   await app.ready();
-  return { app, server };
+  const h2 = createH2Frontend((req, res) => {
+    if (!PROXIED_METHODS.has(req.method)) {
+      sendGenerated(res as unknown as ServerResponse, 'method-not-allowed', `method ${req.method.slice(0, 32)} is not proxied`);
+      return;
+    }
+    handle(req as unknown as ProxiedRequest, res as unknown as ServerResponse);
+  }, Math.max(timeouts.idleMs, timeouts.keepAliveMs + 1000));
+  const http1 = (socket: Duplex, facts: ConnectionFacts) => {
+    setConnectionFacts(socket, facts);
+    server.emit('connection', socket);
+  };
+  return {
+    app, server, h2,
+    acceptSecure: (socket, facts) => (socket.alpnProtocol === 'h2' ? h2.accept(socket, facts) : http1(socket, facts)),
+    acceptPlain: (socket, facts) => {
+      const chunks: Buffer[] = [];
+      // Bytes that could still become the preface wait at most the request-header time.
+      const undecided = setTimeout(() => socket.destroy(), timeouts.headersMs);
+      const look = () => {
+        for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) chunks.push(chunk);
+        const first = Buffer.concat(chunks);
+        const seen = prefaceState(first);
+        if (seen === 'more') return;
+        clearTimeout(undecided);
+        socket.off('readable', look);
+        if (seen === 'h2') {
+          h2.acceptPrefaced(socket, first, facts);
+          return;
+        }
+        if (first.length > 0) socket.unshift(first);
+        http1(socket, facts);
+        socket.resume();
+      };
+      socket.on('readable', look);
+      socket.once('close', () => clearTimeout(undecided));
+      // Bytes a listener already looked at (and put back) raise no new 'readable': look now.
+      if (socket.readableLength > 0) look();
+    },
+  };
 }
 
 /**

@@ -6,6 +6,7 @@
  * from the application's.
  */
 import type { ServerResponse } from 'node:http';
+import { grpcAnswer, isGrpcRequest } from './grpc.ts';
 
 export const REASON_HEADER = 'x-skiff-reason';
 export const DETAIL_HEADER = 'x-skiff-detail';
@@ -58,6 +59,14 @@ export function sendGenerated(res: ServerResponse, reason: Reason, detail: strin
   const status = statusOf(reason, faultStatus);
   if (res.headersSent || res.destroyed) {
     res.destroy();
+    return status;
+  }
+  if (isGrpcRequest(res.req)) {
+    // A gRPC caller reads the outcome from grpc-status: HTTP 200 and a gRPC error.
+    const { trailers } = grpcAnswer(status, detail);
+    res.writeHead(200, { 'content-type': 'application/grpc', [REASON_HEADER]: reason, [DETAIL_HEADER]: headerSafe(detail) });
+    res.addTrailers(trailers);
+    res.end();
     return status;
   }
   const body = `skiff: ${detail}\n`;

@@ -16,6 +16,17 @@ export const CLIENT_HEADER = 'x-skiff-client';
 export const SERVICE_HEADER = 'x-skiff-service';
 const INTERNAL_PREFIX = 'x-skiff-';
 
+/** `TE: trailers` is the one TE HTTP/2 allows, and gRPC servers look for it: it goes on. */
+function keptTe(name: string, value: string | string[]): boolean {
+  return name === 'te' && value === 'trailers';
+}
+
+/** The request's authority: `Host` (HTTP/1.1) or `:authority` (HTTP/2). */
+export function hostOf(headers: IncomingHttpHeaders): string | undefined {
+  const host = headers.host ?? headers[':authority'];
+  return Array.isArray(host) ? host[0] : host;
+}
+
 /** Copies request headers without hop-by-hop fields (and those `Connection` names) or Skiff's own. */
 export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
@@ -23,7 +34,8 @@ export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string,
   const named = connection ? new Set(String(connection).toLowerCase().split(',').map((s) => s.trim())) : undefined;
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith(INTERNAL_PREFIX) || name === XFCC_HEADER) continue;
+    // HTTP/2 pseudo-headers (`:path`, …) are the request line, rebuilt by the next hop.
+    if (value === undefined || name.startsWith(':') || (HOP_BY_HOP.has(name) && !keptTe(name, value)) || named?.has(name) || name.startsWith(INTERNAL_PREFIX) || name === XFCC_HEADER) continue;
     out[name] = value;
   }
   if (out['x-request-id'] === undefined) out['x-request-id'] = randomUUID();
@@ -68,8 +80,13 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** Whether a request carries a body (chunked, or a non-zero Content-Length). */
-export function hasBody(headers: IncomingHttpHeaders): boolean {
+/**
+ * Whether a request carries a body: over HTTP/2 unless its HEADERS frame ended the stream;
+ * over HTTP/1.1 when chunked or with a non-zero Content-Length.
+ */
+export function hasBody(req: { headers: IncomingHttpHeaders; httpVersionMajor: number; stream?: { endAfterHeaders?: boolean } }): boolean {
+  if (req.httpVersionMajor === 2) return req.stream?.endAfterHeaders !== true;
+  const headers = req.headers;
   const length = headers['content-length'];
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

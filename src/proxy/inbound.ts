@@ -16,7 +16,9 @@ import { originalDestination } from './original-destination.ts';
 import { enforceTimeoutsWithoutListening, type Frontend, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { UPGRADE } from './upgrade.ts';
-import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, SERVICE_HEADER, setForwardedFor, setVerifiedClientCert } from './http-headers.ts';
+import { effectiveStatus } from './grpc.ts';
+import { connectionFacts, isHttp2 } from './h2-frontend.ts';
+import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, hostOf, SERVICE_HEADER, setForwardedFor, setVerifiedClientCert } from './http-headers.ts';
 import type { ListenerLimits } from './limits.ts';
 import { PeerTlsAcceptor } from './peer-tls.ts';
 import type { RequestLabels } from './telemetry.ts';
@@ -24,9 +26,6 @@ import type { SeriesKey } from './traffic-recorder.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
 import { TO_APPLICATION } from './state.ts';
 import { handleInboundTcp } from './tcp.ts';
-
-/** Identity (and its namespace) and SNI port of each inbound connection, read once at the handshake. */
-const peers = new WeakMap<Socket, { identity?: string; namespace?: string; port?: number }>();
 
 export const PEER_IDENTITY_HEADER = 'x-skiff-peer-identity';
 
@@ -55,8 +54,7 @@ export function acceptInbound(ctx: ProxyContext, frontend: Frontend, limits: Lis
         return;
       }
       const namespace = parseSpiffeId(identity)?.namespace;
-      peers.set(secure, { identity, ...(namespace ? { namespace } : {}), ...(sni ? { port: sni.port } : {}) });
-      frontend.server.emit('connection', secure);
+      frontend.acceptSecure(secure, { identity, ...(namespace ? { namespace } : {}), ...(sni ? { port: sni.port } : {}), ...(secure.remoteAddress ? { remoteAddress: secure.remoteAddress } : {}) });
     },
     onRefused: (reason) => refuse(reason),
   }, () => ctx.state?.config.mesh.trustDomain, limits.handshakeMs);
@@ -78,9 +76,7 @@ export function acceptInbound(ctx: ProxyContext, frontend: Frontend, limits: Lis
       socket.unshift(first);
       if (first[0] !== 0x16) {
         const port = ctx.capture ? originalDestination(socket)?.port : undefined;
-        peers.set(socket, port !== undefined && port !== socket.localPort ? { port } : {});
-        frontend.server.emit('connection', socket);
-        socket.resume();
+        frontend.acceptPlain(socket, { ...(port !== undefined && port !== socket.localPort ? { port } : {}), ...(socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}) });
         return;
       }
       const material = ctx.tls;
@@ -105,9 +101,10 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const started = performance.now();
   const state = stateOrNotReady(ctx, res);
   if (!state) return;
-  const peer = peers.get(req.socket) ?? {};
-  const authority = req.headers.host === undefined ? undefined : parseAuthority(req.headers.host);
-  if (req.headers.host !== undefined && !authority) {
+  const peer = connectionFacts(req);
+  const host = hostOf(req.headers);
+  const authority = host === undefined ? undefined : parseAuthority(host);
+  if (host !== undefined && !authority) {
     sendGenerated(res, 'bad-request', 'the Host header is not a valid authority');
     return;
   }
@@ -170,16 +167,17 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
     headers[PEER_IDENTITY_HEADER] = peer.identity;
     setVerifiedClientCert(headers, ctx.tls?.identity, peer.identity);
   }
-  setForwardedFor(headers, req.socket.remoteAddress);
+  setForwardedFor(headers, peer.remoteAddress);
+  if (headers.host === undefined && host !== undefined) headers.host = host;
   const app = ctx.app.runtime({ address: ctx.appHost, port, pod: me.id });
   forward({
     req, res, method, path: target.path + target.query, ...(req[UPGRADE] ? { upgrade: req[UPGRADE] } : {}), headers, policy: TO_APPLICATION, upstreams: ctx.app, fromApplication: true,
-    hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers),
+    hasBody: hasBody(req), http2: isHttp2(req), expectContinue: expectsContinue(req.headers),
     pick: (tried) => (tried.has(app) ? undefined : app),
     done: (result) => {
       // A kubelet probe is not traffic: counting it would lift a failing version's success
       // rate above 0 (its probes still pass) and skew every rate a canary analysis reads.
-      if (!probe) record(result.status, result.reason);
+      if (!probe) record(effectiveStatus(result.status, result.grpcStatus), result.reason);
       ctx.telemetry.accessLog({ direction: 'inbound', method, path: facts.path, port, status: result.status, source: peer.identity, via: decision.allowed ? decision.via : undefined, reason: result.reason, ms: Math.round(performance.now() - started) });
     },
   });

@@ -7,12 +7,13 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestFacts } from '../config/index.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
-import { originalAuthority } from './captured.ts';
 import { forward } from './forward.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { UPGRADE } from './upgrade.ts';
-import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, SERVICE_HEADER } from './http-headers.ts';
+import { effectiveStatus, withGrpcDeadline } from './grpc.ts';
+import { connectionFacts, isHttp2 } from './h2-frontend.ts';
+import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, hostOf, SERVICE_HEADER } from './http-headers.ts';
 import { admit, choose, isRefusal, resolve, type Refusal } from './outbound-stages.ts';
 import { pickEndpoint } from './state.ts';
 import type { RequestLabels } from './telemetry.ts';
@@ -22,12 +23,13 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const started = performance.now();
   const state = stateOrNotReady(ctx, res);
   if (!state) return;
-  let resolved = resolve(state, req[AUTHORITY] ?? req.headers.host, req.url ?? '/');
-  const original = isRefusal(resolved) && resolved.refuse === 'unknown-host' ? originalAuthority.get(req.socket) : undefined;
+  const host = hostOf(req.headers);
+  let resolved = resolve(state, req[AUTHORITY] ?? host, req.url ?? '/');
+  const original = isRefusal(resolved) && resolved.refuse === 'unknown-host' ? connectionFacts(req).originalAuthority : undefined;
   if (original !== undefined) {
     // Captured: the Host names nothing in the mesh, but the address the application dialled does.
     const byAddress = resolve(state, original, req.url ?? '/');
-    resolved = isRefusal(byAddress) ? byAddress : { ...byAddress, authority: req.headers.host ?? original };
+    resolved = isRefusal(byAddress) ? byAddress : { ...byAddress, authority: host ?? original };
   }
   if (isRefusal(resolved)) {
     sendGenerated(res, resolved.refuse, resolved.detail);
@@ -62,7 +64,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
     return;
   }
   const { cluster } = choice;
-  const policy = choice.route.policy;
+  const policy = withGrpcDeadline(choice.route.policy, req.headers);
   const limits = cluster.config.policy;
   const counters = cluster.counters;
   const headers = forwardableHeaders(req.headers);
@@ -74,7 +76,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const run = () => {
     counters.active++;
     forward({
-      req, res, method, path: resolved.forwardPath, ...(req[UPGRADE] ? { upgrade: req[UPGRADE] } : {}), headers, hasBody: hasBody(req.headers), expectContinue: expectsContinue(req.headers), policy, budget, upstreams: ctx.mesh,
+      req, res, method, path: resolved.forwardPath, ...(req[UPGRADE] ? { upgrade: req[UPGRADE] } : {}), headers, hasBody: hasBody(req), http2: isHttp2(req), expectContinue: expectsContinue(req.headers), policy, budget, upstreams: ctx.mesh,
       // Retries prefer an endpoint not tried yet; with none left, any endpoint may be tried again.
       pick: (tried) => pickEndpoint(cluster, tried, Date.now(), limits.outlierDetection.maxEjectionPercent) ?? pickEndpoint(cluster, undefined, Date.now(), limits.outlierDetection.maxEjectionPercent),
       outlier: { threshold: limits.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: limits.outlierDetection.baseEjectionMs },
@@ -90,7 +92,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
         if (endpoint) traffic.peer = endpointPeer(endpoint);
         traffic.backend = cluster.config.service;
         if (result.attempts > 1) ctx.telemetry.retries.labels({ cluster: cluster.config.name }).inc(result.attempts - 1);
-        record(result.status, result.reason ?? result.upstreamReason);
+        record(effectiveStatus(result.status, result.grpcStatus), result.reason ?? result.upstreamReason);
         ctx.telemetry.accessLog({ direction: 'outbound', method, authority, path: resolved.path, status: result.status, route: choice.route.name, cluster: cluster.config.name, endpoint: result.endpoint?.key, attempts: result.attempts, reason: result.reason, ms: Math.round(performance.now() - started) });
       },
     });

@@ -47,7 +47,7 @@ export class PeerTlsAcceptor {
     if (this.server) {
       this.server.setSecureContext(serverContextOptions(material));
     } else {
-      this.server = tls.createServer({ ...serverContextOptions(material), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'], handshakeTimeout: this.handshakeTimeoutMs });
+      this.server = tls.createServer({ ...serverContextOptions(material), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2', 'http/1.1'], handshakeTimeout: this.handshakeTimeoutMs });
       this.server.on('secureConnection', (secure) => this.verified(secure));
       this.server.on('tlsClientError', (err: Error & { code?: string }, secure: TLSSocket) => {
         // With rejectUnauthorized, Node ends an unverified peer's socket right after the

@@ -11,7 +11,7 @@ import { createAdmin } from './admin.ts';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.ts';
 import type { ConfigSource } from './config-source.ts';
 import type { ProxyContext } from './context.ts';
-import { acceptCapturedOutbound } from './captured.ts';
+import { acceptCapturedOutbound, acceptOutbound } from './captured.ts';
 import { createFrontend, enforceTimeoutsWithoutListening, type Frontend } from './frontend.ts';
 import { acceptInbound, handleInbound } from './inbound.ts';
 import { handleOutbound } from './outbound.ts';
@@ -71,7 +71,7 @@ export class SkiffProxy implements ProxyContext {
   private readonly budgets = new Map<string, RetryBudget>();
   private tcp: TcpForwards | undefined;
   private servers: Server[] = [];
-  private readonly inboundSockets = new Set<Socket>();
+  private readonly sockets = new Set<Socket>();
   private frontends: Frontend[] = [];
   private admins: FastifyInstance[] = [];
   private configError: string | undefined;
@@ -197,24 +197,25 @@ export class SkiffProxy implements ProxyContext {
     const limits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...this.options.limits };
     const outboundFront = await createFrontend((req, res) => handleOutbound(this, req, res), limits);
     const inboundFront = await createFrontend((req, res) => handleInbound(this, req, res), limits);
-    outboundFront.server.maxConnections = limits.maxConnections;
-    outboundFront.server.on('drop', () => this.telemetry.connectionsRefused.labels({ listener: 'outbound', reason: 'too-many-connections' }).inc());
     this.frontends = [outboundFront, inboundFront];
     if (this.options.tcpForwardHost) this.tcp = new TcpForwards(this, this.options.tcpForwardHost);
     await source.start();
     const inboundServer = acceptInbound(this, inboundFront, limits);
-    inboundServer.on('connection', (socket: Socket) => {
-      this.inboundSockets.add(socket);
-      socket.once('close', () => this.inboundSockets.delete(socket));
-    });
     const listen = (server: Server, at: Listen) => new Promise<AddressInfo>((resolve, reject) => {
       server.once('error', reject);
       server.listen(at.port, at.host, () => resolve(server.address() as AddressInfo));
     });
     const inbound = await listen(inboundServer, this.options.inbound);
     let outboundPort = this.options.outbound.port;
-    const outboundServer = this.capture ? acceptCapturedOutbound(this, outboundFront, limits, () => outboundPort) : outboundFront.server;
-    if (this.capture) enforceTimeoutsWithoutListening(outboundFront);
+    const outboundServer = this.capture ? acceptCapturedOutbound(this, outboundFront, limits, () => outboundPort) : acceptOutbound(this, outboundFront, limits);
+    enforceTimeoutsWithoutListening(outboundFront);
+    // Every accepted connection, HTTP/1.1 or HTTP/2, is ended on close.
+    for (const server of [inboundServer, outboundServer]) {
+      server.on('connection', (socket: Socket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+      });
+    }
     const outbound = await listen(outboundServer, this.options.outbound);
     outboundPort = outbound.port;
     const admin = await createAdmin(this, 'full');
@@ -257,7 +258,7 @@ export class SkiffProxy implements ProxyContext {
     this.tcp?.close();
     const closed = Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
     for (const f of this.frontends) f.server.closeAllConnections();
-    for (const socket of this.inboundSockets) socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await closed;
     await Promise.all(this.admins.map((a) => a.close()));
     await Promise.all([this.mesh.close(), this.app.close()]);

@@ -6,6 +6,12 @@
  * To a meshed endpoint the proxy speaks TLS 1.3 with its workload certificate to the
  * server's sidecar (`meshPort`), names the target port in SNI (`<port>.inbound.skiff`) and
  * accepts the server only if its certificate carries the expected SPIFFE ID.
+ *
+ * The HTTP version the client chose is kept end to end: HTTP/1.1 requests use a pool that
+ * offers only `http/1.1` in ALPN; HTTP/2 requests (gRPC) use a second pool per endpoint that
+ * offers `h2` first (falling back to `http/1.1` with an older peer) and to the local
+ * application speaks h2c with prior knowledge, many streams on one connection. Either way
+ * the endpoint is picked per request, so weights hold per stream, not per connection.
  */
 import { Pool } from 'undici';
 import { DEFAULT_CLUSTER_POLICY, type ClusterPolicy, type Endpoint } from '../config/index.ts';
@@ -16,13 +22,19 @@ import type { TlsMaterial } from './tls-material.ts';
 export const SNI_SUFFIX = '.inbound.skiff';
 export const TCP_SNI_PREFIX = 'tcp-';
 
+/** A pool and what it was built for: certificate generation and connection limits; a change builds a new one. */
+interface PoolSlot {
+  pool: Pool;
+  generation: number;
+  limits: string;
+}
+
+export type HttpVersion = 'http1' | 'h2';
+
 export class EndpointRuntime {
   inflight = 0;
   readonly outlier = new OutlierState();
-  pool: Pool | undefined;
-  /** What the pool was built for: certificate generation and connection limits; a change builds a new pool. */
-  poolGeneration = -1;
-  poolLimits = '';
+  readonly pools: Partial<Record<HttpVersion, PoolSlot>> = {};
   readonly key: string;
   readonly endpoint: Endpoint;
   /** Connection limits of the cluster this endpoint belongs to (the last config that named it). */
@@ -33,6 +45,11 @@ export class EndpointRuntime {
   constructor(key: string, endpoint: Endpoint) {
     this.key = key;
     this.endpoint = endpoint;
+  }
+
+  /** The HTTP/1.1 pool, if one was built (its queue is what circuit breaking watches). */
+  get pool(): Pool | undefined {
+    return this.pools.http1?.pool;
   }
 
   get meshed(): boolean {
@@ -46,7 +63,11 @@ function limitsOf(policy: ClusterPolicy): string {
 
 /** Requests queued in an endpoint's pool, waiting for a connection. */
 export function pendingOf(runtime: EndpointRuntime): number {
-  return runtime.pool?.stats.pending ?? 0;
+  return (runtime.pools.http1?.pool.stats.pending ?? 0) + (runtime.pools.h2?.pool.stats.pending ?? 0);
+}
+
+function closeAll(runtime: EndpointRuntime): Promise<unknown> {
+  return Promise.all(Object.values(runtime.pools).map((slot) => slot.pool.close().catch(() => undefined)));
 }
 
 export function endpointKey(e: Endpoint): string {
@@ -81,25 +102,28 @@ export class Upstreams {
     for (const [key, runtime] of this.endpoints) {
       if (keys.has(key)) continue;
       this.endpoints.delete(key);
-      void runtime.pool?.close().catch(() => undefined);
+      void closeAll(runtime);
     }
   }
 
-  /** The pool to use now; a certificate rotation or new connection limits build a new pool and drain the old one. */
-  pool(runtime: EndpointRuntime): Pool {
+  /** The pool to use now for an HTTP version; a certificate rotation or new connection limits build a new pool and drain the old one. */
+  pool(runtime: EndpointRuntime, version: HttpVersion = 'http1'): Pool {
     const material = runtime.meshed ? this.tls() : undefined;
     const generation = material?.generation ?? 0;
-    if (runtime.pool && runtime.poolGeneration === generation && runtime.poolLimits === runtime.limits) return runtime.pool;
+    const slot = runtime.pools[version];
+    if (slot && slot.generation === generation && slot.limits === runtime.limits) return slot.pool;
     const policy = runtime.policy;
-    const old = runtime.pool;
     const e = runtime.endpoint;
+    const h2 = version === 'h2';
     const common = {
-      connections: policy.circuitBreaker.maxConnections,
+      connections: h2 ? 1 : policy.circuitBreaker.maxConnections,
       keepAliveTimeout: policy.idleTimeoutMs,
       headersTimeout: 0,
       bodyTimeout: 0,
+      allowH2: h2,
+      ...(h2 ? { maxConcurrentStreams: 256 } : {}),
     };
-    runtime.pool = material && runtime.meshed
+    const pool = material && runtime.meshed
       ? new Pool(`https://${e.address}:${e.meshPort}`, {
         ...common,
         connect: {
@@ -108,13 +132,14 @@ export class Upstreams {
           servername: `${e.port}${SNI_SUFFIX}`,
           minVersion: 'TLSv1.3',
           checkServerIdentity: expectServerIdentity(e.identity as string),
+          // Offer h2 first for HTTP/2 requests; the server's own preference decides.
+          ...(h2 ? { preferH2: true } : {}),
         },
       })
-      : new Pool(`http://${e.address}:${e.port}`, { ...common, connect: { timeout: policy.connectTimeoutMs } });
-    runtime.poolGeneration = generation;
-    runtime.poolLimits = runtime.limits;
-    if (old) void old.close().catch(() => undefined);
-    return runtime.pool;
+      : new Pool(`http://${e.address}:${e.port}`, { ...common, ...(h2 ? { useH2c: true } : {}), connect: { timeout: policy.connectTimeoutMs } });
+    runtime.pools[version] = { pool, generation, limits: runtime.limits };
+    if (slot) void slot.pool.close().catch(() => undefined);
+    return pool;
   }
 
   snapshot(): { endpoint: string; inflight: number; pending: number; ejected: boolean; consecutiveFailures: number; ejections: number }[] {
@@ -123,7 +148,7 @@ export class Upstreams {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.endpoints.values()].map((r) => r.pool?.close().catch(() => undefined)));
+    await Promise.all([...this.endpoints.values()].map(closeAll));
     this.endpoints.clear();
   }
 }

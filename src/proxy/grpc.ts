@@ -1,0 +1,75 @@
+/**
+ * gRPC over the proxy: a gRPC call is an HTTP/2 POST with `content-type: application/grpc…`
+ * whose outcome is the `grpc-status` trailer (or header, in a trailers-only answer), not the
+ * HTTP status, which is 200 for failures too. So:
+ *   - the proxy's own answers to a gRPC caller are gRPC errors (HTTP 200, `grpc-status`,
+ *     `grpc-message`), e.g. PERMISSION_DENIED for an access denial;
+ *   - metrics count a call by its grpc-status, mapped to the HTTP status of the same meaning
+ *     (the mapping google.rpc.Code documents), so `status_code!~"5.."` means the same for
+ *     gRPC and HTTP traffic (UNAVAILABLE → 503, DEADLINE_EXCEEDED → 504, …);
+ *   - a caller's `grpc-timeout` shortens the route's request timeout.
+ * Retries never replay a request body, so a gRPC call (which always has one) is retried
+ * only when no connection to the endpoint could be made.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RoutePolicy } from '../config/index.ts';
+
+/** gRPC status code → the HTTP status of the same meaning. */
+const HTTP_OF_GRPC: readonly number[] = [200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401];
+
+/** HTTP status of a proxy answer → gRPC code (gRPC's own HTTP-to-gRPC mapping, plus 403/504 as their meaning). */
+function grpcOfHttp(status: number): number {
+  switch (status) {
+    case 400: return 13; // INTERNAL
+    case 401: return 16; // UNAUTHENTICATED
+    case 403: return 7; // PERMISSION_DENIED
+    case 404: case 405: return 12; // UNIMPLEMENTED
+    case 429: return 8; // RESOURCE_EXHAUSTED
+    case 504: return 4; // DEADLINE_EXCEEDED
+    case 502: case 503: return 14; // UNAVAILABLE
+    default: return 2; // UNKNOWN
+  }
+}
+
+export function isGrpcRequest(req: { httpVersionMajor?: number; headers?: IncomingHttpHeaders } | undefined): boolean {
+  if (req?.httpVersionMajor !== 2) return false;
+  const type = req.headers?.['content-type'] ?? '';
+  return type.startsWith('application/grpc') && !type.startsWith('application/grpc-web');
+}
+
+/** The status metrics record: for a gRPC answer, its grpc-status as an HTTP status. */
+export function effectiveStatus(httpStatus: number, grpcStatus: number | undefined): number {
+  if (grpcStatus === undefined || httpStatus !== 200) return httpStatus;
+  return HTTP_OF_GRPC[grpcStatus] ?? 500;
+}
+
+/** A `grpc-status` value, when it is a valid code. */
+export function grpcStatusOf(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^[0-9]{1,2}$/.test(value)) return undefined;
+  const code = Number(value);
+  return code <= 16 ? code : undefined;
+}
+
+/** The headers and trailers of a proxy answer to a gRPC caller. */
+export function grpcAnswer(httpStatus: number, detail: string): { grpcStatus: number; trailers: Record<string, string> } {
+  const grpcStatus = grpcOfHttp(httpStatus);
+  // grpc-message is percent-encoded (gRPC over HTTP/2, "Responses").
+  const message = detail.replace(/[^\x20-\x24\x26-\x7e]/g, (c) => encodeURIComponent(c));
+  return { grpcStatus, trailers: { 'grpc-status': String(grpcStatus), 'grpc-message': message } };
+}
+
+const UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/** `grpc-timeout` (at most 8 digits and a unit) in milliseconds, rounded up. */
+export function parseGrpcTimeout(value: string | string[] | undefined): number | undefined {
+  const match = typeof value === 'string' ? /^([0-9]{1,8})([HMSmun])$/.exec(value) : null;
+  if (!match) return undefined;
+  return Math.max(1, Math.ceil(Number(match[1]) * (UNITS[match[2] as string] as number)));
+}
+
+/** The route's policy with its request timeout shortened to the caller's gRPC deadline. */
+export function withGrpcDeadline(policy: RoutePolicy, headers: IncomingHttpHeaders): RoutePolicy {
+  const deadline = parseGrpcTimeout(headers['grpc-timeout']);
+  if (deadline === undefined || (policy.timeoutMs > 0 && policy.timeoutMs <= deadline)) return policy;
+  return { ...policy, timeoutMs: deadline };
+}

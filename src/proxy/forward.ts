@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { RetryCondition, RoutePolicy } from '../config/index.ts';
 import { REASON_HEADER, sendGenerated, type Reason } from './generated.ts';
-import { grpcStatusOf } from './grpc.ts';
+import { grpcStatusOf, takeGrpcStatus } from './grpc.ts';
 import { responseHeaders } from './http-headers.ts';
 import type { RetryBudget } from './resilience.ts';
 import { spliceUpgrade, STREAM_IDLE_MS, type UpgradeRequest } from './upgrade.ts';
@@ -144,6 +144,7 @@ export function forward(f: ForwardRequest): void {
     let settled = false;
     let upstreamReason: string | undefined;
     let grpcStatus: number | undefined;
+    let statusTrailers: Record<string, string | string[]> | undefined;
     const perTry = f.policy.perTryTimeoutMs > 0 ? setTimeout(() => current?.abort(new TimeoutError(`no answer within the per-try timeout of ${f.policy.perTryTimeoutMs} ms`, true)), f.policy.perTryTimeoutMs) : undefined;
     let idle: NodeJS.Timeout | undefined;
     /** The response started: the request timeouts are done, the stream idle time takes over. */
@@ -190,6 +191,9 @@ export function forward(f: ForwardRequest): void {
         streaming();
         grpcStatus = grpcStatusOf(headers['grpc-status']);
         const kept = responseHeaders(headers, f.fromApplication ?? false);
+        // A trailers-only gRPC answer: its status goes on as trailers, which every client reads
+        // (Node cannot end a stream on the response HEADERS frame once the answer is relayed).
+        if (grpcStatus !== undefined && f.http2) statusTrailers = takeGrpcStatus(kept);
         // HTTP/2 has no reason phrase.
         if (f.http2 || !statusMessage) f.res.writeHead(statusCode, kept);
         else f.res.writeHead(statusCode, statusMessage, kept);
@@ -211,7 +215,9 @@ export function forward(f: ForwardRequest): void {
         }
         if (trailers && Object.keys(trailers).length > 0) {
           grpcStatus = grpcStatusOf(trailers['grpc-status']) ?? grpcStatus;
-          f.res.addTrailers(responseHeaders(trailers, f.fromApplication ?? false));
+          f.res.addTrailers({ ...statusTrailers, ...responseHeaders(trailers, f.fromApplication ?? false) });
+        } else if (statusTrailers) {
+          f.res.addTrailers(statusTrailers);
         }
         f.res.end();
         finish({ status, endpoint, upstreamReason, ...(grpcStatus !== undefined ? { grpcStatus } : {}) });

@@ -58,6 +58,18 @@ export function grpcAnswer(httpStatus: number, detail: string): { grpcStatus: nu
   return { grpcStatus, trailers: { 'grpc-status': String(grpcStatus), 'grpc-message': message } };
 }
 
+/** Removes a trailers-only answer's status fields from its headers and returns them. */
+export function takeGrpcStatus(headers: Record<string, string | string[]>): Record<string, string | string[]> {
+  const taken: Record<string, string | string[]> = {};
+  for (const name of ['grpc-status', 'grpc-message', 'grpc-status-details-bin']) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    taken[name] = value;
+    delete headers[name];
+  }
+  return taken;
+}
+
 const UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
 /** `grpc-timeout` (at most 8 digits and a unit) in milliseconds, rounded up. */

@@ -6,7 +6,7 @@
  * else is a plaintext caller without identity, accepted only in permissive namespaces. The
  * access rules decide; a denial is a 403 with the reason, never a reset.
  */
-import net, { type Socket } from 'node:net';
+import net from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { normalizeRequestTarget, parseAuthority, type AccessDecision, type RequestFacts } from '../config/index.ts';
 import { parseSpiffeId } from '../lib/spiffe.ts';

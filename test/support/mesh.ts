@@ -38,6 +38,8 @@ export interface MeshOptions {
   /** Changes each config before it is written (resilience settings, for example). */
   edit?: (config: ProxyConfig) => void;
   certLifetimeMs?: number;
+  /** Ports where the test runs its own application (a gRPC server) instead of the echo app. */
+  ownApps?: number[];
   /** Listener timeouts and caps for every sidecar. */
   limits?: Partial<ListenerLimits>;
 }
@@ -65,7 +67,7 @@ export class TestMesh {
       const dir = join(mesh.dir, node.name);
       const pod: MeshPod = { node, ip: node.address as string, apps: [], dir };
       mesh.pods.set(node.name, pod);
-      for (const p of node.inboundPorts) pod.apps.push(await startEchoApp(node.name, pod.ip, p.port));
+      for (const p of node.inboundPorts) if (!options.ownApps?.includes(p.port)) pod.apps.push(await startEchoApp(node.name, pod.ip, p.port));
       const config = configs.get(node.key);
       if (!config) continue;
       mesh.pki.issue(join(dir, 'certs'), node.identity, options.certLifetimeMs);

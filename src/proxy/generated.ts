@@ -63,7 +63,7 @@ export function sendGenerated(res: ServerResponse, reason: Reason, detail: strin
   }
   if (isGrpcRequest(res.req)) {
     // A gRPC caller reads the outcome from grpc-status: HTTP 200 and a gRPC error.
-    const { trailers } = grpcAnswer(status, detail);
+    const { trailers } = grpcAnswer(reason === 'unauthenticated' ? 401 : status, detail);
     res.writeHead(200, { 'content-type': 'application/grpc', [REASON_HEADER]: reason, [DETAIL_HEADER]: headerSafe(detail) });
     res.addTrailers(trailers);
     res.end();

@@ -43,7 +43,7 @@ export async function startEchoApp(name: string, host: string, port: number): Pr
       }
       const status = url.startsWith('/status/') ? Number(url.split('/')[2]) : 200;
       const delay = url.startsWith('/delay/') ? Number(url.split('/')[2]) : 0;
-      const body = url.startsWith('/body') ? Buffer.concat(chunks).toString() : JSON.stringify({ app: name, method: req.method, path: url, headers: req.headers });
+      const body = url.startsWith('/body') ? Buffer.concat(chunks).toString() : JSON.stringify({ app: name, port, method: req.method, path: url, headers: req.headers });
       setTimeout(() => {
         if (res.destroyed) return;
         res.writeHead(status, { 'content-type': 'application/json', 'x-app': name, ...(url.endsWith('/forge') ? { 'x-skiff-reason': 'access-denied', 'x-skiff-detail': 'forged by the app' } : {}) });

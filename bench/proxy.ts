@@ -16,7 +16,10 @@
  *   p50/p90/p99/max; "added per hop" = (proxied − direct) / hops at each percentile;
  * - throughput: fortio -qps 0 -c 32 for 10 s (closed loop) through one proxy on one core;
  * - CPU: user+system seconds of the proxy processes during the run, per 1,000 requests;
- * - memory: RSS and peak RSS (VmHWM) of each sidecar process after the runs.
+ * - memory: RSS and peak RSS (VmHWM) of each sidecar process after the runs;
+ * - gRPC: fortio's gRPC ping server as origin (CPU 0), `fortio load -grpc -ping` at GRPC_RATE
+ *   (default 1000) calls/s, 4 connections × 4 streams, direct vs the same two sidecars (h2c from
+ *   fortio, h2 over mTLS between them, h2c to the origin) vs one plain hop vs nginx `grpc_pass`.
  *
  *   npm run bench:proxy            (DURATION=15 RATES=1000,5000 by default)
  */
@@ -62,11 +65,15 @@ events { worker_connections 4096; }
 http { access_log off; keepalive_requests 100000; ${body} }`;
 }
 
+const GRPC_PORT = 8079;
+const GRPC_RATE = Number(process.env.GRPC_RATE ?? 1000);
+
 function mesh(meshed: boolean): string {
   const inject = meshed ? '' : '      annotations:\n        skiff.dev/inject: "false"\n';
   return `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations:\n    skiff.dev/access: strict\n---
 apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n---
-apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  template:\n    metadata:\n${inject}      labels:\n        app: web\n    spec:\n      serviceAccountName: web\n      containers:\n      - name: app\n        ports:\n        - containerPort: 8080\n---
+apiVersion: v1\nkind: Service\nmetadata:\n  name: ping\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n  - name: grpc\n    port: ${GRPC_PORT}\n    targetPort: ${GRPC_PORT}\n    appProtocol: grpc\n---
+apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  template:\n    metadata:\n${inject}      labels:\n        app: web\n    spec:\n      serviceAccountName: web\n      containers:\n      - name: app\n        ports:\n        - containerPort: 8080\n        - containerPort: ${GRPC_PORT}\n---
 apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: client\n  namespace: shop\nspec:\n  template:\n    metadata:\n      labels:\n        app: client\n    spec:\n      serviceAccountName: client\n      containers:\n      - name: app\n---
 apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\nmetadata:\n  name: all\n  namespace: shop\nspec:\n  matches:\n    ports: []\n---
 apiVersion: access.smi-spec.io/v1alpha3\nkind: TrafficTarget\nmetadata:\n  name: client-web\n  namespace: shop\nspec:\n  destination:\n    kind: ServiceAccount\n    name: web\n  rules:\n  - kind: TCPRoute\n    name: all\n  sources:\n  - kind: ServiceAccount\n    name: client\n`;
@@ -99,7 +106,8 @@ async function waitHttp(url: string, headers: Record<string, string> = {}): Prom
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${url} never answered 200`);
+  const last = await request(url, { headers }).then(async (r) => `${r.statusCode} ${JSON.stringify(r.headers)} ${await r.body.text()}`, (e: Error) => e.message);
+  throw new Error(`${url} never answered 200 (last: ${last})`);
 }
 
 function cpuSeconds(pids: number[]): number {
@@ -130,12 +138,25 @@ function fortio(url: string, qps: number, connections: number, seconds: number):
   return { qps: r.ActualQPS, count: r.DurationHistogram.Count, p50: pct(50), p90: pct(90), p99: pct(99), max: r.DurationHistogram.Max * 1000, errors: r.DurationHistogram.Count - ok };
 }
 
+/** fortio's gRPC ping load at `qps` against host:port, with `ping.shop` as the authority. */
+function fortioGrpc(target: string, qps: number, seconds: number): FortioResult {
+  const out = join(dir, `fortio-grpc-${Date.now()}.json`);
+  execFileSync('taskset', ['-c', '0', FORTIO, 'load', '-quiet', '-grpc', '-ping', '-uniform', '-qps', String(qps), '-c', '4', '-s', '4', '-t', `${seconds}s`, '-json', out, '-H', `host: ping.shop:${GRPC_PORT}`, target], { stdio: 'ignore' });
+  const r = JSON.parse(readFileSync(out, 'utf8'));
+  const pct = (p: number) => (r.DurationHistogram.Percentiles.find((x: { Percentile: number }) => x.Percentile === p)?.Value ?? NaN) * 1000;
+  const errors = r.DurationHistogram.Count - (r.RetCodes?.SERVING ?? 0);
+  if (errors > 0) console.log(`    (${target}: ${JSON.stringify(r.RetCodes)})`);
+  return { qps: r.ActualQPS, count: r.DurationHistogram.Count, p50: pct(50), p90: pct(90), p99: pct(99), max: r.DurationHistogram.Max * 1000, errors };
+}
+
 async function main(): Promise<void> {
   const body = 'x'.repeat(1024);
   writeFileSync(join(dir, 'origin.conf'), nginxConf('origin', `server { listen ${ADDR.origin}:8080 reuseport; location / { return 200 '${body}'; } }`));
-  writeFileSync(join(dir, 'nginx.conf'), nginxConf('proxy', `upstream o { server ${ADDR.origin}:8080; keepalive 64; } server { listen ${ADDR.nginx}:8080; location / { proxy_pass http://o; proxy_http_version 1.1; proxy_set_header Connection ""; } }`));
+  writeFileSync(join(dir, 'nginx.conf'), nginxConf('proxy', `upstream o { server ${ADDR.origin}:8080; keepalive 64; } server { listen ${ADDR.nginx}:8080; location / { proxy_pass http://o; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen ${ADDR.nginx}:${GRPC_PORT} http2; location / { grpc_pass grpc://g; } }`));
   writeFileSync(join(dir, 'haproxy.cfg'), `global\n  nbthread 1\n  maxconn 4000\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  option http-keep-alive\nfrontend f\n  bind ${ADDR.haproxy}:8080\n  default_backend o\nbackend o\n  http-reuse always\n  server s ${ADDR.origin}:8080\n`);
   start('origin', 0, 'nginx', ['-c', join(dir, 'origin.conf'), '-p', dir]);
+  start('grpc origin', 0, FORTIO, ['server', '-http-port', `${ADDR.origin}:8089`, '-grpc-port', `${ADDR.origin}:${GRPC_PORT}`, '-redirect-port', 'disabled', '-tcp-port', 'disabled', '-udp-port', 'disabled']);
   const nginx = start('nginx', 1, 'nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir]);
   const haproxy = start('haproxy', 1, 'haproxy', ['-f', join(dir, 'haproxy.cfg')]);
 
@@ -184,6 +205,24 @@ async function main(): Promise<void> {
   }
   const r2 = fortio(targets[1]?.url as string, 0, 32, 10);
   console.log(`  ${'skiff mTLS (2 hops)'.padEnd(22)} ${r2.qps.toFixed(0).padStart(7)} rps  (both sidecars share CPU 1)`);
+  console.log(`\ngRPC ping (fortio -grpc -ping -uniform -qps ${GRPC_RATE} -c 4 -s 4, ${DURATION}s): latency in ms (p50 / p90 / p99 / max), added per hop vs direct, CPU s per 1k calls`);
+  const grpcTargets = [
+    { name: 'direct', target: `${ADDR.origin}:${GRPC_PORT}`, hops: 0, pids: [] as number[] },
+    { name: 'skiff mTLS (2 hops)', target: client.outbound, hops: 2, pids: targets[1]?.pids ?? [] },
+    { name: 'skiff 1 hop (plain)', target: oneHop.outbound, hops: 1, pids: targets[2]?.pids ?? [] },
+    { name: 'nginx grpc_pass', target: `${ADDR.nginx}:${GRPC_PORT}`, hops: 1, pids: [nginxWorker] },
+  ];
+  let grpcDirect: FortioResult | undefined;
+  for (const t of grpcTargets) fortioGrpc(t.target, 2000, WARMUP);
+  for (const t of grpcTargets) {
+    fortioGrpc(t.target, GRPC_RATE, 3);
+    const before = cpuSeconds(t.pids);
+    const r = fortioGrpc(t.target, GRPC_RATE, DURATION);
+    const used = cpuSeconds(t.pids) - before;
+    if (t.hops === 0) grpcDirect = r;
+    const added = grpcDirect && t.hops > 0 ? `added/hop p50 ${((r.p50 - grpcDirect.p50) / t.hops).toFixed(3)} p99 ${((r.p99 - grpcDirect.p99) / t.hops).toFixed(3)}` : '';
+    console.log(`  ${t.name.padEnd(22)} ${fmt(r.p50)} ${fmt(r.p90)} ${fmt(r.p99)} ${fmt(r.max)}  qps ${r.qps.toFixed(0).padStart(5)} errors ${r.errors}  ${added}${t.pids.length ? `  cpu ${(used / (r.count / 1000)).toFixed(3)} s/1k` : ''}`);
+  }
   console.log('\nsidecar memory (MB): ');
   for (const [name, child] of [['client (mTLS)', client.child], ['server (mTLS)', server.child], ['one hop', oneHop.child]] as const) {
     const m = memory(child.pid as number);

@@ -105,6 +105,8 @@ export function createH2Frontend(onRequest: (req: http2.Http2ServerRequest, res:
   server.on('request', onRequest);
   server.on('sessionError', () => undefined);
   const hand = (socket: Duplex, value: ConnectionFacts) => {
+    // node:http2 leaves Nagle on (node:http turns it off): small frames would wait for ACKs.
+    (socket as Partial<Socket>).setNoDelay?.(true);
     pending = value;
     try {
       server.emit('connection', socket);
@@ -115,7 +117,7 @@ export function createH2Frontend(onRequest: (req: http2.Http2ServerRequest, res:
   return {
     server,
     accept: hand,
-    acceptPrefaced: (socket, first, value) => hand(new Replayed(socket, first), { ...value, remoteAddress: value.remoteAddress ?? socket.remoteAddress }),
+    acceptPrefaced: (socket, first, value) => socket.setNoDelay(true) && hand(new Replayed(socket, first), { ...value, remoteAddress: value.remoteAddress ?? socket.remoteAddress }),
   };
 }
 

@@ -1,6 +1,7 @@
 /** forward(): every attempt ends (in-flight counts come back down), whatever the dispatcher does. */
 import { equal } from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import type { Dispatcher } from 'undici';
@@ -31,6 +32,9 @@ class FakeResponse extends EventEmitter {
     this.continued = true;
   }
   continued = false;
+  addTrailers() {
+    return undefined;
+  }
 }
 
 function run(dispatch: () => void, timeoutMs: number): Promise<{ result: ForwardResult; endpoint: EndpointRuntime; res: FakeResponse }> {
@@ -98,4 +102,33 @@ test('a 503 of the application itself is not retried for a POST', async () => {
   const { result, calls } = await twoEndpoints('POST', { status: 503 });
   equal(result.status, 503);
   equal(calls.join(','), 'a');
+});
+
+test('a gRPC call answered UNAVAILABLE before any byte is retried on another endpoint with its body replayed', async () => {
+  const a = new EndpointRuntime('a', { address: '127.0.0.1', port: 1, pod: 'shop/a-0' });
+  const b = new EndpointRuntime('b', { address: '127.0.0.1', port: 2, pod: 'shop/b-0' });
+  const bodies: string[] = [];
+  const upstreams = {
+    pool: (e: EndpointRuntime) => ({
+      dispatch: (opts: { body: unknown }, handler: Dispatcher.DispatchHandler) => {
+        bodies.push(Buffer.isBuffer(opts.body) ? opts.body.toString() : typeof opts.body);
+        const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
+        handler.onRequestStart?.(controller, {});
+        handler.onResponseStart?.(controller, 200, { 'content-type': 'application/grpc', 'grpc-status': e === a ? '14' : '0' }, '');
+        handler.onResponseEnd?.(controller, {});
+      },
+    }),
+  } as unknown as Upstreams;
+  const req = Readable.from([Buffer.from('call')]) as unknown as IncomingMessage;
+  const result = await new Promise<ForwardResult>((resolve) => {
+    forward({
+      req, res: new FakeResponse() as unknown as ServerResponse, method: 'POST', path: '/pkg.Svc/Get', headers: {}, hasBody: true, grpc: true, http2: true,
+      policy: DEFAULT_ROUTE_POLICY, budget: new RetryBudget(20, 10), upstreams,
+      pick: (tried) => [a, b].find((e) => !tried.has(e)),
+      done: resolve,
+    });
+  });
+  equal(result.attempts, 2);
+  equal(result.grpcStatus, 0);
+  equal(bodies.join(','), 'call,call');
 });

@@ -9,6 +9,7 @@
  * (WebSocket) are spliced into a byte stream on 101 (upgrade.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RetryCondition, RoutePolicy } from '../config/index.ts';
 import { REASON_HEADER, sendGenerated, type Reason } from './generated.ts';
@@ -59,6 +60,8 @@ export interface ForwardRequest {
   maxPendingRequests?: number;
   /** The answer comes from the application: Skiff's own headers in it are dropped, never passed on as Skiff's word. */
   fromApplication?: boolean;
+  /** A gRPC call: its small body is kept for retries, and UNAVAILABLE before any byte is retriable. */
+  grpc?: boolean;
   /** The client spoke HTTP/2: so does the next hop (the endpoint's h2 pool). */
   http2?: boolean;
   /** An upgrade request (WebSocket): on 101 the connection becomes a byte stream. */
@@ -84,7 +87,8 @@ function isConnectFailure(err: Error & { code?: string }, responded: boolean): b
 
 export function forward(f: ForwardRequest): void {
   const tried = new Set<EndpointRuntime>();
-  const replayable = !f.hasBody;
+  let replayable = !f.hasBody;
+  let body: IncomingMessage | Readable | Buffer | null = f.hasBody ? f.req : null;
   const idempotent = IDEMPOTENT.has(f.method);
   let attempts = 0;
   let finished = false;
@@ -121,9 +125,10 @@ export function forward(f: ForwardRequest): void {
     if (!f.res.writableFinished && !finished) current?.abort(new Error('the client went away'));
   });
 
-  const canRetry = (what: number | 'connect-failure' | 'reset') =>
+  /** `anyMethod`: an answer that says the application did not process the call (gRPC UNAVAILABLE). */
+  const canRetry = (what: number | 'connect-failure' | 'reset', anyMethod = false) =>
     attempts <= f.policy.retry.attempts && f.budget !== undefined && retriable(f.policy.retry.on, what)
-    && (what === 'connect-failure' ? replayable || !f.hasBody : replayable && idempotent) && f.budget.tryRetry();
+    && (what === 'connect-failure' ? replayable : replayable && (idempotent || anyMethod)) && f.budget.tryRetry();
 
   const attempt = () => {
     const endpoint = f.pick(tried);
@@ -176,7 +181,10 @@ export function forward(f: ForwardRequest): void {
         // pod terminates): the application never saw the request, so it is retried as a
         // connect failure, whatever its method (and still as a gateway error, if only that is listed).
         const unreached = !f.fromApplication && statusCode === 503 && headers[REASON_HEADER] === 'upstream-connect-failure';
-        if ((unreached && canRetry('connect-failure')) || (GATEWAY_ERRORS.has(statusCode) && canRetry(statusCode))) {
+        // gRPC UNAVAILABLE before any response byte (a trailers-only answer): the call was not
+        // processed, which gRPC clients themselves treat as safe to retry.
+        const unavailable = f.grpc === true && statusCode === 200 && grpcStatusOf(headers['grpc-status']) === 14;
+        if ((unreached && canRetry('connect-failure')) || (unavailable && canRetry(503, true)) || (GATEWAY_ERRORS.has(statusCode) && canRetry(statusCode))) {
           discard = true;
           lastReason = 'no-healthy-upstream';
           lastDetail = `upstream answered ${statusCode}`;
@@ -264,7 +272,7 @@ export function forward(f: ForwardRequest): void {
         path: f.path,
         method: f.method as Dispatcher.HttpMethod,
         headers: f.headers,
-        body: f.hasBody ? f.req : null,
+        body,
         headersTimeout: 0,
         bodyTimeout: 0,
         ...(f.upgrade ? { upgrade: f.upgrade.protocol } : {}),
@@ -280,5 +288,58 @@ export function forward(f: ForwardRequest): void {
 
   f.budget?.recordRequest();
   if (f.expectContinue && !f.res.headersSent) f.res.writeContinue();
-  attempt();
+  if (!f.grpc || !f.hasBody || f.budget === undefined) {
+    attempt();
+    return;
+  }
+  // A gRPC call's body is kept for a retry when it is whole within a few milliseconds and
+  // small (a unary call); otherwise (a client stream) it streams through, not replayable.
+  bufferBody(f.req, (buffered) => {
+    body = buffered.body;
+    replayable = buffered.whole;
+    attempt();
+  }, () => fail('upstream-reset', 'the client went away before its request ended'));
+}
+
+const BUFFER_LIMIT = 64 * 1024;
+const BUFFER_WAIT_MS = 10;
+
+function bufferBody(req: IncomingMessage, ready: (b: { body: Buffer | Readable; whole: boolean }) => void, gone: () => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let decided = false;
+  const decide = (whole: boolean) => {
+    if (decided) return;
+    decided = true;
+    clearTimeout(wait);
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', onClose);
+    if (whole) {
+      ready({ body: Buffer.concat(chunks), whole: true });
+      return;
+    }
+    req.pause();
+    const rest = new PassThrough();
+    for (const c of chunks) rest.write(c);
+    req.pipe(rest);
+    req.resume();
+    ready({ body: rest, whole: false });
+  };
+  const onData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > BUFFER_LIMIT) decide(false);
+  };
+  const onEnd = () => decide(true);
+  const onClose = () => {
+    if (decided) return;
+    decided = true;
+    clearTimeout(wait);
+    gone();
+  };
+  const wait = setTimeout(() => decide(false), BUFFER_WAIT_MS);
+  req.on('data', onData);
+  req.once('end', onEnd);
+  req.once('close', onClose);
 }

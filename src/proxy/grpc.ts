@@ -8,8 +8,8 @@
  *     (the mapping google.rpc.Code documents), so `status_code!~"5.."` means the same for
  *     gRPC and HTTP traffic (UNAVAILABLE → 503, DEADLINE_EXCEEDED → 504, …);
  *   - a caller's `grpc-timeout` shortens the route's request timeout.
- * Retries never replay a request body, so a gRPC call (which always has one) is retried
- * only when no connection to the endpoint could be made.
+ * A unary call's small body is kept so the call can be retried (forward.ts): on a connect
+ * failure, or on UNAVAILABLE before any response byte; a streaming call is never retried.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RoutePolicy } from '../config/index.ts';

@@ -11,7 +11,7 @@ import { forward } from './forward.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { UPGRADE } from './upgrade.ts';
-import { effectiveStatus, withGrpcDeadline } from './grpc.ts';
+import { effectiveStatus, isGrpcRequest, withGrpcDeadline } from './grpc.ts';
 import { connectionFacts, isHttp2 } from './h2-frontend.ts';
 import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, hostOf, SERVICE_HEADER } from './http-headers.ts';
 import { admit, choose, isRefusal, resolve, type Refusal } from './outbound-stages.ts';
@@ -76,7 +76,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const run = () => {
     counters.active++;
     forward({
-      req, res, method, path: resolved.forwardPath, ...(req[UPGRADE] ? { upgrade: req[UPGRADE] } : {}), headers, hasBody: hasBody(req), http2: isHttp2(req), expectContinue: expectsContinue(req.headers), policy, budget, upstreams: ctx.mesh,
+      req, res, method, path: resolved.forwardPath, ...(req[UPGRADE] ? { upgrade: req[UPGRADE] } : {}), headers, hasBody: hasBody(req), http2: isHttp2(req), grpc: isGrpcRequest(req), expectContinue: expectsContinue(req.headers), policy, budget, upstreams: ctx.mesh,
       // Retries prefer an endpoint not tried yet; with none left, any endpoint may be tried again.
       pick: (tried) => pickEndpoint(cluster, tried, Date.now(), limits.outlierDetection.maxEjectionPercent) ?? pickEndpoint(cluster, undefined, Date.now(), limits.outlierDetection.maxEjectionPercent),
       outlier: { threshold: limits.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: limits.outlierDetection.baseEjectionMs },

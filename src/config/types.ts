@@ -91,6 +91,7 @@ export const FaultSchema = Type.Object({
 export const RoutePolicySchema = Type.Object({
   timeoutMs: count('Until the response starts, retries included (504 after it); 0 = no limit. A started response (a stream) is then bounded by the stream idle time.'),
   perTryTimeoutMs: count('Each attempt; 0 = no limit.'),
+  streamIdleMs: Type.Optional(count('A started response (a stream) with no byte for this long is cut; absent = 5 minutes, 0 = no limit.')),
   retry: Type.Object({
     attempts: count('Extra attempts after the first.'),
     on: Type.Array(RetryConditionSchema),

@@ -30,6 +30,7 @@ export function policyFields(spec: TrafficPolicySpec): PolicyFields {
   set('timeoutMs', ms(spec.timeouts?.request));
   set('perTryTimeoutMs', ms(spec.timeouts?.perTry));
   set('idleTimeoutMs', ms(spec.timeouts?.idle));
+  set('streamIdleMs', ms(spec.timeouts?.streamIdle));
   set('retryAttempts', spec.retries?.attempts);
   set('retryOn', spec.retries?.on ? [...spec.retries.on] : undefined);
   set('retryBudgetPercent', spec.retries?.budgetPercent);

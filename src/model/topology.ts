@@ -132,6 +132,7 @@ export interface PolicyFields {
   timeoutMs?: number;
   perTryTimeoutMs?: number;
   idleTimeoutMs?: number;
+  streamIdleMs?: number;
   retryAttempts?: number;
   retryOn?: RetryCondition[];
   retryBudgetPercent?: number;

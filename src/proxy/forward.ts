@@ -66,8 +66,6 @@ export interface ForwardRequest {
   http2?: boolean;
   /** An upgrade request (WebSocket): on 101 the connection becomes a byte stream. */
   upgrade?: UpgradeRequest;
-  /** No response byte for this long, once the response started: the stream is cut. */
-  streamIdleMs?: number;
   done(result: ForwardResult): void;
 }
 
@@ -150,14 +148,15 @@ export function forward(f: ForwardRequest): void {
     let upstreamReason: string | undefined;
     let grpcStatus: number | undefined;
     let statusTrailers: Record<string, string | string[]> | undefined;
+    let bodyStarted = false;
     const perTry = f.policy.perTryTimeoutMs > 0 ? setTimeout(() => current?.abort(new TimeoutError(`no answer within the per-try timeout of ${f.policy.perTryTimeoutMs} ms`, true)), f.policy.perTryTimeoutMs) : undefined;
     let idle: NodeJS.Timeout | undefined;
     /** The response started: the request timeouts are done, the stream idle time takes over. */
     const streaming = () => {
       clearTimeout(overall);
       clearTimeout(perTry);
-      const idleMs = f.streamIdleMs ?? STREAM_IDLE_MS;
-      idle = setTimeout(() => current?.abort(new TimeoutError(`no response byte for ${idleMs} ms`, false)), idleMs);
+      const idleMs = f.policy.streamIdleMs ?? STREAM_IDLE_MS;
+      if (idleMs > 0) idle = setTimeout(() => current?.abort(new TimeoutError(`no response byte for ${idleMs} ms`, false)), idleMs);
     };
     const settle = (ok: boolean) => {
       if (settled) return;
@@ -205,9 +204,15 @@ export function forward(f: ForwardRequest): void {
         // HTTP/2 has no reason phrase.
         if (f.http2 || !statusMessage) f.res.writeHead(statusCode, kept);
         else f.res.writeHead(statusCode, statusMessage, kept);
+        // Node sends the head with the first body bytes. A body that did not come with the head
+        // (server-sent events, long polling) must not hold the head back: send it on its own.
+        setImmediate(() => {
+          if (!bodyStarted && !f.res.writableEnded && !f.res.destroyed) f.res.flushHeaders();
+        });
       },
       onResponseData(controller, chunk) {
         if (discard) return;
+        bodyStarted = true;
         idle?.refresh();
         if (!f.res.write(chunk)) {
           controller.pause();

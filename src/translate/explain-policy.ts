@@ -42,6 +42,7 @@ export function describeRoutePolicy(r: Resolved<RoutePolicy>): string {
   const parts = [
     `timeout ${duration(p.timeoutMs)} (${source(r.from, 'timeoutMs')})`,
     `per try ${duration(p.perTryTimeoutMs)} (${source(r.from, 'perTryTimeoutMs')})`,
+    ...(p.streamIdleMs !== undefined ? [`stream idle ${duration(p.streamIdleMs)} (${source(r.from, 'streamIdleMs')})`] : []),
     `${p.retry.attempts} ${p.retry.attempts === 1 ? 'retry' : 'retries'}${p.retry.attempts > 0 ? ` on ${p.retry.on.join(', ')}` : ''} (${p.retry.attempts > 0 ? source(r.from, 'retryAttempts', 'retryOn') : source(r.from, 'retryAttempts')})`,
   ];
   const f = p.fault;

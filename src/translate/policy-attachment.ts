@@ -101,6 +101,7 @@ export class PolicyIndex {
     const get = this.pick(this.layers(service, port, route), from);
     const d = DEFAULT_ROUTE_POLICY;
     const fault = get('fault');
+    const streamIdleMs = get('streamIdleMs');
     const policy: RoutePolicy = {
       timeoutMs: get('timeoutMs') ?? d.timeoutMs,
       perTryTimeoutMs: get('perTryTimeoutMs') ?? d.perTryTimeoutMs,
@@ -111,6 +112,7 @@ export class PolicyIndex {
         minPerSecond: get('retryMinPerSecond') ?? d.retry.minPerSecond,
       },
       ...(fault ? { fault } : {}),
+      ...(streamIdleMs !== undefined ? { streamIdleMs } : {}),
     };
     return { policy, from };
   }

@@ -114,6 +114,20 @@ describe('streams: WebSocket and server-sent events through two sidecars', () =>
     equal(seen.upgrade, undefined, 'the hop-by-hop Upgrade is not passed on');
   });
 
+  test('a policy\'s timeouts.streamIdle cuts a stream that goes quiet for longer', async () => {
+    const quiet = policy.replace('    request: 400ms\n', '    request: 400ms\n    streamIdle: 300ms\n');
+    await mesh.update(meshYaml('shop', 'strict', [{ name: 'api', ports: [8080] }, { name: 'client' }, { name: 'intruder' }], [api, routes, target, quiet].join('---\n')));
+    try {
+      const pod = mesh.pod('client');
+      const res = await request(`http://${pod.ip}:${OUTBOUND_PORT}/sse/3/600`, { headers: { host: 'api.shop' } });
+      equal(res.statusCode, 200);
+      const cut = await res.body.text().then(() => false, () => true);
+      ok(cut, 'the stream was cut after 300 ms without a byte');
+    } finally {
+      await mesh.update(meshYaml('shop', 'strict', [{ name: 'api', ports: [8080] }, { name: 'client' }, { name: 'intruder' }], [api, routes, target, policy].join('---\n')));
+    }
+  });
+
   test('server-sent events flow for longer than the request timeout; an answer that does not start within it is still a 504', async () => {
     const pod = mesh.pod('client');
     const started = Date.now();

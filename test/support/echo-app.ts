@@ -26,6 +26,7 @@ export async function startEchoApp(name: string, host: string, port: number): Pr
       const sse = /^\/sse\/(\d+)\/(\d+)$/.exec(url);
       if (sse) {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-app': name });
+        res.flushHeaders();
         let sent = 0;
         const tick = setInterval(() => {
           res.write(`id: ${sent}\ndata: ${name} event ${sent}\n\n`);

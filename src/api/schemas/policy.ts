@@ -19,9 +19,10 @@ const v1alpha1: StructuralSchema = root('TrafficPolicy sets timeouts, retries, c
   spec: object('The policy.', {
     targetRefs: array('Services, Service ports and HTTPRouteGroup matches this policy applies to.', targetRef, { minItems: 1, maxItems: 16 }),
     timeouts: object('Time limits of a request, as the caller\'s sidecar enforces them.', {
-      request: duration('The whole request, retries included (504 after it). 0s = no limit.'),
+      request: duration('Until the answer starts, retries included (504 after it). 0s = no limit.'),
       perTry: duration('Each attempt (a retry may follow). 0s = no limit.'),
       idle: duration('An upstream connection idle this long is closed.'),
+      streamIdle: duration('A started answer (a stream: server-sent events, a gRPC stream, a WebSocket) with no byte for this long is cut. Default 5m; 0s = no limit.'),
     }),
     retries: object('Retries by the caller\'s sidecar.', {
       attempts: integer('Extra attempts after the first.', { minimum: 0, maximum: 10 }),

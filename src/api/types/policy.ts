@@ -23,7 +23,7 @@ export type RetryCondition = 'connect-failure' | 'gateway-error' | 'reset' | '50
 
 export interface TrafficPolicySpec {
   targetRefs: PolicyTargetRef[];
-  timeouts?: { request?: string; perTry?: string; idle?: string };
+  timeouts?: { request?: string; perTry?: string; idle?: string; streamIdle?: string };
   retries?: { attempts?: number; on?: RetryCondition[]; budgetPercent?: number; minPerSecond?: number };
   circuitBreaker?: { maxConnections?: number; maxPendingRequests?: number; maxRequests?: number };
   outlierDetection?: { consecutiveErrors?: number; baseEjectionTime?: string; maxEjectedPercent?: number };

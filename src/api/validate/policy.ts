@@ -44,7 +44,7 @@ export function validateTrafficPolicy(raw: unknown, _version: string, object: Ob
     out.push(issue('SKIFF_W_POLICY_SCOPE', 'spec.rateLimit', 'a rate limit protects the pods of a Service, so it applies only through Service targets; this policy has none', object));
   }
   const timeouts = field(spec, 'timeouts');
-  for (const name of ['request', 'perTry', 'idle']) {
+  for (const name of ['request', 'perTry', 'idle', 'streamIdle']) {
     const value = field(timeouts, name);
     if (typeof value === 'string' && parseDuration(value) === undefined) out.push(issue('SKIFF_E_POLICY_DURATION', `spec.timeouts.${name}`, `${JSON.stringify(value)} is not a duration such as "2s", "500ms" or "1m30s"`, object));
   }

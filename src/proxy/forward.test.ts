@@ -35,6 +35,9 @@ class FakeResponse extends EventEmitter {
   addTrailers() {
     return undefined;
   }
+  flushHeaders() {
+    return undefined;
+  }
 }
 
 function run(dispatch: () => void, timeoutMs: number): Promise<{ result: ForwardResult; endpoint: EndpointRuntime; res: FakeResponse }> {

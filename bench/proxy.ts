@@ -21,9 +21,9 @@
  *   (default 1000) calls/s, 4 connections × 4 streams, direct vs the same two sidecars (h2c from
  *   fortio, h2 over mTLS between them, h2c to the origin) vs one plain hop vs nginx `grpc_pass`.
  *
- *   npm run bench:proxy            (DURATION=15 RATES=1000,5000 by default)
+ *   npm run bench:proxy            (DURATION=15 RATES=1000,5000 by default; ONLY=grpc for the gRPC rows)
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +67,8 @@ http { access_log off; keepalive_requests 100000; ${body} }`;
 
 const GRPC_PORT = 8079;
 const GRPC_RATE = Number(process.env.GRPC_RATE ?? 1000);
+/** `ONLY=grpc`: the gRPC rows alone (the HTTP rows take most of the run). */
+const GRPC_ONLY = process.env.ONLY === 'grpc';
 
 function mesh(meshed: boolean): string {
   const inject = meshed ? '' : '      annotations:\n        skiff.dev/inject: "false"\n';
@@ -141,7 +143,9 @@ function fortio(url: string, qps: number, connections: number, seconds: number):
 /** fortio's gRPC ping load at `qps` against host:port, with `ping.shop` as the authority. */
 function fortioGrpc(target: string, qps: number, seconds: number): FortioResult {
   const out = join(dir, `fortio-grpc-${Date.now()}.json`);
-  execFileSync('taskset', ['-c', '0', FORTIO, 'load', '-quiet', '-grpc', '-ping', '-uniform', '-qps', String(qps), '-c', '4', '-s', '4', '-t', `${seconds}s`, '-json', out, '-H', `host: ping.shop:${GRPC_PORT}`, target], { stdio: 'ignore' });
+  const run = spawnSync('taskset', ['-c', '0', FORTIO, 'load', '-grpc', '-ping', '-uniform', '-qps', String(qps), '-c', '4', '-s', '4', '-t', `${seconds}s`, '-json', out, '-H', `host: ping.shop:${GRPC_PORT}`, target], { encoding: 'utf8' });
+  const log = `${run.stdout}${run.stderr}`;
+  if (process.env.GRPC_ERRORS) for (const line of log.split('\n').filter((l) => /rror|fail/i.test(l)).slice(0, 5)) console.log(`    ${line.slice(0, 300)}`);
   const r = JSON.parse(readFileSync(out, 'utf8'));
   const pct = (p: number) => (r.DurationHistogram.Percentiles.find((x: { Percentile: number }) => x.Percentile === p)?.Value ?? NaN) * 1000;
   const errors = r.DurationHistogram.Count - (r.RetCodes?.SERVING ?? 0);
@@ -184,27 +188,29 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   console.log(`origin: nginx 1 worker, 1 KiB body; load: fortio -uniform on CPU 0, proxies on CPU 1; ${DURATION}s per rate, 16 connections; warm-up ${WARMUP}s at 2000 rps per target once, then 3s before each measurement\n`);
   const fmt = (n: number) => n.toFixed(2).padStart(8);
   // Node's JIT needs a few seconds of traffic before the hot path is compiled: measure steady state.
-  for (const t of targets) fortio(t.url, 2000, 16, WARMUP);
-  for (const rate of RATES) {
-    console.log(`rate ${rate} rps: latency in ms (p50 / p90 / p99 / max), added per hop vs direct, CPU s per 1k requests`);
-    let direct: FortioResult | undefined;
-    for (const t of targets) {
-      fortio(t.url, rate, 16, 3);
-      const before = cpuSeconds(t.pids);
-      const r = fortio(t.url, rate, 16, DURATION);
-      const used = cpuSeconds(t.pids) - before;
-      if (t.hops === 0) direct = r;
-      const added = direct && t.hops > 0 ? `added/hop p50 ${((r.p50 - direct.p50) / t.hops).toFixed(3)} p90 ${((r.p90 - direct.p90) / t.hops).toFixed(3)} p99 ${((r.p99 - direct.p99) / t.hops).toFixed(3)}` : '';
-      console.log(`  ${t.name.padEnd(22)} ${fmt(r.p50)} ${fmt(r.p90)} ${fmt(r.p99)} ${fmt(r.max)}  qps ${r.qps.toFixed(0).padStart(5)} errors ${r.errors}  ${added}${t.pids.length ? `  cpu ${(used / (r.count / 1000)).toFixed(3)} s/1k` : ''}`);
+  if (!GRPC_ONLY) {
+    for (const t of targets) fortio(t.url, 2000, 16, WARMUP);
+    for (const rate of RATES) {
+      console.log(`rate ${rate} rps: latency in ms (p50 / p90 / p99 / max), added per hop vs direct, CPU s per 1k requests`);
+      let direct: FortioResult | undefined;
+      for (const t of targets) {
+        fortio(t.url, rate, 16, 3);
+        const before = cpuSeconds(t.pids);
+        const r = fortio(t.url, rate, 16, DURATION);
+        const used = cpuSeconds(t.pids) - before;
+        if (t.hops === 0) direct = r;
+        const added = direct && t.hops > 0 ? `added/hop p50 ${((r.p50 - direct.p50) / t.hops).toFixed(3)} p90 ${((r.p90 - direct.p90) / t.hops).toFixed(3)} p99 ${((r.p99 - direct.p99) / t.hops).toFixed(3)}` : '';
+        console.log(`  ${t.name.padEnd(22)} ${fmt(r.p50)} ${fmt(r.p90)} ${fmt(r.p99)} ${fmt(r.max)}  qps ${r.qps.toFixed(0).padStart(5)} errors ${r.errors}  ${added}${t.pids.length ? `  cpu ${(used / (r.count / 1000)).toFixed(3)} s/1k` : ''}`);
+      }
     }
+    console.log('\nmax throughput, closed loop (fortio -qps 0 -c 32, 10s), one proxy on one core:');
+    for (const t of targets.filter((x) => x.hops === 1 || x.hops === 0)) {
+      const r = fortio(t.url, 0, 32, 10);
+      console.log(`  ${t.name.padEnd(22)} ${r.qps.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
+    }
+    const r2 = fortio(targets[1]?.url as string, 0, 32, 10);
+    console.log(`  ${'skiff mTLS (2 hops)'.padEnd(22)} ${r2.qps.toFixed(0).padStart(7)} rps  (both sidecars share CPU 1)`);
   }
-  console.log('\nmax throughput, closed loop (fortio -qps 0 -c 32, 10s), one proxy on one core:');
-  for (const t of targets.filter((x) => x.hops === 1 || x.hops === 0)) {
-    const r = fortio(t.url, 0, 32, 10);
-    console.log(`  ${t.name.padEnd(22)} ${r.qps.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
-  }
-  const r2 = fortio(targets[1]?.url as string, 0, 32, 10);
-  console.log(`  ${'skiff mTLS (2 hops)'.padEnd(22)} ${r2.qps.toFixed(0).padStart(7)} rps  (both sidecars share CPU 1)`);
   console.log(`\ngRPC ping (fortio -grpc -ping -uniform -qps ${GRPC_RATE} -c 4 -s 4, ${DURATION}s): latency in ms (p50 / p90 / p99 / max), added per hop vs direct, CPU s per 1k calls`);
   const grpcTargets = [
     { name: 'direct', target: `${ADDR.origin}:${GRPC_PORT}`, hops: 0, pids: [] as number[] },

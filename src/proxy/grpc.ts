@@ -31,8 +31,9 @@ function grpcOfHttp(status: number): number {
   }
 }
 
-export function isGrpcRequest(req: { httpVersionMajor?: number; headers?: IncomingHttpHeaders } | undefined): boolean {
-  if (req?.httpVersionMajor !== 2) return false;
+export function isGrpcRequest(req: { stream?: unknown; headers?: IncomingHttpHeaders } | undefined): boolean {
+  // Only a request that really came over HTTP/2 (it has a stream), whatever its request line says.
+  if (req?.stream === undefined) return false;
   const type = req.headers?.['content-type'] ?? '';
   return type.startsWith('application/grpc') && !type.startsWith('application/grpc-web');
 }

@@ -33,8 +33,9 @@ export const H2_SETTINGS = { maxConcurrentStreams: 256, maxHeaderListSize: 16 * 
 
 type AnyRequest = IncomingMessage | http2.Http2ServerRequest;
 
+/** Whether a request came over HTTP/2 (not merely an HTTP/1 request line claiming `HTTP/2.0`). */
 export function isHttp2(req: AnyRequest): req is http2.Http2ServerRequest {
-  return req.httpVersionMajor === 2;
+  return req instanceof http2.Http2ServerRequest;
 }
 
 /** The facts of the connection a request came on. */

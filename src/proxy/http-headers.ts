@@ -84,8 +84,8 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
  * Whether a request carries a body: over HTTP/2 unless its HEADERS frame ended the stream;
  * over HTTP/1.1 when chunked or with a non-zero Content-Length.
  */
-export function hasBody(req: { headers: IncomingHttpHeaders; httpVersionMajor: number; stream?: { endAfterHeaders?: boolean } }): boolean {
-  if (req.httpVersionMajor === 2) return req.stream?.endAfterHeaders !== true;
+export function hasBody(req: { headers: IncomingHttpHeaders; stream?: { endAfterHeaders?: boolean } }): boolean {
+  if (req.stream !== undefined) return req.stream.endAfterHeaders !== true;
   const headers = req.headers;
   const length = headers['content-length'];
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');

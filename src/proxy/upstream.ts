@@ -13,7 +13,7 @@
  * application speaks h2c with prior knowledge, many streams on one connection. Either way
  * the endpoint is picked per request, so weights hold per stream, not per connection.
  */
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import { DEFAULT_CLUSTER_POLICY, type ClusterPolicy, type Endpoint } from '../config/index.ts';
 import { expectServerIdentity } from './peer-tls.ts';
 import { OutlierState } from './resilience.ts';
@@ -55,6 +55,20 @@ export class EndpointRuntime {
   get meshed(): boolean {
     return this.endpoint.meshPort !== undefined && this.endpoint.identity !== undefined;
   }
+}
+
+/**
+ * undici's connector, with one more 'error' listener on every socket it makes: undici can emit
+ * an error on a socket after it removed its own listeners (an HTTP/2 peer ending the
+ * connection as the session closes), which would otherwise crash the sidecar. undici still
+ * sees every error through its own listeners while it has them.
+ */
+function guardedConnector(options: buildConnector.BuildOptions & { preferH2?: boolean; useH2c?: boolean }): buildConnector.connector {
+  const connect = buildConnector(options);
+  return (opts, callback) => connect(opts, (err, socket) => {
+    socket?.on('error', () => undefined);
+    (callback as (e: Error | null, s: typeof socket) => void)(err, socket);
+  });
 }
 
 function limitsOf(policy: ClusterPolicy): string {
@@ -126,17 +140,18 @@ export class Upstreams {
     const pool = material && runtime.meshed
       ? new Pool(`https://${e.address}:${e.meshPort}`, {
         ...common,
-        connect: {
+        connect: guardedConnector({
           timeout: policy.connectTimeoutMs,
           cert: material.certPem, key: material.keyPem, ca: material.caPem,
           servername: `${e.port}${SNI_SUFFIX}`,
           minVersion: 'TLSv1.3',
           checkServerIdentity: expectServerIdentity(e.identity as string),
+          allowH2: h2,
           // Offer h2 first for HTTP/2 requests; the server's own preference decides.
           ...(h2 ? { preferH2: true } : {}),
-        },
+        }),
       })
-      : new Pool(`http://${e.address}:${e.port}`, { ...common, ...(h2 ? { useH2c: true } : {}), connect: { timeout: policy.connectTimeoutMs } });
+      : new Pool(`http://${e.address}:${e.port}`, { ...common, ...(h2 ? { useH2c: true } : {}), connect: guardedConnector({ timeout: policy.connectTimeoutMs, allowH2: h2, ...(h2 ? { useH2c: true } : {}) }) });
     runtime.pools[version] = { pool, generation, limits: runtime.limits };
     if (slot) void slot.pool.close().catch(() => undefined);
     return pool;

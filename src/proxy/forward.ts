@@ -17,7 +17,7 @@ import { grpcStatusOf, takeGrpcStatus } from './grpc.ts';
 import { responseHeaders } from './http-headers.ts';
 import type { RetryBudget } from './resilience.ts';
 import { spliceUpgrade, STREAM_IDLE_MS, type UpgradeRequest } from './upgrade.ts';
-import { pendingOf, SNI_SUFFIX, type EndpointRuntime, type Upstreams } from './upstream.ts';
+import { pendingOf, type EndpointRuntime, type Upstreams } from './upstream.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const GATEWAY_ERRORS = new Set([502, 503, 504]);
@@ -250,7 +250,7 @@ export function forward(f: ForwardRequest): void {
         settle(false);
         if (finished) return;
         if (err instanceof TimeoutError && !f.res.headersSent) {
-          if (!f.res.headersSent && err.perTry && canRetry(504)) {
+          if (err.perTry && canRetry(504)) {
             attempt();
             return;
           }
@@ -283,7 +283,7 @@ export function forward(f: ForwardRequest): void {
         ...(f.upgrade ? { upgrade: f.upgrade.protocol } : {}),
         // undici would otherwise send the Host header's name as SNI; a peer sidecar reads the
         // target port from SNI, and the Host (a Service port) cannot say which pod port it is.
-        ...(endpoint.meshed ? { servername: `${endpoint.endpoint.port}${SNI_SUFFIX}` } : {}),
+        ...(endpoint.meshed ? { servername: endpoint.servername } : {}),
       }, handler);
     } catch (err) {
       // A dispatcher that refuses synchronously still ends this attempt like any other failure.

@@ -11,7 +11,9 @@
  * A unary call's small body is kept so the call can be retried (forward.ts): on a connect
  * failure, or on UNAVAILABLE before any response byte; a streaming call is never retried.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import { isHttp2 } from './h2-frontend.ts';
 import type { RoutePolicy } from '../config/index.ts';
 
 /** gRPC status code → the HTTP status of the same meaning. */
@@ -31,10 +33,9 @@ function grpcOfHttp(status: number): number {
   }
 }
 
-export function isGrpcRequest(req: { stream?: unknown; headers?: IncomingHttpHeaders } | undefined): boolean {
-  // Only a request that really came over HTTP/2 (it has a stream), whatever its request line says.
-  if (req?.stream === undefined) return false;
-  const type = req.headers?.['content-type'] ?? '';
+export function isGrpcRequest(req: IncomingMessage | Http2ServerRequest | undefined): boolean {
+  if (req === undefined || !isHttp2(req)) return false;
+  const type = req.headers['content-type'] ?? '';
   return type.startsWith('application/grpc') && !type.startsWith('application/grpc-web');
 }
 

@@ -1,6 +1,8 @@
 /** Header handling shared by both directions: hop-by-hop removal, request ids, internal headers. */
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import { isHttp2 } from './h2-frontend.ts';
 
 /**
  * RFC 9110 §7.6.1 connection-specific fields, plus the proxy ones clients still send, and
@@ -84,8 +86,8 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
  * Whether a request carries a body: over HTTP/2 unless its HEADERS frame ended the stream;
  * over HTTP/1.1 when chunked or with a non-zero Content-Length.
  */
-export function hasBody(req: { headers: IncomingHttpHeaders; stream?: { endAfterHeaders?: boolean } }): boolean {
-  if (req.stream !== undefined) return req.stream.endAfterHeaders !== true;
+export function hasBody(req: IncomingMessage | Http2ServerRequest): boolean {
+  if (isHttp2(req)) return !req.stream.endAfterHeaders;
   const headers = req.headers;
   const length = headers['content-length'];
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');

@@ -42,9 +42,13 @@ export class EndpointRuntime {
   /** `policy`'s pool settings as text, computed when a config binds the endpoint, not per request. */
   limits = limitsOf(DEFAULT_CLUSTER_POLICY);
 
+  /** The SNI a meshed endpoint's sidecar reads the target port from. */
+  readonly servername: string;
+
   constructor(key: string, endpoint: Endpoint) {
     this.key = key;
     this.endpoint = endpoint;
+    this.servername = `${endpoint.port}${SNI_SUFFIX}`;
   }
 
   /** The HTTP/1.1 pool, if one was built (its queue is what circuit breaking watches). */
@@ -143,7 +147,7 @@ export class Upstreams {
         connect: guardedConnector({
           timeout: policy.connectTimeoutMs,
           cert: material.certPem, key: material.keyPem, ca: material.caPem,
-          servername: `${e.port}${SNI_SUFFIX}`,
+          servername: runtime.servername,
           minVersion: 'TLSv1.3',
           checkServerIdentity: expectServerIdentity(e.identity as string),
           allowH2: h2,
@@ -151,7 +155,7 @@ export class Upstreams {
           ...(h2 ? { preferH2: true } : {}),
         }),
       })
-      : new Pool(`http://${e.address}:${e.port}`, { ...common, ...(h2 ? { useH2c: true } : {}), connect: guardedConnector({ timeout: policy.connectTimeoutMs, allowH2: h2, ...(h2 ? { useH2c: true } : {}) }) });
+      : new Pool(`http://${e.address}:${e.port}`, { ...common, connect: guardedConnector({ timeout: policy.connectTimeoutMs, allowH2: h2, ...(h2 ? { useH2c: true } : {}) }) });
     runtime.pools[version] = { pool, generation, limits: runtime.limits };
     if (slot) void slot.pool.close().catch(() => undefined);
     return pool;

@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'coverage/**', '.cache/**'] },
+  { ignores: ['node_modules/**', 'coverage/**', '.cache/**', 'src/config/validators.generated.ts'] },
   ...tseslint.configs.recommended,
   {
     rules: {

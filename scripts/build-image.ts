@@ -8,7 +8,8 @@
  *            users and alternatives links the skipped maintainer scripts would have made;
  *            cached in ~/.cache/skiff/image/ by package list
  *   layer 2  the Node 24 binary the `node` npm package brought
- *   layer 3  Skiff, bundled with esbuild into one file
+ *   layer 3  Skiff, bundled with esbuild: the whole command (skiff.mjs) and the sidecar alone
+ *            (skiff-proxy.mjs, what injected sidecars run)
  *
  * Tars are written with sorted names, fixed times and owners; gzip without names or times.
  * Output: dist/skiff-<version>.oci.tar (an OCI image layout in a tar), loadable with
@@ -23,6 +24,8 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SIDECAR_BUNDLE } from '../src/lib/sidecar-runtime.ts';
+import { BUNDLE_ENTRIES, buildBundle } from '../src/local/bundle.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -109,19 +112,15 @@ function filesLayer(files: { from: string; to: string; mode: number }[]): Buffer
   }
 }
 
-/** Skiff as one ES module: every dependency inside, the sources' own comments left out. */
-async function bundle(): Promise<string> {
+/** Skiff's two bundles (the whole command, the sidecar alone), every dependency inside, the sources' own comments left out. */
+async function bundles(): Promise<{ dir: string; cli: string; sidecar: string }> {
   const esbuild = await import('esbuild');
-  const out = join(mkdtempSync(join(tmpdir(), 'skiff-bundle-')), 'skiff.mjs');
-  await esbuild.build({
-    entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node24',
-    // koffi loads its native module from its own package: shipped beside the bundle (nativeFiles).
-    external: ['koffi'],
-    minifyWhitespace: true, minifySyntax: true, legalComments: 'eof', logLevel: 'warning', absWorkingDir: ROOT,
-    // CommonJS dependencies call require() for Node's built-ins.
-    banner: { js: `// Skiff ${VERSION}, bundled from src/ with its dependencies (their licences at the end).\nimport { createRequire as __skiffRequire } from 'node:module'; const require = __skiffRequire(import.meta.url);` },
-  });
-  return out;
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-bundle-'));
+  const cli = join(dir, 'skiff.mjs');
+  const sidecar = join(dir, 'skiff-proxy.mjs');
+  await buildBundle(esbuild, BUNDLE_ENTRIES.cli, cli, `Skiff ${VERSION}, bundled from src/ with its dependencies (their licences at the end).`);
+  await buildBundle(esbuild, BUNDLE_ENTRIES.sidecar, sidecar, `Skiff ${VERSION} sidecar (skiff proxy), bundled from src/ with its dependencies (their licences at the end).`);
+  return { dir, cli, sidecar };
 }
 
 /** koffi (the FFI the captured proxy reads original destinations with) as /app/node_modules: its JS, licence and the glibc x64 binary. */
@@ -155,13 +154,13 @@ export interface BuiltImage {
 
 export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.tar`), cache = DEFAULT_CACHE): Promise<BuiltImage> {
   const started = Date.now();
-  const skiff = await bundle();
+  const skiff = await bundles();
   const tars = [
     baseLayer(cache),
     filesLayer([{ from: join(ROOT, 'node_modules', 'node', 'bin', 'node'), to: 'usr/local/bin/node', mode: 0o755 }]),
-    filesLayer([{ from: skiff, to: 'app/skiff.mjs', mode: 0o644 }, ...nativeFiles()]),
+    filesLayer([{ from: skiff.cli, to: 'app/skiff.mjs', mode: 0o644 }, { from: skiff.sidecar, to: SIDECAR_BUNDLE.slice(1), mode: 0o644 }, ...nativeFiles()]),
   ];
-  rmSync(join(skiff, '..'), { recursive: true, force: true });
+  rmSync(skiff.dir, { recursive: true, force: true });
   const written = writeOciImage({
     out, name: IMAGE_NAME, tars, cache,
     config: {

@@ -8,8 +8,7 @@
  *        `id: <hash>`, `data: <ProxyConfig JSON>`
  *   POST /v1/ack          Ack → {ok: true} | ErrorBody
  */
-import { Ajv } from 'ajv';
-import { Type, type Static, type TSchema } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 export const CONFIG_EVENT = 'config';
 
@@ -48,15 +47,3 @@ export const ProxyStatsSchema = Type.Object({
   tcpForwardConflicts: Type.Array(Type.String()),
 });
 export type ProxyStats = Static<typeof ProxyStatsSchema>;
-
-const ajv = new Ajv({ allErrors: false, strict: false });
-
-/** A validator for one of these schemas: the value, typed, or the first problem. */
-export function checker<T extends TSchema>(schema: T): (value: unknown) => { ok: true; value: Static<T> } | { ok: false; problem: string } {
-  const validate = ajv.compile(schema);
-  return (value) => {
-    if (validate(value)) return { ok: true, value: value as Static<T> };
-    const e = validate.errors?.[0];
-    return { ok: false, problem: `${e?.instancePath || '/'} ${e?.message ?? 'is not valid'}` };
-  };
-}

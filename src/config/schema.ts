@@ -1,12 +1,11 @@
-/** Validation of a received ProxyConfig (ajv over the TypeBox schema), then of every regex in it. */
-import { Ajv, type ValidateFunction } from 'ajv';
+/** Validation of a received ProxyConfig (the precompiled validator of its schema), then of every regex in it. */
 import { compileFullMatch } from '../lib/regex.ts';
+import type { CertificateResponse } from './protocol.ts';
 import { ProxyConfigSchema, type HttpMatch, type ProxyConfig } from './types.ts';
+import * as generated from './validators.generated.ts';
 
 /** The JSON Schema of ProxyConfig: the same definition the TypeScript types come from (types.ts). */
 export const proxyConfigJsonSchema = ProxyConfigSchema;
-
-let validator: ValidateFunction | undefined;
 
 function regexProblems(config: ProxyConfig): string[] {
   const problems: string[] = [];
@@ -31,10 +30,20 @@ function regexProblems(config: ProxyConfig): string[] {
   return problems;
 }
 
+interface ValidationError { instancePath: string; message?: string; keyword: string }
+interface PrecompiledValidator { (value: unknown): boolean; errors?: ValidationError[] | null }
+const { validateProxyConfig, validateCertificateResponse } = generated as unknown as Record<'validateProxyConfig' | 'validateCertificateResponse', PrecompiledValidator>;
+
 /** Checks a decoded config: its schema, then that every regex compiles. Problems are readable. */
 export function checkProxyConfig(value: unknown): { ok: true; config: ProxyConfig } | { ok: false; problems: string[] } {
-  validator ??= new Ajv({ allErrors: true, strict: true }).compile(proxyConfigJsonSchema);
-  if (!validator(value)) return { ok: false, problems: (validator.errors ?? []).slice(0, 20).map((e) => `${e.instancePath || '/'} ${e.message ?? e.keyword}`) };
+  if (!validateProxyConfig(value)) return { ok: false, problems: (validateProxyConfig.errors ?? []).slice(0, 20).map((e: ValidationError) => `${e.instancePath || '/'} ${e.message ?? e.keyword}`) };
   const problems = regexProblems(value as ProxyConfig);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: value as ProxyConfig };
+}
+
+/** Checks the control plane's answer to a certificate request: the answer, typed, or the first problem. */
+export function checkCertificateResponse(value: unknown): { ok: true; value: CertificateResponse } | { ok: false; problem: string } {
+  if (validateCertificateResponse(value)) return { ok: true, value: value as CertificateResponse };
+  const e: ValidationError | undefined = validateCertificateResponse.errors?.[0];
+  return { ok: false, problem: `${e?.instancePath || '/'} ${e?.message ?? 'is not valid'}` };
 }

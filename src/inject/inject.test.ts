@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { SIDECAR_BUNDLE, SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../lib/sidecar-runtime.ts';
 import { INJECTED_ANNOTATION } from './annotations.ts';
 import { defaultInjectSettings } from './defaults.ts';
 import { injectManifests } from './manifests.ts';
@@ -9,7 +10,7 @@ import { CAPTURE_CONTAINER, injectPod, PROXY_CONTAINER, type PodTemplate } from 
 
 const settings = defaultInjectSettings({ image: 'registry.example/skiff:1.2.3' });
 const ENABLED = { 'skiff.dev/inject': 'enabled' };
-type C = { name: string; restartPolicy?: string; args?: string[]; startupProbe?: unknown; resources?: { requests: Record<string, string>; limits: Record<string, string> }; securityContext?: Record<string, unknown> };
+type C = { name: string; restartPolicy?: string; command?: string[]; env?: { name: string; value?: string }[]; args?: string[]; startupProbe?: unknown; resources?: { requests: Record<string, string>; limits: Record<string, string> }; securityContext?: Record<string, unknown> };
 const pod = (annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}): PodTemplate => ({
   metadata: { name: 'web', annotations },
   spec: { serviceAccountName: 'web', containers: [{ name: 'app', image: 'app', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { httpGet: { path: '/healthz', port: 'http' } } }], ...spec },
@@ -28,6 +29,9 @@ test('a pod in an enabled namespace gets the capture step, then the proxy as a n
   equal(proxy?.securityContext?.runAsUser, settings.proxyUid);
   deepEqual(proxy?.resources, { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } });
   ok(proxy?.args?.includes('--capture'));
+  // The sidecar bundle with its memory settings, not the whole command.
+  deepEqual(proxy?.command, ['/usr/local/bin/node', ...SIDECAR_NODE_FLAGS, SIDECAR_BUNDLE]);
+  equal(proxy?.env?.find((e) => e.name === 'MALLOC_ARENA_MAX')?.value, SIDECAR_ENV.MALLOC_ARENA_MAX);
   // The application's HTTP probe by named port becomes an allowed plaintext probe path.
   equal(proxy?.args?.[proxy.args.indexOf('--probe-paths') + 1], '8080:/healthz');
   equal((r.template.metadata?.annotations as Record<string, string>)[INJECTED_ANNOTATION], settings.version);

@@ -8,6 +8,7 @@
  */
 import { hasErrors, issue, type Issue } from '../errors/issue.ts';
 import { PORTS } from '../lib/ports.ts';
+import { SIDECAR_BUNDLE, SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../lib/sidecar-runtime.ts';
 import { INJECT_ANNOTATION, INJECTED_ANNOTATION, scrapeAnnotations, wantsInjection } from './annotations.ts';
 import { readCapture, readResources, SYSTEM_NAMESPACES, type InjectSettings, type PodCapture, type ProxyResources } from './settings.ts';
 
@@ -87,12 +88,14 @@ function proxyContainer(settings: InjectSettings, resources: ProxyResources, pro
     name: PROXY_CONTAINER, image: settings.image, imagePullPolicy: settings.imagePullPolicy,
     // A native sidecar: started before the application, stopped after it.
     restartPolicy: 'Always',
+    // The sidecar's own bundle with its runtime settings (lib/sidecar-runtime.ts), not the whole `skiff` command.
+    command: ['/usr/local/bin/node', ...SIDECAR_NODE_FLAGS, SIDECAR_BUNDLE],
     args: [
       'proxy', '--control', settings.controlUrl, '--proxy-id', '$(POD_NAMESPACE)/$(POD_NAME)', '--certs', CERTS_DIR,
       '--trust-bundle', `${IDENTITY_DIR}/ca.pem`, '--bootstrap-token-file', `${IDENTITY_DIR}/token`, '--app-host', '$(POD_IP)', '--capture',
       ...(probes.length ? ['--probe-paths', probes.join(',')] : []),
     ],
-    env: [fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace'), fieldEnv('POD_IP', 'status.podIP')],
+    env: [fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace'), fieldEnv('POD_IP', 'status.podIP'), ...Object.entries(SIDECAR_ENV).map(([name, value]) => ({ name, value }))],
     ports: [{ name: 'skiff-health', containerPort: PORTS.health, protocol: 'TCP' }],
     startupProbe: health('/ready', 1, 120),
     readinessProbe: health('/ready', 5, 3),

@@ -23,6 +23,7 @@ import { FolderWatcher, type FolderState } from './folder.ts';
 import { PidFile } from './pidfile.ts';
 import { waitUntilListening, waitUntilReady } from './readiness.ts';
 import { sidecarEntryPoint } from './bundle.ts';
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../lib/sidecar-runtime.ts';
 import { PORTS } from '../lib/ports.ts';
 import { ManagedProcess, sidecarArgs } from './processes.ts';
 import { LiveStats } from './stats.ts';
@@ -175,8 +176,8 @@ export class LocalRuntime {
       pod.sidecar = new ManagedProcess({
         name: `${input.name}/sidecar`,
         command: process.execPath,
-        args: sidecarArgs({ entry: this.sidecarEntry, controlUrl: this.controlUrl, proxyId: id, dir, trustBundleFile: join(this.stateDir, 'trust-bundle.pem'), ip }),
-        env: { ...process.env, NODE_OPTIONS: '' } as Record<string, string>,
+        args: [...SIDECAR_NODE_FLAGS, ...sidecarArgs({ entry: this.sidecarEntry, controlUrl: this.controlUrl, proxyId: id, dir, trustBundleFile: join(this.stateDir, 'trust-bundle.pem'), ip })],
+        env: { ...process.env, NODE_OPTIONS: '', ...SIDECAR_ENV } as Record<string, string>,
         cwd: ROOT,
       }, output, {
         // A fresh one-time token for every start; a restarted sidecar with a valid certificate does not need it.
@@ -230,7 +231,7 @@ export class LocalRuntime {
     this.controller.stop();
     await this.distribution?.close();
     await this.debug?.close();
-    if (this.sidecarEntry.includes('skiff-bundle-')) await rm(this.sidecarEntry, { force: true });
+    if (this.sidecarEntry.includes('skiff-proxy-')) await rm(this.sidecarEntry, { force: true });
   }
 
   /** Stops the control plane only (sidecars keep serving), and starts it again. */

@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, EventSource, request } from 'undici';
-import { CertificateResponseSchema, checker, CONFIG_EVENT, type Ack, type CertificateRequest, type TrafficReport, type TrafficSeries } from '../config/index.ts';
+import { checkCertificateResponse, CONFIG_EVENT, type Ack, type CertificateRequest, type TrafficReport, type TrafficSeries } from '../config/index.ts';
 import { backoffMs } from '../lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
@@ -34,7 +34,6 @@ export interface ControlClientOptions {
   log?: (event: string, detail: Record<string, unknown>) => void;
 }
 
-const checkCertificateResponse = checker(CertificateResponseSchema);
 
 /** Reconnect and retry delays: 100 ms doubling to 5 s, with jitter. */
 const backoff = (attempt: number) => backoffMs(attempt, 100, 5000);

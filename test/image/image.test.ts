@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildImage, type BuiltImage } from '../../scripts/build-image.ts';
+import { defaultInjectSettings } from '../../src/inject/defaults.ts';
+import { injectPod, PROXY_CONTAINER } from '../../src/inject/pod.ts';
 import { buildTopology } from '../../src/model/index.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
@@ -73,7 +75,7 @@ describe('the Skiff image', () => {
     ok(failed.includes('no working iptables backend'), failed);
   });
 
-  test('a sidecar from the image starts with its config and certificate and reports ready', async () => {
+  test('a sidecar from the image, started as injection starts it (its bundle, flags and environment) under a 128 MiB limit, starts with its config and certificate and reports ready', async () => {
     const dir = join(work, 'pod');
     const { documents } = parseYamlText('pod.yaml', meshYaml('shop', 'strict', [{ name: 'web', ports: [8080] }]));
     const config = translateAll(buildTopology(snapshotFromDocuments(documents.map((d) => d.value), { allocate: () => '127.0.0.1' }))).get('shop/web-0');
@@ -83,7 +85,13 @@ describe('the Skiff image', () => {
     for (const f of ['certs/cert.pem', 'certs/key.pem', 'certs/ca.pem', 'config.json']) chmodSync(join(dir, f), 0o644);
     for (const d of ['', 'certs']) chmodSync(join(dir, d), 0o755);
     const base = 20000 + (process.pid % 5000);
-    const child = spawn('podman', [...PODMAN, ...RUN, '--network', 'host', '-v', `${dir}:/pod:ro`, image.name, 'proxy', '--config', '/pod/config.json', '--certs', '/pod/certs',
+    const pod = injectPod({ metadata: { name: 'web' }, spec: { containers: [{ name: 'app' }] } }, 'shop', { 'skiff.dev/inject': 'enabled' }, defaultInjectSettings({ image: image.name }));
+    ok(pod.injected);
+    const injected = (pod.template.spec?.initContainers as { name: string; command: string[]; env: { name: string; value?: string }[] }[]).find((c) => c.name === PROXY_CONTAINER);
+    ok(injected);
+    const [entrypoint, ...flags] = injected.command;
+    const env = injected.env.filter((e) => e.value !== undefined).flatMap((e) => ['--env', `${e.name}=${e.value}`]);
+    const child = spawn('podman', [...PODMAN, ...RUN, '--memory', '128m', '--network', 'host', '-v', `${dir}:/pod:ro`, ...env, '--entrypoint', entrypoint as string, image.name, ...flags, 'proxy', '--config', '/pod/config.json', '--certs', '/pod/certs',
       '--inbound', `127.0.0.1:${base}`, '--outbound', `127.0.0.1:${base + 1}`, '--admin', `127.0.0.1:${base + 2}`, '--health', `127.0.0.1:${base + 3}`], { stdio: 'ignore' });
     running.push(child);
     const ready = await waitFor('the sidecar is ready', async () => {

@@ -5,7 +5,8 @@
  * for this replica's part of a TrafficMetrics answer (control/traffic/replicas.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { checker, TrafficReportSchema, type ErrorBody } from '../../config/index.ts';
+import { checker } from '../../config/checker.ts';
+import { TrafficReportSchema, type ErrorBody } from '../../config/index.ts';
 import type { MeshController } from '../controller.ts';
 import { Type } from 'typebox';
 import type { LocalTraffic } from '../traffic/backend.ts';

@@ -1,0 +1,143 @@
+/**
+ * bench/harness: what bench/proxy and bench/soak share — the mesh they drive (a client and a
+ * web workload, strict access with one TrafficTarget), sidecars started the way injection
+ * starts them (the sidecar bundle, its V8 flags and malloc setting), fortio, and readings of a
+ * process's CPU time and memory from /proc.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import { request } from 'undici';
+import { PORTS } from '../src/lib/ports.ts';
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../src/lib/sidecar-runtime.ts';
+import { buildBundle } from '../src/local/bundle.ts';
+import { buildTopology } from '../src/model/index.ts';
+import { parseYamlText } from '../src/sources/files/read-yaml.ts';
+import { snapshotFromDocuments } from '../src/sources/files/snapshot.ts';
+import { translateAll } from '../src/translate/index.ts';
+
+export const ROOT = join(import.meta.dirname, '..');
+export const FORTIO = execFileSync('bash', [join(ROOT, 'scripts/bench-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('=')[1] as string;
+export const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
+const children: ChildProcess[] = [];
+export const ADDR = { origin: '127.0.50.1', client: '127.0.50.2', oneHop: '127.0.50.3', nginx: '127.0.50.4', haproxy: '127.0.50.5', floor: '127.0.50.6' };
+export const NODE = join(ROOT, 'node_modules/node/bin/node');
+
+export function start(name: string, cpu: number, command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn('taskset', ['-c', String(cpu), command, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  child.stderr?.on('data', (d) => { err += String(d); });
+  child.on('exit', (code) => { if (code && code !== 0 && !stopping) process.stderr.write(`${name} exited ${code}: ${err.slice(-2000)}\n`); });
+  children.push(child);
+  return child;
+}
+let stopping = false;
+export function stopAll(): void {
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+}
+process.on('exit', stopAll);
+
+export function nginxConf(listen: string, body: string): string {
+  return `worker_processes 1; daemon off; pid ${dir}/nginx-${listen}.pid; error_log /dev/null crit;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 100000; ${body} }`;
+}
+
+export const GRPC_PORT = 8079;
+
+export function mesh(meshed: boolean): string {
+  const inject = meshed ? '' : '      annotations:\n        skiff.dev/inject: "false"\n';
+  return `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations:\n    skiff.dev/access: strict\n---
+apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n---
+apiVersion: v1\nkind: Service\nmetadata:\n  name: ping\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n  - name: grpc\n    port: ${GRPC_PORT}\n    targetPort: ${GRPC_PORT}\n    appProtocol: grpc\n---
+apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  template:\n    metadata:\n${inject}      labels:\n        app: web\n    spec:\n      serviceAccountName: web\n      containers:\n      - name: app\n        ports:\n        - containerPort: 8080\n        - containerPort: ${GRPC_PORT}\n---
+apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: client\n  namespace: shop\nspec:\n  template:\n    metadata:\n      labels:\n        app: client\n    spec:\n      serviceAccountName: client\n      containers:\n      - name: app\n---
+apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\nmetadata:\n  name: all\n  namespace: shop\nspec:\n  matches:\n    ports: []\n---
+apiVersion: access.smi-spec.io/v1alpha3\nkind: TrafficTarget\nmetadata:\n  name: client-web\n  namespace: shop\nspec:\n  destination:\n    kind: ServiceAccount\n    name: web\n  rules:\n  - kind: TCPRoute\n    name: all\n  sources:\n  - kind: ServiceAccount\n    name: client\n`;
+}
+
+export function configsFor(meshed: boolean, clientAddress: string) {
+  const { documents } = parseYamlText('bench.yaml', mesh(meshed));
+  const snapshot = snapshotFromDocuments(documents.map((d) => d.value), { allocate: (_ns, pod) => (pod.startsWith('web') ? ADDR.origin : clientAddress) });
+  return translateAll(buildTopology(snapshot));
+}
+
+/** A program bundled as sidecars are (one file, dependencies inside). */
+export async function bundled(entry: string, name: string): Promise<string> {
+  const out = join(dir, `${name}.mjs`);
+  await buildBundle(esbuild, entry, out, `bench/proxy: ${name}`);
+  return out;
+}
+/** SKIFF_NODE_FLAGS adds V8 flags to the sidecars' own (to try one); the Node floor gets the same. */
+export const NODE_FLAGS = [...SIDECAR_NODE_FLAGS, ...(process.env.SKIFF_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+
+export interface Sidecar { child: ChildProcess; outbound: string; health: string; readyMs: number }
+
+/** Starts a sidecar on CPU 1 and waits until it is ready; `prefix` runs before node (e.g. entering a cgroup). */
+export async function sidecar(program: string, name: string, config: unknown, address: string, certDir: string | undefined, appHost = ADDR.origin, prefix: string[] = []): Promise<Sidecar> {
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  const args = [NODE, ...NODE_FLAGS, program, 'proxy', '--config', file, '--inbound', `${address}:${PORTS.inbound}`, '--outbound', `${address}:${PORTS.outbound}`, '--admin', `${address}:${PORTS.admin}`, '--health', `${address}:${PORTS.health}`, '--app-host', appHost];
+  if (certDir) args.push('--certs', certDir);
+  const [command, ...rest] = args;
+  const health = `http://${address}:${PORTS.health}/ready`;
+  const started = performance.now();
+  const [first, ...more] = [...prefix, command as string, ...rest];
+  const child = start(name, 1, first as string, more, { ...SIDECAR_ENV });
+  await waitHttp(health, {}, 5);
+  return { child, outbound: `${address}:${PORTS.outbound}`, health, readyMs: performance.now() - started };
+}
+
+export async function waitHttp(url: string, headers: Record<string, string> = {}, everyMs = 100): Promise<void> {
+  for (let i = 0; i < 10_000 / everyMs; i++) {
+    try {
+      const res = await request(url, { headers });
+      await res.body.text();
+      if (res.statusCode === 200) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  const last = await request(url, { headers }).then(async (r) => `${r.statusCode} ${JSON.stringify(r.headers)} ${await r.body.text()}`, (e: Error) => e.message);
+  throw new Error(`${url} never answered 200 (last: ${last})`);
+}
+
+export function cpuSeconds(pids: number[]): number {
+  const tick = 100;
+  return pids.reduce((sum, pid) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return sum + (Number(fields[11]) + Number(fields[12])) / tick;
+  }, 0);
+}
+
+/** MB: RSS, its private anonymous part, and peak RSS. */
+export function memoryOf(pid: number): { rss: number; anon: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  return { rss: mb('VmRSS'), anon: mb('RssAnon'), peak: mb('VmHWM') };
+}
+
+export function memory(pid: number): string {
+  const m = memoryOf(pid);
+  const f = (n: number) => n.toFixed(1).padStart(6);
+  return `RSS ${f(m.rss)}  anon ${f(m.anon)}  peak ${f(m.peak)}`;
+}
+
+export interface FortioResult { qps: number; count: number; p50: number; p90: number; p99: number; max: number; errors: number }
+
+export function fortio(url: string, qps: number, connections: number, seconds: number): FortioResult {
+  const out = join(dir, `fortio-${Date.now()}.json`);
+  // -uniform spaces requests evenly in time (a constant-rate, open-loop arrival process) instead
+  // of firing all connections at once every tick.
+  const pacing = qps > 0 ? ['-uniform'] : [];
+  execFileSync('taskset', ['-c', '0', FORTIO, 'load', '-quiet', ...pacing, '-qps', String(qps), '-c', String(connections), '-t', `${seconds}s`, '-json', out, '-H', 'Host: web.shop', url], { stdio: 'ignore' });
+  const r = JSON.parse(readFileSync(out, 'utf8'));
+  const pct = (p: number) => (r.DurationHistogram.Percentiles.find((x: { Percentile: number }) => x.Percentile === p)?.Value ?? NaN) * 1000;
+  const ok = r.RetCodes?.['200'] ?? 0;
+  return { qps: r.ActualQPS, count: r.DurationHistogram.Count, p50: pct(50), p90: pct(90), p99: pct(99), max: r.DurationHistogram.Max * 1000, errors: r.DurationHistogram.Count - ok };
+}
+

@@ -1,0 +1,33 @@
+/**
+ * bench/node-floor: the least a Node.js HTTP proxy can do, for bench/proxy's "Node floor" row.
+ * node:http in front, an undici Pool behind, headers copied without the hop-by-hop ones, the
+ * body streamed both ways; no routing, no policy, no telemetry, no TLS. What Skiff's sidecar
+ * costs beyond this row is Skiff's; what this row costs is Node's.
+ *
+ *   node bench/node-floor.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { pipeline } from 'node:stream';
+import { Pool } from 'undici';
+
+const [listen = '127.0.0.1:8080', upstream = '127.0.0.1:8081'] = process.argv.slice(2);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+const pool = new Pool(`http://${upstream}`, { connections: 128 });
+
+function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  return out;
+}
+
+const server = createServer((req, res) => {
+  const bodyless = req.method === 'GET' || req.method === 'HEAD';
+  pool.request({ method: req.method as 'GET', path: req.url ?? '/', headers: endToEnd(req.headers), body: bodyless ? null : req }).then((answer) => {
+    res.writeHead(answer.statusCode, endToEnd(answer.headers));
+    pipeline(answer.body, res, () => {});
+  }, () => {
+    res.writeHead(502).end();
+  });
+});
+const colon = listen.lastIndexOf(':');
+server.listen(Number(listen.slice(colon + 1)), listen.slice(0, colon));

@@ -129,15 +129,32 @@ export function memory(pid: number): string {
 
 export interface FortioResult { qps: number; count: number; p50: number; p90: number; p99: number; max: number; errors: number }
 
-export function fortio(url: string, qps: number, connections: number, seconds: number): FortioResult {
-  const out = join(dir, `fortio-${Date.now()}.json`);
+function fortioArgs(url: string, qps: number, connections: number, seconds: number, out: string): string[] {
   // -uniform spaces requests evenly in time (a constant-rate, open-loop arrival process) instead
   // of firing all connections at once every tick.
   const pacing = qps > 0 ? ['-uniform'] : [];
-  execFileSync('taskset', ['-c', '0', FORTIO, 'load', '-quiet', ...pacing, '-qps', String(qps), '-c', String(connections), '-t', `${seconds}s`, '-json', out, '-H', 'Host: web.shop', url], { stdio: 'ignore' });
+  // -r: histogram resolution 10 µs (fortio's default, 1 ms, hides what a proxy adds).
+  return ['-c', '0', FORTIO, 'load', '-quiet', '-r', '0.00001', ...pacing, '-qps', String(qps), '-c', String(connections), '-t', `${seconds}s`, '-json', out, '-H', 'Host: web.shop', url];
+}
+
+function fortioResult(out: string): FortioResult {
   const r = JSON.parse(readFileSync(out, 'utf8'));
   const pct = (p: number) => (r.DurationHistogram.Percentiles.find((x: { Percentile: number }) => x.Percentile === p)?.Value ?? NaN) * 1000;
   const ok = r.RetCodes?.['200'] ?? 0;
   return { qps: r.ActualQPS, count: r.DurationHistogram.Count, p50: pct(50), p90: pct(90), p99: pct(99), max: r.DurationHistogram.Max * 1000, errors: r.DurationHistogram.Count - ok };
+}
+
+/** fortio on CPU 0 against `url` (Host web.shop): `qps` 0 is a closed loop. Blocks until done. */
+export function fortio(url: string, qps: number, connections: number, seconds: number): FortioResult {
+  const out = join(dir, `fortio-${Date.now()}.json`);
+  execFileSync('taskset', fortioArgs(url, qps, connections, seconds, out), { stdio: 'ignore' });
+  return fortioResult(out);
+}
+
+/** The same, without blocking this process (for sampling while it runs). */
+export function fortioAsync(url: string, qps: number, connections: number, seconds: number): Promise<FortioResult> {
+  const out = join(dir, `fortio-${Date.now()}.json`);
+  const child = spawn('taskset', fortioArgs(url, qps, connections, seconds, out), { stdio: 'ignore' });
+  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(fortioResult(out)) : reject(new Error(`fortio exited ${code}`)))));
 }
 

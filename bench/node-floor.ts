@@ -1,14 +1,14 @@
 /**
  * bench/node-floor: the least a Node.js HTTP proxy can do, for bench/proxy's "Node floor" row.
- * node:http in front, an undici Pool behind, headers copied without the hop-by-hop ones, the
- * body streamed both ways; no routing, no policy, no telemetry, no TLS. What Skiff's sidecar
+ * node:http in front, an undici Pool behind (its dispatch API, as Skiff's forward uses),
+ * headers copied without the hop-by-hop ones, the body streamed both ways; no routing, no
+ * policy, no telemetry, no TLS. What Skiff's sidecar
  * costs beyond this row is Skiff's; what this row costs is Node's.
  *
  *   node bench/node-floor.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT
  */
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import { pipeline } from 'node:stream';
-import { Pool } from 'undici';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
 
 const [listen = '127.0.0.1:8080', upstream = '127.0.0.1:8081'] = process.argv.slice(2);
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
@@ -20,14 +20,29 @@ function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[
   return out;
 }
 
+/** undici's dispatch handler, writing the answer straight to the client (as Skiff's forward does). */
+function relay(res: ServerResponse): Dispatcher.DispatchHandler {
+  return {
+    onRequestStart: () => {},
+    onResponseStart: (_controller, statusCode, headers) => {
+      res.writeHead(statusCode, endToEnd(headers));
+    },
+    onResponseData: (_controller, chunk) => {
+      res.write(chunk);
+    },
+    onResponseEnd: () => {
+      res.end();
+    },
+    onResponseError: () => {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(502).end();
+    },
+  };
+}
+
 const server = createServer((req, res) => {
   const bodyless = req.method === 'GET' || req.method === 'HEAD';
-  pool.request({ method: req.method as 'GET', path: req.url ?? '/', headers: endToEnd(req.headers), body: bodyless ? null : req }).then((answer) => {
-    res.writeHead(answer.statusCode, endToEnd(answer.headers));
-    pipeline(answer.body, res, () => {});
-  }, () => {
-    res.writeHead(502).end();
-  });
+  pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.url ?? '/', headers: endToEnd(req.headers), body: bodyless ? null : req }, relay(res));
 });
 const colon = listen.lastIndexOf(':');
 server.listen(Number(listen.slice(colon + 1)), listen.slice(0, colon));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { request } from 'undici';
 import { PORTS } from '../src/lib/ports.ts';
-import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../src/lib/sidecar-runtime.ts';
+import { SIDECAR_ENV, sidecarNodeFlags } from '../src/lib/sidecar-runtime.ts';
 import { buildBundle } from '../src/local/bundle.ts';
 import { buildTopology } from '../src/model/index.ts';
 import { parseYamlText } from '../src/sources/files/read-yaml.ts';
@@ -72,7 +72,7 @@ export async function bundled(entry: string, name: string): Promise<string> {
   return out;
 }
 /** SKIFF_NODE_FLAGS adds V8 flags to the sidecars' own (to try one); the Node floor gets the same. */
-export const NODE_FLAGS = [...SIDECAR_NODE_FLAGS, ...(process.env.SKIFF_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+export const NODE_FLAGS = [...sidecarNodeFlags(), ...(process.env.SKIFF_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 
 export interface Sidecar { child: ChildProcess; outbound: string; health: string; readyMs: number }
 

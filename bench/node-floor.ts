@@ -46,3 +46,5 @@ const server = createServer((req, res) => {
 });
 const colon = listen.lastIndexOf(':');
 server.listen(Number(listen.slice(colon + 1)), listen.slice(0, colon));
+// Exit cleanly on Ctrl-C / SIGTERM (so --cpu-prof writes its profile).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));

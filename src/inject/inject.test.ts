@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { SIDECAR_BUNDLE, SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../lib/sidecar-runtime.ts';
+import { quantityMiB, SIDECAR_BUNDLE, SIDECAR_ENV, sidecarNodeFlags } from '../lib/sidecar-runtime.ts';
 import { INJECTED_ANNOTATION } from './annotations.ts';
 import { defaultInjectSettings } from './defaults.ts';
 import { injectManifests } from './manifests.ts';
@@ -30,7 +30,7 @@ test('a pod in an enabled namespace gets the capture step, then the proxy as a n
   deepEqual(proxy?.resources, { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } });
   ok(proxy?.args?.includes('--capture'));
   // The sidecar bundle with its memory settings, not the whole command.
-  deepEqual(proxy?.command, ['/usr/local/bin/node', ...SIDECAR_NODE_FLAGS, SIDECAR_BUNDLE]);
+  deepEqual(proxy?.command, ['/usr/local/bin/node', '--max-semi-space-size=2', '--max-old-space-size=96', '--no-maglev', SIDECAR_BUNDLE]);
   equal(proxy?.env?.find((e) => e.name === 'MALLOC_ARENA_MAX')?.value, SIDECAR_ENV.MALLOC_ARENA_MAX);
   // The application's HTTP probe by named port becomes an allowed plaintext probe path.
   equal(proxy?.args?.[proxy.args.indexOf('--probe-paths') + 1], '8080:/healthz');
@@ -66,6 +66,8 @@ test('resources and capture exclusions come from annotations; unreadable ones st
   ok(r.injected);
   const [capture, proxy] = inits(r.template);
   deepEqual(proxy?.resources?.limits, { memory: '256Mi', cpu: '1' });
+  // V8's old generation follows the memory limit, leaving room for everything else.
+  ok(proxy?.command?.includes('--max-old-space-size=224'), proxy?.command?.join(' '));
   deepEqual(capture?.args?.slice(7), ['--skip-inbound-ports', '15021,9090', '--skip-outbound-ports', '3306,9000:9100', '--skip-outbound-cidrs', '10.1.2.3/32']);
   const bad = injectPod(pod({ 'skiff.dev/skip-outbound-ports': '70000', 'skiff.dev/proxy-memory-limit': 'lots', 'skiff.dev/skip-outbound-cidrs': '10.0.0.0/33' }), 'shop', ENABLED, settings);
   ok(!bad.injected);
@@ -145,4 +147,14 @@ test('a pod with its own prometheus.io annotations keeps them: the application\'
   const annotations = r.template.metadata?.annotations as Record<string, string>;
   equal(annotations['prometheus.io/port'], '9090');
   equal(annotations['prometheus.io/path'], undefined);
+});
+
+test('memory quantities read as Kubernetes writes them, and the old generation follows the limit', () => {
+  equal(quantityMiB('128Mi'), 128);
+  equal(quantityMiB('1Gi'), 1024);
+  equal(quantityMiB('134217728'), 128);
+  equal(quantityMiB('1G'), 1e9 / 1024 ** 2);
+  equal(quantityMiB('lots'), undefined);
+  deepEqual(sidecarNodeFlags('64Mi'), ['--max-semi-space-size=2', '--max-old-space-size=48', '--no-maglev']);
+  deepEqual(sidecarNodeFlags('512Mi'), ['--max-semi-space-size=2', '--max-old-space-size=480', '--no-maglev']);
 });

@@ -8,7 +8,7 @@
  */
 import { hasErrors, issue, type Issue } from '../errors/issue.ts';
 import { PORTS } from '../lib/ports.ts';
-import { SIDECAR_BUNDLE, SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../lib/sidecar-runtime.ts';
+import { SIDECAR_BUNDLE, SIDECAR_ENV, sidecarNodeFlags } from '../lib/sidecar-runtime.ts';
 import { INJECT_ANNOTATION, INJECTED_ANNOTATION, scrapeAnnotations, wantsInjection } from './annotations.ts';
 import { readCapture, readResources, SYSTEM_NAMESPACES, type InjectSettings, type PodCapture, type ProxyResources } from './settings.ts';
 
@@ -89,7 +89,7 @@ function proxyContainer(settings: InjectSettings, resources: ProxyResources, pro
     // A native sidecar: started before the application, stopped after it.
     restartPolicy: 'Always',
     // The sidecar's own bundle with its runtime settings (lib/sidecar-runtime.ts), not the whole `skiff` command.
-    command: ['/usr/local/bin/node', ...SIDECAR_NODE_FLAGS, SIDECAR_BUNDLE],
+    command: ['/usr/local/bin/node', ...sidecarNodeFlags(resources.memoryLimit), SIDECAR_BUNDLE],
     args: [
       'proxy', '--control', settings.controlUrl, '--proxy-id', '$(POD_NAMESPACE)/$(POD_NAME)', '--certs', CERTS_DIR,
       '--trust-bundle', `${IDENTITY_DIR}/ca.pem`, '--bootstrap-token-file', `${IDENTITY_DIR}/token`, '--app-host', '$(POD_IP)', '--capture',

@@ -1,20 +1,40 @@
 /**
  * How a sidecar's Node.js runs, wherever it is started (the injected container, local mode,
  * bench/proxy): the sidecar bundle and the runtime settings that keep its memory small and
- * flat. Each was measured with bench/proxy (docs/performance.md has the numbers).
+ * flat. Each was measured with bench/proxy and bench/soak (docs/performance.md has the numbers).
  */
 
 /** The sidecar bundle's path in the image (scripts/build-image.ts puts it there). */
 export const SIDECAR_BUNDLE = '/app/skiff-proxy.mjs';
 
+/** MiB of a memory limit kept for what is not V8's old generation (young generation, code, malloc, OpenSSL, buffers). */
+const NATIVE_HEADROOM_MIB = 32;
+const MIN_OLD_SPACE_MIB = 48;
+const UNITS: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+
+/** A Kubernetes memory quantity (`128Mi`, `1G`, `134217728`) in MiB; undefined when it is not one. */
+export function quantityMiB(quantity: string): number | undefined {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(quantity.trim());
+  if (!m) return undefined;
+  return (Number(m[1]) * (UNITS[m[2] ?? ''] as number)) / 1024 ** 2;
+}
+
 /**
- * V8 flags: a young generation of 1 MB per semi-space instead of up to 16 MB (at 1,000 rps the
- * default grows it and the RSS with it; the extra scavenges cost no measurable CPU), and an old
- * generation bounded well under the container's 128 MiB limit so V8 collects before the
- * kernel kills, and no Maglev (V8's mid-tier compiler: 8 MB more at 1,000 rps for no
- * measurable CPU per request; hot code is still optimised by TurboFan).
+ * V8 flags for a sidecar whose container may use `memoryLimit`:
+ * - a young generation of 2 MB per semi-space instead of up to 16 MB (at 1,000 rps the default
+ *   grows it and the RSS with it; 1 MB scavenges so often that one core carries 9 % fewer
+ *   requests; 4 MB and more add memory for little more);
+ * - the old generation bounded by the limit less 32 MiB for everything else, so V8 collects
+ *   harder before the kernel kills (at least 48 MiB; V8 sizes the heap by what is live, so a
+ *   higher bound costs nothing until it is needed);
+ * - no Maglev (V8's mid-tier compiler: 8 MB more at 1,000 rps for no measurable CPU per
+ *   request; hot code is still optimised by TurboFan).
  */
-export const SIDECAR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--max-old-space-size=64', '--no-maglev'];
+export function sidecarNodeFlags(memoryLimit = '128Mi'): string[] {
+  const limit = quantityMiB(memoryLimit) ?? 128;
+  const oldSpace = Math.max(MIN_OLD_SPACE_MIB, Math.floor(limit - NATIVE_HEADROOM_MIB));
+  return ['--max-semi-space-size=2', `--max-old-space-size=${oldSpace}`, '--no-maglev'];
+}
 
 /**
  * Process environment: glibc keeps one malloc arena per thread that allocates (V8's compiler

@@ -23,7 +23,7 @@ import { FolderWatcher, type FolderState } from './folder.ts';
 import { PidFile } from './pidfile.ts';
 import { waitUntilListening, waitUntilReady } from './readiness.ts';
 import { sidecarEntryPoint } from './bundle.ts';
-import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../lib/sidecar-runtime.ts';
+import { SIDECAR_ENV, sidecarNodeFlags } from '../lib/sidecar-runtime.ts';
 import { PORTS } from '../lib/ports.ts';
 import { ManagedProcess, sidecarArgs } from './processes.ts';
 import { LiveStats } from './stats.ts';
@@ -176,7 +176,7 @@ export class LocalRuntime {
       pod.sidecar = new ManagedProcess({
         name: `${input.name}/sidecar`,
         command: process.execPath,
-        args: [...SIDECAR_NODE_FLAGS, ...sidecarArgs({ entry: this.sidecarEntry, controlUrl: this.controlUrl, proxyId: id, dir, trustBundleFile: join(this.stateDir, 'trust-bundle.pem'), ip })],
+        args: [...sidecarNodeFlags(), ...sidecarArgs({ entry: this.sidecarEntry, controlUrl: this.controlUrl, proxyId: id, dir, trustBundleFile: join(this.stateDir, 'trust-bundle.pem'), ip })],
         env: { ...process.env, NODE_OPTIONS: '', ...SIDECAR_ENV } as Record<string, string>,
         cwd: ROOT,
       }, output, {

@@ -204,9 +204,11 @@ export function forward(f: ForwardRequest): void {
         // HTTP/2 has no reason phrase.
         if (f.http2 || !statusMessage) f.res.writeHead(statusCode, kept);
         else f.res.writeHead(statusCode, statusMessage, kept);
-        // Node sends the head with the first body bytes. A body that did not come with the head
-        // (server-sent events, long polling) must not hold the head back: send it on its own.
-        setImmediate(() => {
+        // Node sends the head with the first body bytes. A body that did not come in the same
+        // read as the head (server-sent events, long polling) must not hold the head back: once
+        // undici has parsed what it read, send the head on its own. (A microtask, not an
+        // immediate: one per response, and the common answer has its body by then.)
+        queueMicrotask(() => {
           if (!bodyStarted && !f.res.writableEnded && !f.res.destroyed) f.res.flushHeaders();
         });
       },

@@ -178,7 +178,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
       // A kubelet probe is not traffic: counting it would lift a failing version's success
       // rate above 0 (its probes still pass) and skew every rate a canary analysis reads.
       if (!probe) record(effectiveStatus(result.status, result.grpcStatus), result.reason);
-      ctx.telemetry.accessLog({ direction: 'inbound', method, path: facts.path, port, status: result.status, source: peer.identity, via: decision.allowed ? decision.via : undefined, reason: result.reason, ms: Math.round(performance.now() - started) });
+      if (ctx.telemetry.logThis()) ctx.telemetry.accessLog({ direction: 'inbound', method, path: facts.path, port, status: result.status, source: peer.identity, via: decision.allowed ? decision.via : undefined, reason: result.reason, ms: Math.round(performance.now() - started) });
     },
   });
 }

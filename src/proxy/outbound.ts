@@ -93,7 +93,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
         traffic.backend = cluster.config.service;
         if (result.attempts > 1) ctx.telemetry.retries.labels({ cluster: cluster.config.name }).inc(result.attempts - 1);
         record(effectiveStatus(result.status, result.grpcStatus), result.reason ?? result.upstreamReason);
-        ctx.telemetry.accessLog({ direction: 'outbound', method, authority, path: resolved.path, status: result.status, route: choice.route.name, cluster: cluster.config.name, endpoint: result.endpoint?.key, attempts: result.attempts, reason: result.reason, ms: Math.round(performance.now() - started) });
+        if (ctx.telemetry.logThis()) ctx.telemetry.accessLog({ direction: 'outbound', method, authority, path: resolved.path, status: result.status, route: choice.route.name, cluster: cluster.config.name, endpoint: result.endpoint?.key, attempts: result.attempts, reason: result.reason, ms: Math.round(performance.now() - started) });
       },
     });
   };

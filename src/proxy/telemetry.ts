@@ -111,7 +111,12 @@ export class Telemetry {
     a.count++;
   }
 
+  /** Whether to log this request (draws the sample); callers build the entry only then. */
+  logThis(): boolean {
+    return this.log !== undefined && (this.sample >= 1 || Math.random() < this.sample);
+  }
+
   accessLog(entry: Record<string, unknown>): void {
-    if (this.log && (this.sample >= 1 || Math.random() < this.sample)) this.log.info(entry);
+    this.log?.info(entry);
   }
 }

@@ -1,0 +1,17 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUNDLE_ENTRIES } from '../src/local/bundle.ts';
+import { ADDR, bundled, configsFor, cpuSeconds, dir, fortio, memory, nginxConf, sidecar, start, stopAll } from './harness.ts';
+writeFileSync(join(dir, 'origin.conf'), nginxConf('origin', `server { listen ${ADDR.origin}:8080 reuseport; location / { return 200 '${'x'.repeat(1024)}'; } }`));
+start('origin', 0, 'nginx', ['-c', join(dir, 'origin.conf'), '-p', dir]);
+const program = await bundled(BUNDLE_ENTRIES.sidecar, 'skiff-proxy');
+const s = await sidecar(program, 'one-hop', configsFor(false, ADDR.oneHop).get('shop/client-0'), ADDR.oneHop, undefined, ADDR.origin);
+const url = `http://${s.outbound}/`;
+fortio(url, 2000, 16, 8);
+const b = cpuSeconds([s.child.pid as number]);
+const r1 = fortio(url, 1000, 16, 15);
+const cpu = (cpuSeconds([s.child.pid as number]) - b) / (r1.count / 1000);
+const m1 = memory(s.child.pid as number);
+const r2 = fortio(url, 0, 32, 10);
+console.log(`${process.env.SKIFF_NODE_FLAGS}: 1k rps cpu ${cpu.toFixed(3)} s/1k p50 ${r1.p50.toFixed(3)} p99 ${r1.p99.toFixed(3)} | ${m1} | closed ${r2.qps.toFixed(0)} rps | after: ${memory(s.child.pid as number)}`);
+stopAll();

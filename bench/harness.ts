@@ -22,7 +22,7 @@ export const ROOT = join(import.meta.dirname, '..');
 export const FORTIO = execFileSync('bash', [join(ROOT, 'scripts/bench-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('=')[1] as string;
 export const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
 const children: ChildProcess[] = [];
-export const ADDR = { origin: '127.0.50.1', client: '127.0.50.2', oneHop: '127.0.50.3', nginx: '127.0.50.4', haproxy: '127.0.50.5', floor: '127.0.50.6' };
+export const ADDR = { origin: '127.0.50.1', client: '127.0.50.2', oneHop: '127.0.50.3', nginx: '127.0.50.4', haproxy: '127.0.50.5', floor: '127.0.50.6', floorFastify: '127.0.50.7' };
 export const NODE = join(ROOT, 'node_modules/node/bin/node');
 
 export function start(name: string, cpu: number, command: string, args: string[], env: Record<string, string> = {}): ChildProcess {

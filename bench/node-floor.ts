@@ -5,12 +5,17 @@
  * policy, no telemetry, no TLS. What Skiff's sidecar
  * costs beyond this row is Skiff's; what this row costs is Node's.
  *
- *   node bench/node-floor.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT
+ * With `--fastify` the requests go through Fastify first, routed the way Skiff's listeners
+ * route them (one wildcard route, no body parsing, the reply hijacked): what the framework
+ * costs on its own.
+ *
+ *   node bench/node-floor.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT [--fastify]
  */
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import Fastify from 'fastify';
 import { Pool, type Dispatcher } from 'undici';
 
-const [listen = '127.0.0.1:8080', upstream = '127.0.0.1:8081'] = process.argv.slice(2);
+const [listen = '127.0.0.1:8080', upstream = '127.0.0.1:8081', framework] = process.argv.slice(2);
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 const pool = new Pool(`http://${upstream}`, { connections: 128 });
 
@@ -40,11 +45,24 @@ function relay(res: ServerResponse): Dispatcher.DispatchHandler {
   };
 }
 
-const server = createServer((req, res) => {
+function proxy(req: IncomingMessage, res: ServerResponse): void {
   const bodyless = req.method === 'GET' || req.method === 'HEAD';
   pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.url ?? '/', headers: endToEnd(req.headers), body: bodyless ? null : req }, relay(res));
-});
+}
+
 const colon = listen.lastIndexOf(':');
-server.listen(Number(listen.slice(colon + 1)), listen.slice(0, colon));
+const [host, port] = [listen.slice(0, colon), Number(listen.slice(colon + 1))];
+if (framework === '--fastify') {
+  const app = Fastify({ logger: false });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+  app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/*', handler: (request, reply) => {
+    reply.hijack();
+    proxy(request.raw, reply.raw);
+  } });
+  await app.listen({ host, port });
+} else {
+  createServer(proxy).listen(port, host);
+}
 // Exit cleanly on Ctrl-C / SIGTERM (so --cpu-prof writes its profile).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));

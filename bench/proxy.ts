@@ -9,7 +9,8 @@
  *   access control, TrafficTarget check) → origin; both sidecars pinned to CPU 1;
  * - skiff 1 hop: fortio → sidecar (outbound) → origin in plain HTTP, pinned to CPU 1;
  * - nginx / HAProxy: one worker / one thread, plain proxying with upstream keep-alive, pinned to CPU 1;
- * - Node floor: bench/node-floor.ts (node:http + an undici Pool, nothing else), pinned to CPU 1;
+ * - Node floor: bench/node-floor.ts (node:http + an undici Pool, nothing else), and the same
+ *   behind Fastify routed as Skiff's listeners route (`+ fastify`), pinned to CPU 1;
  * - sidecars and the Node floor run as injected sidecars do: from an esbuild bundle, with the
  *   sidecar's V8 flags and malloc setting (src/lib/sidecar-runtime.ts);
  * - warm-up: WARMUP seconds (default 10) at 2,000 rps through every target first, so the JIT has
@@ -79,7 +80,9 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   const client = await sidecar(program, 'client', meshed.get('shop/client-0'), ADDR.client, certs('client', 'spiffe://cluster.local/ns/shop/sa/client'));
   const plain = configsFor(false, ADDR.oneHop);
   const oneHop = await sidecar(program, 'one-hop', plain.get('shop/client-0'), ADDR.oneHop, undefined);
-  const floor = start('node floor', 1, NODE, [...NODE_FLAGS, await bundled(join(ROOT, 'bench', 'node-floor.ts'), 'node-floor'), `${ADDR.floor}:8080`, `${ADDR.origin}:8080`], { ...SIDECAR_ENV });
+  const floorProgram = await bundled(join(ROOT, 'bench', 'node-floor.ts'), 'node-floor');
+  const floor = start('node floor', 1, NODE, [...NODE_FLAGS, floorProgram, `${ADDR.floor}:8080`, `${ADDR.origin}:8080`], { ...SIDECAR_ENV });
+  const floorFastify = start('node floor + fastify', 1, NODE, [...NODE_FLAGS, floorProgram, `${ADDR.floorFastify}:8080`, `${ADDR.origin}:8080`, '--fastify'], { ...SIDECAR_ENV });
   const sidecars = [['client (mTLS)', client], ['server (mTLS)', server], ['one hop', oneHop]] as const;
   await new Promise((r) => setTimeout(r, 1000));
   const idle = sidecars.map(([name, s]) => `  ${name.padEnd(14)} start → ready ${s.readyMs.toFixed(0).padStart(4)} ms   idle: ${memory(s.child.pid as number)}`);
@@ -89,12 +92,13 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
     { name: 'skiff mTLS (2 hops)', url: `http://${client.outbound}/`, hops: 2, pids: [client.child.pid as number, server.child.pid as number] },
     { name: 'skiff 1 hop (plain)', url: `http://${oneHop.outbound}/`, hops: 1, pids: [oneHop.child.pid as number] },
     { name: 'node floor (1 hop)', url: `http://${ADDR.floor}:8080/`, hops: 1, pids: [floor.pid as number] },
+    { name: 'node floor + fastify', url: `http://${ADDR.floorFastify}:8080/`, hops: 1, pids: [floorFastify.pid as number] },
     { name: 'nginx (1 worker)', url: `http://${ADDR.nginx}:8080/`, hops: 1, pids: [] as number[] },
     { name: 'haproxy (1 thread)', url: `http://${ADDR.haproxy}:8080/`, hops: 1, pids: [haproxy.pid as number] },
   ];
   for (const t of targets) await waitHttp(t.url, { host: 'web.shop' });
   const nginxWorker = Number(execFileSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
-  (targets[4] as { pids: number[] }).pids = [nginxWorker];
+  (targets[5] as { pids: number[] }).pids = [nginxWorker];
   idle.push(`  ${'node floor'.padEnd(14)} idle: ${memory(floor.pid as number)}`);
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -126,7 +130,7 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
     }
     const skiffOne = closed.get('skiff 1 hop (plain)') ?? NaN;
     const ratio = (name: string) => `${((100 * skiffOne) / (closed.get(name) ?? NaN)).toFixed(0)}% of ${name}`;
-    console.log(`  skiff 1 hop reaches ${ratio('node floor (1 hop)')}, ${ratio('nginx (1 worker)')}, ${ratio('haproxy (1 thread)')}`);
+    console.log(`  skiff 1 hop reaches ${ratio('node floor (1 hop)')}, ${ratio('node floor + fastify')}, ${ratio('nginx (1 worker)')}, ${ratio('haproxy (1 thread)')}`);
     const r2 = fortio(targets[1]?.url as string, 0, 32, 10);
     console.log(`  ${'skiff mTLS (2 hops)'.padEnd(22)} ${r2.qps.toFixed(0).padStart(7)} rps  (both sidecars share CPU 1)`);
   }

@@ -50,7 +50,7 @@ const GRPC_ONLY = process.env.ONLY === 'grpc';
 /** fortio's gRPC ping load at `qps` against host:port, with `ping.shop` as the authority. */
 function fortioGrpc(target: string, qps: number, seconds: number): FortioResult {
   const out = join(dir, `fortio-grpc-${Date.now()}.json`);
-  const run = spawnSync('taskset', ['-c', '0', FORTIO, 'load', '-grpc', '-ping', '-uniform', '-qps', String(qps), '-c', '4', '-s', '4', '-t', `${seconds}s`, '-json', out, '-H', `host: ping.shop:${GRPC_PORT}`, target], { encoding: 'utf8' });
+  const run = spawnSync('taskset', ['-c', '0', FORTIO, 'load', '-grpc', '-ping', '-r', '0.00001', '-uniform', '-qps', String(qps), '-c', '4', '-s', '4', '-t', `${seconds}s`, '-json', out, '-H', `host: ping.shop:${GRPC_PORT}`, target], { encoding: 'utf8' });
   const log = `${run.stdout}${run.stderr}`;
   if (process.env.GRPC_ERRORS) for (const line of log.split('\n').filter((l) => /rror|fail/i.test(l)).slice(0, 5)) console.log(`    ${line.slice(0, 300)}`);
   const r = JSON.parse(readFileSync(out, 'utf8'));

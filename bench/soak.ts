@@ -38,7 +38,8 @@ class MemoryLimit {
     this.path = this.v2 ? `/sys/fs/cgroup/skiff-soak-${name}-${process.pid}` : `/sys/fs/cgroup/memory/skiff-soak-${name}-${process.pid}`;
     mkdirSync(this.path);
     writeFileSync(join(this.path, this.v2 ? 'memory.max' : 'memory.limit_in_bytes'), String(megabytes * 1024 * 1024));
-    if (this.v2) writeFileSync(join(this.path, 'memory.swap.max'), '0');
+    // No swapping around the limit (where the swap controller exists; v1 hosts here have no swap).
+    if (this.v2 && existsSync(join(this.path, 'memory.swap.max'))) writeFileSync(join(this.path, 'memory.swap.max'), '0');
   }
 
   /** A command prefix that moves itself into this cgroup, then runs the rest. */

@@ -34,7 +34,6 @@ export interface ControlClientOptions {
   log?: (event: string, detail: Record<string, unknown>) => void;
 }
 
-
 /** Reconnect and retry delays: 100 ms doubling to 5 s, with jitter. */
 const backoff = (attempt: number) => backoffMs(attempt, 100, 5000);
 

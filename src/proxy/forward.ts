@@ -119,7 +119,8 @@ export function forward(f: ForwardRequest): void {
   }, f.policy.timeoutMs) : undefined;
 
   // A response closed before it finished means the client went away: stop the upstream too.
-  f.res.once('close', () => {
+  // (A response closes once: `on`, without once()'s wrapper per request.)
+  f.res.on('close', () => {
     if (!f.res.writableFinished && !finished) current?.abort(new Error('the client went away'));
   });
 
@@ -134,7 +135,9 @@ export function forward(f: ForwardRequest): void {
       fail(lastReason, lastDetail);
       return;
     }
-    const pending = f.maxPendingRequests === undefined ? 0 : pendingOf(endpoint);
+    // Requests waiting for a connection are some of those in flight: while fewer are in flight
+    // than the limit, none need counting (undici counts by walking every connection).
+    const pending = f.maxPendingRequests === undefined || endpoint.inflight < f.maxPendingRequests ? 0 : pendingOf(endpoint);
     if (f.maxPendingRequests !== undefined && pending >= f.maxPendingRequests) {
       fail('circuit-open', `${pending} requests already wait for a connection to ${endpoint.endpoint.address}:${endpoint.endpoint.port} (limit ${f.maxPendingRequests})`, endpoint);
       return;

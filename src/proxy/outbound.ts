@@ -5,7 +5,7 @@
  * load → mTLS to the destination's sidecar. Names outside the mesh get 502: never an open proxy.
  */
 import type { ServerResponse } from 'node:http';
-import type { RequestFacts } from '../config/index.ts';
+import type { Endpoint, ProxyConfig, RequestFacts } from '../config/index.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
@@ -40,20 +40,15 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const facts: RequestFacts = { method, path: resolved.path, header: (name) => headerValue(req.headers, name) };
   const choice = choose(state, resolved, facts, Math.random);
   const route = 'route' in choice ? choice.route : undefined;
-  const me = state.config.proxy;
-  const labels: RequestLabels = {
-    direction: 'outbound', source_namespace: me.namespace, source_workload_kind: me.workload.kind, source_workload: me.workload.name,
-    destination_namespace: target.service.namespace, destination_workload_kind: '', destination_workload: '',
-    destination_service: target.service.name, route: route?.name ?? '',
-  };
-  const service = `${target.service.namespace}/${target.service.name}`;
-  const traffic: SeriesKey = { direction: 'outbound', peer: {}, service };
-  const record = (status: number, generated?: string) => {
-    const ms = performance.now() - started;
-    ctx.telemetry.observe(labels, status, ms);
-    ctx.telemetry.traffic.record(traffic, status, generated, ms);
+  // Labels and series follow from the route (or the service) and the endpoint that answered:
+  // objects of the immutable state, so the counters are found by identity (telemetry.ts).
+  const scope: object = route ?? target.service;
+  const record = (status: number, generated: string | undefined, detail: object = NO_ENDPOINT, endpoint?: Endpoint, backend?: string) => {
+    const counters = ctx.telemetry.countersFor(scope, detail, () => describe(state.config.proxy, target.service, route?.name ?? '', endpoint, backend));
+    ctx.telemetry.count(counters, status, generated, performance.now() - started);
   };
   const refuse = (r: Refusal) => record(sendGenerated(res, r.refuse, r.detail, r.status), r.refuse);
+  const service = `${target.service.namespace}/${target.service.name}`;
   if (isRefusal(choice)) {
     refuse(choice);
     return;
@@ -84,19 +79,28 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
       done: (result) => {
         counters.active--;
         const endpoint = result.endpoint?.endpoint;
-        const workload = endpoint?.workload;
-        if (workload) {
-          labels.destination_workload_kind = workload.kind;
-          labels.destination_workload = workload.name;
-        }
-        if (endpoint) traffic.peer = endpointPeer(endpoint);
-        traffic.backend = cluster.config.service;
         if (result.attempts > 1) ctx.telemetry.retries.labels({ cluster: cluster.config.name }).inc(result.attempts - 1);
-        record(effectiveStatus(result.status, result.grpcStatus), result.reason ?? result.upstreamReason);
+        record(effectiveStatus(result.status, result.grpcStatus), result.reason ?? result.upstreamReason, endpoint ?? cluster, endpoint, cluster.config.service);
         if (ctx.telemetry.logThis()) ctx.telemetry.accessLog({ direction: 'outbound', method, authority, path: resolved.path, status: result.status, route: choice.route.name, cluster: cluster.config.name, endpoint: result.endpoint?.key, attempts: result.attempts, reason: result.reason, ms: Math.round(performance.now() - started) });
       },
     });
   };
   if (admission.delayMs > 0) setTimeout(run, admission.delayMs);
   else run();
+}
+
+/** Stands for "no endpoint answered" in the counters' identity. */
+const NO_ENDPOINT = {};
+
+/** The metric labels and traffic series of outbound requests to `service` by `route`, answered by `endpoint` of `backend`. */
+function describe(me: ProxyConfig['proxy'], service: { namespace: string; name: string }, route: string, endpoint: Endpoint | undefined, backend: string | undefined): { labels: RequestLabels; series: SeriesKey } {
+  const workload = endpoint?.workload;
+  return {
+    labels: {
+      direction: 'outbound', source_namespace: me.namespace, source_workload_kind: me.workload.kind, source_workload: me.workload.name,
+      destination_namespace: service.namespace, destination_workload_kind: workload?.kind ?? '', destination_workload: workload?.name ?? '',
+      destination_service: service.name, route,
+    },
+    series: { direction: 'outbound', peer: endpoint ? endpointPeer(endpoint) : {}, service: `${service.namespace}/${service.name}`, ...(backend !== undefined ? { backend } : {}) },
+  };
 }

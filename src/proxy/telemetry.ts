@@ -5,7 +5,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { TrafficRecorder } from './traffic-recorder.ts';
+import { TrafficRecorder, type Series, type SeriesKey } from './traffic-recorder.ts';
 
 export interface RequestLabels {
   direction: 'inbound' | 'outbound';
@@ -31,6 +31,21 @@ class RequestAggregate {
   constructor(labels: RequestLabels) {
     this.labels = labels;
   }
+}
+
+function observeInto(a: RequestAggregate, status: number, durationMs: number): void {
+  a.statuses.set(status, (a.statuses.get(status) ?? 0) + 1);
+  let i = 0;
+  while (i < BUCKETS_MS.length && durationMs > (BUCKETS_MS[i] as number)) i++;
+  if (i < BUCKETS_MS.length) a.buckets[i] = (a.buckets[i] as number) + 1;
+  a.sum += durationMs;
+  a.count++;
+}
+
+/** Where one kind of request is counted (Telemetry.countersFor). */
+export interface RequestCounters {
+  readonly aggregate: RequestAggregate;
+  readonly series: Series;
 }
 
 type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
@@ -63,6 +78,7 @@ export class Telemetry {
   readonly ejections: Counter<string>;
   readonly connectionsRefused: Counter<string>;
   private readonly aggregates = new Map<string, RequestAggregate>();
+  private readonly byIdentity = new WeakMap<object, WeakMap<object, RequestCounters>>();
   private readonly log: Logger | undefined;
   private readonly sample: number;
 
@@ -97,18 +113,43 @@ export class Telemetry {
 
   /** Counts and times a request: a map lookup and a few additions, no label hashing. */
   observe(labels: RequestLabels, status: number, durationMs: number): void {
+    observeInto(this.aggregateOf(labels), status, durationMs);
+  }
+
+  private aggregateOf(labels: RequestLabels): RequestAggregate {
     const key = `${labels.direction}\u0001${labels.source_namespace}\u0001${labels.source_workload_kind}\u0001${labels.source_workload}\u0001${labels.destination_namespace}\u0001${labels.destination_workload_kind}\u0001${labels.destination_workload}\u0001${labels.destination_service}\u0001${labels.route}`;
     let a = this.aggregates.get(key);
     if (!a) {
       a = new RequestAggregate({ ...labels });
       this.aggregates.set(key, a);
     }
-    a.statuses.set(status, (a.statuses.get(status) ?? 0) + 1);
-    let i = 0;
-    while (i < BUCKETS_MS.length && durationMs > (BUCKETS_MS[i] as number)) i++;
-    if (i < BUCKETS_MS.length) a.buckets[i] = (a.buckets[i] as number) + 1;
-    a.sum += durationMs;
-    a.count++;
+    return a;
+  }
+
+  /**
+   * The counters of requests whose labels and series follow from two objects of the
+   * immutable config state (a route and the endpoint that answered, say): found by identity,
+   * so the hot path builds no label object and no key string. `describe` runs once per pair.
+   */
+  countersFor(scope: object, detail: object, describe: () => { labels: RequestLabels; series: SeriesKey }): RequestCounters {
+    let byDetail = this.byIdentity.get(scope);
+    if (!byDetail) {
+      byDetail = new WeakMap();
+      this.byIdentity.set(scope, byDetail);
+    }
+    let counters = byDetail.get(detail);
+    if (!counters) {
+      const { labels, series } = describe();
+      counters = { aggregate: this.aggregateOf(labels), series: this.traffic.seriesOf(series) };
+      byDetail.set(detail, counters);
+    }
+    return counters;
+  }
+
+  /** Counts one request on counters from countersFor: Prometheus and the traffic report. */
+  count(counters: RequestCounters, status: number, generated: string | undefined, durationMs: number): void {
+    observeInto(counters.aggregate, status, durationMs);
+    this.traffic.recordSeries(counters.series, status, generated, durationMs);
   }
 
   /** Whether to log this request (draws the sample); callers build the entry only then. */

@@ -37,16 +37,28 @@ export function endpointPeer(endpoint: Endpoint): Peer {
   return peer;
 }
 
+/** A series with its key string built once (TrafficRecorder.seriesOf), for recordSeries. */
+export interface Series {
+  readonly key: SeriesKey;
+  readonly id: string;
+}
+
 function keyString(k: SeriesKey): string {
   const p = k.peer;
   return `${k.direction}\u0001${p.namespace ?? ''}\u0001${p.pod ?? ''}\u0001${p.kind ?? ''}\u0001${p.name ?? ''}\u0001${k.service ?? ''}\u0001${k.backend ?? ''}`;
 }
 
+function countOn(a: Accumulator, status: number, generated: string | undefined, durationMs: number): void {
+  const outcome = outcomeOf(status, generated);
+  a[outcome]++;
+  if (outcome !== 'denied') a.latency.add(durationMs);
+}
+
 export class TrafficRecorder {
   private current = new Map<string, Accumulator>();
 
-  private accumulator(key: SeriesKey): Accumulator {
-    let id = keyString(key);
+  private accumulator(key: SeriesKey, known?: string): Accumulator {
+    let id = known ?? keyString(key);
     let a = this.current.get(id);
     if (a) return a;
     if (this.current.size >= MAX_REPORT_SERIES) {
@@ -62,10 +74,17 @@ export class TrafficRecorder {
 
   /** Counts one request: its status, the reason token when a Skiff proxy answered it, its duration. */
   record(key: SeriesKey, status: number, generated: string | undefined, durationMs: number): void {
-    const a = this.accumulator(key);
-    const outcome = outcomeOf(status, generated);
-    a[outcome]++;
-    if (outcome !== 'denied') a.latency.add(durationMs);
+    countOn(this.accumulator(key), status, generated, durationMs);
+  }
+
+  /** A series to count on again and again with recordSeries (its key copied, its id built once). */
+  seriesOf(key: SeriesKey): Series {
+    return { key: { ...key, peer: { ...key.peer } }, id: keyString(key) };
+  }
+
+  /** record(), for a series from seriesOf. */
+  recordSeries(series: Series, status: number, generated: string | undefined, durationMs: number): void {
+    countOn(this.accumulator(series.key, series.id), status, generated, durationMs);
   }
 
   /** The series of the interval that just ended; counting starts again from zero. */

@@ -5,7 +5,7 @@
  * process's CPU time and memory from /proc.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
@@ -17,6 +17,7 @@ import { buildTopology } from '../src/model/index.ts';
 import { parseYamlText } from '../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../src/sources/files/snapshot.ts';
 import { translateAll } from '../src/translate/index.ts';
+import { createTestPki } from '../test/support/pki.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const FORTIO = execFileSync('bash', [join(ROOT, 'scripts/bench-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('=')[1] as string;
@@ -80,15 +81,34 @@ export interface Sidecar { child: ChildProcess; outbound: string; health: string
 export async function sidecar(program: string, name: string, config: unknown, address: string, certDir: string | undefined, appHost = ADDR.origin, prefix: string[] = []): Promise<Sidecar> {
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(config));
-  const args = [NODE, ...NODE_FLAGS, program, 'proxy', '--config', file, '--inbound', `${address}:${PORTS.inbound}`, '--outbound', `${address}:${PORTS.outbound}`, '--admin', `${address}:${PORTS.admin}`, '--health', `${address}:${PORTS.health}`, '--app-host', appHost];
+  const args = [...prefix, NODE, ...NODE_FLAGS, program, 'proxy', '--config', file, '--inbound', `${address}:${PORTS.inbound}`, '--outbound', `${address}:${PORTS.outbound}`, '--admin', `${address}:${PORTS.admin}`, '--health', `${address}:${PORTS.health}`, '--app-host', appHost];
   if (certDir) args.push('--certs', certDir);
   const [command, ...rest] = args;
   const health = `http://${address}:${PORTS.health}/ready`;
   const started = performance.now();
-  const [first, ...more] = [...prefix, command as string, ...rest];
-  const child = start(name, 1, first as string, more, { ...SIDECAR_ENV });
+  const child = start(name, 1, command as string, rest, { ...SIDECAR_ENV });
   await waitHttp(health, {}, 5);
   return { child, outbound: `${address}:${PORTS.outbound}`, health, readyMs: performance.now() - started };
+}
+
+/** The origin: nginx answering 1 KiB on ADDR.origin:8080, on CPU 0 beside the load tool. */
+export function startOrigin(): ChildProcess {
+  writeFileSync(join(dir, 'origin.conf'), nginxConf('origin', `server { listen ${ADDR.origin}:8080 reuseport; location / { return 200 '${'x'.repeat(1024)}'; } }`));
+  return start('origin', 0, 'nginx', ['-c', join(dir, 'origin.conf'), '-p', dir]);
+}
+
+/**
+ * The mTLS pair: the web workload's sidecar (server, in front of the origin) and the client's,
+ * with certificates for their identities, started one after the other so each start → ready
+ * is its own; `prefixes` run before node (e.g. entering a cgroup).
+ */
+export async function meshedPair(program: string, prefixes: { server?: string[]; client?: string[] } = {}): Promise<{ server: Sidecar; client: Sidecar }> {
+  const pki = createTestPki();
+  const certs = (name: string, id: string) => { const d = join(dir, `certs-${name}`); mkdirSync(d, { recursive: true }); pki.issue(d, id, 24 * 3600_000); return d; };
+  const configs = configsFor(true, ADDR.client);
+  const server = await sidecar(program, 'server', configs.get('shop/web-0'), ADDR.origin, certs('server', 'spiffe://cluster.local/ns/shop/sa/web'), ADDR.origin, prefixes.server);
+  const client = await sidecar(program, 'client', configs.get('shop/client-0'), ADDR.client, certs('client', 'spiffe://cluster.local/ns/shop/sa/client'), ADDR.origin, prefixes.client);
+  return { server, client };
 }
 
 export async function waitHttp(url: string, headers: Record<string, string> = {}, everyMs = 100): Promise<void> {

@@ -2,8 +2,8 @@
  * bench/node-floor: the least a Node.js HTTP proxy can do, for bench/proxy's "Node floor" row.
  * node:http in front, an undici Pool behind (its dispatch API, as Skiff's forward uses),
  * headers copied without the hop-by-hop ones, the body streamed both ways; no routing, no
- * policy, no telemetry, no TLS. What Skiff's sidecar
- * costs beyond this row is Skiff's; what this row costs is Node's.
+ * policy, no telemetry, no TLS. What Skiff's sidecar costs beyond this row is Skiff's; what
+ * this row costs is Node's.
  *
  * With `--fastify` the requests go through Fastify first, routed the way Skiff's listeners
  * route them (one wildcard route, no body parsing, the reply hijacked): what the framework

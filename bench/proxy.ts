@@ -32,13 +32,12 @@
  *   npm run bench:proxy            (DURATION=15 RATES=1000,5000 by default; ONLY=grpc for the gRPC rows)
  */
 import { spawnSync, execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE_ENTRIES } from '../src/local/bundle.ts';
 import { SIDECAR_ENV } from '../src/lib/sidecar-runtime.ts';
-import { createTestPki } from '../test/support/pki.ts';
-import { ADDR, bundled, configsFor, cpuSeconds, dir, fortio, FORTIO, GRPC_PORT, memory, nginxConf, NODE, NODE_FLAGS, ROOT, sidecar, start, stopAll, waitHttp, type FortioResult } from './harness.ts';
+import { ADDR, bundled, configsFor, cpuSeconds, dir, fortio, FORTIO, GRPC_PORT, memory, meshedPair, nginxConf, NODE, NODE_FLAGS, ROOT, sidecar, start, startOrigin, stopAll, waitHttp, type FortioResult } from './harness.ts';
 
 const DURATION = Number(process.env.DURATION ?? 15);
 const RATES = (process.env.RATES ?? '1000,5000').split(',').filter(Boolean).map(Number);
@@ -61,23 +60,17 @@ function fortioGrpc(target: string, qps: number, seconds: number): FortioResult 
 }
 
 async function main(): Promise<void> {
-  const body = 'x'.repeat(1024);
-  writeFileSync(join(dir, 'origin.conf'), nginxConf('origin', `server { listen ${ADDR.origin}:8080 reuseport; location / { return 200 '${body}'; } }`));
   writeFileSync(join(dir, 'nginx.conf'), nginxConf('proxy', `upstream o { server ${ADDR.origin}:8080; keepalive 64; } server { listen ${ADDR.nginx}:8080; location / { proxy_pass http://o; proxy_http_version 1.1; proxy_set_header Connection ""; } }
 upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen ${ADDR.nginx}:${GRPC_PORT} http2; location / { grpc_pass grpc://g; } }`));
   writeFileSync(join(dir, 'haproxy.cfg'), `global\n  nbthread 1\n  maxconn 4000\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  option http-keep-alive\nfrontend f\n  bind ${ADDR.haproxy}:8080\n  default_backend o\nbackend o\n  http-reuse always\n  server s ${ADDR.origin}:8080\n`);
-  start('origin', 0, 'nginx', ['-c', join(dir, 'origin.conf'), '-p', dir]);
+  startOrigin();
   start('grpc origin', 0, FORTIO, ['server', '-http-port', `${ADDR.origin}:8089`, '-grpc-port', `${ADDR.origin}:${GRPC_PORT}`, '-redirect-port', 'disabled', '-tcp-port', 'disabled', '-udp-port', 'disabled']);
   const nginx = start('nginx', 1, 'nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir]);
   const haproxy = start('haproxy', 1, 'haproxy', ['-f', join(dir, 'haproxy.cfg')]);
 
-  const pki = createTestPki();
-  const meshed = configsFor(true, ADDR.client);
-  const certs = (name: string, id: string) => { const d = join(dir, `certs-${name}`); mkdirSync(d, { recursive: true }); pki.issue(d, id, 24 * 3600_000); return d; };
   const program = await bundled(BUNDLE_ENTRIES.sidecar, 'skiff-proxy');
   // One at a time, so each start → ready is the sidecar's own.
-  const server = await sidecar(program, 'server', meshed.get('shop/web-0'), ADDR.origin, certs('server', 'spiffe://cluster.local/ns/shop/sa/web'));
-  const client = await sidecar(program, 'client', meshed.get('shop/client-0'), ADDR.client, certs('client', 'spiffe://cluster.local/ns/shop/sa/client'));
+  const { server, client } = await meshedPair(program);
   const plain = configsFor(false, ADDR.oneHop);
   const oneHop = await sidecar(program, 'one-hop', plain.get('shop/client-0'), ADDR.oneHop, undefined);
   const floorProgram = await bundled(join(ROOT, 'bench', 'node-floor.ts'), 'node-floor');

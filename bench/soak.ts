@@ -19,8 +19,7 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE_ENTRIES } from '../src/local/bundle.ts';
-import { createTestPki } from '../test/support/pki.ts';
-import { ADDR, bundled, configsFor, dir, fortioAsync, memoryOf, nginxConf, NODE_FLAGS, sidecar, start, stopAll, type FortioResult } from './harness.ts';
+import { bundled, fortioAsync, meshedPair, memoryOf, NODE_FLAGS, startOrigin, stopAll, type FortioResult } from './harness.ts';
 
 const LIMIT_MB = Number(process.env.LIMIT_MB ?? 128);
 const BURST = Number(process.env.BURST ?? 30);
@@ -83,16 +82,11 @@ function trendPercent(points: { t: number; y: number }[]): number {
 }
 
 async function main(): Promise<number> {
-  writeFileSync(join(dir, 'origin.conf'), nginxConf('origin', `server { listen ${ADDR.origin}:8080 reuseport; location / { return 200 '${'x'.repeat(1024)}'; } }`));
-  start('origin', 0, 'nginx', ['-c', join(dir, 'origin.conf'), '-p', dir]);
-  const pki = createTestPki();
-  const certs = (name: string, id: string) => { const d = join(dir, `certs-${name}`); mkdirSync(d, { recursive: true }); pki.issue(d, id, 24 * 3600_000); return d; };
-  const configs = configsFor(true, ADDR.client);
+  startOrigin();
   const program = await bundled(BUNDLE_ENTRIES.sidecar, 'skiff-proxy');
   const limits = { server: new MemoryLimit('server', LIMIT_MB), client: new MemoryLimit('client', LIMIT_MB) };
   try {
-    const server = await sidecar(program, 'server', configs.get('shop/web-0'), ADDR.origin, certs('server', 'spiffe://cluster.local/ns/shop/sa/web'), ADDR.origin, limits.server.prefix);
-    const client = await sidecar(program, 'client', configs.get('shop/client-0'), ADDR.client, certs('client', 'spiffe://cluster.local/ns/shop/sa/client'), ADDR.origin, limits.client.prefix);
+    const { server, client } = await meshedPair(program, { server: limits.server.prefix, client: limits.client.prefix });
     const pids = { client: client.child.pid as number, server: server.child.pid as number };
     const url = `http://${client.outbound}/`;
     console.log(`bench/soak — two sidecars (mTLS) in ${LIMIT_MB} MiB memory cgroups; node flags ${NODE_FLAGS.join(' ')}`);
@@ -124,10 +118,12 @@ async function main(): Promise<number> {
     let failed = false;
     console.log('');
     for (const r of [['burst', burst], ['soak', soak]] as const) console.log(`${r[0].padEnd(5)}: ${r[1].count} requests at ${r[1].qps.toFixed(0)} rps, errors ${r[1].errors}, p50 ${r[1].p50.toFixed(2)} ms, p99 ${r[1].p99.toFixed(2)} ms`);
+    // The trend leaves out the soak's first minute (the heap settling after the burst).
+    const soakStart = samples.find((x) => x.phase === 'soak')?.t ?? 0;
     for (const name of ['client', 'server'] as const) {
       const kills = limits[name].oomKills();
       const up = alive(pids[name]);
-      const soakPoints = samples.filter((s) => s.phase === 'soak' && s.t - (samples.find((x) => x.phase === 'soak')?.t ?? 0) >= 60 && s.rss[name] !== undefined).map((s) => ({ t: s.t, y: s.rss[name] as number }));
+      const soakPoints = samples.filter((s) => s.phase === 'soak' && s.t - soakStart >= 60 && s.rss[name] !== undefined).map((s) => ({ t: s.t, y: s.rss[name] as number }));
       const trend = soakPoints.length >= 3 ? trendPercent(soakPoints) : NaN;
       const flat = Number.isFinite(trend) && Math.abs(trend) <= 10;
       console.log(`${name}: OOM kills ${kills}, ${up ? 'still running' : 'GONE'}, cgroup peak ${limits[name].usage().peak.toFixed(1)} MB of ${LIMIT_MB}, peak RSS ${up ? memoryOf(pids[name]).peak.toFixed(1) : '?'} MB, RSS trend over the soak ${Number.isFinite(trend) ? `${trend >= 0 ? '+' : ''}${trend.toFixed(1)}%` : 'n/a (too short)'} ${flat ? '(flat)' : Number.isFinite(trend) ? '(NOT flat)' : ''}`);

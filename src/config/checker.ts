@@ -5,6 +5,7 @@
  */
 import { Ajv } from 'ajv';
 import type { Static, TSchema } from 'typebox';
+import { firstProblem } from './schema.ts';
 
 const ajv = new Ajv({ allErrors: false, strict: false });
 
@@ -13,7 +14,6 @@ export function checker<T extends TSchema>(schema: T): (value: unknown) => { ok:
   const validate = ajv.compile(schema);
   return (value) => {
     if (validate(value)) return { ok: true, value: value as Static<T> };
-    const e = validate.errors?.[0];
-    return { ok: false, problem: `${e?.instancePath || '/'} ${e?.message ?? 'is not valid'}` };
+    return { ok: false, problem: firstProblem(validate.errors) };
   };
 }

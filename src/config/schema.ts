@@ -41,9 +41,14 @@ export function checkProxyConfig(value: unknown): { ok: true; config: ProxyConfi
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: value as ProxyConfig };
 }
 
+/** The first problem a validator (precompiled or ajv's) found, as `<path> <rule>`. */
+export function firstProblem(errors: readonly ValidationError[] | null | undefined): string {
+  const e = errors?.[0];
+  return `${e?.instancePath || '/'} ${e?.message ?? 'is not valid'}`;
+}
+
 /** Checks the control plane's answer to a certificate request: the answer, typed, or the first problem. */
 export function checkCertificateResponse(value: unknown): { ok: true; value: CertificateResponse } | { ok: false; problem: string } {
   if (validateCertificateResponse(value)) return { ok: true, value: value as CertificateResponse };
-  const e: ValidationError | undefined = validateCertificateResponse.errors?.[0];
-  return { ok: false, problem: `${e?.instancePath || '/'} ${e?.message ?? 'is not valid'}` };
+  return { ok: false, problem: firstProblem(validateCertificateResponse.errors) };
 }

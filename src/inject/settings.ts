@@ -5,6 +5,7 @@
  */
 import { formatIssue, issue, type Issue } from '../errors/issue.ts';
 import { PORTS } from '../lib/ports.ts';
+import { parseQuantity } from '../lib/quantity.ts';
 import { PROXY_RESOURCE_ANNOTATIONS, SKIP_ANNOTATIONS } from './annotations.ts';
 
 export interface InjectSettings {
@@ -38,8 +39,6 @@ export const DEFAULT_RESOURCES: ProxyResources = { cpuRequest: '50m', memoryRequ
 /** Never injected, whatever their annotations say. */
 export const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
 
-/** A Kubernetes resource quantity as users write them for CPU and memory. */
-const QUANTITY = /^(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const PORT_ITEM = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/;
 const IPV4_CIDR = /^((?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3})(?:\/([0-9]|[12][0-9]|3[0-2]))?$/;
 
@@ -111,7 +110,7 @@ export function readResources(defaults: ProxyResources, annotations: Record<stri
   for (const [field, annotation] of Object.entries(PROXY_RESOURCE_ANNOTATIONS) as [keyof ProxyResources, string][]) {
     const value = annotations[annotation]?.trim();
     if (value === undefined) continue;
-    if (!QUANTITY.test(value)) {
+    if (parseQuantity(value) === undefined) {
       issues.push(issue('SKIFF_E_INJECT_ANNOTATION', `metadata.annotations["${annotation}"]`, `"${value}" is not a Kubernetes quantity (e.g. 100m, 64Mi)`));
       continue;
     }

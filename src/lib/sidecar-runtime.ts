@@ -3,6 +3,7 @@
  * bench/proxy): the sidecar bundle and the runtime settings that keep its memory small and
  * flat. Each was measured with bench/proxy and bench/soak (docs/performance.md has the numbers).
  */
+import { parseQuantity } from './quantity.ts';
 
 /** The sidecar bundle's path in the image (scripts/build-image.ts puts it there). */
 export const SIDECAR_BUNDLE = '/app/skiff-proxy.mjs';
@@ -10,13 +11,11 @@ export const SIDECAR_BUNDLE = '/app/skiff-proxy.mjs';
 /** MiB of a memory limit kept for what is not V8's old generation (young generation, code, malloc, OpenSSL, buffers). */
 const NATIVE_HEADROOM_MIB = 32;
 const MIN_OLD_SPACE_MIB = 48;
-const UNITS: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
 
 /** A Kubernetes memory quantity (`128Mi`, `1G`, `134217728`) in MiB; undefined when it is not one. */
 export function quantityMiB(quantity: string): number | undefined {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(quantity.trim());
-  if (!m) return undefined;
-  return (Number(m[1]) * (UNITS[m[2] ?? ''] as number)) / 1024 ** 2;
+  const bytes = parseQuantity(quantity);
+  return bytes === undefined ? undefined : bytes / 2 ** 20;
 }
 
 /**

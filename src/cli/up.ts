@@ -37,7 +37,14 @@ export async function runUp(argv: string[], out: (line: string) => void): Promis
     log: (line) => { if (!tty) out(line); },
   });
   out(`skiff up ${dir}: starting the control plane, then each pod's sidecar and, once it is ready, its app…`);
-  await runtime.start();
+  try {
+    await runtime.start();
+  } catch (err) {
+    // Whatever started before the failure (the control plane, some pods) stops with it.
+    process.stderr.write(`skiff up: ${(err as Error).message}\n`);
+    await runtime.stop().catch(() => undefined);
+    return 1;
+  }
   const debugUrl = `http://127.0.0.1:${runtime.debugPort}`;
   out(guideLines(runtime.stats.status(), dir, debugUrl).join('\n'));
   const refreshMs = Number(values.refresh ?? (tty ? 1 : 5)) * 1000;

@@ -21,6 +21,8 @@ export interface ProxyRecord {
   appliedHash?: string;
   lastError?: string;
   ackAt?: string;
+  /** When the workload certificate this replica issued it last expires. */
+  certificateNotAfter?: string;
   connected: number;
 }
 
@@ -38,6 +40,7 @@ export interface ProxyStatus {
   upToDate: boolean;
   lastError: string | null;
   ackAt: string | null;
+  certificateNotAfter: string | null;
 }
 
 export interface ControllerOptions {
@@ -142,6 +145,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     return [...this.proxies.values()].map((r) => ({
       proxy: r.id, identity: r.identity, connected: r.connected > 0, desired: r.config.hash, sent: r.sentHash ?? null,
       applied: r.appliedHash ?? null, upToDate: isUpToDate(r), lastError: r.lastError ?? null, ackAt: r.ackAt ?? null,
+      certificateNotAfter: r.certificateNotAfter ?? null,
     }));
   }
 

@@ -15,6 +15,9 @@ import { DistributionServer, startDebugServer } from '../control/distribute/serv
 import { registerTrafficMetrics } from '../control/traffic/api.ts';
 import { localTraffic, meshTrafficBackend } from '../control/traffic/backend.ts';
 import { TrafficStore } from '../control/traffic/store.ts';
+import { dashboardFiles } from '../dashboard/assets.ts';
+import { localDashboardSource } from '../dashboard/local-source.ts';
+import { registerDashboard } from '../dashboard/server.ts';
 import { BootstrapTokens } from '../control/distribute/tokens.ts';
 import type { PodInput, Snapshot } from '../model/index.ts';
 import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
@@ -75,6 +78,7 @@ export class LocalRuntime {
   private ca: CertificateAuthority | undefined;
   private distribution: DistributionServer | undefined;
   private debug: Awaited<ReturnType<typeof startDebugServer>> | undefined;
+  private dashboard: { close(): void } | undefined;
   private templates = new Map<string, Record<string, unknown>>();
   private sidecarEntry = join(ROOT, 'bin', 'skiff.mjs');
 
@@ -117,8 +121,13 @@ export class LocalRuntime {
     this.controlUrl = await this.distribution.start();
     this.controlPort = Number(new URL(this.controlUrl).port);
     // The TrafficMetrics API on the status port, the same paths as in a cluster (no front proxy: loopback only).
-    this.debug = await startDebugServer(this.controller, '127.0.0.1', this.options.debugPort ?? PORTS.debug, { '/status': () => this.stats.status() },
-      (app) => registerTrafficMetrics(app, meshTrafficBackend(this.localTraffic)));
+    const traffic = meshTrafficBackend(this.localTraffic);
+    const files = await dashboardFiles();
+    if (!(files instanceof Map)) this.log(`dashboard: ${files.problem}`);
+    this.debug = await startDebugServer(this.controller, '127.0.0.1', this.options.debugPort ?? PORTS.debug, { '/status': () => this.stats.status() }, (app) => {
+      registerTrafficMetrics(app, traffic);
+      this.dashboard = registerDashboard(app, { source: localDashboardSource(this.controller, traffic, () => this.problems), files });
+    });
     this.debugPort = (this.debug.server.address() as { port: number }).port;
     await this.reconcile(snapshot);
     this.folder.on('change', (state) => {
@@ -229,6 +238,7 @@ export class LocalRuntime {
     this.folder.stop();
     await Promise.all([...this.pods.values()].map((p) => this.stopPod(p)));
     this.controller.stop();
+    this.dashboard?.close();
     await this.distribution?.close();
     await this.debug?.close();
     if (this.sidecarEntry.includes('skiff-proxy-')) await rm(this.sidecarEntry, { force: true });

@@ -111,6 +111,7 @@ export function guideLines(s: LocalStatus, dir: string, debugUrl: string): strin
   const meshed = s.pods.filter((p) => p.meshed).length;
   const lines = [
     `skiff up ${dir}: a local mesh of ${s.pods.length} pod${s.pods.length === 1 ? '' : 's'} (${meshed} with a Skiff sidecar); control plane ${s.controlPlane}`,
+    `  dashboard (browser)      ${debugUrl}/dashboard/`,
     `  live status (JSON)       ${debugUrl}/status`,
     `  proxies and their config ${debugUrl}/debug/proxies   ${debugUrl}/debug/config/<namespace>/<pod>`,
     `  topology and problems    ${debugUrl}/debug/topology   ${debugUrl}/debug/problems`,

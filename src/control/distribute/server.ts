@@ -146,6 +146,7 @@ export class DistributionServer {
       if (!viaToken && !viaCert) return reply.code(403).send({ error: `proof of identity for ${proxy} missing: a bootstrap token or a certificate for ${record.identity}` });
       try {
         const cert = ca.issue(csr, record.identity, this.options.workloadTtlMs);
+        record.certificateNotAfter = cert.notAfter.toISOString();
         return { certificate: cert.certificatePem, trustBundle: ca.trustBundle(), notAfter: cert.notAfter.toISOString(), identity: cert.identity } satisfies CertificateResponse;
       } catch (err) {
         return reply.code(400).send({ error: (err as Error).message });
@@ -173,6 +174,9 @@ export class DistributionServer {
       set.add(stream);
       if (record) {
         record.connected++;
+        // The certificate the proxy really uses, as it showed it (a restarted sidecar keeps a valid one without asking).
+        const shown = (request.raw.socket as TLSSocket).getPeerX509Certificate?.();
+        if (shown) record.certificateNotAfter = new Date(shown.validTo).toISOString();
         // `have` from the query, or the standard Last-Event-ID of a reconnecting EventSource.
         const have = request.query.have ?? request.headers['last-event-id'];
         if (record.config.hash !== have) this.send(stream, record);

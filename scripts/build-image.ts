@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SIDECAR_BUNDLE } from '../src/lib/sidecar-runtime.ts';
 import { BUNDLE_ENTRIES, buildBundle } from '../src/local/bundle.ts';
+import { buildDashboard, DASHBOARD_FILES } from '../src/dashboard/assets.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -112,15 +113,17 @@ function filesLayer(files: { from: string; to: string; mode: number }[]): Buffer
   }
 }
 
-/** Skiff's two bundles (the whole command, the sidecar alone), every dependency inside, the sources' own comments left out. */
-async function bundles(): Promise<{ dir: string; cli: string; sidecar: string }> {
+/** Skiff's two bundles (the whole command, the sidecar alone), every dependency inside, the sources' own comments left out; and the dashboard's page. */
+async function bundles(): Promise<{ dir: string; cli: string; sidecar: string; dashboard: string }> {
   const esbuild = await import('esbuild');
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bundle-'));
   const cli = join(dir, 'skiff.mjs');
   const sidecar = join(dir, 'skiff-proxy.mjs');
   await buildBundle(esbuild, BUNDLE_ENTRIES.cli, cli, `Skiff ${VERSION}, bundled from src/ with its dependencies (their licences at the end).`);
   await buildBundle(esbuild, BUNDLE_ENTRIES.sidecar, sidecar, `Skiff ${VERSION} sidecar (skiff proxy), bundled from src/ with its dependencies (their licences at the end).`);
-  return { dir, cli, sidecar };
+  const dashboard = join(dir, 'dashboard');
+  await buildDashboard(esbuild, dashboard);
+  return { dir, cli, sidecar, dashboard };
 }
 
 /** koffi (the FFI the captured proxy reads original destinations with) as /app/node_modules: its JS, licence and the glibc x64 binary. */
@@ -158,7 +161,8 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
   const tars = [
     baseLayer(cache),
     filesLayer([{ from: join(ROOT, 'node_modules', 'node', 'bin', 'node'), to: 'usr/local/bin/node', mode: 0o755 }]),
-    filesLayer([{ from: skiff.cli, to: 'app/skiff.mjs', mode: 0o644 }, { from: skiff.sidecar, to: SIDECAR_BUNDLE.slice(1), mode: 0o644 }, ...nativeFiles()]),
+    filesLayer([{ from: skiff.cli, to: 'app/skiff.mjs', mode: 0o644 }, { from: skiff.sidecar, to: SIDECAR_BUNDLE.slice(1), mode: 0o644 }, ...nativeFiles(),
+      ...Object.keys(DASHBOARD_FILES).map((f) => ({ from: join(skiff.dashboard, f), to: `app/dashboard/${f}`, mode: 0o644 }))]),
   ];
   rmSync(skiff.dir, { recursive: true, force: true });
   const written = writeOciImage({

@@ -5,6 +5,7 @@
 import { runCapture } from './capture.ts';
 import { runCheck } from './check.ts';
 import { runStat } from './stat.ts';
+import { runDashboard } from './dashboard.ts';
 import { runController } from './controller.ts';
 import { runExplain } from './explain.ts';
 import { runInject } from './inject.ts';
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   install: { run: runInstall, summary: 'print the manifests that install Skiff in a cluster (| kubectl apply -f -)' },
   check: { run: runCheck, summary: 'check that Skiff can be installed (--pre) or that an install is healthy' },
   stat: { run: runStat, summary: 'traffic per deployment, pod, service, TrafficSplit… (the SMI TrafficMetrics API)' },
+  dashboard: { run: runDashboard, summary: 'the live mesh dashboard for a cluster, in the browser (local mode: skiff up serves it)' },
   uninstall: { run: runUninstall, summary: 'print what install created, for kubectl delete -f -' },
   capture: { run: runCapture, summary: 'install the traffic-capture rules (the injected init container)' },
 };

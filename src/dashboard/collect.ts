@@ -44,24 +44,26 @@ async function inBatches<T, R>(list: readonly T[], limit: number, run: (t: T) =>
   return out;
 }
 
-export async function collectView(source: DashboardSource, now = Date.now()): Promise<DashboardView> {
+/** `window`: the TrafficMetrics window (`t=`), e.g. 10s or 5m. */
+export async function collectView(source: DashboardSource, window = DASHBOARD_WINDOW, now = Date.now()): Promise<DashboardView> {
   const state = await source.state();
   const topology = state.topology;
   const workloads = new Map<string, string>();
   for (const p of topology?.pods ?? []) {
     const plural = PLURALS[p.workload.kind];
     const name = p.workload.kind === 'Pod' ? p.name : p.workload.name;
-    if (plural) workloads.set(`${p.namespace}/${plural}/${name}`, `/namespaces/${p.namespace}/${plural}/${name}/edges?t=${DASHBOARD_WINDOW}`);
+    if (plural) workloads.set(`${p.namespace}/${plural}/${name}`, `/namespaces/${p.namespace}/${plural}/${name}/edges?t=${window}`);
   }
   const splits = (topology?.splits ?? []).filter((s) => s.active);
   const [edgeAnswers, splitTotals, splitEdgeAnswers] = await Promise.all([
     inBatches([...workloads.values()], 16, (path) => source.metrics(path)),
-    source.metrics(`/trafficsplits?t=${DASHBOARD_WINDOW}`),
-    inBatches(splits, 16, (s) => source.metrics(`/namespaces/${s.namespace}/trafficsplits/${s.name}/edges?t=${DASHBOARD_WINDOW}`)),
+    source.metrics(`/trafficsplits?t=${window}`),
+    inBatches(splits, 16, (s) => source.metrics(`/namespaces/${s.namespace}/trafficsplits/${s.name}/edges?t=${window}`)),
   ]);
   const workloadEdges = edgeAnswers.flatMap(itemsOf);
-  const window = [...workloadEdges, ...itemsOf(splitTotals)][0]?.window;
-  const windowSeconds = (parseDuration(window ?? DASHBOARD_WINDOW) ?? 10_000) / 1000;
+  // The window the answers really cover (shorter while the control plane has just started).
+  const covered = [...workloadEdges, ...itemsOf(splitTotals)][0]?.window;
+  const windowSeconds = (parseDuration(covered ?? window) ?? 10_000) / 1000;
   return dashboardView({
     now, windowSeconds, topology, proxies: state.proxies, problems: state.problems, statuses: state.statuses,
     workloadEdges, splitTotals: itemsOf(splitTotals), splitEdges: splitEdgeAnswers.flatMap(itemsOf),

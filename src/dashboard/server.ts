@@ -29,6 +29,8 @@ export interface DashboardOptions {
   source: DashboardSource;
   /** The page's files, or why there is no page (the API still answers). */
   files: Map<DashboardFile, Buffer> | { problem: string };
+  /** The traffic window shown (TrafficMetrics `t=`); default DASHBOARD_WINDOW. */
+  window?: string;
   log?: (line: string) => void;
 }
 
@@ -38,7 +40,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
   let latest: DashboardView | undefined;
 
   const view = async (): Promise<DashboardView> => {
-    latest = await collectView(options.source);
+    latest = await collectView(options.source, options.window);
     return latest;
   };
   /** One loop while anyone listens: a view a second to every subscriber. */

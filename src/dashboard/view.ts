@@ -206,7 +206,8 @@ export function dashboardView(input: DashboardInputs): DashboardView {
   const defaultPermissive = topology?.mesh.defaultAccessMode === 'permissive';
   for (const e of edges) {
     const target = nodes.get(e.target);
-    if (e.kind === 'backend') e.access = 'unknown';
+    const source = nodes.get(e.source);
+    if (e.kind === 'backend' || source?.kind === 'external') e.access = 'unknown';
     else if (allowed.has(`${e.source}>${e.target}`)) e.access = 'allowed';
     else if (target?.kind === 'external' || !target?.meshed) e.access = 'unknown';
     else if (target.namespace && (permissive.has(target.namespace) || (defaultPermissive && !(topology?.namespaces ?? []).some((n) => n.name === target.namespace)))) e.access = 'permissive';

@@ -51,14 +51,14 @@ describe('the Skiff image', () => {
     ok(image.size < 80e6, `compressed size ${image.size}`);
   });
 
-  test('it runs as user 65532 on a read-only root file system, with the CLI, the CA bundle and iptables', () => {
+  test('it runs as user 65532 on a read-only root file system, with the CLI, the dashboard page, the CA bundle and iptables', () => {
     const config = JSON.parse(podman('image', 'inspect', image.name)) as { Config: { User: string } }[];
     equal(config[0]?.Config.User, '65532:65532');
     ok(podman(...RUN, '--network', 'none', image.name).includes('Usage: skiff <command>'));
     equal(podman(...RUN, '--network', 'none', '-v', `${join(ROOT, 'examples', 'bookstore')}:/ex:ro`, image.name, 'validate', '/ex').trim(), '8 SMI objects in 3 files: 0 errors, 0 warnings');
     const facts = podman(...RUN, '--network', 'none', '--entrypoint', '/usr/local/bin/node', image.name, '-e',
-      'const fs = require("fs"); let w = "writable"; try { fs.writeFileSync("/app/x", "") } catch (e) { w = e.code } console.log(JSON.stringify({ uid: process.getuid(), write: w, certs: fs.statSync("/etc/ssl/certs/ca-certificates.crt").size > 100000 }))');
-    deepStrictEqual(JSON.parse(facts), { uid: 65532, write: 'EROFS', certs: true });
+      'const fs = require("fs"); let w = "writable"; try { fs.writeFileSync("/app/x", "") } catch (e) { w = e.code } console.log(JSON.stringify({ uid: process.getuid(), write: w, certs: fs.statSync("/etc/ssl/certs/ca-certificates.crt").size > 100000, dashboard: ["index.html", "app.js", "style.css"].every((f) => fs.statSync("/app/dashboard/" + f).size > 0) }))');
+    deepStrictEqual(JSON.parse(facts), { uid: 65532, write: 'EROFS', certs: true, dashboard: true });
     ok(podman(...RUN, '--network', 'none', '--user', '0', '--entrypoint', '/usr/sbin/iptables', image.name, '--version').startsWith('iptables v1.8'));
     // The FFI the captured proxy reads original destinations with loads its native module from the image.
     equal(podman(...RUN, '--network', 'none', '--entrypoint', '/usr/local/bin/node', image.name, '-e', 'require("/app/node_modules/koffi").load("libc.so.6"); console.log("ffi ok")').trim(), 'ffi ok');

@@ -24,7 +24,7 @@ import { createTestPki } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
 import { runConformance } from '../../conformance/runner/main.ts';
 import { CLUSTER_DNS, installCoreDns, installSkiff, ROOT, startRealNode } from './real-node.ts';
-import { everyReplicaAgrees, perDestination, skiffStat, waitForEdges, waitForTotal } from './traffic-metrics.ts';
+import { everyReplicaAgrees, perDestination, skiffDashboardView, skiffStat, waitForEdges, waitForTotal } from './traffic-metrics.ts';
 
 type PodStatus = { status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { state?: Record<string, { exitCode?: number; reason?: string }> }[] } };
 
@@ -218,6 +218,20 @@ describe('a real node', () => {
     const stat = await skiffStat(ROOT, cluster.kubeconfigPath, 'trafficsplit/bookstore', '-n', 'bookstore', '-t', '5m');
     equal(stat.status, 0, stat.out);
     ok(/bookstore\s+bookstore\s+bookstore-v1\s+90%/.test(stat.out), stat.out);
+  });
+
+  test('skiff dashboard on the cluster: the graph from the API server and the controller, with the user\'s credentials', async () => {
+    const { page, view } = await skiffDashboardView(ROOT, cluster.kubeconfigPath, '5m');
+    equal(page, 200);
+    const root = 'service:bookstore/bookstore';
+    const into = view.edges.filter((e) => e.kind === 'split' && e.target === root);
+    ok(into.some((e) => e.source.includes('buyer-load') && (e.traffic?.requests ?? 0) >= 300 && e.access === 'allowed'), JSON.stringify(into));
+    ok(into.some((e) => e.source.includes('thief-load') && e.denied && e.access === 'not-allowed'), JSON.stringify(into));
+    ok(view.edges.some((e) => e.kind === 'backend' && e.source === root && e.configuredPercent === 90), 'the split\'s backends with their weights');
+    const split = view.splits.find((s) => s.split === 'bookstore/bookstore');
+    ok(split?.conditions.some((c) => c.type === 'Accepted' && c.status === 'True'), `the status the leader wrote: ${JSON.stringify(split)}`);
+    const v1 = view.workloads.find((w) => w.id === 'workload:bookstore/Deployment/bookstore-v1');
+    ok(v1?.pods.length && v1.pods.every((p) => p.connected && p.upToDate && p.certificateNotAfter && Date.parse(p.certificateNotAfter) > Date.now()), JSON.stringify(v1));
   });
 
   test('a weight changed with kubectl apply moves the traffic; an opted-out pod gets no sidecar', async () => {

@@ -5,9 +5,10 @@
  * `skiff stat` reads it through the kubeconfig.
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import type { DashboardView } from '../../src/dashboard/view-types.ts';
 import type { TestCluster } from '../cluster/harness.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -77,4 +78,21 @@ export function skiffStat(root: string, kubeconfig: string, ...args: string[]): 
   return new Promise((resolve) => {
     execFile(process.execPath, [join(root, 'bin', 'skiff.mjs'), 'stat', '--kubeconfig', kubeconfig, ...args], { timeout: 60_000 }, (err, stdout, stderr) => resolve({ status: err ? (err as { code?: number }).code ?? 1 : 0, out: stdout + stderr }));
   });
+}
+
+/** Runs `skiff dashboard` against the cluster, reads one view from the address it prints, and stops it. */
+export async function skiffDashboardView(root: string, kubeconfig: string, window: string): Promise<{ page: number; view: DashboardView }> {
+  const child = spawn(process.execPath, [join(root, 'bin', 'skiff.mjs'), 'dashboard', '--kubeconfig', kubeconfig, '--port', '0', '--no-open', '--window', window], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  try {
+    const url = await waitFor('skiff dashboard to print its address', () => /(http:\/\/127\.0\.0\.1:\d+\/dashboard\/)/.exec(output)?.[1] ?? (child.exitCode !== null ? (() => { throw new Error(output); })() : undefined), 60_000, 100);
+    const page = await request(url);
+    await page.body.dump();
+    const view = await request(`${url}api/view`, { headersTimeout: 60_000 });
+    return { page: page.statusCode, view: await view.body.json() as DashboardView };
+  } finally {
+    child.kill('SIGTERM');
+  }
 }

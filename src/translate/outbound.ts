@@ -68,21 +68,67 @@ function routesFor(service: ServiceNode, port: ServicePortNode, split: SplitNode
   return out;
 }
 
-export function buildOutbound(topology: Topology, policies = new PolicyIndex(topology)): OutboundConfig {
+/**
+ * One Service's part of the outbound half: the Service with its routes, its own ports'
+ * clusters, and the Services whose clusters its routes also send to (a split's backends).
+ * The unit a proxy subscribes to (ARCHITECTURE.md, "Scoped configs").
+ */
+export interface OutboundEntry {
+  key: string;
+  /** Its place in the topology's order: configs list entries in this order. */
+  position: number;
+  service: OutboundService;
+  clusters: Cluster[];
+  /** Other Services whose clusters this one's routes use. */
+  backends: string[];
+}
+
+/** Every Service's entry, by key, in the topology's order. */
+export function buildOutboundEntries(topology: Topology, policies = new PolicyIndex(topology)): Map<string, OutboundEntry> {
   const pods = new Map(topology.pods.map((p) => [p.key, p]));
   const splits = new Map(topology.splits.map((s) => [s.key, s]));
-  const services: OutboundService[] = [];
-  const clusters: Cluster[] = [];
+  const entries = new Map<string, OutboundEntry>();
   for (const service of topology.services) {
     const split = service.split ? splits.get(service.split) : undefined;
     const ports: OutboundPort[] = [];
+    const clusters: Cluster[] = [];
     for (const port of service.ports) {
       if (port.protocol === 'udp') continue;
       ports.push({ port: port.port, protocol: port.protocol, routes: port.protocol === 'http' ? routesFor(service, port, split, policies) : trafficRoutes(service, port, split).map((r) => ({ ...r, policy: policies.routePolicy(service.key, port.port).policy })) });
       clusters.push({ name: clusterName(service.key, port.port), service: service.key, port: port.port, protocol: port.protocol, endpoints: endpointsOf(port, pods), policy: policies.clusterPolicy(service.key, port.port).policy });
     }
     if (ports.length === 0) continue;
-    services.push({ namespace: service.namespace, name: service.name, ...(service.clusterIP ? { clusterIP: service.clusterIP } : {}), ports });
+    const backends = new Set<string>();
+    for (const p of ports) for (const r of p.routes) for (const b of r.backends) {
+      const owner = b.cluster.slice(0, b.cluster.lastIndexOf(':'));
+      if (owner !== service.key) backends.add(owner);
+    }
+    entries.set(service.key, {
+      key: service.key, position: entries.size, clusters, backends: [...backends].sort(),
+      service: { namespace: service.namespace, name: service.name, ...(service.clusterIP ? { clusterIP: service.clusterIP } : {}), ports },
+    });
   }
-  return { services, clusters };
+  return entries;
+}
+
+/** The outbound half made of some entries (and the entries their routes send to), in the topology's order. */
+export function outboundOf(entries: ReadonlyMap<string, OutboundEntry>, keys: Iterable<string>): OutboundConfig {
+  const chosen = new Map<string, OutboundEntry>();
+  for (const key of keys) {
+    const entry = entries.get(key);
+    if (!entry) continue;
+    chosen.set(key, entry);
+    for (const b of entry.backends) {
+      const backend = entries.get(b);
+      if (backend) chosen.set(b, backend);
+    }
+  }
+  const ordered = [...chosen.values()].sort((a, b) => a.position - b.position);
+  return { services: ordered.map((e) => e.service), clusters: ordered.flatMap((e) => e.clusters) };
+}
+
+/** Every Service a workload may call (a proxy configured from a file, goldens, explain). */
+export function buildOutbound(topology: Topology, policies = new PolicyIndex(topology)): OutboundConfig {
+  const entries = buildOutboundEntries(topology, policies);
+  return outboundOf(entries, entries.keys());
 }

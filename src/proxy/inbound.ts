@@ -124,20 +124,24 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const client = claimed?.[0] === sourceNamespace ? claimed : undefined;
   const addressed = peer.identity ? headerValue(req.headers, SERVICE_HEADER) : undefined;
   const service = addressed !== undefined && inboundPortServes(state, port, addressed) ? addressed : (port === undefined ? undefined : state.inboundPorts.get(port)?.services[0]);
-  const labels: RequestLabels = {
-    direction: 'inbound', source_namespace: sourceNamespace, source_workload_kind: client?.[1] ?? '', source_workload: client?.[2] ?? '',
-    destination_namespace: me.namespace, destination_workload_kind: me.workload.kind, destination_workload: me.workload.name,
-    destination_service: service?.split('/')[1] ?? '', route: '',
-  };
-  const traffic: SeriesKey = {
-    direction: 'inbound',
-    peer: peer.identity ? { namespace: sourceNamespace, ...(client?.[3] ? { pod: client[3] } : {}), ...(client?.[1] && client[2] ? { kind: client[1], name: client[2] } : {}) } : {},
-    ...(service ? { service } : {}),
-  };
+  // The labels and series follow from the caller's claim, the Service, the port and the route:
+  // counters are found by a short key and described once (telemetry.ts).
+  let route = '';
+  const describe = () => ({
+    labels: {
+      direction: 'inbound', source_namespace: sourceNamespace, source_workload_kind: client?.[1] ?? '', source_workload: client?.[2] ?? '',
+      destination_namespace: me.namespace, destination_workload_kind: me.workload.kind, destination_workload: me.workload.name,
+      destination_service: service?.split('/')[1] ?? '', route,
+    } satisfies RequestLabels,
+    series: {
+      direction: 'inbound',
+      peer: peer.identity ? { namespace: sourceNamespace, ...(client?.[3] ? { pod: client[3] } : {}), ...(client?.[1] && client[2] ? { kind: client[1], name: client[2] } : {}) } : {},
+      ...(service ? { service } : {}),
+    } satisfies SeriesKey,
+  });
   const record = (status: number, generated?: string) => {
-    const ms = performance.now() - started;
-    ctx.telemetry.observe(labels, status, ms);
-    ctx.telemetry.traffic.record(traffic, status, generated, ms);
+    const key = `${peer.identity ? sourceNamespace : '\u0000'}\u0001${client ? claimed?.join('/') : ''}\u0001${service ?? ''}\u0001${route}`;
+    ctx.telemetry.count(ctx.telemetry.countersForKey(key, describe), status, generated, performance.now() - started);
   };
   if (port === undefined || !inboundPort) {
     sendGenerated(res, 'unknown-port', port === undefined ? 'the request does not say which port it is for' : `this workload serves nothing on port ${port}`);
@@ -156,7 +160,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
     return;
   }
   ctx.counters.inboundAllowed++;
-  labels.route = decision.route ?? '';
+  route = decision.route ?? '';
   if (!ctx.rateLimits.take(inboundPort, peer.identity)) {
     sendGenerated(res, 'rate-limited', inboundPort.rateLimit?.perCaller ? `the rate limit for ${peer.identity ?? 'unauthenticated callers'} on port ${port} is exhausted` : `the rate limit of port ${port} is exhausted`);
     record(429, 'rate-limited');

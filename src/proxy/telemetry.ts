@@ -50,6 +50,9 @@ export interface RequestCounters {
 
 type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
 
+/** How many key-described counter pairs countersForKey keeps. */
+const MAX_KEYED = 4096;
+
 /** A prom-client compatible metric whose values are produced from the aggregates on each scrape. */
 function collected(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]) {
   return {
@@ -79,6 +82,7 @@ export class Telemetry {
   readonly connectionsRefused: Counter<string>;
   private readonly aggregates = new Map<string, RequestAggregate>();
   private readonly byIdentity = new WeakMap<object, WeakMap<object, RequestCounters>>();
+  private readonly byKey = new Map<string, RequestCounters>();
   private readonly log: Logger | undefined;
   private readonly sample: number;
 
@@ -142,6 +146,22 @@ export class Telemetry {
       const { labels, series } = describe();
       counters = { aggregate: this.aggregateOf(labels), series: this.traffic.seriesOf(series) };
       byDetail.set(detail, counters);
+    }
+    return counters;
+  }
+
+  /**
+   * countersFor for requests described by a short key string (inbound: the caller's claimed
+   * workload, the Service, the route), where no object of the config state stands for them.
+   * At most MAX_KEYED entries are kept (callers choose part of the key); beyond, each request
+   * is described again.
+   */
+  countersForKey(key: string, describe: () => { labels: RequestLabels; series: SeriesKey }): RequestCounters {
+    let counters = this.byKey.get(key);
+    if (!counters) {
+      const { labels, series } = describe();
+      counters = { aggregate: this.aggregateOf(labels), series: this.traffic.seriesOf(series) };
+      if (this.byKey.size < MAX_KEYED) this.byKey.set(key, counters);
     }
     return counters;
   }

@@ -15,6 +15,7 @@
  */
 import { buildConnector, Pool } from 'undici';
 import { DEFAULT_CLUSTER_POLICY, type ClusterPolicy, type Endpoint } from '../config/index.ts';
+import { installH2TrailersWorkaround } from './h2-trailers.ts';
 import { expectServerIdentity } from './peer-tls.ts';
 import { OutlierState } from './resilience.ts';
 import type { TlsMaterial } from './tls-material.ts';
@@ -98,6 +99,7 @@ export class Upstreams {
 
   constructor(tls: () => TlsMaterial | undefined) {
     this.tls = tls;
+    installH2TrailersWorkaround();
   }
 
   /** The runtime (health, pool) of an endpoint, kept while the endpoint stays in the config. */

@@ -72,7 +72,18 @@ describe('the dashboard in a browser, on the local bookstore', () => {
     ok(thief?.classes.includes('not-allowed'), 'no TrafficTarget allows the thief');
     equal(edge(d, 'buyer', 'bookstore-v1'), undefined, 'calls through the split are drawn through its root, not twice');
     equal(await shown('bookstore-v1', 'configured-weight'), '90%');
-    if (process.env.SKIFF_SCREENSHOT) await page.screenshot({ path: process.env.SKIFF_SCREENSHOT });
+    if (process.env.SKIFF_SCREENSHOT) {
+      // After the last layout's animation: two reads of every position a second apart agree.
+      const positions = () => page.evaluate(() => JSON.stringify((globalThis as unknown as { skiffDashboard: { cy: { nodes(): { map<T>(f: (n: { position(): { x: number; y: number } }) => T): T[] } } } }).skiffDashboard.cy.nodes().map((n) => n.position())));
+      let last = '';
+      await waitFor('a settled layout', async () => {
+        const now = await positions();
+        const settled = now === last;
+        last = now;
+        return settled;
+      }, 10_000, 1000);
+      await page.screenshot({ path: process.env.SKIFF_SCREENSHOT });
+    }
   });
 
   test('the access overlay: a pair a TrafficTarget allows but nobody uses is drawn dashed, no node moves', async () => {

@@ -2,6 +2,7 @@
  * Services, pods and endpoints: which pods back which Service port (selectors and named
  * target ports, as kube's endpoints controller does), each pod's identity and inbound ports.
  */
+import { OUTBOUND_SCOPE_KEY, outboundScopeOf } from './outbound-scope.ts';
 import { issue, type Issue } from '../errors/issue.ts';
 import type { EndpointSliceInput, PodInput, ServiceInput, ServicePortInput, Snapshot } from './snapshot.ts';
 import type { EndpointNode, InboundPortNode, PodNode, Protocol, ServiceNode, ServicePortNode } from './topology.ts';
@@ -127,6 +128,7 @@ export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
 
   const identities = new Map<string, string>();
   const workloads = new Map<string, PodNode['workload']>();
+  const namespaceScopes = new Map(snapshot.namespaces.map((n) => [n.name, n.annotations?.[OUTBOUND_SCOPE_KEY]]));
   const pods = inputs.map((pod, i): PodNode => {
     const serviceAccount = pod.serviceAccount || 'default';
     const saKey = `${pod.namespace}/${serviceAccount}`;
@@ -164,6 +166,7 @@ export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
       workload,
       meshed: pod.meshed,
       meshPort: pod.meshed && pod.meshPort ? pod.meshPort : undefined,
+      outboundScope: pod.meshed ? outboundScopeOf(pod, namespaceScopes.get(pod.namespace), issues) : undefined,
       services: services.length > 1 ? sortedUnique(services) : services,
       inboundPorts: ports,
     };

@@ -71,6 +71,8 @@ export interface PodInput {
   meshed: boolean;
   /** Port of the sidecar's mTLS inbound listener on the pod IP. */
   meshPort?: number;
+  /** The pod's own `skiff.dev/outbound-scope` annotation, as written (outbound-scope.ts). */
+  outboundScope?: string;
 }
 
 export interface EndpointSliceInput {

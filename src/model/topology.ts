@@ -61,6 +61,8 @@ export interface PodNode {
   workload: { kind: string; name: string };
   meshed: boolean;
   meshPort?: number;
+  /** The Services its proxy is configured for (`ns/name`, `ns/*`); absent: every Service (outbound-scope.ts). */
+  outboundScope?: string[];
   services: string[];
   inboundPorts: InboundPortNode[];
 }

@@ -15,7 +15,7 @@
  */
 import { INJECT_ANNOTATION, injectionSetting } from '../inject/annotations.ts';
 import { PROXY_CONTAINER } from '../inject/pod.ts';
-import { DEFAULT_MESH_PORT, MESH_PORT_ANNOTATION, type ContainerPortInput, type EndpointSliceInput, type NamespaceInput, type PodInput, type ServiceInput } from '../model/index.ts';
+import { DEFAULT_MESH_PORT, MESH_PORT_ANNOTATION, OUTBOUND_SCOPE_KEY, type ContainerPortInput, type EndpointSliceInput, type NamespaceInput, type PodInput, type ServiceInput } from '../model/index.ts';
 
 export { INJECT_ANNOTATION, PROXY_CONTAINER };
 
@@ -117,6 +117,7 @@ export function toPod(o: unknown, options: PodOptions): PodInput {
     ready, containerPorts,
     meshed: hasProxy || (options.injects && injectionSetting(annotations[INJECT_ANNOTATION]) !== false),
     meshPort: Number(annotations[MESH_PORT_ANNOTATION] ?? DEFAULT_MESH_PORT),
+    ...(annotations[OUTBOUND_SCOPE_KEY] !== undefined ? { outboundScope: annotations[OUTBOUND_SCOPE_KEY] } : {}),
   };
 }
 

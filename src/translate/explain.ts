@@ -6,7 +6,7 @@
 import { compileInbound, compileRoutes, HostTable, normalizeRequestTarget, type AccessDecision, type PortProtocol, type RequestFacts } from '../config/index.ts';
 import { formatSpiffeId } from '../lib/spiffe.ts';
 import type { Issue } from '../errors/issue.ts';
-import { allIssues, type PodNode, type ServiceNode, type SplitNode, type Topology } from '../model/index.ts';
+import { allIssues, inOutboundScope, type PodNode, type ServiceNode, type SplitNode, type Topology } from '../model/index.ts';
 import { InboundBuilder } from './inbound.ts';
 import { buildOutbound } from './outbound.ts';
 import { attachedPolicies, effectivePolicy, type EffectivePolicy } from './explain-policy.ts';
@@ -110,6 +110,12 @@ export function explainRequest(topology: Topology, from: string, host: string, r
   const outbound = buildOutbound(topology, policies);
   const target = new HostTable(outbound.services, namespace, topology.mesh.clusterDomain).lookup(host);
   if (!target) return { allowed: false, host, backends: [], reason: `${host} is not a service of the mesh (as seen from namespace ${namespace})` };
+  const service = `${target.service.namespace}/${target.service.name}`;
+  // Pods of the caller's identity whose outbound scope leaves the Service out have no route to it.
+  const callers = topology.pods.filter((p) => p.meshed && p.identity === identity);
+  if (callers.length > 0 && callers.every((p) => p.outboundScope && !inOutboundScope(p.outboundScope, service))) {
+    return { allowed: false, host, service, backends: [], reason: `${service} is outside the outbound scope of ${from}'s pods (skiff.dev/outbound-scope: ${callers[0]?.outboundScope?.join(', ')}); their proxies answer 502` };
+  }
   const route = compileRoutes(target.port)(request);
   const answer: QueryAnswer = { allowed: false, host, service: `${target.service.namespace}/${target.service.name}`, port: target.port.port, backends: [], reason: '' };
   if (!route) return { ...answer, reason: 'no route matches' };

@@ -31,10 +31,11 @@ export function loadCase(file: string): Snapshot {
   return snapshotFromDocuments(documents.map((d) => d.value));
 }
 
-/** The shared outbound half once, then each proxy without it. */
+/** The outbound half most proxies share once, then each proxy without it (with its own when it has an outbound scope). */
 export function renderConfigs(configs: Map<string, ProxyConfig>): string {
   const first = configs.values().next().value;
-  const proxies = Object.fromEntries([...configs].map(([id, { outbound: _outbound, ...rest }]) => [id, rest]));
+  const shared = JSON.stringify(first?.outbound ?? null);
+  const proxies = Object.fromEntries([...configs].map(([id, { outbound, ...rest }]) => [id, JSON.stringify(outbound) === shared ? rest : { ...rest, outbound }]));
   return `${JSON.stringify({ outbound: first?.outbound ?? null, proxies }, null, 2)}\n`;
 }
 

@@ -3,7 +3,7 @@
  * in-process control plane, live edits, a control plane outage, certificate renewal, and
  * broken edits.
  */
-import { equal, ok } from 'node:assert/strict';
+import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +135,18 @@ describe('local mode: the bookstore demo', () => {
     equal(res.reason, 'fault-injected');
     rmSync(file);
     await waitFor('the fault is gone', async () => (await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status === 200, 5000);
+  });
+
+  test('an outbound scope on the namespace configures the proxies for those Services only, live', async () => {
+    const file = join(dir, 'workloads.yaml');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, original.replace('    skiff.dev/access: strict', '    skiff.dev/outbound-scope: bookstore/warehouse\n    skiff.dev/access: strict'));
+    await waitFor('the bookstore outside the buyer\'s scope', async () => (await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status === 502, 5000);
+    equal((await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).reason, 'unknown-host');
+    const buyer = runtime.controller.proxies.get('bookstore/buyer-0');
+    deepStrictEqual(buyer?.config.outbound.services.map((s) => s.name), ['warehouse'], 'its config holds the warehouse alone');
+    writeFileSync(file, original);
+    await waitFor('every Service again', async () => (await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status === 200, 5000);
   });
 
   test('stopping the control plane during load loses no request; later edits still propagate', async () => {

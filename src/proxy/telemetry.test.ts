@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Telemetry, type RequestLabels } from './telemetry.ts';
+import { MAX_AGGREGATES, OVERFLOW_WORKLOAD, Telemetry, type RequestLabels } from './telemetry.ts';
 
 const labels = (workload: string): RequestLabels => ({
   direction: 'outbound', source_namespace: 'shop', source_workload_kind: 'Deployment', source_workload: 'buyer',
@@ -27,4 +27,15 @@ test('identity-keyed counters: one description per pair, the same Prometheus ser
   assert.match(text, /skiff_requests_total\{[^}]*destination_workload="web-v2"[^}]*status_code="503"\} 1/);
   const series = telemetry.traffic.drain();
   assert.deepEqual(series.map((s) => [s.peer.name, s.success, s.failure, s.denied]).sort(), [['web-v1', 4, 0, 0], ['web-v2', 0, 1, 0]]);
+});
+
+test('a caller claiming a new workload per request cannot grow the metrics without end: past the cap they count on one overflow series', async () => {
+  const telemetry = new Telemetry();
+  const claimed = (i: number): RequestLabels => ({ ...labels('web'), direction: 'inbound', source_workload: `w${i}` });
+  for (let i = 0; i < MAX_AGGREGATES + 5000; i++) telemetry.observe(claimed(i), 200, 1);
+  const text = await telemetry.registry.metrics();
+  const series = text.split('\n').filter((l) => l.startsWith('skiff_requests_total{'));
+  assert.ok(series.length <= MAX_AGGREGATES + 1, `${series.length} series`);
+  const overflow = series.filter((l) => l.includes('direction="inbound"') && l.includes(`source_workload="${OVERFLOW_WORKLOAD}"`));
+  assert.deepEqual(overflow.map((l) => l.split(' ').at(-1)), ['5000'], 'the 5,000 past the cap on one series');
 });

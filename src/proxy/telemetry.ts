@@ -50,6 +50,10 @@ export interface RequestCounters {
 
 type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
 
+/** Distinct label combinations of skiff_requests_total and its histogram; beyond, OVERFLOW_WORKLOAD. */
+export const MAX_AGGREGATES = 10_000;
+/** The source_workload of requests counted past MAX_AGGREGATES. */
+export const OVERFLOW_WORKLOAD = '(overflow)';
 /** How many key-described counter pairs countersForKey keeps. */
 const MAX_KEYED = 4096;
 
@@ -124,7 +128,23 @@ export class Telemetry {
     const key = `${labels.direction}\u0001${labels.source_namespace}\u0001${labels.source_workload_kind}\u0001${labels.source_workload}\u0001${labels.destination_namespace}\u0001${labels.destination_workload_kind}\u0001${labels.destination_workload}\u0001${labels.destination_service}\u0001${labels.route}`;
     let a = this.aggregates.get(key);
     if (!a) {
+      // Callers choose part of the labels (the workload their sidecar claims): past the cap,
+      // new combinations count on one series per direction instead of growing without end.
+      if (this.aggregates.size >= MAX_AGGREGATES) return this.overflowOf(labels.direction);
       a = new RequestAggregate({ ...labels });
+      this.aggregates.set(key, a);
+    }
+    return a;
+  }
+
+  private overflowOf(direction: RequestLabels['direction']): RequestAggregate {
+    const key = `\u0000overflow\u0001${direction}`;
+    let a = this.aggregates.get(key);
+    if (!a) {
+      a = new RequestAggregate({
+        direction, source_namespace: '', source_workload_kind: '', source_workload: OVERFLOW_WORKLOAD,
+        destination_namespace: '', destination_workload_kind: '', destination_workload: '', destination_service: '', route: '',
+      });
       this.aggregates.set(key, a);
     }
     return a;

@@ -53,14 +53,28 @@ export function clusterDashboardSource(kc: KubeConfig, namespace: string): Dashb
   };
 }
 
-/** One row per proxy: the replica it streams from (connected) wins; otherwise the first that knows it. */
+/**
+ * One row per proxy from every replica's records. A proxy streams its config from one replica
+ * but its acknowledgements and certificate requests go through the Service to any of them:
+ * connected if any replica has its stream, applied whatever any replica heard it applied (the
+ * desired config where one did), the latest certificate any replica issued or saw.
+ */
 export function mergeReplicas(replicas: readonly (readonly ProxyFacts[])[]): ProxyFacts[] {
   const merged = new Map<string, ProxyFacts>();
   for (const list of replicas) {
     for (const p of list) {
       const have = merged.get(p.proxy);
-      if (!have || (!have.connected && p.connected)) merged.set(p.proxy, p);
+      if (!have) {
+        merged.set(p.proxy, { ...p });
+        continue;
+      }
+      have.connected ||= p.connected;
+      have.desired ??= p.desired;
+      if (p.applied && (!have.applied || p.applied === have.desired)) have.applied = p.applied;
+      have.lastError ??= p.lastError;
+      if (p.certificateNotAfter && (!have.certificateNotAfter || p.certificateNotAfter > have.certificateNotAfter)) have.certificateNotAfter = p.certificateNotAfter;
     }
   }
+  for (const p of merged.values()) p.upToDate = p.applied !== null && p.applied === p.desired;
   return [...merged.values()];
 }

@@ -57,6 +57,7 @@ function countsOf(m: TrafficMetrics): Counts {
   return { success: value('success_count') ?? 0, failure: value('failure_count') ?? 0, denied: value('denied_count') ?? 0, p99: value('p99_response_latency') ?? null };
 }
 
+const zero = (): Counts => ({ success: 0, failure: 0, denied: 0, p99: null });
 const total = (c: Counts) => c.success + c.failure + c.denied;
 
 function trafficOf(c: Counts, windowSeconds: number): EdgeTraffic {
@@ -130,7 +131,7 @@ export function dashboardView(input: DashboardInputs): DashboardView {
     }
     taken.set(side, m.edge.direction);
     const pair = direct.get(key) ?? { source, target };
-    const counts = pair[m.edge.side] ?? { success: 0, failure: 0, denied: 0, p99: null };
+    const counts = pair[m.edge.side] ?? zero();
     add(counts, countsOf(m));
     pair[m.edge.side] = counts;
     direct.set(key, pair);
@@ -148,12 +149,12 @@ export function dashboardView(input: DashboardInputs): DashboardView {
       totals.set(m.backend.name, countsOf(m));
     }
     const all = [...totals.values()].reduce((a, c) => a + total(c), 0);
-    const shareOf = (service: string) => (all > 0 ? Math.round(((total(totals.get(service) ?? { success: 0, failure: 0, denied: 0, p99: null })) / all) * 1000) / 10 : null);
+    const shareOf = (service: string) => (all > 0 ? Math.round(((total(totals.get(service) ?? zero())) / all) * 1000) / 10 : null);
     const nameOf = (key: string) => key.slice(key.indexOf('/') + 1);
     splits.push({
       split: split.key, root: split.root ?? '', active: split.active,
       conditions: (conditions.get(split.key) ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
-      backends: backends.map((b) => ({ service: b.service, configuredPercent: b.percent, observedPercent: shareOf(nameOf(b.service)), rps: trafficOf(totals.get(nameOf(b.service)) ?? { success: 0, failure: 0, denied: 0, p99: null }, input.windowSeconds).rps })),
+      backends: backends.map((b) => ({ service: b.service, configuredPercent: b.percent, observedPercent: shareOf(nameOf(b.service)), rps: trafficOf(totals.get(nameOf(b.service)) ?? zero(), input.windowSeconds).rps })),
     });
     if (!split.active || !split.root) continue;
     const root = serviceId(split.root);
@@ -174,12 +175,12 @@ export function dashboardView(input: DashboardInputs): DashboardView {
       if (m.resource.namespace !== split.namespace || m.resource.name !== split.name || !m.backend || !m.edge) continue;
       const client = nodeOf(m.edge.resource);
       const c = countsOf(m);
-      const sum = clients.get(client) ?? { success: 0, failure: 0, denied: 0, p99: null };
+      const sum = clients.get(client) ?? zero();
       add(sum, c);
       clients.set(client, sum);
       for (const target of serviceWorkloads.get(`${split.namespace}/${m.backend.name}`) ?? []) {
         const key = `${client}>${target}`;
-        const sumCarried = carried.get(key) ?? { success: 0, failure: 0, denied: 0, p99: null };
+        const sumCarried = carried.get(key) ?? zero();
         add(sumCarried, c);
         carried.set(key, sumCarried);
       }

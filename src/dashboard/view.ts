@@ -201,7 +201,7 @@ export function dashboardView(input: DashboardInputs): DashboardView {
   }
 
   // Access: who may call whom, per workload pair and into each split's root.
-  const access = topology ? accessPairs(topology, serviceWorkloads, ofPod) : [];
+  const access = topology ? accessOf(topology, serviceWorkloads, ofPod) : [];
   const allowed = new Set(access.map((a) => `${a.source}>${a.target}`));
   const permissive = new Set((topology?.namespaces ?? []).filter((n) => n.accessMode === 'permissive').map((n) => n.name));
   const defaultPermissive = topology?.mesh.defaultAccessMode === 'permissive';
@@ -236,6 +236,21 @@ export function dashboardView(input: DashboardInputs): DashboardView {
     access, splits, workloads: topology ? workloadPanels(topology, input.proxies, ofPod) : [],
     problems: [...input.problems],
   };
+}
+
+/**
+ * The access pairs depend on the topology alone, and computing them runs `explain` over the
+ * whole mesh: once per topology object, not once per view (local mode keeps its topology
+ * until the next rebuild).
+ */
+const accessByTopology = new WeakMap<Topology, AccessPair[]>();
+function accessOf(topology: Topology, serviceWorkloads: ReadonlyMap<string, string[]>, ofPod: (p: PodNode) => string): AccessPair[] {
+  let pairs = accessByTopology.get(topology);
+  if (!pairs) {
+    pairs = accessPairs(topology, serviceWorkloads, ofPod);
+    accessByTopology.set(topology, pairs);
+  }
+  return pairs;
 }
 
 /** Caller workload → destination workload (and → a split's root Service) for every TrafficTarget rule. */

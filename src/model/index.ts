@@ -5,4 +5,4 @@ export { buildTopology, allIssues } from './build.ts';
 export { spiffeId, key } from './keys.ts';
 export { portProtocol } from './services.ts';
 export { attachmentKey } from './policies.ts';
-export { OUTBOUND_SCOPE_KEY, inOutboundScope, parseOutboundScope } from './outbound-scope.ts';
+export { OUTBOUND_SCOPE_KEY, parseOutboundScope } from './outbound-scope.ts';

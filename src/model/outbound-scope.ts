@@ -37,9 +37,3 @@ export function outboundScopeOf(pod: { namespace: string; name: string; outbound
   issues.push(issue('SKIFF_W_OUTBOUND_SCOPE', `metadata.annotations.${OUTBOUND_SCOPE_KEY}`, `${parsed.problem}; the proxy is configured for every Service`, where));
   return undefined;
 }
-
-/** Whether a Service (`ns/name`) is in a scope. */
-export function inOutboundScope(scope: readonly string[], service: string): boolean {
-  const namespace = service.slice(0, service.indexOf('/'));
-  return scope.includes(service) || scope.includes(`${namespace}/*`);
-}

@@ -120,7 +120,8 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const sourceNamespace = peer.namespace ?? '';
   // The caller's own account of its workload and pod: taken only from a verified mesh peer, and
   // only when it names the namespace the peer's certificate proves.
-  const claimed = peer.identity ? headerValue(req.headers, CLIENT_HEADER)?.split('/') : undefined;
+  const claim = peer.identity ? headerValue(req.headers, CLIENT_HEADER) : undefined;
+  const claimed = claim?.split('/');
   const client = claimed?.[0] === sourceNamespace ? claimed : undefined;
   const addressed = peer.identity ? headerValue(req.headers, SERVICE_HEADER) : undefined;
   const service = addressed !== undefined && inboundPortServes(state, port, addressed) ? addressed : (port === undefined ? undefined : state.inboundPorts.get(port)?.services[0]);
@@ -140,7 +141,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
     } satisfies SeriesKey,
   });
   const record = (status: number, generated?: string) => {
-    const key = `${peer.identity ? sourceNamespace : '\u0000'}\u0001${client ? claimed?.join('/') : ''}\u0001${service ?? ''}\u0001${route}`;
+    const key = `${peer.identity ? sourceNamespace : '\u0000'}\u0001${client ? claim : ''}\u0001${service ?? ''}\u0001${route}`;
     ctx.telemetry.count(ctx.telemetry.countersForKey(key, describe), status, generated, performance.now() - started);
   };
   if (port === undefined || !inboundPort) {

@@ -163,8 +163,7 @@ export class Telemetry {
     }
     let counters = byDetail.get(detail);
     if (!counters) {
-      const { labels, series } = describe();
-      counters = { aggregate: this.aggregateOf(labels), series: this.traffic.seriesOf(series) };
+      counters = this.countersOf(describe());
       byDetail.set(detail, counters);
     }
     return counters;
@@ -179,11 +178,14 @@ export class Telemetry {
   countersForKey(key: string, describe: () => { labels: RequestLabels; series: SeriesKey }): RequestCounters {
     let counters = this.byKey.get(key);
     if (!counters) {
-      const { labels, series } = describe();
-      counters = { aggregate: this.aggregateOf(labels), series: this.traffic.seriesOf(series) };
+      counters = this.countersOf(describe());
       if (this.byKey.size < MAX_KEYED) this.byKey.set(key, counters);
     }
     return counters;
+  }
+
+  private countersOf({ labels, series }: { labels: RequestLabels; series: SeriesKey }): RequestCounters {
+    return { aggregate: this.aggregateOf(labels), series: this.traffic.seriesOf(series) };
   }
 
   /** Counts one request on counters from countersFor: Prometheus and the traffic report. */

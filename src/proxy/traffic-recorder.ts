@@ -57,8 +57,7 @@ function countOn(a: Accumulator, status: number, generated: string | undefined, 
 export class TrafficRecorder {
   private current = new Map<string, Accumulator>();
 
-  private accumulator(key: SeriesKey, known?: string): Accumulator {
-    let id = known ?? keyString(key);
+  private accumulator(key: SeriesKey, id: string): Accumulator {
     let a = this.current.get(id);
     if (a) return a;
     if (this.current.size >= MAX_REPORT_SERIES) {
@@ -72,17 +71,12 @@ export class TrafficRecorder {
     return a;
   }
 
-  /** Counts one request: its status, the reason token when a Skiff proxy answered it, its duration. */
-  record(key: SeriesKey, status: number, generated: string | undefined, durationMs: number): void {
-    countOn(this.accumulator(key), status, generated, durationMs);
-  }
-
   /** A series to count on again and again with recordSeries (its key copied, its id built once). */
   seriesOf(key: SeriesKey): Series {
     return { key: { ...key, peer: { ...key.peer } }, id: keyString(key) };
   }
 
-  /** record(), for a series from seriesOf. */
+  /** Counts one request on a series from seriesOf: its status, the reason token when a Skiff proxy answered it, its duration. */
   recordSeries(series: Series, status: number, generated: string | undefined, durationMs: number): void {
     countOn(this.accumulator(series.key, series.id), status, generated, durationMs);
   }
@@ -101,7 +95,7 @@ export class TrafficRecorder {
   /** Puts back series a report could not deliver, so they go with the next one. */
   restore(series: TrafficSeries[]): void {
     for (const s of series) {
-      const a = this.accumulator(s);
+      const a = this.accumulator(s, keyString(s));
       a.success += s.success;
       a.failure += s.failure;
       a.denied += s.denied;

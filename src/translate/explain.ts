@@ -6,9 +6,9 @@
 import { compileInbound, compileRoutes, HostTable, normalizeRequestTarget, type AccessDecision, type PortProtocol, type RequestFacts } from '../config/index.ts';
 import { formatSpiffeId } from '../lib/spiffe.ts';
 import type { Issue } from '../errors/issue.ts';
-import { allIssues, inOutboundScope, type PodNode, type ServiceNode, type SplitNode, type Topology } from '../model/index.ts';
+import { allIssues, type PodNode, type ServiceNode, type SplitNode, type Topology } from '../model/index.ts';
 import { InboundBuilder } from './inbound.ts';
-import { buildOutbound } from './outbound.ts';
+import { OutboundHalves } from './outbound.ts';
 import { attachedPolicies, effectivePolicy, type EffectivePolicy } from './explain-policy.ts';
 import { PolicyIndex } from './policy-attachment.ts';
 
@@ -107,17 +107,18 @@ export function explainRequest(topology: Topology, from: string, host: string, r
   if ('problem' in normal) return { allowed: false, host, backends: [], reason: `the proxy answers 400: ${normal.problem}` };
   request = { ...request, path: normal.path };
   const policies = new PolicyIndex(topology);
-  const outbound = buildOutbound(topology, policies);
+  const halves = new OutboundHalves(topology, policies);
+  const outbound = halves.all().outbound;
   const target = new HostTable(outbound.services, namespace, topology.mesh.clusterDomain).lookup(host);
   if (!target) return { allowed: false, host, backends: [], reason: `${host} is not a service of the mesh (as seen from namespace ${namespace})` };
   const service = `${target.service.namespace}/${target.service.name}`;
-  // Pods of the caller's identity whose outbound scope leaves the Service out have no route to it.
+  // Pods of the caller's identity whose configs leave the Service out (their outbound scope) have no route to it.
   const callers = topology.pods.filter((p) => p.meshed && p.identity === identity);
-  if (callers.length > 0 && callers.every((p) => p.outboundScope && !inOutboundScope(p.outboundScope, service))) {
+  if (callers.length > 0 && callers.every((p) => !halves.of(p).outbound.services.includes(target.service))) {
     return { allowed: false, host, service, backends: [], reason: `${service} is outside the outbound scope of ${from}'s pods (skiff.dev/outbound-scope: ${callers[0]?.outboundScope?.join(', ')}); their proxies answer 502` };
   }
   const route = compileRoutes(target.port)(request);
-  const answer: QueryAnswer = { allowed: false, host, service: `${target.service.namespace}/${target.service.name}`, port: target.port.port, backends: [], reason: '' };
+  const answer: QueryAnswer = { allowed: false, host, service, port: target.port.port, backends: [], reason: '' };
   if (!route) return { ...answer, reason: 'no route matches' };
   answer.route = route.name;
   if (route.split) answer.split = route.split;

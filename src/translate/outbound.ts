@@ -5,7 +5,7 @@
  * per topology and shared by all proxies (names in the proxy's own namespace are resolved by
  * the proxy, as Kubernetes DNS does).
  */
-import type { Cluster, Endpoint, OutboundConfig, OutboundPort, OutboundService, Route } from '../config/index.ts';
+import { outboundHash, type Cluster, type Endpoint, type OutboundConfig, type OutboundPort, type OutboundService, type Route } from '../config/index.ts';
 import type { PodNode, ServiceNode, ServicePortNode, SplitNode, Topology } from '../model/index.ts';
 import { PolicyIndex } from './policy-attachment.ts';
 
@@ -127,7 +127,58 @@ export function outboundOf(entries: ReadonlyMap<string, OutboundEntry>, keys: It
   return { services: ordered.map((e) => e.service), clusters: ordered.flatMap((e) => e.clusters) };
 }
 
-/** Every Service a workload may call (a proxy configured from a file, goldens, explain). */
+/** An outbound half with its hash (computed once, folded into every config that shares it). */
+export interface OutboundHalf {
+  outbound: OutboundConfig;
+  digest: string;
+}
+
+/**
+ * The outbound halves: every Service for pods without an outbound scope (one object shared by
+ * all of them), and for pods with one the entries their scope names, one object (and hash)
+ * per distinct scope.
+ */
+export class OutboundHalves {
+  private readonly entries: Map<string, OutboundEntry>;
+  private readonly byNamespace = new Map<string, string[]>();
+  private readonly scoped = new Map<string, OutboundHalf>();
+  private full: OutboundHalf | undefined;
+
+  constructor(topology: Topology, policies: PolicyIndex) {
+    this.entries = buildOutboundEntries(topology, policies);
+    for (const key of this.entries.keys()) {
+      const namespace = key.slice(0, key.indexOf('/'));
+      const list = this.byNamespace.get(namespace);
+      if (list) list.push(key);
+      else this.byNamespace.set(namespace, [key]);
+    }
+  }
+
+  /** Every Service: what pods without an outbound scope get. */
+  all(): OutboundHalf {
+    if (!this.full) {
+      const outbound = outboundOf(this.entries, this.entries.keys());
+      this.full = { outbound, digest: outboundHash(outbound) };
+    }
+    return this.full;
+  }
+
+  /** What a pod's proxy is configured for. */
+  of(pod: PodNode): OutboundHalf {
+    if (!pod.outboundScope) return this.all();
+    const id = pod.outboundScope.join(',');
+    let half = this.scoped.get(id);
+    if (!half) {
+      const keys = pod.outboundScope.flatMap((e) => (e.endsWith('/*') ? this.byNamespace.get(e.slice(0, -2)) ?? [] : [e]));
+      const outbound = outboundOf(this.entries, keys);
+      half = { outbound, digest: outboundHash(outbound) };
+      this.scoped.set(id, half);
+    }
+    return half;
+  }
+}
+
+/** Every Service a workload may call (a proxy configured from a file, goldens). */
 export function buildOutbound(topology: Topology, policies = new PolicyIndex(topology)): OutboundConfig {
   const entries = buildOutboundEntries(topology, policies);
   return outboundOf(entries, entries.keys());

@@ -5,10 +5,10 @@
  * are their hashes; a full rebuild of a large mesh costs little more than one proxy's worth.
  * A pod with an outbound scope (model/outbound-scope.ts) gets only the Services it names.
  */
-import { outboundHash, PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } from '../config/index.ts';
+import { PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } from '../config/index.ts';
 import type { PodNode, Topology } from '../model/index.ts';
 import { InboundBuilder } from './inbound.ts';
-import { buildOutboundEntries, outboundOf, type OutboundEntry } from './outbound.ts';
+import { OutboundHalves } from './outbound.ts';
 import { PolicyIndex } from './policy-attachment.ts';
 
 function configFor(mesh: ProxyConfig['mesh'], pod: PodNode, inbound: InboundBuilder, outbound: ProxyConfig['outbound'], digest: string): ProxyConfig {
@@ -23,47 +23,6 @@ function configFor(mesh: ProxyConfig['mesh'], pod: PodNode, inbound: InboundBuil
 
 function meshOf(topology: Topology): ProxyConfig['mesh'] {
   return { trustDomain: topology.mesh.trustDomain, clusterDomain: topology.mesh.clusterDomain };
-}
-
-/**
- * The outbound halves: every Service for pods without an outbound scope (one object shared by
- * all of them), and for pods with one the entries their scope names, one object (and hash)
- * per distinct scope.
- */
-class OutboundHalves {
-  private readonly entries: Map<string, OutboundEntry>;
-  private readonly byNamespace = new Map<string, string[]>();
-  private readonly scoped = new Map<string, { outbound: ProxyConfig['outbound']; digest: string }>();
-  private full: { outbound: ProxyConfig['outbound']; digest: string } | undefined;
-
-  constructor(topology: Topology, policies: PolicyIndex) {
-    this.entries = buildOutboundEntries(topology, policies);
-    for (const key of this.entries.keys()) {
-      const namespace = key.slice(0, key.indexOf('/'));
-      const list = this.byNamespace.get(namespace);
-      if (list) list.push(key);
-      else this.byNamespace.set(namespace, [key]);
-    }
-  }
-
-  of(pod: PodNode): { outbound: ProxyConfig['outbound']; digest: string } {
-    if (!pod.outboundScope) {
-      if (!this.full) {
-        const outbound = outboundOf(this.entries, this.entries.keys());
-        this.full = { outbound, digest: outboundHash(outbound) };
-      }
-      return this.full;
-    }
-    const id = pod.outboundScope.join(',');
-    let half = this.scoped.get(id);
-    if (!half) {
-      const keys = pod.outboundScope.flatMap((e) => (e.endsWith('/*') ? this.byNamespace.get(e.slice(0, -2)) ?? [] : [e]));
-      const outbound = outboundOf(this.entries, keys);
-      half = { outbound, digest: outboundHash(outbound) };
-      this.scoped.set(id, half);
-    }
-    return half;
-  }
 }
 
 /** Configs of every meshed pod, by proxy id (`namespace/pod`), in sorted order. */

@@ -68,6 +68,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
       trustBundle: await readFile(values['trust-bundle'] as string, 'utf8'),
       ...(values['bootstrap-token-file'] ? { bootstrapToken: (await readFile(values['bootstrap-token-file'], 'utf8')).trim() } : {}),
       onCertificate: () => started.proxy?.reloadCertificates(),
+      forwardsTcp: values['tcp-forward-host'] !== undefined,
       log: (event, detail) => log.info({ event, ...detail }),
     });
   } else {

@@ -65,6 +65,16 @@ export class HostTable {
     for (const s of services) if (s.namespace === ownNamespace) this.byName.set(s.name, s);
   }
 
+  /** Whether a name (no port) stands for a service here. */
+  knows(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** The service a name (no port) stands for; a bare name (no dot) is looked up in `ownNamespace` too. */
+  serviceNamed(name: string, ownNamespace: string): OutboundService | undefined {
+    return this.byName.get(name) ?? (name.includes('.') || name.includes(':') ? undefined : this.byName.get(`${name}.${ownNamespace}`));
+  }
+
   /**
    * The service and port for a host. Without a port in the host, `defaultPort` (the port
    * the connection was made to, or 80) picks one; a service with a single port takes it.

@@ -3,7 +3,7 @@
  * plane and the sidecar. The sidecar imports nothing else from the control plane.
  */
 export * from './types.ts';
-export { checkCertificateResponse, checkProxyConfig, proxyConfigJsonSchema } from './schema.ts';
+export { checkCertificateResponse, checkProxyConfig, checkSubscribeAnswer, proxyConfigJsonSchema } from './schema.ts';
 export { inboundHash, outboundHash, proxyConfigHash, sha256 } from './hash.ts';
 export { DEFAULT_CLUSTER_POLICY, DEFAULT_ROUTE_POLICY } from './defaults.ts';
 export * from './evaluate.ts';

@@ -4,8 +4,12 @@
  * ajv), the sidecar validates answers with them, and both use the `Static` types.
  *
  *   POST /v1/certificate  CertificateRequest → CertificateResponse | ErrorBody
- *   GET  /v1/config?proxy=<ns/pod>&have=<hash>   Server-Sent Events: `event: config`,
- *        `id: <hash>`, `data: <ProxyConfig JSON>`
+ *   GET  /v1/config?proxy=<ns/pod>&have=<hash>[&demand=1[&tcp=1]]   Server-Sent Events:
+ *        `event: config`, `id: <hash>`, `data: <ProxyConfig JSON>`; `demand=1`: the proxy
+ *        resolves on demand (its config holds what it subscribed to), `tcp=1`: and every TCP
+ *        Service up front
+ *   POST /v1/subscribe    Subscribe → SubscribeAnswer | ErrorBody, on the stream's own
+ *        HTTP/2 connection (so on the replica that streams to it)
  *   POST /v1/ack          Ack → {ok: true} | ErrorBody
  */
 import { Type, type Static } from 'typebox';
@@ -33,6 +37,21 @@ export const AckSchema = Type.Object({
   error: Type.Optional(Type.String({ maxLength: 4096 })),
 }, { additionalProperties: false });
 export type Ack = Static<typeof AckSchema>;
+
+const SERVICE_KEY = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+
+export const SubscribeSchema = Type.Object({
+  proxy: Type.String({ maxLength: 317 }),
+  hosts: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 261 }), { maxItems: 64, description: 'Hosts the application called that the proxy does not know (a name or address, with or without port).' })),
+  services: Type.Optional(Type.Array(Type.String({ pattern: SERVICE_KEY }), { maxItems: 5000, description: 'Services (`ns/name`) subscribed to before: a proxy resuming on a new stream sends them first.' })),
+}, { additionalProperties: false });
+export type Subscribe = Static<typeof SubscribeSchema>;
+
+export const SubscribeAnswerSchema = Type.Object({
+  hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'The config version that holds them: the stream sends it (or sent it already).' }),
+  hosts: Type.Array(Type.Union([Type.String(), Type.Null()]), { description: 'Per host asked: the Service it names, or null (none in the mesh).' }),
+}, { additionalProperties: false });
+export type SubscribeAnswer = Static<typeof SubscribeAnswerSchema>;
 
 export const ErrorBodySchema = Type.Object({ error: Type.String() });
 export type ErrorBody = Static<typeof ErrorBodySchema>;

@@ -1,6 +1,6 @@
 /** Validation of a received ProxyConfig (the precompiled validator of its schema), then of every regex in it. */
 import { compileFullMatch } from '../lib/regex.ts';
-import type { CertificateResponse } from './protocol.ts';
+import type { CertificateResponse, SubscribeAnswer } from './protocol.ts';
 import { ProxyConfigSchema, type HttpMatch, type ProxyConfig } from './types.ts';
 import * as generated from './validators.generated.ts';
 
@@ -32,7 +32,7 @@ function regexProblems(config: ProxyConfig): string[] {
 
 interface ValidationError { instancePath: string; message?: string; keyword: string }
 interface PrecompiledValidator { (value: unknown): boolean; errors?: ValidationError[] | null }
-const { validateProxyConfig, validateCertificateResponse } = generated as unknown as Record<'validateProxyConfig' | 'validateCertificateResponse', PrecompiledValidator>;
+const { validateProxyConfig, validateCertificateResponse, validateSubscribeAnswer } = generated as unknown as Record<'validateProxyConfig' | 'validateCertificateResponse' | 'validateSubscribeAnswer', PrecompiledValidator>;
 
 /** Checks a decoded config: its schema, then that every regex compiles. Problems are readable. */
 export function checkProxyConfig(value: unknown): { ok: true; config: ProxyConfig } | { ok: false; problems: string[] } {
@@ -47,8 +47,18 @@ export function firstProblem(errors: readonly ValidationError[] | null | undefin
   return `${e?.instancePath || '/'} ${e?.message ?? 'is not valid'}`;
 }
 
+type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+function checkWith<T>(validate: PrecompiledValidator, value: unknown): Checked<T> {
+  return validate(value) ? { ok: true, value: value as T } : { ok: false, problem: firstProblem(validate.errors) };
+}
+
 /** Checks the control plane's answer to a certificate request: the answer, typed, or the first problem. */
-export function checkCertificateResponse(value: unknown): { ok: true; value: CertificateResponse } | { ok: false; problem: string } {
-  if (validateCertificateResponse(value)) return { ok: true, value: value as CertificateResponse };
-  return { ok: false, problem: firstProblem(validateCertificateResponse.errors) };
+export function checkCertificateResponse(value: unknown): Checked<CertificateResponse> {
+  return checkWith(validateCertificateResponse, value);
+}
+
+/** Checks the control plane's answer to a subscription. */
+export function checkSubscribeAnswer(value: unknown): Checked<SubscribeAnswer> {
+  return checkWith(validateSubscribeAnswer, value);
 }

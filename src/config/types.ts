@@ -177,6 +177,7 @@ export type Cluster = Static<typeof ClusterSchema>;
 export const OutboundConfigSchema = Type.Object({
   services: Type.Array(OutboundServiceSchema),
   clusters: Type.Array(ClusterSchema),
+  onDemand: Type.Optional(Type.Literal(true, { description: 'The proxy asks the control plane for a host it does not know (POST /v1/subscribe) and is then sent that Service and its changes; absent: a host not listed is outside the mesh.' })),
 }, closed);
 export type OutboundConfig = Static<typeof OutboundConfigSchema>;
 

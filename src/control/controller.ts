@@ -2,14 +2,15 @@
  * control: the control plane's core. It takes snapshots from a source, coalesces changes
  * (a short debounce with a hard cap), rebuilds the topology and every proxy's config, and
  * tells the distribution layer which proxies have a new config. It also remembers, per proxy,
- * which version was sent and which was applied (acknowledged) or refused, and why.
+ * which version was sent and which was applied (acknowledged) or refused, and why, and what a
+ * proxy that resolves on demand subscribed to (its config holds those Services only).
  *
  *   source ──snapshot──► MeshController ──buildTopology──► translateAll ──changed hashes──► streams
  */
 import { EventEmitter } from 'node:events';
 import type { ProxyConfig } from '../config/index.ts';
 import { allIssues, buildTopology, type Snapshot, type Topology } from '../model/index.ts';
-import { translateAll } from '../translate/index.ts';
+import { MeshTranslation } from '../translate/index.ts';
 
 export interface ProxyRecord {
   id: string;
@@ -24,6 +25,18 @@ export interface ProxyRecord {
   /** When the workload certificate this replica issued it last expires. */
   certificateNotAfter?: string;
   connected: number;
+  /** A proxy that resolves on demand: what it subscribed to (its config holds those Services). */
+  demand?: { services: Set<string>; tcp: boolean };
+}
+
+/** At most this many Services one proxy may subscribe to; a scope (or `*`) serves proxies that call more. */
+export const MAX_SUBSCRIPTIONS = 5000;
+
+/** What a proxy that resolves on demand asks for: Services by key (resumption) and by host name (first calls). */
+export interface DemandChange {
+  services?: readonly string[];
+  hosts?: readonly string[];
+  tcp?: boolean;
 }
 
 /** Whether a proxy applied the config it should have now. */
@@ -65,8 +78,16 @@ function wireJson(config: ProxyConfig, outboundJson: Map<object, string>): strin
   return `${JSON.stringify(rest).slice(0, -1)},"outbound":${outbound}}`;
 }
 
+/** One proxy's entry in another replica's /v1/acks. */
+export interface ReplicaAck {
+  applied: string;
+  demand?: { services: string[]; tcp: boolean };
+}
+
 export class MeshController extends EventEmitter<ControllerEvents> {
   topology: Topology | undefined;
+  /** The translation of `topology`, kept to compute one proxy's config when its demand changes. */
+  private translation: MeshTranslation | undefined;
   /** The snapshot `topology` was built from. */
   snapshot: Snapshot | undefined;
   readonly proxies = new Map<string, ProxyRecord>();
@@ -100,11 +121,14 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     if (!snapshot) return;
     const started = performance.now();
     const topology = buildTopology(snapshot);
-    const configs = translateAll(topology);
+    const translation = new MeshTranslation(topology);
     const outboundJson = new Map<object, string>();
     const changed: string[] = [];
-    for (const [id, config] of configs) {
+    const present = new Set<string>();
+    for (const id of translation.proxyIds()) {
+      present.add(id);
       const record = this.proxies.get(id);
+      const config = translation.configOf(id, record?.demand) as ProxyConfig;
       if (record && record.config.hash === config.hash) continue;
       const next: ProxyRecord = record ?? { id, identity: config.proxy.identity, config, json: '', connected: 0 };
       next.config = config;
@@ -114,12 +138,40 @@ export class MeshController extends EventEmitter<ControllerEvents> {
       changed.push(id);
     }
     for (const id of [...this.proxies.keys()]) {
-      if (!configs.has(id) && (this.proxies.get(id)?.connected ?? 0) === 0) this.proxies.delete(id);
+      if (!present.has(id) && (this.proxies.get(id)?.connected ?? 0) === 0) this.proxies.delete(id);
     }
+    this.translation = translation;
     this.topology = topology;
     this.snapshot = snapshot;
     this.emit('rebuilt', { topology, durationMs: performance.now() - started, changed: changed.length });
     if (changed.length > 0) this.emit('changed', changed);
+  }
+
+  /**
+   * Adds to what a proxy resolves on demand: Services by key, and the Services its host names
+   * stand for (each answered: its key, or null when the mesh has no such Service). Its config
+   * is recomputed at once, and pushed when it changed (unless `emit` is false: the caller
+   * sends it). Undefined: no such proxy, or past the subscription limit.
+   */
+  demand(id: string, change: DemandChange, emit = true): { hash: string; hosts: (string | null)[] } | undefined {
+    const record = this.proxies.get(id);
+    const translation = this.translation;
+    if (!record || !translation) return undefined;
+    const ns = record.config.proxy.namespace;
+    const hosts = (change.hosts ?? []).map((h) => translation.serviceFor(h, ns) ?? null);
+    const demand = record.demand ?? { services: new Set<string>(), tcp: false };
+    const wanted = [...(change.services ?? []), ...hosts.filter((k): k is string => k !== null)].filter((k) => !demand.services.has(k));
+    if (demand.services.size + wanted.length > MAX_SUBSCRIPTIONS) return undefined;
+    for (const key of wanted) demand.services.add(key);
+    if (change.tcp !== undefined) demand.tcp = change.tcp;
+    record.demand = demand;
+    const config = translation.configOf(id, demand);
+    if (config && config.hash !== record.config.hash) {
+      record.config = config;
+      record.json = wireJson(config, new Map());
+      if (emit) this.emit('changed', [id]);
+    }
+    return { hash: record.config.hash, hosts };
   }
 
   acknowledge(id: string, result: { hash?: string; error?: string }): void {
@@ -133,10 +185,15 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     }
   }
 
-  /** What each proxy that acknowledged to this replica applied last (for the other replicas). */
-  acks(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const r of this.proxies.values()) if (r.appliedHash) out[r.id] = r.appliedHash;
+  /**
+   * What each proxy that acknowledged to this replica applied last, and what it resolves on
+   * demand (for the other replicas: the status writer computes the same config from it).
+   */
+  acks(): Record<string, ReplicaAck> {
+    const out: Record<string, ReplicaAck> = {};
+    for (const r of this.proxies.values()) {
+      if (r.appliedHash) out[r.id] = { applied: r.appliedHash, ...(r.demand ? { demand: { services: [...r.demand.services], tcp: r.demand.tcp } } : {}) };
+    }
     return out;
   }
 

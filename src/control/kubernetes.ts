@@ -9,7 +9,7 @@ import { SMI_KINDS } from '../api/index.ts';
 import type { Condition } from '../api/index.ts';
 import type { MeshSettings } from '../model/index.ts';
 import { KubernetesSource } from '../sources/kubernetes/source.ts';
-import { isUpToDate, MeshController } from './controller.ts';
+import { isUpToDate, type ReplicaAck, MeshController } from './controller.ts';
 import { abCanariesOverSmi, canaryView } from './flagger.ts';
 import type { LeaderElector } from './leader.ts';
 import { desiredStatuses, progressOf, withTransitionTimes, type StatusTarget } from './status.ts';
@@ -44,7 +44,7 @@ export class KubernetesController {
   private readonly abWarned = new Set<string>();
   private readonly options: KubernetesControllerOptions;
   /** With several replicas: what the proxies streaming from the others applied (ReplicaPeers.acks). */
-  peerAcks: (() => Promise<ReadonlyMap<string, ReadonlySet<string>>>) | undefined;
+  peerAcks: (() => Promise<ReadonlyMap<string, readonly ReplicaAck[]>>) | undefined;
 
   constructor(options: KubernetesControllerOptions) {
     this.options = options;
@@ -80,7 +80,9 @@ export class KubernetesController {
       const records = [...this.controller.proxies.values()];
       // Proxies acknowledge to the replica they stream from: ask the others only when some proxy has not acked here.
       const elsewhere = this.peerAcks && records.some((r) => !isUpToDate(r)) ? await this.peerAcks().catch(() => undefined) : undefined;
-      const proxies = records.map((r) => ({ id: r.id, upToDate: isUpToDate(r) || (elsewhere?.get(r.id)?.has(r.config.hash) ?? false), outbound: r.config.outbound }));
+      // A proxy resolving on demand streams from another replica: its config here follows what it subscribed to there.
+      for (const [id, acks] of elsewhere ?? []) for (const ack of acks) if (ack.demand) this.controller.demand(id, ack.demand);
+      const proxies = records.map((r) => ({ id: r.id, upToDate: isUpToDate(r) || (elsewhere?.get(r.id)?.some((a) => a.applied === r.config.hash) ?? false), outbound: r.config.outbound }));
       const now = new Date().toISOString();
       for (const target of desiredStatuses(topology, progressOf(topology, proxies), this.generations)) await this.write(target, now);
       await this.emitEvents();

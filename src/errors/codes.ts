@@ -63,7 +63,7 @@ export const CODES = def({
   SKIFF_E_MESH_CONFIG: { severity: 'error', summary: 'A MeshConfig field that is unknown or not valid; its default stays in force.' },
   // Mesh model: problems between objects.
   SKIFF_W_DUPLICATE_OBJECT: { severity: 'warning', summary: 'The same object (kind, namespace, name) appears twice in the input; the first one is used.' },
-  SKIFF_W_OUTBOUND_SCOPE: { severity: 'warning', summary: 'A skiff.dev/outbound-scope annotation that cannot be read; the proxy is configured for every Service.' },
+  SKIFF_W_OUTBOUND_SCOPE: { severity: 'warning', summary: 'A skiff.dev/outbound-scope annotation that cannot be read; it is ignored and the proxy reaches every Service.' },
   SKIFF_W_NAMESPACE_ACCESS_MODE: { severity: 'warning', summary: 'A namespace sets skiff.dev/access to something other than permissive or strict.' },
   SKIFF_W_SERVICE_TARGET_PORT: { severity: 'warning', summary: 'A Service targetPort names a port that a selected pod does not declare; that pod is not an endpoint for it.' },
   SKIFF_E_SPLIT_ROOT_MISSING: { severity: 'error', summary: 'The root Service of a TrafficSplit does not exist; the split does nothing.' },

@@ -7,6 +7,8 @@
  *                                  original destination when the Host names no mesh service;
  *   a mesh Service's TCP port    → TCP forwarding over mTLS (tcp.ts), the opaque case that
  *                                  only the original destination can route;
+ *   an address the config lacks  → with `outbound.onDemand`, asked of the control plane once
+ *                                  (on-demand.ts), then one of the above;
  *   anything else                → passed through unchanged to where the application sent it
  *                                  (the proxy's uid is not captured), as if no mesh were there;
  *   no original destination      → the application addressed the listener itself
@@ -51,17 +53,26 @@ export function acceptCapturedOutbound(ctx: ProxyContext, frontend: Frontend, li
       http();
       return;
     }
-    const target = ctx.state?.hosts.lookupAuthority({ name: to.address, port: to.port });
-    if (!target) {
-      passThrough(ctx, socket, to, limits);
-      return;
-    }
-    if (target.port.protocol === 'tcp') {
-      forwardOutboundTcp(ctx, socket, target.service, target.port);
-      socket.resume();
-      return;
-    }
-    http({ originalAuthority: `${to.address}:${to.port}` });
+    const route = (mayAsk: boolean) => {
+      const state = ctx.state;
+      const target = state?.hosts.lookupAuthority({ name: to.address, port: to.port });
+      if (!target && mayAsk && state?.config.outbound.onDemand && ctx.onDemand && !socket.destroyed) {
+        // An address this proxy has not been configured for: ask once whether it is a mesh Service (the socket waits, paused).
+        void ctx.onDemand.resolve(to.address).then((result) => (result === 'found' ? route(false) : passThrough(ctx, socket, to, limits)));
+        return;
+      }
+      if (!target) {
+        passThrough(ctx, socket, to, limits);
+        return;
+      }
+      if (target.port.protocol === 'tcp') {
+        forwardOutboundTcp(ctx, socket, target.service, target.port);
+        socket.resume();
+        return;
+      }
+      http({ originalAuthority: `${to.address}:${to.port}` });
+    };
+    route(true);
   });
   server.maxConnections = limits.maxConnections;
   server.on('drop', () => ctx.telemetry.connectionsRefused.labels({ listener: 'outbound', reason: 'too-many-connections' }).inc());

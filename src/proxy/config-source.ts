@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { TrafficSeries } from '../config/index.ts';
+import type { SubscribeAnswer, TrafficSeries } from '../config/index.ts';
 import { FileWatch, signatureOf } from './file-watch.ts';
 
 export interface ConfigSourceEvents {
@@ -22,6 +22,8 @@ export interface ConfigSource extends EventEmitter<ConfigSourceEvents> {
   report?(result: { hash?: string; error?: string }): void;
   /** Sends one interval's traffic series to the control plane (config/traffic.ts); rejects when it could not. */
   reportTraffic?(series: TrafficSeries[]): Promise<void>;
+  /** Subscribes to the Services hosts name (a config with `outbound.onDemand`); the new config follows as a `config` event. */
+  subscribe?(hosts: string[]): Promise<SubscribeAnswer>;
 }
 
 /** A JSON file, re-read when it changes (watch plus a poll, for filesystems that do not notify). */

@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RoutePolicy } from '../config/index.ts';
 import { sendGenerated } from './generated.ts';
+import type { OnDemandResolver } from './on-demand.ts';
 import type { InboundRateLimits } from './rate-limits.ts';
 import type { RetryBudget } from './resilience.ts';
 import type { ProxyState } from './state.ts';
@@ -24,6 +25,8 @@ export interface ProxyContext {
   /** The retry budget of a cluster, configured with the route's retry settings. */
   budget(cluster: string, retry: RoutePolicy['retry']): RetryBudget;
   readonly rateLimits: InboundRateLimits;
+  /** Asks the control plane about hosts the config does not hold (configs with `outbound.onDemand`); absent: a config from a file. */
+  readonly onDemand: OnDemandResolver | undefined;
   /** Inbound decisions, for /stats (local mode's live view reads them). */
   readonly counters: { inboundAllowed: number; inboundDenied: number };
 }

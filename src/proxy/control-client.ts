@@ -9,12 +9,16 @@
  * - Config: one long-lived Server-Sent Events stream; on reconnect (exponential backoff with
  *   jitter) it says which version it has, so nothing is resent needlessly. If the control plane
  *   is gone, the proxy keeps serving with what it has.
+ * - On demand: the stream says the proxy resolves on demand, so its config holds only the
+ *   Services it subscribed to. Subscriptions go on the stream's own HTTP/2 connection (one
+ *   undici Client, so the same replica); a new stream first re-sends every Service subscribed
+ *   so far (versioned resumption: the version it has is then usually current and nothing is sent).
  */
 import { EventEmitter } from 'node:events';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Agent, EventSource, request } from 'undici';
-import { checkCertificateResponse, CONFIG_EVENT, type Ack, type CertificateRequest, type TrafficReport, type TrafficSeries } from '../config/index.ts';
+import { Agent, Client, EventSource, request } from 'undici';
+import { checkCertificateResponse, checkSubscribeAnswer, CONFIG_EVENT, type Ack, type CertificateRequest, type Subscribe, type SubscribeAnswer, type TrafficReport, type TrafficSeries } from '../config/index.ts';
 import { backoffMs } from '../lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
@@ -31,8 +35,12 @@ export interface ControlClientOptions {
   bootstrapToken?: string;
   /** Called after a new certificate was written, so the proxy loads it at once. */
   onCertificate?: () => void;
+  /** The proxy forwards TCP through listeners of its own (no capture): it needs every TCP Service up front. */
+  forwardsTcp?: boolean;
   log?: (event: string, detail: Record<string, unknown>) => void;
 }
+
+const SUBSCRIBE_TIMEOUT_MS = 2000;
 
 /** Reconnect and retry delays: 100 ms doubling to 5 s, with jitter. */
 const backoff = (attempt: number) => backoffMs(attempt, 100, 5000);
@@ -45,6 +53,10 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   private haveHash: string | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private stream: EventSource | undefined;
+  /** The stream's connection (HTTP/2): subscriptions travel on it. */
+  private channel: Client | undefined;
+  /** Services subscribed to so far, re-sent on every new stream. */
+  private readonly subscribed = new Set<string>();
   connected = false;
   certificateNotAfter: Date | undefined;
   /** The current certificate and key. */
@@ -75,10 +87,13 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
    * never re-read from the folder, where a renewal may be halfway through replacing the files.
    */
   private async dispatcher(): Promise<Agent> {
-    if (this.agent) return this.agent;
-    const material = this.held && (this.certificateNotAfter?.getTime() ?? 0) > Date.now() ? this.held : undefined;
-    this.agent = new Agent({ connect: { ca: this.trust, ...(material ? { cert: material.cert, key: material.key } : {}), minVersion: 'TLSv1.3' }, keepAliveTimeout: 30_000 });
+    this.agent ??= new Agent({ connect: this.tlsOptions(), keepAliveTimeout: 30_000 });
     return this.agent;
+  }
+
+  private tlsOptions(): { ca: string; cert?: string; key?: string; minVersion: 'TLSv1.3' } {
+    const material = this.held && (this.certificateNotAfter?.getTime() ?? 0) > Date.now() ? this.held : undefined;
+    return { ca: this.trust, ...(material ? { cert: material.cert, key: material.key } : {}), minVersion: 'TLSv1.3' };
   }
 
   private resetAgent(): void {
@@ -178,8 +193,47 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
    * opened is asked once more with a plain request, to report why it was refused.
    */
   private async streamOnce(): Promise<void> {
-    const dispatcher = await this.dispatcher();
-    const url = `${this.options.url}/v1/config?proxy=${encodeURIComponent(this.options.proxyId)}${this.haveHash ? `&have=${this.haveHash}` : ''}`;
+    const dispatcher = new Client(this.options.url, { allowH2: true, connect: this.tlsOptions(), keepAliveTimeout: 60_000 });
+    this.channel = dispatcher;
+    try {
+      // Resumption: this replica learns what the proxy subscribed to before the stream starts.
+      if (this.subscribed.size > 0) await this.postSubscribe(dispatcher, { proxy: this.options.proxyId, services: [...this.subscribed] });
+      await this.streamOn(dispatcher);
+    } finally {
+      if (this.channel === dispatcher) this.channel = undefined;
+      void dispatcher.close().catch(() => undefined);
+    }
+  }
+
+  private async postSubscribe(dispatcher: Client, body: Subscribe): Promise<SubscribeAnswer> {
+    const res = await request(`${this.options.url}/v1/subscribe`, {
+      method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+      headersTimeout: SUBSCRIBE_TIMEOUT_MS, bodyTimeout: SUBSCRIBE_TIMEOUT_MS,
+    });
+    const answer: unknown = await res.body.json().catch(() => undefined);
+    const checked = checkSubscribeAnswer(answer);
+    if (res.statusCode !== 200 || !checked.ok) {
+      const reason = (answer as { error?: unknown } | undefined)?.error;
+      throw new Error(`subscription refused (${res.statusCode}): ${typeof reason === 'string' ? reason : checked.ok ? 'no answer' : checked.problem}`);
+    }
+    return checked.value;
+  }
+
+  /**
+   * Asks the control plane for hosts the application called that the config does not hold:
+   * per host the Service it names (now in the config version `hash`, sent on the stream), or
+   * null. Rejects when no stream is up (the control plane is away) or it does not answer in time.
+   */
+  async subscribe(hosts: string[]): Promise<SubscribeAnswer> {
+    const channel = this.channel;
+    if (!channel || !this.connected) throw new Error('no config stream to the control plane');
+    const answer = await this.postSubscribe(channel, { proxy: this.options.proxyId, hosts });
+    for (const key of answer.hosts) if (key !== null) this.subscribed.add(key);
+    return answer;
+  }
+
+  private async streamOn(dispatcher: Client): Promise<void> {
+    const url = `${this.options.url}/v1/config?proxy=${encodeURIComponent(this.options.proxyId)}${this.haveHash ? `&have=${this.haveHash}` : ''}&demand=1${this.options.forwardsTcp ? '&tcp=1' : ''}`;
     let opened = false;
     await new Promise<void>((_resolve, reject) => {
       const source = new EventSource(url, { node: { dispatcher } });
@@ -257,6 +311,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     this.stopped = true;
     if (this.renewTimer) clearTimeout(this.renewTimer);
     this.stream?.close();
+    void this.channel?.close().catch(() => undefined);
     this.resetAgent();
   }
 }

@@ -15,6 +15,8 @@ export interface Refusal {
   detail: string;
   /** For an injected fault: the status its policy names. */
   status?: number;
+  /** For an unknown host: its name, as parsed (what an on-demand proxy asks the control plane for). */
+  host?: string;
 }
 
 export interface Resolved {
@@ -32,7 +34,7 @@ export function resolve(state: ProxyState, authority: string | undefined, url: s
   const parsed = parseAuthority(authority);
   if (!parsed) return { refuse: 'bad-request', detail: 'the request\'s host is not a valid authority' };
   const target = state.hosts.lookupAuthority(parsed);
-  if (!target) return { refuse: 'unknown-host', detail: `${authority} is not a service of the mesh` };
+  if (!target) return { refuse: 'unknown-host', detail: `${authority} is not a service of the mesh`, host: parsed.name };
   const normal = normalizeRequestTarget(url);
   if ('problem' in normal) return { refuse: 'bad-request', detail: normal.problem };
   const port = state.ports.get(target.port);

@@ -3,9 +3,10 @@
  * (absolute-form, `HTTP_PROXY`) or captured transparently (origin-form with a Host header).
  * Host → service → route → a backend picked by weight per request → an endpoint picked by
  * load → mTLS to the destination's sidecar. Names outside the mesh get 502: never an open proxy.
+ * A proxy resolving on demand first asks the control plane about a host it does not know (on-demand.ts).
  */
 import type { ServerResponse } from 'node:http';
-import type { Endpoint, ProxyConfig, RequestFacts } from '../config/index.ts';
+import { parseAuthority, type Endpoint, type ProxyConfig, type RequestFacts } from '../config/index.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
@@ -19,8 +20,7 @@ import { pickEndpoint } from './state.ts';
 import type { RequestLabels } from './telemetry.ts';
 import { endpointPeer, type SeriesKey } from './traffic-recorder.ts';
 
-export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: ServerResponse): void {
-  const started = performance.now();
+export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: ServerResponse, started = performance.now(), resolvedOnDemand = false): void {
   const state = stateOrNotReady(ctx, res);
   if (!state) return;
   const host = hostOf(req.headers);
@@ -32,6 +32,17 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
     resolved = isRefusal(byAddress) ? byAddress : { ...byAddress, authority: host ?? original };
   }
   if (isRefusal(resolved)) {
+    const unknown = resolved.refuse === 'unknown-host' && state.config.outbound.onDemand && ctx.onDemand && !resolvedOnDemand
+      ? [resolved.host, original !== undefined ? parseAuthority(original)?.name : undefined].filter((n): n is string => n !== undefined) : [];
+    if (unknown.length > 0 && ctx.onDemand) {
+      // A host this proxy has not been configured for: ask the control plane once, then route with the new config.
+      const refusal = resolved;
+      void Promise.all(unknown.map((n) => ctx.onDemand?.resolve(n))).then((results) => {
+        if (results.includes('found')) handleOutbound(ctx, req, res, started, true);
+        else sendGenerated(res, refusal.refuse, results.includes('failed') ? `${refusal.detail} (the control plane did not answer in time)` : refusal.detail);
+      });
+      return;
+    }
     sendGenerated(res, resolved.refuse, resolved.detail);
     return;
   }

@@ -15,6 +15,7 @@ import { acceptCapturedOutbound, acceptOutbound } from './captured.ts';
 import { createFrontend, enforceTimeoutsWithoutListening, type Frontend } from './frontend.ts';
 import { acceptInbound, handleInbound } from './inbound.ts';
 import { handleOutbound } from './outbound.ts';
+import { OnDemandResolver } from './on-demand.ts';
 import { InboundRateLimits } from './rate-limits.ts';
 import { RetryBudget } from './resilience.ts';
 import { compileState, type ProxyState } from './state.ts';
@@ -66,6 +67,7 @@ export class SkiffProxy implements ProxyContext {
   readonly probePaths: ReadonlySet<string>;
   readonly rateLimits = new InboundRateLimits();
   readonly counters = { inboundAllowed: 0, inboundDenied: 0 };
+  readonly onDemand: OnDemandResolver | undefined;
   private readonly options: ProxyOptions;
   private readonly certs: TlsMaterialWatcher | undefined;
   private readonly budgets = new Map<string, RetryBudget>();
@@ -88,6 +90,8 @@ export class SkiffProxy implements ProxyContext {
     this.certs = options.certDir ? new TlsMaterialWatcher(options.certDir) : undefined;
     this.mesh = new Upstreams(() => this.tls);
     this.app = new Upstreams(() => undefined);
+    const subscribe = options.config.subscribe?.bind(options.config);
+    this.onDemand = subscribe ? new OnDemandResolver({ subscribe, state: () => this.state, observe: (result, seconds) => this.telemetry.resolved(result, seconds) }) : undefined;
   }
 
   get tls(): TlsMaterial | undefined {
@@ -145,6 +149,7 @@ export class SkiffProxy implements ProxyContext {
     this.rateLimits.retain(config.inbound.ports);
     for (const name of this.budgets.keys()) if (!next.clusters.has(name)) this.budgets.delete(name);
     void this.tcp?.sync(config.outbound.services);
+    this.onDemand?.stateChanged();
     this.log('config-applied', { hash: config.hash });
     this.options.config.report?.({ hash: config.hash });
     return { ok: true };

@@ -4,7 +4,7 @@
  * status code, so cardinality stays bounded by the mesh's size, never by request content.
  */
 import pino, { type Logger } from 'pino';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { TrafficRecorder, type Series, type SeriesKey } from './traffic-recorder.ts';
 
 export interface RequestLabels {
@@ -84,6 +84,7 @@ export class Telemetry {
   readonly retries: Counter<string>;
   readonly ejections: Counter<string>;
   readonly connectionsRefused: Counter<string>;
+  private readonly resolutions: Histogram<string>;
   private readonly aggregates = new Map<string, RequestAggregate>();
   private readonly byIdentity = new WeakMap<object, WeakMap<object, RequestCounters>>();
   private readonly byKey = new Map<string, RequestCounters>();
@@ -114,9 +115,15 @@ export class Telemetry {
     this.retries = new Counter({ name: 'skiff_retries_total', help: 'Retries sent, by cluster.', labelNames: ['cluster'], registers });
     this.ejections = new Counter({ name: 'skiff_outlier_ejections_total', help: 'Endpoints ejected after consecutive gateway errors, by cluster.', labelNames: ['cluster'], registers });
     this.connectionsRefused = new Counter({ name: 'skiff_connections_refused_total', help: 'Connections a listener cut before any request: failed or unverified TLS peers, timeouts, the connection cap.', labelNames: ['listener', 'reason'], registers });
+    this.resolutions = new Histogram({ name: 'skiff_outbound_resolve_seconds', help: 'Hosts asked of the control plane on demand, by result (found, unknown, failed): the time from asking to the config that holds it applied.', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers });
     collectDefaultMetrics({ register: this.registry, prefix: 'skiff_proxy_' });
     this.sample = accessLog.sample;
     this.log = accessLog.sample > 0 ? pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, accessLog.destination ?? process.stdout) : undefined;
+  }
+
+  /** One on-demand question answered (on-demand.ts). */
+  resolved(result: string, seconds: number): void {
+    this.resolutions.labels({ result }).observe(seconds);
   }
 
   /** Counts and times a request: a map lookup and a few additions, no label hashing. */

@@ -6,7 +6,7 @@
  *            ─► inbound.ts  (per identity: ports, access mode, rules)
  *            ─► translate.ts (ProxyConfig + content hash per meshed pod)
  */
-export { translate, translateAll } from './translate.ts';
-export { buildOutbound, clusterName } from './outbound.ts';
+export { MeshTranslation, translate, translateAll } from './translate.ts';
+export { buildOutbound, clusterName, type Demand } from './outbound.ts';
 export { explain, explainRequest, type Explanation, type QueryAnswer } from './explain.ts';
 export { describeClusterPolicy, describeRoutePolicy } from './explain-policy.ts';

@@ -112,7 +112,7 @@ export function buildOutboundEntries(topology: Topology, policies = new PolicyIn
 }
 
 /** The outbound half made of some entries (and the entries their routes send to), in the topology's order. */
-export function outboundOf(entries: ReadonlyMap<string, OutboundEntry>, keys: Iterable<string>): OutboundConfig {
+export function outboundOf(entries: ReadonlyMap<string, OutboundEntry>, keys: Iterable<string>, onDemand = false): OutboundConfig {
   const chosen = new Map<string, OutboundEntry>();
   for (const key of keys) {
     const entry = entries.get(key);
@@ -124,7 +124,18 @@ export function outboundOf(entries: ReadonlyMap<string, OutboundEntry>, keys: It
     }
   }
   const ordered = [...chosen.values()].sort((a, b) => a.position - b.position);
-  return { services: ordered.map((e) => e.service), clusters: ordered.flatMap((e) => e.clusters) };
+  return { services: ordered.map((e) => e.service), clusters: ordered.flatMap((e) => e.clusters), ...(onDemand ? { onDemand: true as const } : {}) };
+}
+
+/**
+ * What a proxy that resolves on demand has asked for (ARCHITECTURE.md, "On-demand outbound"):
+ * the Services it subscribed to, and whether it also needs every Service with a TCP port up
+ * front (a proxy without capture forwards TCP through listeners that must exist before the
+ * application's first connection).
+ */
+export interface Demand {
+  readonly services: ReadonlySet<string>;
+  readonly tcp: boolean;
 }
 
 /** An outbound half with its hash (computed once, folded into every config that shares it). */
@@ -142,6 +153,8 @@ export class OutboundHalves {
   private readonly entries: Map<string, OutboundEntry>;
   private readonly byNamespace = new Map<string, string[]>();
   private readonly scoped = new Map<string, OutboundHalf>();
+  private readonly demanded = new Map<string, OutboundHalf>();
+  private tcpKeys: string[] | undefined;
   private full: OutboundHalf | undefined;
 
   constructor(topology: Topology, policies: PolicyIndex) {
@@ -163,9 +176,18 @@ export class OutboundHalves {
     return this.full;
   }
 
-  /** What a pod's proxy is configured for. */
-  of(pod: PodNode): OutboundHalf {
-    if (!pod.outboundScope) return this.all();
+  /** Every Service a proxy can call, in the topology's order. */
+  services(): OutboundService[] {
+    return [...this.entries.values()].map((e) => e.service);
+  }
+
+  /**
+   * What a pod's proxy is configured for: its outbound scope when it has one (`*`: every
+   * Service); else, for a proxy that resolves on demand, what it subscribed to; else every Service.
+   */
+  of(pod: PodNode, demand?: Demand): OutboundHalf {
+    if (!pod.outboundScope) return demand ? this.onDemand(demand) : this.all();
+    if (pod.outboundScope.includes('*')) return this.all();
     const id = pod.outboundScope.join(',');
     let half = this.scoped.get(id);
     if (!half) {
@@ -173,6 +195,23 @@ export class OutboundHalves {
       const outbound = outboundOf(this.entries, keys);
       half = { outbound, digest: outboundHash(outbound) };
       this.scoped.set(id, half);
+    }
+    return half;
+  }
+
+  /** The Services a proxy subscribed to (and, when it forwards TCP, every TCP Service), one object per distinct demand. */
+  private onDemand(demand: Demand): OutboundHalf {
+    const keys = [...demand.services].sort();
+    if (demand.tcp) {
+      this.tcpKeys ??= [...this.entries.values()].filter((e) => e.service.ports.some((p) => p.protocol === 'tcp')).map((e) => e.key);
+      keys.push(...this.tcpKeys);
+    }
+    const id = `${demand.tcp ? 'tcp;' : ''}${keys.join(',')}`;
+    let half = this.demanded.get(id);
+    if (!half) {
+      const outbound = outboundOf(this.entries, keys, true);
+      half = { outbound, digest: outboundHash(outbound) };
+      this.demanded.set(id, half);
     }
     return half;
   }

@@ -3,12 +3,13 @@
  * topology gives byte-identical configs. Parts that many proxies share (the outbound half,
  * inbound halves of pods with the same identity and ports) are built once and shared, and so
  * are their hashes; a full rebuild of a large mesh costs little more than one proxy's worth.
- * A pod with an outbound scope (model/outbound-scope.ts) gets only the Services it names.
+ * A pod with an outbound scope (model/outbound-scope.ts) gets only the Services it names; a
+ * proxy that resolves on demand, the Services it subscribed to.
  */
-import { PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } from '../config/index.ts';
+import { HostTable, parseAuthority, PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } from '../config/index.ts';
 import type { PodNode, Topology } from '../model/index.ts';
 import { InboundBuilder } from './inbound.ts';
-import { OutboundHalves } from './outbound.ts';
+import { OutboundHalves, type Demand } from './outbound.ts';
 import { PolicyIndex } from './policy-attachment.ts';
 
 function configFor(mesh: ProxyConfig['mesh'], pod: PodNode, inbound: InboundBuilder, outbound: ProxyConfig['outbound'], digest: string): ProxyConfig {
@@ -25,26 +26,65 @@ function meshOf(topology: Topology): ProxyConfig['mesh'] {
   return { trustDomain: topology.mesh.trustDomain, clusterDomain: topology.mesh.clusterDomain };
 }
 
-/** Configs of every meshed pod, by proxy id (`namespace/pod`), in sorted order. */
-export function translateAll(topology: Topology): Map<string, ProxyConfig> {
-  const policies = new PolicyIndex(topology);
-  const outbound = new OutboundHalves(topology, policies);
-  const inbound = new InboundBuilder(topology, policies);
-  const mesh = meshOf(topology);
-  const configs = new Map<string, ProxyConfig>();
-  for (const pod of topology.pods) {
-    if (!pod.meshed) continue;
-    const half = outbound.of(pod);
-    configs.set(pod.key, configFor(mesh, pod, inbound, half.outbound, half.digest));
+/**
+ * The translation of one topology: the shared parts built once, and any proxy's config on
+ * request. The control plane keeps it between rebuilds so that a proxy subscribing to one more
+ * Service costs one config, not a rebuild.
+ */
+export class MeshTranslation {
+  readonly topology: Topology;
+  readonly outbound: OutboundHalves;
+  private readonly inbound: InboundBuilder;
+  private readonly mesh: ProxyConfig['mesh'];
+  private readonly pods: Map<string, PodNode>;
+  private hosts: HostTable | undefined;
+
+  constructor(topology: Topology) {
+    const policies = new PolicyIndex(topology);
+    this.topology = topology;
+    this.outbound = new OutboundHalves(topology, policies);
+    this.inbound = new InboundBuilder(topology, policies);
+    this.mesh = meshOf(topology);
+    this.pods = new Map(topology.pods.filter((p) => p.meshed).map((p) => [p.key, p]));
   }
+
+  /** The config of one meshed pod (undefined: no such pod); `demand` for a proxy that resolves on demand. */
+  configOf(proxyId: string, demand?: Demand): ProxyConfig | undefined {
+    const pod = this.pods.get(proxyId);
+    if (!pod) return undefined;
+    const half = this.outbound.of(pod, demand);
+    return configFor(this.mesh, pod, this.inbound, half.outbound, half.digest);
+  }
+
+  /**
+   * The Service (`ns/name`) a host names for a proxy in `ownNamespace`, as its DNS would
+   * resolve it (config/hosts.ts), or undefined when no callable Service has that name or address.
+   */
+  serviceFor(host: string, ownNamespace: string): string | undefined {
+    this.hosts ??= new HostTable(this.outbound.services(), '', this.mesh.clusterDomain);
+    const authority = parseAuthority(host);
+    const service = authority ? this.hosts.serviceNamed(authority.name, ownNamespace) : undefined;
+    return service ? `${service.namespace}/${service.name}` : undefined;
+  }
+
+  /** Meshed pods' ids, in the topology's order. */
+  proxyIds(): IterableIterator<string> {
+    return this.pods.keys();
+  }
+}
+
+/**
+ * Configs of every meshed pod, by proxy id (`namespace/pod`), in sorted order. A proxy with a
+ * demand (it resolves on demand) gets what it asked for; the others every Service (or their scope).
+ */
+export function translateAll(topology: Topology, demands?: ReadonlyMap<string, Demand>): Map<string, ProxyConfig> {
+  const translation = new MeshTranslation(topology);
+  const configs = new Map<string, ProxyConfig>();
+  for (const id of translation.proxyIds()) configs.set(id, translation.configOf(id, demands?.get(id)) as ProxyConfig);
   return configs;
 }
 
 /** The config of one proxy, or undefined when no meshed pod has that id. */
-export function translate(topology: Topology, proxyId: string): ProxyConfig | undefined {
-  const pod = topology.pods.find((p) => p.key === proxyId && p.meshed);
-  if (!pod) return undefined;
-  const policies = new PolicyIndex(topology);
-  const half = new OutboundHalves(topology, policies).of(pod);
-  return configFor(meshOf(topology), pod, new InboundBuilder(topology, policies), half.outbound, half.digest);
+export function translate(topology: Topology, proxyId: string, demand?: Demand): ProxyConfig | undefined {
+  return new MeshTranslation(topology).configOf(proxyId, demand);
 }

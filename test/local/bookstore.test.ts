@@ -75,6 +75,16 @@ describe('local mode: the bookstore demo', () => {
     ok(status.splits[0]?.backends[0]?.requests, 'the live view counts requests');
   });
 
+  test('each sidecar holds the Services its application called, asked of the control plane on demand', async () => {
+    const held = (prefix: string) => [...runtime.controller.proxies.values()].find((r) => r.id.startsWith(`bookstore/${prefix}`))?.config.outbound;
+    equal(held('buyer-0')?.onDemand, true);
+    // The bookstore is a TrafficSplit's root: its backends come with it.
+    deepStrictEqual(held('buyer-0')?.services.map((s) => s.name), ['bookstore', 'bookstore-v1', 'bookstore-v2']);
+    deepStrictEqual(held('bookstore-v1')?.services.map((s) => s.name), ['warehouse']);
+    const metrics = await (await request(`http://${pod('buyer-0').input.ip}:15000/metrics`, { dispatcher: agent })).body.text();
+    equal(/skiff_outbound_resolve_seconds_count\{result="found"\} (\d+)/.exec(metrics)?.[1], '1', 'the buyer asked once, for the bookstore');
+  });
+
   test('the thief is denied with 403 naming the missing rule', async () => {
     const res = await send('thief-0', 'POST', 'http://bookstore.bookstore/books/1/buy');
     equal(res.status, 403);
@@ -168,6 +178,9 @@ describe('local mode: the bookstore demo', () => {
       await loop;
     }
     equal(failures, 0, `${failures} of ${total} failed`);
+    // Resumption: the new control plane heard the buyer's subscriptions before its stream began; nothing was asked again.
+    const metrics = await (await request(`http://${pod('buyer-0').input.ip}:15000/metrics`, { dispatcher: agent })).body.text();
+    equal(/skiff_outbound_resolve_seconds_count\{result="found"\} (\d+)/.exec(metrics)?.[1], '1', 'no host was asked again after the restart');
     setWeights(0, 100);
     await waitFor('the edit after the outage propagates', async () => JSON.parse((await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).body).version === 'v2' && JSON.parse((await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).body).version === 'v2', 5000);
   });

@@ -4,8 +4,12 @@
  *   POST /v1/certificate  {proxy, csr, token?}  → {certificate, trustBundle, notAfter}
  *        first time: a one-time bootstrap token (local mode) or a pod-bound ServiceAccount token
  *        (TokenReview); renewal: its current mTLS cert. ECDSA P-256 keys only.
- *   GET  /v1/config?proxy=ns/pod&have=<hash>    → Server-Sent Events, one `config` event per new
- *        version (none when `have` is current); mTLS with the proxy's identity required
+ *   GET  /v1/config?proxy=ns/pod&have=<hash>[&demand=1[&tcp=1]] → Server-Sent Events, one
+ *        `config` event per new version (none when `have` is current); mTLS with the proxy's
+ *        identity required. `demand=1`: the proxy resolves on demand
+ *   POST /v1/subscribe {proxy, hosts?, services?} → {hash, hosts}: adds Services to what a proxy
+ *        resolving on demand is configured for (by the hosts its application called, or by key
+ *        when it resumes); the new config goes out on its stream before the answer
  *   POST /v1/ack {proxy, hash | error}          → records what the proxy applied or refused
  *   POST /v1/traffic {proxy, series}             → one interval of the proxy's traffic (config/traffic.ts)
  *   POST /v1/traffic/partial {query}             → this replica's part of a TrafficMetrics answer;
@@ -13,16 +17,18 @@
  *   GET  /v1/acks                                → {proxy: applied hash} of the proxies that acked
  *        here; only another replica may ask (the leader writes Programmed from all of them)
  *
+ * The listener speaks HTTP/2 and HTTP/1.1. A proxy holds its stream and sends its
+ * subscriptions on one HTTP/2 connection, so both reach the same replica.
+ *
  * A debug server (loopback, plain HTTP) serves /debug/proxies, /debug/topology and
  * /debug/config/<ns>/<pod>.
  */
-import type { ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { CertificateAuthority } from '../ca/authority.ts';
 import { identityOf } from '../ca/authority.ts';
-import type { MeshController, ProxyRecord } from '../controller.ts';
-import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody } from '../../config/index.ts';
+import { MAX_SUBSCRIPTIONS, type MeshController, type ProxyRecord } from '../controller.ts';
+import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, SubscribeSchema, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody, type Subscribe, type SubscribeAnswer } from '../../config/index.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { BootstrapTokens } from './tokens.ts';
 import { registerTrafficIntake } from './traffic-intake.ts';
@@ -57,6 +63,8 @@ const PROXY_ID = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z0-9]([-.a-z0-9]{0,251
 const MAX_STREAMS_PER_PROXY = 4;
 /** Certificate requests and acks are small; anything bigger is refused before it is parsed. */
 const BODY_LIMIT = 16 * 1024;
+/** A resuming proxy names up to 5,000 Services at once. */
+const SUBSCRIBE_BODY_LIMIT = 512 * 1024;
 
 export function peerIdentity(request: FastifyRequest): string | undefined {
   const socket = request.raw.socket as TLSSocket;
@@ -65,12 +73,21 @@ export function peerIdentity(request: FastifyRequest): string | undefined {
   return cert ? identityOf(cert.raw) : undefined;
 }
 
+/** The part of an HTTP/1.1 or HTTP/2 response a config stream uses. */
+interface StreamResponse {
+  write(chunk: string): boolean;
+  destroy(): void;
+  on(event: 'close', listener: () => void): unknown;
+}
+
 interface Stream {
-  res: ServerResponse;
+  res: StreamResponse;
   proxy: string;
   /** The verified identity that opened the stream: only that proxy's config is ever sent on it. */
   caller: string;
   openedAt: number;
+  /** The proxy resolves on demand (and forwards TCP without capture). */
+  demand?: { tcp: boolean };
 }
 
 export class DistributionServer {
@@ -92,6 +109,8 @@ export class DistributionServer {
     const record = this.options.controller.proxies.get(id);
     const streams = this.streams.get(id);
     if (!record || !streams) return;
+    // A stream opened before its pod was known: the config it gets is the one it asked for.
+    for (const stream of streams) if (stream.demand && !record.demand && stream.caller === record.identity) this.options.controller.demand(id, stream.demand, false);
     for (const stream of streams) {
       // A stream opened before the pod existed, by another identity, never gets its config.
       if (stream.caller !== record.identity) stream.res.destroy();
@@ -128,11 +147,12 @@ export class DistributionServer {
     const issued = ca.issue(createCsr(keys, identity), identity, 365 * 24 * 3600_000, { dnsNames: ['localhost', `${CONTROL_IDENTITY_ACCOUNT}.${namespace}.svc`], ipAddresses: [this.options.host] });
     const app = Fastify({
       logger: false,
+      http2: true,
       forceCloseConnections: true,
       bodyLimit: BODY_LIMIT,
       requestTimeout: 10_000,
-      https: { handshakeTimeout: 10_000, key: privateKeyPem(keys.privateKey), cert: issued.certificatePem, ca: ca.trustBundle(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
-    });
+      https: { allowHTTP1: true, handshakeTimeout: 10_000, key: privateKeyPem(keys.privateKey), cert: issued.certificatePem, ca: ca.trustBundle(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+    }) as unknown as FastifyInstance;
     this.app = app;
 
     app.post<{ Body: CertificateRequest }>('/v1/certificate', { schema: { body: CertificateRequestSchema } }, async (request, reply) => {
@@ -153,7 +173,7 @@ export class DistributionServer {
       }
     });
 
-    app.get<{ Querystring: { proxy?: string; have?: string } }>('/v1/config', (request, reply) => {
+    app.get<{ Querystring: { proxy?: string; have?: string; demand?: string; tcp?: string } }>('/v1/config', (request, reply) => {
       const proxy = request.query.proxy ?? '';
       const caller = peerIdentity(request);
       const record = controller.proxies.get(proxy);
@@ -161,11 +181,14 @@ export class DistributionServer {
       if (!PROXY_ID.test(proxy)) return reply.code(400).send({ error: 'proxy must be <namespace>/<pod>' });
       if (record && record.identity !== caller) return reply.code(403).send({ error: `${caller} may not read the config of ${proxy}` });
       if ((this.streams.get(proxy)?.size ?? 0) >= MAX_STREAMS_PER_PROXY) return reply.code(429).send({ error: `${proxy} already has ${MAX_STREAMS_PER_PROXY} config streams` });
+      const demand = request.query.demand === '1' ? { tcp: request.query.tcp === '1' } : undefined;
+      // Before the stream is listed: the config it starts with already holds what was asked for.
+      if (record && demand) controller.demand(proxy, demand);
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', ...(request.raw.httpVersionMajor === 2 ? {} : { connection: 'keep-alive' }) });
       res.write(': skiff config stream\n\n');
-      const stream: Stream = { res, proxy, caller, openedAt: Date.now() };
+      const stream: Stream = { res, proxy, caller, openedAt: Date.now(), ...(demand ? { demand } : {}) };
       let set = this.streams.get(proxy);
       if (!set) {
         set = new Set();
@@ -197,6 +220,16 @@ export class DistributionServer {
       if (peerIdentity(request) !== record.identity) return reply.code(403).send({ error: 'not this proxy\'s identity' });
       controller.acknowledge(record.id, { ...(hash ? { hash } : {}), ...(error ? { error } : {}) });
       return { ok: true };
+    });
+
+    app.post<{ Body: Subscribe }>('/v1/subscribe', { schema: { body: SubscribeSchema }, bodyLimit: SUBSCRIBE_BODY_LIMIT }, async (request, reply) => {
+      const { proxy, hosts, services } = request.body;
+      const record = controller.proxies.get(proxy);
+      if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology; retry` });
+      if (peerIdentity(request) !== record.identity) return reply.code(403).send({ error: 'not this proxy\'s identity' });
+      const answer = controller.demand(proxy, { ...(hosts ? { hosts } : {}), ...(services ? { services } : {}) });
+      if (!answer) return reply.code(429).send({ error: `${proxy} would subscribe to more than ${MAX_SUBSCRIPTIONS} Services; give it an outbound scope` });
+      return answer satisfies SubscribeAnswer;
     });
 
     app.get('/v1/acks', async (request, reply) => {

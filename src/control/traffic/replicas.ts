@@ -14,6 +14,7 @@ import { Agent, request } from 'undici';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import { identityOf, type CertificateAuthority } from '../ca/authority.ts';
 import type { PartialItem, PartialQuery } from './query.ts';
+import type { ReplicaAck } from '../controller.ts';
 
 const CLIENT_TTL_MS = 24 * 3600_000;
 const PEER_TIMEOUT_MS = 2000;
@@ -98,18 +99,18 @@ export class ReplicaPeers {
   }
 
   /**
-   * What the proxies streaming from the other replicas applied (proxy → config hashes): each
-   * proxy acknowledges to the replica it streams from, and the status writer (the leader)
-   * needs them all.
+   * What the proxies streaming from the other replicas applied, and what those that resolve on
+   * demand subscribed to (proxy → one answer per replica that heard from it): each proxy
+   * acknowledges to the replica it streams from, and the status writer (the leader) needs them all.
    */
-  async acks(): Promise<Map<string, Set<string>>> {
-    const out = new Map<string, Set<string>>();
-    for (const part of await this.askPeers<Record<string, string>>('/v1/acks', 'acks')) {
-      for (const [proxy, hash] of Object.entries(part)) {
-        if (typeof hash !== 'string') continue;
-        const set = out.get(proxy) ?? new Set<string>();
-        set.add(hash);
-        out.set(proxy, set);
+  async acks(): Promise<Map<string, ReplicaAck[]>> {
+    const out = new Map<string, ReplicaAck[]>();
+    for (const part of await this.askPeers<Record<string, ReplicaAck>>('/v1/acks', 'acks')) {
+      for (const [proxy, ack] of Object.entries(part)) {
+        if (typeof ack?.applied !== 'string') continue;
+        const list = out.get(proxy) ?? [];
+        list.push(ack);
+        out.set(proxy, list);
       }
     }
     return out;

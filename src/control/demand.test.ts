@@ -1,0 +1,86 @@
+/**
+ * On-demand outbound in the control plane: a proxy that resolves on demand is configured for
+ * what it subscribed to (and the split backends those send to); a host is answered by the
+ * Service it names for that proxy, as its DNS would; a weight change is pushed only to the
+ * proxies subscribed to the split's root; the subscription limit holds.
+ */
+import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseYamlText } from '../sources/files/read-yaml.ts';
+import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
+import { GOLDEN_DIR } from '../../test/support/golden.ts';
+import { MAX_SUBSCRIPTIONS, MeshController } from './controller.ts';
+
+const CASE = join(GOLDEN_DIR, 'outbound-scope-limits-each-proxy-to-the-services-it-names.in.yaml');
+const TEXT = readFileSync(CASE, 'utf8');
+const snapshot = (text: string) => snapshotFromDocuments(parseYamlText(CASE, text).documents.map((d) => d.value));
+
+function controllerWith(text = TEXT): MeshController {
+  const controller = new MeshController();
+  controller.update(snapshot(text));
+  controller.rebuild();
+  return controller;
+}
+
+const names = (c: MeshController, id: string) => c.proxies.get(id)?.config.outbound.services.map((s) => `${s.namespace}/${s.name}`);
+
+test('a proxy resolving on demand starts with no Service, and holds what it asked for plus the split backends', () => {
+  const c = controllerWith();
+  // other/cache-0 has no (readable) scope: it resolves on demand once its stream says so.
+  ok((names(c, 'other/cache-0')?.length ?? 0) > 1, 'before its stream says so: every Service');
+  c.demand('other/cache-0', { tcp: false });
+  deepStrictEqual(names(c, 'other/cache-0'), []);
+  equal(c.proxies.get('other/cache-0')?.config.outbound.onDemand, true);
+  const answer = c.demand('other/cache-0', { hosts: ['db', 'web.shop.svc.cluster.local', 'nothing.other', 'example.com:443'] });
+  deepStrictEqual(answer?.hosts, ['other/db', 'shop/web', null, null], 'a bare name is looked up in the proxy\'s own namespace');
+  deepStrictEqual(names(c, 'other/cache-0'), ['other/db', 'other/db-v1', 'other/db-v2', 'shop/web']);
+  equal(answer?.hash, c.proxies.get('other/cache-0')?.config.hash, 'the answer names the version the stream sends');
+});
+
+test('a scope wins over on demand: the pod is configured for what it names, whatever it asks', () => {
+  const c = controllerWith();
+  c.demand('shop/web-0', { hosts: ['db.other'] });
+  deepStrictEqual(names(c, 'shop/web-0'), ['shop/web']);
+  equal(c.proxies.get('shop/web-0')?.config.outbound.onDemand, undefined, 'outside its scope is unknown, not asked');
+});
+
+test('a scope of * configures every Service up front', () => {
+  const c = controllerWith(TEXT.replace('skiff.dev/outbound-scope: ./*', 'skiff.dev/outbound-scope: "*"'));
+  c.demand('shop/web-0', { tcp: false });
+  equal(names(c, 'shop/web-0')?.length, 5);
+});
+
+test('a weight change is pushed to the proxies subscribed to the root, and to no other', () => {
+  const c = controllerWith();
+  for (const id of c.proxies.keys()) c.demand(id, { tcp: false });
+  c.demand('other/cache-0', { hosts: ['db'] });
+  c.demand('other/db-v1-0', { hosts: ['cache'] });
+  const pushed: string[][] = [];
+  c.on('changed', (ids) => pushed.push(ids));
+  c.update(snapshot(TEXT.replace('{service: db-v1, weight: 80}', '{service: db-v1, weight: 50}')));
+  c.rebuild();
+  // other/cache-0 subscribed to the root; shop/worker-0's scope names it. The others never called it.
+  deepStrictEqual(pushed, [['other/cache-0', 'shop/worker-0']]);
+});
+
+test('subscriptions are bounded per proxy', () => {
+  const c = controllerWith();
+  const many = Array.from({ length: MAX_SUBSCRIPTIONS + 1 }, (_, i) => `ns/s${i}`);
+  equal(c.demand('other/cache-0', { services: many }), undefined);
+  ok(c.demand('other/cache-0', { services: many.slice(0, MAX_SUBSCRIPTIONS) }), 'up to the limit is fine');
+  equal(c.demand('other/cache-0', { services: ['ns/one-more'] }), undefined);
+  equal(c.demand('no/such-pod', { hosts: ['db.other'] }), undefined);
+});
+
+test('another replica\'s ack carries the demand, so the status writer computes the same config', () => {
+  const there = controllerWith();
+  there.demand('other/cache-0', { hosts: ['db'], tcp: false });
+  there.acknowledge('other/cache-0', { hash: there.proxies.get('other/cache-0')?.config.hash as string });
+  const ack = there.acks()['other/cache-0'];
+  const here = controllerWith();
+  ok(ack?.demand);
+  here.demand('other/cache-0', ack.demand);
+  equal(here.proxies.get('other/cache-0')?.config.hash, ack.applied);
+});

@@ -1,10 +1,12 @@
 /**
  * Attacker's side of the control plane's distribution endpoint: bootstrap tokens used twice,
  * late or for another pod, foreign key types, oversized bodies, forged client certificates,
- * hostile proxy ids, and config streams opened for a pod before it exists.
+ * hostile proxy ids, config streams opened for a pod before it exists, and subscriptions
+ * (on-demand outbound) made for another pod, malformed, oversized or past the limit.
  */
 import { equal, match, ok } from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import http2 from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { CertificateAuthority } from '../../src/control/ca/authority.ts';
@@ -18,8 +20,8 @@ import { meshYaml } from '../support/mesh.ts';
 import { makeLeaf, makeRoot } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
 
-function snapshot(workloads: { name: string; ports?: number[] }[]) {
-  const { documents } = parseYamlText('mesh.yaml', meshYaml('shop', 'strict', workloads));
+function snapshot(workloads: { name: string; ports?: number[] }[], extra = '') {
+  const { documents } = parseYamlText('mesh.yaml', meshYaml('shop', 'strict', workloads, extra));
   let n = 1;
   return snapshotFromDocuments(documents.map((d) => d.value), { allocate: () => `10.9.0.${n++}` });
 }
@@ -50,7 +52,7 @@ describe('control plane: certificates and config streams under attack', () => {
     ca = await CertificateAuthority.open({ trustDomain: 'cluster.local' });
     controller.update(snapshot([{ name: 'web', ports: [8080] }]));
     controller.rebuild();
-    server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: 0, tokens, unknownStreamTtlMs: 400 });
+    server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: 0, tokens, unknownStreamTtlMs: 400, requestTimeoutMs: 1000 });
     url = await server.start();
   });
   after(async () => {
@@ -130,5 +132,59 @@ describe('control plane: certificates and config streams under attack', () => {
     const text = await Promise.race([received, new Promise<string>((r) => setTimeout(() => r('timeout'), 5000))]);
     ok(!text.includes('event: config'), 'no config event was sent to the wrong identity');
     ok(text !== 'timeout', 'the stream was closed');
+  });
+
+  test('subscriptions: only the pod\'s own identity, well-formed, bounded', async () => {
+    const subscribe = async (body: unknown, dispatcher: Agent) => {
+      const res = await request(`${url}/v1/subscribe`, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+      return { status: res.statusCode, body: await res.body.json() as { error?: string; hosts?: unknown[] } };
+    };
+    const service = 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n';
+    controller.update(snapshot([{ name: 'web', ports: [8080] }, { name: 'payments', ports: [8443] }], service));
+    await waitFor('the web Service exists', () => controller.topology?.services.some((s) => s.name === 'web'), 2000);
+    const web = agent(workloadCert('spiffe://cluster.local/ns/shop/sa/web'));
+    const other = agent(workloadCert('spiffe://cluster.local/ns/shop/sa/payments'));
+    const ok200 = await subscribe({ proxy: 'shop/web-0', hosts: ['web', 'nowhere.example'] }, web);
+    equal(ok200.status, 200, JSON.stringify(ok200.body));
+    equal(JSON.stringify(ok200.body.hosts), '["shop/web",null]');
+    equal((await subscribe({ proxy: 'shop/web-0', hosts: ['web'] }, other)).status, 403, 'another identity may not change what web-0 is sent');
+    equal((await subscribe({ proxy: 'shop/web-0', hosts: ['web'] }, agent())).status, 403, 'no client certificate, no subscription');
+    const forged = makeLeaf({ uris: ['spiffe://cluster.local/ns/shop/sa/web'], issuer: makeRoot('thief') });
+    const viaForged = await subscribe({ proxy: 'shop/web-0', hosts: ['web'] }, agent(forged)).catch((err: Error) => err);
+    if (!(viaForged instanceof Error)) equal(viaForged.status, 403, 'a certificate from a foreign CA is no identity');
+    equal((await subscribe({ proxy: 'shop/ghost-0', hosts: ['web'] }, web)).status, 404);
+    equal((await subscribe({ proxy: 'shop/web-0', services: ['../etc/passwd'] }, web)).status, 400, 'a Service key is <ns>/<name>');
+    equal((await subscribe({ proxy: 'shop/web-0', hosts: Array.from({ length: 65 }, (_, i) => `h${i}`) }, web)).status, 400, 'at most 64 hosts a question');
+    equal((await subscribe({ proxy: 'shop/web-0', hosts: ['x'.repeat(300)] }, web)).status, 400);
+    equal((await subscribe({ proxy: 'shop/web-0', extra: true }, web)).status, 400);
+    equal((await subscribe('{"proxy": ', web)).status, 400);
+    equal((await subscribe({ proxy: 'shop/web-0', services: Array.from({ length: 40_000 }, (_, i) => `ns/service-number-${i}`) }, web)).status, 413);
+    const many = (from: number) => Array.from({ length: 2500 }, (_, i) => `ns/s${from + i}`);
+    equal((await subscribe({ proxy: 'shop/web-0', services: many(0) }, web)).status, 200);
+    equal((await subscribe({ proxy: 'shop/web-0', services: many(2500) }, web)).status, 429, 'at most 5,000 Services per proxy');
+  });
+
+  test('HTTP/2: a request whose body never ends is cancelled, a config stream is not', async () => {
+    const cert = workloadCert('spiffe://cluster.local/ns/shop/sa/web');
+    const session = http2.connect(url, { ca: ca.trustBundle(), cert: cert.certPem, key: cert.keyPem });
+    try {
+      const slow = session.request({ ':method': 'POST', ':path': '/v1/subscribe', 'content-type': 'application/json', 'content-length': '100' }, { endStream: false });
+      slow.write('{"proxy": "shop/');
+      const stream = session.request({ ':path': '/v1/config?proxy=shop/web-0' });
+      let events = '';
+      stream.on('data', (chunk: Buffer) => { events += chunk.toString(); });
+      const started = performance.now();
+      const closed = new Promise<number>((resolve) => slow.on('close', () => resolve(slow.rstCode ?? -1)));
+      const code = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-2), 10_000))]);
+      const took = performance.now() - started;
+      equal(code, http2.constants.NGHTTP2_CANCEL, 'the half-sent request was cancelled');
+      ok(took < 5000, `within the bound (${Math.round(took)} ms)`);
+      await new Promise((r) => setTimeout(r, 1500));
+      ok(!stream.closed, 'the config stream, open longer than the bound, is still open');
+      ok(events.includes('event: config'), 'and it carried the config');
+      stream.close();
+    } finally {
+      session.destroy();
+    }
   });
 });

@@ -23,6 +23,7 @@
  * A debug server (loopback, plain HTTP) serves /debug/proxies, /debug/topology and
  * /debug/config/<ns>/<pod>.
  */
+import http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { CertificateAuthority } from '../ca/authority.ts';
@@ -52,6 +53,8 @@ export interface DistributionOptions {
   verifyToken?: (proxy: string, token: string, identity: string) => Promise<boolean>;
   /** How long a config stream for a proxy id the mesh does not know stays open (default 5 min). */
   unknownStreamTtlMs?: number;
+  /** How long one request (HTTP/1.1 or an HTTP/2 stream) may take to arrive whole, config streams apart (default 10 s). */
+  requestTimeoutMs?: number;
   /** The namespace the control plane runs in: its identity and its Service's DNS name (default skiff-system). */
   namespace?: string;
   /** Where traffic reports go (the TrafficMetrics API reads it), and this replica's part of an answer for the others; absent: reports are refused. */
@@ -61,6 +64,8 @@ export interface DistributionOptions {
 /** Proxy ids are `<namespace>/<pod>`, both Kubernetes names. */
 const PROXY_ID = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
 const MAX_STREAMS_PER_PROXY = 4;
+/** HTTP/2: requests open at once on one connection. */
+const MAX_STREAMS_PER_CONNECTION = 64;
 /** Certificate requests and acks are small; anything bigger is refused before it is parsed. */
 const BODY_LIMIT = 16 * 1024;
 /** A resuming proxy names up to 5,000 Services at once. */
@@ -148,12 +153,22 @@ export class DistributionServer {
     const app = Fastify({
       logger: false,
       http2: true,
+      // Unknown fields are refused (400), not silently dropped.
+      ajv: { customOptions: { removeAdditional: false } },
       forceCloseConnections: true,
       bodyLimit: BODY_LIMIT,
-      requestTimeout: 10_000,
-      https: { allowHTTP1: true, handshakeTimeout: 10_000, key: privateKeyPem(keys.privateKey), cert: issued.certificatePem, ca: ca.trustBundle(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+      requestTimeout: this.options.requestTimeoutMs ?? 10_000,
+      // An HTTP/2 connection is closed after 30 s without a frame (config streams send a heartbeat every 15 s).
+      http2SessionTimeout: 30_000,
+      https: { settings: { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION }, allowHTTP1: true, handshakeTimeout: 10_000, key: privateKeyPem(keys.privateKey), cert: issued.certificatePem, ca: ca.trustBundle(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
     }) as unknown as FastifyInstance;
     this.app = app;
+    // requestTimeout covers HTTP/1.1; an HTTP/2 stream gets the same bound here (a config stream lifts it once it starts).
+    app.addHook('onRequest', (request, _reply, done) => {
+      const raw = request.raw as unknown as { httpVersionMajor: number; setTimeout(ms: number, cb: () => void): void; stream: { close(code: number): void } };
+      if (raw.httpVersionMajor === 2) raw.setTimeout(this.options.requestTimeoutMs ?? 10_000, () => raw.stream.close(http2.constants.NGHTTP2_CANCEL));
+      done();
+    });
 
     app.post<{ Body: CertificateRequest }>('/v1/certificate', { schema: { body: CertificateRequestSchema } }, async (request, reply) => {
       const { proxy, csr, token } = request.body;
@@ -185,6 +200,7 @@ export class DistributionServer {
       // Before the stream is listed: the config it starts with already holds what was asked for.
       if (record && demand) controller.demand(proxy, demand);
       reply.hijack();
+      if (request.raw.httpVersionMajor === 2) (request.raw as unknown as { setTimeout(ms: number): void }).setTimeout(0);
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', ...(request.raw.httpVersionMajor === 2 ? {} : { connection: 'keep-alive' }) });
       res.write(': skiff config stream\n\n');

@@ -77,6 +77,11 @@ export class LocalRuntime {
   private readonly pids: PidFile;
   private ca: CertificateAuthority | undefined;
   private distribution: DistributionServer | undefined;
+
+  /** Bytes of config events the control plane wrote: whole configs and deltas. */
+  configBytesSent(): { configs: number; deltas: number } {
+    return { ...(this.distribution?.sentBytes ?? { configs: 0, deltas: 0 }) };
+  }
   private debug: Awaited<ReturnType<typeof startDebugServer>> | undefined;
   private dashboard: { close(): void } | undefined;
   private templates = new Map<string, Record<string, unknown>>();

@@ -18,7 +18,7 @@ import { EventEmitter } from 'node:events';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, Client, EventSource, request } from 'undici';
-import { checkCertificateResponse, checkSubscribeAnswer, CONFIG_EVENT, type Ack, type CertificateRequest, type Subscribe, type SubscribeAnswer, type TrafficReport, type TrafficSeries } from '../config/index.ts';
+import { applyDelta, checkCertificateResponse, checkSubscribeAnswer, CONFIG_EVENT, DELTA_EVENT, type ConfigDelta, type ProxyConfig, type Ack, type CertificateRequest, type Subscribe, type SubscribeAnswer, type TrafficReport, type TrafficSeries } from '../config/index.ts';
 import { backoffMs } from '../lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
@@ -57,6 +57,8 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   private channel: Client | undefined;
   /** Services subscribed to so far, re-sent on every new stream. */
   private readonly subscribed = new Set<string>();
+  /** The last config received (applied or not): what the next delta applies to. */
+  private received: ProxyConfig | undefined;
   connected = false;
   certificateNotAfter: Date | undefined;
   /** The current certificate and key. */
@@ -233,7 +235,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   }
 
   private async streamOn(dispatcher: Client): Promise<void> {
-    const url = `${this.options.url}/v1/config?proxy=${encodeURIComponent(this.options.proxyId)}${this.haveHash ? `&have=${this.haveHash}` : ''}&demand=1${this.options.forwardsTcp ? '&tcp=1' : ''}`;
+    const url = `${this.options.url}/v1/config?proxy=${encodeURIComponent(this.options.proxyId)}${this.haveHash ? `&have=${this.haveHash}` : ''}&demand=1${this.options.forwardsTcp ? '&tcp=1' : ''}&deltas=1`;
     let opened = false;
     await new Promise<void>((_resolve, reject) => {
       const source = new EventSource(url, { node: { dispatcher } });
@@ -244,11 +246,34 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
         this.log('stream-connected', { have: this.haveHash ?? null });
       });
       source.addEventListener(CONFIG_EVENT, (event) => {
+        this.received = undefined;
         try {
-          this.emit('config', JSON.parse(String((event as MessageEvent).data)));
+          const config: unknown = JSON.parse(String((event as MessageEvent).data));
+          this.received = config as ProxyConfig;
+          this.emit('config', config);
         } catch (err) {
           this.emit('error', new Error(`the control plane sent unreadable JSON: ${(err as Error).message}`));
         }
+      });
+      source.addEventListener(DELTA_EVENT, (event) => {
+        let result: ReturnType<typeof applyDelta>;
+        try {
+          const delta = JSON.parse(String((event as MessageEvent).data)) as ConfigDelta;
+          result = this.received ? applyDelta(this.received, delta) : { problem: 'no config to apply a delta to' };
+        } catch (err) {
+          result = { problem: `unreadable JSON: ${(err as Error).message}` };
+        }
+        if ('config' in result) {
+          this.received = result.config;
+          this.emit('config', result.config);
+          return;
+        }
+        // Out of step: start over with the whole config (a new stream that names no version).
+        this.log('delta-refused', { problem: result.problem });
+        this.received = undefined;
+        this.haveHash = undefined;
+        source.close();
+        reject(new Error(`config delta refused: ${result.problem}`));
       });
       source.addEventListener('error', () => {
         source.close();

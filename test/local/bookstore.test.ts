@@ -113,6 +113,7 @@ describe('local mode: the bookstore demo', () => {
   });
 
   test('a weight edit in the YAML moves the traffic within a second', async () => {
+    const sentBefore = runtime.configBytesSent();
     const written = Date.now();
     setWeights(0, 100);
     await waitFor('all requests go to v2', async () => {
@@ -121,6 +122,11 @@ describe('local mode: the bookstore demo', () => {
     }, 5000);
     const took = Date.now() - written;
     ok(took < 1000, `took ${took} ms`);
+    // Only the two callers of the bookstore were sent anything, as deltas of the one Service that changed.
+    const sent = runtime.configBytesSent();
+    equal(sent.configs, sentBefore.configs, 'no whole config was sent');
+    const deltaBytes = sent.deltas - sentBefore.deltas;
+    ok(deltaBytes > 0 && deltaBytes < 2 * 2048, `${deltaBytes} bytes of deltas for two subscribers`);
   });
 
   test('a broken edit is reported and the last good config stays in force', async () => {

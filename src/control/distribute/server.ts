@@ -18,7 +18,8 @@
  *        here; only another replica may ask (the leader writes Programmed from all of them)
  *
  * The listener speaks HTTP/2 and HTTP/1.1. A proxy holds its stream and sends its
- * subscriptions on one HTTP/2 connection, so both reach the same replica.
+ * subscriptions on one HTTP/2 connection, so both reach the same replica. Later versions go
+ * as deltas when the proxy takes them and the delta is smaller (config/delta.ts).
  *
  * A debug server (loopback, plain HTTP) serves /debug/proxies, /debug/topology and
  * /debug/config/<ns>/<pod>.
@@ -29,7 +30,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { CertificateAuthority } from '../ca/authority.ts';
 import { identityOf } from '../ca/authority.ts';
 import { MAX_SUBSCRIPTIONS, type MeshController, type ProxyRecord } from '../controller.ts';
-import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, SubscribeSchema, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody, type Subscribe, type SubscribeAnswer } from '../../config/index.ts';
+import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, DELTA_EVENT, diffConfigs, SubscribeSchema, type ProxyConfig, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody, type Subscribe, type SubscribeAnswer } from '../../config/index.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { BootstrapTokens } from './tokens.ts';
 import { registerTrafficIntake } from './traffic-intake.ts';
@@ -93,6 +94,9 @@ interface Stream {
   openedAt: number;
   /** The proxy resolves on demand (and forwards TCP without capture). */
   demand?: { tcp: boolean };
+  /** The proxy takes deltas: the config it has from this stream, the base of the next one. */
+  deltas: boolean;
+  sent?: ProxyConfig;
 }
 
 export class DistributionServer {
@@ -139,9 +143,22 @@ export class DistributionServer {
     return n;
   }
 
+  /** Bytes of config events written (whole configs and deltas), for benchmarks and /debug. */
+  readonly sentBytes = { configs: 0, deltas: 0 };
+
+  /** The new version: as a delta from what this stream sent last when that is smaller, else whole. */
   private send(stream: Stream, record: ProxyRecord): void {
-    stream.res.write(`event: ${CONFIG_EVENT}\nid: ${record.config.hash}\ndata: ${record.json}\n\n`);
-    record.sentHash = record.config.hash;
+    const config = record.config;
+    const delta = stream.deltas && stream.sent && stream.sent !== config ? JSON.stringify(diffConfigs(stream.sent, config)) : undefined;
+    if (delta !== undefined && delta.length < record.json.length) {
+      stream.res.write(`event: ${DELTA_EVENT}\nid: ${config.hash}\ndata: ${delta}\n\n`);
+      this.sentBytes.deltas += delta.length;
+    } else {
+      stream.res.write(`event: ${CONFIG_EVENT}\nid: ${config.hash}\ndata: ${record.json}\n\n`);
+      this.sentBytes.configs += record.json.length;
+    }
+    stream.sent = config;
+    record.sentHash = config.hash;
   }
 
   async start(): Promise<string> {
@@ -188,7 +205,7 @@ export class DistributionServer {
       }
     });
 
-    app.get<{ Querystring: { proxy?: string; have?: string; demand?: string; tcp?: string } }>('/v1/config', (request, reply) => {
+    app.get<{ Querystring: { proxy?: string; have?: string; demand?: string; tcp?: string; deltas?: string } }>('/v1/config', (request, reply) => {
       const proxy = request.query.proxy ?? '';
       const caller = peerIdentity(request);
       const record = controller.proxies.get(proxy);
@@ -204,7 +221,7 @@ export class DistributionServer {
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', ...(request.raw.httpVersionMajor === 2 ? {} : { connection: 'keep-alive' }) });
       res.write(': skiff config stream\n\n');
-      const stream: Stream = { res, proxy, caller, openedAt: Date.now(), ...(demand ? { demand } : {}) };
+      const stream: Stream = { res, proxy, caller, openedAt: Date.now(), deltas: request.query.deltas === '1', ...(demand ? { demand } : {}) };
       let set = this.streams.get(proxy);
       if (!set) {
         set = new Set();
@@ -219,7 +236,10 @@ export class DistributionServer {
         // `have` from the query, or the standard Last-Event-ID of a reconnecting EventSource.
         const have = request.query.have ?? request.headers['last-event-id'];
         if (record.config.hash !== have) this.send(stream, record);
-        else record.sentHash = record.config.hash;
+        else {
+          record.sentHash = record.config.hash;
+          stream.sent = record.config;
+        }
       }
       res.on('close', () => {
         set?.delete(stream);

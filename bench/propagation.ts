@@ -5,8 +5,9 @@
  * with one Deployment of N meshed client replicas (default 1,000), two backends and a
  * TrafficSplit. N real config-stream clients (Server-Sent Events over mTLS with a workload
  * certificate from the control plane's CA, undici) run in WORKERS child processes (default 4,
- * so the clients' own decoding does not queue behind one event loop); each acknowledges
- * every config it receives, as a sidecar does after applying it. Each round rewrites the
+ * so the clients' own decoding does not queue behind one event loop). Each behaves as a
+ * sidecar does: it resolves on demand (its first call to `web` subscribes to it), takes
+ * deltas and rebuilds the config from them (hash checked), and acknowledges every config. Each round rewrites the
  * split's weights in the YAML file and measures, from the file write, the time until each
  * client received the new config and until the control plane recorded the last ack.
  * Reported: p50/p99/max over clients per round, the median round, control-plane CPU seconds
@@ -20,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrivateKey } from 'node:crypto';
 import { Agent, request } from 'undici';
+import { applyDelta, type ConfigDelta, type ProxyConfig } from '../src/config/index.ts';
 import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr } from '../src/lib/x509.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 1000);
@@ -74,10 +76,12 @@ async function main(): Promise<void> {
   });
   const received = new Map<string, { hash: string; at: number }>();
   let acked = 0;
+  let bytes = 0;
   const workers = Array.from({ length: WORKERS }, (_, w) => {
     const child = fork(import.meta.filename, [], { env: { ...process.env, PROP_WORKER: '1', PROP_DIR: dir, PROP_FROM: String(Math.floor((w * CLIENTS) / WORKERS)), PROP_TO: String(Math.floor(((w + 1) * CLIENTS) / WORKERS)) } });
-    child.on('message', (m: { id: string; hash: string; at: number }) => {
+    child.on('message', (m: { id: string; hash: string; at: number; bytes: number }) => {
       received.set(m.id, { hash: m.hash, at: m.at });
+      bytes += m.bytes;
       acked++;
     });
     return child;
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     const previous = new Map([...received].map(([id, r]) => [id, r.hash]));
     const ackedBefore = acked;
+    const bytesBefore = bytes;
     const weight = 10 + round * 10;
     const t0 = now();
     writeFileSync(join(dir, 'split.yaml'), split(100 - weight, weight));
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
     const lastAck = now() - t0;
     const times = [...received.values()].map((r) => r.at - t0);
     rounds.push({ p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), lastAck });
-    console.log(`  round ${round + 1}: file write → config received p50 ${pct(times, 50).toFixed(0)} ms, p99 ${pct(times, 99).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; → last ack recorded ${lastAck.toFixed(0)} ms`);
+    console.log(`  round ${round + 1}: file write → config received p50 ${pct(times, 50).toFixed(0)} ms, p99 ${pct(times, 99).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; → last ack recorded ${lastAck.toFixed(0)} ms; ${((bytes - bytesBefore) / CLIENTS).toFixed(0)} bytes per client`);
     await new Promise((r) => setTimeout(r, 300));
   }
   const after = proc(pid);
@@ -128,8 +133,10 @@ async function worker(): Promise<void> {
   for (let i = Number(process.env.PROP_FROM); i < Number(process.env.PROP_TO); i++) {
     const id = `bench/client-${i}`;
     void (async () => {
-      const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(id)}`, { dispatcher: agent, bodyTimeout: 0 });
+      const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(id)}&demand=1&deltas=1`, { dispatcher: agent, bodyTimeout: 0 });
       let buffer = '';
+      let held: ProxyConfig | undefined;
+      let subscribed = false;
       for await (const chunk of res.body) {
         const arrived = now();
         buffer += String(chunk);
@@ -137,12 +144,26 @@ async function worker(): Promise<void> {
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data:'));
+          const lines = block.split('\n');
+          const data = lines.find((l) => l.startsWith('data:'));
           if (!data) continue;
-          const config = JSON.parse(data.slice(5)) as { hash: string };
-          const ack = await request(`${base}/v1/ack`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hash: config.hash }) });
+          if (lines.some((l) => l === 'event: delta')) {
+            const applied = held ? applyDelta(held, JSON.parse(data.slice(5)) as ConfigDelta) : { problem: 'no base' };
+            if (!('config' in applied)) throw new Error(`${id}: ${applied.problem}`);
+            held = applied.config;
+          } else {
+            held = JSON.parse(data.slice(5)) as ProxyConfig;
+          }
+          const ack = await request(`${base}/v1/ack`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hash: held.hash }) });
           await ack.body.dump();
-          process.send?.({ id, hash: config.hash, at: arrived });
+          if (!subscribed) {
+            // The application's first call to web: the proxy asks for it, as on-demand.ts does.
+            subscribed = true;
+            const sub = await request(`${base}/v1/subscribe`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hosts: ['web'] }) });
+            await sub.body.dump();
+            continue;
+          }
+          process.send?.({ id, hash: held.hash, at: arrived, bytes: block.length });
         }
       }
     })().catch(() => undefined);

@@ -9,6 +9,23 @@ export const PODS_PER_SERVICE = Number(process.env.PODS_PER_SERVICE ?? 5);
 export const SPLITS_PER_NS = Number(process.env.SPLITS_PER_NS ?? 20);
 export const TARGETS_PER_NS = Number(process.env.TARGETS_PER_NS ?? 50);
 
+/** TrafficSplit k of a namespace: root svc-3k, backends svc-3k+1 and svc-3k+2, `canary` % to the second. */
+export function splitDocument(namespace: string, k: number, canary: number): unknown {
+  const root = k * 3;
+  return { apiVersion: 'split.smi-spec.io/v1alpha4', kind: 'TrafficSplit', metadata: { name: `split-${k}`, namespace }, spec: { service: `svc-${root}`, backends: [{ service: `svc-${root + 1}`, weight: 100 - canary }, { service: `svc-${root + 2}`, weight: canary }] } };
+}
+
+/** The snapshot with the canary weight of some splits changed (`which(namespace, k)`), re-parsed as a source would. */
+export function withCanaryWeight(snapshot: Snapshot, canary: number, which: (namespace: string, k: number) => boolean): Snapshot {
+  return {
+    ...snapshot,
+    smi: snapshot.smi.map((o) => {
+      const k = o.kind === 'TrafficSplit' ? Number(/^split-(\d+)$/.exec(o.ref.name ?? '')?.[1]) : NaN;
+      return Number.isInteger(k) && which(o.ref.namespace ?? '', k) ? parseSmiObject(splitDocument(o.ref.namespace ?? '', k, canary)) : o;
+    }),
+  };
+}
+
 export function generate(): Snapshot {
   const services: ServiceInput[] = [];
   const pods: PodInput[] = [];
@@ -30,8 +47,7 @@ export function generate(): Snapshot {
     smi.push({ apiVersion: 'specs.smi-spec.io/v1alpha4', kind: 'HTTPRouteGroup', metadata: { name: 'api', namespace }, spec: { matches: [{ name: 'read', pathRegex: '/api/.*', methods: ['GET'] }, { name: 'write', pathRegex: '/api/.*', methods: ['POST', 'PUT'] }, { name: 'health', pathRegex: '/healthz' }] } });
     smi.push({ apiVersion: 'specs.smi-spec.io/v1alpha4', kind: 'TCPRoute', metadata: { name: 'http-port', namespace }, spec: { matches: { ports: [8080] } } });
     for (let k = 0; k < SPLITS_PER_NS; k++) {
-      const root = k * 3;
-      smi.push({ apiVersion: 'split.smi-spec.io/v1alpha4', kind: 'TrafficSplit', metadata: { name: `split-${k}`, namespace }, spec: { service: `svc-${root}`, backends: [{ service: `svc-${root + 1}`, weight: 90 }, { service: `svc-${root + 2}`, weight: 10 }] } });
+      smi.push(splitDocument(namespace, k, 10));
     }
     for (let t = 0; t < TARGETS_PER_NS; t++) {
       const sources = [1, 2, 3].map((d) => ({ kind: 'ServiceAccount', name: `svc-${(t + d) % SERVICES_PER_NS}`, namespace }));

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { ProxyConfig } from '../config/index.ts';
 import { allIssues, buildTopology, type Snapshot, type Topology } from '../model/index.ts';
-import { MeshTranslation } from '../translate/index.ts';
+import { MeshTranslation, type Demand } from '../translate/index.ts';
 
 export interface ProxyRecord {
   id: string;
@@ -28,6 +28,13 @@ export interface ProxyRecord {
   /** A proxy that resolves on demand: what it subscribed to (its config holds those Services). */
   demand?: { services: Set<string>; tcp: boolean };
 }
+
+/**
+ * What a proxy that has not connected yet is configured for: nothing subscribed. Every sidecar
+ * resolves on demand, so this is the config it will get; a mesh of 10,000 Services then never
+ * builds the 16 MB "every Service" half unless a pod's scope is `*`.
+ */
+const NOTHING_YET: Demand = { services: new Set(), tcp: false };
 
 /** At most this many Services one proxy may subscribe to; a scope (or `*`) serves proxies that call more. */
 export const MAX_SUBSCRIPTIONS = 5000;
@@ -128,7 +135,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     for (const id of translation.proxyIds()) {
       present.add(id);
       const record = this.proxies.get(id);
-      const config = translation.configOf(id, record?.demand) as ProxyConfig;
+      const config = translation.configOf(id, record?.demand ?? NOTHING_YET) as ProxyConfig;
       if (record && record.config.hash === config.hash) continue;
       const next: ProxyRecord = record ?? { id, identity: config.proxy.identity, config, json: '', connected: 0 };
       next.config = config;

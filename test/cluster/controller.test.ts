@@ -70,6 +70,8 @@ describe('controller on a real API server', () => {
     const topology = await waitFor('three meshed pods', () => controller.controller.topology?.pods.filter((p) => p.meshed).length === 3 && controller.controller.topology);
     deepStrictEqual(topology.services.find((s) => s.name === 'web')?.ports[0]?.endpoints.map((e) => e.address), ['10.244.0.11', '10.244.0.12']);
     equal(controller.controller.proxies.get('shop/client-0')?.identity, 'spiffe://cluster.local/ns/shop/sa/client');
+    // Every proxy calls web and web-v2, as a sidecar resolving on demand asks for them at its application's first call.
+    for (const id of ['shop/client-0', 'shop/web-v1-0', 'shop/web-v2-0']) deepStrictEqual(controller.controller.demand(id, { hosts: ['web', 'web-v2.shop.svc.cluster.local'] })?.hosts, ['shop/web', 'shop/web-v2']);
   });
 
   test('a v1alpha2 TrafficSplit (Flagger\'s) routes the apex by weight; a weight change via the API follows; status is written, spec never', async () => {

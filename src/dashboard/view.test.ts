@@ -28,6 +28,8 @@ async function bookstore(): Promise<{ controller: MeshController; store: Traffic
   const controller = new MeshController();
   controller.update(snapshotFromDocuments(documents.map((d) => d.value), { allocate: sequentialAddresses() }));
   controller.rebuild();
+  // What the demo's sidecars ask for at their applications' first calls.
+  for (const [pod, host] of [['buyer-0', 'bookstore'], ['thief-0', 'bookstore'], ['bookstore-v1-0', 'warehouse'], ['bookstore-v2-0', 'warehouse']]) controller.demand(`bookstore/${pod}`, { hosts: [host as string] });
   return { controller, store: new TrafficStore() };
 }
 

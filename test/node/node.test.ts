@@ -309,16 +309,18 @@ describe('a real node', () => {
       .filter((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
     const before = (await controllers()).map((p) => p.metadata.name);
     equal(before.length, 2, `two Ready replicas: ${before.join(', ')}`);
-    // About 30 s of sequential requests from a sidecar that subscribed to the bookstore on its first call.
-    const running = load('buyer-during-failover', 'buyer', 'http://bookstore.bookstore/books', 600, 40);
+    // About 80 s of sequential requests from a sidecar that subscribed to the bookstore on its first call.
+    const running = load('buyer-during-failover', 'buyer', 'http://bookstore.bookstore/books', 1800, 40);
     await waitFor('the load pod running', async () => ((await cluster.api('GET', '/api/v1/namespaces/bookstore/pods/buyer-during-failover')).body as { status?: { phase?: string } }).status?.phase === 'Running', 60_000);
     await new Promise((r) => setTimeout(r, 3000));
     for (const name of before) {
       equal((await cluster.api('DELETE', `/api/v1/namespaces/skiff-system/pods/${name}`)).status, 200);
       await waitFor(`a replacement for ${name} Ready`, async () => { const now = await controllers(); return now.length === 2 && !now.some((p) => p.metadata.name === name); }, 120_000);
     }
+    const phase = ((await cluster.api('GET', '/api/v1/namespaces/bookstore/pods/buyer-during-failover')).body as { status?: { phase?: string } }).status?.phase;
+    equal(phase, 'Running', 'the load lasted through both failovers');
     const seen = await running;
-    equal(seen.statuses['200'], 600, `requests during the failovers: ${JSON.stringify(seen)}`);
+    equal(seen.statuses['200'], 1800, `requests during the failovers: ${JSON.stringify(seen)}`);
   });
 
   const check = (...args: string[]) => new Promise<{ status: number | null; out: string }>((resolve) => {

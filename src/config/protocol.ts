@@ -45,6 +45,7 @@ export const SubscribeSchema = Type.Object({
   proxy: Type.String({ maxLength: 317 }),
   hosts: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 261 }), { maxItems: 64, description: 'Hosts the application called that the proxy does not know (a name or address, with or without port).' })),
   services: Type.Optional(Type.Array(Type.String({ pattern: SERVICE_KEY }), { maxItems: 5000, description: 'Services (`ns/name`) subscribed to before: a proxy resuming on a new stream sends them first.' })),
+  drop: Type.Optional(Type.Array(Type.String({ pattern: SERVICE_KEY }), { maxItems: 5000, description: 'Services the application has not called for a while: the proxy is no longer sent them.' })),
 }, { additionalProperties: false });
 export type Subscribe = Static<typeof SubscribeSchema>;
 

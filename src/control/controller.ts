@@ -43,6 +43,8 @@ export const MAX_SUBSCRIPTIONS = 5000;
 export interface DemandChange {
   services?: readonly string[];
   hosts?: readonly string[];
+  /** Services to stop sending (the application no longer calls them). */
+  drop?: readonly string[];
   tcp?: boolean;
 }
 
@@ -170,6 +172,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     const wanted = [...(change.services ?? []), ...hosts.filter((k): k is string => k !== null)].filter((k) => !demand.services.has(k));
     if (demand.services.size + wanted.length > MAX_SUBSCRIPTIONS) return undefined;
     for (const key of wanted) demand.services.add(key);
+    for (const key of change.drop ?? []) demand.services.delete(key);
     if (change.tcp !== undefined) demand.tcp = change.tcp;
     record.demand = demand;
     const config = translation.configOf(id, demand);

@@ -37,6 +37,18 @@ test('a proxy resolving on demand starts with no Service, and holds what it aske
   equal(answer?.hash, c.proxies.get('other/cache-0')?.config.hash, 'the answer names the version the stream sends');
 });
 
+test('a Service dropped by the proxy leaves its config, and its changes no longer reach it', () => {
+  const c = controllerWith();
+  c.demand('other/cache-0', { hosts: ['db', 'web.shop'] });
+  c.demand('other/cache-0', { drop: ['other/db'] });
+  deepStrictEqual(names(c, 'other/cache-0'), ['shop/web']);
+  const pushed: string[][] = [];
+  c.on('changed', (ids) => pushed.push(ids));
+  c.update(snapshot(TEXT.replace('{service: db-v1, weight: 80}', '{service: db-v1, weight: 50}')));
+  c.rebuild();
+  deepStrictEqual(pushed, [['shop/worker-0']]);
+});
+
 test('a scope wins over on demand: the pod is configured for what it names, whatever it asks', () => {
   const c = controllerWith();
   c.demand('shop/web-0', { hosts: ['db.other'] });

@@ -24,6 +24,10 @@ export interface ConfigSource extends EventEmitter<ConfigSourceEvents> {
   reportTraffic?(series: TrafficSeries[]): Promise<void>;
   /** Subscribes to the Services hosts name (a config with `outbound.onDemand`); the new config follows as a `config` event. */
   subscribe?(hosts: string[]): Promise<SubscribeAnswer>;
+  /** Stops the Services the application no longer calls (they were subscribed to). */
+  unsubscribe?(services: string[]): Promise<void>;
+  /** The Services subscribed to so far. */
+  subscriptions?(): ReadonlySet<string>;
 }
 
 /** A JSON file, re-read when it changes (watch plus a poll, for filesystems that do not notify). */

@@ -234,6 +234,18 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     return answer;
   }
 
+  /** Drops Services from what the proxy is sent; they are forgotten here even if the control plane is away (a new stream re-sends only what is left). */
+  async unsubscribe(services: string[]): Promise<void> {
+    for (const key of services) this.subscribed.delete(key);
+    const channel = this.channel;
+    if (!channel || !this.connected) return;
+    await this.postSubscribe(channel, { proxy: this.options.proxyId, drop: services });
+  }
+
+  subscriptions(): ReadonlySet<string> {
+    return this.subscribed;
+  }
+
   private async streamOn(dispatcher: Client): Promise<void> {
     const url = `${this.options.url}/v1/config?proxy=${encodeURIComponent(this.options.proxyId)}${this.haveHash ? `&have=${this.haveHash}` : ''}&demand=1${this.options.forwardsTcp ? '&tcp=1' : ''}&deltas=1`;
     let opened = false;

@@ -88,3 +88,32 @@ test('an answer for other hosts than asked is not believed', async () => {
   const h = harness(() => ({ hash: 'f'.repeat(64), hosts: ['shop/web', 'shop/db'] }));
   equal(await h.resolver.resolve('web'), 'failed');
 });
+
+test('a subscribed Service not called for the idle time is dropped; one in use stays', async () => {
+  const subscribed = new Set(['shop/web', 'shop/db', 'shop/old']);
+  const dropped: string[][] = [];
+  let clock = 0;
+  const resolver = new OnDemandResolver({
+    subscribe: async () => ({ hash: 'a'.repeat(64), hosts: [] }), state: () => undefined, now: () => clock,
+    subscriptions: () => subscribed, idleMs: 1000,
+    unsubscribe: async (keys) => {
+      dropped.push(keys);
+      for (const k of keys) subscribed.delete(k);
+    },
+  });
+  try {
+    deepStrictEqual(await resolver.sweep(), [], 'the first look starts every clock');
+    clock = 600;
+    resolver.touch('shop/web');
+    resolver.touch('shop/db');
+    clock = 1200;
+    resolver.touch('shop/web');
+    deepStrictEqual(await resolver.sweep(), ['shop/old']);
+    clock = 1700;
+    deepStrictEqual(await resolver.sweep(), ['shop/db']);
+    deepStrictEqual([...subscribed], ['shop/web']);
+    deepStrictEqual(dropped, [['shop/old'], ['shop/db']]);
+  } finally {
+    resolver.stop();
+  }
+});

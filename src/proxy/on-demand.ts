@@ -11,12 +11,15 @@
  * - Every question is bounded: RESOLVE_TIMEOUT_MS from asking to the config applied; a
  *   control plane that is away fails the question at once (the request gets 502 unknown-host
  *   and the proxy keeps serving what it has).
+ * - A Service the application has not called for IDLE_MS is dropped (the proxy is no longer
+ *   sent it; a later call asks again), so what a long-lived proxy holds follows what it uses.
  */
 import type { SubscribeAnswer } from '../config/index.ts';
 import type { ProxyState } from './state.ts';
 
 export const RESOLVE_TIMEOUT_MS = 2000;
 export const NEGATIVE_TTL_MS = 5000;
+export const IDLE_MS = 10 * 60_000;
 const MAX_BATCH = 64;
 const MAX_NEGATIVE = 4096;
 
@@ -29,6 +32,11 @@ export interface OnDemandOptions {
   state: () => ProxyState | undefined;
   /** Counts one answered question, with the time from asking to usable (seconds). */
   observe?: (result: Resolution, seconds: number) => void;
+  /** The Services subscribed to, and how to drop some (ControlClient); absent: nothing is dropped. */
+  subscriptions?: () => ReadonlySet<string>;
+  unsubscribe?: (services: string[]) => Promise<void>;
+  /** How long a Service may go uncalled before it is dropped (default IDLE_MS). */
+  idleMs?: number;
   now?: () => number;
 }
 
@@ -44,9 +52,43 @@ export class OnDemandResolver {
   private readonly negative = new Map<string, number>();
   private batch: { hosts: string[]; settle: Promise<SubscribeAnswer> } | undefined;
   private readonly waiters = new Set<Waiter>();
+  /** When each subscribed Service (`ns/name`) was last called. */
+  private readonly used = new Map<string, number>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: OnDemandOptions) {
     this.o = options;
+    if (options.unsubscribe && options.subscriptions) {
+      const idle = options.idleMs ?? IDLE_MS;
+      this.sweeper = setInterval(() => void this.sweep(), Math.min(60_000, Math.max(1000, idle / 2)));
+      this.sweeper.unref();
+    }
+  }
+
+  /** The application called a Service (`ns/name`, the string the request path builds anyway). */
+  touch(service: string): void {
+    this.used.set(service, this.now());
+  }
+
+  /** Drops the subscribed Services not called for the idle time; returns them. */
+  async sweep(): Promise<string[]> {
+    const subscribed = this.o.subscriptions?.();
+    if (!subscribed || !this.o.unsubscribe) return [];
+    const cutoff = this.now() - (this.o.idleMs ?? IDLE_MS);
+    const idle: string[] = [];
+    for (const key of subscribed) {
+      const at = this.used.get(key);
+      if (at === undefined) this.used.set(key, this.now()); // subscribed before this proxy counted (resumed): from now
+      else if (at < cutoff) idle.push(key);
+    }
+    for (const key of this.used.keys()) if (!subscribed.has(key)) this.used.delete(key);
+    for (const key of idle) this.used.delete(key);
+    if (idle.length > 0) await this.o.unsubscribe(idle).catch(() => undefined);
+    return idle;
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
   }
 
   private now(): number {
@@ -106,6 +148,7 @@ export class OnDemandResolver {
       return 'failed';
     }
     const service = answer.hosts[index];
+    if (service !== null && service !== undefined) this.touch(service);
     if (service === null || service === undefined) {
       if (this.negative.size >= MAX_NEGATIVE) this.negative.delete(this.negative.keys().next().value as string);
       this.negative.set(name, this.now() + NEGATIVE_TTL_MS);

@@ -52,6 +52,8 @@ export interface ProxyOptions {
   /** `port:path` of the application's HTTP probes, let through without identity. */
   probePaths?: readonly string[];
   accessLog?: AccessLogOptions;
+  /** How long a Service subscribed on demand may go uncalled before it is dropped (default 10 min). */
+  onDemandIdleMs?: number;
   /** How often traffic is reported to the control plane (default REPORT_INTERVAL_MS; tests shorten it). */
   trafficReportMs?: number;
   log?: (event: string, detail: Record<string, unknown>) => void;
@@ -90,8 +92,13 @@ export class SkiffProxy implements ProxyContext {
     this.certs = options.certDir ? new TlsMaterialWatcher(options.certDir) : undefined;
     this.mesh = new Upstreams(() => this.tls);
     this.app = new Upstreams(() => undefined);
-    const subscribe = options.config.subscribe?.bind(options.config);
-    this.onDemand = subscribe ? new OnDemandResolver({ subscribe, state: () => this.state, observe: (result, seconds) => this.telemetry.resolved(result, seconds) }) : undefined;
+    const source = options.config;
+    const subscribe = source.subscribe?.bind(source);
+    this.onDemand = subscribe ? new OnDemandResolver({
+      subscribe, state: () => this.state, observe: (result, seconds) => this.telemetry.resolved(result, seconds),
+      ...(source.unsubscribe && source.subscriptions ? { unsubscribe: source.unsubscribe.bind(source), subscriptions: source.subscriptions.bind(source) } : {}),
+      ...(options.onDemandIdleMs !== undefined ? { idleMs: options.onDemandIdleMs } : {}),
+    }) : undefined;
   }
 
   get tls(): TlsMaterial | undefined {
@@ -259,6 +266,7 @@ export class SkiffProxy implements ProxyContext {
     // The last partial interval, if the control plane answers quickly; never holds up a shutdown.
     if (this.trafficTimer) await Promise.race([this.reportTraffic(), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.options.config.stop();
+    this.onDemand?.stop();
     this.certs?.stop();
     this.tcp?.close();
     const closed = Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));

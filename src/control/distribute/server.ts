@@ -259,11 +259,11 @@ export class DistributionServer {
     });
 
     app.post<{ Body: Subscribe }>('/v1/subscribe', { schema: { body: SubscribeSchema }, bodyLimit: SUBSCRIBE_BODY_LIMIT }, async (request, reply) => {
-      const { proxy, hosts, services } = request.body;
+      const { proxy, hosts, services, drop } = request.body;
       const record = controller.proxies.get(proxy);
       if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology; retry` });
       if (peerIdentity(request) !== record.identity) return reply.code(403).send({ error: 'not this proxy\'s identity' });
-      const answer = controller.demand(proxy, { ...(hosts ? { hosts } : {}), ...(services ? { services } : {}) });
+      const answer = controller.demand(proxy, { ...(hosts ? { hosts } : {}), ...(services ? { services } : {}), ...(drop ? { drop } : {}) });
       if (!answer) return reply.code(429).send({ error: `${proxy} would subscribe to more than ${MAX_SUBSCRIPTIONS} Services; give it an outbound scope` });
       return answer satisfies SubscribeAnswer;
     });

@@ -1,0 +1,134 @@
+/**
+ * Resumption across control plane replicas: a sidecar's control client streams from replica A
+ * through a stand-in for the controller's Service (a TCP forwarder), subscribes on demand and
+ * takes a delta; A goes away and the Service now leads to replica B, which has never heard of
+ * the proxy's subscriptions. The client re-sends them before its new stream starts, so B
+ * computes the very config the proxy has: no whole config is sent, and B's later changes
+ * arrive as deltas holding the subscribed Service.
+ */
+import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { ProxyConfig } from '../../src/config/index.ts';
+import { CertificateAuthority } from '../../src/control/ca/authority.ts';
+import { MeshController } from '../../src/control/controller.ts';
+import { DistributionServer } from '../../src/control/distribute/server.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
+import { ControlClient } from '../../src/proxy/control-client.ts';
+import { CA_FILE, CERT_FILE, KEY_FILE } from '../../src/proxy/tls-material.ts';
+import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
+import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
+import { meshYaml } from '../support/mesh.ts';
+import { waitFor } from '../support/wait.ts';
+
+const SERVICES = ['web', 'db'].map((name) => `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: shop}\nspec: {selector: {app: ${name}}, ports: [{port: 80, targetPort: 8080}]}\n`).join('---\n');
+function snapshot(extraPort = false) {
+  const yaml = meshYaml('shop', 'strict', [{ name: 'web', ports: [8080] }, { name: 'db', ports: [8080] }, { name: 'client' }], SERVICES + (extraPort ? '---\napiVersion: v1\nkind: Service\nmetadata: {name: web-admin, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 81, targetPort: 8080}]}\n' : ''));
+  let n = 1;
+  return snapshotFromDocuments(parseYamlText('mesh.yaml', yaml).documents.map((d) => d.value), { allocate: () => `10.9.1.${n++}` });
+}
+
+/** The controller's Service: forwards every new connection to whichever replica it leads to now. */
+function serviceStandIn(): { port: () => number; leadTo: (port: number) => void; close: () => void } {
+  let target = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    const upstream = net.connect(target, '127.0.0.1');
+    for (const s of [socket, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    socket.pipe(upstream).pipe(socket);
+    socket.on('close', () => upstream.destroy());
+    upstream.on('close', () => socket.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  return {
+    port: () => (server.address() as net.AddressInfo).port,
+    leadTo: (port) => { target = port; },
+    close: () => {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+describe('control plane failover: a proxy resumes its subscriptions on another replica', () => {
+  let ca: CertificateAuthority;
+  const replicas: { controller: MeshController; server: DistributionServer; port: number }[] = [];
+  const service = serviceStandIn();
+  let client: ControlClient;
+  let dir: string;
+  const received: ProxyConfig[] = [];
+
+  const replica = async () => {
+    const controller = new MeshController({ debounceMs: 1, maxDelayMs: 5 });
+    controller.update(snapshot());
+    controller.rebuild();
+    const server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: 0 });
+    const url = await server.start();
+    const r = { controller, server, port: Number(new URL(url).port) };
+    replicas.push(r);
+    return r;
+  };
+
+  before(async () => {
+    ca = await CertificateAuthority.open({ trustDomain: 'cluster.local' });
+    dir = mkdtempSync(join(tmpdir(), 'skiff-failover-'));
+    const keys = generateKeyPair();
+    const identity = 'spiffe://cluster.local/ns/shop/sa/client';
+    writeFileSync(join(dir, CERT_FILE), ca.issue(createCsr(keys, identity), identity).certificatePem);
+    writeFileSync(join(dir, KEY_FILE), privateKeyPem(keys.privateKey));
+    writeFileSync(join(dir, CA_FILE), ca.trustBundle());
+  });
+  after(async () => {
+    client?.stop();
+    service.close();
+    for (const r of replicas) {
+      await r.server.close();
+      r.controller.stop();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('replica B computes the config the proxy has: nothing whole is resent, and its changes come as deltas', async () => {
+    const a = await replica();
+    const b = await replica();
+    service.leadTo(a.port);
+    client = new ControlClient({ url: `https://localhost:${service.port()}`, proxyId: 'shop/client-0', certDir: dir, trustBundle: ca.trustBundle() });
+    client.on('config', (c) => {
+      received.push(c as ProxyConfig);
+      client.report({ hash: (c as ProxyConfig).hash });
+    });
+    await client.start();
+    await waitFor('the first config', () => received.length >= 1);
+    deepStrictEqual(received[0]?.outbound.services, [], 'on demand: nothing asked yet');
+    const answer = await client.subscribe(['web']);
+    deepStrictEqual(answer.hosts, ['shop/web']);
+    await waitFor('the config holding web', () => received.at(-1)?.hash === answer.hash);
+    equal(a.server.sentBytes.configs > 0 && a.server.sentBytes.deltas > 0, true, 'A sent the first config whole, then a delta');
+
+    // A goes away; the Service leads to B.
+    service.leadTo(b.port);
+    await a.server.close();
+    await waitFor('the stream on B', () => (b.controller.proxies.get('shop/client-0')?.connected ?? 0) > 0, 10_000);
+    deepStrictEqual([...(b.controller.proxies.get('shop/client-0')?.demand?.services ?? [])], ['shop/web'], 'B learned the subscription before the stream');
+    equal(b.controller.proxies.get('shop/client-0')?.config.hash, answer.hash, 'B computes the same version');
+    equal(b.server.sentBytes.configs, 0, 'no whole config was resent');
+
+    // A change on B reaches the proxy as a delta that keeps web.
+    const before = received.length;
+    b.controller.update(snapshot(true));
+    await waitFor('B\'s change', () => received.length > before, 1500).catch(() => undefined);
+    equal(received.length, before, 'a new Service nobody called changes nothing for this proxy');
+    const more = await client.subscribe(['web-admin']);
+    await waitFor('the config holding web-admin', () => received.at(-1)?.hash === more.hash);
+    deepStrictEqual(received.at(-1)?.outbound.services.map((s) => s.name), ['web', 'web-admin']);
+    ok(b.server.sentBytes.deltas > 0);
+    equal(b.server.sentBytes.configs, 0, 'only deltas from B');
+  });
+});

@@ -16,8 +16,8 @@ export interface ProxyRecord {
   id: string;
   identity: string;
   config: ProxyConfig;
-  /** The JSON sent on the wire, built once per config version. */
-  json: string;
+  /** The JSON sent on the wire for `config`, built when first sent (configJson). */
+  wire?: { config: ProxyConfig; json: string };
   sentHash?: string;
   appliedHash?: string;
   lastError?: string;
@@ -76,15 +76,25 @@ export interface ControllerEvents {
   rebuilt: [{ topology: Topology; durationMs: number; changed: number }];
 }
 
-/** JSON for a config whose outbound half is shared: serialise that half once. */
-function wireJson(config: ProxyConfig, outboundJson: Map<object, string>): string {
+/** Outbound halves are shared by many configs: each is serialised once. */
+const outboundJson = new WeakMap<object, string>();
+
+/**
+ * The JSON a config stream sends for a record's config, built once per config version and only
+ * when it is first needed (most proxies in a large mesh are not sent most versions whole).
+ */
+export function configJson(record: ProxyRecord): string {
+  if (record.wire?.config === record.config) return record.wire.json;
+  const config = record.config;
   let outbound = outboundJson.get(config.outbound);
   if (outbound === undefined) {
     outbound = JSON.stringify(config.outbound);
     outboundJson.set(config.outbound, outbound);
   }
   const { outbound: _outbound, ...rest } = config;
-  return `${JSON.stringify(rest).slice(0, -1)},"outbound":${outbound}}`;
+  const json = `${JSON.stringify(rest).slice(0, -1)},"outbound":${outbound}}`;
+  record.wire = { config, json };
+  return json;
 }
 
 /** One proxy's entry in another replica's /v1/acks. */
@@ -131,7 +141,6 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     const started = performance.now();
     const topology = buildTopology(snapshot);
     const translation = new MeshTranslation(topology);
-    const outboundJson = new Map<object, string>();
     const changed: string[] = [];
     const present = new Set<string>();
     for (const id of translation.proxyIds()) {
@@ -139,10 +148,9 @@ export class MeshController extends EventEmitter<ControllerEvents> {
       const record = this.proxies.get(id);
       const config = translation.configOf(id, record?.demand ?? NOTHING_YET) as ProxyConfig;
       if (record && record.config.hash === config.hash) continue;
-      const next: ProxyRecord = record ?? { id, identity: config.proxy.identity, config, json: '', connected: 0 };
+      const next: ProxyRecord = record ?? { id, identity: config.proxy.identity, config, connected: 0 };
       next.config = config;
       next.identity = config.proxy.identity;
-      next.json = wireJson(config, outboundJson);
       this.proxies.set(id, next);
       changed.push(id);
     }
@@ -178,7 +186,6 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     const config = translation.configOf(id, demand);
     if (config && config.hash !== record.config.hash) {
       record.config = config;
-      record.json = wireJson(config, new Map());
       if (emit) this.emit('changed', [id]);
     }
     return { hash: record.config.hash, hosts };

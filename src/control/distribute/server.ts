@@ -29,7 +29,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { CertificateAuthority } from '../ca/authority.ts';
 import { identityOf } from '../ca/authority.ts';
-import { MAX_SUBSCRIPTIONS, type MeshController, type ProxyRecord } from '../controller.ts';
+import { configJson, MAX_SUBSCRIPTIONS, type MeshController, type ProxyRecord } from '../controller.ts';
 import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, DELTA_EVENT, diffConfigs, SubscribeSchema, type ProxyConfig, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody, type Subscribe, type SubscribeAnswer } from '../../config/index.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { BootstrapTokens } from './tokens.ts';
@@ -150,12 +150,13 @@ export class DistributionServer {
   private send(stream: Stream, record: ProxyRecord): void {
     const config = record.config;
     const delta = stream.deltas && stream.sent && stream.sent !== config ? JSON.stringify(diffConfigs(stream.sent, config)) : undefined;
-    if (delta !== undefined && delta.length < record.json.length) {
+    const whole = configJson(record);
+    if (delta !== undefined && delta.length < whole.length) {
       stream.res.write(`event: ${DELTA_EVENT}\nid: ${config.hash}\ndata: ${delta}\n\n`);
       this.sentBytes.deltas += delta.length;
     } else {
-      stream.res.write(`event: ${CONFIG_EVENT}\nid: ${config.hash}\ndata: ${record.json}\n\n`);
-      this.sentBytes.configs += record.json.length;
+      stream.res.write(`event: ${CONFIG_EVENT}\nid: ${config.hash}\ndata: ${whole}\n\n`);
+      this.sentBytes.configs += whole.length;
     }
     stream.sent = config;
     record.sentHash = config.hash;

@@ -160,8 +160,9 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     this.translation = translation;
     this.topology = topology;
     this.snapshot = snapshot;
-    this.emit('rebuilt', { topology, durationMs: performance.now() - started, changed: changed.length });
+    // Pushes first: what listens to 'rebuilt' (the status writer) may take a while.
     if (changed.length > 0) this.emit('changed', changed);
+    this.emit('rebuilt', { topology, durationMs: performance.now() - started, changed: changed.length });
   }
 
   /**

@@ -58,7 +58,11 @@ export function acceptCapturedOutbound(ctx: ProxyContext, frontend: Frontend, li
       const target = state?.hosts.lookupAuthority({ name: to.address, port: to.port });
       if (!target && mayAsk && state?.config.outbound.onDemand && ctx.onDemand && !socket.destroyed) {
         // An address this proxy has not been configured for: ask once whether it is a mesh Service (the socket waits, paused).
-        void ctx.onDemand.resolve(to.address).then((result) => (result === 'found' ? route(false) : passThrough(ctx, socket, to, limits)));
+        void ctx.onDemand.resolve(to.address).then((result) => {
+          if (socket.destroyed) return;
+          if (result === 'found') route(false);
+          else passThrough(ctx, socket, to, limits);
+        });
         return;
       }
       if (!target) {

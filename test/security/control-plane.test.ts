@@ -4,7 +4,7 @@
  * hostile proxy ids, config streams opened for a pod before it exists, and subscriptions
  * (on-demand outbound) made for another pod, malformed, oversized or past the limit.
  */
-import { equal, match, ok } from 'node:assert/strict';
+import { equal, match, notEqual, ok } from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import http2 from 'node:http2';
 import { after, before, describe, test } from 'node:test';
@@ -148,10 +148,11 @@ describe('control plane: certificates and config streams under attack', () => {
     equal(ok200.status, 200, JSON.stringify(ok200.body));
     equal(JSON.stringify(ok200.body.hosts), '["shop/web",null]');
     equal((await subscribe({ proxy: 'shop/web-0', hosts: ['web'] }, other)).status, 403, 'another identity may not change what web-0 is sent');
-    equal((await subscribe({ proxy: 'shop/web-0', hosts: ['web'] }, agent())).status, 403, 'no client certificate, no subscription');
+    equal((await subscribe({ proxy: 'shop/web-0', hosts: ['web'] }, agent())).status, 401, 'no client certificate, no subscription');
+    equal((await subscribe({ proxy: 'shop/ghost-0', hosts: ['web'] }, agent())).status, 401, 'and no answer about which pods exist');
     const forged = makeLeaf({ uris: ['spiffe://cluster.local/ns/shop/sa/web'], issuer: makeRoot('thief') });
     const viaForged = await subscribe({ proxy: 'shop/web-0', hosts: ['web'] }, agent(forged)).catch((err: Error) => err);
-    if (!(viaForged instanceof Error)) equal(viaForged.status, 403, 'a certificate from a foreign CA is no identity');
+    if (!(viaForged instanceof Error)) equal(viaForged.status, 401, 'a certificate from a foreign CA is no identity');
     equal((await subscribe({ proxy: 'shop/ghost-0', hosts: ['web'] }, web)).status, 404);
     equal((await subscribe({ proxy: 'shop/web-0', services: ['../etc/passwd'] }, web)).status, 400, 'a Service key is <ns>/<name>');
     equal((await subscribe({ proxy: 'shop/web-0', hosts: Array.from({ length: 65 }, (_, i) => `h${i}`) }, web)).status, 400, 'at most 64 hosts a question');
@@ -162,6 +163,15 @@ describe('control plane: certificates and config streams under attack', () => {
     const many = (from: number) => Array.from({ length: 2500 }, (_, i) => `ns/s${from + i}`);
     equal((await subscribe({ proxy: 'shop/web-0', services: many(0) }, web)).status, 200);
     equal((await subscribe({ proxy: 'shop/web-0', services: many(2500) }, web)).status, 429, 'at most 5,000 Services per proxy');
+  });
+
+  test('acks: only the pod\'s own identity may say what it applied', async () => {
+    const ack = async (body: unknown, dispatcher: Agent) => (await request(`${url}/v1/ack`, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).statusCode;
+    const hash = 'a'.repeat(64);
+    equal(await ack({ proxy: 'shop/web-0', hash }, agent()), 401);
+    equal(await ack({ proxy: 'shop/web-0', hash }, agent(workloadCert('spiffe://cluster.local/ns/shop/sa/payments'))), 403);
+    equal(await ack({ proxy: 'shop/web-0', hash: 'not a hash' }, agent(workloadCert('spiffe://cluster.local/ns/shop/sa/web'))), 400);
+    notEqual(controller.proxies.get('shop/web-0')?.appliedHash, hash, 'nothing was recorded');
   });
 
   test('HTTP/2: a request whose body never ends is cancelled, a config stream is not', async () => {

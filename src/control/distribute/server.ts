@@ -7,9 +7,10 @@
  *   GET  /v1/config?proxy=ns/pod&have=<hash>[&demand=1[&tcp=1]] → Server-Sent Events, one
  *        `config` event per new version (none when `have` is current); mTLS with the proxy's
  *        identity required. `demand=1`: the proxy resolves on demand
- *   POST /v1/subscribe {proxy, hosts?, services?} → {hash, hosts}: adds Services to what a proxy
- *        resolving on demand is configured for (by the hosts its application called, or by key
- *        when it resumes); the new config goes out on its stream before the answer
+ *   POST /v1/subscribe {proxy, hosts?, services?, drop?} → {hash, hosts}: changes what a proxy
+ *        resolving on demand is configured for (adds the Services its application's hosts name,
+ *        or Services by key when it resumes; drops those it stopped calling); the new config goes
+ *        out on its stream before the answer
  *   POST /v1/ack {proxy, hash | error}          → records what the proxy applied or refused
  *   POST /v1/traffic {proxy, series}             → one interval of the proxy's traffic (config/traffic.ts)
  *   POST /v1/traffic/partial {query}             → this replica's part of a TrafficMetrics answer;
@@ -26,7 +27,7 @@
  */
 import http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { CertificateAuthority } from '../ca/authority.ts';
 import { identityOf } from '../ca/authority.ts';
 import { configJson, MAX_SUBSCRIPTIONS, type MeshController, type ProxyRecord } from '../controller.ts';
@@ -188,6 +189,16 @@ export class DistributionServer {
       done();
     });
 
+    /** A proxy's record when the caller proves that proxy's identity; else the refusal is sent (401, 404, 403) and undefined returned. */
+    const ownRecord = (request: FastifyRequest, reply: FastifyReply, proxy: string): ProxyRecord | undefined => {
+      const caller = peerIdentity(request);
+      const record = caller ? controller.proxies.get(proxy) : undefined;
+      if (!caller) void reply.code(401).send({ error: 'a mesh client certificate is required' });
+      else if (!record) void reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology; retry` });
+      else if (caller !== record.identity) void reply.code(403).send({ error: 'not this proxy\'s identity' });
+      return caller && record?.identity === caller ? record : undefined;
+    };
+
     app.post<{ Body: CertificateRequest }>('/v1/certificate', { schema: { body: CertificateRequestSchema } }, async (request, reply) => {
       const { proxy, csr, token } = request.body;
       if (!PROXY_ID.test(proxy)) return reply.code(400).send({ error: 'proxy must be <namespace>/<pod>' } satisfies ErrorBody);
@@ -252,18 +263,16 @@ export class DistributionServer {
 
     app.post<{ Body: Ack }>('/v1/ack', { schema: { body: AckSchema } }, async (request, reply) => {
       const { proxy, hash, error } = request.body;
-      const record = controller.proxies.get(proxy);
-      if (!record) return reply.code(404).send({ error: 'unknown proxy' });
-      if (peerIdentity(request) !== record.identity) return reply.code(403).send({ error: 'not this proxy\'s identity' });
+      const record = ownRecord(request, reply, proxy);
+      if (!record) return reply;
       controller.acknowledge(record.id, { ...(hash ? { hash } : {}), ...(error ? { error } : {}) });
       return { ok: true };
     });
 
     app.post<{ Body: Subscribe }>('/v1/subscribe', { schema: { body: SubscribeSchema }, bodyLimit: SUBSCRIBE_BODY_LIMIT }, async (request, reply) => {
       const { proxy, hosts, services, drop } = request.body;
-      const record = controller.proxies.get(proxy);
-      if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology; retry` });
-      if (peerIdentity(request) !== record.identity) return reply.code(403).send({ error: 'not this proxy\'s identity' });
+      const record = ownRecord(request, reply, proxy);
+      if (!record) return reply;
       const answer = controller.demand(proxy, { ...(hosts ? { hosts } : {}), ...(services ? { services } : {}), ...(drop ? { drop } : {}) });
       if (!answer) return reply.code(429).send({ error: `${proxy} would subscribe to more than ${MAX_SUBSCRIPTIONS} Services; give it an outbound scope` });
       return answer satisfies SubscribeAnswer;

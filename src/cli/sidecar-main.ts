@@ -1,14 +1,19 @@
 /**
- * Entry point of the sidecar's own bundle (skiff-proxy.mjs): `skiff proxy` without the rest
- * of the command, so a sidecar never loads the Kubernetes client, YAML, ajv or the control
- * plane. Takes the same arguments as `skiff proxy` (the word `proxy` first is optional).
+ * Entry point of the sidecar's own bundle (skiff-proxy.mjs): `skiff proxy` and `skiff capture`
+ * (the injected init container) without the rest of the command, so neither loads the
+ * Kubernetes client, YAML, ajv or the control plane (the whole command peaks at ~115 MB RSS
+ * just to start; the capture step has a 64 Mi limit). Takes the same arguments as those
+ * commands (the word `proxy` first is optional).
  */
+import { runCapture } from './capture.ts';
 import { runProxy } from './proxy.ts';
 
 const argv = process.argv.slice(2);
+const capture = argv[0] === 'capture';
 try {
-  process.exitCode = await runProxy(argv[0] === 'proxy' ? argv.slice(1) : argv, (line) => process.stdout.write(`${line}\n`));
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  process.exitCode = capture ? await runCapture(argv.slice(1), out) : await runProxy(argv[0] === 'proxy' ? argv.slice(1) : argv, out);
 } catch (err) {
-  process.stderr.write(`skiff proxy: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`skiff ${capture ? 'capture' : 'proxy'}: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 2;
 }

@@ -20,6 +20,7 @@ export interface PodTemplate {
 
 export const PROXY_CONTAINER = 'skiff-proxy';
 export const CAPTURE_CONTAINER = 'skiff-capture';
+const CAPTURE_MEMORY_LIMIT = '64Mi';
 export const IDENTITY_VOLUME = 'skiff-identity';
 export const CERTS_VOLUME = 'skiff-certs';
 const IDENTITY_DIR = '/var/run/skiff/identity';
@@ -70,8 +71,10 @@ function captureContainer(settings: InjectSettings, capture: PodCapture): Json {
   if (capture.skipOutboundPorts.length) args.push('--skip-outbound-ports', capture.skipOutboundPorts.join(','));
   if (capture.skipOutboundCidrs.length) args.push('--skip-outbound-cidrs', capture.skipOutboundCidrs.join(','));
   return {
-    name: CAPTURE_CONTAINER, image: settings.image, imagePullPolicy: settings.imagePullPolicy, args,
-    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+    name: CAPTURE_CONTAINER, image: settings.image, imagePullPolicy: settings.imagePullPolicy,
+    // The sidecar's small bundle, which also runs `capture`: the whole command did not fit the limit reliably.
+    command: ['/usr/local/bin/node', ...sidecarNodeFlags(CAPTURE_MEMORY_LIMIT), SIDECAR_BUNDLE], args,
+    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: CAPTURE_MEMORY_LIMIT } },
     // Root with exactly the two capabilities iptables needs, in the pod's network namespace only.
     securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } },
   };

@@ -119,6 +119,7 @@ describe('control plane failover: a proxy resumes its subscriptions on another r
     deepStrictEqual([...(b.controller.proxies.get('shop/client-0')?.demand?.services ?? [])], ['shop/web'], 'B learned the subscription before the stream');
     equal(b.controller.proxies.get('shop/client-0')?.config.hash, answer.hash, 'B computes the same version');
     equal(b.server.sentBytes.configs, 0, 'no whole config was resent');
+    equal(b.controller.proxies.get('shop/client-0')?.appliedHash, answer.hash, 'the version the proxy named counts as applied on B (skiff check, Programmed)');
 
     // A change on B reaches the proxy as a delta that keeps web.
     const before = received.length;

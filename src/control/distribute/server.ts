@@ -249,8 +249,10 @@ export class DistributionServer {
         const have = request.query.have ?? request.headers['last-event-id'];
         if (record.config.hash !== have) this.send(stream, record);
         else {
+          // A sidecar's `have` is a version it applied (not merely received, as Last-Event-ID is): on this replica (a failover) that is its ack.
           record.sentHash = record.config.hash;
           stream.sent = record.config;
+          if (request.query.have === have && record.appliedHash !== have) controller.acknowledge(proxy, { hash: have });
         }
       }
       res.on('close', () => {

@@ -25,6 +25,7 @@ import { applyDelta, type ConfigDelta, type ProxyConfig } from '../src/config/in
 import { CertificateAuthority } from '../src/control/ca/authority.ts';
 import { MeshController } from '../src/control/controller.ts';
 import { DistributionServer } from '../src/control/distribute/server.ts';
+import { backoffMs } from '../src/lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/x509.ts';
 import { buildTopology } from '../src/model/index.ts';
 import { generate, NAMESPACES, PODS_PER_SERVICE, SERVICES_PER_NS, withCanaryWeight } from './generate-mesh.ts';
@@ -114,7 +115,20 @@ async function worker(): Promise<void> {
   const base = `https://127.0.0.1:${PORT}`;
   const send = (m: ToMain) => process.send?.(m);
   await Promise.all(specs.map(async (spec, i) => {
-    await new Promise((r) => setTimeout(r, i * 2)); // spread the handshakes a little, as pods starting would
+    await new Promise((r) => setTimeout(r, i * 4)); // pods starting over a few seconds, not all in one instant
+    // As a sidecar does: a refused or timed-out connection is tried again with backoff and jitter.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await stream(spec);
+        return;
+      } catch (err) {
+        if (attempt >= 8) throw err;
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, 100, 5000)));
+      }
+    }
+  }).map((p) => p.catch((err: Error) => console.error(`client failed: ${err.message}`))));
+
+  async function stream(spec: ClientSpec): Promise<void> {
     const client = new Client(base, { allowH2: true, connect: { ca, cert: spec.cert, key: spec.key, minVersion: 'TLSv1.3', servername: 'localhost' } });
     const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(spec.id)}&demand=1&deltas=1`, { dispatcher: client, bodyTimeout: 0 });
     let buffer = '';
@@ -155,7 +169,7 @@ async function worker(): Promise<void> {
         send({ type: 'config', id: spec.id, hash: held.hash, at: arrived, bytes: block.length });
       }
     }
-  }).map((p) => p.catch((err: Error) => console.error(`client failed: ${err.message}`))));
+  }
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;

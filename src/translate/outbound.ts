@@ -1,9 +1,11 @@
 /**
- * The outbound half of every ProxyConfig: every Service a workload may call, its routes (a
+ * The outbound half of a ProxyConfig: the Services a proxy calls, their routes (a
  * TrafficSplit's weighted backends, selected by its matches, before the plain route; each
- * route with its effective TrafficPolicy) and the clusters of ready endpoints with theirs. It depends on nothing proxy-specific, so it is built once
- * per topology and shared by all proxies (names in the proxy's own namespace are resolved by
- * the proxy, as Kubernetes DNS does).
+ * route with its effective TrafficPolicy) and the clusters of ready endpoints with theirs.
+ * Built as one entry per Service, once per topology; a proxy's half is the entries of its
+ * scope, of what it subscribed to on demand, or all of them, shared by every proxy that asks
+ * for the same (names in the proxy's own namespace are resolved by the proxy, as Kubernetes
+ * DNS does).
  */
 import { outboundHash, type Cluster, type Endpoint, type OutboundConfig, type OutboundPort, type OutboundService, type Route } from '../config/index.ts';
 import type { PodNode, ServiceNode, ServicePortNode, SplitNode, Topology } from '../model/index.ts';

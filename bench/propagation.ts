@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrivateKey } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { applyDelta, type ConfigDelta, type ProxyConfig } from '../src/config/index.ts';
+import { readConfigStream } from './config-stream.ts';
 import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr } from '../src/lib/x509.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 1000);
@@ -134,38 +134,19 @@ async function worker(): Promise<void> {
     const id = `bench/client-${i}`;
     void (async () => {
       const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(id)}&demand=1&deltas=1`, { dispatcher: agent, bodyTimeout: 0 });
-      let buffer = '';
-      let held: ProxyConfig | undefined;
       let subscribed = false;
-      for await (const chunk of res.body) {
-        const arrived = now();
-        buffer += String(chunk);
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const lines = block.split('\n');
-          const data = lines.find((l) => l.startsWith('data:'));
-          if (!data) continue;
-          if (lines.some((l) => l === 'event: delta')) {
-            const applied = held ? applyDelta(held, JSON.parse(data.slice(5)) as ConfigDelta) : { problem: 'no base' };
-            if (!('config' in applied)) throw new Error(`${id}: ${applied.problem}`);
-            held = applied.config;
-          } else {
-            held = JSON.parse(data.slice(5)) as ProxyConfig;
-          }
-          const ack = await request(`${base}/v1/ack`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hash: held.hash }) });
-          await ack.body.dump();
-          if (!subscribed) {
-            // The application's first call to web: the proxy asks for it, as on-demand.ts does.
-            subscribed = true;
-            const sub = await request(`${base}/v1/subscribe`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hosts: ['web'] }) });
-            await sub.body.dump();
-            continue;
-          }
-          process.send?.({ id, hash: held.hash, at: arrived, bytes: block.length });
+      await readConfigStream(res.body, id, now, async (config, at, bytes) => {
+        const ack = await request(`${base}/v1/ack`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hash: config.hash }) });
+        await ack.body.dump();
+        if (!subscribed) {
+          // The application's first call to web: the proxy asks for it, as on-demand.ts does.
+          subscribed = true;
+          const sub = await request(`${base}/v1/subscribe`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hosts: ['web'] }) });
+          await sub.body.dump();
+          return;
         }
-      }
+        process.send?.({ id, hash: config.hash, at, bytes });
+      });
     })().catch(() => undefined);
   }
 }

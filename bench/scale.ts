@@ -21,13 +21,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Client, request } from 'undici';
-import { applyDelta, type ConfigDelta, type ProxyConfig } from '../src/config/index.ts';
+import type { ProxyConfig } from '../src/config/index.ts';
 import { CertificateAuthority } from '../src/control/ca/authority.ts';
 import { MeshController } from '../src/control/controller.ts';
 import { DistributionServer } from '../src/control/distribute/server.ts';
 import { backoffMs } from '../src/lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/x509.ts';
 import { buildTopology } from '../src/model/index.ts';
+import { readConfigStream } from './config-stream.ts';
 import { generate, NAMESPACES, PODS_PER_SERVICE, SERVICES_PER_NS, withCanaryWeight } from './generate-mesh.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 5000);
@@ -131,44 +132,26 @@ async function worker(): Promise<void> {
   async function stream(spec: ClientSpec): Promise<void> {
     const client = new Client(base, { allowH2: true, connect: { ca, cert: spec.cert, key: spec.key, minVersion: 'TLSv1.3', servername: 'localhost' } });
     const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(spec.id)}&demand=1&deltas=1`, { dispatcher: client, bodyTimeout: 0 });
-    let buffer = '';
     let held: ProxyConfig | undefined;
     let served: string | undefined;
-    let subscribed = false;
-    for await (const chunk of res.body) {
-      const arrived = wall();
-      buffer += String(chunk);
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const lines = block.split('\n');
-        const data = lines.find((l) => l.startsWith('data:'));
-        if (!data) continue;
-        if (lines.includes('event: delta')) {
-          const applied = held ? applyDelta(held, JSON.parse(data.slice(5)) as ConfigDelta) : { problem: 'no base' };
-          if (!('config' in applied)) throw new Error(`${spec.id}: ${applied.problem}`);
-          held = applied.config;
-        } else {
-          held = JSON.parse(data.slice(5)) as ProxyConfig;
-        }
-        void request(`${base}/v1/ack`, { method: 'POST', dispatcher: client, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: spec.id, hash: held.hash }) }).then((r) => r.body.dump(), () => undefined);
-        if (!subscribed) {
-          subscribed = true;
-          void request(`${base}/v1/subscribe`, { method: 'POST', dispatcher: client, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: spec.id, hosts: spec.hosts }) })
-            .then(async (r) => {
-              served = ((await r.body.json()) as { hash: string }).hash;
-              if (held?.hash === served) send({ type: 'served', id: spec.id, at: wall() });
-            });
-          continue;
-        }
-        if (served !== undefined && held.hash === served) {
-          send({ type: 'served', id: spec.id, at: arrived });
-          served = '';
-        }
-        send({ type: 'config', id: spec.id, hash: held.hash, at: arrived, bytes: block.length });
+    await readConfigStream(res.body, spec.id, wall, (config, arrived, bytes) => {
+      held = config;
+      void request(`${base}/v1/ack`, { method: 'POST', dispatcher: client, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: spec.id, hash: config.hash }) }).then((r) => r.body.dump(), () => undefined);
+      if (served === undefined) {
+        served = '';
+        void request(`${base}/v1/subscribe`, { method: 'POST', dispatcher: client, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: spec.id, hosts: spec.hosts }) })
+          .then(async (r) => {
+            served = ((await r.body.json()) as { hash: string }).hash;
+            if (held?.hash === served) send({ type: 'served', id: spec.id, at: wall() });
+          });
+        return;
       }
-    }
+      if (served !== '' && config.hash === served) {
+        send({ type: 'served', id: spec.id, at: arrived });
+        served = '';
+      }
+      send({ type: 'config', id: spec.id, hash: config.hash, at: arrived, bytes });
+    });
   }
 }
 

@@ -180,8 +180,11 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     const demand = record.demand ?? { services: new Set<string>(), tcp: false };
     const wanted = [...(change.services ?? []), ...hosts.filter((k): k is string => k !== null)].filter((k) => !demand.services.has(k));
     if (demand.services.size + wanted.length > MAX_SUBSCRIPTIONS) return undefined;
+    const drops = (change.drop ?? []).filter((k) => demand.services.has(k));
+    // Nothing new (a host asked again, a resumption, the status writer adopting a peer's demand): the config stands.
+    if (record.demand && wanted.length === 0 && drops.length === 0 && (change.tcp === undefined || change.tcp === demand.tcp)) return { hash: record.config.hash, hosts };
     for (const key of wanted) demand.services.add(key);
-    for (const key of change.drop ?? []) demand.services.delete(key);
+    for (const key of drops) demand.services.delete(key);
     if (change.tcp !== undefined) demand.tcp = change.tcp;
     record.demand = demand;
     const config = translation.configOf(id, demand);

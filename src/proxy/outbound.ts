@@ -60,7 +60,8 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   };
   const refuse = (r: Refusal) => record(sendGenerated(res, r.refuse, r.detail, r.status), r.refuse);
   const service = `${target.service.namespace}/${target.service.name}`;
-  ctx.onDemand?.touch(service);
+  // Only Services asked for on demand are ever dropped for idleness: nothing to mark otherwise.
+  if (state.config.outbound.onDemand) ctx.onDemand?.touch(service);
   if (isRefusal(choice)) {
     refuse(choice);
     return;

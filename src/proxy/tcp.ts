@@ -45,7 +45,7 @@ export function handleInboundTcp(ctx: ProxyContext, socket: TLSSocket, identity:
 export function forwardOutboundTcp(ctx: ProxyContext, socket: Socket, service: { namespace: string; name: string }, target: OutboundPort | undefined): void {
   const state = ctx.state;
   const labels = { direction: 'outbound', destination_namespace: service.namespace, destination_service: service.name };
-  ctx.onDemand?.touch(`${service.namespace}/${service.name}`);
+  if (state?.config.outbound.onDemand) ctx.onDemand?.touch(`${service.namespace}/${service.name}`);
   const compiled = target ? state?.ports.get(target) : undefined;
   const route = target?.routes[0];
   const clusterName = route && compiled ? compiled.pick(route) : undefined;

@@ -15,12 +15,12 @@ const services = ['web', 'web-v1', 'web-v2'].map((name) => `apiVersion: v1\nkind
 const split = 'apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  service: web\n  backends:\n  - service: web-v1\n    weight: 75\n  - service: web-v2\n    weight: 25\n';
 const policy = 'apiVersion: policy.skiff.dev/v1alpha1\nkind: TrafficPolicy\nmetadata:\n  name: chaos\n  namespace: shop\nspec:\n  targetRefs:\n  - kind: Service\n    name: web\n  faultInjection:\n    abort: {status: 418, percent: 10}\n    delay: {duration: 250ms, percent: 50}\n';
 
-function state(extra = '') {
+function configOf(extra = ''): ProxyConfig {
   const yaml = meshYaml('shop', 'permissive', [{ name: 'web-v1', labels: { app: 'web-v1' }, ports: [8080] }, { name: 'web-v2', labels: { app: 'web-v2' }, ports: [8080] }, { name: 'client' }], [services, split, extra].filter(Boolean).join('---\n'));
   const { documents } = parseYamlText('t.yaml', yaml);
-  const config = translateAll(buildTopology(snapshotFromDocuments(documents.map((d) => d.value)))).get('shop/client-0') as ProxyConfig;
-  return compileState(config, new Upstreams(() => undefined));
+  return translateAll(buildTopology(snapshotFromDocuments(documents.map((d) => d.value)))).get('shop/client-0') as ProxyConfig;
 }
+const state = (extra = '') => compileState(configOf(extra), new Upstreams(() => undefined));
 const facts: RequestFacts = { method: 'GET', path: '/', header: () => undefined };
 const fixed = (value: number) => () => value;
 
@@ -43,6 +43,19 @@ test('choose: the split\'s weights decide per request, by the random number give
   equal(pick(0.7499), 'shop/web-v1:80');
   equal(pick(0.75), 'shop/web-v2:80');
   equal(pick(0.9999), 'shop/web-v2:80');
+});
+
+test('choose: a backend without endpoints takes no share while another has some; with none anywhere the weights stand', () => {
+  const config = configOf();
+  const without = (names: string[]): ProxyConfig => ({ ...config, outbound: { ...config.outbound, clusters: config.outbound.clusters.map((c) => (names.includes(c.name) ? { ...c, endpoints: [] } : c)) } });
+  const pickIn = (c: ProxyConfig) => {
+    const s = compileState(c, new Upstreams(() => undefined));
+    const resolved = resolve(s, 'web.shop', '/') as Resolved;
+    return [0, 0.5, 0.7499, 0.75, 0.9999].map((r) => (choose(s, resolved, facts, fixed(r)) as Choice).cluster.config.name);
+  };
+  deepStrictEqual(pickIn(without(['shop/web-v2:80'])), Array(5).fill('shop/web-v1:80'), 'web-v2 has no pod ready: web-v1 takes its share');
+  deepStrictEqual(pickIn(without(['shop/web-v1:80'])), Array(5).fill('shop/web-v2:80'));
+  deepStrictEqual(pickIn(without(['shop/web-v1:80', 'shop/web-v2:80'])), ['shop/web-v1:80', 'shop/web-v1:80', 'shop/web-v1:80', 'shop/web-v2:80', 'shop/web-v2:80'], 'neither has endpoints: the weights as written (then 503 no-healthy-upstream)');
 });
 
 test('admit: the policy\'s abort and delay apply to their share; the circuit breaker refuses at its limit', () => {

@@ -47,19 +47,32 @@ export interface ProxyState {
  */
 export const TO_APPLICATION: RoutePolicy = { timeoutMs: 0, perTryTimeoutMs: 0, retry: { attempts: 0, on: [], budgetPercent: 0, minPerSecond: 0 } };
 
-function weightedPicker(routes: readonly Route[]): (route: Route, random?: () => number) => string | undefined {
+/**
+ * Per route, a cumulative table over the backends that may be picked. A backend whose cluster
+ * has no endpoint takes no share while some other weighted backend has one: its weight goes to
+ * the others in proportion. A split names a Service whose pods are not ready yet (an
+ * experiment just created, a canary scaled up a moment ago) or already gone; a request it
+ * would have drawn is served by the rest instead of answered 503. With no weighted backend
+ * that has an endpoint, the table is the weights as written (the request then gets 503
+ * `no-healthy-upstream`, which says why).
+ */
+function weightedPicker(routes: readonly Route[], hasEndpoints: (cluster: string) => boolean): (route: Route, random?: () => number) => string | undefined {
   const tables = new Map<Route, { total: number; cumulative: number[]; clusters: string[] }>();
-  for (const route of routes) {
+  const tableOf = (backends: readonly { cluster: string; weight: number }[]) => {
     let total = 0;
     const cumulative: number[] = [];
     const clusters: string[] = [];
-    for (const b of route.backends) {
+    for (const b of backends) {
       if (b.weight <= 0) continue;
       total += b.weight;
       cumulative.push(total);
       clusters.push(b.cluster);
     }
-    tables.set(route, { total, cumulative, clusters });
+    return { total, cumulative, clusters };
+  };
+  for (const route of routes) {
+    const served = tableOf(route.backends.filter((b) => hasEndpoints(b.cluster)));
+    tables.set(route, served.total > 0 ? served : tableOf(route.backends));
   }
   return (route, random = Math.random) => {
     const t = tables.get(route);
@@ -79,9 +92,11 @@ function weightedPicker(routes: readonly Route[]): (route: Route, random?: () =>
  */
 export function compileState(config: ProxyConfig, upstreams: Upstreams, previous?: ProxyState): ProxyState {
   const ports = new Map<OutboundPort, CompiledPort>();
+  const withEndpoints = new Set(config.outbound.clusters.filter((c) => c.endpoints.length > 0).map((c) => c.name));
+  const hasEndpoints = (cluster: string) => withEndpoints.has(cluster);
   for (const service of config.outbound.services) {
     for (const port of service.ports) {
-      ports.set(port, { port, route: compileRoutes(port), pick: weightedPicker(port.routes) });
+      ports.set(port, { port, route: compileRoutes(port), pick: weightedPicker(port.routes, hasEndpoints) });
     }
   }
   const hosts = new HostTable(config.outbound.services, config.proxy.namespace, config.mesh.clusterDomain);

@@ -60,6 +60,8 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   /** The last config received (applied or not): what the next delta applies to. */
   private received: ProxyConfig | undefined;
   connected = false;
+  /** Questions waiting for a stream to open (a reconnect in progress). */
+  private readonly awaitingStream = new Set<() => void>();
   certificateNotAfter: Date | undefined;
   /** The current certificate and key. */
   private held: { cert: string; key: string } | undefined;
@@ -224,14 +226,30 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   /**
    * Asks the control plane for hosts the application called that the config does not hold:
    * per host the Service it names (now in the config version `hash`, sent on the stream), or
-   * null. Rejects when no stream is up (the control plane is away) or it does not answer in time.
+   * null. During a reconnect it waits for the stream (up to the subscription timeout); rejects
+   * when none opens (the control plane is away) or it does not answer in time.
    */
   async subscribe(hosts: string[]): Promise<SubscribeAnswer> {
+    if (!this.connected) await this.streamOpened(SUBSCRIBE_TIMEOUT_MS);
     const channel = this.channel;
     if (!channel || !this.connected) throw new Error('no config stream to the control plane');
     const answer = await this.postSubscribe(channel, { proxy: this.options.proxyId, hosts });
     for (const key of answer.hosts) if (key !== null) this.subscribed.add(key);
     return answer;
+  }
+
+  /** Waits up to `ms` for a stream to open: a question asked during a reconnect (or before the first stream) waits for it. */
+  private streamOpened(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.awaitingStream.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.awaitingStream.add(wake);
+    });
   }
 
   /** Drops Services from what the proxy is sent; they are forgotten here even if the control plane is away (a new stream re-sends only what is left). */
@@ -256,6 +274,8 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
         opened = true;
         this.connected = true;
         this.log('stream-connected', { have: this.haveHash ?? null });
+        for (const wake of this.awaitingStream) wake();
+        this.awaitingStream.clear();
       });
       source.addEventListener(CONFIG_EVENT, (event) => {
         this.received = undefined;
@@ -346,6 +366,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
 
   stop(): void {
     this.stopped = true;
+    for (const wake of [...this.awaitingStream]) wake();
     if (this.renewTimer) clearTimeout(this.renewTimer);
     this.stream?.close();
     void this.channel?.close().catch(() => undefined);

@@ -8,9 +8,10 @@
  * - Concurrent requests for one host share one question.
  * - A host the mesh does not have is remembered for NEGATIVE_TTL_MS, so traffic to places
  *   outside the mesh (captured pass-through) does not ask again per connection.
- * - Every question is bounded: RESOLVE_TIMEOUT_MS from asking to the config applied; a
- *   control plane that is away fails the question at once (the request gets 502 unknown-host
- *   and the proxy keeps serving what it has).
+ * - Every question is bounded: RESOLVE_TIMEOUT_MS from asking to the config applied. A
+ *   question asked while the stream reconnects waits for it within that bound; a control
+ *   plane that stays away fails the question (the request gets 502 unknown-host and the
+ *   proxy keeps serving what it has).
  * - A Service the application has not called for IDLE_MS is dropped (the proxy is no longer
  *   sent it; a later call asks again), so what a long-lived proxy holds follows what it uses.
  */

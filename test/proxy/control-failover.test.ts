@@ -132,4 +132,24 @@ describe('control plane failover: a proxy resumes its subscriptions on another r
     ok(b.server.sentBytes.deltas > 0);
     equal(b.server.sentBytes.configs, 0, 'only deltas from B');
   });
+
+  test('a question asked while the stream reconnects waits for it; with no replica at all it fails within the bound', async () => {
+    const b = replicas[1] as (typeof replicas)[number];
+    service.leadTo(1); // nothing listens there
+    await b.server.close();
+    await waitFor('the stream down', () => !client.connected, 5000);
+    const started = Date.now();
+    await client.subscribe(['db']).then(() => { throw new Error('answered with no replica'); }, (err: Error) => ok(/no config stream/.test(err.message), err.message));
+    const waited = Date.now() - started;
+    ok(waited >= 1900 && waited < 4000, `failed after the bound, not at once (${waited} ms)`);
+
+    // A question asked now, and a replica that comes up while it waits: it is answered.
+    const asking = client.subscribe(['db']);
+    const c = await replica();
+    service.leadTo(c.port);
+    const answer = await asking;
+    deepStrictEqual(answer.hosts, ['shop/db']);
+    await waitFor('the config holding db', () => received.at(-1)?.hash === answer.hash, 5000);
+    ok(received.at(-1)?.outbound.services.some((s) => s.name === 'db'));
+  });
 });

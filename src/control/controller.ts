@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { ProxyConfig } from '../config/index.ts';
 import { allIssues, buildTopology, type Snapshot, type Topology } from '../model/index.ts';
 import { MeshTranslation, type Demand } from '../translate/index.ts';
+import type { ProxyProgress } from './status.ts';
 
 export interface ProxyRecord {
   id: string;
@@ -216,6 +217,29 @@ export class MeshController extends EventEmitter<ControllerEvents> {
       if (r.appliedHash) out[r.id] = { applied: r.appliedHash, ...(r.demand ? { demand: { services: [...r.demand.services], tcp: r.demand.tcp } } : {}) };
     }
     return out;
+  }
+
+  /**
+   * Whether the status writer must ask the other replicas what their proxies applied: unless
+   * every proxy streams from here and acked here. What a proxy streaming elsewhere once acked
+   * here is stale: it may have subscribed to more since.
+   */
+  needsPeerAcks(): boolean {
+    for (const r of this.proxies.values()) if (r.connected === 0 || !isUpToDate(r)) return true;
+    return false;
+  }
+
+  /**
+   * What the status writer counts, per proxy: up to date here or on another replica (`elsewhere`:
+   * their /v1/acks), and its outbound half. A proxy resolving on demand that streams from
+   * another replica is configured here for what it subscribed to there first, so both compute
+   * the same version.
+   */
+  progress(elsewhere?: ReadonlyMap<string, readonly ReplicaAck[]>): ProxyProgress[] {
+    for (const [id, acks] of elsewhere ?? []) for (const ack of acks) if (ack.demand) this.demand(id, ack.demand);
+    return [...this.proxies.values()].map((r) => ({
+      id: r.id, upToDate: isUpToDate(r) || (elsewhere?.get(r.id)?.some((a) => a.applied === r.config.hash) ?? false), outbound: r.config.outbound,
+    }));
   }
 
   /** Per proxy: what it should have, what it applied, and any refusal (/debug/proxies). */

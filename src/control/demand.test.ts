@@ -94,3 +94,25 @@ test('another replica\'s ack carries the demand, so the status writer computes t
   here.demand('other/cache-0', ack.demand);
   equal(here.proxies.get('other/cache-0')?.config.hash, ack.applied);
 });
+
+test('a proxy that acked here and now streams from another replica: the status writer asks there, and counts what it subscribed to there', () => {
+  const here = controllerWith();
+  // Every proxy acked here (the last config each had here), none streams from here now.
+  for (const r of here.proxies.values()) {
+    here.demand(r.id, { tcp: false });
+    here.acknowledge(r.id, { hash: r.config.hash });
+  }
+  ok(here.needsPeerAcks(), 'acks of proxies streaming elsewhere are stale: the peers are asked');
+  const there = controllerWith();
+  there.demand('other/cache-0', { hosts: ['db'], tcp: false });
+  const applied = there.proxies.get('other/cache-0')?.config.hash as string;
+  there.acknowledge('other/cache-0', { hash: applied });
+  const ack = there.acks()['other/cache-0'];
+  ok(ack);
+  const cache = here.progress(new Map([['other/cache-0', [ack]]])).find((p) => p.id === 'other/cache-0');
+  deepStrictEqual(cache?.outbound.services.map((s) => `${s.namespace}/${s.name}`), ['other/db', 'other/db-v1', 'other/db-v2'], 'a caller of other/db: the split on it counts this proxy');
+  equal(cache?.upToDate, true);
+  here.acknowledge('other/cache-0', { hash: applied });
+  for (const r of here.proxies.values()) r.connected = 1;
+  equal(here.needsPeerAcks(), false, 'all stream from here and are up to date: nothing to ask');
+});

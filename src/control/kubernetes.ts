@@ -9,7 +9,7 @@ import { SMI_KINDS } from '../api/index.ts';
 import type { Condition } from '../api/index.ts';
 import type { MeshSettings } from '../model/index.ts';
 import { KubernetesSource } from '../sources/kubernetes/source.ts';
-import { isUpToDate, type ReplicaAck, MeshController } from './controller.ts';
+import { type ReplicaAck, MeshController } from './controller.ts';
 import { abCanariesOverSmi, canaryView } from './flagger.ts';
 import type { LeaderElector } from './leader.ts';
 import { desiredStatuses, progressOf, withTransitionTimes, type StatusTarget } from './status.ts';
@@ -77,12 +77,8 @@ export class KubernetesController {
     if (!topology || this.writing || (this.options.elector && !this.options.elector.isLeader)) return;
     this.writing = true;
     try {
-      const records = [...this.controller.proxies.values()];
-      // Proxies acknowledge to the replica they stream from: ask the others only when some proxy has not acked here.
-      const elsewhere = this.peerAcks && records.some((r) => !isUpToDate(r)) ? await this.peerAcks().catch(() => undefined) : undefined;
-      // A proxy resolving on demand streams from another replica: its config here follows what it subscribed to there.
-      for (const [id, acks] of elsewhere ?? []) for (const ack of acks) if (ack.demand) this.controller.demand(id, ack.demand);
-      const proxies = records.map((r) => ({ id: r.id, upToDate: isUpToDate(r) || (elsewhere?.get(r.id)?.some((a) => a.applied === r.config.hash) ?? false), outbound: r.config.outbound }));
+      const elsewhere = this.peerAcks && this.controller.needsPeerAcks() ? await this.peerAcks().catch(() => undefined) : undefined;
+      const proxies = this.controller.progress(elsewhere);
       const now = new Date().toISOString();
       for (const target of desiredStatuses(topology, progressOf(topology, proxies), this.generations)) await this.write(target, now);
       await this.emitEvents();
@@ -97,7 +93,8 @@ export class KubernetesController {
 
   private async write(target: StatusTarget, now: string): Promise<void> {
     const key = `${target.kind}/${target.namespace}/${target.name}`;
-    const fingerprint = JSON.stringify(target.status);
+    // The object's uid is part of what was written: one deleted and created again under the same name starts without a status.
+    const fingerprint = `${this.uids.get(key) ?? ''} ${JSON.stringify(target.status)}`;
     if (this.written.get(key) === fingerprint) return;
     const info = SMI_KINDS[target.kind];
     const conditions = withTransitionTimes(target.status.conditions ?? [], this.previous.get(key), now);

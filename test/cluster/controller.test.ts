@@ -113,6 +113,13 @@ describe('controller on a real API server', () => {
     });
     equal(event.type, 'Warning');
     equal(event.message, 'spec.service: Service shop/ghost does not exist');
+    // Deleted and created again, unchanged: the new object starts without a status, and gets one.
+    equal((await cluster.api('DELETE', '/apis/split.smi-spec.io/v1alpha4/namespaces/shop/trafficsplits/ghost')).status, 200);
+    await ok201('/apis/split.smi-spec.io/v1alpha4/namespaces/shop/trafficsplits', { apiVersion: 'split.smi-spec.io/v1alpha4', kind: 'TrafficSplit', metadata: { name: 'ghost' }, spec: { service: 'ghost', backends: [{ service: 'web-v1', weight: 1 }] } });
+    await waitFor('the status of the object created again', async () => {
+      const got = (await cluster.api('GET', '/apis/split.smi-spec.io/v1alpha4/namespaces/shop/trafficsplits/ghost')).body as { status?: { conditions?: { type: string; status: string }[] } };
+      return got.status?.conditions?.some((c) => c.type === 'ResolvedRefs' && c.status === 'False');
+    });
   });
 
   test('after an API server restart the controller recovers and later changes still propagate', async () => {

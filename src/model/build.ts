@@ -7,15 +7,19 @@
  *   TrafficSplit  ─► splits.ts  (roots, matches, per-port backends and shares)
  *   TrafficTarget ─► targets.ts (identities, rules with ports, protocols, HTTP matches)
  *   TrafficPolicy ─► policies.ts (fields as numbers, resolved targets, conflicts)
+ *
+ * Nodes are never changed once built, so the Services-and-pods part (most of the work in a
+ * large mesh) is reused while its inputs are the very same arrays: sources hand over an
+ * unchanged kind's array again, and a TrafficSplit weight edit then rebuilds only the SMI part.
  */
 import { issue, type Issue } from '../errors/issue.ts';
 import type { Snapshot } from './snapshot.ts';
 import { ACCESS_MODE_KEY } from './snapshot.ts';
 import type { NamespaceNode, Topology } from './topology.ts';
-import { buildServicesAndPods } from './services.ts';
+import { buildServicesAndPods, type ServiceBuild } from './services.ts';
 import { groupSmiObjects } from './smi-objects.ts';
 import { buildPortRoutes, buildRouteGroups } from './routes.ts';
-import { buildSplits } from './splits.ts';
+import { buildSplits, withSplitRoots } from './splits.ts';
 import { buildTargets } from './targets.ts';
 import { buildPolicies } from './policies.ts';
 import { compareStrings } from './keys.ts';
@@ -37,13 +41,26 @@ function buildNamespaces(snapshot: Snapshot, used: Iterable<string>): NamespaceN
   });
 }
 
+/** The last Services-and-pods build and the inputs it came from (compared by reference; the mesh settings by value). */
+let lastBase: { inputs: readonly unknown[]; mesh: string; build: ServiceBuild } | undefined;
+
+function servicesAndPods(snapshot: Snapshot): ServiceBuild {
+  const inputs = [snapshot.services, snapshot.pods, snapshot.endpointSlices, snapshot.namespaces];
+  const mesh = JSON.stringify(snapshot.mesh);
+  if (lastBase && lastBase.mesh === mesh && lastBase.inputs.every((input, i) => input === inputs[i])) return lastBase.build;
+  const build = buildServicesAndPods(snapshot);
+  lastBase = { inputs, mesh, build };
+  return build;
+}
+
 export function buildTopology(snapshot: Snapshot): Topology {
   const { byKind, issues } = groupSmiObjects(snapshot.smi);
-  const { services, pods, issues: serviceIssues } = buildServicesAndPods(snapshot);
+  const { services: plainServices, pods, issues: serviceIssues } = servicesAndPods(snapshot);
   const routeGroups = buildRouteGroups(byKind.HTTPRouteGroup);
   const portRoutes = buildPortRoutes([...byKind.TCPRoute, ...byKind.UDPRoute]);
-  const serviceMap = new Map(services.map((s) => [s.key, s]));
+  const serviceMap = new Map(plainServices.map((s) => [s.key, s]));
   const splits = buildSplits(byKind.TrafficSplit, serviceMap, new Map(routeGroups.map((g) => [g.key, g])));
+  const services = withSplitRoots(plainServices, splits);
   const targets = buildTargets(byKind.TrafficTarget, {
     groups: new Map(routeGroups.map((g) => [g.key, g])),
     portRoutes: new Map(portRoutes.map((r) => [r.key, r])),

@@ -92,7 +92,19 @@ export function buildSplits(entries: SmiEntry[], services: ReadonlyMap<string, S
       percentages(backends);
       node.ports.push({ port: rootPort.port, backends });
     }
-    root.split = node.key;
   }
   return nodes.sort(byKey);
+}
+
+/**
+ * The Services with `split` set on the root of each active split. The nodes given are never
+ * changed (a weight edit reuses them from the previous build): a root is a copy.
+ */
+export function withSplitRoots(services: readonly ServiceNode[], splits: readonly SplitNode[]): ServiceNode[] {
+  const byRoot = new Map(splits.filter((s) => s.active && s.root !== undefined).map((s) => [s.root as string, s.key]));
+  if (byRoot.size === 0) return [...services];
+  return services.map((s) => {
+    const split = byRoot.get(s.key);
+    return split === undefined ? s : { ...s, split };
+  });
 }

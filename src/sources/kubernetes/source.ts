@@ -23,6 +23,8 @@ interface Watched {
   lastEvent: number;
   failures: number;
   restarting: boolean;
+  /** The informer's objects as the snapshot holds them, kept until an event says they changed. */
+  converted?: readonly unknown[];
 }
 
 export interface KubernetesSourceOptions {
@@ -56,6 +58,7 @@ export class KubernetesSource extends EventEmitter<{ snapshot: [Snapshot] }> {
     const changed = () => {
       entry.lastEvent = Date.now();
       entry.failures = 0;
+      entry.converted = undefined;
       this.schedule();
     };
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, () => { try { changed(); } catch { /* never let a handler break the watch */ } });
@@ -114,18 +117,26 @@ export class KubernetesSource extends EventEmitter<{ snapshot: [Snapshot] }> {
     }, 5);
   }
 
-  private items(name: string): Record<string, unknown>[] {
-    return (this.watched.find((w) => w.name === name)?.informer.list() ?? []) as unknown as Record<string, unknown>[];
+  /**
+   * One kind's objects converted for the snapshot. A kind no event touched since the last
+   * snapshot gives the very same array, so the model can tell what did not change (a weight
+   * edit reuses 50,000 pods as they were) and nothing is converted again.
+   */
+  private items<T>(name: string, convert: (items: Record<string, unknown>[]) => T[]): T[] {
+    const entry = this.watched.find((w) => w.name === name);
+    if (!entry) return [];
+    entry.converted ??= convert(entry.informer.list() as unknown as Record<string, unknown>[]);
+    return entry.converted as T[];
   }
 
   snapshot(): Snapshot {
-    const smi = Object.values(SMI_KINDS).flatMap((info) => this.items(info.plural).map((o) => parseSmiObject({ ...o, apiVersion: (o.apiVersion as string | undefined) ?? `${info.group}/${info.storage}`, kind: (o.kind as string | undefined) ?? info.kind })));
+    const smi = Object.values(SMI_KINDS).flatMap((info) => this.items(info.plural, (items) => items.map((o) => parseSmiObject({ ...o, apiVersion: (o.apiVersion as string | undefined) ?? `${info.group}/${info.storage}`, kind: (o.kind as string | undefined) ?? info.kind }))));
     return {
       mesh: { ...DEFAULT_MESH, ...this.options.mesh },
-      namespaces: this.items('namespaces').map(toNamespace),
-      services: this.items('services').map(toService),
-      pods: this.items('pods').map((o) => toPod(o, IN_CLUSTER)),
-      endpointSlices: this.items('endpointslices').map(toEndpointSlice).filter((e) => e !== undefined),
+      namespaces: this.items('namespaces', (items) => items.map(toNamespace)),
+      services: this.items('services', (items) => items.map(toService)),
+      pods: this.items('pods', (items) => items.map((o) => toPod(o, IN_CLUSTER))),
+      endpointSlices: this.items('endpointslices', (items) => items.map(toEndpointSlice).filter((e) => e !== undefined)),
       smi,
     };
   }

@@ -141,7 +141,8 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     if (!snapshot) return;
     const started = performance.now();
     const topology = buildTopology(snapshot);
-    const translation = new MeshTranslation(topology);
+    // Built on the previous translation: what the change left alone is reused, not rebuilt.
+    const translation = new MeshTranslation(topology, this.translation);
     const changed: string[] = [];
     const present = new Set<string>();
     for (const id of translation.proxyIds()) {
@@ -155,6 +156,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
       this.proxies.set(id, next);
       changed.push(id);
     }
+    translation.release();
     for (const id of [...this.proxies.keys()]) {
       if (!present.has(id) && (this.proxies.get(id)?.connected ?? 0) === 0) this.proxies.delete(id);
     }

@@ -85,30 +85,44 @@ export interface OutboundEntry {
   backends: string[];
 }
 
-/** Every Service's entry, by key, in the topology's order. */
-export function buildOutboundEntries(topology: Topology, policies = new PolicyIndex(topology)): Map<string, OutboundEntry> {
-  const pods = new Map(topology.pods.map((p) => [p.key, p]));
+/** One Service's entry (undefined: it has no port a proxy carries). */
+function entryOf(service: ServiceNode, position: number, split: SplitNode | undefined, pods: ReadonlyMap<string, PodNode>, policies: PolicyIndex): OutboundEntry | undefined {
+  const ports: OutboundPort[] = [];
+  const clusters: Cluster[] = [];
+  for (const port of service.ports) {
+    if (port.protocol === 'udp') continue;
+    ports.push({ port: port.port, protocol: port.protocol, routes: port.protocol === 'http' ? routesFor(service, port, split, policies) : trafficRoutes(service, port, split).map((r) => ({ ...r, policy: policies.routePolicy(service.key, port.port).policy })) });
+    clusters.push({ name: clusterName(service.key, port.port), service: service.key, port: port.port, protocol: port.protocol, endpoints: endpointsOf(port, pods), policy: policies.clusterPolicy(service.key, port.port).policy });
+  }
+  if (ports.length === 0) return undefined;
+  const backends = new Set<string>();
+  for (const p of ports) for (const r of p.routes) for (const b of r.backends) {
+    const owner = b.cluster.slice(0, b.cluster.lastIndexOf(':'));
+    if (owner !== service.key) backends.add(owner);
+  }
+  return {
+    key: service.key, position, clusters, backends: [...backends].sort(),
+    service: { namespace: service.namespace, name: service.name, ...(service.clusterIP ? { clusterIP: service.clusterIP } : {}), ports },
+  };
+}
+
+/**
+ * Every Service's entry, by key, in the topology's order. `reuse` may offer an entry built
+ * before from the same inputs (OutboundHalves: a weight edit rebuilds only the split's root).
+ */
+export function buildOutboundEntries(topology: Topology, policies = new PolicyIndex(topology), reuse?: (service: ServiceNode, position: number) => OutboundEntry | undefined): Map<string, OutboundEntry> {
+  let pods: Map<string, PodNode> | undefined;
   const splits = new Map(topology.splits.map((s) => [s.key, s]));
   const entries = new Map<string, OutboundEntry>();
   for (const service of topology.services) {
-    const split = service.split ? splits.get(service.split) : undefined;
-    const ports: OutboundPort[] = [];
-    const clusters: Cluster[] = [];
-    for (const port of service.ports) {
-      if (port.protocol === 'udp') continue;
-      ports.push({ port: port.port, protocol: port.protocol, routes: port.protocol === 'http' ? routesFor(service, port, split, policies) : trafficRoutes(service, port, split).map((r) => ({ ...r, policy: policies.routePolicy(service.key, port.port).policy })) });
-      clusters.push({ name: clusterName(service.key, port.port), service: service.key, port: port.port, protocol: port.protocol, endpoints: endpointsOf(port, pods), policy: policies.clusterPolicy(service.key, port.port).policy });
+    const reused = reuse?.(service, entries.size);
+    if (reused) {
+      entries.set(service.key, reused);
+      continue;
     }
-    if (ports.length === 0) continue;
-    const backends = new Set<string>();
-    for (const p of ports) for (const r of p.routes) for (const b of r.backends) {
-      const owner = b.cluster.slice(0, b.cluster.lastIndexOf(':'));
-      if (owner !== service.key) backends.add(owner);
-    }
-    entries.set(service.key, {
-      key: service.key, position: entries.size, clusters, backends: [...backends].sort(),
-      service: { namespace: service.namespace, name: service.name, ...(service.clusterIP ? { clusterIP: service.clusterIP } : {}), ports },
-    });
+    pods ??= new Map(topology.pods.map((p) => [p.key, p]));
+    const entry = entryOf(service, entries.size, service.split ? splits.get(service.split) : undefined, pods, policies);
+    if (entry) entries.set(service.key, entry);
   }
   return entries;
 }
@@ -144,6 +158,22 @@ export interface Demand {
 export interface OutboundHalf {
   outbound: OutboundConfig;
   digest: string;
+  /** The entries it is made of (undefined: every one). */
+  keys?: readonly string[];
+}
+
+/**
+ * What the previous translation offers the next: its entries and halves, and the Service and
+ * split nodes they came from. Offered only when the next topology has the very same pods and
+ * the same policies (translate.ts checks); an entry is then reused when its Service node and
+ * split are unchanged, and a half when none of its entries changed.
+ */
+export interface PreviousOutbound {
+  readonly halves: OutboundHalves;
+}
+
+function splitPrint(split: SplitNode | undefined): string {
+  return split ? JSON.stringify(split) : '';
 }
 
 /**
@@ -158,9 +188,29 @@ export class OutboundHalves {
   private readonly demanded = new Map<string, OutboundHalf>();
   private tcpKeys: string[] | undefined;
   private full: OutboundHalf | undefined;
+  /** Per Service, the nodes its entry came from (what the next translation compares). */
+  private readonly sources = new Map<string, { service: ServiceNode; split: string }>();
+  /** Entries not taken from the previous translation; undefined: none was (all are new). */
+  private readonly rebuilt: Set<string> | undefined;
+  private previous: OutboundHalves | undefined;
 
-  constructor(topology: Topology, policies: PolicyIndex) {
-    this.entries = buildOutboundEntries(topology, policies);
+  constructor(topology: Topology, policies: PolicyIndex, previous?: PreviousOutbound) {
+    const splits = new Map(topology.splits.map((s) => [s.key, s]));
+    const before = previous?.halves;
+    const rebuilt = before ? new Set<string>() : undefined;
+    this.entries = buildOutboundEntries(topology, policies, (service, position) => {
+      const print = splitPrint(service.split ? splits.get(service.split) : undefined);
+      this.sources.set(service.key, { service, split: print });
+      if (!before) return undefined;
+      const was = before.sources.get(service.key);
+      const entry = before.entries.get(service.key);
+      const same = was !== undefined && entry !== undefined && entry.position === position && was.split === print
+        && (was.service === service || (was.service.ports === service.ports && was.service.clusterIP === service.clusterIP && was.service.split === service.split));
+      if (!same) rebuilt?.add(service.key);
+      return same ? entry : undefined;
+    });
+    this.rebuilt = rebuilt;
+    this.previous = before;
     for (const key of this.entries.keys()) {
       const namespace = key.slice(0, key.indexOf('/'));
       const list = this.byNamespace.get(namespace);
@@ -169,11 +219,31 @@ export class OutboundHalves {
     }
   }
 
+  /** Entries rebuilt rather than reused from the previous translation (undefined: no previous one). */
+  rebuiltEntries(): ReadonlySet<string> | undefined {
+    return this.rebuilt;
+  }
+
+  /** Stops offering the previous translation's halves (it can then be collected). */
+  forgetPrevious(): void {
+    this.previous = undefined;
+  }
+
+  /** A half of the previous translation, when none of its entries was rebuilt (nor came or went). */
+  private reusable(half: OutboundHalf | undefined): OutboundHalf | undefined {
+    if (!half || !this.rebuilt || this.previous === undefined) return undefined;
+    if (half.keys === undefined) return this.rebuilt.size === 0 && this.previous.entries.size === this.entries.size ? half : undefined;
+    const previous = this.previous;
+    for (const key of half.keys) if (this.rebuilt.has(key) || this.entries.has(key) !== previous.entries.has(key)) return undefined;
+    return half;
+  }
+
   /** Every Service: what pods without an outbound scope get. */
   all(): OutboundHalf {
     if (!this.full) {
-      const outbound = outboundOf(this.entries, this.entries.keys());
-      this.full = { outbound, digest: outboundHash(outbound) };
+      const reused = this.reusable(this.previous?.full);
+      const outbound = reused ? undefined : outboundOf(this.entries, this.entries.keys());
+      this.full = reused ?? { outbound: outbound as OutboundConfig, digest: outboundHash(outbound as OutboundConfig) };
     }
     return this.full;
   }
@@ -194,8 +264,7 @@ export class OutboundHalves {
     let half = this.scoped.get(id);
     if (!half) {
       const keys = pod.outboundScope.flatMap((e) => (e.endsWith('/*') ? this.byNamespace.get(e.slice(0, -2)) ?? [] : [e]));
-      const outbound = outboundOf(this.entries, keys);
-      half = { outbound, digest: outboundHash(outbound) };
+      half = this.reusable(this.previous?.scoped.get(id)) ?? this.halfOf(keys, false);
       this.scoped.set(id, half);
     }
     return half;
@@ -211,11 +280,18 @@ export class OutboundHalves {
     const id = `${demand.tcp ? 'tcp;' : ''}${keys.join(',')}`;
     let half = this.demanded.get(id);
     if (!half) {
-      const outbound = outboundOf(this.entries, keys, true);
-      half = { outbound, digest: outboundHash(outbound) };
+      half = this.reusable(this.previous?.demanded.get(id)) ?? this.halfOf(keys, true);
       this.demanded.set(id, half);
     }
     return half;
+  }
+
+  /** The half of these entries and the ones their routes send to, with the keys it is made of. */
+  private halfOf(keys: readonly string[], onDemand: boolean): OutboundHalf {
+    const outbound = outboundOf(this.entries, keys, onDemand);
+    const made = outbound.services.map((s) => `${s.namespace}/${s.name}`);
+    // A key asked for that has no entry (yet) counts too: if it comes, the half changes.
+    return { outbound, digest: outboundHash(outbound), keys: [...new Set([...made, ...keys])] };
   }
 }
 

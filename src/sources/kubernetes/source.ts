@@ -25,6 +25,8 @@ interface Watched {
   restarting: boolean;
   /** The informer's objects as the snapshot holds them, kept until an event says they changed. */
   converted?: readonly unknown[];
+  /** Each informer object's conversion: an object the informer kept as it was is not converted again. */
+  readonly each: WeakMap<object, unknown>;
 }
 
 export interface KubernetesSourceOptions {
@@ -54,7 +56,7 @@ export class KubernetesSource extends EventEmitter<{ snapshot: [Snapshot] }> {
 
   private watch(name: string, path: string, list: () => Promise<unknown>): void {
     const informer = makeInformer(this.kc, path, list as never) as unknown as AnyInformer;
-    const entry: Watched = { name, informer, lastEvent: Date.now(), failures: 0, restarting: false };
+    const entry: Watched = { name, informer, lastEvent: Date.now(), failures: 0, restarting: false, each: new WeakMap() };
     const changed = () => {
       entry.lastEvent = Date.now();
       entry.failures = 0;
@@ -120,23 +122,35 @@ export class KubernetesSource extends EventEmitter<{ snapshot: [Snapshot] }> {
   /**
    * One kind's objects converted for the snapshot. A kind no event touched since the last
    * snapshot gives the very same array, so the model can tell what did not change (a weight
-   * edit reuses 50,000 pods as they were) and nothing is converted again.
+   * edit reuses 50,000 pods as they were); in a kind that changed, only the objects the
+   * informer replaced are converted again.
    */
-  private items<T>(name: string, convert: (items: Record<string, unknown>[]) => T[]): T[] {
+  private items<T>(name: string, convert: (item: Record<string, unknown>) => T | undefined): T[] {
     const entry = this.watched.find((w) => w.name === name);
     if (!entry) return [];
-    entry.converted ??= convert(entry.informer.list() as unknown as Record<string, unknown>[]);
+    if (!entry.converted) {
+      const out: T[] = [];
+      for (const item of entry.informer.list() as unknown as Record<string, unknown>[]) {
+        let converted = entry.each.get(item) as T | undefined;
+        if (converted === undefined && !entry.each.has(item)) {
+          converted = convert(item);
+          entry.each.set(item, converted);
+        }
+        if (converted !== undefined) out.push(converted);
+      }
+      entry.converted = out;
+    }
     return entry.converted as T[];
   }
 
   snapshot(): Snapshot {
-    const smi = Object.values(SMI_KINDS).flatMap((info) => this.items(info.plural, (items) => items.map((o) => parseSmiObject({ ...o, apiVersion: (o.apiVersion as string | undefined) ?? `${info.group}/${info.storage}`, kind: (o.kind as string | undefined) ?? info.kind }))));
+    const smi = Object.values(SMI_KINDS).flatMap((info) => this.items(info.plural, (o) => parseSmiObject({ ...o, apiVersion: (o.apiVersion as string | undefined) ?? `${info.group}/${info.storage}`, kind: (o.kind as string | undefined) ?? info.kind })));
     return {
       mesh: { ...DEFAULT_MESH, ...this.options.mesh },
-      namespaces: this.items('namespaces', (items) => items.map(toNamespace)),
-      services: this.items('services', (items) => items.map(toService)),
-      pods: this.items('pods', (items) => items.map((o) => toPod(o, IN_CLUSTER))),
-      endpointSlices: this.items('endpointslices', (items) => items.map(toEndpointSlice).filter((e) => e !== undefined)),
+      namespaces: this.items('namespaces', toNamespace),
+      services: this.items('services', toService),
+      pods: this.items('pods', (o) => toPod(o, IN_CLUSTER)),
+      endpointSlices: this.items('endpointslices', toEndpointSlice),
       smi,
     };
   }

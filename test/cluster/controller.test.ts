@@ -240,6 +240,28 @@ describe('controller on a real API server', () => {
     }
     await waitFor('the contract objects in the snapshot', () => controller.source.snapshot().pods.filter((p) => p.namespace === 'contract' && p.ip).length === 2 && controller.source.snapshot().smi.filter((p) => p.ref.namespace === 'contract').length === 4);
     checkSourceContract(controller.source.snapshot());
+    // A TrafficSplit edit hands over the very same arrays of every other kind (the model then
+    // reuses its Services-and-pods build), and in the pods only a replaced pod is converted again.
+    const before = controller.source.snapshot();
+    const path = '/apis/split.smi-spec.io/v1alpha4/namespaces/contract/trafficsplits';
+    const splits = (await cluster.api('GET', path)).body as { items: { metadata: { name: string } }[] };
+    const name = splits.items[0]?.metadata.name as string;
+    equal((await cluster.api('PATCH', `${path}/${name}`, { metadata: { labels: { edited: 'yes' } } })).status, 200);
+    const after = await waitFor('the edit in the snapshot', () => {
+      const now = controller.source.snapshot();
+      return now.smi.some((o) => o.ref.name === name && (o.hub?.metadata.labels as Record<string, string> | undefined)?.edited === 'yes') && now;
+    });
+    equal(after.pods, before.pods);
+    equal(after.services, before.services);
+    equal(after.namespaces, before.namespaces);
+    const pod = before.pods.find((p) => p.namespace === 'contract') as (typeof before.pods)[number];
+    equal((await cluster.api('PATCH', `/api/v1/namespaces/contract/pods/${pod.name}`, { metadata: { labels: { edited: 'yes' } } })).status, 200);
+    const relabelled = await waitFor('the pod edit in the snapshot', () => {
+      const now = controller.source.snapshot();
+      return now.pods.some((p) => p.name === pod.name && p.labels.edited === 'yes') && now;
+    });
+    const others = before.pods.filter((p) => p !== pod);
+    equal(others.every((p) => relabelled.pods.includes(p)), true, 'every other pod is the object it was');
   });
 
   test('deleting the split restores plain service routing', async () => {

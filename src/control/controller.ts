@@ -26,8 +26,8 @@ export interface ProxyRecord {
   /** When the workload certificate this replica issued it last expires. */
   certificateNotAfter?: string;
   connected: number;
-  /** A proxy that resolves on demand: what it subscribed to (its config holds those Services). */
-  demand?: { services: Set<string>; tcp: boolean };
+  /** A proxy that resolves on demand: what it subscribed to (its config holds those Services). Replaced, never edited. */
+  demand?: Demand;
 }
 
 /**
@@ -186,11 +186,13 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     const drops = (change.drop ?? []).filter((k) => demand.services.has(k));
     // Nothing new (a host asked again, a resumption, the status writer adopting a peer's demand): the config stands.
     if (record.demand && wanted.length === 0 && drops.length === 0 && (change.tcp === undefined || change.tcp === demand.tcp)) return { hash: record.config.hash, hosts };
-    for (const key of wanted) demand.services.add(key);
-    for (const key of drops) demand.services.delete(key);
-    if (change.tcp !== undefined) demand.tcp = change.tcp;
-    record.demand = demand;
-    const config = translation.configOf(id, demand);
+    // A new object, never an edit: the translation remembers what it derived from each demand.
+    const services = new Set(demand.services);
+    for (const key of wanted) services.add(key);
+    for (const key of drops) services.delete(key);
+    const next = { services, tcp: change.tcp ?? demand.tcp };
+    record.demand = next;
+    const config = translation.configOf(id, next);
     if (config && config.hash !== record.config.hash) {
       record.config = config;
       if (emit) this.emit('changed', [id]);

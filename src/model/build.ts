@@ -9,15 +9,17 @@
  *   TrafficPolicy ─► policies.ts (fields as numbers, resolved targets, conflicts)
  *
  * Nodes are never changed once built, so the Services-and-pods part (most of the work in a
- * large mesh) is reused while its inputs are the very same arrays: sources hand over an
- * unchanged kind's array again, and a TrafficSplit weight edit then rebuilds only the SMI part.
+ * large mesh) is reused while its inputs are the very same arrays, and the access part (route
+ * groups, port routes, targets) while the same parsed objects come in: sources hand over what
+ * did not change as it was, and a TrafficSplit weight edit then rebuilds splits and policies.
  */
 import { issue, type Issue } from '../errors/issue.ts';
 import type { Snapshot } from './snapshot.ts';
 import { ACCESS_MODE_KEY } from './snapshot.ts';
-import type { NamespaceNode, Topology } from './topology.ts';
+import type { NamespaceNode, PortRouteNode, RouteGroupNode, TargetNode, Topology } from './topology.ts';
+import type { ParsedObject } from '../api/index.ts';
 import { buildServicesAndPods, type ServiceBuild } from './services.ts';
-import { groupSmiObjects } from './smi-objects.ts';
+import { groupSmiObjects, type SmiByKind } from './smi-objects.ts';
 import { buildPortRoutes, buildRouteGroups } from './routes.ts';
 import { buildSplits, withSplitRoots } from './splits.ts';
 import { buildTargets } from './targets.ts';
@@ -53,19 +55,30 @@ function servicesAndPods(snapshot: Snapshot): ServiceBuild {
   return build;
 }
 
+/** The SMI kinds access control is made of: their nodes depend on nothing else. */
+const ACCESS_KINDS: ReadonlySet<string> = new Set(['TrafficTarget', 'HTTPRouteGroup', 'TCPRoute', 'UDPRoute']);
+/** The last build of route groups, port routes and targets, and the parsed objects (by reference) it came from. */
+let lastAccess: { inputs: readonly ParsedObject[]; trustDomain: string; routeGroups: RouteGroupNode[]; portRoutes: PortRouteNode[]; targets: TargetNode[] } | undefined;
+
+/** Route groups, port routes and targets; the previous ones while the same parsed objects come in (a weight edit leaves them). */
+function accessPart(snapshot: Snapshot, byKind: SmiByKind): NonNullable<typeof lastAccess> {
+  const inputs = snapshot.smi.filter((p) => p.kind !== undefined && ACCESS_KINDS.has(p.kind));
+  const trustDomain = snapshot.mesh.trustDomain;
+  if (lastAccess && lastAccess.trustDomain === trustDomain && lastAccess.inputs.length === inputs.length && lastAccess.inputs.every((p, i) => p === inputs[i])) return lastAccess;
+  const routeGroups = buildRouteGroups(byKind.HTTPRouteGroup);
+  const portRoutes = buildPortRoutes([...byKind.TCPRoute, ...byKind.UDPRoute]);
+  const targets = buildTargets(byKind.TrafficTarget, { groups: new Map(routeGroups.map((g) => [g.key, g])), portRoutes: new Map(portRoutes.map((r) => [r.key, r])), trustDomain });
+  lastAccess = { inputs, trustDomain, routeGroups, portRoutes, targets };
+  return lastAccess;
+}
+
 export function buildTopology(snapshot: Snapshot): Topology {
   const { byKind, issues } = groupSmiObjects(snapshot.smi);
   const { services: plainServices, pods, issues: serviceIssues } = servicesAndPods(snapshot);
-  const routeGroups = buildRouteGroups(byKind.HTTPRouteGroup);
-  const portRoutes = buildPortRoutes([...byKind.TCPRoute, ...byKind.UDPRoute]);
+  const { routeGroups, portRoutes, targets } = accessPart(snapshot, byKind);
   const serviceMap = new Map(plainServices.map((s) => [s.key, s]));
   const splits = buildSplits(byKind.TrafficSplit, serviceMap, new Map(routeGroups.map((g) => [g.key, g])));
   const services = withSplitRoots(plainServices, splits);
-  const targets = buildTargets(byKind.TrafficTarget, {
-    groups: new Map(routeGroups.map((g) => [g.key, g])),
-    portRoutes: new Map(portRoutes.map((r) => [r.key, r])),
-    trustDomain: snapshot.mesh.trustDomain,
-  });
   const policies = buildPolicies(byKind.TrafficPolicy, serviceMap, new Map(routeGroups.map((g) => [g.key, g])));
   const used = [...services, ...pods, ...splits, ...targets, ...routeGroups, ...portRoutes, ...policies].map((n) => n.namespace);
   return {

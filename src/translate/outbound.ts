@@ -154,6 +154,9 @@ export interface Demand {
   readonly tcp: boolean;
 }
 
+/** Each demand's Services in order, and as one string (demands are replaced, never edited: controller.ts). */
+const demandKeys = new WeakMap<Demand, { keys: string[]; id: string }>();
+
 /** An outbound half with its hash (computed once, folded into every config that shares it). */
 export interface OutboundHalf {
   outbound: OutboundConfig;
@@ -186,7 +189,8 @@ export class OutboundHalves {
   private readonly byNamespace = new Map<string, string[]>();
   private readonly scoped = new Map<string, OutboundHalf>();
   private readonly demanded = new Map<string, OutboundHalf>();
-  private tcpKeys: string[] | undefined;
+  /** Every Service with a TCP port (what a proxy forwarding TCP without capture needs up front). */
+  private tcp: { keys: string[]; id: string } | undefined;
   private full: OutboundHalf | undefined;
   /** Per Service, the nodes its entry came from (what the next translation compares). */
   private readonly sources = new Map<string, { service: ServiceNode; split: string }>();
@@ -272,12 +276,22 @@ export class OutboundHalves {
 
   /** The Services a proxy subscribed to (and, when it forwards TCP, every TCP Service), one object per distinct demand. */
   private onDemand(demand: Demand): OutboundHalf {
-    const keys = [...demand.services].sort();
-    if (demand.tcp) {
-      this.tcpKeys ??= [...this.entries.values()].filter((e) => e.service.ports.some((p) => p.protocol === 'tcp')).map((e) => e.key);
-      keys.push(...this.tcpKeys);
+    let own = demandKeys.get(demand);
+    if (!own) {
+      const keys = [...demand.services].sort();
+      own = { keys, id: keys.join(',') };
+      demandKeys.set(demand, own);
     }
-    const id = `${demand.tcp ? 'tcp;' : ''}${keys.join(',')}`;
+    let keys = own.keys;
+    let id = own.id;
+    if (demand.tcp) {
+      if (!this.tcp) {
+        const tcpKeys = [...this.entries.values()].filter((e) => e.service.ports.some((p) => p.protocol === 'tcp')).map((e) => e.key);
+        this.tcp = { keys: tcpKeys, id: tcpKeys.join(',') };
+      }
+      keys = [...keys, ...this.tcp.keys];
+      id = `tcp;${id};${this.tcp.id}`;
+    }
     let half = this.demanded.get(id);
     if (!half) {
       half = this.reusable(this.previous?.demanded.get(id)) ?? this.halfOf(keys, true);

@@ -56,16 +56,18 @@ export class MeshTranslation {
     const policies = new PolicyIndex(topology);
     this.topology = topology;
     this.policyPrint = JSON.stringify([topology.policies, topology.routeGroups]);
-    this.inboundPrint = JSON.stringify([topology.mesh, topology.namespaces, topology.targets]);
+    this.inboundPrint = JSON.stringify([topology.mesh, topology.namespaces]);
     const samePods = previous !== undefined && previous.topology.pods === topology.pods && previous.policyPrint === this.policyPrint;
     this.outbound = new OutboundHalves(topology, policies, samePods ? { halves: previous.outbound } : undefined);
     this.inbound = new InboundBuilder(topology, policies);
     this.mesh = meshOf(topology);
-    this.pods = new Map(topology.pods.filter((p) => p.meshed).map((p) => [p.key, p]));
+    this.pods = previous?.topology.pods === topology.pods ? previous.pods : new Map(topology.pods.filter((p) => p.meshed).map((p) => [p.key, p]));
     if (samePods) {
       // The same Services with the same names and addresses: the host table stands.
       this.hosts = previous.hosts;
-      if (previous.inboundPrint === this.inboundPrint) this.previousConfigs = previous.configs;
+      // The model hands over the very same targets while their objects are unchanged; else they are compared.
+      const sameTargets = previous.topology.targets === topology.targets || JSON.stringify(previous.topology.targets) === JSON.stringify(topology.targets);
+      if (previous.inboundPrint === this.inboundPrint && sameTargets) this.previousConfigs = previous.configs;
     }
   }
 

@@ -11,8 +11,8 @@
  *     array (as the Kubernetes source hands them over);
  *   - weight edit, from scratch: the same edit in new arrays (nothing can be reused: what
  *     every rebuild cost before);
- *   - endpoint change: one pod turns unready (a new pods array: today Services, pods, entries
- *     and every config are built again, as from scratch; only what was unchanged is not pushed).
+ *   - endpoint change: one pod turns unready (a new pods array with one new object: the model
+ *     updates that pod and the Services selecting it, the translation keeps the rest).
  * Reported: median and max per kind, the proxies whose config changed, RSS.
  *
  *   node --expose-gc bench/rebuild.ts [RUNS]           (npm run bench:rebuild)

@@ -12,9 +12,12 @@
  * large mesh) is reused while its inputs are the very same arrays, and the access part (route
  * groups, port routes, targets) while the same parsed objects come in: sources hand over what
  * did not change as it was, and a TrafficSplit weight edit then rebuilds splits and policies.
+ * When only pods changed, the build is updated (services-update.ts): the changed pods and the
+ * Services selecting them.
  */
 import { issue, type Issue } from '../errors/issue.ts';
-import type { Snapshot } from './snapshot.ts';
+import type { PodInput, Snapshot } from './snapshot.ts';
+import { updateServicesAndPods } from './services-update.ts';
 import { ACCESS_MODE_KEY } from './snapshot.ts';
 import type { NamespaceNode, PortRouteNode, RouteGroupNode, TargetNode, Topology } from './topology.ts';
 import type { ParsedObject } from '../api/index.ts';
@@ -49,7 +52,16 @@ let lastBase: { inputs: readonly unknown[]; mesh: string; build: ServiceBuild } 
 function servicesAndPods(snapshot: Snapshot): ServiceBuild {
   const inputs = [snapshot.services, snapshot.pods, snapshot.endpointSlices, snapshot.namespaces];
   const mesh = JSON.stringify(snapshot.mesh);
-  if (lastBase && lastBase.mesh === mesh && lastBase.inputs.every((input, i) => input === inputs[i])) return lastBase.build;
+  const same = (i: number) => lastBase?.inputs[i] === inputs[i];
+  if (lastBase && lastBase.mesh === mesh && same(0) && same(2) && same(3)) {
+    if (same(1)) return lastBase.build;
+    // Only pods changed (a pod turning ready, one more replica): the changed ones and the Services selecting them.
+    const updated = updateServicesAndPods(lastBase.build, lastBase.inputs[1] as PodInput[], snapshot);
+    if (updated) {
+      lastBase = { inputs, mesh, build: updated };
+      return updated;
+    }
+  }
   const build = buildServicesAndPods(snapshot);
   lastBase = { inputs, mesh, build };
   return build;

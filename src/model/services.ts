@@ -52,6 +52,12 @@ export interface ServiceBuild {
   services: ServiceNode[];
   pods: PodNode[];
   issues: Issue[];
+  /** What an update needs (services-update.ts): each Service's selected pods, in input order. */
+  selected: Map<string, PodInput[]>;
+  /** The node built for each pod input. */
+  nodes: Map<PodInput, PodNode>;
+  /** Issues of each pod (`ns/name`), when it has some. */
+  podIssues: Map<string, Issue[]>;
 }
 
 export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
@@ -88,11 +94,14 @@ export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
     return [];
   };
   const issues: Issue[] = [];
+  const selectedBy = new Map<string, PodInput[]>();
+  const podIssues = new Map<string, Issue[]>();
 
   const services = snapshot.services.map((svc): ServiceNode => {
     const serviceKey = key(svc.namespace, svc.name);
     const ref = { kind: 'Service', namespace: svc.namespace, name: svc.name };
     const selected = selectedPods(svc);
+    selectedBy.set(serviceKey, selected.map((i) => inputs[i] as PodInput));
     for (const i of selected) (podServices[i] ??= []).push(serviceKey);
     const nodeIssues: Issue[] = [];
     const ports = svc.ports.map((port, portIndex): ServicePortNode => {
@@ -129,6 +138,16 @@ export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
   const identities = new Map<string, string>();
   const workloads = new Map<string, PodNode['workload']>();
   const namespaceScopes = new Map(snapshot.namespaces.map((n) => [n.name, n.annotations?.[OUTBOUND_SCOPE_KEY]]));
+  const scopeOf = (pod: PodInput, podKey: string) => {
+    const found: Issue[] = [];
+    const scope = outboundScopeOf(pod, namespaceScopes.get(pod.namespace), found);
+    if (found.length > 0) {
+      issues.push(...found);
+      podIssues.set(podKey, found);
+    }
+    return scope;
+  };
+  const nodes = new Map<PodInput, PodNode>();
   const pods = inputs.map((pod, i): PodNode => {
     const serviceAccount = pod.serviceAccount || 'default';
     const saKey = `${pod.namespace}/${serviceAccount}`;
@@ -155,7 +174,7 @@ export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
     if (ports.length > 1) ports.sort((a, b) => a.port - b.port);
     const services = podServices[i] ?? [];
     // One object shape for every pod (absent values stay undefined and are left out of JSON).
-    return {
+    const node: PodNode = {
       key: podKeys[i] as string,
       namespace: pod.namespace,
       name: pod.name,
@@ -166,12 +185,14 @@ export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
       workload,
       meshed: pod.meshed,
       meshPort: pod.meshed && pod.meshPort ? pod.meshPort : undefined,
-      outboundScope: pod.meshed ? outboundScopeOf(pod, namespaceScopes.get(pod.namespace), issues) : undefined,
+      outboundScope: pod.meshed ? scopeOf(pod, podKeys[i] as string) : undefined,
       services: services.length > 1 ? sortedUnique(services) : services,
       inboundPorts: ports,
     };
+    nodes.set(pod, node);
+    return node;
   });
   services.sort(byKey);
   pods.sort(byKey);
-  return { services, pods, issues };
+  return { services, pods, issues, selected: selectedBy, nodes, podIssues };
 }

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { deepFreeze, GOLDEN_DIR, loadCase } from '../../test/support/golden.ts';
-import { buildTopology, type Snapshot } from '../model/index.ts';
+import { buildTopology, type PodInput, type Snapshot } from '../model/index.ts';
 import type { Demand } from './outbound.ts';
 import { MeshTranslation } from './translate.ts';
 
@@ -61,4 +61,48 @@ test('a weight edit rebuilds only the split root\'s entry, and reuses the config
   const after = new MeshTranslation(buildTopology({ ...base, smi: edited as Snapshot['smi'] }), before);
   deepStrictEqual([...after.outbound.rebuiltEntries() ?? []], [root]);
   for (const id of after.proxyIds()) equal(onDemand(after, id), configs.get(id), `${id}: calls nothing, the very same config object`);
+});
+
+test('after one pod changed, every proxy gets the config a translation from scratch gives, and the others keep theirs', () => {
+  let compared = 0;
+  let kept = 0;
+  for (const base of cases) {
+    for (const [i, pod] of base.pods.slice(0, 4).entries()) {
+      const changes: PodInput[][] = [
+        base.pods.filter((_, j) => j !== i),
+        base.pods.map((p, j) => (j === i ? { ...p, ready: !p.ready } : p)),
+        base.pods.map((p, j) => (j === i ? { ...p, labels: { moved: 'elsewhere' } } : p)),
+        [...base.pods, { ...pod, name: `${pod.name}-clone`, ip: pod.ip ? '10.99.99.99' : undefined }],
+      ];
+      for (const pods of changes) {
+        const next: Snapshot = { ...base, pods };
+        const scratch = configsOf(new MeshTranslation(buildTopology(fresh(next))));
+        const before = new MeshTranslation(buildTopology(base));
+        const previous = configsOf(before);
+        const reused = new MeshTranslation(buildTopology(next), before);
+        const got = configsOf(reused);
+        deepStrictEqual(got, scratch, `${pod.name}`);
+        compared += got.length;
+        kept += got.filter((c, k) => c === previous[k]).length;
+      }
+    }
+  }
+  ok(compared > 500 && kept > 0, `${compared} configs compared, ${kept} unchanged`);
+});
+
+test('a pod an EndpointSlice names changes: the Service its slice belongs to is built again, with the pod\'s new identity', () => {
+  const sample = cases.find((c) => c.pods.some((p) => p.meshed && p.ip)) as Snapshot;
+  const pod = sample.pods.find((p) => p.meshed && p.ip) as PodInput;
+  const base: Snapshot = deepFreeze({
+    ...sample,
+    services: [...sample.services, { namespace: pod.namespace, name: 'by-slice', ports: [{ name: 'http', port: 8081 }] }],
+    endpointSlices: [...sample.endpointSlices, { namespace: pod.namespace, name: 'by-slice-1', service: 'by-slice', ports: [{ name: 'http', port: 8081 }], endpoints: [{ addresses: [pod.ip as string], pod: pod.name, ready: true }] }],
+  });
+  const next: Snapshot = { ...base, pods: base.pods.map((p) => (p === pod ? { ...p, serviceAccount: 'someone-else' } : p)) };
+  const scratch = configsOf(new MeshTranslation(buildTopology(fresh(next))));
+  const before = new MeshTranslation(buildTopology(base));
+  configsOf(before);
+  const reused = new MeshTranslation(buildTopology(next), before);
+  ok(scratch.some((c) => c.includes('/sa/someone-else') && c.includes('by-slice')));
+  deepStrictEqual(configsOf(reused), scratch);
 });

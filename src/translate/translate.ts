@@ -7,7 +7,7 @@
  * proxy that resolves on demand, the Services it subscribed to.
  */
 import { HostTable, parseAuthority, PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } from '../config/index.ts';
-import type { PodNode, Topology } from '../model/index.ts';
+import { podsUpdatedFrom, type PodNode, type Topology } from '../model/index.ts';
 import { InboundBuilder } from './inbound.ts';
 import { OutboundHalves, type Demand, type OutboundHalf } from './outbound.ts';
 import { PolicyIndex } from './policy-attachment.ts';
@@ -57,7 +57,10 @@ export class MeshTranslation {
     this.topology = topology;
     this.policyPrint = JSON.stringify([topology.policies, topology.routeGroups]);
     this.inboundPrint = JSON.stringify([topology.mesh, topology.namespaces]);
-    const samePods = previous !== undefined && previous.topology.pods === topology.pods && previous.policyPrint === this.policyPrint;
+    // The very same pods, or pods updated from the previous ones (a Service node present in
+    // both is then unchanged, and so is every pod its endpoints name).
+    const samePods = previous !== undefined && (previous.topology.pods === topology.pods || podsUpdatedFrom(topology.pods) === previous.topology.pods)
+      && previous.policyPrint === this.policyPrint;
     this.outbound = new OutboundHalves(topology, policies, samePods ? { halves: previous.outbound } : undefined);
     this.inbound = new InboundBuilder(topology, policies);
     this.mesh = meshOf(topology);

@@ -7,13 +7,12 @@ import { equal, ok } from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { deepFreeze, GOLDEN_DIR, loadCase } from '../../test/support/golden.ts';
+import { deepFreeze, GOLDEN_DIR, inNewArrays as fresh, loadCase } from '../../test/support/golden.ts';
 import { buildTopology } from './build.ts';
 import { podsUpdatedFrom } from './services-update.ts';
 import type { PodInput, Snapshot } from './snapshot.ts';
 
 const cases = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.in.yaml')).sort().map((f) => deepFreeze(loadCase(join(GOLDEN_DIR, f))));
-const fresh = (s: Snapshot): Snapshot => ({ ...s, services: [...s.services], pods: [...s.pods], endpointSlices: [...s.endpointSlices], namespaces: [...s.namespaces], smi: [...s.smi] });
 
 /** Each way one pod can change. */
 function variants(pods: readonly PodInput[]): { what: string; pods: PodInput[] }[] {

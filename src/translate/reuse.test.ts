@@ -7,13 +7,12 @@ import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { deepFreeze, GOLDEN_DIR, loadCase } from '../../test/support/golden.ts';
+import { deepFreeze, GOLDEN_DIR, inNewArrays as fresh, loadCase } from '../../test/support/golden.ts';
 import { buildTopology, type PodInput, type Snapshot } from '../model/index.ts';
 import type { Demand } from './outbound.ts';
 import { MeshTranslation } from './translate.ts';
 
 const cases = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.in.yaml')).sort().map((f) => deepFreeze(loadCase(join(GOLDEN_DIR, f))));
-const fresh = (s: Snapshot): Snapshot => ({ ...s, services: [...s.services], pods: [...s.pods], endpointSlices: [...s.endpointSlices], namespaces: [...s.namespaces], smi: [...s.smi] });
 
 /**
  * Every proxy's config, as the controller asks (one demand per proxy, the same each time): in

@@ -39,6 +39,11 @@ export function renderConfigs(configs: Map<string, ProxyConfig>): string {
   return `${JSON.stringify({ outbound: first?.outbound ?? null, proxies }, null, 2)}\n`;
 }
 
+/** The same snapshot in new arrays: the model can reuse nothing (a build from scratch). */
+export function inNewArrays(s: Snapshot): Snapshot {
+  return { ...s, services: [...s.services], pods: [...s.pods], endpointSlices: [...s.endpointSlices], namespaces: [...s.namespaces], smi: [...s.smi] };
+}
+
 export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);

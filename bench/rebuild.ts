@@ -23,6 +23,8 @@ import { generate, NAMESPACES, PODS_PER_SERVICE, SERVICES_PER_NS, withCanaryWeig
 
 const RUNS = Number(process.argv[2] ?? 5);
 const CALLS = 10;
+/** A pod of ns-1/svc-15 (pods are generated namespace by namespace, Service by Service): the weight-edited split's root, so its callers see the endpoint change. */
+const ENDPOINT_POD = SERVICES_PER_NS * PODS_PER_SERVICE + 15 * PODS_PER_SERVICE;
 const gc = (globalThis as { gc?: () => void }).gc;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -64,9 +66,9 @@ for (let run = 0; run < RUNS; run++) {
   record('weight edit, incremental', timed(snapshot));
   snapshot = fresh(withCanaryWeight(snapshot, canary + 1, (ns, k) => ns === 'ns-1' && k === 5));
   timed(snapshot); // new arrays: primes nothing, rebuilds everything
-  snapshot = withCanaryWeight(snapshot, canary, (ns, k) => ns === 'ns-1' && k === 5);
-  record('weight edit, from scratch', timed(fresh(snapshot)));
-  const pods = snapshot.pods.map((p, i) => (i === 1234 ? { ...p, ready: run % 2 === 0 ? false : true } : p));
+  snapshot = fresh(withCanaryWeight(snapshot, canary, (ns, k) => ns === 'ns-1' && k === 5));
+  record('weight edit, from scratch', timed(snapshot));
+  const pods = snapshot.pods.map((p, i) => (i === ENDPOINT_POD ? { ...p, ready: run % 2 === 0 ? false : true } : p));
   snapshot = { ...snapshot, pods };
   record('endpoint change (a pod unready)', timed(snapshot));
 }

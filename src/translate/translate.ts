@@ -32,11 +32,11 @@ function meshOf(topology: Topology): ProxyConfig['mesh'] {
  * Service costs one config, not a rebuild.
  *
  * Built with the previous translation (`previous`), it reuses what the change left alone
- * (ARCHITECTURE.md, "Incremental rebuilds"): with the very same pods (the model reuses them
- * while Services, pods and EndpointSlices are unchanged) and the same policies, the outbound
- * entries whose Service and split did not change and the halves made only of those; with the
- * same inbound inputs too, a proxy's config when its pod and half are the ones it had. So a
- * weight edit in a mesh of 50,000 proxies rebuilds one entry and the configs of its callers.
+ * (ARCHITECTURE.md, "Incremental rebuilds"): with the very same pods or pods the model
+ * updated from them, and the same policies, the outbound entries whose Service and split did
+ * not change and the halves made only of those; with the same inbound inputs too, a proxy's
+ * config when its pod and half are the ones it had. So a weight edit or a pod turning ready in
+ * a mesh of 50,000 proxies rebuilds a few entries and the configs of their callers.
  */
 export class MeshTranslation {
   readonly topology: Topology;

@@ -37,7 +37,11 @@ export function updateServicesAndPods(previous: ServiceBuild, previousPods: read
   if (changed.length === 0 || changed.length > MAX_CHANGED_PODS) return undefined;
 
   const changedByNamespace = new Map<string, PodInput[]>();
-  for (const p of changed) changedByNamespace.set(p.namespace, [...(changedByNamespace.get(p.namespace) ?? []), p]);
+  for (const p of changed) {
+    const list = changedByNamespace.get(p.namespace);
+    if (list) list.push(p);
+    else changedByNamespace.set(p.namespace, [p]);
+  }
   const changedKeys = new Set(changed.map((p) => key(p.namespace, p.name)));
   const sliceNamesChanged = new Set<string>();
   for (const slice of snapshot.endpointSlices) {

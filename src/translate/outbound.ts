@@ -210,7 +210,8 @@ export class OutboundHalves {
       const entry = before.entries.get(service.key);
       const same = was !== undefined && entry !== undefined && entry.position === position && was.split === print
         && (was.service === service || (was.service.ports === service.ports && was.service.clusterIP === service.clusterIP && was.service.split === service.split));
-      if (!same) rebuilt?.add(service.key);
+      // A Service with no port a proxy carries has no entry, before or now: nothing was rebuilt.
+      if (!same && (entry !== undefined || service.ports.some((p) => p.protocol !== 'udp'))) rebuilt?.add(service.key);
       return same ? entry : undefined;
     });
     this.rebuilt = rebuilt;

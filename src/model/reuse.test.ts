@@ -4,14 +4,12 @@
  * go over the same Services and pods; nodes are shared, never changed.
  */
 import { equal, notEqual } from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { deepFreeze, GOLDEN_DIR, inNewArrays as fresh, loadCase } from '../../test/support/golden.ts';
+import { goldenSnapshots, inNewArrays as fresh } from '../../test/support/golden.ts';
 import { buildTopology } from './build.ts';
 import type { Snapshot } from './snapshot.ts';
 
-const cases = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.in.yaml')).sort().map((f) => deepFreeze(loadCase(join(GOLDEN_DIR, f))));
+const cases = goldenSnapshots();
 const json = (s: Snapshot) => JSON.stringify(buildTopology(s));
 
 test('over the same Services and pods, any SMI objects give the topology a build from scratch gives', () => {

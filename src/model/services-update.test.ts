@@ -4,33 +4,18 @@
  * cloned under a new name; unchanged pods and Services keep their very nodes.
  */
 import { equal, ok } from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { deepFreeze, GOLDEN_DIR, inNewArrays as fresh, loadCase } from '../../test/support/golden.ts';
+import { goldenSnapshots, inNewArrays as fresh, onePodChanged } from '../../test/support/golden.ts';
 import { buildTopology } from './build.ts';
 import { podsUpdatedFrom } from './services-update.ts';
 import type { PodInput, Snapshot } from './snapshot.ts';
 
-const cases = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.in.yaml')).sort().map((f) => deepFreeze(loadCase(join(GOLDEN_DIR, f))));
-
-/** Each way one pod can change. */
-function variants(pods: readonly PodInput[]): { what: string; pods: PodInput[] }[] {
-  return pods.flatMap((pod, i) => {
-    const with_ = (p: PodInput | undefined) => pods.flatMap((q, j) => (j === i ? (p ? [p] : []) : [q]));
-    return [
-      { what: `${pod.name} removed`, pods: with_(undefined) },
-      { what: `${pod.name} ready=${!pod.ready}`, pods: with_({ ...pod, ready: !pod.ready }) },
-      { what: `${pod.name} relabelled`, pods: with_({ ...pod, labels: { moved: 'elsewhere' } }) },
-      { what: `${pod.name} cloned`, pods: [...pods, { ...pod, name: `${pod.name}-clone`, ip: pod.ip ? '10.99.99.99' : undefined }] },
-    ];
-  });
-}
+const cases = goldenSnapshots();
 
 test('updated for one changed pod, the topology is the one a build from scratch gives', () => {
   let updates = 0;
   for (const base of cases) {
-    for (const v of variants(base.pods)) {
+    for (const v of base.pods.flatMap((_, i) => onePodChanged(base.pods, i))) {
       const next: Snapshot = { ...base, pods: v.pods };
       const scratch = JSON.stringify(buildTopology(fresh(next)));
       const before = buildTopology(base);

@@ -4,15 +4,13 @@
  * alone: over every golden case's Services and pods, with every other case's SMI objects.
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { deepFreeze, GOLDEN_DIR, inNewArrays as fresh, loadCase } from '../../test/support/golden.ts';
+import { deepFreeze, goldenSnapshots, inNewArrays as fresh, onePodChanged } from '../../test/support/golden.ts';
 import { buildTopology, type PodInput, type Snapshot } from '../model/index.ts';
 import type { Demand } from './outbound.ts';
 import { MeshTranslation } from './translate.ts';
 
-const cases = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.in.yaml')).sort().map((f) => deepFreeze(loadCase(join(GOLDEN_DIR, f))));
+const cases = goldenSnapshots();
 
 /**
  * Every proxy's config, as the controller asks (one demand per proxy, the same each time): in
@@ -24,6 +22,20 @@ function configsOf(t: MeshTranslation): string[] {
   return [...t.proxyIds()].map((id, i) => JSON.stringify(t.configOf(id, demands[i % demands.length])));
 }
 
+/**
+ * `base`, then `next` translated on it, against `next` from scratch: every config (`got`, `scratch`),
+ * and how many are the ones `base` gave. The model's reuse holds base's Services and pods from
+ * here on (one build is remembered), so `next` takes the reuse path.
+ */
+function onPrevious(base: Snapshot, next: Snapshot): { got: string[]; scratch: string[]; reused: MeshTranslation; before: MeshTranslation; unchanged: number } {
+  const scratch = configsOf(new MeshTranslation(buildTopology(fresh(next))));
+  const before = new MeshTranslation(buildTopology(base));
+  const previous = configsOf(before);
+  const reused = new MeshTranslation(buildTopology(next), before);
+  const got = configsOf(reused);
+  return { got, scratch, reused, before, unchanged: got.filter((c, i) => c === previous[i]).length };
+}
+
 test('built on the previous translation, every proxy gets the config a translation from scratch gives', () => {
   let compared = 0;
   let reusedConfigs = 0;
@@ -32,17 +44,11 @@ test('built on the previous translation, every proxy gets the config a translati
     // routes and policies, other access rules: only the inbound halves change).
     const variants = [...cases.map((c) => c.smi), base.smi.filter((o) => o.kind !== 'TrafficTarget')];
     for (const smi of variants) {
-      const next: Snapshot = { ...base, smi };
-      const scratch = configsOf(new MeshTranslation(buildTopology(fresh(next))));
-      // The model's reuse holds base's Services and pods from here on (one build is remembered).
-      const before = new MeshTranslation(buildTopology(base));
-      const previous = configsOf(before);
-      const reused = new MeshTranslation(buildTopology(next), before);
+      const { got, scratch, reused, before, unchanged } = onPrevious(base, { ...base, smi });
       equal(reused.topology.pods, before.topology.pods, 'the same pods: the reuse path is taken');
-      const got = configsOf(reused);
       deepStrictEqual(got, scratch);
       compared += scratch.length;
-      reusedConfigs += got.filter((c, i) => c === previous[i]).length;
+      reusedConfigs += unchanged;
     }
   }
   ok(reusedConfigs > 0, 'some configs were unchanged');
@@ -66,23 +72,12 @@ test('after one pod changed, every proxy gets the config a translation from scra
   let compared = 0;
   let kept = 0;
   for (const base of cases) {
-    for (const [i, pod] of base.pods.slice(0, 4).entries()) {
-      const changes: PodInput[][] = [
-        base.pods.filter((_, j) => j !== i),
-        base.pods.map((p, j) => (j === i ? { ...p, ready: !p.ready } : p)),
-        base.pods.map((p, j) => (j === i ? { ...p, labels: { moved: 'elsewhere' } } : p)),
-        [...base.pods, { ...pod, name: `${pod.name}-clone`, ip: pod.ip ? '10.99.99.99' : undefined }],
-      ];
-      for (const pods of changes) {
-        const next: Snapshot = { ...base, pods };
-        const scratch = configsOf(new MeshTranslation(buildTopology(fresh(next))));
-        const before = new MeshTranslation(buildTopology(base));
-        const previous = configsOf(before);
-        const reused = new MeshTranslation(buildTopology(next), before);
-        const got = configsOf(reused);
-        deepStrictEqual(got, scratch, `${pod.name}`);
+    for (const i of base.pods.slice(0, 4).keys()) {
+      for (const change of onePodChanged(base.pods, i)) {
+        const { got, scratch, unchanged } = onPrevious(base, { ...base, pods: change.pods });
+        deepStrictEqual(got, scratch, change.what);
         compared += got.length;
-        kept += got.filter((c, k) => c === previous[k]).length;
+        kept += unchanged;
       }
     }
   }
@@ -98,10 +93,7 @@ test('a pod an EndpointSlice names changes: the Service its slice belongs to is 
     endpointSlices: [...sample.endpointSlices, { namespace: pod.namespace, name: 'by-slice-1', service: 'by-slice', ports: [{ name: 'http', port: 8081 }], endpoints: [{ addresses: [pod.ip as string], pod: pod.name, ready: true }] }],
   });
   const next: Snapshot = { ...base, pods: base.pods.map((p) => (p === pod ? { ...p, serviceAccount: 'someone-else' } : p)) };
-  const scratch = configsOf(new MeshTranslation(buildTopology(fresh(next))));
-  const before = new MeshTranslation(buildTopology(base));
-  configsOf(before);
-  const reused = new MeshTranslation(buildTopology(next), before);
+  const { got, scratch } = onPrevious(base, next);
   ok(scratch.some((c) => c.includes('/sa/someone-else') && c.includes('by-slice')));
-  deepStrictEqual(configsOf(reused), scratch);
+  deepStrictEqual(got, scratch);
 });

@@ -42,6 +42,18 @@ describe('the dashboard in a browser, on the local bookstore', () => {
   };
   const shown = (service: string, which: 'configured-weight' | 'observed-share') => page.locator(`.split .backend[data-service="bookstore/${service}"] .${which}`).textContent();
 
+  /** Every node's id and position (whole pixels), as the page has them now. */
+  const positions = () => page.evaluate(() => JSON.stringify((globalThis as unknown as { skiffDashboard: { cy: { nodes(): { map<T>(f: (n: { id(): string; position(): { x: number; y: number } }) => T): T[] } } } }).skiffDashboard.cy.nodes().map((n) => [n.id(), Math.round(n.position().x), Math.round(n.position().y)])));
+  /** Waits until a layout's animation is over: two reads of every position `everyMs` apart agree. */
+  const settledLayout = async (everyMs: number) => {
+    let last = '';
+    await waitFor('a settled layout', async () => {
+      const now = await positions();
+      const settled = now === last;
+      last = now;
+      return settled;
+    }, 10_000, everyMs);
+  };
   /** Every response that was no 2xx and no 403, as the sidecars counted them: what a failure message needs. */
   const failuresSeen = async () => {
     const lines: string[] = [];
@@ -85,21 +97,12 @@ describe('the dashboard in a browser, on the local bookstore', () => {
     equal(edge(d, 'buyer', 'bookstore-v1'), undefined, 'calls through the split are drawn through its root, not twice');
     equal(await shown('bookstore-v1', 'configured-weight'), '90%');
     if (process.env.SKIFF_SCREENSHOT) {
-      // After the last layout's animation: two reads of every position a second apart agree.
-      const positions = () => page.evaluate(() => JSON.stringify((globalThis as unknown as { skiffDashboard: { cy: { nodes(): { map<T>(f: (n: { position(): { x: number; y: number } }) => T): T[] } } } }).skiffDashboard.cy.nodes().map((n) => n.position())));
-      let last = '';
-      await waitFor('a settled layout', async () => {
-        const now = await positions();
-        const settled = now === last;
-        last = now;
-        return settled;
-      }, 10_000, 1000);
+      await settledLayout(1000);
       await page.screenshot({ path: process.env.SKIFF_SCREENSHOT });
     }
   });
 
   test('the access overlay: a pair a TrafficTarget allows but nobody uses is drawn dashed, no node moves', async () => {
-    const positions = () => page.evaluate(() => JSON.stringify((globalThis as unknown as { skiffDashboard: { cy: { nodes(): { map<T>(f: (n: { id(): string; position(): { x: number; y: number } }) => T): T[] } } } }).skiffDashboard.cy.nodes().map((n) => [n.id(), Math.round(n.position().x), Math.round(n.position().y)])));
     const unused = () => page.evaluate(() => (globalThis as unknown as { skiffDashboard: { cy: { edges(s: string): { filter(s: string): { map<T>(f: (e: { data(k: string): string }) => T): T[] } } } } }).skiffDashboard.cy.edges('.unused').filter(':visible').map((e) => `${e.data('source')}>${e.data('target')}`));
     // The thief may now call the warehouse, and never does.
     writeFileSync(join(dir, 'thief-to-warehouse.yaml'), `apiVersion: access.smi-spec.io/v1alpha3
@@ -117,13 +120,7 @@ spec:
     const shape = () => page.evaluate(() => (globalThis as unknown as { skiffDashboard: { cy: { elements(s: string): { map<T>(f: (e: { id(): string }) => T): T[] } } } }).skiffDashboard.cy.elements(':visible').map((e) => e.id()).filter((id) => !id.startsWith('edge:allowed:')).sort().join(','));
     let compared = false;
     for (let attempt = 0; attempt < 5 && !compared; attempt++) {
-      let last = '';
-      await waitFor('a settled layout', async () => {
-        const now = await positions();
-        const settled = now === last;
-        last = now;
-        return settled;
-      }, 10_000, 500);
+      await settledLayout(500);
       const shapeBefore = await shape();
       const before = await positions();
       equal((await unused()).length, 0, 'hidden until the overlay is on');

@@ -1,9 +1,9 @@
 /** Loading golden-case inputs and rendering configs, shared by the golden and decision tests. */
 import { deepStrictEqual, equal, fail } from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProxyConfig } from '../../src/config/index.ts';
-import type { Snapshot } from '../../src/model/index.ts';
+import type { PodInput, Snapshot } from '../../src/model/index.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
 
@@ -37,6 +37,23 @@ export function renderConfigs(configs: Map<string, ProxyConfig>): string {
   const shared = JSON.stringify(first?.outbound ?? null);
   const proxies = Object.fromEntries([...configs].map(([id, { outbound, ...rest }]) => [id, JSON.stringify(outbound) === shared ? rest : { ...rest, outbound }]));
   return `${JSON.stringify({ outbound: first?.outbound ?? null, proxies }, null, 2)}\n`;
+}
+
+/** Every golden case's input, frozen, in name order. */
+export function goldenSnapshots(): Snapshot[] {
+  return readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.in.yaml')).sort().map((f) => deepFreeze(loadCase(join(GOLDEN_DIR, f))));
+}
+
+/** Each way pod `i` can change on its own: removed, flipped ready, relabelled, cloned under a new name. */
+export function onePodChanged(pods: readonly PodInput[], i: number): { what: string; pods: PodInput[] }[] {
+  const pod = pods[i] as PodInput;
+  const replaced = (p: PodInput | undefined) => pods.flatMap((q, j) => (j === i ? (p ? [p] : []) : [q]));
+  return [
+    { what: `${pod.name} removed`, pods: replaced(undefined) },
+    { what: `${pod.name} ready=${!pod.ready}`, pods: replaced({ ...pod, ready: !pod.ready }) },
+    { what: `${pod.name} relabelled`, pods: replaced({ ...pod, labels: { moved: 'elsewhere' } }) },
+    { what: `${pod.name} cloned`, pods: [...pods, { ...pod, name: `${pod.name}-clone`, ip: pod.ip ? '10.99.99.99' : undefined }] },
+  ];
 }
 
 /** The same snapshot in new arrays: the model can reuse nothing (a build from scratch). */

@@ -37,6 +37,8 @@ export class KubernetesController {
   private readonly reported = new Map<string, Set<string>>();
   private statusTimer: NodeJS.Timeout | undefined;
   private writing = false;
+  private writingSince = 0;
+  private stallReported = false;
   /** Flagger Canaries are looked at this often (ms), when Flagger's API is there at all. */
   private readonly canaryIntervalMs = 30_000;
   private canariesAt = 0;
@@ -74,8 +76,18 @@ export class KubernetesController {
   /** Patches the status of every object whose desired status changed. */
   async writeStatuses(): Promise<void> {
     const topology = this.controller.topology;
-    if (!topology || this.writing || (this.options.elector && !this.options.elector.isLeader)) return;
+    if (!topology || (this.options.elector && !this.options.elector.isLeader)) return;
+    if (this.writing) {
+      // A pass that never ends would keep every status as it is: say so, once per pass.
+      if (Date.now() - this.writingSince > 30_000 && !this.stallReported) {
+        this.stallReported = true;
+        this.options.log?.('status-pass-stalled', { sinceMs: Date.now() - this.writingSince });
+      }
+      return;
+    }
     this.writing = true;
+    this.writingSince = Date.now();
+    this.stallReported = false;
     try {
       const elsewhere = this.peerAcks && this.controller.needsPeerAcks() ? await this.peerAcks().catch(() => undefined) : undefined;
       const proxies = this.controller.progress(elsewhere);

@@ -100,6 +100,7 @@ export function configJson(record: ProxyRecord): string {
 
 /** One proxy's entry in another replica's /v1/acks. */
 export interface ReplicaAck {
+  /** The version the proxy applied last; '' while a proxy streaming there has not acked yet. */
   applied: string;
   demand?: { services: string[]; tcp: boolean };
 }
@@ -218,7 +219,10 @@ export class MeshController extends EventEmitter<ControllerEvents> {
   acks(): Record<string, ReplicaAck> {
     const out: Record<string, ReplicaAck> = {};
     for (const r of this.proxies.values()) {
-      if (r.appliedHash) out[r.id] = { applied: r.appliedHash, ...(r.demand ? { demand: { services: [...r.demand.services], tcp: r.demand.tcp } } : {}) };
+      // A proxy streaming from here whose ack has not arrived (yet): its subscriptions still
+      // count, as not applied (Pending), rather than the proxy being no caller at all (Unknown).
+      if (!r.appliedHash && !(r.demand && r.connected > 0)) continue;
+      out[r.id] = { applied: r.appliedHash ?? '', ...(r.demand ? { demand: { services: [...r.demand.services], tcp: r.demand.tcp } } : {}) };
     }
     return out;
   }

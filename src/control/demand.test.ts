@@ -116,3 +116,16 @@ test('a proxy that acked here and now streams from another replica: the status w
   for (const r of here.proxies.values()) r.connected = 1;
   equal(here.needsPeerAcks(), false, 'all stream from here and are up to date: nothing to ask');
 });
+
+test('a proxy streaming from another replica that has not acked there yet still counts as a caller, not yet applied', () => {
+  const there = controllerWith();
+  (there.proxies.get('other/cache-0') as { connected: number }).connected = 1;
+  there.demand('other/cache-0', { hosts: ['db'], tcp: false });
+  const ack = there.acks()['other/cache-0'];
+  deepStrictEqual(ack, { applied: '', demand: { services: ['other/db'], tcp: false } });
+  equal(there.acks()['shop/worker-0'], undefined, 'a proxy with neither an ack nor a stream here is not reported');
+  const here = controllerWith();
+  const cache = here.progress(new Map([['other/cache-0', [ack]]])).find((p) => p.id === 'other/cache-0');
+  ok(cache?.outbound.services.some((s) => s.name === 'db'), 'a caller of other/db');
+  equal(cache?.upToDate, false, 'not applied: the split is Pending, not Unknown');
+});

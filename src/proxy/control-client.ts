@@ -321,12 +321,19 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     });
   }
 
+  /**
+   * Acknowledges a config (applied, or refused with the error) on the stream's own connection:
+   * the replica that computed the config must hear it. (Another connection may lead, through
+   * the controller's Service, to another replica, which would count the version while the one
+   * streaming never learns it was applied, and never tells the status writer what the proxy
+   * subscribed to.) Without a stream, the shared agent.
+   */
   report(result: { hash?: string; error?: string }): void {
     if (result.hash) this.haveHash = result.hash;
     void (async () => {
       try {
         const res = await request(`${this.options.url}/v1/ack`, {
-          method: 'POST', dispatcher: await this.dispatcher(), headers: { 'content-type': 'application/json' },
+          method: 'POST', dispatcher: this.channel ?? await this.dispatcher(), headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ proxy: this.options.proxyId, ...result } satisfies Ack),
         });
         await res.body.dump();

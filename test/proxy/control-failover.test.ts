@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ProxyConfig } from '../../src/config/index.ts';
 import { CertificateAuthority } from '../../src/control/ca/authority.ts';
-import { MeshController } from '../../src/control/controller.ts';
+import { MeshController, type ReplicaAck } from '../../src/control/controller.ts';
 import { DistributionServer } from '../../src/control/distribute/server.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
 import { ControlClient } from '../../src/proxy/control-client.ts';
@@ -31,12 +31,16 @@ function snapshot(extraPort = false) {
   return snapshotFromDocuments(parseYamlText('mesh.yaml', yaml).documents.map((d) => d.value), { allocate: () => `10.9.1.${n++}` });
 }
 
-/** The controller's Service: forwards every new connection to whichever replica it leads to now. */
-function serviceStandIn(): { port: () => number; leadTo: (port: number) => void; close: () => void } {
-  let target = 0;
+/**
+ * The controller's Service: forwards every new connection to whichever replica it leads to now;
+ * given several, to each in turn (as kube-proxy spreads connections over the Ready replicas).
+ */
+function serviceStandIn(): { port: () => number; leadTo: (...ports: number[]) => void; close: () => void } {
+  let targets = [0];
+  let next = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
-    const upstream = net.connect(target, '127.0.0.1');
+    const upstream = net.connect(targets[next++ % targets.length] as number, '127.0.0.1');
     for (const s of [socket, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -49,7 +53,10 @@ function serviceStandIn(): { port: () => number; leadTo: (port: number) => void;
   server.listen(0, '127.0.0.1');
   return {
     port: () => (server.address() as net.AddressInfo).port,
-    leadTo: (port) => { target = port; },
+    leadTo: (...ports) => {
+      targets = ports;
+      next = 0;
+    },
     close: () => {
       server.close();
       for (const s of sockets) s.destroy();
@@ -151,5 +158,38 @@ describe('control plane failover: a proxy resumes its subscriptions on another r
     deepStrictEqual(answer.hosts, ['shop/db']);
     await waitFor('the config holding db', () => received.at(-1)?.hash === answer.hash, 5000);
     ok(received.at(-1)?.outbound.services.some((s) => s.name === 'db'));
+  });
+
+  test('with two replicas behind the Service, the proxy\'s acks reach the replica it streams from, which tells the leader its subscriptions', async () => {
+    client.stop();
+    const [d, e] = [await replica(), await replica()];
+    // Every new connection goes to the other replica: the stream to one, any other request to the next.
+    service.leadTo(d.port, e.port);
+    const seen: ProxyConfig[] = [];
+    const spread = new ControlClient({ url: `https://localhost:${service.port()}`, proxyId: 'shop/client-0', certDir: dir, trustBundle: ca.trustBundle() });
+    spread.on('config', (c) => {
+      seen.push(c as ProxyConfig);
+      spread.report({ hash: (c as ProxyConfig).hash });
+    });
+    try {
+      await spread.start();
+      await waitFor('the first config', () => seen.length >= 1);
+      const answer = await spread.subscribe(['web']);
+      await waitFor('the config holding web', () => seen.at(-1)?.hash === answer.hash);
+      const streaming = [d, e].find((r) => (r.controller.proxies.get('shop/client-0')?.connected ?? 0) > 0);
+      ok(streaming, 'one replica holds the stream');
+      await waitFor('the ack on the streaming replica', () => streaming.controller.proxies.get('shop/client-0')?.appliedHash === answer.hash, 3000)
+        .catch(() => { throw new Error(`the ack went elsewhere: ${JSON.stringify([d, e].map((r) => r.controller.proxies.get('shop/client-0')?.appliedHash ?? null))}`); });
+      // What the other replica (were it the leader) learns from /v1/acks: the subscription and the version applied.
+      const ack = streaming.controller.acks()['shop/client-0'] as ReplicaAck;
+      deepStrictEqual(ack, { applied: answer.hash, demand: { services: ['shop/web'], tcp: false } });
+      const other = streaming === d ? e : d;
+      const progress = other.controller.progress(new Map([['shop/client-0', [ack]]]));
+      const mine = progress.find((p) => p.id === 'shop/client-0');
+      ok(mine?.upToDate, 'the other replica counts the proxy as up to date');
+      deepStrictEqual(mine.outbound.services.map((s) => s.name), ['web'], 'and as a caller of web');
+    } finally {
+      spread.stop();
+    }
   });
 });

@@ -10,7 +10,11 @@ const target = process.env.TARGET ?? 'http://podinfo:9898/';
 const rate = Number(process.env.RATE ?? 20);
 const MAX_IN_FLIGHT = 512;
 const TIMEOUT_MS = 20_000;
-const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+// As Node's default agent: an idle socket is closed after 5 s. An agent without a timeout keeps
+// idle sockets forever (and then ignores the server's Keep-Alive hint), so the sidecar's
+// keep-alive timer (65 s) may close one just as a request goes out on it: a reset no mesh can
+// prevent, which real clients avoid the same way.
+const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT, timeout: 5000 });
 let samples = [];
 let inFlight = 0;
 

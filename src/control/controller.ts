@@ -11,7 +11,10 @@ import { EventEmitter } from 'node:events';
 import type { ProxyConfig } from '../config/index.ts';
 import { allIssues, buildTopology, type Snapshot, type Topology } from '../model/index.ts';
 import { MeshTranslation, type Demand } from '../translate/index.ts';
+import { AckLedger, type AcksAnswer, type ReplicaAck } from './acks-ledger.ts';
 import type { ProxyProgress } from './status.ts';
+
+export type { ReplicaAck } from './acks-ledger.ts';
 
 export interface ProxyRecord {
   id: string;
@@ -28,6 +31,8 @@ export interface ProxyRecord {
   connected: number;
   /** A proxy that resolves on demand: what it subscribed to (its config holds those Services). Replaced, never edited. */
   demand?: Demand;
+  /** The acks ledger's version of the last change to what this replica reports of it. */
+  ackSeq?: number;
 }
 
 /**
@@ -98,13 +103,6 @@ export function configJson(record: ProxyRecord): string {
   return json;
 }
 
-/** One proxy's entry in another replica's /v1/acks. */
-export interface ReplicaAck {
-  /** The version the proxy applied last; '' while a proxy streaming there has not acked yet. */
-  applied: string;
-  demand?: { services: string[]; tcp: boolean };
-}
-
 export class MeshController extends EventEmitter<ControllerEvents> {
   topology: Topology | undefined;
   /** The translation of `topology`, kept to compute one proxy's config when its demand changes. */
@@ -112,6 +110,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
   /** The snapshot `topology` was built from. */
   snapshot: Snapshot | undefined;
   readonly proxies = new Map<string, ProxyRecord>();
+  private readonly ledger = new AckLedger();
   private pending: Snapshot | undefined;
   private timer: NodeJS.Timeout | undefined;
   private firstPendingAt = 0;
@@ -152,6 +151,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
       const config = translation.configOf(id, record?.demand ?? NOTHING_YET) as ProxyConfig;
       if (record && record.config.hash === config.hash) continue;
       const next: ProxyRecord = record ?? { id, identity: config.proxy.identity, config, connected: 0 };
+      if (!record) this.ledger.changed(next);
       next.config = config;
       next.identity = config.proxy.identity;
       this.proxies.set(id, next);
@@ -159,7 +159,10 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     }
     translation.release();
     for (const id of [...this.proxies.keys()]) {
-      if (!present.has(id) && (this.proxies.get(id)?.connected ?? 0) === 0) this.proxies.delete(id);
+      if (!present.has(id) && (this.proxies.get(id)?.connected ?? 0) === 0) {
+        this.proxies.delete(id);
+        this.ledger.removed(id);
+      }
     }
     this.translation = translation;
     this.topology = topology;
@@ -193,6 +196,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     for (const key of drops) services.delete(key);
     const next = { services, tcp: change.tcp ?? demand.tcp };
     record.demand = next;
+    this.ledger.changed(record);
     const config = translation.configOf(id, next);
     if (config && config.hash !== record.config.hash) {
       record.config = config;
@@ -207,24 +211,33 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     record.ackAt = new Date().toISOString();
     if (result.error) record.lastError = result.error;
     else if (result.hash) {
+      if (record.appliedHash !== result.hash) this.ledger.changed(record);
       record.appliedHash = result.hash;
       record.lastError = undefined;
     }
   }
 
+  /** A config stream of this proxy opened (+1) or closed (-1) on this replica. */
+  streamed(id: string, delta: 1 | -1): ProxyRecord | undefined {
+    const record = this.proxies.get(id);
+    if (!record) return undefined;
+    record.connected = Math.max(0, record.connected + delta);
+    this.ledger.changed(record);
+    return record;
+  }
+
   /**
-   * What each proxy that acknowledged to this replica applied last, and what it resolves on
-   * demand (for the other replicas: the status writer computes the same config from it).
+   * What each proxy that acknowledged to this replica (or streams from it) applied last, and
+   * what it resolves on demand, for the other replicas: the status writer computes the same
+   * config from it. Whole, or what changed since a version the asker holds (acks-ledger.ts).
    */
+  acksSince(since?: { epoch: string; seq: number }): AcksAnswer {
+    return this.ledger.answer(this.proxies.values(), since);
+  }
+
+  /** Every entry of acksSince, as a map. */
   acks(): Record<string, ReplicaAck> {
-    const out: Record<string, ReplicaAck> = {};
-    for (const r of this.proxies.values()) {
-      // A proxy streaming from here whose ack has not arrived (yet): its subscriptions still
-      // count, as not applied (Pending), rather than the proxy being no caller at all (Unknown).
-      if (!r.appliedHash && !(r.demand && r.connected > 0)) continue;
-      out[r.id] = { applied: r.appliedHash ?? '', ...(r.demand ? { demand: { services: [...r.demand.services], tcp: r.demand.tcp } } : {}) };
-    }
-    return out;
+    return this.acksSince().acks;
   }
 
   /**

@@ -123,17 +123,30 @@ describe('control plane: traffic reports under attack', () => {
     }
   });
 
-  test('only another control plane replica may read what the proxies acknowledged here', async () => {
-    const read = async (dispatcher: Agent) => {
-      const res = await request(`${url}/v1/acks`, { dispatcher }).catch((err: Error) => err);
-      return res instanceof Error ? { status: 0, body: {} } : { status: res.statusCode, body: await res.body.json() as Record<string, string> };
+  test('only another control plane replica may read what the proxies acknowledged here; a malformed version gets a whole answer', async () => {
+    const read = async (dispatcher: Agent, query = '') => {
+      const res = await request(`${url}/v1/acks${query}`, { dispatcher }).catch((err: Error) => err);
+      return res instanceof Error ? { status: 0, body: {} } : { status: res.statusCode, body: await res.body.json() as Record<string, unknown> };
     };
     const replica = ca.spiffeId('skiff-system', CONTROL_IDENTITY_ACCOUNT);
-    equal((await read(as(web))).status, 403, 'a workload');
-    equal((await read(as(replica, true))).status, 403, 'a forged controller');
-    equal((await read(as())).status, 403, 'no certificate');
-    const answer = await read(as(replica));
-    equal(answer.status, 200, 'a replica');
-    ok(Object.values(answer.body).every((hash) => /^[0-9a-f]{64}$/.test(hash)), JSON.stringify(answer.body).slice(0, 200));
+    controller.acknowledge('shop/web-0', { hash: controller.proxies.get('shop/web-0')?.config.hash as string });
+    for (const query of ['', '?since=0']) {
+      equal((await read(as(web), query)).status, 403, 'a workload');
+      equal((await read(as(replica, true), query)).status, 403, 'a forged controller');
+      equal((await read(as(), query)).status, 403, 'no certificate');
+    }
+    const flat = await read(as(replica));
+    equal(flat.status, 200, 'a replica');
+    deepStrictEqual(Object.keys(flat.body), ['shop/web-0'], 'without a version: every entry, as earlier versions answer');
+    ok(Object.values(flat.body).every((ack) => /^[0-9a-f]{64}$/.test((ack as { applied: string }).applied)), JSON.stringify(flat.body).slice(0, 200));
+    const whole = (await read(as(replica), '?since=0')).body as { epoch: string; seq: number; full: boolean; acks: Record<string, unknown> };
+    deepStrictEqual([whole.full, Object.keys(whole.acks)], [true, ['shop/web-0']]);
+    const quiet = (await read(as(replica), `?epoch=${whole.epoch}&since=${whole.seq}`)).body;
+    deepStrictEqual([quiet.full, quiet.acks, quiet.removed], [false, {}, []], 'nothing changed since');
+    for (const bad of ['?since=-1', '?since=1e400', `?epoch=${whole.epoch}&since=abc`, `?epoch=${whole.epoch}&since=${whole.seq + 99}`, `?epoch=${'x'.repeat(4000)}&since=1`, '?since=0&since=1']) {
+      const got = await read(as(replica), bad);
+      equal(got.status, 200, bad.slice(0, 40));
+      equal(got.body.full, true, `${bad.slice(0, 40)}: a whole answer, never a wrong delta`);
+    }
   });
 });

@@ -241,7 +241,7 @@ export class DistributionServer {
       }
       set.add(stream);
       if (record) {
-        record.connected++;
+        controller.streamed(proxy, 1);
         // The certificate the proxy really uses, as it showed it (a restarted sidecar keeps a valid one without asking).
         const shown = (request.raw.socket as TLSSocket).getPeerX509Certificate?.();
         if (shown) record.certificateNotAfter = new Date(shown.validTo).toISOString();
@@ -258,8 +258,7 @@ export class DistributionServer {
       res.on('close', () => {
         set?.delete(stream);
         if (set?.size === 0 && this.streams.get(proxy) === set) this.streams.delete(proxy);
-        const current = controller.proxies.get(proxy);
-        if (current && record) current.connected = Math.max(0, current.connected - 1);
+        if (record) controller.streamed(proxy, -1);
       });
     });
 
@@ -282,7 +281,11 @@ export class DistributionServer {
 
     app.get('/v1/acks', async (request, reply) => {
       if (peerIdentity(request) !== identity) return reply.code(403).send({ error: 'only another control plane replica may ask what proxies applied' });
-      return controller.acks();
+      // With `since` (a leader of this version): what changed since; without, every entry as a flat map (earlier versions).
+      const { since, epoch } = request.query as { since?: string; epoch?: string };
+      if (since === undefined) return controller.acks();
+      const seq = Number(since);
+      return controller.acksSince(epoch !== undefined && Number.isSafeInteger(seq) && seq >= 0 ? { epoch, seq } : undefined);
     });
 
     if (this.options.traffic) registerTrafficIntake(app, { controller, store: this.options.traffic.store, local: this.options.traffic.local, peerIdentity, controlIdentity: identity });

@@ -14,7 +14,7 @@ import { Agent, request } from 'undici';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import { identityOf, type CertificateAuthority } from '../ca/authority.ts';
 import type { PartialItem, PartialQuery } from './query.ts';
-import type { ReplicaAck } from '../controller.ts';
+import { PeerAcks, type ReplicaAck } from '../acks-ledger.ts';
 
 const CLIENT_TTL_MS = 24 * 3600_000;
 const PEER_TIMEOUT_MS = 2000;
@@ -37,6 +37,8 @@ export class ReplicaPeers {
   private readonly core: CoreV1Api;
   private agent: { agent: Agent; renewAt: number } | undefined;
   private pods: { at: number; addresses: string[] } | undefined;
+  /** Per peer (pod IP): its acks as the last answers left them. */
+  private readonly peerAcks = new Map<string, PeerAcks>();
 
   constructor(o: ReplicaPeersOptions) {
     this.o = o;
@@ -71,21 +73,24 @@ export class ReplicaPeers {
     return addresses;
   }
 
-  /** Every other Ready replica's answer to one request (those that fail within 2 s are left out and logged). */
-  private async askPeers<T>(path: string, what: string, body?: unknown): Promise<T[]> {
-    const addresses = await this.peers().catch((err: Error) => {
+  /**
+   * Every other Ready replica's answer to one request (those that fail within 2 s are left out
+   * and logged), with the peer's address; `path` may differ per peer.
+   */
+  private async askPeers<T>(path: string | ((ip: string) => string), what: string, body?: unknown, peers?: string[]): Promise<{ ip: string; answer: T }[]> {
+    const addresses = peers ?? await this.peers().catch((err: Error) => {
       this.o.log(`${what}-peers-unknown`, { error: err.message });
       return [];
     });
     const parts = await Promise.all(addresses.map(async (ip) => {
       try {
         const host = ip.includes(':') ? `[${ip}]` : ip;
-        const res = await request(`https://${host}:${this.o.port}${path}`, {
+        const res = await request(`https://${host}:${this.o.port}${typeof path === 'string' ? path : path(ip)}`, {
           method: body === undefined ? 'GET' : 'POST', dispatcher: this.dispatcher(), headersTimeout: PEER_TIMEOUT_MS, bodyTimeout: PEER_TIMEOUT_MS,
           ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
         });
         if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`);
-        return [(await res.body.json()) as T];
+        return [{ ip, answer: (await res.body.json()) as T }];
       } catch (err) {
         this.o.log(`${what}-peer-failed`, { peer: ip, error: (err as Error).message });
         return [];
@@ -94,8 +99,8 @@ export class ReplicaPeers {
     return parts.flat();
   }
 
-  partial(query: PartialQuery): Promise<{ items: PartialItem[]; coveredMs: number }[]> {
-    return this.askPeers('/v1/traffic/partial', 'traffic', query);
+  async partial(query: PartialQuery): Promise<{ items: PartialItem[]; coveredMs: number }[]> {
+    return (await this.askPeers<{ items: PartialItem[]; coveredMs: number }>('/v1/traffic/partial', 'traffic', query)).map((p) => p.answer);
   }
 
   /**
@@ -104,10 +109,33 @@ export class ReplicaPeers {
    * acknowledges to the replica it streams from, and the status writer (the leader) needs them all.
    */
   async acks(): Promise<Map<string, ReplicaAck[]>> {
+    const addresses = await this.peers().catch((err: Error) => {
+      this.o.log('acks-peers-unknown', { error: err.message });
+      return undefined;
+    });
+    if (!addresses) return new Map();
+    // A peer no longer Ready is forgotten; asked again later, it answers whole.
+    for (const ip of this.peerAcks.keys()) if (!addresses.includes(ip)) this.peerAcks.delete(ip);
+    const viewOf = (ip: string) => {
+      let view = this.peerAcks.get(ip);
+      if (!view) {
+        view = new PeerAcks();
+        this.peerAcks.set(ip, view);
+      }
+      return view;
+    };
+    const answered = await this.askPeers<unknown>((ip) => `/v1/acks${viewOf(ip).query()}`, 'acks', undefined, addresses);
     const out = new Map<string, ReplicaAck[]>();
-    for (const part of await this.askPeers<Record<string, ReplicaAck>>('/v1/acks', 'acks')) {
-      for (const [proxy, ack] of Object.entries(part)) {
-        if (typeof ack?.applied !== 'string') continue;
+    for (const { ip, answer } of answered) {
+      const view = viewOf(ip);
+      try {
+        view.take(answer);
+      } catch (err) {
+        this.o.log('acks-peer-failed', { peer: ip, error: (err as Error).message });
+        this.peerAcks.delete(ip);
+        continue;
+      }
+      for (const [proxy, ack] of view.entries) {
         const list = out.get(proxy) ?? [];
         list.push(ack);
         out.set(proxy, list);

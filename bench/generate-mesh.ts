@@ -1,7 +1,7 @@
 /** A generated mesh snapshot for benchmarks: namespaces × services × pods, splits and targets. */
 import { PORTS } from '../src/lib/ports.ts';
 import { parseSmiObject } from '../src/api/index.ts';
-import { DEFAULT_MESH, type PodInput, type ServiceInput, type Snapshot } from '../src/model/index.ts';
+import { DEFAULT_MESH, type EndpointSliceInput, type PodInput, type ServiceInput, type Snapshot } from '../src/model/index.ts';
 
 export const NAMESPACES = Number(process.env.NAMESPACES ?? 100);
 export const SERVICES_PER_NS = Number(process.env.SERVICES_PER_NS ?? 100);
@@ -29,6 +29,8 @@ export function withCanaryWeight(snapshot: Snapshot, canary: number, which: (nam
 export function generate(): Snapshot {
   const services: ServiceInput[] = [];
   const pods: PodInput[] = [];
+  // As a cluster reports them: one EndpointSlice per Service (Services with a selector take endpoints from pods; slices change with them).
+  const endpointSlices: EndpointSliceInput[] = [];
   const smi: unknown[] = [];
   let ip = 0;
   for (let n = 0; n < NAMESPACES; n++) {
@@ -36,8 +38,11 @@ export function generate(): Snapshot {
     for (let s = 0; s < SERVICES_PER_NS; s++) {
       const name = `svc-${s}`;
       services.push({ namespace, name, selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
+      const slice: EndpointSliceInput = { namespace, name: `${name}-abcde`, service: name, ports: [{ name: 'http', port: 8080 }], endpoints: [] };
+      endpointSlices.push(slice);
       for (let p = 0; p < PODS_PER_SERVICE; p++) {
         ip++;
+        slice.endpoints.push({ addresses: [`10.${(ip >> 16) & 255}.${(ip >> 8) & 255}.${ip & 255}`], ready: true, pod: `${name}-${p}` });
         pods.push({
           namespace, name: `${name}-${p}`, ip: `10.${(ip >> 16) & 255}.${(ip >> 8) & 255}.${ip & 255}`, labels: { app: name },
           serviceAccount: name, owner: { kind: 'Deployment', name }, ready: true, containerPorts: [{ name: 'http', containerPort: 8080 }], meshed: true, meshPort: PORTS.inbound,
@@ -57,6 +62,6 @@ export function generate(): Snapshot {
   const parseStart = performance.now();
   const parsed = smi.map(parseSmiObject);
   console.log(`parse + validate ${smi.length} SMI objects: ${(performance.now() - parseStart).toFixed(0)} ms`);
-  return { mesh: DEFAULT_MESH, namespaces: [], services, pods, endpointSlices: [], smi: parsed };
+  return { mesh: DEFAULT_MESH, namespaces: [], services, pods, endpointSlices, smi: parsed };
 }
 

@@ -11,9 +11,12 @@
  *     array (as the Kubernetes source hands them over);
  *   - weight edit, from scratch: the same edit in new arrays (nothing can be reused: what
  *     every rebuild cost before);
- *   - endpoint change: one pod turns unready (a new pods array with one new object: the model
- *     updates that pod and the Services selecting it, the translation keeps the rest).
- * Reported: median and max per kind, the proxies whose config changed, RSS.
+ *   - endpoint change: one pod turns unready, and its EndpointSlice says so (new pods and
+ *     slices arrays with one new object each, as the Kubernetes source hands them over: the
+ *     model updates that pod and the Services it concerns, the translation keeps the rest).
+ * Reported: median and max per kind, the proxies whose config changed, RSS. Then, with every
+ * proxy acked: the /v1/acks answer a leader gets from this replica, whole and as the changes
+ * since its last answer after one weight edit (its callers acked the new version).
  *
  *   node --expose-gc bench/rebuild.ts [RUNS]           (npm run bench:rebuild)
  */
@@ -68,8 +71,13 @@ for (let run = 0; run < RUNS; run++) {
   timed(snapshot); // new arrays: primes nothing, rebuilds everything
   snapshot = fresh(withCanaryWeight(snapshot, canary, (ns, k) => ns === 'ns-1' && k === 5));
   record('weight edit, from scratch', timed(snapshot));
-  const pods = snapshot.pods.map((p, i) => (i === ENDPOINT_POD ? { ...p, ready: run % 2 === 0 ? false : true } : p));
-  snapshot = { ...snapshot, pods };
+  // As a cluster reports it: the Pod's readiness, then its EndpointSlice (both in the one rebuild here).
+  const ready = run % 2 !== 0;
+  const changedPod = snapshot.pods[ENDPOINT_POD] as (typeof snapshot.pods)[number];
+  const pods = snapshot.pods.map((p, i) => (i === ENDPOINT_POD ? { ...p, ready } : p));
+  const endpointSlices = snapshot.endpointSlices.map((sl) => (sl.namespace === changedPod.namespace && sl.endpoints.some((e) => e.pod === changedPod.name)
+    ? { ...sl, endpoints: sl.endpoints.map((e) => (e.pod === changedPod.name ? { ...e, ready } : e)) } : sl));
+  snapshot = { ...snapshot, pods, endpointSlices };
   record('endpoint change (a pod unready)', timed(snapshot));
 }
 console.log('');
@@ -77,3 +85,19 @@ console.log('change                             median      max   configs change
 for (const [kind, r] of Object.entries(kinds)) console.log(`${kind.padEnd(34)} ${`${median(r.ms).toFixed(0)} ms`.padStart(7)} ${`${Math.max(...r.ms).toFixed(0)} ms`.padStart(8)}   ${median(r.changed)}`);
 const speedup = median(kinds['weight edit, from scratch']?.ms ?? []) / median(kinds['weight edit, incremental']?.ms ?? []);
 console.log(`\nweight edit: incremental ${speedup.toFixed(1)}× faster than from scratch; RSS ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB`);
+
+// Status across replicas: what the leader, asking this replica every 2 s, moves whole and as changes (GET /v1/acks).
+for (const r of controller.proxies.values()) controller.acknowledge(r.id, { hash: r.config.hash });
+t0 = performance.now();
+const whole = controller.acksSince();
+const wholeBytes = Buffer.byteLength(JSON.stringify(whole));
+const wholeMs = performance.now() - t0;
+let editedIds: string[] = [];
+controller.once('changed', (ids) => { editedIds = ids; });
+timed(withCanaryWeight(snapshot, 77, (ns, k) => ns === 'ns-1' && k === 5));
+for (const id of editedIds) controller.acknowledge(id, { hash: controller.proxies.get(id)?.config.hash as string });
+t0 = performance.now();
+const delta = controller.acksSince({ epoch: whole.epoch, seq: whole.seq });
+const deltaBytes = Buffer.byteLength(JSON.stringify(delta));
+const deltaMs = performance.now() - t0;
+console.log(`peer acks (GET /v1/acks, every 2 s): whole ${(wholeBytes / 1024 / 1024).toFixed(1)} MB in ${wholeMs.toFixed(0)} ms; after a weight edit acked by its ${editedIds.length} proxies, the changes since: ${(deltaBytes / 1024).toFixed(0)} KB (${Object.keys(delta.acks).length} entries) in ${deltaMs.toFixed(0)} ms`);

@@ -16,7 +16,7 @@
  * Services selecting them.
  */
 import { issue, type Issue } from '../errors/issue.ts';
-import type { PodInput, Snapshot } from './snapshot.ts';
+import type { EndpointSliceInput, PodInput, Snapshot } from './snapshot.ts';
 import { updateServicesAndPods } from './services-update.ts';
 import { ACCESS_MODE_KEY } from './snapshot.ts';
 import type { NamespaceNode, PortRouteNode, RouteGroupNode, TargetNode, Topology } from './topology.ts';
@@ -53,10 +53,10 @@ function servicesAndPods(snapshot: Snapshot): ServiceBuild {
   const inputs = [snapshot.services, snapshot.pods, snapshot.endpointSlices, snapshot.namespaces];
   const mesh = JSON.stringify(snapshot.mesh);
   const same = (i: number) => lastBase?.inputs[i] === inputs[i];
-  if (lastBase && lastBase.mesh === mesh && same(0) && same(2) && same(3)) {
-    if (same(1)) return lastBase.build;
-    // Only pods changed (a pod turning ready, one more replica): the changed ones and the Services selecting them.
-    const updated = updateServicesAndPods(lastBase.build, lastBase.inputs[1] as PodInput[], snapshot);
+  if (lastBase && lastBase.mesh === mesh && same(0) && same(3)) {
+    if (same(1) && same(2)) return lastBase.build;
+    // Only pods or EndpointSlices changed (a pod turning ready, one more replica): the changed ones and the Services they concern.
+    const updated = updateServicesAndPods(lastBase.build, { pods: lastBase.inputs[1] as PodInput[], endpointSlices: lastBase.inputs[2] as EndpointSliceInput[] }, snapshot);
     if (updated) {
       lastBase = { inputs, mesh, build: updated };
       return updated;

@@ -1,11 +1,12 @@
 /**
  * An updated Services-and-pods build (services-update.ts) is exactly a build from scratch:
  * over every golden case, each pod in turn removed, flipped ready/unready, relabelled, and
- * cloned under a new name; unchanged pods and Services keep their very nodes.
+ * cloned under a new name; each EndpointSlice removed, flipped, emptied and cloned, alone and
+ * with each pod change; unchanged pods and Services keep their very nodes.
  */
 import { equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
-import { goldenSnapshots, inNewArrays as fresh, onePodChanged } from '../../test/support/golden.ts';
+import { goldenSnapshots, inNewArrays as fresh, onePodChanged, oneSliceChanged } from '../../test/support/golden.ts';
 import { buildTopology } from './build.ts';
 import { podsUpdatedFrom } from './services-update.ts';
 import type { PodInput, Snapshot } from './snapshot.ts';
@@ -25,6 +26,38 @@ test('updated for one changed pod, the topology is the one a build from scratch 
     }
   }
   ok(updates > 100, `${updates} builds were updates`);
+});
+
+test('updated for a changed EndpointSlice, alone or with a changed pod, the topology is the one a build from scratch gives', () => {
+  // Every case gets a Service without a selector, with a slice naming its first pod and one naming an address only.
+  let updates = 0;
+  let compared = 0;
+  for (const golden of cases) {
+    const pod = golden.pods[0];
+    const namespace = pod?.namespace ?? golden.services[0]?.namespace ?? 'default';
+    const base: Snapshot = {
+      ...golden,
+      services: [...golden.services, { namespace, name: 'by-slices', ports: [{ name: 'http', port: 80, targetPort: 8080 }] }],
+      endpointSlices: [
+        ...golden.endpointSlices,
+        { namespace, name: 'by-slices-a', service: 'by-slices', ports: [{ name: 'http', port: 8080 }], endpoints: [{ addresses: [pod?.ip ?? '10.98.0.1'], ready: true, ...(pod ? { pod: pod.name } : {}) }] },
+        { namespace, name: 'by-slices-b', service: 'by-slices', ports: [{ name: 'http', port: 8080 }], endpoints: [{ addresses: ['10.98.0.2'], ready: false }] },
+      ],
+    };
+    const podChanges = [{ what: 'no pod change', pods: base.pods }, ...base.pods.flatMap((_, i) => onePodChanged(base.pods, i))];
+    for (const sliceChange of base.endpointSlices.flatMap((_, i) => oneSliceChanged(base.endpointSlices, i))) {
+      for (const podChange of podChanges) {
+        const next: Snapshot = { ...base, pods: podChange.pods, endpointSlices: sliceChange.endpointSlices };
+        const scratch = JSON.stringify(buildTopology(fresh(next)));
+        const before = buildTopology(base);
+        const after = buildTopology(next);
+        if (podsUpdatedFrom(after.pods) === before.pods) updates++;
+        compared++;
+        equal(JSON.stringify(after), scratch, `${sliceChange.what}, ${podChange.what}`);
+      }
+    }
+  }
+  ok(updates === compared && updates > 1000, `${updates} of ${compared} builds were updates`);
 });
 
 test('a pod turning unready: the other pods, and the Services not selecting it, keep their nodes', () => {

@@ -1,9 +1,10 @@
 /**
- * The Services-and-pods build updated for changed pods (build.ts uses it when the Services,
- * EndpointSlices, namespaces and mesh settings are the very same and only pods changed, as a
- * pod turning ready does). Only the pods that changed get a new node, and only the Services
- * that select one of them (with its old labels or its new ones), or whose EndpointSlices name
- * one, are built again, by buildServicesAndPods itself on just those. Every other node is the
+ * The Services-and-pods build updated for changed pods and EndpointSlices (build.ts uses it
+ * when the Services, namespaces and mesh settings are the very same and only pods or slices
+ * changed, as a pod turning ready does: its Pod, then its slice). Only the pods that changed
+ * get a new node, and only the Services that select one of them (with its old labels or its
+ * new ones), or (without a selector) whose EndpointSlices changed or name a changed pod, are
+ * built again, by buildServicesAndPods itself on just those. Every other node is the
  * previous build's very object, which is what lets the translation keep their entries and
  * configs. The result is exactly what a build from scratch gives (services-update.test.ts).
  */
@@ -13,7 +14,7 @@ import { buildServicesAndPods, selects, type ServiceBuild } from './services.ts'
 import type { PodInput, Snapshot } from './snapshot.ts';
 import type { PodNode } from './topology.ts';
 
-/** More changed pods than this: a build from scratch costs about the same. */
+/** More changed pods (or slices) than this: a build from scratch costs about the same. */
 export const MAX_CHANGED_PODS = 2000;
 
 /** The pods array an updated build came from (its nodes for unchanged pods are that array's). */
@@ -28,13 +29,17 @@ export function podsUpdatedFrom(pods: readonly PodNode[]): readonly PodNode[] | 
 }
 
 /** The build for `snapshot`, from `previous` (built from `previousPods`); undefined when a build from scratch is the way. */
-export function updateServicesAndPods(previous: ServiceBuild, previousPods: readonly PodInput[], snapshot: Snapshot): ServiceBuild | undefined {
+export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snapshot, 'pods' | 'endpointSlices'>, snapshot: Snapshot): ServiceBuild | undefined {
   const now = new Set(snapshot.pods);
   const added = snapshot.pods.filter((p) => !previous.nodes.has(p));
-  const removed = previousPods.filter((p) => !now.has(p));
+  const removed = before.pods.filter((p) => !now.has(p));
   const changed = [...added, ...removed];
-  // Nothing changed but the order (it decides the order of issues): from scratch.
-  if (changed.length === 0 || changed.length > MAX_CHANGED_PODS) return undefined;
+  const slicesNow = new Set(snapshot.endpointSlices);
+  const slicesBefore = new Set(before.endpointSlices);
+  const changedSlices = snapshot.endpointSlices === before.endpointSlices ? []
+    : [...snapshot.endpointSlices.filter((s) => !slicesBefore.has(s)), ...before.endpointSlices.filter((s) => !slicesNow.has(s))];
+  // Nothing changed but the order (it decides the order of issues and endpoints): from scratch.
+  if ((changed.length === 0 && changedSlices.length === 0) || changed.length + changedSlices.length > MAX_CHANGED_PODS) return undefined;
 
   const changedByNamespace = new Map<string, PodInput[]>();
   for (const p of changed) {
@@ -43,8 +48,8 @@ export function updateServicesAndPods(previous: ServiceBuild, previousPods: read
     else changedByNamespace.set(p.namespace, [p]);
   }
   const changedKeys = new Set(changed.map((p) => key(p.namespace, p.name)));
-  const sliceNamesChanged = new Set<string>();
-  for (const slice of snapshot.endpointSlices) {
+  const sliceNamesChanged = new Set(changedSlices.map((slice) => key(slice.namespace, slice.service)));
+  if (changed.length > 0) for (const slice of snapshot.endpointSlices) {
     if (slice.endpoints.some((e) => e.pod !== undefined && changedKeys.has(key(slice.namespace, e.pod)))) sliceNamesChanged.add(key(slice.namespace, slice.service));
   }
   const affected = new Set<string>();

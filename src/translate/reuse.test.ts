@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
-import { deepFreeze, goldenSnapshots, inNewArrays as fresh, onePodChanged } from '../../test/support/golden.ts';
+import { deepFreeze, goldenSnapshots, inNewArrays as fresh, onePodChanged, oneSliceChanged } from '../../test/support/golden.ts';
 import { buildTopology, type PodInput, type Snapshot } from '../model/index.ts';
 import type { Demand } from './outbound.ts';
 import { MeshTranslation } from './translate.ts';
@@ -76,6 +76,31 @@ test('after one pod changed, every proxy gets the config a translation from scra
       for (const change of onePodChanged(base.pods, i)) {
         const { got, scratch, unchanged } = onPrevious(base, { ...base, pods: change.pods });
         deepStrictEqual(got, scratch, change.what);
+        compared += got.length;
+        kept += unchanged;
+      }
+    }
+  }
+  ok(compared > 500 && kept > 0, `${compared} configs compared, ${kept} unchanged`);
+});
+
+test('after an EndpointSlice changed (alone, or with the pod it names), every proxy gets the config a translation from scratch gives', () => {
+  let compared = 0;
+  let kept = 0;
+  for (const golden of cases) {
+    const pod = golden.pods.find((p) => p.meshed && p.ip);
+    if (!pod) continue;
+    const base: Snapshot = {
+      ...golden,
+      services: [...golden.services, { namespace: pod.namespace, name: 'by-slices', ports: [{ name: 'http', port: 8081 }] }],
+      endpointSlices: [...golden.endpointSlices, { namespace: pod.namespace, name: 'by-slices-1', service: 'by-slices', ports: [{ name: 'http', port: 8081 }], endpoints: [{ addresses: [pod.ip as string], pod: pod.name, ready: true }] }],
+    };
+    const i = base.endpointSlices.length - 1;
+    const podChanges = [{ what: 'alone', pods: base.pods }, ...onePodChanged(base.pods, base.pods.indexOf(pod))];
+    for (const change of oneSliceChanged(base.endpointSlices, i)) {
+      for (const podChange of podChanges) {
+        const { got, scratch, unchanged } = onPrevious(base, { ...base, endpointSlices: change.endpointSlices, pods: podChange.pods });
+        deepStrictEqual(got, scratch, `${change.what}, ${podChange.what}`);
         compared += got.length;
         kept += unchanged;
       }

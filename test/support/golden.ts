@@ -3,7 +3,7 @@ import { deepStrictEqual, equal, fail } from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProxyConfig } from '../../src/config/index.ts';
-import type { PodInput, Snapshot } from '../../src/model/index.ts';
+import type { EndpointSliceInput, PodInput, Snapshot } from '../../src/model/index.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
 
@@ -53,6 +53,18 @@ export function onePodChanged(pods: readonly PodInput[], i: number): { what: str
     { what: `${pod.name} ready=${!pod.ready}`, pods: replaced({ ...pod, ready: !pod.ready }) },
     { what: `${pod.name} relabelled`, pods: replaced({ ...pod, labels: { moved: 'elsewhere' } }) },
     { what: `${pod.name} cloned`, pods: [...pods, { ...pod, name: `${pod.name}-clone`, ip: pod.ip ? '10.99.99.99' : undefined }] },
+  ];
+}
+
+/** Every way the tests change one EndpointSlice: removed, its endpoints' readiness flipped, emptied, cloned under a new name. */
+export function oneSliceChanged(slices: readonly EndpointSliceInput[], i: number): { what: string; endpointSlices: EndpointSliceInput[] }[] {
+  const slice = slices[i] as EndpointSliceInput;
+  const replaced = (x: EndpointSliceInput | undefined) => slices.flatMap((q, j) => (j === i ? (x ? [x] : []) : [q]));
+  return [
+    { what: `slice ${slice.name} removed`, endpointSlices: replaced(undefined) },
+    { what: `slice ${slice.name} readiness flipped`, endpointSlices: replaced({ ...slice, endpoints: slice.endpoints.map((e) => ({ ...e, ready: e.ready === false })) }) },
+    { what: `slice ${slice.name} emptied`, endpointSlices: replaced({ ...slice, endpoints: [] }) },
+    { what: `slice ${slice.name} cloned`, endpointSlices: [...slices, { ...slice, name: `${slice.name}-clone`, endpoints: [{ addresses: ['10.99.99.98'], ready: true }] }] },
   ];
 }
 

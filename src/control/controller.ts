@@ -218,12 +218,11 @@ export class MeshController extends EventEmitter<ControllerEvents> {
   }
 
   /** A config stream of this proxy opened (+1) or closed (-1) on this replica. */
-  streamed(id: string, delta: 1 | -1): ProxyRecord | undefined {
+  streamed(id: string, delta: 1 | -1): void {
     const record = this.proxies.get(id);
-    if (!record) return undefined;
+    if (!record) return;
     record.connected = Math.max(0, record.connected + delta);
     this.ledger.changed(record);
-    return record;
   }
 
   /**

@@ -12,8 +12,8 @@
  * large mesh) is reused while its inputs are the very same arrays, and the access part (route
  * groups, port routes, targets) while the same parsed objects come in: sources hand over what
  * did not change as it was, and a TrafficSplit weight edit then rebuilds splits and policies.
- * When only pods changed, the build is updated (services-update.ts): the changed pods and the
- * Services selecting them.
+ * When only pods or EndpointSlices changed, the build is updated (services-update.ts): the
+ * changed pods and the Services they concern.
  */
 import { issue, type Issue } from '../errors/issue.ts';
 import type { EndpointSliceInput, PodInput, Snapshot } from './snapshot.ts';

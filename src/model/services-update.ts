@@ -14,8 +14,8 @@ import { buildServicesAndPods, selects, type ServiceBuild } from './services.ts'
 import type { PodInput, Snapshot } from './snapshot.ts';
 import type { PodNode } from './topology.ts';
 
-/** More changed pods (or slices) than this: a build from scratch costs about the same. */
-export const MAX_CHANGED_PODS = 2000;
+/** More changed pods and slices than this: a build from scratch costs about the same. */
+export const MAX_CHANGED_INPUTS = 2000;
 
 /** The pods array an updated build came from (its nodes for unchanged pods are that array's). */
 const updatedFrom = new WeakMap<readonly PodNode[], readonly PodNode[]>();
@@ -39,7 +39,7 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
   const changedSlices = snapshot.endpointSlices === before.endpointSlices ? []
     : [...snapshot.endpointSlices.filter((s) => !slicesBefore.has(s)), ...before.endpointSlices.filter((s) => !slicesNow.has(s))];
   // Nothing changed but the order (it decides the order of issues and endpoints): from scratch.
-  if ((changed.length === 0 && changedSlices.length === 0) || changed.length + changedSlices.length > MAX_CHANGED_PODS) return undefined;
+  if ((changed.length === 0 && changedSlices.length === 0) || changed.length + changedSlices.length > MAX_CHANGED_INPUTS) return undefined;
 
   const changedByNamespace = new Map<string, PodInput[]>();
   for (const p of changed) {

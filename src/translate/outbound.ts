@@ -246,9 +246,11 @@ export class OutboundHalves {
   /** Every Service: what pods without an outbound scope get. */
   all(): OutboundHalf {
     if (!this.full) {
-      const reused = this.reusable(this.previous?.full);
-      const outbound = reused ? undefined : outboundOf(this.entries, this.entries.keys());
-      this.full = reused ?? { outbound: outbound as OutboundConfig, digest: outboundHash(outbound as OutboundConfig) };
+      this.full = this.reusable(this.previous?.full);
+      if (!this.full) {
+        const outbound = outboundOf(this.entries, this.entries.keys());
+        this.full = { outbound, digest: outboundHash(outbound) };
+      }
     }
     return this.full;
   }

@@ -23,6 +23,8 @@ export interface ProxyRecord {
   /** The JSON sent on the wire for `config`, built when first sent (configJson). */
   wire?: { config: ProxyConfig; json: string };
   sentHash?: string;
+  /** When `sentHash` was last written to one of its streams (epoch ms). */
+  sentAt?: number;
   appliedHash?: string;
   lastError?: string;
   ackAt?: string;
@@ -64,6 +66,8 @@ export interface ProxyStatus {
   connected: boolean;
   desired: string;
   sent: string | null;
+  /** When the last config or delta was written to the proxy's stream. */
+  sentAt: string | null;
   applied: string | null;
   upToDate: boolean;
   lastError: string | null;
@@ -265,7 +269,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
   /** Per proxy: what it should have, what it applied, and any refusal (/debug/proxies). */
   proxyStatus(): ProxyStatus[] {
     return [...this.proxies.values()].map((r) => ({
-      proxy: r.id, identity: r.identity, connected: r.connected > 0, desired: r.config.hash, sent: r.sentHash ?? null,
+      proxy: r.id, identity: r.identity, connected: r.connected > 0, desired: r.config.hash, sent: r.sentHash ?? null, sentAt: r.sentAt === undefined ? null : new Date(r.sentAt).toISOString(),
       applied: r.appliedHash ?? null, upToDate: isUpToDate(r), lastError: r.lastError ?? null, ackAt: r.ackAt ?? null,
       certificateNotAfter: r.certificateNotAfter ?? null,
     }));

@@ -57,7 +57,8 @@ interface RunningPod {
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
 export class LocalRuntime {
-  readonly controller = new MeshController();
+  /** No second wait: the folder already gathers a burst of file writes into one change (folder.ts). */
+  readonly controller = new MeshController({ debounceMs: 0 });
   /** Traffic the sidecars report; the TrafficMetrics API on the status port reads it. */
   readonly traffic = new TrafficStore();
   private readonly localTraffic = localTraffic(this.controller, this.traffic);

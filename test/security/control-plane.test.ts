@@ -2,7 +2,8 @@
  * Attacker's side of the control plane's distribution endpoint: bootstrap tokens used twice,
  * late or for another pod, foreign key types, oversized bodies, forged client certificates,
  * hostile proxy ids, config streams opened for a pod before it exists, and subscriptions
- * (on-demand outbound) made for another pod, malformed, oversized or past the limit.
+ * (on-demand outbound) made for another pod, malformed, oversized or past the limit, and the
+ * identity a connection proved staying that connection's own.
  */
 import { equal, match, notEqual, ok } from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -172,6 +173,43 @@ describe('control plane: certificates and config streams under attack', () => {
     equal(await ack({ proxy: 'shop/web-0', hash }, agent(workloadCert('spiffe://cluster.local/ns/shop/sa/payments'))), 403);
     equal(await ack({ proxy: 'shop/web-0', hash: 'not a hash' }, agent(workloadCert('spiffe://cluster.local/ns/shop/sa/web'))), 400);
     notEqual(controller.proxies.get('shop/web-0')?.appliedHash, hash, 'nothing was recorded');
+  });
+
+  test('the identity is each connection\'s own: proved once per connection, never carried to another', async () => {
+    // The server reads a connection's certificate once and keeps it for the connection's streams.
+    const post = (session: http2.ClientHttp2Session, body: unknown) => new Promise<number>((resolve, reject) => {
+      const req = session.request({ ':method': 'POST', ':path': '/v1/ack', 'content-type': 'application/json' });
+      req.on('response', (headers) => resolve(Number(headers[':status'])));
+      req.on('error', reject);
+      req.resume();
+      req.end(JSON.stringify(body));
+    });
+    const connect = (cert?: { certPem: string; keyPem: string }) => http2.connect(url, { ca: ca.trustBundle(), ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) });
+    const web = connect(workloadCert('spiffe://cluster.local/ns/shop/sa/web'));
+    const payments = connect(workloadCert('spiffe://cluster.local/ns/shop/sa/payments'));
+    const anonymous = connect();
+    const forged = connect(makeLeaf({ uris: ['spiffe://cluster.local/ns/shop/sa/web'], issuer: makeRoot('thief') }));
+    forged.on('error', () => undefined);
+    try {
+      const hash = controller.proxies.get('shop/web-0')?.config.hash as string;
+      for (let round = 0; round < 3; round++) {
+        // Interleaved on four connections: each answer follows its own connection's certificate.
+        const [asWeb, asPayments, asNobody, asForged, paymentsOwn] = await Promise.all([
+          post(web, { proxy: 'shop/web-0', hash }),
+          post(payments, { proxy: 'shop/web-0', hash }),
+          post(anonymous, { proxy: 'shop/web-0', hash }),
+          post(forged, { proxy: 'shop/web-0', hash }).catch(() => 401),
+          post(payments, { proxy: 'shop/payments-0', hash: 'b'.repeat(64) }),
+        ]);
+        equal(asWeb, 200, `round ${round}: web's connection acks for web-0`);
+        equal(asPayments, 403, `round ${round}: payments' connection, after web's succeeded, is still payments`);
+        equal(asNobody, 401, `round ${round}: a connection without a certificate stays without an identity`);
+        equal(asForged, 401, `round ${round}: a foreign CA's certificate stays no identity`);
+        equal(paymentsOwn, 200, `round ${round}: payments may ack for its own pod`);
+      }
+    } finally {
+      for (const s of [web, payments, anonymous, forged]) s.destroy();
+    }
   });
 
   test('HTTP/2: a request whose body never ends is cancelled, a config stream is not', async () => {

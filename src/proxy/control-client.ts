@@ -44,6 +44,8 @@ const SUBSCRIBE_TIMEOUT_MS = 2000;
 
 /** Reconnect and retry delays: 100 ms doubling to 5 s, with jitter. */
 const backoff = (attempt: number) => backoffMs(attempt, 100, 5000);
+/** The longest backoff while a question waits for the stream: a quarter to a half of its bound. */
+const questionWait = () => (SUBSCRIBE_TIMEOUT_MS / 4) * (1 + Math.random());
 
 export class ControlClient extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
   private readonly options: ControlClientOptions;
@@ -186,7 +188,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
       }
       this.connected = false;
       if (this.stopped) return;
-      await new Promise((r) => setTimeout(r, backoff(attempt++)));
+      await this.backoffSleep(backoff(attempt++));
       if (attempt > 3) this.resetAgent();
     }
   }
@@ -238,9 +240,36 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     return answer;
   }
 
-  /** Waits up to `ms` for a stream to open: a question asked during a reconnect (or before the first stream) waits for it. */
+  /** The stream loop's wait before its next attempt, while it waits. */
+  private sleeping: { until: number; timer: NodeJS.Timeout; resolve: () => void } | undefined;
+
+  private backoffSleep(backoffMs: number): Promise<void> {
+    const ms = this.awaitingStream.size > 0 ? Math.min(backoffMs, questionWait()) : backoffMs;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.sleeping = undefined;
+        resolve();
+      };
+      this.sleeping = { until: Date.now() + ms, timer: setTimeout(done, ms), resolve: done };
+    });
+  }
+
+  /**
+   * Waits up to `ms` for a stream to open: a question asked during a reconnect (or before the
+   * first stream) waits for it. The application is waiting, so while a question waits the
+   * backoff is at most 0.5–1 s (jittered): after a long outage a proxy tries again within the
+   * question's bound instead of up to 5 s later; only proxies whose applications call
+   * something new do.
+   */
   private streamOpened(ms: number): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    const sleeping = this.sleeping;
+    const wait = questionWait();
+    if (sleeping && sleeping.until - Date.now() > wait) {
+      clearTimeout(sleeping.timer);
+      sleeping.until = Date.now() + wait;
+      sleeping.timer = setTimeout(sleeping.resolve, wait);
+    }
     return new Promise<void>((resolve) => {
       const wake = () => {
         clearTimeout(timer);
@@ -374,6 +403,10 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   stop(): void {
     this.stopped = true;
     for (const wake of [...this.awaitingStream]) wake();
+    if (this.sleeping) {
+      clearTimeout(this.sleeping.timer);
+      this.sleeping.resolve();
+    }
     if (this.renewTimer) clearTimeout(this.renewTimer);
     this.stream?.close();
     void this.channel?.close().catch(() => undefined);

@@ -21,7 +21,6 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { setPriority } from 'node:os';
 import { Client, request } from 'undici';
 import type { ProxyConfig } from '../src/config/index.ts';
 import { CertificateAuthority } from '../src/control/ca/authority.ts';
@@ -37,8 +36,6 @@ const CLIENTS = Number(process.env.CLIENTS ?? 5000);
 const WORKERS = Number(process.env.WORKERS ?? 4);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PORT = Number(process.env.SCALE_PORT ?? 15210);
-/** The client processes run at a lower priority: they stand for sidecars on other machines, so the control plane is not starved by them of the CPU it would have. */
-const CLIENT_NICE = Number(process.env.CLIENT_NICE ?? 10);
 const role = process.env.SCALE_ROLE ?? 'main';
 const wall = () => performance.timeOrigin + performance.now();
 
@@ -206,7 +203,6 @@ async function main(): Promise<void> {
     const child = fork(import.meta.filename, [], { env: { ...process.env, SCALE_ROLE: 'worker' }, execArgv: w === 0 ? (process.env.WORKER_NODE_FLAGS ?? '').split(' ').filter(Boolean) : [] });
     child.send({ ca: ready.ca, specs: part });
     child.on('message', collect);
-    if (child.pid) setPriority(child.pid, CLIENT_NICE);
     children.push(child);
   }
   const deadline = Date.now() + 300_000;

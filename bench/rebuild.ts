@@ -13,7 +13,9 @@
  *     every rebuild cost before);
  *   - endpoint change: one pod turns unready, and its EndpointSlice says so (new pods and
  *     slices arrays with one new object each, as the Kubernetes source hands them over: the
- *     model updates that pod and the Services it concerns, the translation keeps the rest).
+ *     model updates that pod and the Services it concerns, the translation keeps the rest);
+ *   - Service change: that pod's Service applied with another port number (a new services
+ *     array with one new object: the model updates it and the pods it selects).
  * Reported: median and max per kind, the proxies whose config changed, RSS. Then, with every
  * proxy acked: the /v1/acks answer a leader gets from this replica, whole and as the changes
  * since its last answer after one weight edit (its callers acked the new version).
@@ -58,7 +60,7 @@ const timed = (next: Snapshot): { ms: number; changed: number } => {
 };
 const fresh = (s: Snapshot): Snapshot => ({ ...s, services: [...s.services], pods: [...s.pods], endpointSlices: [...s.endpointSlices], namespaces: [...s.namespaces], smi: [...s.smi] });
 
-const kinds: Record<string, { ms: number[]; changed: number[] }> = { 'weight edit, incremental': { ms: [], changed: [] }, 'weight edit, from scratch': { ms: [], changed: [] }, 'endpoint change (a pod unready)': { ms: [], changed: [] } };
+const kinds: Record<string, { ms: number[]; changed: number[] }> = { 'weight edit, incremental': { ms: [], changed: [] }, 'weight edit, from scratch': { ms: [], changed: [] }, 'endpoint change (a pod unready)': { ms: [], changed: [] }, 'Service change (a port renumbered)': { ms: [], changed: [] } };
 const record = (kind: string, r: { ms: number; changed: number }) => {
   kinds[kind]?.ms.push(r.ms);
   kinds[kind]?.changed.push(r.changed);
@@ -79,6 +81,11 @@ for (let run = 0; run < RUNS; run++) {
     ? { ...sl, endpoints: sl.endpoints.map((e) => (e.pod === changedPod.name ? { ...e, ready } : e)) } : sl));
   snapshot = { ...snapshot, pods, endpointSlices };
   record('endpoint change (a pod unready)', timed(snapshot));
+  // A Service applied with another port (a new services array with one new object, as the Kubernetes source hands it over).
+  const at = snapshot.services.findIndex((s) => s.namespace === changedPod.namespace && s.name === 'svc-15');
+  const services = snapshot.services.map((s, i) => (i === at ? { ...s, ports: s.ports.map((p, k) => (k === 0 ? { ...p, port: run % 2 === 0 ? p.port + 1 : p.port - 1 } : p)) } : s));
+  snapshot = { ...snapshot, services };
+  record('Service change (a port renumbered)', timed(snapshot));
 }
 console.log('');
 console.log('change                             median      max   configs changed');

@@ -12,11 +12,11 @@
  * large mesh) is reused while its inputs are the very same arrays, and the access part (route
  * groups, port routes, targets) while the same parsed objects come in: sources hand over what
  * did not change as it was, and a TrafficSplit weight edit then rebuilds splits and policies.
- * When only pods or EndpointSlices changed, the build is updated (services-update.ts): the
- * changed pods and the Services they concern.
+ * When only Services, pods or EndpointSlices changed, the build is updated
+ * (services-update.ts): the changed ones and the pods and Services they concern.
  */
 import { issue, type Issue } from '../errors/issue.ts';
-import type { EndpointSliceInput, PodInput, Snapshot } from './snapshot.ts';
+import type { EndpointSliceInput, PodInput, ServiceInput, Snapshot } from './snapshot.ts';
 import { updateServicesAndPods } from './services-update.ts';
 import { ACCESS_MODE_KEY } from './snapshot.ts';
 import type { NamespaceNode, PortRouteNode, RouteGroupNode, TargetNode, Topology } from './topology.ts';
@@ -53,10 +53,10 @@ function servicesAndPods(snapshot: Snapshot): ServiceBuild {
   const inputs = [snapshot.services, snapshot.pods, snapshot.endpointSlices, snapshot.namespaces];
   const mesh = JSON.stringify(snapshot.mesh);
   const same = (i: number) => lastBase?.inputs[i] === inputs[i];
-  if (lastBase && lastBase.mesh === mesh && same(0) && same(3)) {
-    if (same(1) && same(2)) return lastBase.build;
-    // Only pods or EndpointSlices changed (a pod turning ready, one more replica): the changed ones and the Services they concern.
-    const updated = updateServicesAndPods(lastBase.build, { pods: lastBase.inputs[1] as PodInput[], endpointSlices: lastBase.inputs[2] as EndpointSliceInput[] }, snapshot);
+  if (lastBase && lastBase.mesh === mesh && same(3)) {
+    if (same(0) && same(1) && same(2)) return lastBase.build;
+    // Services, pods or EndpointSlices changed (a pod turning ready, one more replica, a Service applied): the changed ones and what they concern.
+    const updated = updateServicesAndPods(lastBase.build, { services: lastBase.inputs[0] as ServiceInput[], pods: lastBase.inputs[1] as PodInput[], endpointSlices: lastBase.inputs[2] as EndpointSliceInput[] }, snapshot);
     if (updated) {
       lastBase = { inputs, mesh, build: updated };
       return updated;

@@ -2,13 +2,14 @@
  * An updated Services-and-pods build (services-update.ts) is exactly a build from scratch:
  * over every golden case, each pod in turn removed, flipped ready/unready, relabelled, and
  * cloned under a new name; each EndpointSlice removed, flipped, emptied and cloned, alone and
- * with each pod change; unchanged pods and Services keep their very nodes.
+ * with each pod change; each Service removed, reselected, renumbered, readdressed and cloned,
+ * alone and with a pod change; unchanged pods and Services keep their very nodes.
  */
 import { equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
-import { goldenSnapshots, inNewArrays as fresh, onePodChanged, oneSliceChanged } from '../../test/support/golden.ts';
+import { goldenSnapshots, inNewArrays as fresh, onePodChanged, oneServiceChanged, oneSliceChanged } from '../../test/support/golden.ts';
 import { buildTopology } from './build.ts';
-import { podsUpdatedFrom } from './services-update.ts';
+import { podsUpdatedFrom, servicesChangedIn } from './services-update.ts';
 import type { PodInput, Snapshot } from './snapshot.ts';
 
 const cases = goldenSnapshots();
@@ -58,6 +59,40 @@ test('updated for a changed EndpointSlice, alone or with a changed pod, the topo
     }
   }
   ok(updates === compared && updates > 1000, `${updates} of ${compared} builds were updates`);
+});
+
+test('updated for a changed Service, alone or with a changed pod, the topology is the one a build from scratch gives', () => {
+  let updates = 0;
+  let compared = 0;
+  for (const base of cases) {
+    for (const i of base.services.keys()) {
+      for (const change of oneServiceChanged(base.services, i, base.pods)) {
+        const podChanges = [{ what: 'no pod change', pods: base.pods }, ...base.pods.slice(0, 3).flatMap((_, k) => onePodChanged(base.pods, k))];
+        for (const podChange of podChanges) {
+          const next: Snapshot = { ...base, services: change.services, pods: podChange.pods };
+          const scratch = JSON.stringify(buildTopology(fresh(next)));
+          const before = buildTopology(base);
+          const after = buildTopology(next);
+          if (podsUpdatedFrom(after.pods) === before.pods && servicesChangedIn(after.pods)) updates++;
+          compared++;
+          equal(JSON.stringify(after), scratch, `${change.what}, ${podChange.what}`);
+        }
+      }
+    }
+  }
+  ok(updates === compared && updates > 1000, `${updates} of ${compared} builds were updates`);
+});
+
+test('a Service changed: the pods it did not and does not select, and the other Services, keep their nodes', () => {
+  const base = cases.find((c) => c.pods.length >= 4 && c.services.filter((s) => s.selector).length >= 3) as Snapshot;
+  const before = buildTopology(base);
+  const changed = base.services.find((s) => s.selector) as Snapshot['services'][number];
+  const after = buildTopology({ ...base, services: base.services.map((s) => (s === changed ? { ...s, clusterIP: '10.96.99.97' } : s)) });
+  equal(podsUpdatedFrom(after.pods), before.pods);
+  const selected = new Set((before.services.find((s) => s.name === changed.name)?.ports ?? []).flatMap((p) => p.endpoints.map((e) => e.pod)));
+  ok(selected.size > 0 && selected.size < after.pods.length);
+  for (const pod of after.pods) equal(pod === before.pods.find((p) => p.key === pod.key), !selected.has(pod.key), pod.key);
+  for (const s of after.services) if (!s.split) equal(s === before.services.find((b) => b.key === s.key), s.name !== changed.name, s.key);
 });
 
 test('a pod turning unready: the other pods, and the Services not selecting it, keep their nodes', () => {

@@ -1,45 +1,66 @@
 /**
- * The Services-and-pods build updated for changed pods and EndpointSlices (build.ts uses it
- * when the Services, namespaces and mesh settings are the very same and only pods or slices
- * changed, as a pod turning ready does: its Pod, then its slice). Only the pods that changed
- * get a new node, and only the Services that select one of them (with its old labels or its
- * new ones), or (without a selector) whose EndpointSlices changed or name a changed pod, are
- * built again, by buildServicesAndPods itself on just those. Every other node is the
- * previous build's very object, which is what lets the translation keep their entries and
- * configs. The result is exactly what a build from scratch gives (services-update.test.ts).
+ * The Services-and-pods build updated for changed Services, pods and EndpointSlices (build.ts
+ * uses it when the namespaces and mesh settings are the very same, as when a pod turns ready:
+ * its Pod, then its slice; or a Service is applied). Only the pods that changed, and the pods
+ * a changed Service selected or selects (their ports and Services change), get a new node;
+ * only the changed Services, and those that select a changed pod (with its old labels or its
+ * new ones) or (without a selector) whose EndpointSlices changed or name a changed pod, are
+ * built again, by buildServicesAndPods itself on just those (with the other Services that
+ * select a re-selected pod, whose nodes are not kept). Every other node is the previous
+ * build's very object, which is what lets the translation keep their entries and configs.
+ * The result is exactly what a build from scratch gives (services-update.test.ts).
  */
 import type { Issue } from '../errors/issue.ts';
 import { byKey, key } from './keys.ts';
 import { buildServicesAndPods, selects, type ServiceBuild } from './services.ts';
-import type { PodInput, Snapshot } from './snapshot.ts';
+import type { PodInput, ServiceInput, Snapshot } from './snapshot.ts';
 import type { PodNode } from './topology.ts';
 
-/** More changed pods and slices than this: a build from scratch costs about the same. */
+/** More changed Services, pods and slices than this: a build from scratch costs about the same. */
 export const MAX_CHANGED_INPUTS = 2000;
 
-/** The pods array an updated build came from (its nodes for unchanged pods are that array's). */
-const updatedFrom = new WeakMap<readonly PodNode[], readonly PodNode[]>();
+/** What an updated build came from: the previous pods array, and whether Services changed too. */
+const updatedFrom = new WeakMap<readonly PodNode[], { pods: readonly PodNode[]; services: boolean }>();
 
 /**
  * The pods array `pods` was updated from, when it was: a Service node present in both builds
- * is then unchanged, and so is every pod its endpoints name.
+ * is then unchanged, and so is every pod its endpoints name (its address, readiness, identity
+ * and workload: a pod whose node is new only because a Service now selects it or no longer
+ * does keeps them).
  */
 export function podsUpdatedFrom(pods: readonly PodNode[]): readonly PodNode[] | undefined {
-  return updatedFrom.get(pods);
+  return updatedFrom.get(pods)?.pods;
 }
 
-/** The build for `snapshot`, from `previous` (built from `previousPods`); undefined when a build from scratch is the way. */
-export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snapshot, 'pods' | 'endpointSlices'>, snapshot: Snapshot): ServiceBuild | undefined {
+/** Whether the update that made `pods` changed Services too (their names and addresses may have). */
+export function servicesChangedIn(pods: readonly PodNode[]): boolean {
+  return updatedFrom.get(pods)?.services ?? true;
+}
+
+/** The inputs added and removed between two arrays of them (compared by reference). */
+function changedInputs<T>(before: readonly T[], now: readonly T[]): { added: T[]; removed: T[] } {
+  if (before === now) return { added: [], removed: [] };
+  const was = new Set(before);
+  const is = new Set(now);
+  return { added: now.filter((x) => !was.has(x)), removed: before.filter((x) => !is.has(x)) };
+}
+
+const distinctKeys = (services: readonly ServiceInput[]) => new Set(services.map((s) => key(s.namespace, s.name))).size === services.length;
+
+/** The build for `snapshot`, from `previous` (built from `before`); undefined when a build from scratch is the way. */
+export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snapshot, 'services' | 'pods' | 'endpointSlices'>, snapshot: Snapshot): ServiceBuild | undefined {
   const now = new Set(snapshot.pods);
-  const added = snapshot.pods.filter((p) => !previous.nodes.has(p));
-  const removed = before.pods.filter((p) => !now.has(p));
+  const { added, removed } = changedInputs(before.pods, snapshot.pods);
   const changed = [...added, ...removed];
-  const slicesNow = new Set(snapshot.endpointSlices);
-  const slicesBefore = new Set(before.endpointSlices);
-  const changedSlices = snapshot.endpointSlices === before.endpointSlices ? []
-    : [...snapshot.endpointSlices.filter((s) => !slicesBefore.has(s)), ...before.endpointSlices.filter((s) => !slicesNow.has(s))];
+  const slices = changedInputs(before.endpointSlices, snapshot.endpointSlices);
+  const changedSlices = [...slices.added, ...slices.removed];
+  const services = changedInputs(before.services, snapshot.services);
+  const changedServices = [...services.added, ...services.removed];
   // Nothing changed but the order (it decides the order of issues and endpoints): from scratch.
-  if ((changed.length === 0 && changedSlices.length === 0) || changed.length + changedSlices.length > MAX_CHANGED_INPUTS) return undefined;
+  const count = changed.length + changedSlices.length + changedServices.length;
+  if (count === 0 || count > MAX_CHANGED_INPUTS) return undefined;
+  // Two Services with one name (a folder can say so): from scratch, which orders them by input.
+  if (changedServices.length > 0 && (!distinctKeys(snapshot.services) || !distinctKeys(before.services))) return undefined;
 
   const changedByNamespace = new Map<string, PodInput[]>();
   for (const p of changed) {
@@ -52,37 +73,52 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
   if (changed.length > 0) for (const slice of snapshot.endpointSlices) {
     if (slice.endpoints.some((e) => e.pod !== undefined && changedKeys.has(key(slice.namespace, e.pod)))) sliceNamesChanged.add(key(slice.namespace, slice.service));
   }
-  const affected = new Set<string>();
+  const affected = new Set<string>(changedServices.map((s) => key(s.namespace, s.name)));
   for (const svc of snapshot.services) {
     const k = key(svc.namespace, svc.name);
     if (svc.selector ? (changedByNamespace.get(svc.namespace) ?? []).some((p) => selects(svc.selector, p.labels)) : sliceNamesChanged.has(k)) affected.add(k);
   }
 
+  // Pods a changed Service selected or selects: their ports and Services change, so they get new nodes.
+  const reselected = reselectedPods(previous, services, snapshot, now);
+  // Each such pod's node is built with every Service that selects it (those nodes are not kept).
+  const context = servicesSelecting(reselected, snapshot.services);
+
   // The affected Services with every pod they select now (in input order), built as usual.
-  const wanted = new Set<PodInput>(added);
+  const wanted = new Set<PodInput>([...added, ...reselected]);
   for (const k of affected) for (const p of previous.selected.get(k) ?? []) if (now.has(p)) wanted.add(p);
   const sub = buildServicesAndPods({
     ...snapshot,
-    services: snapshot.services.filter((s) => affected.has(key(s.namespace, s.name))),
+    services: snapshot.services.filter((s) => affected.has(key(s.namespace, s.name)) || context.has(s)),
     pods: snapshot.pods.filter((p) => wanted.has(p)),
   });
 
-  const rebuilt = new Map(sub.services.map((s) => [s.key, s]));
-  const services = previous.services.map((s) => rebuilt.get(s.key) ?? s);
+  const rebuilt = new Map(sub.services.filter((s) => affected.has(s.key)).map((s) => [s.key, s]));
+  const serviceKeys = changedServices.length > 0 ? new Set(snapshot.services.map((s) => key(s.namespace, s.name))) : undefined;
+  const kept = serviceKeys ? previous.services.filter((s) => serviceKeys.has(s.key)) : previous.services;
+  const serviceNodes = kept.map((s) => rebuilt.get(s.key) ?? s);
+  if (serviceKeys && serviceNodes.length < serviceKeys.size) {
+    const present = new Set(kept.map((s) => s.key));
+    for (const [k, s] of rebuilt) if (!present.has(k)) serviceNodes.push(s);
+    serviceNodes.sort(byKey);
+  }
+
   const gone = new Set(removed.map((p) => previous.nodes.get(p)));
-  const kept = previous.pods.filter((n) => !gone.has(n));
+  const renewed = new Map<PodNode | undefined, PodNode>();
+  for (const p of reselected) renewed.set(previous.nodes.get(p), sub.nodes.get(p) as PodNode);
+  const keptPods = previous.pods.filter((n) => !gone.has(n)).map((n) => renewed.get(n) ?? n);
   const fresh = added.map((p) => sub.nodes.get(p) as PodNode).sort(byKey);
-  const keys = new Set(kept.map((n) => n.key));
+  const keys = new Set(keptPods.map((n) => n.key));
   for (const n of fresh) {
     // Two pods with one name (a folder can say so): from scratch, which orders them by input.
     if (keys.has(n.key)) return undefined;
     keys.add(n.key);
   }
-  const pods = merge(kept, fresh);
+  const pods = merge(keptPods, fresh);
 
   const nodes = new Map(previous.nodes);
   for (const p of removed) nodes.delete(p);
-  for (const p of added) nodes.set(p, sub.nodes.get(p) as PodNode);
+  for (const p of [...added, ...reselected]) nodes.set(p, sub.nodes.get(p) as PodNode);
   const podIssues = new Map(previous.podIssues);
   for (const p of changed) podIssues.delete(key(p.namespace, p.name));
   for (const p of added) {
@@ -92,11 +128,42 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
   const issues: Issue[] = [];
   if (podIssues.size > 0) for (const p of snapshot.pods) issues.push(...(podIssues.get(key(p.namespace, p.name)) ?? []));
   const selected = new Map(previous.selected);
-  for (const [k, list] of sub.selected) selected.set(k, list);
+  for (const s of services.removed) selected.delete(key(s.namespace, s.name));
+  for (const k of affected) {
+    const list = sub.selected.get(k);
+    if (list) selected.set(k, list);
+  }
 
-  const build: ServiceBuild = { services, pods, issues, selected, nodes, podIssues };
-  updatedFrom.set(pods, previous.pods);
+  const build: ServiceBuild = { services: serviceNodes, pods, issues, selected, nodes, podIssues };
+  updatedFrom.set(pods, { pods: previous.pods, services: changedServices.length > 0 });
   return build;
+}
+
+/** Pods (present now, not new) that a removed Service version selected or an added one selects. */
+function reselectedPods(previous: ServiceBuild, services: { added: ServiceInput[]; removed: ServiceInput[] }, snapshot: Snapshot, now: ReadonlySet<PodInput>): Set<PodInput> {
+  const found = new Set<PodInput>();
+  for (const s of services.removed) for (const p of previous.selected.get(key(s.namespace, s.name)) ?? []) if (now.has(p) && previous.nodes.has(p)) found.add(p);
+  const selecting = services.added.filter((s) => s.selector);
+  if (selecting.length === 0) return found;
+  const namespaces = new Set(selecting.map((s) => s.namespace));
+  for (const p of snapshot.pods) {
+    if (!namespaces.has(p.namespace) || !previous.nodes.has(p)) continue;
+    if (selecting.some((s) => s.namespace === p.namespace && selects(s.selector, p.labels))) found.add(p);
+  }
+  return found;
+}
+
+/** The Services that select any of these pods. */
+function servicesSelecting(pods: ReadonlySet<PodInput>, services: readonly ServiceInput[]): Set<ServiceInput> {
+  const out = new Set<ServiceInput>();
+  if (pods.size === 0) return out;
+  const byNamespace = new Map<string, PodInput[]>();
+  for (const p of pods) byNamespace.set(p.namespace, [...(byNamespace.get(p.namespace) ?? []), p]);
+  for (const s of services) {
+    const candidates = s.selector ? byNamespace.get(s.namespace) : undefined;
+    if (candidates?.some((p) => selects(s.selector, p.labels))) out.add(s);
+  }
+  return out;
 }
 
 /** Two arrays sorted by key, merged. */

@@ -188,6 +188,8 @@ export class OutboundHalves {
   private readonly entries: Map<string, OutboundEntry>;
   private readonly byNamespace = new Map<string, string[]>();
   private readonly scoped = new Map<string, OutboundHalf>();
+  /** Each outbound scope, as the Services it names in this topology. */
+  private readonly scopes = new Map<string, { keys: string[]; id: string }>();
   private readonly demanded = new Map<string, OutboundHalf>();
   /** Every Service with a TCP port (what a proxy forwarding TCP without capture needs up front). */
   private tcp: { keys: string[]; id: string } | undefined;
@@ -267,12 +269,18 @@ export class OutboundHalves {
   of(pod: PodNode, demand?: Demand): OutboundHalf {
     if (!pod.outboundScope) return demand ? this.onDemand(demand) : this.all();
     if (pod.outboundScope.includes('*')) return this.all();
-    const id = pod.outboundScope.join(',');
-    let half = this.scoped.get(id);
-    if (!half) {
+    const scope = pod.outboundScope.join(',');
+    let expanded = this.scopes.get(scope);
+    if (!expanded) {
       const keys = pod.outboundScope.flatMap((e) => (e.endsWith('/*') ? this.byNamespace.get(e.slice(0, -2)) ?? [] : [e]));
-      half = this.reusable(this.previous?.scoped.get(id)) ?? this.halfOf(keys, false);
-      this.scoped.set(id, half);
+      expanded = { keys, id: keys.join(',') };
+      this.scopes.set(scope, expanded);
+    }
+    // By the Services the scope names now: `ns/*` names more or fewer when a Service comes or goes.
+    let half = this.scoped.get(expanded.id);
+    if (!half) {
+      half = this.reusable(this.previous?.scoped.get(expanded.id)) ?? this.halfOf(expanded.keys, false);
+      this.scoped.set(expanded.id, half);
     }
     return half;
   }

@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
-import { deepFreeze, goldenSnapshots, inNewArrays as fresh, onePodChanged, oneSliceChanged } from '../../test/support/golden.ts';
+import { deepFreeze, goldenSnapshots, inNewArrays as fresh, onePodChanged, oneServiceChanged, oneSliceChanged } from '../../test/support/golden.ts';
 import { buildTopology, type PodInput, type Snapshot } from '../model/index.ts';
 import type { Demand } from './outbound.ts';
 import { MeshTranslation } from './translate.ts';
@@ -31,6 +31,7 @@ function onPrevious(base: Snapshot, next: Snapshot): { got: string[]; scratch: s
   const scratch = configsOf(new MeshTranslation(buildTopology(fresh(next))));
   const before = new MeshTranslation(buildTopology(base));
   const previous = configsOf(before);
+  before.serviceFor('warm.the-host-table', 'default'); // as a subscription does: the next translation may take the table over
   const reused = new MeshTranslation(buildTopology(next), before);
   const got = configsOf(reused);
   return { got, scratch, reused, before, unchanged: got.filter((c, i) => c === previous[i]).length };
@@ -101,6 +102,31 @@ test('after an EndpointSlice changed (alone, or with the pod it names), every pr
       for (const podChange of podChanges) {
         const { got, scratch, unchanged } = onPrevious(base, { ...base, endpointSlices: change.endpointSlices, pods: podChange.pods });
         deepStrictEqual(got, scratch, `${change.what}, ${podChange.what}`);
+        compared += got.length;
+        kept += unchanged;
+      }
+    }
+  }
+  ok(compared > 500 && kept > 0, `${compared} configs compared, ${kept} unchanged`);
+});
+
+test('after a Service changed (removed, reselected, renumbered, readdressed, cloned), every proxy gets the config a translation from scratch gives, and hosts name the same Services', () => {
+  let compared = 0;
+  let kept = 0;
+  for (const base of cases) {
+    for (const i of base.services.keys()) {
+      for (const change of oneServiceChanged(base.services, i, base.pods)) {
+        const next = { ...base, services: change.services };
+        const { got, scratch, reused, before, unchanged } = onPrevious(base, next);
+        deepStrictEqual(got, scratch, change.what);
+        ok(reused.topology.pods !== before.topology.pods, 'the update path was taken');
+        // The host table: every Service's names and address, before and after the change, resolve as from scratch.
+        const fromScratch = new MeshTranslation(buildTopology(fresh(next)));
+        for (const s of [...base.services, ...change.services]) {
+          for (const host of [`${s.name}.${s.namespace}`, `${s.name}-clone.${s.namespace}`, ...(s.clusterIP ? [s.clusterIP] : []), '10.96.99.99', '10.96.99.98']) {
+            equal(reused.serviceFor(host, s.namespace), fromScratch.serviceFor(host, s.namespace), `${change.what}: ${host}`);
+          }
+        }
         compared += got.length;
         kept += unchanged;
       }

@@ -7,7 +7,7 @@
  * proxy that resolves on demand, the Services it subscribed to.
  */
 import { HostTable, parseAuthority, PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } from '../config/index.ts';
-import { podsUpdatedFrom, type PodNode, type Topology } from '../model/index.ts';
+import { podsUpdatedFrom, servicesChangedIn, type PodNode, type Topology } from '../model/index.ts';
 import { InboundBuilder } from './inbound.ts';
 import { OutboundHalves, type Demand, type OutboundHalf } from './outbound.ts';
 import { PolicyIndex } from './policy-attachment.ts';
@@ -67,7 +67,7 @@ export class MeshTranslation {
     this.pods = previous?.topology.pods === topology.pods ? previous.pods : new Map(topology.pods.filter((p) => p.meshed).map((p) => [p.key, p]));
     if (samePods) {
       // The same Services with the same names and addresses: the host table stands.
-      this.hosts = previous.hosts;
+      if (previous.topology.pods === topology.pods || !servicesChangedIn(topology.pods)) this.hosts = previous.hosts;
       // The model hands over the very same targets while their objects are unchanged; else they are compared.
       const sameTargets = previous.topology.targets === topology.targets || JSON.stringify(previous.topology.targets) === JSON.stringify(topology.targets);
       if (previous.inboundPrint === this.inboundPrint && sameTargets) this.previousConfigs = previous.configs;

@@ -3,7 +3,7 @@ import { deepStrictEqual, equal, fail } from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProxyConfig } from '../../src/config/index.ts';
-import type { EndpointSliceInput, PodInput, Snapshot } from '../../src/model/index.ts';
+import type { EndpointSliceInput, PodInput, ServiceInput, Snapshot } from '../../src/model/index.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
 
@@ -65,6 +65,27 @@ export function oneSliceChanged(slices: readonly EndpointSliceInput[], i: number
     { what: `slice ${slice.name} readiness flipped`, endpointSlices: replaced({ ...slice, endpoints: slice.endpoints.map((e) => ({ ...e, ready: e.ready === false })) }) },
     { what: `slice ${slice.name} emptied`, endpointSlices: replaced({ ...slice, endpoints: [] }) },
     { what: `slice ${slice.name} cloned`, endpointSlices: [...slices, { ...slice, name: `${slice.name}-clone`, endpoints: [{ addresses: ['10.99.99.98'], ready: true }] }] },
+  ];
+}
+
+/**
+ * Every way the tests change one Service: removed, its selector changed to select nothing or
+ * (without one) given the first pod's labels, its port renumbered, its address changed, cloned
+ * under a new name (which selects the same pods: their ports and Services change).
+ */
+export function oneServiceChanged(services: readonly ServiceInput[], i: number, pods: readonly PodInput[]): { what: string; services: ServiceInput[] }[] {
+  const svc = services[i] as ServiceInput;
+  const replaced = (x: ServiceInput | undefined) => services.flatMap((q, j) => (j === i ? (x ? [x] : []) : [q]));
+  const firstPod = pods.find((p) => p.namespace === svc.namespace);
+  const ports = svc.ports.map((p, k) => (k === 0 ? { ...p, port: p.port + 1000 } : p));
+  return [
+    { what: `Service ${svc.name} removed`, services: replaced(undefined) },
+    svc.selector
+      ? { what: `Service ${svc.name} selects nothing`, services: replaced({ ...svc, selector: { nothing: 'here' } }) }
+      : { what: `Service ${svc.name} given a selector`, services: replaced({ ...svc, selector: { ...(firstPod?.labels ?? { app: 'none' }) } }) },
+    { what: `Service ${svc.name} port renumbered`, services: replaced({ ...svc, ports }) },
+    { what: `Service ${svc.name} readdressed`, services: replaced({ ...svc, clusterIP: '10.96.99.99' }) },
+    { what: `Service ${svc.name} cloned`, services: [...services, { ...svc, name: `${svc.name}-clone`, clusterIP: svc.clusterIP ? '10.96.99.98' : undefined }] },
   ];
 }
 

@@ -10,7 +10,7 @@
 import http2 from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 
 /** What a listener knows about a connection before its first request. */
 export interface ConnectionFacts {
@@ -48,45 +48,6 @@ export function setConnectionFacts(socket: Duplex, value: ConnectionFacts): void
   facts.set(socket, value);
 }
 
-/**
- * A connection whose first bytes were already read (to look for the preface): node:http2
- * reads a plain socket's handle directly and would never see them, so it gets this stream,
- * which replays them before the rest.
- */
-class Replayed extends Duplex {
-  private readonly socket: Socket;
-
-  constructor(socket: Socket, first: Buffer) {
-    super({ allowHalfOpen: false });
-    this.socket = socket;
-    this.push(first);
-    socket.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) socket.pause();
-    });
-    socket.on('end', () => this.push(null));
-    socket.on('error', (err) => this.destroy(err));
-    socket.on('close', () => this.destroy());
-  }
-
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.socket.write(chunk, done);
-  }
-
-  override _final(done: () => void): void {
-    this.socket.end();
-    done();
-  }
-
-  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    this.socket.destroy();
-    done(err);
-  }
-}
-
 export interface H2Frontend {
   server: http2.Http2Server;
   /** A TLS socket that negotiated h2. */
@@ -118,7 +79,13 @@ export function createH2Frontend(onRequest: (req: http2.Http2ServerRequest, res:
   return {
     server,
     accept: hand,
-    acceptPrefaced: (socket, first, value) => socket.setNoDelay(true) && hand(new Replayed(socket, first), { ...value, remoteAddress: value.remoteAddress ?? socket.remoteAddress }),
+    // The bytes read to find the preface go back into the socket: a new session feeds what the
+    // socket holds to nghttp2 before it reads the handle itself (no JavaScript stream between
+    // them, which had carried every byte of a gRPC connection through JavaScript).
+    acceptPrefaced: (socket, first, value) => {
+      socket.unshift(first);
+      hand(socket, { ...value, remoteAddress: value.remoteAddress ?? socket.remoteAddress });
+    },
   };
 }
 

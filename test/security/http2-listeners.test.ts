@@ -1,11 +1,12 @@
 /**
  * Attacker's side of HTTP/2 on the sidecar's listeners: h2c without identity in a strict
- * namespace, a forged or half-sent preface, oversized header lists, more streams than allowed,
+ * namespace, a forged or half-sent preface, one sent a byte at a time, oversized header lists, more streams than allowed,
  * a burst of opened-and-reset streams, and CONNECT. After each, the proxy still serves.
  * Real sidecars, real node:http2 clients, raw sockets.
  */
 import { equal, ok } from 'node:assert/strict';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { meshYaml, MESH_PORT, OUTBOUND_PORT, TestMesh } from '../support/mesh.ts';
 import { rawProbe } from './support.ts';
@@ -73,6 +74,46 @@ describe('HTTP/2 on the listeners, under attack', () => {
       ok(half.closed && half.elapsedMs < 2500, `a preface that never completes is cut by the header timeout (${Math.round(half.elapsedMs)} ms)`);
     }
     await stillServes();
+  });
+
+  test('a preface that arrives a byte at a time (within the header bound) is HTTP/2: the bytes read to decide go to HTTP/2', async () => {
+    // A relay that sends the first 24 bytes (the preface) one by one, 10 ms apart, then the rest as it comes.
+    const target = mesh.pod('api');
+    const relay = net.createServer((down) => {
+      const up = net.connect(MESH_PORT, target.ip);
+      up.on('error', () => down.destroy());
+      down.on('error', () => up.destroy());
+      up.pipe(down);
+      let dripped = false;
+      down.on('data', (chunk: Buffer) => {
+        if (dripped) {
+          up.write(chunk);
+          return;
+        }
+        dripped = true;
+        down.pause();
+        let i = 0;
+        const next = () => {
+          if (i < 24 && i < chunk.length) {
+            up.write(chunk.subarray(i, i + 1));
+            i++;
+            setTimeout(next, 10);
+          } else {
+            up.write(chunk.subarray(i));
+            down.resume();
+          }
+        };
+        next();
+      });
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await h2Request(`http://127.0.0.1:${(relay.address() as net.AddressInfo).port}`, { ':path': '/books/1', ':authority': 'api.shop:8080' });
+      equal(res.headers?.[':status'], 403, JSON.stringify(res));
+      equal(res.headers?.['x-skiff-reason'], 'unauthenticated', 'answered by the proxy over HTTP/2');
+    } finally {
+      relay.close();
+    }
   });
 
   test('a header list over 16 KiB is refused without reaching the application', async () => {

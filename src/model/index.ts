@@ -2,7 +2,7 @@
 export * from './snapshot.ts';
 export type * from './topology.ts';
 export { buildTopology, allIssues } from './build.ts';
-export { spiffeId, key } from './keys.ts';
+export { spiffeId, key, compareStrings } from './keys.ts';
 export { portProtocol } from './services.ts';
 export { podsUpdatedFrom, servicesChangedIn } from './services-update.ts';
 export { attachmentKey } from './policies.ts';

@@ -8,7 +8,7 @@
  * DNS does).
  */
 import { outboundHash, type Cluster, type Endpoint, type OutboundConfig, type OutboundPort, type OutboundService, type Route } from '../config/index.ts';
-import type { PodNode, ServiceNode, ServicePortNode, SplitNode, Topology } from '../model/index.ts';
+import { compareStrings, type PodNode, type ServiceNode, type ServicePortNode, type SplitNode, type Topology } from '../model/index.ts';
 import { PolicyIndex } from './policy-attachment.ts';
 
 export function clusterName(service: string, port: number): string {
@@ -76,9 +76,8 @@ function routesFor(service: ServiceNode, port: ServicePortNode, split: SplitNode
  * The unit a proxy subscribes to (ARCHITECTURE.md, "Scoped configs").
  */
 export interface OutboundEntry {
+  /** `ns/name`: configs list entries in this order (the topology's, and a delta's rebuild's). */
   key: string;
-  /** Its place in the topology's order: configs list entries in this order. */
-  position: number;
   service: OutboundService;
   clusters: Cluster[];
   /** Other Services whose clusters this one's routes use. */
@@ -86,7 +85,7 @@ export interface OutboundEntry {
 }
 
 /** One Service's entry (undefined: it has no port a proxy carries). */
-function entryOf(service: ServiceNode, position: number, split: SplitNode | undefined, pods: ReadonlyMap<string, PodNode>, policies: PolicyIndex): OutboundEntry | undefined {
+function entryOf(service: ServiceNode, split: SplitNode | undefined, pods: ReadonlyMap<string, PodNode>, policies: PolicyIndex): OutboundEntry | undefined {
   const ports: OutboundPort[] = [];
   const clusters: Cluster[] = [];
   for (const port of service.ports) {
@@ -101,7 +100,7 @@ function entryOf(service: ServiceNode, position: number, split: SplitNode | unde
     if (owner !== service.key) backends.add(owner);
   }
   return {
-    key: service.key, position, clusters, backends: [...backends].sort(),
+    key: service.key, clusters, backends: [...backends].sort(),
     service: { namespace: service.namespace, name: service.name, ...(service.clusterIP ? { clusterIP: service.clusterIP } : {}), ports },
   };
 }
@@ -110,18 +109,18 @@ function entryOf(service: ServiceNode, position: number, split: SplitNode | unde
  * Every Service's entry, by key, in the topology's order. `reuse` may offer an entry built
  * before from the same inputs (OutboundHalves: a weight edit rebuilds only the split's root).
  */
-export function buildOutboundEntries(topology: Topology, policies = new PolicyIndex(topology), reuse?: (service: ServiceNode, position: number) => OutboundEntry | undefined): Map<string, OutboundEntry> {
+export function buildOutboundEntries(topology: Topology, policies = new PolicyIndex(topology), reuse?: (service: ServiceNode) => OutboundEntry | undefined): Map<string, OutboundEntry> {
   let pods: Map<string, PodNode> | undefined;
   const splits = new Map(topology.splits.map((s) => [s.key, s]));
   const entries = new Map<string, OutboundEntry>();
   for (const service of topology.services) {
-    const reused = reuse?.(service, entries.size);
+    const reused = reuse?.(service);
     if (reused) {
       entries.set(service.key, reused);
       continue;
     }
     pods ??= new Map(topology.pods.map((p) => [p.key, p]));
-    const entry = entryOf(service, entries.size, service.split ? splits.get(service.split) : undefined, pods, policies);
+    const entry = entryOf(service, service.split ? splits.get(service.split) : undefined, pods, policies);
     if (entry) entries.set(service.key, entry);
   }
   return entries;
@@ -139,7 +138,7 @@ export function outboundOf(entries: ReadonlyMap<string, OutboundEntry>, keys: It
       if (backend) chosen.set(b, backend);
     }
   }
-  const ordered = [...chosen.values()].sort((a, b) => a.position - b.position);
+  const ordered = [...chosen.values()].sort((a, b) => compareStrings(a.key, b.key));
   return { services: ordered.map((e) => e.service), clusters: ordered.flatMap((e) => e.clusters), ...(onDemand ? { onDemand: true as const } : {}) };
 }
 
@@ -204,13 +203,13 @@ export class OutboundHalves {
     const splits = new Map(topology.splits.map((s) => [s.key, s]));
     const before = previous?.halves;
     const rebuilt = before ? new Set<string>() : undefined;
-    this.entries = buildOutboundEntries(topology, policies, (service, position) => {
+    this.entries = buildOutboundEntries(topology, policies, (service) => {
       const print = splitPrint(service.split ? splits.get(service.split) : undefined);
       this.sources.set(service.key, { service, split: print });
       if (!before) return undefined;
       const was = before.sources.get(service.key);
       const entry = before.entries.get(service.key);
-      const same = was !== undefined && entry !== undefined && entry.position === position && was.split === print
+      const same = was !== undefined && entry !== undefined && was.split === print
         && (was.service === service || (was.service.ports === service.ports && was.service.clusterIP === service.clusterIP && was.service.split === service.split));
       // A Service with no port a proxy carries has no entry, before or now: nothing was rebuilt.
       if (!same && (entry !== undefined || service.ports.some((p) => p.protocol !== 'udp'))) rebuilt?.add(service.key);

@@ -120,6 +120,12 @@ test('after a Service changed (removed, reselected, renumbered, readdressed, clo
         const { got, scratch, reused, before, unchanged } = onPrevious(base, next);
         deepStrictEqual(got, scratch, change.what);
         ok(reused.topology.pods !== before.topology.pods, 'the update path was taken');
+        const svc = base.services[i] as Snapshot['services'][number];
+        if (change.what.endsWith('cloned')) {
+          // Entries are ordered by key, not by a position an added Service would shift: only the new one is built.
+          const carried = svc.ports.some((p) => (p.protocol ?? 'TCP').toUpperCase() !== 'UDP');
+          deepStrictEqual([...reused.outbound.rebuiltEntries() ?? []], carried ? [`${svc.namespace}/${svc.name}-clone`] : [], change.what);
+        }
         // The host table: every Service's names and address, before and after the change, resolve as from scratch.
         const fromScratch = new MeshTranslation(buildTopology(fresh(next)));
         for (const s of [...base.services, ...change.services]) {

@@ -19,7 +19,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, Client, EventSource, request } from 'undici';
 import { applyDelta, checkCertificateResponse, checkSubscribeAnswer, CONFIG_EVENT, DELTA_EVENT, type ConfigDelta, type ProxyConfig, type Ack, type CertificateRequest, type Subscribe, type SubscribeAnswer, type TrafficReport, type TrafficSeries } from '../config/index.ts';
-import { backoffMs } from '../lib/backoff.ts';
+import { backoffMs, ShortenableWait } from '../lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
 import { CA_FILE, CERT_FILE, KEY_FILE } from './tls-material.ts';
@@ -188,7 +188,8 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
       }
       this.connected = false;
       if (this.stopped) return;
-      await this.backoffSleep(backoff(attempt++));
+      const wait = backoff(attempt++);
+      await this.reconnectWait.wait(this.awaitingStream.size > 0 ? Math.min(wait, questionWait()) : wait);
       if (attempt > 3) this.resetAgent();
     }
   }
@@ -240,19 +241,8 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     return answer;
   }
 
-  /** The stream loop's wait before its next attempt, while it waits. */
-  private sleeping: { until: number; timer: NodeJS.Timeout; resolve: () => void } | undefined;
-
-  private backoffSleep(backoffMs: number): Promise<void> {
-    const ms = this.awaitingStream.size > 0 ? Math.min(backoffMs, questionWait()) : backoffMs;
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        this.sleeping = undefined;
-        resolve();
-      };
-      this.sleeping = { until: Date.now() + ms, timer: setTimeout(done, ms), resolve: done };
-    });
-  }
+  /** The stream loop's wait before its next attempt. */
+  private readonly reconnectWait = new ShortenableWait();
 
   /**
    * Waits up to `ms` for a stream to open: a question asked during a reconnect (or before the
@@ -263,13 +253,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
    */
   private streamOpened(ms: number): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    const sleeping = this.sleeping;
-    const wait = questionWait();
-    if (sleeping && sleeping.until - Date.now() > wait) {
-      clearTimeout(sleeping.timer);
-      sleeping.until = Date.now() + wait;
-      sleeping.timer = setTimeout(sleeping.resolve, wait);
-    }
+    this.reconnectWait.shorten(questionWait());
     return new Promise<void>((resolve) => {
       const wake = () => {
         clearTimeout(timer);
@@ -403,10 +387,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   stop(): void {
     this.stopped = true;
     for (const wake of [...this.awaitingStream]) wake();
-    if (this.sleeping) {
-      clearTimeout(this.sleeping.timer);
-      this.sleeping.resolve();
-    }
+    this.reconnectWait.end();
     if (this.renewTimer) clearTimeout(this.renewTimer);
     this.stream?.close();
     void this.channel?.close().catch(() => undefined);

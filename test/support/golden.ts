@@ -84,6 +84,9 @@ export function oneServiceChanged(services: readonly ServiceInput[], i: number, 
       ? { what: `Service ${svc.name} selects nothing`, services: replaced({ ...svc, selector: { nothing: 'here' } }) }
       : { what: `Service ${svc.name} given a selector`, services: replaced({ ...svc, selector: { ...(firstPod?.labels ?? { app: 'none' }) } }) },
     { what: `Service ${svc.name} port renumbered`, services: replaced({ ...svc, ports }) },
+    // As Argo Rollouts points a canary Service at the stable pods: another Service's selector.
+    ...services.filter((o) => o !== svc && o.namespace === svc.namespace && o.selector).slice(0, 2)
+      .map((o) => ({ what: `Service ${svc.name} selects as ${o.name} does`, services: replaced({ ...svc, selector: { ...o.selector } }) })),
     { what: `Service ${svc.name} readdressed`, services: replaced({ ...svc, clusterIP: '10.96.99.99' }) },
     { what: `Service ${svc.name} cloned`, services: [...services, { ...svc, name: `${svc.name}-clone`, clusterIP: svc.clusterIP ? '10.96.99.98' : undefined }] },
   ];

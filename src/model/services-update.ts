@@ -38,11 +38,10 @@ export function servicesChangedIn(pods: readonly PodNode[]): boolean {
 }
 
 /** The inputs added and removed between two arrays of them (compared by reference). */
-function changedInputs<T>(before: readonly T[], now: readonly T[]): { added: T[]; removed: T[] } {
+function changedInputs<T>(before: readonly T[], now: readonly T[], present = new Set(now)): { added: T[]; removed: T[] } {
   if (before === now) return { added: [], removed: [] };
   const was = new Set(before);
-  const is = new Set(now);
-  return { added: now.filter((x) => !was.has(x)), removed: before.filter((x) => !is.has(x)) };
+  return { added: now.filter((x) => !was.has(x)), removed: before.filter((x) => !present.has(x)) };
 }
 
 const distinctKeys = (services: readonly ServiceInput[]) => new Set(services.map((s) => key(s.namespace, s.name))).size === services.length;
@@ -50,7 +49,7 @@ const distinctKeys = (services: readonly ServiceInput[]) => new Set(services.map
 /** The build for `snapshot`, from `previous` (built from `before`); undefined when a build from scratch is the way. */
 export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snapshot, 'services' | 'pods' | 'endpointSlices'>, snapshot: Snapshot): ServiceBuild | undefined {
   const now = new Set(snapshot.pods);
-  const { added, removed } = changedInputs(before.pods, snapshot.pods);
+  const { added, removed } = changedInputs(before.pods, snapshot.pods, now);
   const changed = [...added, ...removed];
   const slices = changedInputs(before.endpointSlices, snapshot.endpointSlices);
   const changedSlices = [...slices.added, ...slices.removed];
@@ -62,22 +61,15 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
   // Two Services with one name (a folder can say so): from scratch, which orders them by input.
   if (changedServices.length > 0 && (!distinctKeys(snapshot.services) || !distinctKeys(before.services))) return undefined;
 
-  const changedByNamespace = new Map<string, PodInput[]>();
-  for (const p of changed) {
-    const list = changedByNamespace.get(p.namespace);
-    if (list) list.push(p);
-    else changedByNamespace.set(p.namespace, [p]);
-  }
   const changedKeys = new Set(changed.map((p) => key(p.namespace, p.name)));
   const sliceNamesChanged = new Set(changedSlices.map((slice) => key(slice.namespace, slice.service)));
   if (changed.length > 0) for (const slice of snapshot.endpointSlices) {
     if (slice.endpoints.some((e) => e.pod !== undefined && changedKeys.has(key(slice.namespace, e.pod)))) sliceNamesChanged.add(key(slice.namespace, slice.service));
   }
   const affected = new Set<string>(changedServices.map((s) => key(s.namespace, s.name)));
-  for (const svc of snapshot.services) {
-    const k = key(svc.namespace, svc.name);
-    if (svc.selector ? (changedByNamespace.get(svc.namespace) ?? []).some((p) => selects(svc.selector, p.labels)) : sliceNamesChanged.has(k)) affected.add(k);
-  }
+  for (const svc of servicesSelecting(changed, snapshot.services)) affected.add(key(svc.namespace, svc.name));
+  // Without a selector, a Service's endpoints are its slices'.
+  if (sliceNamesChanged.size > 0) for (const svc of snapshot.services) if (!svc.selector && sliceNamesChanged.has(key(svc.namespace, svc.name))) affected.add(key(svc.namespace, svc.name));
 
   // Pods a changed Service selected or selects: their ports and Services change, so they get new nodes.
   const reselected = reselectedPods(previous, services, snapshot, now);
@@ -153,12 +145,16 @@ function reselectedPods(previous: ServiceBuild, services: { added: ServiceInput[
   return found;
 }
 
-/** The Services that select any of these pods. */
-function servicesSelecting(pods: ReadonlySet<PodInput>, services: readonly ServiceInput[]): Set<ServiceInput> {
+/** The Services that select any of these pods (with its labels then: a changed pod counts with its old ones and its new ones). */
+function servicesSelecting(pods: Iterable<PodInput>, services: readonly ServiceInput[]): Set<ServiceInput> {
   const out = new Set<ServiceInput>();
-  if (pods.size === 0) return out;
   const byNamespace = new Map<string, PodInput[]>();
-  for (const p of pods) byNamespace.set(p.namespace, [...(byNamespace.get(p.namespace) ?? []), p]);
+  for (const p of pods) {
+    const list = byNamespace.get(p.namespace);
+    if (list) list.push(p);
+    else byNamespace.set(p.namespace, [p]);
+  }
+  if (byNamespace.size === 0) return out;
   for (const s of services) {
     const candidates = s.selector ? byNamespace.get(s.namespace) : undefined;
     if (candidates?.some((p) => selects(s.selector, p.labels))) out.add(s);

@@ -56,6 +56,16 @@ export interface DemandChange {
   tcp?: boolean;
 }
 
+/**
+ * How long a proxy that left the topology (its pod finished or was deleted) is still known for
+ * its last traffic report: a finished Job's sidecar reports while its pod is already gone.
+ */
+export const DEPARTED_GRACE_MS = 60_000;
+const MAX_DEPARTED = 10_000;
+
+/** Who a proxy was, for a report: its identity and its pod as its last config named it. */
+export type KnownProxy = Pick<ProxyRecord, 'identity'> & { proxy: ProxyConfig['proxy'] };
+
 /** Whether a proxy applied the config it should have now. */
 export const isUpToDate = (r: ProxyRecord): boolean => r.appliedHash === r.config.hash;
 
@@ -78,6 +88,8 @@ export interface ProxyStatus {
 export interface ControllerOptions {
   debounceMs?: number;
   maxDelayMs?: number;
+  /** How long a proxy that left is still known for its last report (default DEPARTED_GRACE_MS). */
+  departedGraceMs?: number;
 }
 
 export interface ControllerEvents {
@@ -114,17 +126,21 @@ export class MeshController extends EventEmitter<ControllerEvents> {
   /** The snapshot `topology` was built from. */
   snapshot: Snapshot | undefined;
   readonly proxies = new Map<string, ProxyRecord>();
+  /** Proxies that left the topology lately (oldest first), with when they left. */
+  private readonly departed = new Map<string, KnownProxy & { at: number }>();
   private readonly ledger = new AckLedger();
   private pending: Snapshot | undefined;
   private timer: NodeJS.Timeout | undefined;
   private firstPendingAt = 0;
   private readonly debounceMs: number;
   private readonly maxDelayMs: number;
+  private readonly departedGraceMs: number;
 
   constructor(options: ControllerOptions = {}) {
     super();
     this.debounceMs = options.debounceMs ?? 10;
     this.maxDelayMs = options.maxDelayMs ?? 100;
+    this.departedGraceMs = options.departedGraceMs ?? DEPARTED_GRACE_MS;
   }
 
   /** Queues a snapshot; bursts of updates are coalesced into one rebuild. */
@@ -164,9 +180,17 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     translation.release();
     for (const id of [...this.proxies.keys()]) {
       if (!present.has(id) && (this.proxies.get(id)?.connected ?? 0) === 0) {
+        const gone = this.proxies.get(id) as ProxyRecord;
+        this.departed.delete(id);
+        this.departed.set(id, { identity: gone.identity, proxy: gone.config.proxy, at: Date.now() });
         this.proxies.delete(id);
         this.ledger.removed(id);
       }
+    }
+    for (const id of present) this.departed.delete(id);
+    for (const [id, d] of this.departed) {
+      if (this.departed.size <= MAX_DEPARTED && Date.now() - d.at < this.departedGraceMs) break;
+      this.departed.delete(id);
     }
     this.translation = translation;
     this.topology = topology;
@@ -207,6 +231,14 @@ export class MeshController extends EventEmitter<ControllerEvents> {
       if (emit) this.emit('changed', [id]);
     }
     return { hash: record.config.hash, hosts };
+  }
+
+  /** A proxy in the topology, or one that left it less than the grace (DEPARTED_GRACE_MS) ago. */
+  known(id: string): KnownProxy | undefined {
+    const record = this.proxies.get(id);
+    if (record) return { identity: record.identity, proxy: record.config.proxy };
+    const gone = this.departed.get(id);
+    return gone && Date.now() - gone.at < this.departedGraceMs ? gone : undefined;
   }
 
   acknowledge(id: string, result: { hash?: string; error?: string }): void {

@@ -356,7 +356,12 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     })();
   }
 
-  /** Posts one interval's traffic, in parts of about 256 KiB of JSON (the server takes at most 1 MiB a request). */
+  /**
+   * Posts one interval's traffic, in parts of about 256 KiB of JSON (the server takes at most
+   * 1 MiB a request), on the stream's own connection when there is one: that replica keeps the
+   * proxy's record while it streams, even after the pod left the topology (a finished Job's
+   * last report), where another replica reached through the Service may already have dropped it.
+   */
   async reportTraffic(series: TrafficSeries[]): Promise<void> {
     const parts: TrafficSeries[][] = [[]];
     let size = 0;
@@ -372,7 +377,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     for (const [i, part] of parts.entries()) {
       try {
         const res = await request(`${this.options.url}/v1/traffic`, {
-          method: 'POST', dispatcher: await this.dispatcher(), headers: { 'content-type': 'application/json' },
+          method: 'POST', dispatcher: this.channel ?? await this.dispatcher(), headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ proxy: this.options.proxyId, series: part } satisfies TrafficReport), headersTimeout: 5000, bodyTimeout: 5000,
         });
         await res.body.dump();

@@ -22,7 +22,7 @@ import { makeLeaf, makeRoot } from '../support/pki.ts';
 const series = (n = 1): TrafficSeries => ({ direction: 'inbound', peer: { namespace: 'shop', pod: 'api-0' }, service: 'shop/web', success: n, failure: 0, denied: 0, latency: [[100, n]] });
 
 describe('control plane: traffic reports under attack', () => {
-  const controller = new MeshController({ debounceMs: 1, maxDelayMs: 5 });
+  const controller = new MeshController({ debounceMs: 1, maxDelayMs: 5, departedGraceMs: 1500 });
   const store = new TrafficStore({ maxBytes: 3000 * 168 });
   let ca: CertificateAuthority;
   let server: DistributionServer;
@@ -148,5 +148,22 @@ describe('control plane: traffic reports under attack', () => {
       equal(got.status, 200, bad.slice(0, 40));
       equal(got.body.full, true, `${bad.slice(0, 40)}: a whole answer, never a wrong delta`);
     }
+  });
+
+  // Last: it takes web's pod out of the topology.
+  test('a pod that just left (a finished Job) still delivers its last report, as itself only, and for a short grace only', async () => {
+    const { documents } = parseYamlText('mesh.yaml', meshYaml('shop', 'strict', [{ name: 'api', ports: [9090] }]));
+    controller.update(snapshotFromDocuments(documents.map((d) => d.value), { allocate: () => '10.9.0.9' }));
+    controller.rebuild();
+    equal(controller.proxies.has('shop/web-0'), false, 'web left the topology');
+    const counted = () => store.window(60_000).entries.filter((e) => e.reporter.pod === 'web-0').reduce((n, e) => n + e.success, 0);
+    const was = counted();
+    equal((await report(as(web), { proxy: 'shop/web-0', series: [series(7)] })).status, 200, 'its last report');
+    equal(counted(), was + 7);
+    equal((await report(as('spiffe://cluster.local/ns/shop/sa/api'), { proxy: 'shop/web-0', series: [series(1000)] })).status, 403, 'api may not report as the departed web');
+    equal((await report(as(web, true), { proxy: 'shop/web-0', series: [series(1000)] })).status, 403, 'nor a forged web');
+    await new Promise((r) => setTimeout(r, 1600));
+    equal((await report(as(web), { proxy: 'shop/web-0', series: [series(1000)] })).status, 404, 'after the grace it is unknown');
+    equal(counted(), was + 7);
   });
 });

@@ -44,7 +44,8 @@ export function registerTrafficIntake(app: FastifyInstance, o: TrafficIntakeOpti
     const checked = checkReport(request.body);
     if (!checked.ok) return reply.code(400).send({ error: `the report is not valid: ${checked.problem}` } satisfies ErrorBody);
     const { proxy, series } = checked.value;
-    const record = o.controller.proxies.get(proxy);
+    // A pod that just finished (its sidecar's last report) is still known for a minute.
+    const record = o.controller.known(proxy);
     if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology` } satisfies ErrorBody);
     if (o.peerIdentity(request) !== record.identity) return reply.code(403).send({ error: `only ${proxy} itself may report its traffic` } satisfies ErrorBody);
     const slot = Math.floor(Date.now() / SLOT_MS);
@@ -52,7 +53,7 @@ export function registerTrafficIntake(app: FastifyInstance, o: TrafficIntakeOpti
     if (seen?.slot === slot && seen.count >= REPORTS_PER_SLOT) return reply.code(429).send({ error: `at most ${REPORTS_PER_SLOT} reports per ${SLOT_MS / 1000}s` } satisfies ErrorBody);
     recent.set(proxy, { slot, count: seen?.slot === slot ? seen.count + 1 : 1 });
     if (recent.size > o.controller.proxies.size * 2 + 100) for (const id of recent.keys()) if (!o.controller.proxies.has(id)) recent.delete(id);
-    const me = record.config.proxy;
+    const me = record.proxy;
     const key = `${proxy}/${me.workload.kind}/${me.workload.name}`;
     let reporter = reporters.get(key);
     if (!reporter) {

@@ -31,8 +31,8 @@ export interface OnDemandOptions {
   subscribe: (hosts: string[]) => Promise<SubscribeAnswer>;
   /** The state in force. */
   state: () => ProxyState | undefined;
-  /** Counts one answered question, with the time from asking to usable (seconds). */
-  observe?: (result: Resolution, seconds: number) => void;
+  /** Counts one answered question, with the time from asking to usable (seconds), and the host asked about. */
+  observe?: (result: Resolution, seconds: number, name: string) => void;
   /** The Services subscribed to, and how to drop some (ControlClient); absent: nothing is dropped. */
   subscriptions?: () => ReadonlySet<string>;
   unsubscribe?: (services: string[]) => Promise<void>;
@@ -125,7 +125,7 @@ export class OnDemandResolver {
   private async ask(name: string): Promise<Resolution> {
     const started = performance.now();
     const finish = (result: Resolution) => {
-      this.o.observe?.(result, (performance.now() - started) / 1000);
+      this.o.observe?.(result, (performance.now() - started) / 1000, name);
       return result;
     };
     let timer: NodeJS.Timeout | undefined;

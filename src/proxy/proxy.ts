@@ -95,7 +95,11 @@ export class SkiffProxy implements ProxyContext {
     const source = options.config;
     const subscribe = source.subscribe?.bind(source);
     this.onDemand = subscribe ? new OnDemandResolver({
-      subscribe, state: () => this.state, observe: (result, seconds) => this.telemetry.resolved(result, seconds),
+      subscribe, state: () => this.state, observe: (result, seconds, host) => {
+        this.telemetry.resolved(result, seconds);
+        // The control plane did not answer in time: the request got 502, a captured connection went its own way.
+        if (result === 'failed') this.log('on-demand-failed', { host, ms: Math.round(seconds * 1000) });
+      },
       ...(source.unsubscribe && source.subscriptions ? { unsubscribe: source.unsubscribe.bind(source), subscriptions: source.subscriptions.bind(source) } : {}),
       ...(options.onDemandIdleMs !== undefined ? { idleMs: options.onDemandIdleMs } : {}),
     }) : undefined;

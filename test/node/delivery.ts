@@ -74,6 +74,22 @@ export async function diagnose(real: RealNode, ns: string, log: string): Promise
   ].join('\n');
 }
 
+/**
+ * The load client's sidecar log and the Skiff controllers' log tails, with the split's weight
+ * changes as seen: what a failed request's message needs to say which part let it down.
+ */
+export async function meshLogs(real: RealNode, w: Watched, name = 'load'): Promise<string> {
+  const tail = async (args: string[]) => {
+    const r = await real.cluster.kubectl([...args, '--tail', '120', '--timestamps']);
+    return `${r.stdout}${r.stderr}`.split('\n').filter((l) => !l.includes('"traffic-report')).join('\n');
+  };
+  return [
+    `weights seen: ${w.changes.map((c) => `${c.t} ${c.canary}%`).join(', ')}`,
+    `--- ${w.ns}/${name} sidecar\n${await tail(['-n', w.ns, 'logs', `deployment/${name}`, '-c', 'skiff-proxy'])}`,
+    `--- skiff controllers\n${await tail(['-n', 'skiff-system', 'logs', '-l', 'app.kubernetes.io/name=skiff-controller', '--prefix'])}`,
+  ].join('\n');
+}
+
 export const weightOf = (w: unknown): number => (typeof w === 'number' ? w : String(w).endsWith('m') ? Number(String(w).slice(0, -1)) / 1000 : Number(w));
 
 /** A rollout as the test watches it: the load client's address, the weights seen, the samples fetched. */

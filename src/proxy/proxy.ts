@@ -24,6 +24,9 @@ import { Telemetry, type AccessLogOptions } from './telemetry.ts';
 import { TlsMaterialWatcher, type TlsMaterial } from './tls-material.ts';
 import { Upstreams } from './upstream.ts';
 
+/** How long a closing proxy waits for its last traffic report to be taken (on its open stream, a few ms). */
+const FINAL_REPORT_WAIT_MS = 3000;
+
 export interface Listen {
   host: string;
   port: number;
@@ -267,8 +270,9 @@ export class SkiffProxy implements ProxyContext {
 
   async close(): Promise<void> {
     clearInterval(this.trafficTimer);
-    // The last partial interval, if the control plane answers quickly; never holds up a shutdown.
-    if (this.trafficTimer) await Promise.race([this.reportTraffic(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    // The last partial interval (a short Job's whole traffic), if the control plane answers
+    // within FINAL_REPORT_WAIT_MS; a shutdown waits no longer than that for it.
+    if (this.trafficTimer) await Promise.race([this.reportTraffic(), new Promise((r) => setTimeout(r, FINAL_REPORT_WAIT_MS).unref())]);
     this.options.config.stop();
     this.onDemand?.stop();
     this.certs?.stop();

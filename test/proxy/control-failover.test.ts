@@ -16,6 +16,8 @@ import type { ProxyConfig } from '../../src/config/index.ts';
 import { CertificateAuthority } from '../../src/control/ca/authority.ts';
 import { MeshController, type ReplicaAck } from '../../src/control/controller.ts';
 import { DistributionServer } from '../../src/control/distribute/server.ts';
+import { localTraffic } from '../../src/control/traffic/backend.ts';
+import { TrafficStore } from '../../src/control/traffic/store.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
 import { ControlClient } from '../../src/proxy/control-client.ts';
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../../src/proxy/tls-material.ts';
@@ -66,7 +68,7 @@ function serviceStandIn(): { port: () => number; leadTo: (...ports: number[]) =>
 
 describe('control plane failover: a proxy resumes its subscriptions on another replica', () => {
   let ca: CertificateAuthority;
-  const replicas: { controller: MeshController; server: DistributionServer; port: number }[] = [];
+  const replicas: { controller: MeshController; server: DistributionServer; port: number; store: TrafficStore }[] = [];
   const service = serviceStandIn();
   let client: ControlClient;
   let dir: string;
@@ -76,9 +78,10 @@ describe('control plane failover: a proxy resumes its subscriptions on another r
     const controller = new MeshController({ debounceMs: 1, maxDelayMs: 5 });
     controller.update(snapshot());
     controller.rebuild();
-    const server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: 0 });
+    const store = new TrafficStore();
+    const server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: 0, traffic: { store, local: localTraffic(controller, store) } });
     const url = await server.start();
-    const r = { controller, server, port: Number(new URL(url).port) };
+    const r = { controller, server, port: Number(new URL(url).port), store };
     replicas.push(r);
     return r;
   };
@@ -160,7 +163,7 @@ describe('control plane failover: a proxy resumes its subscriptions on another r
     ok(received.at(-1)?.outbound.services.some((s) => s.name === 'db'));
   });
 
-  test('with two replicas behind the Service, the proxy\'s acks reach the replica it streams from, which tells the leader its subscriptions', async () => {
+  test('with two replicas behind the Service, the proxy\'s acks and traffic reach the replica it streams from, which tells the leader its subscriptions, and takes a last report after the pod left', async () => {
     client.stop();
     const [d, e] = [await replica(), await replica()];
     // Every new connection goes to the other replica: the stream to one, any other request to the next.
@@ -188,6 +191,21 @@ describe('control plane failover: a proxy resumes its subscriptions on another r
       const mine = progress.find((p) => p.id === 'shop/client-0');
       ok(mine?.upToDate, 'the other replica counts the proxy as up to date');
       deepStrictEqual(mine.outbound.services.map((s) => s.name), ['web'], 'and as a caller of web');
+
+      // Traffic goes on the stream's connection too: that replica keeps the proxy while it
+      // streams, even once its pod has left the topology (a finished Job's last report).
+      const counted = (r: typeof d) => r.store.window(60_000).entries.reduce((n, x) => n + x.success, 0);
+      const series = (n: number) => [{ direction: 'outbound' as const, peer: {}, service: 'shop/web', success: n, failure: 0, denied: 0, latency: [[10, n]] as [number, number][] }];
+      await spread.reportTraffic(series(3));
+      deepStrictEqual([counted(streaming), counted(other)], [3, 0], 'the report reached the streaming replica');
+      const gone = snapshotFromDocuments(parseYamlText('mesh.yaml', meshYaml('shop', 'strict', [{ name: 'web', ports: [8080] }, { name: 'db', ports: [8080] }], SERVICES)).documents.map((x) => x.value), { allocate: () => '10.9.1.9' });
+      for (const r of [d, e]) {
+        r.controller.update(gone);
+        r.controller.rebuild();
+      }
+      equal(other.controller.known('shop/client-0') !== undefined, true, 'the other replica still knows it, for the grace');
+      await spread.reportTraffic(series(4));
+      deepStrictEqual([counted(streaming), counted(other)], [7, 0], 'the last report after the pod left');
     } finally {
       spread.stop();
     }

@@ -58,6 +58,8 @@ export interface ServiceBuild {
   nodes: Map<PodInput, PodNode>;
   /** Issues of each pod (`ns/name`), when it has some. */
   podIssues: Map<string, Issue[]>;
+  /** Whether no two Services share a name (a folder may say so; an update then gives way to a build from scratch). */
+  distinctServices: boolean;
 }
 
 export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
@@ -194,5 +196,5 @@ export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
   });
   services.sort(byKey);
   pods.sort(byKey);
-  return { services, pods, issues, selected: selectedBy, nodes, podIssues };
+  return { services, pods, issues, selected: selectedBy, nodes, podIssues, distinctServices: selectedBy.size === services.length };
 }

@@ -82,15 +82,23 @@ describe('the dashboard in a browser, on the local bookstore', () => {
   });
 
   test('the graph shows buyer → bookstore → bookstore-v1/v2 → warehouse, and the thief denied', async () => {
-    const d = await waitFor('the graph with traffic on every path', async () => {
+    const allOk = (view: Awaited<ReturnType<typeof drawn>>) => /\/s · 100% ok · p99 /.test(edge(view, 'buyer', 'service:bookstore/bookstore')?.label ?? '');
+    let complete: Awaited<ReturnType<typeof drawn>> | undefined;
+    // The labels count the last 10 s: the mesh's first calls (each sidecar asking the control
+    // plane about a host as every process starts on a busy machine) may fall in the first window.
+    const d = await waitFor('the graph with traffic on every path, and the buyer\'s calls all answered', async () => {
       const now = await drawn();
       const ready = ['bookstore-v1', 'bookstore-v2'].every((v) => now.edges.some((e) => e.source === 'service:bookstore/bookstore' && e.target === `workload:bookstore/Deployment/${v}` && !e.classes.includes('idle')))
         && edge(now, 'buyer', 'service:bookstore/bookstore') && edge(now, 'bookstore-v1', 'warehouse') && edge(now, 'thief', 'service:bookstore/bookstore')?.classes.includes('denied');
-      return ready ? now : undefined;
-    }, 60_000, 200);
+      if (ready) complete = now;
+      return ready && allOk(now) ? now : undefined;
+    }, 60_000, 200).catch(async (err: Error) => { throw new Error(`${err.message}: buyer's edge label: ${complete ? edge(complete, 'buyer', 'service:bookstore/bookstore')?.label : 'no complete graph'}\n${await failuresSeen()}`); });
     ok(d.nodes.some((n) => n.id === 'namespace:bookstore'), 'workloads are grouped by namespace');
-    const buyer = edge(d, 'buyer', 'service:bookstore/bookstore');
-    ok(buyer && /\/s · 100% ok · p99 /.test(buyer.label), `buyer's edge label: ${buyer?.label}\n${await failuresSeen()}`);
+    // And the next 10 s window, disjoint from that one: steady, not one lucky window.
+    await new Promise((r) => setTimeout(r, 10_500));
+    const later = await drawn();
+    const buyer = edge(later, 'buyer', 'service:bookstore/bookstore');
+    ok(buyer && allOk(later), `buyer's edge label: ${buyer?.label}\n${await failuresSeen()}`);
     const thief = edge(d, 'thief', 'service:bookstore/bookstore');
     ok(thief?.classes.includes('denied') && /denied/.test(thief.label), `thief's edge: ${JSON.stringify(thief)}`);
     ok(thief?.classes.includes('not-allowed'), 'no TrafficTarget allows the thief');

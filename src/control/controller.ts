@@ -187,7 +187,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
         this.ledger.removed(id);
       }
     }
-    for (const id of present) this.departed.delete(id);
+    if (this.departed.size > 0) for (const id of present) this.departed.delete(id);
     for (const [id, d] of this.departed) {
       if (this.departed.size <= MAX_DEPARTED && Date.now() - d.at < this.departedGraceMs) break;
       this.departed.delete(id);

@@ -104,7 +104,7 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
   const keptPods: PodNode[] = [];
   for (const n of previous.pods) {
     if (gone.has(n)) continue;
-    if (removedKeys?.has(n.key) && !renewed.has(n)) return undefined;
+    if (removedKeys?.has(n.key)) return undefined;
     keptPods.push(renewed.get(n) ?? n);
   }
   const fresh = added.map((p) => sub.nodes.get(p) as PodNode).sort(byKey);

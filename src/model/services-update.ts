@@ -58,9 +58,8 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
   // Nothing changed but the order (it decides the order of issues and endpoints): from scratch.
   const count = changed.length + changedSlices.length + changedServices.length;
   if (count === 0 || count > MAX_CHANGED_INPUTS) return undefined;
-  // Two Services with one name (a folder can say so), now or before: from scratch, which orders them by input.
-  const distinctServices = changedServices.length > 0 ? distinctKeys(snapshot.services) : previous.distinctServices;
-  if (!distinctServices || !previous.distinctServices) return undefined;
+  // Two Services or two pods with one name (a folder can say so), before or now: from scratch, which orders them by input.
+  if (!previous.distinctNames || (changedServices.length > 0 && !distinctKeys(snapshot.services))) return undefined;
 
   const changedKeys = new Set(changed.map((p) => key(p.namespace, p.name)));
   const sliceNamesChanged = new Set(changedSlices.map((slice) => key(slice.namespace, slice.service)));
@@ -99,14 +98,7 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
   const gone = new Set(removed.map((p) => previous.nodes.get(p)));
   const renewed = new Map<PodNode | undefined, PodNode>();
   for (const p of reselected) renewed.set(previous.nodes.get(p), sub.nodes.get(p) as PodNode);
-  // A removed pod whose name another pod still has (a folder can say so): from scratch, as its issues are kept by name.
-  const removedKeys = removed.length > 0 ? new Set(removed.map((p) => key(p.namespace, p.name))) : undefined;
-  const keptPods: PodNode[] = [];
-  for (const n of previous.pods) {
-    if (gone.has(n)) continue;
-    if (removedKeys?.has(n.key)) return undefined;
-    keptPods.push(renewed.get(n) ?? n);
-  }
+  const keptPods = previous.pods.filter((n) => !gone.has(n)).map((n) => renewed.get(n) ?? n);
   const fresh = added.map((p) => sub.nodes.get(p) as PodNode).sort(byKey);
   const keys = new Set(keptPods.map((n) => n.key));
   for (const n of fresh) {
@@ -134,7 +126,7 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
     if (list) selected.set(k, list);
   }
 
-  const build: ServiceBuild = { services: serviceNodes, pods, issues, selected, nodes, podIssues, distinctServices };
+  const build: ServiceBuild = { services: serviceNodes, pods, issues, selected, nodes, podIssues, distinctNames: true };
   updatedFrom.set(pods, { pods: previous.pods, services: changedServices.length > 0 });
   return build;
 }

@@ -58,8 +58,8 @@ export interface ServiceBuild {
   nodes: Map<PodInput, PodNode>;
   /** Issues of each pod (`ns/name`), when it has some. */
   podIssues: Map<string, Issue[]>;
-  /** Whether no two Services share a name (a folder may say so; an update then gives way to a build from scratch). */
-  distinctServices: boolean;
+  /** Whether no two Services and no two pods share a name (a folder may say so; an update then gives way to a build from scratch). */
+  distinctNames: boolean;
 }
 
 export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
@@ -196,5 +196,6 @@ export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
   });
   services.sort(byKey);
   pods.sort(byKey);
-  return { services, pods, issues, selected: selectedBy, nodes, podIssues, distinctServices: selectedBy.size === services.length };
+  const distinctNames = selectedBy.size === services.length && pods.every((p, i) => i === 0 || (pods[i - 1] as PodNode).key !== p.key);
+  return { services, pods, issues, selected: selectedBy, nodes, podIssues, distinctNames };
 }

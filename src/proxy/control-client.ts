@@ -97,6 +97,11 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     return this.agent;
   }
 
+  /** The stream's own connection (the replica that streams to this proxy), else the shared agent. */
+  private async streamReplica(): Promise<Client | Agent> {
+    return this.channel ?? this.dispatcher();
+  }
+
   private tlsOptions(): { ca: string; cert?: string; key?: string; minVersion: 'TLSv1.3' } {
     const material = this.held && (this.certificateNotAfter?.getTime() ?? 0) > Date.now() ? this.held : undefined;
     return { ca: this.trust, ...(material ? { cert: material.cert, key: material.key } : {}), minVersion: 'TLSv1.3' };
@@ -346,7 +351,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     void (async () => {
       try {
         const res = await request(`${this.options.url}/v1/ack`, {
-          method: 'POST', dispatcher: this.channel ?? await this.dispatcher(), headers: { 'content-type': 'application/json' },
+          method: 'POST', dispatcher: await this.streamReplica(), headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ proxy: this.options.proxyId, ...result } satisfies Ack),
         });
         await res.body.dump();
@@ -357,10 +362,8 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   }
 
   /**
-   * Posts one interval's traffic, in parts of about 256 KiB of JSON (the server takes at most
-   * 1 MiB a request), on the stream's own connection when there is one: that replica keeps the
-   * proxy's record while it streams, even after the pod left the topology (a finished Job's
-   * last report), where another replica reached through the Service may already have dropped it.
+   * Posts one interval's traffic in parts of about 256 KiB of JSON (the server takes 1 MiB), to
+   * the streaming replica: it keeps the proxy while it streams, even once its pod left (a Job's last report).
    */
   async reportTraffic(series: TrafficSeries[]): Promise<void> {
     const parts: TrafficSeries[][] = [[]];
@@ -377,7 +380,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     for (const [i, part] of parts.entries()) {
       try {
         const res = await request(`${this.options.url}/v1/traffic`, {
-          method: 'POST', dispatcher: this.channel ?? await this.dispatcher(), headers: { 'content-type': 'application/json' },
+          method: 'POST', dispatcher: await this.streamReplica(), headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ proxy: this.options.proxyId, series: part } satisfies TrafficReport), headersTimeout: 5000, bodyTimeout: 5000,
         });
         await res.body.dump();

@@ -23,7 +23,7 @@ export const ROOT = join(import.meta.dirname, '..');
 export const FORTIO = execFileSync('bash', [join(ROOT, 'scripts/bench-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('=')[1] as string;
 export const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
 const children: ChildProcess[] = [];
-export const ADDR = { origin: '127.0.50.1', client: '127.0.50.2', oneHop: '127.0.50.3', nginx: '127.0.50.4', haproxy: '127.0.50.5', floor: '127.0.50.6', floorFastify: '127.0.50.7' };
+export const ADDR = { origin: '127.0.50.1', client: '127.0.50.2', oneHop: '127.0.50.3', nginx: '127.0.50.4', haproxy: '127.0.50.5', floor: '127.0.50.6', floorFastify: '127.0.50.7', floorClient: '127.0.50.8', floorServer: '127.0.50.9' };
 export const NODE = join(ROOT, 'node_modules/node/bin/node');
 
 export function start(name: string, cpu: number, command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
@@ -102,13 +102,14 @@ export function startOrigin(): ChildProcess {
  * with certificates for their identities, started one after the other so each start → ready
  * is its own; `prefixes` run before node (e.g. entering a cgroup).
  */
-export async function meshedPair(program: string, prefixes: { server?: string[]; client?: string[] } = {}): Promise<{ server: Sidecar; client: Sidecar }> {
+export async function meshedPair(program: string, prefixes: { server?: string[]; client?: string[] } = {}): Promise<{ server: Sidecar; client: Sidecar; certDirs: { server: string; client: string } }> {
   const pki = createTestPki();
   const certs = (name: string, id: string) => { const d = join(dir, `certs-${name}`); mkdirSync(d, { recursive: true }); pki.issue(d, id, 24 * 3600_000); return d; };
   const configs = configsFor(true, ADDR.client);
-  const server = await sidecar(program, 'server', configs.get('shop/web-0'), ADDR.origin, certs('server', 'spiffe://cluster.local/ns/shop/sa/web'), ADDR.origin, prefixes.server);
-  const client = await sidecar(program, 'client', configs.get('shop/client-0'), ADDR.client, certs('client', 'spiffe://cluster.local/ns/shop/sa/client'), ADDR.origin, prefixes.client);
-  return { server, client };
+  const certDirs = { server: certs('server', 'spiffe://cluster.local/ns/shop/sa/web'), client: certs('client', 'spiffe://cluster.local/ns/shop/sa/client') };
+  const server = await sidecar(program, 'server', configs.get('shop/web-0'), ADDR.origin, certDirs.server, ADDR.origin, prefixes.server);
+  const client = await sidecar(program, 'client', configs.get('shop/client-0'), ADDR.client, certDirs.client, ADDR.origin, prefixes.client);
+  return { server, client, certDirs };
 }
 
 export async function waitHttp(url: string, headers: Record<string, string> = {}, everyMs = 100): Promise<void> {

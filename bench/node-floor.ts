@@ -9,15 +9,28 @@
  * route them (one wildcard route, no body parsing, the reply hijacked): what the framework
  * costs on its own.
  *
- *   node bench/node-floor.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT [--fastify]
+ * With `--tls-in DIR` it listens in TLS 1.3 and requires a client certificate signed by
+ * DIR/ca.pem (its own DIR/cert.pem, DIR/key.pem); with `--tls-out DIR` it reaches the upstream
+ * in TLS 1.3 with that certificate. Two of them make the floor of Skiff's mTLS pair: the same
+ * handshake, certificates (ECDSA P-256), protocol (HTTP/1.1 in TLS 1.3) and pooling, nothing else.
+ *
+ *   node bench/node-floor.ts LISTEN_HOST:PORT UPSTREAM_HOST:PORT [--fastify] [--tls-in DIR] [--tls-out DIR]
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify from 'fastify';
+import { createServer as createTlsServer } from 'node:https';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 
-const [listen = '127.0.0.1:8080', upstream = '127.0.0.1:8081', framework] = process.argv.slice(2);
+const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { fastify: { type: 'boolean' }, 'tls-in': { type: 'string' }, 'tls-out': { type: 'string' } } });
+const [listen = '127.0.0.1:8080', upstream = '127.0.0.1:8081'] = positionals;
+const material = (dir: string) => ({ cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')), ca: readFileSync(join(dir, 'ca.pem')), minVersion: 'TLSv1.3' as const });
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
-const pool = new Pool(`http://${upstream}`, { connections: 128 });
+const tlsOut = flags['tls-out'];
+const pool = tlsOut
+  ? new Pool(`https://${upstream}`, { connections: 128, connect: { ...material(tlsOut), servername: 'localhost', rejectUnauthorized: true, checkServerIdentity: () => undefined } })
+  : new Pool(`http://${upstream}`, { connections: 128 });
 
 function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
@@ -52,7 +65,12 @@ function proxy(req: IncomingMessage, res: ServerResponse): void {
 
 const colon = listen.lastIndexOf(':');
 const [host, port] = [listen.slice(0, colon), Number(listen.slice(colon + 1))];
-if (framework === '--fastify') {
+const tlsIn = flags['tls-in'];
+if (tlsIn) {
+  createTlsServer({ ...material(tlsIn), requestCert: true, rejectUnauthorized: true }, proxy).listen(port, host);
+} else if (flags.fastify) {
+  // Loaded only here, so the plain floor's start is Node, node:http and undici alone.
+  const { default: Fastify } = await import('fastify');
   const app = Fastify({ logger: false });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));

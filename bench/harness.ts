@@ -18,6 +18,7 @@ import { parseYamlText } from '../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../src/sources/files/snapshot.ts';
 import { translateAll } from '../src/translate/index.ts';
 import { createTestPki } from '../test/support/pki.ts';
+export { cpuSeconds } from './process-cpu.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const FORTIO = execFileSync('bash', [join(ROOT, 'scripts/bench-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('=')[1] as string;
@@ -127,13 +128,6 @@ export async function waitHttp(url: string, headers: Record<string, string> = {}
   throw new Error(`${url} never answered 200 (last: ${last})`);
 }
 
-export function cpuSeconds(pids: number[]): number {
-  const tick = 100;
-  return pids.reduce((sum, pid) => {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return sum + (Number(fields[11]) + Number(fields[12])) / tick;
-  }, 0);
-}
 
 /** MB: RSS, its private anonymous part, and peak RSS. */
 export function memoryOf(pid: number): { rss: number; anon: number; peak: number } {

@@ -16,7 +16,11 @@
 //   TCP_PORT (9092) and UDP_PORT (9093): line echo, `<caller>` → `<SERVICE_NAME> <caller>`,
 //                   the caller counted as received.
 //
-// Listens on PORT (9091), TCP_PORT and UDP_PORT, and calls nothing but what /call names.
+// Listens on PORT (9091), TCP_PORT and UDP_PORT (on POD_IP when set, as Skiff's local mode
+// runs pods on their own loopback addresses; a port already taken there is logged and left
+// out), and calls nothing but what /call names. With HTTP_PROXY set (local mode: the pod's
+// sidecar) HTTP calls go through it as any HTTP client uses a proxy: the absolute URL as the
+// request target, the authority as Host.
 import dgram from 'node:dgram';
 import dns from 'node:dns/promises';
 import http from 'node:http';
@@ -26,6 +30,8 @@ const name = process.env.SERVICE_NAME ?? 'app';
 const port = Number(process.env.PORT ?? 9091);
 const tcpPort = Number(process.env.TCP_PORT ?? 9092);
 const udpPort = Number(process.env.UDP_PORT ?? 9093);
+const host = process.env.POD_IP || undefined;
+const proxy = process.env.HTTP_PROXY ? new URL(process.env.HTTP_PROXY) : undefined;
 let metrics = { ReqReceived: [], RespSucceeded: [], RespFailed: [] };
 const agent = new http.Agent({ keepAlive: true });
 
@@ -90,12 +96,17 @@ function call(spec) {
   if (url.protocol === 'udp:') return callUdp(url);
   return new Promise((resolve) => {
     const body = typeof spec.body === 'string' ? spec.body : '';
-    const req = http.request(url, { method: spec.method ?? 'GET', agent, timeout: 10_000, headers: { ...(spec.headers ?? {}), ServiceName: name, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) } }, (res) => {
+    const headers = { ...(spec.headers ?? {}), ServiceName: name, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) };
+    const options = { method: spec.method ?? 'GET', agent, timeout: 10_000, headers };
+    const onResponse = (res) => {
       let text = '';
       res.on('data', (c) => { text += c; });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
       res.on('error', (err) => resolve({ error: err.message }));
-    });
+    };
+    const req = proxy && url.protocol === 'http:'
+      ? http.request({ ...options, host: proxy.hostname, port: Number(proxy.port || 80), path: url.href, headers: { ...headers, host: url.host } }, onResponse)
+      : http.request(url, options, onResponse);
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (err) => resolve({ error: err.message }));
     req.end(body);
@@ -132,7 +143,7 @@ http.createServer((req, res) => {
     }
     return send(res, 404, { error: `no ${req.method} ${path}` });
   });
-}).listen(port, () => console.log(`${name} listening on ${port}`));
+}).listen(port, host, () => console.log(`${name} listening on ${port}`));
 
 net.createServer((socket) => {
   let text = '';
@@ -148,7 +159,8 @@ net.createServer((socket) => {
     metrics.ReqReceived.push(caller);
     socket.write(`${name} ${caller}\n`);
   });
-}).listen(tcpPort, () => console.log(`${name} echoing TCP on ${tcpPort}`));
+}).on('error', (err) => console.log(`${name}: no TCP echo (${err.message})`))
+  .listen(tcpPort, host, () => console.log(`${name} echoing TCP on ${tcpPort}`));
 
 const udp = dgram.createSocket('udp4');
 udp.on('message', (m, from) => {
@@ -156,4 +168,5 @@ udp.on('message', (m, from) => {
   metrics.ReqReceived.push(caller);
   udp.send(`${name} ${caller}\n`, from.port, from.address);
 });
-udp.bind(udpPort, () => console.log(`${name} echoing UDP on ${udpPort}`));
+udp.on('error', (err) => console.log(`${name}: no UDP echo (${err.message})`));
+udp.bind(udpPort, host, () => console.log(`${name} echoing UDP on ${udpPort}`));

@@ -7,14 +7,9 @@ import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObj
 import { parseAllDocuments } from 'yaml';
 import { kubeRequest } from '../../src/check/kube-request.ts';
 import { APP_PORT, type Profile } from './scenario.ts';
+import type { MeshTarget } from './target.ts';
 
-export interface AppMetrics {
-  ReqReceived: string[];
-  RespSucceeded: unknown[];
-  RespFailed: unknown[];
-}
-
-export class Cluster {
+export class Cluster implements MeshTarget {
   private readonly kc: KubeConfig;
   private readonly objects: KubernetesObjectApi;
 
@@ -57,10 +52,12 @@ export class Cluster {
     return (await kubeRequest(this.kc, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`)).status === 200;
   }
 
-  async deploymentReady(namespace: string, name: string): Promise<boolean> {
+  async deploymentNotReady(namespace: string, name: string): Promise<string | undefined> {
     const r = await kubeRequest(this.kc, 'GET', `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`);
+    if (r.status !== 200) return `${name}: the API answered ${r.status}`;
     const d = r.body as { spec?: { replicas?: number }; status?: { readyReplicas?: number; updatedReplicas?: number } };
-    return r.status === 200 && (d.status?.readyReplicas ?? 0) >= (d.spec?.replicas ?? 1);
+    const [ready, wanted] = [d.status?.readyReplicas ?? 0, d.spec?.replicas ?? 1];
+    return ready >= wanted ? undefined : `${name}: ${ready} of ${wanted} replicas ready`;
   }
 
   /** A request to a sample app, from outside the mesh, through the API server's Service proxy. */
@@ -73,11 +70,5 @@ export class Cluster {
   async trafficMetrics(path: string): Promise<{ status: number; body: unknown }> {
     const r = await kubeRequest(this.kc, 'GET', `/apis/metrics.smi-spec.io/v1alpha1${path}`);
     return { status: r.status, body: r.body };
-  }
-
-  async metrics(namespace: string, app: string): Promise<AppMetrics> {
-    const r = await this.app(namespace, app, 'GET', '/metrics');
-    if (r.status !== 200) throw new Error(`${app} /metrics answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`);
-    return r.body as AppMetrics;
   }
 }

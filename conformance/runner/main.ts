@@ -1,36 +1,52 @@
 /**
  * `npm run conformance -- [--kubeconfig FILE] [--profile skiff] [--scenario NAME]… [--image IMAGE] [--json]`
- * Runs the SMI conformance scenarios against the cluster of the kubeconfig and prints the
- * report (or JSON). Exit 0 when every scenario run passed every step.
+ * `npm run conformance -- --local [--scenario NAME]… [--json]`
+ * Runs the SMI conformance scenarios against the cluster of the kubeconfig, or with `--local`
+ * against Skiff's local mode (`skiff up` on a fresh folder, profile `skiff-local`), and prints
+ * the report (or JSON). Exit 0 when every scenario run passed every step.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { Cluster } from './cluster.ts';
+import { LocalMesh } from './local.ts';
 import { renderReport, runScenario, type ScenarioResult } from './run.ts';
 import { CONFORMANCE_DIR, loadProfile, loadScenario } from './scenario.ts';
+import type { MeshTarget } from './target.ts';
 
 export const DEFAULT_APP_IMAGE = 'docker.io/library/node:24-alpine';
 
 export async function runConformance(argv: string[], out: (line: string) => void): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { kubeconfig: { type: 'string' }, profile: { type: 'string' }, scenario: { type: 'string', multiple: true }, image: { type: 'string' }, json: { type: 'boolean' }, 'step-timeout': { type: 'string' } },
+    options: { kubeconfig: { type: 'string' }, local: { type: 'boolean' }, profile: { type: 'string' }, scenario: { type: 'string', multiple: true }, image: { type: 'string' }, json: { type: 'boolean' }, 'step-timeout': { type: 'string' }, verbose: { type: 'boolean' } },
   });
-  const kc = new KubeConfig();
-  if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
-  else kc.loadFromDefault();
-  const profile = loadProfile(values.profile ?? 'skiff');
+  const profile = loadProfile(values.profile ?? (values.local ? 'skiff-local' : 'skiff'));
   const dir = join(CONFORMANCE_DIR, 'scenarios');
   const scenarios = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => loadScenario(join(dir, f)))
     .filter((s) => !values.scenario?.length || values.scenario.includes(s.name));
   const log = values.json ? (line: string) => process.stderr.write(`${line}\n`) : out;
+  let target: MeshTarget;
+  let local: LocalMesh | undefined;
+  if (values.local) {
+    target = local = await LocalMesh.start({ ...(values.verbose ? { log } : {}) });
+  } else {
+    const kc = new KubeConfig();
+    if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
+    else kc.loadFromDefault();
+    target = new Cluster(kc);
+  }
   const results: ScenarioResult[] = [];
-  for (const scenario of scenarios) {
-    results.push(await runScenario(scenario, {
-      kubeconfig: kc, profile, image: values.image ?? DEFAULT_APP_IMAGE, log,
-      ...(values['step-timeout'] ? { stepTimeoutMs: Number(values['step-timeout']) * 1000 } : {}),
-    }));
+  try {
+    for (const scenario of scenarios) {
+      results.push(await runScenario(scenario, {
+        target, profile, image: values.image ?? DEFAULT_APP_IMAGE, log,
+        ...(values['step-timeout'] ? { stepTimeoutMs: Number(values['step-timeout']) * 1000 } : {}),
+      }));
+    }
+  } finally {
+    await local?.stop();
   }
   if (values.json) out(JSON.stringify({ profile: profile.name, results }, null, 2));
   else for (const line of ['', ...renderReport(results)]) out(line);

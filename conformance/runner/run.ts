@@ -1,10 +1,10 @@
 /**
- * Runs scenarios against a cluster, as the upstream harness judges them: each scenario in a
- * fresh namespace, steps in order, stopped at the first failing step; passed = steps before
- * it; capability FULL (all passed), HALF (at least half), NONE.
+ * Runs scenarios against a mesh (a cluster, or Skiff's local mode), as the upstream harness
+ * judges them: each scenario in a fresh namespace, steps in order, stopped at the first
+ * failing step; passed = steps before it; capability FULL (all passed), HALF (at least
+ * half), NONE.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
-import { Cluster, type AppMetrics } from './cluster.ts';
+import { appMetrics, type AppMetrics, type MeshTarget } from './target.ts';
 import { appManifests, withNamespace, type Expectation, type MetricsStep, type Profile, type Scenario, type ShiftStep, type Step, type TrafficStep } from './scenario.ts';
 
 export interface StepResult { step: number; name: string; passed: boolean; durationMs: number; detail: string }
@@ -16,7 +16,8 @@ export interface ScenarioResult {
 }
 
 export interface RunOptions {
-  kubeconfig: KubeConfig;
+  /** The mesh under test: a cluster (cluster.ts) or Skiff's local mode (local.ts). */
+  target: MeshTarget;
   profile: Profile;
   /** The image the sample app runs in (plain Node 24). */
   image: string;
@@ -41,16 +42,16 @@ export function judge(expect: Expectation, from: string, seen: Map<string, AppMe
 }
 
 /** One attempt: reset every app's record, make the calls through `from`, read the records. */
-async function traffic(cluster: Cluster, ns: string, apps: string[], t: TrafficStep): Promise<string | undefined> {
-  for (const app of apps) await cluster.app(ns, app, 'DELETE', '/metrics');
+async function traffic(mesh: MeshTarget, ns: string, apps: string[], t: TrafficStep): Promise<string | undefined> {
+  for (const app of apps) await mesh.app(ns, app, 'DELETE', '/metrics');
   for (const call of t.calls) {
     for (let i = 0; i < (call.count ?? 1); i++) {
-      const r = await cluster.app(ns, t.from, 'POST', '/call', { url: withNamespace(call.url, ns), method: call.method ?? 'GET', headers: call.headers ?? {} });
+      const r = await mesh.app(ns, t.from, 'POST', '/call', { url: withNamespace(call.url, ns), method: call.method ?? 'GET', headers: call.headers ?? {} });
       if (r.status !== 200) return `${t.from} could not make the call (${r.status}): ${JSON.stringify(r.body).slice(0, 200)}`;
     }
   }
   const seen = new Map<string, AppMetrics>();
-  for (const app of apps) seen.set(app, await cluster.metrics(ns, app));
+  for (const app of apps) seen.set(app, await appMetrics(mesh, ns, app));
   return judge(t.expect, t.from, seen);
 }
 
@@ -68,7 +69,7 @@ export function judgeShift(expect: ShiftStep['expect'], answers: readonly string
 }
 
 /** One run of a shift: load through `from`, the change applied part-way, each answer noted. */
-async function shift(cluster: Cluster, ns: string, s: ShiftStep): Promise<string | undefined> {
+async function shift(mesh: MeshTarget, ns: string, s: ShiftStep): Promise<string | undefined> {
   const answers: string[] = [];
   let next = 0;
   let applying: Promise<void> | undefined;
@@ -78,7 +79,7 @@ async function shift(cluster: Cluster, ns: string, s: ShiftStep): Promise<string
       const slot = started + (next * 1000) / s.rate;
       next += 1;
       if (slot > Date.now()) await new Promise((r) => setTimeout(r, slot - Date.now()));
-      const r = await cluster.app(ns, s.from, 'POST', '/call', { url: withNamespace(s.url, ns), method: 'GET', headers: {} });
+      const r = await mesh.app(ns, s.from, 'POST', '/call', { url: withNamespace(s.url, ns), method: 'GET', headers: {} });
       const result = r.body as { status?: number; body?: string; error?: string };
       let answer = `failed: ${r.status} ${result.error ?? result.status ?? ''}`;
       if (r.status === 200 && result.status === 200) {
@@ -89,7 +90,7 @@ async function shift(cluster: Cluster, ns: string, s: ShiftStep): Promise<string
         }
       }
       answers.push(answer);
-      if (answers.length === s.afterCalls) applying = cluster.apply(withNamespace(s.apply, ns));
+      if (answers.length === s.afterCalls) applying = mesh.apply(withNamespace(s.apply, ns));
     }
   };
   await Promise.all(Array.from({ length: s.concurrency }, worker));
@@ -100,8 +101,8 @@ async function shift(cluster: Cluster, ns: string, s: ShiftStep): Promise<string
 type MetricsItem = { resource?: { name?: string }; edge?: { direction: string; side: string; resource: { name?: string } }; metrics: { name: string; value: string }[] };
 
 /** The TrafficMetrics answer holds an item for each expectation, with at least those values. */
-async function metrics(cluster: Cluster, ns: string, m: MetricsStep): Promise<string | undefined> {
-  const r = await cluster.trafficMetrics(withNamespace(m.path, ns));
+async function metrics(mesh: MeshTarget, ns: string, m: MetricsStep): Promise<string | undefined> {
+  const r = await mesh.trafficMetrics(withNamespace(m.path, ns));
   if (r.status !== 200) return `the TrafficMetrics API answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`;
   const body = r.body as { items?: MetricsItem[] } & MetricsItem;
   const items = body.items ?? [body];
@@ -118,26 +119,29 @@ async function metrics(cluster: Cluster, ns: string, m: MetricsStep): Promise<st
   return undefined;
 }
 
-async function runStep(cluster: Cluster, ns: string, apps: string[], step: Step, deadline: number): Promise<string | undefined> {
+async function runStep(mesh: MeshTarget, ns: string, apps: string[], step: Step, deadline: number): Promise<string | undefined> {
   let last: string | undefined = 'not tried';
   while (Date.now() < deadline) {
     try {
-      if ('crd' in step) last = (await cluster.crdExists(step.crd)) ? undefined : `CRD ${step.crd} not found`;
+      if ('crd' in step) last = (await mesh.crdExists(step.crd)) ? undefined : `CRD ${step.crd} not found`;
       else if ('ready' in step) {
         const waiting: string[] = [];
-        for (const app of step.ready) if (!(await cluster.deploymentReady(ns, `${app}-deployment`))) waiting.push(app);
-        last = waiting.length ? `not ready: ${waiting.join(', ')}` : undefined;
+        for (const app of step.ready) {
+          const why = await mesh.deploymentNotReady(ns, `${app}-deployment`);
+          if (why !== undefined) waiting.push(why);
+        }
+        last = waiting.length ? `not ready: ${waiting.join('; ')}` : undefined;
       } else if ('apply' in step) {
-        await cluster.apply(withNamespace(step.apply, ns));
-        last = (await cluster.exists(withNamespace(step.apply, ns))) ? undefined : 'the objects are not there after applying';
+        await mesh.apply(withNamespace(step.apply, ns));
+        last = (await mesh.exists(withNamespace(step.apply, ns))) ? undefined : 'the objects are not there after applying';
       } else if ('delete' in step) {
-        await cluster.delete(withNamespace(step.delete, ns));
-        last = (await cluster.exists(withNamespace(step.delete, ns))) ? 'the objects are still there' : undefined;
+        await mesh.delete(withNamespace(step.delete, ns));
+        last = (await mesh.exists(withNamespace(step.delete, ns))) ? 'the objects are still there' : undefined;
         // A deleted object is gone only when every document is: check each one.
-        if (!last) for (const doc of withNamespace(step.delete, ns).split(/^---$/m)) if (doc.trim() && (await cluster.exists(doc))) last = 'an object is still there';
-      } else if ('metrics' in step) last = await metrics(cluster, ns, step.metrics);
-      else if ('shift' in step) return await shift(cluster, ns, step.shift);
-      else last = await traffic(cluster, ns, apps, step.traffic);
+        if (!last) for (const doc of withNamespace(step.delete, ns).split(/^---$/m)) if (doc.trim() && (await mesh.exists(doc))) last = 'an object is still there';
+      } else if ('metrics' in step) last = await metrics(mesh, ns, step.metrics);
+      else if ('shift' in step) return await shift(mesh, ns, step.shift);
+      else last = await traffic(mesh, ns, apps, step.traffic);
     } catch (err) {
       last = (err as Error).message;
     }
@@ -154,22 +158,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     options.log?.(`${scenario.name} not claimed by the ${options.profile.name} profile: ${unclaimed}`);
     return { ...base, passed: 0, capability: 'NOT CLAIMED', steps: [], unclaimed };
   }
-  const cluster = new Cluster(options.kubeconfig);
+  const mesh = options.target;
   const ns = `smi-${scenario.name}-${Date.now().toString(36).slice(-5)}`.slice(0, 63);
   const apps = ['app-a', 'app-b', 'app-c'];
   const steps: StepResult[] = [];
-  await cluster.createNamespace(ns, options.profile, scenario.access);
+  await mesh.createNamespace(ns, options.profile, scenario.access);
   try {
     for (const [i, step] of scenario.steps.entries()) {
       const started = Date.now();
-      if ('ready' in step) await cluster.apply(appManifests(scenario.app, ns, options.profile, options.image));
-      const problem = await runStep(cluster, ns, apps, step, started + (options.stepTimeoutMs ?? 120_000));
+      if ('ready' in step) await mesh.apply(appManifests(scenario.app, ns, options.profile, options.image));
+      const problem = await runStep(mesh, ns, apps, step, started + (options.stepTimeoutMs ?? 120_000));
       steps.push({ step: i + 1, name: step.name, passed: problem === undefined, durationMs: Date.now() - started, detail: problem ?? 'ok' });
       options.log?.(`${scenario.name} ${String(i + 1).padStart(2, '0')} ${problem === undefined ? '✔' : '✘'} ${step.name}${problem ? `: ${problem}` : ''}`);
       if (problem !== undefined) break;
     }
   } finally {
-    await cluster.deleteNamespace(ns).catch(() => undefined);
+    await mesh.deleteNamespace(ns).catch(() => undefined);
   }
   const passed = steps.filter((s) => s.passed).length;
   return { ...base, passed, capability: passed === base.total ? 'FULL' : passed >= base.total / 2 ? 'HALF' : 'NONE', steps };

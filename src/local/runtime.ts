@@ -63,6 +63,10 @@ export class LocalRuntime {
   readonly traffic = new TrafficStore();
   private readonly localTraffic = localTraffic(this.controller, this.traffic);
   readonly pods = new Map<string, RunningPod>();
+  /** Pods on their way out, by key: a pod of the same key starts only once its predecessor stopped (same address and ports). */
+  private readonly stopping = new Map<string, Promise<void>>();
+  /** Counts reconciles: one that finds a newer one started after its await gives way to it. */
+  private reconciles = 0;
   readonly stats: LiveStats;
   problems: string[] = [];
   controlUrl = '';
@@ -145,17 +149,28 @@ export class LocalRuntime {
     this.stats.start();
   }
 
-  /** Starts pods that appeared, stops pods that went away, restarts apps whose template changed. */
+  /**
+   * Starts pods that appeared, stops pods that went away, restarts apps whose template changed.
+   * Folder changes can come faster than pods stop: every removal is decided before the first
+   * await, and a reconcile that finds a newer one started meanwhile stops there (the newer one
+   * holds the newer folder), so a stale folder state never removes or adds a pod.
+   */
   private async reconcile(snapshot: Snapshot): Promise<void> {
     if (this.options.controlPlaneOnly) return;
+    const generation = ++this.reconciles;
     const wanted = new Map(snapshot.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
-    for (const [key, running] of this.pods) {
+    const leaving: Promise<void>[] = [];
+    for (const [key, running] of [...this.pods]) {
       const next = wanted.get(key);
       const templateJson = JSON.stringify(this.templates.get(key) ?? {});
       if (next && templateJson === running.templateJson) continue;
       this.pods.delete(key);
-      await this.stopPod(running);
+      const stopped = this.stopPod(running).finally(() => { if (this.stopping.get(key) === stopped) this.stopping.delete(key); });
+      this.stopping.set(key, stopped);
+      leaving.push(stopped);
     }
+    await Promise.all(leaving);
+    if (generation !== this.reconciles) return;
     // Pods that serve ports start first; pods that only call others (no container ports)
     // start their apps once every new server is listening, so a client's first request
     // finds its servers up (docs/local-mode.md).
@@ -179,6 +194,8 @@ export class LocalRuntime {
   private async startPod(pod: RunningPod, template: Record<string, unknown>, snapshot: Snapshot, gate?: Promise<void>): Promise<void> {
     const { input } = pod;
     const id = `${input.namespace}/${input.name}`;
+    await this.stopping.get(id);
+    if (this.pods.get(id) !== pod) return;
     const dir = join(this.stateDir, 'pods', `${input.namespace}.${input.name}`);
     await mkdir(dir, { recursive: true });
     const ip = input.ip as string;
@@ -242,7 +259,7 @@ export class LocalRuntime {
   async stop(): Promise<void> {
     this.stats.stop();
     this.folder.stop();
-    await Promise.all([...this.pods.values()].map((p) => this.stopPod(p)));
+    await Promise.all([...[...this.pods.values()].map((p) => this.stopPod(p)), ...this.stopping.values()]);
     this.controller.stop();
     this.dashboard?.close();
     await this.distribution?.close();

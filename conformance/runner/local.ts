@@ -89,15 +89,14 @@ export class LocalMesh implements MeshTarget {
     }
     let exited = false;
     child.once('exit', () => { exited = true; });
-    for (let i = 0; i < 600; i++) {
-      if (exited) throw new Error(`skiff up ${dir} exited before it served /status: ${output.slice(-500)}`);
+    for (let i = 0; i < 600 && !exited; i++) {
       const named = /live status \(JSON\)\s+(http:\/\/127\.0\.0\.1:\d+)\/status/.exec(output)?.[1];
       if (named && (await call(`${named}/status`).then((r) => r.status === 200, () => false))) return new LocalMesh(dir, ownDir, named, child);
       await new Promise((r) => setTimeout(r, 100));
     }
     child.kill('SIGKILL');
     if (ownDir) rmSync(dir, { recursive: true, force: true });
-    throw new Error(`skiff up ${dir} did not serve /status within 60 s: ${output.slice(-500)}`);
+    throw new Error(`skiff up ${dir} ${exited ? 'exited before it served /status' : 'did not serve /status within 60 s'}: ${output.slice(-500)}`);
   }
 
   /** Stops `skiff up` as Ctrl-C does (every app and sidecar with it), at most 20 s before SIGKILL. */

@@ -111,9 +111,17 @@ export class LocalMesh implements MeshTarget {
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private fileOf(doc: Doc, namespace = doc.metadata?.namespace ?? 'default'): string {
-    if (doc.kind === 'Namespace') return join(this.dir, doc.metadata?.name as string, 'namespace.yaml');
-    return join(this.dir, namespace, `${(doc.kind as string).toLowerCase()}.${doc.metadata?.name as string}.yaml`);
+  /**
+   * Where an object lives in the folder: `<namespace>/<kind>.<name>.yaml` (a Namespace:
+   * `<name>/namespace.yaml`). Names an API server would refuse (not DNS subdomains, so never
+   * `..` or a slash) are refused here too, so no object is written outside the folder.
+   */
+  private fileOf(doc: Doc): string {
+    const [kind, name, namespace] = [String(doc.kind).toLowerCase(), String(doc.metadata?.name), doc.metadata?.namespace ?? 'default'];
+    for (const part of [kind, name, namespace]) {
+      if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(part) || part.includes('..')) throw new Error(`${doc.kind} ${name}: "${part}" is not a valid Kubernetes name`);
+    }
+    return doc.kind === 'Namespace' ? join(this.dir, name, 'namespace.yaml') : join(this.dir, namespace, `${kind}.${name}.yaml`);
   }
 
   async createNamespace(name: string, profile: Profile, access: 'strict' | 'permissive'): Promise<void> {
@@ -129,8 +137,8 @@ export class LocalMesh implements MeshTarget {
   async apply(text: string): Promise<void> {
     for (const doc of documents(text)) {
       const namespace = doc.metadata?.namespace ?? 'default';
-      if (doc.kind === 'ConfigMap') this.writeConfigMapFiles(namespace, doc);
       const file = this.fileOf(doc);
+      if (doc.kind === 'ConfigMap') this.writeConfigMapFiles(namespace, doc);
       mkdirSync(dirname(file), { recursive: true });
       // Whole files only: the folder's watcher never reads one half written.
       writeFileSync(`${file}.tmp`, stringify(this.withMountedFiles(namespace, doc)));
@@ -188,7 +196,8 @@ export class LocalMesh implements MeshTarget {
   private writeConfigMapFiles(namespace: string, doc: Doc): void {
     const folder = join(this.dir, namespace, `configmap.${doc.metadata?.name as string}`);
     mkdirSync(folder, { recursive: true });
-    for (const [key, value] of Object.entries(doc.data ?? {})) if (!key.includes('/') && key !== '..') writeFileSync(join(folder, key), value);
+    // ConfigMap keys are [-._a-zA-Z0-9]+ and never . or ..: a file name, never a path.
+    for (const [key, value] of Object.entries(doc.data ?? {})) if (/^[-._a-zA-Z0-9]+$/.test(key) && key !== '.' && key !== '..') writeFileSync(join(folder, key), value);
   }
 
   /**

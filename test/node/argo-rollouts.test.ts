@@ -114,7 +114,10 @@ describe('Argo Rollouts drives Skiff: SMI canary steps, analysis, promotion and 
       deepStrictEqual(failed.slice(0, 5), [], `${r.ns}: ${failed.length} of ${r.samples.length} requests failed`);
       const shares = sharesPerWeight(r.changes, r.samples, (h) => h.startsWith(`podinfo-${hash}-`));
       t.diagnostic(`${r.ns} (root ${r.root}): ${r.samples.length} requests, ${failed.length} failed; canary share per weight: ${shares.map((s) => `${s.canaryWeight}% → ${((100 * s.toCanary) / s.requests).toFixed(1)}% of ${s.requests}`).join(', ')}`);
-      for (const s of shares) ok(s.ok, `${r.ns}: at ${s.canaryWeight} % the canary answered ${s.toCanary} of ${s.requests} (σ ${s.sigma.toFixed(3)})`);
+      for (const s of shares) {
+        // On failure, the evidence: which requests went astray and when, the weights as the test saw them, the mesh's logs.
+        if (!s.ok) ok(false, `${r.ns}: at ${s.canaryWeight} % the canary answered ${s.toCanary} of ${s.requests} (σ ${s.sigma.toFixed(3)}); astray: ${JSON.stringify(s.strays)} in [${s.from}, ${s.to}]; weights seen: ${JSON.stringify(r.changes)}\n${await meshLogs(real, r)}`);
+      }
       ok(shares.some((s) => s.canaryWeight === 20) && shares.some((s) => s.canaryWeight === 50), `${r.ns}: both steps were judged: ${JSON.stringify(shares)}`);
     }));
   });

@@ -8,7 +8,11 @@
 export type Sample = [number, number, string];
 /** The canary's share of the split's weight from `t` on (as the test saw the TrafficSplit). */
 export interface WeightChange { t: number; canary: number }
-export interface StepShare { canaryWeight: number; from: number; to: number; requests: number; toCanary: number; sigma: number; ok: boolean }
+export interface StepShare {
+  canaryWeight: number; from: number; to: number; requests: number; toCanary: number; sigma: number; ok: boolean;
+  /** At 0 % or 100 %: the first few requests answered on the wrong side (evidence for a failure message). */
+  strays: Sample[];
+}
 
 /** Flagger's naming: the canary's pods are `<apex>-…`, the primary's `<apex>-primary-…`. */
 export const isCanaryPod = (host: string, apex: string) => host.startsWith(`${apex}-`) && !host.startsWith(`${apex}-primary-`);
@@ -31,7 +35,8 @@ export function sharesPerWeight(changes: readonly WeightChange[], samples: reado
     const sigma = Math.sqrt((p * (1 - p)) / inPeriod.length);
     const share = toCanary / inPeriod.length;
     const ok = p === 0 || p === 1 ? share === p : Math.abs(share - p) <= 4.5 * sigma;
-    out.push({ canaryWeight: change.canary, from, to: Math.min(to, inPeriod.at(-1)?.[0] ?? to), requests: inPeriod.length, toCanary, sigma, ok });
+    const strays = p === 0 || p === 1 ? inPeriod.filter(([, , host]) => isCanary(host) !== (p === 1)).slice(0, 5) : [];
+    out.push({ canaryWeight: change.canary, from, to: Math.min(to, inPeriod.at(-1)?.[0] ?? to), requests: inPeriod.length, toCanary, sigma, ok, strays });
   }
   return out;
 }

@@ -110,15 +110,19 @@ export interface FollowOptions {
 export async function follow(real: RealNode, w: Watched, o: FollowOptions): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   let started = false;
+  // When the poll before this one asked: the split still had its previous weight then.
+  let previousAsk: number | undefined;
   for (;;) {
+    const asked = Date.now();
     const s = (await real.cluster.api('GET', o.splitPath)).body as { spec?: { backends?: { service: string; weight: unknown }[] } };
     const canary = s.spec?.backends?.find((b) => b.service === o.canaryService);
     const total = (s.spec?.backends ?? []).reduce((n, b) => n + weightOf(b.weight), 0);
     const share = canary && total > 0 ? Math.round((100 * weightOf(canary.weight)) / total) : 0;
     if (w.changes.at(-1)?.canary !== share) {
-      w.changes.push({ t: Date.now(), canary: share });
+      w.changes.push({ t: Date.now(), canary: share, ...(previousAsk !== undefined && w.changes.length > 0 ? { notBefore: previousAsk } : {}) });
       o.onWeight?.(share);
     }
+    previousAsk = asked;
     w.samples.push(...await (await fetch(`http://${w.client}:8080/results`)).json() as Sample[]);
     const now = await o.phase();
     started ||= now.started;

@@ -6,8 +6,12 @@
 
 /** What the load client saw: [request start ms, status (0: no answer), hostname of the pod that answered]. */
 export type Sample = [number, number, string];
-/** The canary's share of the split's weight from `t` on (as the test saw the TrafficSplit). */
-export interface WeightChange { t: number; canary: number }
+/**
+ * The canary's share of the split's weight: seen by a poll that returned at `t`; the poll
+ * before it, which still saw the previous weight, asked at `notBefore` (so the change happened
+ * after it: requests before `notBefore` met the previous weight, as far as the API knew).
+ */
+export interface WeightChange { t: number; canary: number; notBefore?: number }
 export interface StepShare {
   canaryWeight: number; from: number; to: number; requests: number; toCanary: number; sigma: number; ok: boolean;
   /** At 0 % or 100 %: the first few requests answered on the wrong side (evidence for a failure message). */
@@ -18,8 +22,9 @@ export interface StepShare {
 export const isCanaryPod = (host: string, apex: string) => host.startsWith(`${apex}-`) && !host.startsWith(`${apex}-primary-`);
 
 /**
- * Per weight period (after `settleMs` for the change to reach the proxies, 1.5 s kept clear
- * of the next change, which the test sees up to a poll later than it happened): the share of answered requests the canary's pods answered, against the
+ * Per weight period (after `settleMs` for the change to reach the proxies, until the last
+ * poll that still saw it before the next change; 1.5 s before the next change when that is
+ * not known): the share of answered requests the canary's pods answered, against the
  * weight, within ±4.5σ of a binomial draw (exact at 0 % and 100 %). Periods with fewer than
  * 20 requests are left out.
  */
@@ -27,7 +32,10 @@ export function sharesPerWeight(changes: readonly WeightChange[], samples: reado
   const out: StepShare[] = [];
   for (const [i, change] of changes.entries()) {
     const from = change.t + settleMs;
-    const to = (changes[i + 1]?.t ?? Infinity) - 1500;
+    const next = changes[i + 1];
+    // Up to when the previous weight was surely in force: the last poll that still saw it
+    // (a slow poll on a busy machine can see a change seconds after it happened).
+    const to = next === undefined ? Infinity : (next.notBefore ?? next.t - 1500);
     const inPeriod = samples.filter(([t, status]) => t >= from && t < to && status !== 0);
     if (inPeriod.length < 20) continue;
     const toCanary = inPeriod.filter(([, , host]) => isCanary(host)).length;

@@ -128,7 +128,6 @@ export async function waitHttp(url: string, headers: Record<string, string> = {}
   throw new Error(`${url} never answered 200 (last: ${last})`);
 }
 
-
 /** MB: RSS, its private anonymous part, and peak RSS. */
 export function memoryOf(pid: number): { rss: number; anon: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -131,9 +131,10 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
         const r = fortio(t.url, rate, 16, DURATION);
         const used = cpuSeconds(t.pids) - before;
         if (t.hops === 0) direct = r;
-        cpuPer1k.set(t.name, used / (r.count / 1000));
+        const perThousand = used / (r.count / 1000);
+        cpuPer1k.set(t.name, perThousand);
         const added = direct && t.hops > 0 ? `added/hop p50 ${((r.p50 - direct.p50) / t.hops).toFixed(3)} p90 ${((r.p90 - direct.p90) / t.hops).toFixed(3)} p99 ${((r.p99 - direct.p99) / t.hops).toFixed(3)}` : '';
-        console.log(`  ${t.name.padEnd(22)} ${fmt(r.p50)} ${fmt(r.p90)} ${fmt(r.p99)} ${fmt(r.max)}  qps ${r.qps.toFixed(0).padStart(5)} errors ${r.errors}  ${added}${t.pids.length ? `  cpu ${(used / (r.count / 1000)).toFixed(3)} s/1k` : ''}`);
+        console.log(`  ${t.name.padEnd(22)} ${fmt(r.p50)} ${fmt(r.p90)} ${fmt(r.p99)} ${fmt(r.max)}  qps ${r.qps.toFixed(0).padStart(5)} errors ${r.errors}  ${added}${t.pids.length ? `  cpu ${perThousand.toFixed(3)} s/1k` : ''}`);
       }
       const times = (pair: string, one: string) => ((cpuPer1k.get(pair) ?? NaN) / (cpuPer1k.get(one) ?? NaN)).toFixed(2);
       console.log(`  CPU of the mTLS pair ÷ one plain hop: skiff ${times('skiff mTLS (2 hops)', 'skiff 1 hop (plain)')}×, node floor ${times('node floor mTLS pair', 'node floor (1 hop)')}× (target for skiff: ≤ 2×)`);

@@ -21,7 +21,6 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
-import { cpuSeconds } from './process-cpu.ts';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { Client, request } from 'undici';
 import type { ProxyConfig } from '../src/config/index.ts';
@@ -32,6 +31,7 @@ import { backoffMs } from '../src/lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/x509.ts';
 import { buildTopology } from '../src/model/index.ts';
 import { readConfigStream } from './config-stream.ts';
+import { cpuSeconds } from './process-cpu.ts';
 import { generate, NAMESPACES, PODS_PER_SERVICE, SERVICES_PER_NS, withCanaryWeight } from './generate-mesh.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 5000);
@@ -168,7 +168,6 @@ async function worker(): Promise<void> {
     });
   }
 }
-
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;

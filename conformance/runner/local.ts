@@ -62,15 +62,16 @@ export class LocalMesh implements MeshTarget {
   private readonly ownDir: boolean;
   private readonly debugUrl: string;
   private readonly child: ChildProcess;
-  private exited = false;
 
   private constructor(dir: string, ownDir: boolean, debugUrl: string, child: ChildProcess) {
     this.dir = dir;
     this.ownDir = ownDir;
     this.debugUrl = debugUrl;
     this.child = child;
-    if (child.exitCode !== null) this.exited = true;
-    child.once('exit', () => { this.exited = true; });
+  }
+
+  private get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
   /** Starts `skiff up` on a folder and waits until it names its status port and that answers (at most 60 s). */

@@ -31,3 +31,23 @@ test('a request whose signature does not match its key is refused', () => {
   throws(() => readCsr(csr), /does not verify/);
   throws(() => readCsr('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----'));
 });
+
+test('serial numbers are minimal positive DER INTEGERs, or OpenSSL refuses the certificate', () => {
+  const keys = generateKeyPair();
+  const now = Date.now();
+  const make = (serial?: Buffer) => createCertificate({ commonName: 'x', publicKey: keys.publicKey, notBefore: new Date(now - 60_000), notAfter: new Date(now + hour), isCA: true, ...(serial ? { serial } : {}) }, undefined, keys.privateKey);
+  // The serials a random 16 bytes could start with that used to come out non-minimal or negative.
+  for (const [bytes, hex] of [['0010aa', '10AA'], ['0000ff', 'FF'], ['80', '80'], ['ff01', 'FF01'], ['7f', '7F']] as const) {
+    equal(new X509Certificate(make(Buffer.from(bytes, 'hex'))).serialNumber, hex, bytes);
+  }
+  throws(() => make(Buffer.from('0000', 'hex')), /positive/);
+  // The default: random, 16 bytes in DER, never padded.
+  const serials = new Set<string>();
+  for (let i = 0; i < 300; i++) {
+    const serial = new X509Certificate(make()).serialNumber;
+    equal(serial.length, 32);
+    ok(/^[4-7]/.test(serial), serial);
+    serials.add(serial);
+  }
+  equal(serials.size, 300);
+});

@@ -34,6 +34,8 @@ export interface CertificateRequest {
   pathLength?: number;
   /** Subject organisation; default "skiff" (Kubernetes reads it as the user's group). */
   organization?: string;
+  /** Serial number bytes (unsigned, big-endian); default 16 random bytes. */
+  serial?: Buffer;
 }
 
 export interface Issuer {
@@ -107,10 +109,29 @@ function extensions(req: CertificateRequest, issuer: Issuer | undefined): forge.
   return (pki as unknown as { certificateExtensionsToAsn1(e: unknown[]): forge.asn1.Asn1 }).certificateExtensionsToAsn1(holder.extensions);
 }
 
+/**
+ * A positive serial number as the contents of a DER INTEGER: minimal (no leading zero byte
+ * unless the next byte has its top bit set), as RFC 5280 and OpenSSL require. A random serial
+ * whose first byte happened to be zero was refused by OpenSSL ("illegal padding") once in 256.
+ */
+export function serialInteger(serial: Buffer): Buffer {
+  let start = 0;
+  while (start < serial.length - 1 && serial[start] === 0) start++;
+  const bytes = serial.subarray(start);
+  if (bytes.length === 0 || (bytes.length === 1 && bytes[0] === 0)) throw new Error('a certificate serial number must be positive');
+  return ((bytes[0] as number) & 0x80) === 0 ? bytes : Buffer.concat([Buffer.from([0]), bytes]);
+}
+
+/** 16 random bytes with 126 bits of entropy, always positive and always 16 bytes long in DER. */
+function randomSerial(): Buffer {
+  const serial = randomBytes(16);
+  serial[0] = ((serial[0] as number) & 0x3f) | 0x40;
+  return serial;
+}
+
 /** Builds and signs a certificate; self-signed when no issuer is given. Returns PEM. */
 export function createCertificate(req: CertificateRequest, issuer?: Issuer, signingKey?: KeyObject): string {
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] as number) & 0x7f; // a positive INTEGER
+  const serial = serialInteger(req.serial ?? randomSerial());
   const tbs = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(2).getBytes())]),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, serial.toString('binary')),

@@ -22,7 +22,7 @@ import { applyDelta, checkCertificateResponse, checkSubscribeAnswer, CONFIG_EVEN
 import { backoffMs, ShortenableWait } from '../lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
-import { CA_FILE, CERT_FILE, KEY_FILE } from './tls-material.ts';
+import { CA_FILE, CERT_FILE, checkTlsMaterial, KEY_FILE } from './tls-material.ts';
 import { X509Certificate } from 'node:crypto';
 
 export interface ControlClientOptions {
@@ -130,15 +130,23 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
       throw new Error(`certificate request refused (${res.statusCode}): ${typeof reason === 'string' ? reason : checked.ok ? 'no certificate' : checked.problem}`);
     }
     const body = checked.value;
+    const keyPem = privateKeyPem(keys.privateKey);
+    // What the control plane sent must load before it replaces anything: a certificate OpenSSL
+    // refuses, or one for another key, is refused here and asked for again.
+    try {
+      checkTlsMaterial({ certPem: body.certificate, keyPem, caPem: body.trustBundle }, 0);
+    } catch (err) {
+      throw new Error(`certificate from the control plane refused: ${(err as Error).message}`);
+    }
     const dir = this.options.certDir;
-    await writeFile(join(dir, `${KEY_FILE}.tmp`), privateKeyPem(keys.privateKey), { mode: 0o600 });
+    await writeFile(join(dir, `${KEY_FILE}.tmp`), keyPem, { mode: 0o600 });
     await writeFile(join(dir, `${CERT_FILE}.tmp`), body.certificate);
     await writeFile(join(dir, `${CA_FILE}.tmp`), body.trustBundle);
     await rename(join(dir, `${CA_FILE}.tmp`), join(dir, CA_FILE));
     await rename(join(dir, `${KEY_FILE}.tmp`), join(dir, KEY_FILE));
     await rename(join(dir, `${CERT_FILE}.tmp`), join(dir, CERT_FILE));
     this.trust = body.trustBundle;
-    this.held = { cert: body.certificate, key: privateKeyPem(keys.privateKey) };
+    this.held = { cert: body.certificate, key: keyPem };
     this.certificateNotAfter = new Date(body.notAfter);
     this.resetAgent();
     this.log('certificate-issued', { notAfter: body.notAfter });

@@ -35,15 +35,24 @@ export function serverContextOptions(material: Pick<TlsMaterial, 'certPem' | 'ke
 
 /** Loads and checks one set of files. Throws with a readable message when they do not fit. */
 export async function loadTlsMaterial(dir: string, generation: number): Promise<TlsMaterial> {
-  const [certPem, keyPem, caPem] = await Promise.all([CERT_FILE, KEY_FILE, CA_FILE].map((f) => readFile(join(dir, f), 'utf8')));
-  const cert = new X509Certificate(certPem as string);
-  if (!cert.checkPrivateKey(createPrivateKey(keyPem as string))) throw new Error(`${KEY_FILE} does not belong to ${CERT_FILE}`);
+  const [certPem, keyPem, caPem] = await Promise.all([CERT_FILE, KEY_FILE, CA_FILE].map((f) => readFile(join(dir, f), 'utf8'))) as [string, string, string];
+  return checkTlsMaterial({ certPem, keyPem, caPem }, generation);
+}
+
+/**
+ * Checks one set: the key matches the certificate, which names one workload SPIFFE ID, chains
+ * to the bundle and loads in OpenSSL. Throws with a readable message when they do not fit.
+ */
+export function checkTlsMaterial(set: Pick<TlsMaterial, 'certPem' | 'keyPem' | 'caPem'>, generation: number): TlsMaterial {
+  const { certPem, keyPem, caPem } = set;
+  const cert = new X509Certificate(certPem);
+  if (!cert.checkPrivateKey(createPrivateKey(keyPem))) throw new Error(`${KEY_FILE} does not belong to ${CERT_FILE}`);
   const checked = certificateIdentity(cert.subjectAltName);
   if ('problem' in checked) throw new Error(`${CERT_FILE}: ${checked.problem}`);
   const identity = checked.identity;
-  const roots = (caPem as string).split(/(?=-----BEGIN CERTIFICATE-----)/).filter((p) => p.includes('BEGIN CERTIFICATE')).map((p) => new X509Certificate(p));
+  const roots = caPem.split(/(?=-----BEGIN CERTIFICATE-----)/).filter((p) => p.includes('BEGIN CERTIFICATE')).map((p) => new X509Certificate(p));
   if (!roots.some((root) => cert.checkIssued(root) && cert.verify(root.publicKey))) throw new Error(`${CERT_FILE} is not signed by a certificate in ${CA_FILE}`);
-  const material = { certPem: certPem as string, keyPem: keyPem as string, caPem: caPem as string, identity, notAfter: new Date(cert.validTo), generation };
+  const material = { certPem, keyPem, caPem, identity, notAfter: new Date(cert.validTo), generation };
   // OpenSSL must accept the set too; a set it refuses never replaces the last good one.
   tls.createSecureContext(serverContextOptions(material));
   return material;

@@ -2,14 +2,15 @@
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { issue, formatIssue, type Issue } from '../errors/issue.ts';
-import { captureRules, type CaptureSettings } from '../capture/rules.ts';
+import { captureRules, parseUdpRelayPorts, type CaptureSettings } from '../capture/rules.ts';
 import { readCidrs, readPorts, readProxyUid } from '../inject/settings.ts';
 import { PORTS } from '../lib/ports.ts';
 
 export const CAPTURE_USAGE = `Usage: skiff capture --proxy-uid UID [options]
 
 Installs iptables rules (nat table, chains SKIFF_INBOUND and SKIFF_OUTPUT) in the current
-network namespace so that TCP into and out of the pod goes through the Skiff sidecar. Run
+network namespace so that TCP into and out of the pod, and datagrams to its declared UDP ports, go
+through the Skiff sidecar. Run
 twice, it changes nothing. Needs root with NET_ADMIN and NET_RAW.
 
   --proxy-uid UID              the proxy's user id: its own traffic is not captured
@@ -18,6 +19,8 @@ twice, it changes nothing. Needs root with NET_ADMIN and NET_RAW.
   --skip-inbound-ports LIST    e.g. 15021,9000-9100: reach the application directly
   --skip-outbound-ports LIST   leave the pod directly
   --skip-outbound-cidrs LIST   e.g. 10.0.0.1/32,192.168.0.0/16
+  --inbound-udp LIST           APP:RELAY,… e.g. 53:15300: the pod's UDP port APP goes to the
+                               sidecar's relay port RELAY (chain SKIFF_INBOUND_UDP)
   --iptables nft|legacy        backend (default: nft when the kernel supports it, else legacy)
   --dry-run                    print the rules instead of installing them`;
 
@@ -41,7 +44,7 @@ export async function runCapture(argv: string[], out: (line: string) => void): P
     args: argv,
     options: {
       'proxy-uid': { type: 'string' }, 'inbound-port': { type: 'string' }, 'outbound-port': { type: 'string' }, 'skip-inbound-ports': { type: 'string' },
-      'skip-outbound-ports': { type: 'string' }, 'skip-outbound-cidrs': { type: 'string' }, iptables: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'skip-outbound-ports': { type: 'string' }, 'skip-outbound-cidrs': { type: 'string' }, 'inbound-udp': { type: 'string' }, iptables: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help || values['proxy-uid'] === undefined) {
@@ -56,6 +59,14 @@ export async function runCapture(argv: string[], out: (line: string) => void): P
     skipInboundPorts: readPorts('--skip-inbound-ports', values['skip-inbound-ports'], issues),
     skipOutboundPorts: readPorts('--skip-outbound-ports', values['skip-outbound-ports'], issues),
     skipOutboundCidrs: readCidrs('--skip-outbound-cidrs', values['skip-outbound-cidrs'], issues),
+    inboundUdp: (() => {
+      try {
+        return parseUdpRelayPorts(values['inbound-udp'] ?? '');
+      } catch (err) {
+        issues.push(issue('SKIFF_E_INJECT_ANNOTATION', '--inbound-udp', (err as Error).message));
+        return new Map<number, number>();
+      }
+    })(),
   };
   if (issues.length > 0) {
     for (const i of issues) process.stderr.write(`skiff capture: ${formatIssue(i)}\n`);

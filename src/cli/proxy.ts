@@ -1,4 +1,5 @@
 /** `skiff proxy`: runs the sidecar. */
+import { parseUdpRelayPorts } from '../capture/rules.ts';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -28,6 +29,8 @@ control plane (which also issues its certificate).
   --capture              iptables (\`skiff capture\`) sends the pod's traffic here: route each outbound
                          connection by its original destination, pass non-mesh destinations through
   --probe-paths LIST     PORT:PATH,… of the application's HTTP probes: plaintext GET/HEAD allowed
+  --inbound-udp LIST     APP:RELAY,… the UDP ports \`skiff capture --inbound-udp\` sends to relay ports:
+                         their datagrams are relayed under the UDP access rules
   --access-log RATE      share of requests to log, 0 to 1 (default 0)
   --traffic-report-interval MS  how often traffic is reported to the control plane, 1000–60000
                          (default ${REPORT_INTERVAL_MS}; local mode reports every second for its live views)`;
@@ -45,7 +48,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     args: argv,
     options: {
       config: { type: 'string' }, certs: { type: 'string' }, control: { type: 'string' }, 'proxy-id': { type: 'string' }, 'trust-bundle': { type: 'string' }, 'bootstrap-token-file': { type: 'string' }, inbound: { type: 'string' }, outbound: { type: 'string' }, admin: { type: 'string' }, health: { type: 'string' },
-      'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, capture: { type: 'boolean' }, 'probe-paths': { type: 'string' }, 'access-log': { type: 'string' }, 'traffic-report-interval': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, capture: { type: 'boolean' }, 'probe-paths': { type: 'string' }, 'inbound-udp': { type: 'string' }, 'access-log': { type: 'string' }, 'traffic-report-interval': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const controlled = values.control !== undefined && values['proxy-id'] !== undefined && values.certs !== undefined && values['trust-bundle'] !== undefined;
@@ -56,6 +59,13 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
   const reportMs = Number(values['traffic-report-interval'] ?? REPORT_INTERVAL_MS);
   if (!Number.isInteger(reportMs) || reportMs < 1000 || reportMs > 60_000) {
     process.stderr.write(`skiff proxy: --traffic-report-interval must be a whole number of milliseconds from 1000 to 60000\n`);
+    return 2;
+  }
+  let inboundUdp: Map<number, number>;
+  try {
+    inboundUdp = parseUdpRelayPorts(values['inbound-udp'] ?? '');
+  } catch (err) {
+    process.stderr.write(`skiff proxy: --inbound-udp: ${(err as Error).message}\n`);
     return 2;
   }
   const log = pino({ base: { component: 'skiff-proxy', proxy: values['proxy-id'] } }, pino.destination(2));
@@ -85,6 +95,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     ...(values['tcp-forward-host'] ? { tcpForwardHost: values['tcp-forward-host'] } : {}),
     capture: values.capture ?? false,
     probePaths: (values['probe-paths'] ?? '').split(',').filter((p) => /^[0-9]{1,5}:\//.test(p)),
+    inboundUdp,
     accessLog: { sample: Number(values['access-log'] ?? 0) },
     trafficReportMs: reportMs,
     log: (event, detail) => log.info({ event, ...detail }),

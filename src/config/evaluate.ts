@@ -4,7 +4,7 @@
  * outbound side. Everything is compiled once per config; deciding allocates nothing.
  */
 import { compileFullMatch, type FullMatcher } from '../lib/regex.ts';
-import type { AccessRule, HttpMatch, InboundConfig, OutboundPort, PortProtocol, Route } from './types.ts';
+import type { AccessRule, HttpMatch, InboundConfig, InboundProtocol, OutboundPort, Route } from './types.ts';
 
 export interface RequestFacts {
   method: string;
@@ -60,7 +60,7 @@ interface CompiledRule {
  * the caller must be authenticated (mTLS) and some rule must allow the identity, port,
  * protocol and, for HTTP rules, the request.
  */
-export function compileInbound(inbound: InboundConfig): (identity: string | undefined, port: number, protocol: PortProtocol, request?: RequestFacts) => AccessDecision {
+export function compileInbound(inbound: InboundConfig): (identity: string | undefined, port: number, protocol: InboundProtocol, request?: RequestFacts) => AccessDecision {
   const rules: CompiledRule[] = inbound.rules.map((rule) => ({
     rule,
     sources: new Set(rule.sources),
@@ -84,10 +84,20 @@ export function compileInbound(inbound: InboundConfig): (identity: string | unde
     return {
       allowed: false,
       reason: identityKnown
-        ? `no TrafficTarget allows ${identity} this ${protocol === 'http' ? 'route' : 'connection'} on port ${port}`
+        ? `no TrafficTarget allows ${identity} this ${protocol === 'http' ? 'route' : protocol === 'udp' ? 'datagram' : 'connection'} on port ${port}`
         : `no TrafficTarget allows ${identity}`,
     };
   };
+}
+
+/**
+ * The identity a datagram's source address stands for (inbound `datagramSources`), or
+ * undefined: an address no rule lets send UDP is no identity at all.
+ */
+export function compileDatagramSources(inbound: InboundConfig): (address: string) => string | undefined {
+  const byAddress = new Map<string, string>();
+  for (const source of inbound.datagramSources ?? []) for (const address of source.addresses) byAddress.set(address, source.identity);
+  return (address) => byAddress.get(address.startsWith('::ffff:') ? address.slice(7) : address);
 }
 
 /** Picks the route of an outbound port for a request: the first whose `match` and `require` both match. */

@@ -21,6 +21,10 @@ export type AccessMode = Static<typeof AccessModeSchema>;
 export const PortProtocolSchema = Type.Union([Type.Literal('http'), Type.Literal('tcp')]);
 export type PortProtocol = Static<typeof PortProtocolSchema>;
 
+/** What a pod's port takes in: its HTTP and TCP connections come over mTLS, its UDP datagrams through the sidecar's relay. */
+export const InboundProtocolSchema = Type.Union([Type.Literal('http'), Type.Literal('tcp'), Type.Literal('udp')]);
+export type InboundProtocol = Static<typeof InboundProtocolSchema>;
+
 export const HttpMatchSchema = Type.Object({
   name: str('`<HTTPRouteGroup>/<match name>`; the `route` label of metrics.'),
   pathRegex: Type.Optional(str('RE2, matched against the whole path without the query.')),
@@ -51,7 +55,7 @@ export type RateLimit = Static<typeof RateLimitSchema>;
 
 export const InboundPortSchema = Type.Object({
   port: portNumber('The application\'s port on the pod (a Service targetPort).'),
-  protocol: PortProtocolSchema,
+  protocol: InboundProtocolSchema,
   services: Type.Array(Type.String(), { description: 'Services (`ns/name`) that send traffic to this port.' }),
   rateLimit: Type.Optional(RateLimitSchema),
 }, closed);
@@ -61,7 +65,7 @@ export const AccessRuleSchema = Type.Object({
   via: str('The TrafficTarget (`ns/name`) this rule comes from; named in denials and metrics.'),
   sources: Type.Array(Type.String()),
   ports: Type.Optional(Type.Array(portNumber('A target port.'), { description: 'Absent = every port.' })),
-  protocols: Type.Array(PortProtocolSchema),
+  protocols: Type.Array(InboundProtocolSchema),
   http: Type.Optional(Type.Array(HttpMatchSchema)),
 }, {
   ...closed,
@@ -73,6 +77,12 @@ export const InboundConfigSchema = Type.Object({
   accessMode: AccessModeSchema,
   ports: Type.Array(InboundPortSchema),
   rules: Type.Array(AccessRuleSchema),
+  datagramSources: Type.Optional(Type.Array(Type.Object({
+    identity: Type.String(),
+    addresses: Type.Array(Type.String()),
+  }, closed), {
+    description: 'The pod addresses of each identity a rule lets send UDP, sorted: a datagram carries no certificate, so in a strict namespace its source address stands for its identity. Absent when no rule allows UDP.',
+  })),
 }, closed);
 export type InboundConfig = Static<typeof InboundConfigSchema>;
 

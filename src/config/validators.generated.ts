@@ -4,7 +4,7 @@
 /* eslint-disable */
 
 export const validateProxyConfig = validate10;
-const schema11 = {"type":"object","required":["schema","hash","mesh","proxy","inbound","outbound"],"properties":{"schema":{"type":"string","const":"skiff.dev/proxy-config/v2"},"hash":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256 over everything else: equal hashes mean equal configs."},"mesh":{"type":"object","required":["trustDomain","clusterDomain"],"properties":{"trustDomain":{"type":"string"},"clusterDomain":{"type":"string"}},"additionalProperties":false},"proxy":{"type":"object","required":["id","namespace","pod","serviceAccount","identity","workload"],"properties":{"id":{"type":"string","description":"`<namespace>/<pod>`."},"namespace":{"type":"string"},"pod":{"type":"string"},"serviceAccount":{"type":"string"},"identity":{"type":"string","description":"`spiffe://<trust domain>/ns/<namespace>/sa/<service account>`."},"workload":{"type":"object","required":["kind","name"],"properties":{"kind":{"type":"string"},"name":{"type":"string"}},"additionalProperties":false,"description":"A workload: its kind (Deployment, StatefulSet, …) and name."}},"additionalProperties":false},"inbound":{"type":"object","required":["accessMode","ports","rules"],"properties":{"accessMode":{"anyOf":[{"type":"string","const":"permissive"},{"type":"string","const":"strict"}]},"ports":{"type":"array","items":{"type":"object","required":["port","protocol","services"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The application's port on the pod (a Service targetPort)."},"protocol":{"anyOf":[{"type":"string","const":"http"},{"type":"string","const":"tcp"}]},"services":{"type":"array","items":{"type":"string"},"description":"Services (`ns/name`) that send traffic to this port."},"rateLimit":{"type":"object","required":["requestsPerSecond","burst","perCaller"],"properties":{"requestsPerSecond":{"type":"number","exclusiveMinimum":0},"burst":{"type":"integer","minimum":1},"perCaller":{"type":"boolean","description":"One bucket per caller identity (plaintext callers share one) instead of one for all."}},"additionalProperties":false,"description":"A token bucket; beyond it the proxy answers 429."}},"additionalProperties":false}},"rules":{"type":"array","items":{"type":"object","required":["via","sources","protocols"],"properties":{"via":{"type":"string","description":"The TrafficTarget (`ns/name`) this rule comes from; named in denials and metrics."},"sources":{"type":"array","items":{"type":"string"}},"ports":{"type":"array","items":{"type":"integer","minimum":1,"maximum":65535,"description":"A target port."},"description":"Absent = every port."},"protocols":{"type":"array","items":{"anyOf":[{"type":"string","const":"http"},{"type":"string","const":"tcp"}]}},"http":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","description":"`<HTTPRouteGroup>/<match name>`; the `route` label of metrics."},"pathRegex":{"type":"string","description":"RE2, matched against the whole path without the query."},"methods":{"type":"array","items":{"type":"string"},"description":"Upper-case methods; absent means any method."},"headers":{"type":"array","items":{"type":"object","required":["name","regex"],"properties":{"name":{"type":"string","description":"Lower-case header name."},"regex":{"type":"string","description":"RE2 matched against the whole value."}},"additionalProperties":false},"description":"Each must be present and match."}},"additionalProperties":false,"description":"An HTTP request match. All given parts must match (AND); a list of matches is an OR."}}},"additionalProperties":false,"description":"One way in: allowed when some rule has the identity in `sources`, the port in `ports`, the protocol in `protocols` and, when `http` is present, the request matching one of its matches."}}},"additionalProperties":false},"outbound":{"type":"object","required":["services","clusters"],"properties":{"services":{"type":"array","items":{"type":"object","required":["namespace","name","ports"],"properties":{"namespace":{"type":"string"},"name":{"type":"string"},"clusterIP":{"type":"string"},"ports":{"type":"array","items":{"type":"object","required":["port","protocol","routes"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The Service port clients call."},"protocol":{"anyOf":[{"type":"string","const":"http"},{"type":"string","const":"tcp"}]},"routes":{"type":"array","items":{"type":"object","required":["name","backends","policy"],"properties":{"name":{"type":"string"},"split":{"type":"string","description":"The TrafficSplit (`ns/name`) that produced this route, if any."},"match":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","description":"`<HTTPRouteGroup>/<match name>`; the `route` label of metrics."},"pathRegex":{"type":"string","description":"RE2, matched against the whole path without the query."},"methods":{"type":"array","items":{"type":"string"},"description":"Upper-case methods; absent means any method."},"headers":{"type":"array","items":{"type":"object","required":["name","regex"],"properties":{"name":{"type":"string","description":"Lower-case header name."},"regex":{"type":"string","description":"RE2 matched against the whole value."}},"additionalProperties":false},"description":"Each must be present and match."}},"additionalProperties":false,"description":"An HTTP request match. All given parts must match (AND); a list of matches is an OR."},"description":"Absent: matches every request."},"require":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","description":"`<HTTPRouteGroup>/<match name>`; the `route` label of metrics."},"pathRegex":{"type":"string","description":"RE2, matched against the whole path without the query."},"methods":{"type":"array","items":{"type":"string"},"description":"Upper-case methods; absent means any method."},"headers":{"type":"array","items":{"type":"object","required":["name","regex"],"properties":{"name":{"type":"string","description":"Lower-case header name."},"regex":{"type":"string","description":"RE2 matched against the whole value."}},"additionalProperties":false},"description":"Each must be present and match."}},"additionalProperties":false,"description":"An HTTP request match. All given parts must match (AND); a list of matches is an OR."},"description":"The request must also match one of these (a TrafficPolicy route); absent: no further condition."},"backends":{"type":"array","items":{"type":"object","required":["cluster","weight"],"properties":{"cluster":{"type":"string","description":"Name of a cluster in `outbound.clusters`."},"weight":{"type":"integer","minimum":0,"description":"Relative weight; the proxy picks per request. 0 = never picked."}},"additionalProperties":false},"description":"Empty, or every weight 0: the proxy answers 503 with a reason."},"policy":{"type":"object","required":["timeoutMs","perTryTimeoutMs","retry"],"properties":{"timeoutMs":{"type":"integer","minimum":0,"description":"Until the response starts, retries included (504 after it); 0 = no limit. A started response (a stream) is then bounded by the stream idle time."},"perTryTimeoutMs":{"type":"integer","minimum":0,"description":"Each attempt; 0 = no limit."},"streamIdleMs":{"type":"integer","minimum":0,"description":"A started response (a stream) with no byte for this long is cut; absent = 5 minutes, 0 = no limit."},"retry":{"type":"object","required":["attempts","on","budgetPercent","minPerSecond"],"properties":{"attempts":{"type":"integer","minimum":0,"description":"Extra attempts after the first."},"on":{"type":"array","items":{"anyOf":[{"type":"string","const":"connect-failure"},{"type":"string","const":"gateway-error"},{"type":"string","const":"reset"},{"type":"string","const":"502"},{"type":"string","const":"503"},{"type":"string","const":"504"}],"description":"connect-failure: no connection (always safe to retry); gateway-error: 502, 503 or 504; reset: the connection broke before any response byte."}},"budgetPercent":{"type":"number","minimum":0,"maximum":100,"description":"Retries may add at most this share of requests, plus `minPerSecond`."},"minPerSecond":{"type":"integer","minimum":0,"description":"Retries always allowed per second."}},"additionalProperties":false},"fault":{"type":"object","properties":{"delayMs":{"type":"integer","minimum":0,"description":"Delay before forwarding."},"delayPercent":{"type":"number","minimum":0,"maximum":100,"description":"Share of requests delayed."},"abortStatus":{"type":"integer","minimum":200,"maximum":599},"abortPercent":{"type":"number","minimum":0,"maximum":100,"description":"Share of requests answered with `abortStatus` instead of forwarded."}},"additionalProperties":false}},"additionalProperties":false,"description":"Request-level policy of a route. Retries never replay a request body; 5xx are retried only for idempotent methods."}},"additionalProperties":false},"description":"Tried in order; the first whose `match` and `require` match handles the request. TCP ports use the first route."}},"additionalProperties":false}}},"additionalProperties":false,"description":"A Service clients can call, by `name.namespace`, `name.namespace.svc`, `name.namespace.svc.<clusterDomain>`, its clusterIP, and the bare `name` in the own namespace (any case, optional trailing dot and `:port`)."}},"clusters":{"type":"array","items":{"type":"object","required":["name","service","port","protocol","endpoints","policy"],"properties":{"name":{"type":"string","description":"`<ns>/<service>:<port>`."},"service":{"type":"string"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The Service port."},"protocol":{"anyOf":[{"type":"string","const":"http"},{"type":"string","const":"tcp"}]},"endpoints":{"type":"array","items":{"type":"object","required":["address","port","pod"],"properties":{"address":{"type":"string"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The target port on the pod."},"pod":{"type":"string"},"identity":{"type":"string","description":"Meshed pods: the identity the server must prove."},"meshPort":{"type":"integer","minimum":1,"maximum":65535,"description":"Meshed pods: the sidecar's mTLS port."},"workload":{"type":"object","required":["kind","name","namespace"],"properties":{"kind":{"type":"string"},"name":{"type":"string"},"namespace":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}},"policy":{"type":"object","required":["connectTimeoutMs","idleTimeoutMs","circuitBreaker","outlierDetection"],"properties":{"connectTimeoutMs":{"type":"integer","minimum":0,"description":"Connection set-up to an endpoint."},"idleTimeoutMs":{"type":"integer","minimum":0,"description":"An idle upstream connection is closed after this."},"circuitBreaker":{"type":"object","required":["maxConnections","maxPendingRequests","maxRequests"],"properties":{"maxConnections":{"type":"integer","minimum":1,"description":"Connections to each endpoint."},"maxPendingRequests":{"type":"integer","minimum":0,"description":"Requests waiting for a connection to an endpoint; beyond it 503 `circuit-open`."},"maxRequests":{"type":"integer","minimum":1,"description":"Requests in flight to the cluster; beyond it 503 `circuit-open`."}},"additionalProperties":false},"outlierDetection":{"type":"object","required":["consecutiveGatewayErrors","baseEjectionMs","maxEjectionPercent"],"properties":{"consecutiveGatewayErrors":{"type":"integer","minimum":1},"baseEjectionMs":{"type":"integer","minimum":0,"description":"First ejection; doubles with each further one."},"maxEjectionPercent":{"type":"integer","minimum":0,"maximum":100}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false}},"onDemand":{"type":"boolean","const":true,"description":"The proxy asks the control plane for a host it does not know (POST /v1/subscribe) and is then sent that Service and its changes; absent: a host not listed is outside the mesh."}},"additionalProperties":false}},"additionalProperties":false};
+const schema11 = {"type":"object","required":["schema","hash","mesh","proxy","inbound","outbound"],"properties":{"schema":{"type":"string","const":"skiff.dev/proxy-config/v2"},"hash":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256 over everything else: equal hashes mean equal configs."},"mesh":{"type":"object","required":["trustDomain","clusterDomain"],"properties":{"trustDomain":{"type":"string"},"clusterDomain":{"type":"string"}},"additionalProperties":false},"proxy":{"type":"object","required":["id","namespace","pod","serviceAccount","identity","workload"],"properties":{"id":{"type":"string","description":"`<namespace>/<pod>`."},"namespace":{"type":"string"},"pod":{"type":"string"},"serviceAccount":{"type":"string"},"identity":{"type":"string","description":"`spiffe://<trust domain>/ns/<namespace>/sa/<service account>`."},"workload":{"type":"object","required":["kind","name"],"properties":{"kind":{"type":"string"},"name":{"type":"string"}},"additionalProperties":false,"description":"A workload: its kind (Deployment, StatefulSet, …) and name."}},"additionalProperties":false},"inbound":{"type":"object","required":["accessMode","ports","rules"],"properties":{"accessMode":{"anyOf":[{"type":"string","const":"permissive"},{"type":"string","const":"strict"}]},"ports":{"type":"array","items":{"type":"object","required":["port","protocol","services"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The application's port on the pod (a Service targetPort)."},"protocol":{"anyOf":[{"type":"string","const":"http"},{"type":"string","const":"tcp"},{"type":"string","const":"udp"}]},"services":{"type":"array","items":{"type":"string"},"description":"Services (`ns/name`) that send traffic to this port."},"rateLimit":{"type":"object","required":["requestsPerSecond","burst","perCaller"],"properties":{"requestsPerSecond":{"type":"number","exclusiveMinimum":0},"burst":{"type":"integer","minimum":1},"perCaller":{"type":"boolean","description":"One bucket per caller identity (plaintext callers share one) instead of one for all."}},"additionalProperties":false,"description":"A token bucket; beyond it the proxy answers 429."}},"additionalProperties":false}},"rules":{"type":"array","items":{"type":"object","required":["via","sources","protocols"],"properties":{"via":{"type":"string","description":"The TrafficTarget (`ns/name`) this rule comes from; named in denials and metrics."},"sources":{"type":"array","items":{"type":"string"}},"ports":{"type":"array","items":{"type":"integer","minimum":1,"maximum":65535,"description":"A target port."},"description":"Absent = every port."},"protocols":{"type":"array","items":{"anyOf":[{"type":"string","const":"http"},{"type":"string","const":"tcp"},{"type":"string","const":"udp"}]}},"http":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","description":"`<HTTPRouteGroup>/<match name>`; the `route` label of metrics."},"pathRegex":{"type":"string","description":"RE2, matched against the whole path without the query."},"methods":{"type":"array","items":{"type":"string"},"description":"Upper-case methods; absent means any method."},"headers":{"type":"array","items":{"type":"object","required":["name","regex"],"properties":{"name":{"type":"string","description":"Lower-case header name."},"regex":{"type":"string","description":"RE2 matched against the whole value."}},"additionalProperties":false},"description":"Each must be present and match."}},"additionalProperties":false,"description":"An HTTP request match. All given parts must match (AND); a list of matches is an OR."}}},"additionalProperties":false,"description":"One way in: allowed when some rule has the identity in `sources`, the port in `ports`, the protocol in `protocols` and, when `http` is present, the request matching one of its matches."}},"datagramSources":{"type":"array","items":{"type":"object","required":["identity","addresses"],"properties":{"identity":{"type":"string"},"addresses":{"type":"array","items":{"type":"string"}}},"additionalProperties":false},"description":"The pod addresses of each identity a rule lets send UDP, sorted: a datagram carries no certificate, so in a strict namespace its source address stands for its identity. Absent when no rule allows UDP."}},"additionalProperties":false},"outbound":{"type":"object","required":["services","clusters"],"properties":{"services":{"type":"array","items":{"type":"object","required":["namespace","name","ports"],"properties":{"namespace":{"type":"string"},"name":{"type":"string"},"clusterIP":{"type":"string"},"ports":{"type":"array","items":{"type":"object","required":["port","protocol","routes"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The Service port clients call."},"protocol":{"anyOf":[{"type":"string","const":"http"},{"type":"string","const":"tcp"}]},"routes":{"type":"array","items":{"type":"object","required":["name","backends","policy"],"properties":{"name":{"type":"string"},"split":{"type":"string","description":"The TrafficSplit (`ns/name`) that produced this route, if any."},"match":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","description":"`<HTTPRouteGroup>/<match name>`; the `route` label of metrics."},"pathRegex":{"type":"string","description":"RE2, matched against the whole path without the query."},"methods":{"type":"array","items":{"type":"string"},"description":"Upper-case methods; absent means any method."},"headers":{"type":"array","items":{"type":"object","required":["name","regex"],"properties":{"name":{"type":"string","description":"Lower-case header name."},"regex":{"type":"string","description":"RE2 matched against the whole value."}},"additionalProperties":false},"description":"Each must be present and match."}},"additionalProperties":false,"description":"An HTTP request match. All given parts must match (AND); a list of matches is an OR."},"description":"Absent: matches every request."},"require":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string","description":"`<HTTPRouteGroup>/<match name>`; the `route` label of metrics."},"pathRegex":{"type":"string","description":"RE2, matched against the whole path without the query."},"methods":{"type":"array","items":{"type":"string"},"description":"Upper-case methods; absent means any method."},"headers":{"type":"array","items":{"type":"object","required":["name","regex"],"properties":{"name":{"type":"string","description":"Lower-case header name."},"regex":{"type":"string","description":"RE2 matched against the whole value."}},"additionalProperties":false},"description":"Each must be present and match."}},"additionalProperties":false,"description":"An HTTP request match. All given parts must match (AND); a list of matches is an OR."},"description":"The request must also match one of these (a TrafficPolicy route); absent: no further condition."},"backends":{"type":"array","items":{"type":"object","required":["cluster","weight"],"properties":{"cluster":{"type":"string","description":"Name of a cluster in `outbound.clusters`."},"weight":{"type":"integer","minimum":0,"description":"Relative weight; the proxy picks per request. 0 = never picked."}},"additionalProperties":false},"description":"Empty, or every weight 0: the proxy answers 503 with a reason."},"policy":{"type":"object","required":["timeoutMs","perTryTimeoutMs","retry"],"properties":{"timeoutMs":{"type":"integer","minimum":0,"description":"Until the response starts, retries included (504 after it); 0 = no limit. A started response (a stream) is then bounded by the stream idle time."},"perTryTimeoutMs":{"type":"integer","minimum":0,"description":"Each attempt; 0 = no limit."},"streamIdleMs":{"type":"integer","minimum":0,"description":"A started response (a stream) with no byte for this long is cut; absent = 5 minutes, 0 = no limit."},"retry":{"type":"object","required":["attempts","on","budgetPercent","minPerSecond"],"properties":{"attempts":{"type":"integer","minimum":0,"description":"Extra attempts after the first."},"on":{"type":"array","items":{"anyOf":[{"type":"string","const":"connect-failure"},{"type":"string","const":"gateway-error"},{"type":"string","const":"reset"},{"type":"string","const":"502"},{"type":"string","const":"503"},{"type":"string","const":"504"}],"description":"connect-failure: no connection (always safe to retry); gateway-error: 502, 503 or 504; reset: the connection broke before any response byte."}},"budgetPercent":{"type":"number","minimum":0,"maximum":100,"description":"Retries may add at most this share of requests, plus `minPerSecond`."},"minPerSecond":{"type":"integer","minimum":0,"description":"Retries always allowed per second."}},"additionalProperties":false},"fault":{"type":"object","properties":{"delayMs":{"type":"integer","minimum":0,"description":"Delay before forwarding."},"delayPercent":{"type":"number","minimum":0,"maximum":100,"description":"Share of requests delayed."},"abortStatus":{"type":"integer","minimum":200,"maximum":599},"abortPercent":{"type":"number","minimum":0,"maximum":100,"description":"Share of requests answered with `abortStatus` instead of forwarded."}},"additionalProperties":false}},"additionalProperties":false,"description":"Request-level policy of a route. Retries never replay a request body; 5xx are retried only for idempotent methods."}},"additionalProperties":false},"description":"Tried in order; the first whose `match` and `require` match handles the request. TCP ports use the first route."}},"additionalProperties":false}}},"additionalProperties":false,"description":"A Service clients can call, by `name.namespace`, `name.namespace.svc`, `name.namespace.svc.<clusterDomain>`, its clusterIP, and the bare `name` in the own namespace (any case, optional trailing dot and `:port`)."}},"clusters":{"type":"array","items":{"type":"object","required":["name","service","port","protocol","endpoints","policy"],"properties":{"name":{"type":"string","description":"`<ns>/<service>:<port>`."},"service":{"type":"string"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The Service port."},"protocol":{"anyOf":[{"type":"string","const":"http"},{"type":"string","const":"tcp"}]},"endpoints":{"type":"array","items":{"type":"object","required":["address","port","pod"],"properties":{"address":{"type":"string"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The target port on the pod."},"pod":{"type":"string"},"identity":{"type":"string","description":"Meshed pods: the identity the server must prove."},"meshPort":{"type":"integer","minimum":1,"maximum":65535,"description":"Meshed pods: the sidecar's mTLS port."},"workload":{"type":"object","required":["kind","name","namespace"],"properties":{"kind":{"type":"string"},"name":{"type":"string"},"namespace":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}},"policy":{"type":"object","required":["connectTimeoutMs","idleTimeoutMs","circuitBreaker","outlierDetection"],"properties":{"connectTimeoutMs":{"type":"integer","minimum":0,"description":"Connection set-up to an endpoint."},"idleTimeoutMs":{"type":"integer","minimum":0,"description":"An idle upstream connection is closed after this."},"circuitBreaker":{"type":"object","required":["maxConnections","maxPendingRequests","maxRequests"],"properties":{"maxConnections":{"type":"integer","minimum":1,"description":"Connections to each endpoint."},"maxPendingRequests":{"type":"integer","minimum":0,"description":"Requests waiting for a connection to an endpoint; beyond it 503 `circuit-open`."},"maxRequests":{"type":"integer","minimum":1,"description":"Requests in flight to the cluster; beyond it 503 `circuit-open`."}},"additionalProperties":false},"outlierDetection":{"type":"object","required":["consecutiveGatewayErrors","baseEjectionMs","maxEjectionPercent"],"properties":{"consecutiveGatewayErrors":{"type":"integer","minimum":1},"baseEjectionMs":{"type":"integer","minimum":0,"description":"First ejection; doubles with each further one."},"maxEjectionPercent":{"type":"integer","minimum":0,"maximum":100}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false}},"onDemand":{"type":"boolean","const":true,"description":"The proxy asks the control plane for a host it does not know (POST /v1/subscribe) and is then sent that Service and its changes; absent: a host not listed is outside the mesh."}},"additionalProperties":false}},"additionalProperties":false};
 const pattern0 = new RegExp("^[0-9a-f]{64}$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -454,7 +454,7 @@ vErrors.push(err38);
 errors++;
 }
 for(const key4 in data14){
-if(!(((key4 === "accessMode") || (key4 === "ports")) || (key4 === "rules"))){
+if(!((((key4 === "accessMode") || (key4 === "ports")) || (key4 === "rules")) || (key4 === "datagramSources"))){
 const err39 = {instancePath:instancePath+"/inbound",schemaPath:"#/properties/inbound/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err39];
@@ -674,14 +674,39 @@ errors++;
 }
 var _valid1 = _errs53 === errors;
 valid9 = valid9 || _valid1;
-}
 if(!valid9){
-const err56 = {instancePath:instancePath+"/inbound/ports/" + i0+"/protocol",schemaPath:"#/properties/inbound/properties/ports/items/properties/protocol/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+const _errs55 = errors;
+if(typeof data19 !== "string"){
+const err56 = {instancePath:instancePath+"/inbound/ports/" + i0+"/protocol",schemaPath:"#/properties/inbound/properties/ports/items/properties/protocol/anyOf/2/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err56];
 }
 else {
 vErrors.push(err56);
+}
+errors++;
+}
+if("udp" !== data19){
+const err57 = {instancePath:instancePath+"/inbound/ports/" + i0+"/protocol",schemaPath:"#/properties/inbound/properties/ports/items/properties/protocol/anyOf/2/const",keyword:"const",params:{allowedValue: "udp"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+var _valid1 = _errs55 === errors;
+valid9 = valid9 || _valid1;
+}
+}
+if(!valid9){
+const err58 = {instancePath:instancePath+"/inbound/ports/" + i0+"/protocol",schemaPath:"#/properties/inbound/properties/ports/items/properties/protocol/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
 }
 errors++;
 }
@@ -703,33 +728,7 @@ if(Array.isArray(data20)){
 const len1 = data20.length;
 for(let i1=0; i1<len1; i1++){
 if(typeof data20[i1] !== "string"){
-const err57 = {instancePath:instancePath+"/inbound/ports/" + i0+"/services/" + i1,schemaPath:"#/properties/inbound/properties/ports/items/properties/services/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-}
-else {
-const err58 = {instancePath:instancePath+"/inbound/ports/" + i0+"/services",schemaPath:"#/properties/inbound/properties/ports/items/properties/services/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-if(data17.rateLimit !== undefined){
-let data22 = data17.rateLimit;
-if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
-if(data22.requestsPerSecond === undefined){
-const err59 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
+const err59 = {instancePath:instancePath+"/inbound/ports/" + i0+"/services/" + i1,schemaPath:"#/properties/inbound/properties/ports/items/properties/services/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -738,8 +737,10 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(data22.burst === undefined){
-const err60 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'"};
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/inbound/ports/" + i0+"/services",schemaPath:"#/properties/inbound/properties/ports/items/properties/services/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -748,8 +749,12 @@ vErrors.push(err60);
 }
 errors++;
 }
-if(data22.perCaller === undefined){
-const err61 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/required",keyword:"required",params:{missingProperty: "perCaller"},message:"must have required property '"+"perCaller"+"'"};
+}
+if(data17.rateLimit !== undefined){
+let data22 = data17.rateLimit;
+if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
+if(data22.requestsPerSecond === undefined){
+const err61 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -758,9 +763,8 @@ vErrors.push(err61);
 }
 errors++;
 }
-for(const key6 in data22){
-if(!(((key6 === "requestsPerSecond") || (key6 === "burst")) || (key6 === "perCaller"))){
-const err62 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(data22.burst === undefined){
+const err62 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -769,12 +773,8 @@ vErrors.push(err62);
 }
 errors++;
 }
-}
-if(data22.requestsPerSecond !== undefined){
-let data23 = data22.requestsPerSecond;
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 <= 0 || isNaN(data23)){
-const err63 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit/requestsPerSecond",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/properties/requestsPerSecond/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(data22.perCaller === undefined){
+const err63 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/required",keyword:"required",params:{missingProperty: "perCaller"},message:"must have required property '"+"perCaller"+"'"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -783,9 +783,9 @@ vErrors.push(err63);
 }
 errors++;
 }
-}
-else {
-const err64 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit/requestsPerSecond",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/properties/requestsPerSecond/type",keyword:"type",params:{type: "number"},message:"must be number"};
+for(const key6 in data22){
+if(!(((key6 === "requestsPerSecond") || (key6 === "burst")) || (key6 === "perCaller"))){
+const err64 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -795,10 +795,11 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data22.burst !== undefined){
-let data24 = data22.burst;
-if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
-const err65 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit/burst",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data22.requestsPerSecond !== undefined){
+let data23 = data22.requestsPerSecond;
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 <= 0 || isNaN(data23)){
+const err65 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit/requestsPerSecond",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/properties/requestsPerSecond/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -807,9 +808,9 @@ vErrors.push(err65);
 }
 errors++;
 }
-if((typeof data24 == "number") && (isFinite(data24))){
-if(data24 < 1 || isNaN(data24)){
-const err66 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit/burst",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+else {
+const err66 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit/requestsPerSecond",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/properties/requestsPerSecond/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -819,10 +820,10 @@ vErrors.push(err66);
 errors++;
 }
 }
-}
-if(data22.perCaller !== undefined){
-if(typeof data22.perCaller !== "boolean"){
-const err67 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit/perCaller",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/properties/perCaller/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data22.burst !== undefined){
+let data24 = data22.burst;
+if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
+const err67 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit/burst",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -831,10 +832,9 @@ vErrors.push(err67);
 }
 errors++;
 }
-}
-}
-else {
-const err68 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data24 == "number") && (isFinite(data24))){
+if(data24 < 1 || isNaN(data24)){
+const err68 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit/burst",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -845,8 +845,9 @@ errors++;
 }
 }
 }
-else {
-const err69 = {instancePath:instancePath+"/inbound/ports/" + i0,schemaPath:"#/properties/inbound/properties/ports/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data22.perCaller !== undefined){
+if(typeof data22.perCaller !== "boolean"){
+const err69 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit/perCaller",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/properties/perCaller/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -858,12 +859,36 @@ errors++;
 }
 }
 else {
-const err70 = {instancePath:instancePath+"/inbound/ports",schemaPath:"#/properties/inbound/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err70 = {instancePath:instancePath+"/inbound/ports/" + i0+"/rateLimit",schemaPath:"#/properties/inbound/properties/ports/items/properties/rateLimit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err70];
 }
 else {
 vErrors.push(err70);
+}
+errors++;
+}
+}
+}
+else {
+const err71 = {instancePath:instancePath+"/inbound/ports/" + i0,schemaPath:"#/properties/inbound/properties/ports/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/inbound/ports",schemaPath:"#/properties/inbound/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
 }
 errors++;
 }
@@ -876,27 +901,7 @@ for(let i2=0; i2<len2; i2++){
 let data27 = data26[i2];
 if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
 if(data27.via === undefined){
-const err71 = {instancePath:instancePath+"/inbound/rules/" + i2,schemaPath:"#/properties/inbound/properties/rules/items/required",keyword:"required",params:{missingProperty: "via"},message:"must have required property '"+"via"+"'"};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-if(data27.sources === undefined){
-const err72 = {instancePath:instancePath+"/inbound/rules/" + i2,schemaPath:"#/properties/inbound/properties/rules/items/required",keyword:"required",params:{missingProperty: "sources"},message:"must have required property '"+"sources"+"'"};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-if(data27.protocols === undefined){
-const err73 = {instancePath:instancePath+"/inbound/rules/" + i2,schemaPath:"#/properties/inbound/properties/rules/items/required",keyword:"required",params:{missingProperty: "protocols"},message:"must have required property '"+"protocols"+"'"};
+const err73 = {instancePath:instancePath+"/inbound/rules/" + i2,schemaPath:"#/properties/inbound/properties/rules/items/required",keyword:"required",params:{missingProperty: "via"},message:"must have required property '"+"via"+"'"};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -905,9 +910,8 @@ vErrors.push(err73);
 }
 errors++;
 }
-for(const key7 in data27){
-if(!(((((key7 === "via") || (key7 === "sources")) || (key7 === "ports")) || (key7 === "protocols")) || (key7 === "http"))){
-const err74 = {instancePath:instancePath+"/inbound/rules/" + i2,schemaPath:"#/properties/inbound/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(data27.sources === undefined){
+const err74 = {instancePath:instancePath+"/inbound/rules/" + i2,schemaPath:"#/properties/inbound/properties/rules/items/required",keyword:"required",params:{missingProperty: "sources"},message:"must have required property '"+"sources"+"'"};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -916,15 +920,36 @@ vErrors.push(err74);
 }
 errors++;
 }
-}
-if(data27.via !== undefined){
-if(typeof data27.via !== "string"){
-const err75 = {instancePath:instancePath+"/inbound/rules/" + i2+"/via",schemaPath:"#/properties/inbound/properties/rules/items/properties/via/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data27.protocols === undefined){
+const err75 = {instancePath:instancePath+"/inbound/rules/" + i2,schemaPath:"#/properties/inbound/properties/rules/items/required",keyword:"required",params:{missingProperty: "protocols"},message:"must have required property '"+"protocols"+"'"};
 if(vErrors === null){
 vErrors = [err75];
 }
 else {
 vErrors.push(err75);
+}
+errors++;
+}
+for(const key7 in data27){
+if(!(((((key7 === "via") || (key7 === "sources")) || (key7 === "ports")) || (key7 === "protocols")) || (key7 === "http"))){
+const err76 = {instancePath:instancePath+"/inbound/rules/" + i2,schemaPath:"#/properties/inbound/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+if(data27.via !== undefined){
+if(typeof data27.via !== "string"){
+const err77 = {instancePath:instancePath+"/inbound/rules/" + i2+"/via",schemaPath:"#/properties/inbound/properties/rules/items/properties/via/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
 }
 errors++;
 }
@@ -935,24 +960,24 @@ if(Array.isArray(data29)){
 const len3 = data29.length;
 for(let i3=0; i3<len3; i3++){
 if(typeof data29[i3] !== "string"){
-const err76 = {instancePath:instancePath+"/inbound/rules/" + i2+"/sources/" + i3,schemaPath:"#/properties/inbound/properties/rules/items/properties/sources/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err78 = {instancePath:instancePath+"/inbound/rules/" + i2+"/sources/" + i3,schemaPath:"#/properties/inbound/properties/rules/items/properties/sources/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
-vErrors = [err76];
+vErrors = [err78];
 }
 else {
-vErrors.push(err76);
+vErrors.push(err78);
 }
 errors++;
 }
 }
 }
 else {
-const err77 = {instancePath:instancePath+"/inbound/rules/" + i2+"/sources",schemaPath:"#/properties/inbound/properties/rules/items/properties/sources/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err79 = {instancePath:instancePath+"/inbound/rules/" + i2+"/sources",schemaPath:"#/properties/inbound/properties/rules/items/properties/sources/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
-vErrors = [err77];
+vErrors = [err79];
 }
 else {
-vErrors.push(err77);
+vErrors.push(err79);
 }
 errors++;
 }
@@ -964,28 +989,7 @@ const len4 = data31.length;
 for(let i4=0; i4<len4; i4++){
 let data32 = data31[i4];
 if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-const err78 = {instancePath:instancePath+"/inbound/rules/" + i2+"/ports/" + i4,schemaPath:"#/properties/inbound/properties/rules/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-if((typeof data32 == "number") && (isFinite(data32))){
-if(data32 > 65535 || isNaN(data32)){
-const err79 = {instancePath:instancePath+"/inbound/rules/" + i2+"/ports/" + i4,schemaPath:"#/properties/inbound/properties/rules/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-if(data32 < 1 || isNaN(data32)){
-const err80 = {instancePath:instancePath+"/inbound/rules/" + i2+"/ports/" + i4,schemaPath:"#/properties/inbound/properties/rules/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err80 = {instancePath:instancePath+"/inbound/rules/" + i2+"/ports/" + i4,schemaPath:"#/properties/inbound/properties/rules/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -994,16 +998,37 @@ vErrors.push(err80);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err81 = {instancePath:instancePath+"/inbound/rules/" + i2+"/ports",schemaPath:"#/properties/inbound/properties/rules/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 > 65535 || isNaN(data32)){
+const err81 = {instancePath:instancePath+"/inbound/rules/" + i2+"/ports/" + i4,schemaPath:"#/properties/inbound/properties/rules/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err81];
 }
 else {
 vErrors.push(err81);
+}
+errors++;
+}
+if(data32 < 1 || isNaN(data32)){
+const err82 = {instancePath:instancePath+"/inbound/rules/" + i2+"/ports/" + i4,schemaPath:"#/properties/inbound/properties/rules/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err83 = {instancePath:instancePath+"/inbound/rules/" + i2+"/ports",schemaPath:"#/properties/inbound/properties/rules/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
 }
 errors++;
 }
@@ -1014,35 +1039,11 @@ if(Array.isArray(data33)){
 const len5 = data33.length;
 for(let i5=0; i5<len5; i5++){
 let data34 = data33[i5];
-const _errs86 = errors;
+const _errs88 = errors;
 let valid22 = false;
-const _errs87 = errors;
-if(typeof data34 !== "string"){
-const err82 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-if("http" !== data34){
-const err83 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf/0/const",keyword:"const",params:{allowedValue: "http"},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-var _valid2 = _errs87 === errors;
-valid22 = valid22 || _valid2;
-if(!valid22){
 const _errs89 = errors;
 if(typeof data34 !== "string"){
-const err84 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err84 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1051,8 +1052,8 @@ vErrors.push(err84);
 }
 errors++;
 }
-if("tcp" !== data34){
-const err85 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf/1/const",keyword:"const",params:{allowedValue: "tcp"},message:"must be equal to constant"};
+if("http" !== data34){
+const err85 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf/0/const",keyword:"const",params:{allowedValue: "http"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1063,9 +1064,10 @@ errors++;
 }
 var _valid2 = _errs89 === errors;
 valid22 = valid22 || _valid2;
-}
 if(!valid22){
-const err86 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+const _errs91 = errors;
+if(typeof data34 !== "string"){
+const err86 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1074,11 +1076,59 @@ vErrors.push(err86);
 }
 errors++;
 }
+if("tcp" !== data34){
+const err87 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf/1/const",keyword:"const",params:{allowedValue: "tcp"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err87];
+}
 else {
-errors = _errs86;
+vErrors.push(err87);
+}
+errors++;
+}
+var _valid2 = _errs91 === errors;
+valid22 = valid22 || _valid2;
+if(!valid22){
+const _errs93 = errors;
+if(typeof data34 !== "string"){
+const err88 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf/2/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+if("udp" !== data34){
+const err89 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf/2/const",keyword:"const",params:{allowedValue: "udp"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+var _valid2 = _errs93 === errors;
+valid22 = valid22 || _valid2;
+}
+}
+if(!valid22){
+const err90 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols/" + i5,schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+else {
+errors = _errs88;
 if(vErrors !== null){
-if(_errs86){
-vErrors.length = _errs86;
+if(_errs88){
+vErrors.length = _errs88;
 }
 else {
 vErrors = null;
@@ -1088,12 +1138,12 @@ vErrors = null;
 }
 }
 else {
-const err87 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols",schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err91 = {instancePath:instancePath+"/inbound/rules/" + i2+"/protocols",schemaPath:"#/properties/inbound/properties/rules/items/properties/protocols/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
-vErrors = [err87];
+vErrors = [err91];
 }
 else {
-vErrors.push(err87);
+vErrors.push(err91);
 }
 errors++;
 }
@@ -1106,47 +1156,47 @@ for(let i6=0; i6<len6; i6++){
 let data36 = data35[i6];
 if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
 if(data36.name === undefined){
-const err88 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+const err92 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
-vErrors = [err88];
+vErrors = [err92];
 }
 else {
-vErrors.push(err88);
+vErrors.push(err92);
 }
 errors++;
 }
 for(const key8 in data36){
 if(!((((key8 === "name") || (key8 === "pathRegex")) || (key8 === "methods")) || (key8 === "headers"))){
-const err89 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+const err93 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
-vErrors = [err89];
+vErrors = [err93];
 }
 else {
-vErrors.push(err89);
+vErrors.push(err93);
 }
 errors++;
 }
 }
 if(data36.name !== undefined){
 if(typeof data36.name !== "string"){
-const err90 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/name",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err94 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/name",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
-vErrors = [err90];
+vErrors = [err94];
 }
 else {
-vErrors.push(err90);
+vErrors.push(err94);
 }
 errors++;
 }
 }
 if(data36.pathRegex !== undefined){
 if(typeof data36.pathRegex !== "string"){
-const err91 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/pathRegex",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/pathRegex/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err95 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/pathRegex",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/pathRegex/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
-vErrors = [err91];
+vErrors = [err95];
 }
 else {
-vErrors.push(err91);
+vErrors.push(err95);
 }
 errors++;
 }
@@ -1157,24 +1207,24 @@ if(Array.isArray(data39)){
 const len7 = data39.length;
 for(let i7=0; i7<len7; i7++){
 if(typeof data39[i7] !== "string"){
-const err92 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/methods/" + i7,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err96 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/methods/" + i7,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
-vErrors = [err92];
+vErrors = [err96];
 }
 else {
-vErrors.push(err92);
+vErrors.push(err96);
 }
 errors++;
 }
 }
 }
 else {
-const err93 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/methods",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err97 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/methods",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
-vErrors = [err93];
+vErrors = [err97];
 }
 else {
-vErrors.push(err93);
+vErrors.push(err97);
 }
 errors++;
 }
@@ -1187,52 +1237,7 @@ for(let i8=0; i8<len8; i8++){
 let data42 = data41[i8];
 if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
 if(data42.name === undefined){
-const err94 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
-if(vErrors === null){
-vErrors = [err94];
-}
-else {
-vErrors.push(err94);
-}
-errors++;
-}
-if(data42.regex === undefined){
-const err95 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "regex"},message:"must have required property '"+"regex"+"'"};
-if(vErrors === null){
-vErrors = [err95];
-}
-else {
-vErrors.push(err95);
-}
-errors++;
-}
-for(const key9 in data42){
-if(!((key9 === "name") || (key9 === "regex"))){
-const err96 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-}
-if(data42.name !== undefined){
-if(typeof data42.name !== "string"){
-const err97 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8+"/name",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-}
-}
-if(data42.regex !== undefined){
-if(typeof data42.regex !== "string"){
-const err98 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8+"/regex",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err98 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1241,10 +1246,8 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-}
-else {
-const err99 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data42.regex === undefined){
+const err99 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "regex"},message:"must have required property '"+"regex"+"'"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1253,10 +1256,9 @@ vErrors.push(err99);
 }
 errors++;
 }
-}
-}
-else {
-const err100 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+for(const key9 in data42){
+if(!((key9 === "name") || (key9 === "regex"))){
+const err100 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1266,9 +1268,9 @@ vErrors.push(err100);
 errors++;
 }
 }
-}
-else {
-const err101 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data42.name !== undefined){
+if(typeof data42.name !== "string"){
+const err101 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8+"/name",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1278,9 +1280,9 @@ vErrors.push(err101);
 errors++;
 }
 }
-}
-else {
-const err102 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data42.regex !== undefined){
+if(typeof data42.regex !== "string"){
+const err102 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8+"/regex",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1292,7 +1294,7 @@ errors++;
 }
 }
 else {
-const err103 = {instancePath:instancePath+"/inbound/rules/" + i2,schemaPath:"#/properties/inbound/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err103 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers/" + i8,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1304,7 +1306,7 @@ errors++;
 }
 }
 else {
-const err104 = {instancePath:instancePath+"/inbound/rules",schemaPath:"#/properties/inbound/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err104 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6+"/headers",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/properties/headers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1316,7 +1318,7 @@ errors++;
 }
 }
 else {
-const err105 = {instancePath:instancePath+"/inbound",schemaPath:"#/properties/inbound/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err105 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http/" + i6,schemaPath:"#/properties/inbound/properties/rules/items/properties/http/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1326,11 +1328,9 @@ vErrors.push(err105);
 errors++;
 }
 }
-if(data.outbound !== undefined){
-let data45 = data.outbound;
-if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
-if(data45.services === undefined){
-const err106 = {instancePath:instancePath+"/outbound",schemaPath:"#/properties/outbound/required",keyword:"required",params:{missingProperty: "services"},message:"must have required property '"+"services"+"'"};
+}
+else {
+const err106 = {instancePath:instancePath+"/inbound/rules/" + i2+"/http",schemaPath:"#/properties/inbound/properties/rules/items/properties/http/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1339,8 +1339,10 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(data45.clusters === undefined){
-const err107 = {instancePath:instancePath+"/outbound",schemaPath:"#/properties/outbound/required",keyword:"required",params:{missingProperty: "clusters"},message:"must have required property '"+"clusters"+"'"};
+}
+}
+else {
+const err107 = {instancePath:instancePath+"/inbound/rules/" + i2,schemaPath:"#/properties/inbound/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1349,9 +1351,10 @@ vErrors.push(err107);
 }
 errors++;
 }
-for(const key10 in data45){
-if(!(((key10 === "services") || (key10 === "clusters")) || (key10 === "onDemand"))){
-const err108 = {instancePath:instancePath+"/outbound",schemaPath:"#/properties/outbound/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/inbound/rules",schemaPath:"#/properties/inbound/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1361,15 +1364,15 @@ vErrors.push(err108);
 errors++;
 }
 }
-if(data45.services !== undefined){
-let data46 = data45.services;
-if(Array.isArray(data46)){
-const len9 = data46.length;
+if(data14.datagramSources !== undefined){
+let data45 = data14.datagramSources;
+if(Array.isArray(data45)){
+const len9 = data45.length;
 for(let i9=0; i9<len9; i9++){
-let data47 = data46[i9];
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-if(data47.namespace === undefined){
-const err109 = {instancePath:instancePath+"/outbound/services/" + i9,schemaPath:"#/properties/outbound/properties/services/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'"};
+let data46 = data45[i9];
+if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
+if(data46.identity === undefined){
+const err109 = {instancePath:instancePath+"/inbound/datagramSources/" + i9,schemaPath:"#/properties/inbound/properties/datagramSources/items/required",keyword:"required",params:{missingProperty: "identity"},message:"must have required property '"+"identity"+"'"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1378,8 +1381,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-if(data47.name === undefined){
-const err110 = {instancePath:instancePath+"/outbound/services/" + i9,schemaPath:"#/properties/outbound/properties/services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data46.addresses === undefined){
+const err110 = {instancePath:instancePath+"/inbound/datagramSources/" + i9,schemaPath:"#/properties/inbound/properties/datagramSources/items/required",keyword:"required",params:{missingProperty: "addresses"},message:"must have required property '"+"addresses"+"'"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1388,8 +1391,9 @@ vErrors.push(err110);
 }
 errors++;
 }
-if(data47.ports === undefined){
-const err111 = {instancePath:instancePath+"/outbound/services/" + i9,schemaPath:"#/properties/outbound/properties/services/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'"};
+for(const key10 in data46){
+if(!((key10 === "identity") || (key10 === "addresses"))){
+const err111 = {instancePath:instancePath+"/inbound/datagramSources/" + i9,schemaPath:"#/properties/inbound/properties/datagramSources/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1398,9 +1402,10 @@ vErrors.push(err111);
 }
 errors++;
 }
-for(const key11 in data47){
-if(!((((key11 === "namespace") || (key11 === "name")) || (key11 === "clusterIP")) || (key11 === "ports"))){
-const err112 = {instancePath:instancePath+"/outbound/services/" + i9,schemaPath:"#/properties/outbound/properties/services/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+}
+if(data46.identity !== undefined){
+if(typeof data46.identity !== "string"){
+const err112 = {instancePath:instancePath+"/inbound/datagramSources/" + i9+"/identity",schemaPath:"#/properties/inbound/properties/datagramSources/items/properties/identity/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1410,9 +1415,13 @@ vErrors.push(err112);
 errors++;
 }
 }
-if(data47.namespace !== undefined){
-if(typeof data47.namespace !== "string"){
-const err113 = {instancePath:instancePath+"/outbound/services/" + i9+"/namespace",schemaPath:"#/properties/outbound/properties/services/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data46.addresses !== undefined){
+let data48 = data46.addresses;
+if(Array.isArray(data48)){
+const len10 = data48.length;
+for(let i10=0; i10<len10; i10++){
+if(typeof data48[i10] !== "string"){
+const err113 = {instancePath:instancePath+"/inbound/datagramSources/" + i9+"/addresses/" + i10,schemaPath:"#/properties/inbound/properties/datagramSources/items/properties/addresses/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1422,9 +1431,9 @@ vErrors.push(err113);
 errors++;
 }
 }
-if(data47.name !== undefined){
-if(typeof data47.name !== "string"){
-const err114 = {instancePath:instancePath+"/outbound/services/" + i9+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err114 = {instancePath:instancePath+"/inbound/datagramSources/" + i9+"/addresses",schemaPath:"#/properties/inbound/properties/datagramSources/items/properties/addresses/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1434,9 +1443,9 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data47.clusterIP !== undefined){
-if(typeof data47.clusterIP !== "string"){
-const err115 = {instancePath:instancePath+"/outbound/services/" + i9+"/clusterIP",schemaPath:"#/properties/outbound/properties/services/items/properties/clusterIP/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err115 = {instancePath:instancePath+"/inbound/datagramSources/" + i9,schemaPath:"#/properties/inbound/properties/datagramSources/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1446,15 +1455,9 @@ vErrors.push(err115);
 errors++;
 }
 }
-if(data47.ports !== undefined){
-let data51 = data47.ports;
-if(Array.isArray(data51)){
-const len10 = data51.length;
-for(let i10=0; i10<len10; i10++){
-let data52 = data51[i10];
-if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
-if(data52.port === undefined){
-const err116 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+}
+else {
+const err116 = {instancePath:instancePath+"/inbound/datagramSources",schemaPath:"#/properties/inbound/properties/datagramSources/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1463,8 +1466,10 @@ vErrors.push(err116);
 }
 errors++;
 }
-if(data52.protocol === undefined){
-const err117 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/required",keyword:"required",params:{missingProperty: "protocol"},message:"must have required property '"+"protocol"+"'"};
+}
+}
+else {
+const err117 = {instancePath:instancePath+"/inbound",schemaPath:"#/properties/inbound/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1473,8 +1478,12 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(data52.routes === undefined){
-const err118 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/required",keyword:"required",params:{missingProperty: "routes"},message:"must have required property '"+"routes"+"'"};
+}
+if(data.outbound !== undefined){
+let data50 = data.outbound;
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+if(data50.services === undefined){
+const err118 = {instancePath:instancePath+"/outbound",schemaPath:"#/properties/outbound/required",keyword:"required",params:{missingProperty: "services"},message:"must have required property '"+"services"+"'"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1483,9 +1492,8 @@ vErrors.push(err118);
 }
 errors++;
 }
-for(const key12 in data52){
-if(!(((key12 === "port") || (key12 === "protocol")) || (key12 === "routes"))){
-const err119 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(data50.clusters === undefined){
+const err119 = {instancePath:instancePath+"/outbound",schemaPath:"#/properties/outbound/required",keyword:"required",params:{missingProperty: "clusters"},message:"must have required property '"+"clusters"+"'"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1494,11 +1502,9 @@ vErrors.push(err119);
 }
 errors++;
 }
-}
-if(data52.port !== undefined){
-let data53 = data52.port;
-if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err120 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/port",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key11 in data50){
+if(!(((key11 === "services") || (key11 === "clusters")) || (key11 === "onDemand"))){
+const err120 = {instancePath:instancePath+"/outbound",schemaPath:"#/properties/outbound/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1507,9 +1513,16 @@ vErrors.push(err120);
 }
 errors++;
 }
-if((typeof data53 == "number") && (isFinite(data53))){
-if(data53 > 65535 || isNaN(data53)){
-const err121 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/port",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data50.services !== undefined){
+let data51 = data50.services;
+if(Array.isArray(data51)){
+const len11 = data51.length;
+for(let i11=0; i11<len11; i11++){
+let data52 = data51[i11];
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+if(data52.namespace === undefined){
+const err121 = {instancePath:instancePath+"/outbound/services/" + i11,schemaPath:"#/properties/outbound/properties/services/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1518,8 +1531,8 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(data53 < 1 || isNaN(data53)){
-const err122 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/port",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data52.name === undefined){
+const err122 = {instancePath:instancePath+"/outbound/services/" + i11,schemaPath:"#/properties/outbound/properties/services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1528,15 +1541,8 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-}
-if(data52.protocol !== undefined){
-let data54 = data52.protocol;
-const _errs135 = errors;
-let valid38 = false;
-const _errs136 = errors;
-if(typeof data54 !== "string"){
-const err123 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/protocol",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/protocol/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data52.ports === undefined){
+const err123 = {instancePath:instancePath+"/outbound/services/" + i11,schemaPath:"#/properties/outbound/properties/services/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1545,8 +1551,9 @@ vErrors.push(err123);
 }
 errors++;
 }
-if("http" !== data54){
-const err124 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/protocol",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/protocol/anyOf/0/const",keyword:"const",params:{allowedValue: "http"},message:"must be equal to constant"};
+for(const key12 in data52){
+if(!((((key12 === "namespace") || (key12 === "name")) || (key12 === "clusterIP")) || (key12 === "ports"))){
+const err124 = {instancePath:instancePath+"/outbound/services/" + i11,schemaPath:"#/properties/outbound/properties/services/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1555,12 +1562,10 @@ vErrors.push(err124);
 }
 errors++;
 }
-var _valid3 = _errs136 === errors;
-valid38 = valid38 || _valid3;
-if(!valid38){
-const _errs138 = errors;
-if(typeof data54 !== "string"){
-const err125 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/protocol",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/protocol/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data52.namespace !== undefined){
+if(typeof data52.namespace !== "string"){
+const err125 = {instancePath:instancePath+"/outbound/services/" + i11+"/namespace",schemaPath:"#/properties/outbound/properties/services/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1569,8 +1574,10 @@ vErrors.push(err125);
 }
 errors++;
 }
-if("tcp" !== data54){
-const err126 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/protocol",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/protocol/anyOf/1/const",keyword:"const",params:{allowedValue: "tcp"},message:"must be equal to constant"};
+}
+if(data52.name !== undefined){
+if(typeof data52.name !== "string"){
+const err126 = {instancePath:instancePath+"/outbound/services/" + i11+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1579,11 +1586,10 @@ vErrors.push(err126);
 }
 errors++;
 }
-var _valid3 = _errs138 === errors;
-valid38 = valid38 || _valid3;
 }
-if(!valid38){
-const err127 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/protocol",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/protocol/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(data52.clusterIP !== undefined){
+if(typeof data52.clusterIP !== "string"){
+const err127 = {instancePath:instancePath+"/outbound/services/" + i11+"/clusterIP",schemaPath:"#/properties/outbound/properties/services/items/properties/clusterIP/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1592,27 +1598,16 @@ vErrors.push(err127);
 }
 errors++;
 }
-else {
-errors = _errs135;
-if(vErrors !== null){
-if(_errs135){
-vErrors.length = _errs135;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data52.routes !== undefined){
-let data55 = data52.routes;
-if(Array.isArray(data55)){
-const len11 = data55.length;
-for(let i11=0; i11<len11; i11++){
-let data56 = data55[i11];
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-if(data56.name === undefined){
-const err128 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data52.ports !== undefined){
+let data56 = data52.ports;
+if(Array.isArray(data56)){
+const len12 = data56.length;
+for(let i12=0; i12<len12; i12++){
+let data57 = data56[i12];
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+if(data57.port === undefined){
+const err128 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1621,8 +1616,8 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(data56.backends === undefined){
-const err129 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/required",keyword:"required",params:{missingProperty: "backends"},message:"must have required property '"+"backends"+"'"};
+if(data57.protocol === undefined){
+const err129 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/required",keyword:"required",params:{missingProperty: "protocol"},message:"must have required property '"+"protocol"+"'"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1631,8 +1626,8 @@ vErrors.push(err129);
 }
 errors++;
 }
-if(data56.policy === undefined){
-const err130 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/required",keyword:"required",params:{missingProperty: "policy"},message:"must have required property '"+"policy"+"'"};
+if(data57.routes === undefined){
+const err130 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/required",keyword:"required",params:{missingProperty: "routes"},message:"must have required property '"+"routes"+"'"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1641,9 +1636,9 @@ vErrors.push(err130);
 }
 errors++;
 }
-for(const key13 in data56){
-if(!((((((key13 === "name") || (key13 === "split")) || (key13 === "match")) || (key13 === "require")) || (key13 === "backends")) || (key13 === "policy"))){
-const err131 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+for(const key13 in data57){
+if(!(((key13 === "port") || (key13 === "protocol")) || (key13 === "routes"))){
+const err131 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1653,9 +1648,10 @@ vErrors.push(err131);
 errors++;
 }
 }
-if(data56.name !== undefined){
-if(typeof data56.name !== "string"){
-const err132 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data57.port !== undefined){
+let data58 = data57.port;
+if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
+const err132 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/port",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1664,10 +1660,9 @@ vErrors.push(err132);
 }
 errors++;
 }
-}
-if(data56.split !== undefined){
-if(typeof data56.split !== "string"){
-const err133 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/split",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/split/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data58 == "number") && (isFinite(data58))){
+if(data58 > 65535 || isNaN(data58)){
+const err133 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/port",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1676,16 +1671,8 @@ vErrors.push(err133);
 }
 errors++;
 }
-}
-if(data56.match !== undefined){
-let data59 = data56.match;
-if(Array.isArray(data59)){
-const len12 = data59.length;
-for(let i12=0; i12<len12; i12++){
-let data60 = data59[i12];
-if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
-if(data60.name === undefined){
-const err134 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data58 < 1 || isNaN(data58)){
+const err134 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/port",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1694,9 +1681,15 @@ vErrors.push(err134);
 }
 errors++;
 }
-for(const key14 in data60){
-if(!((((key14 === "name") || (key14 === "pathRegex")) || (key14 === "methods")) || (key14 === "headers"))){
-const err135 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+}
+}
+if(data57.protocol !== undefined){
+let data59 = data57.protocol;
+const _errs150 = errors;
+let valid43 = false;
+const _errs151 = errors;
+if(typeof data59 !== "string"){
+const err135 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/protocol",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/protocol/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1705,10 +1698,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-}
-if(data60.name !== undefined){
-if(typeof data60.name !== "string"){
-const err136 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if("http" !== data59){
+const err136 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/protocol",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/protocol/anyOf/0/const",keyword:"const",params:{allowedValue: "http"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1717,10 +1708,12 @@ vErrors.push(err136);
 }
 errors++;
 }
-}
-if(data60.pathRegex !== undefined){
-if(typeof data60.pathRegex !== "string"){
-const err137 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/pathRegex",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/pathRegex/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var _valid3 = _errs151 === errors;
+valid43 = valid43 || _valid3;
+if(!valid43){
+const _errs153 = errors;
+if(typeof data59 !== "string"){
+const err137 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/protocol",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/protocol/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1729,14 +1722,8 @@ vErrors.push(err137);
 }
 errors++;
 }
-}
-if(data60.methods !== undefined){
-let data63 = data60.methods;
-if(Array.isArray(data63)){
-const len13 = data63.length;
-for(let i13=0; i13<len13; i13++){
-if(typeof data63[i13] !== "string"){
-const err138 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/methods/" + i13,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if("tcp" !== data59){
+const err138 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/protocol",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/protocol/anyOf/1/const",keyword:"const",params:{allowedValue: "tcp"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1745,10 +1732,11 @@ vErrors.push(err138);
 }
 errors++;
 }
+var _valid3 = _errs153 === errors;
+valid43 = valid43 || _valid3;
 }
-}
-else {
-const err139 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/methods",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(!valid43){
+const err139 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/protocol",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/protocol/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1757,16 +1745,27 @@ vErrors.push(err139);
 }
 errors++;
 }
+else {
+errors = _errs150;
+if(vErrors !== null){
+if(_errs150){
+vErrors.length = _errs150;
 }
-if(data60.headers !== undefined){
-let data65 = data60.headers;
-if(Array.isArray(data65)){
-const len14 = data65.length;
-for(let i14=0; i14<len14; i14++){
-let data66 = data65[i14];
-if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
-if(data66.name === undefined){
-const err140 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/headers/" + i14,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data57.routes !== undefined){
+let data60 = data57.routes;
+if(Array.isArray(data60)){
+const len13 = data60.length;
+for(let i13=0; i13<len13; i13++){
+let data61 = data60[i13];
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+if(data61.name === undefined){
+const err140 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1775,8 +1774,8 @@ vErrors.push(err140);
 }
 errors++;
 }
-if(data66.regex === undefined){
-const err141 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/headers/" + i14,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "regex"},message:"must have required property '"+"regex"+"'"};
+if(data61.backends === undefined){
+const err141 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/required",keyword:"required",params:{missingProperty: "backends"},message:"must have required property '"+"backends"+"'"};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1785,9 +1784,8 @@ vErrors.push(err141);
 }
 errors++;
 }
-for(const key15 in data66){
-if(!((key15 === "name") || (key15 === "regex"))){
-const err142 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/headers/" + i14,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+if(data61.policy === undefined){
+const err142 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/required",keyword:"required",params:{missingProperty: "policy"},message:"must have required property '"+"policy"+"'"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1796,10 +1794,9 @@ vErrors.push(err142);
 }
 errors++;
 }
-}
-if(data66.name !== undefined){
-if(typeof data66.name !== "string"){
-const err143 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/headers/" + i14+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key14 in data61){
+if(!((((((key14 === "name") || (key14 === "split")) || (key14 === "match")) || (key14 === "require")) || (key14 === "backends")) || (key14 === "policy"))){
+const err143 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1809,9 +1806,9 @@ vErrors.push(err143);
 errors++;
 }
 }
-if(data66.regex !== undefined){
-if(typeof data66.regex !== "string"){
-const err144 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/headers/" + i14+"/regex",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data61.name !== undefined){
+if(typeof data61.name !== "string"){
+const err144 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1821,9 +1818,9 @@ vErrors.push(err144);
 errors++;
 }
 }
-}
-else {
-const err145 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/headers/" + i14,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data61.split !== undefined){
+if(typeof data61.split !== "string"){
+const err145 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/split",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/split/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1833,9 +1830,15 @@ vErrors.push(err145);
 errors++;
 }
 }
-}
-else {
-const err146 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12+"/headers",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data61.match !== undefined){
+let data64 = data61.match;
+if(Array.isArray(data64)){
+const len14 = data64.length;
+for(let i14=0; i14<len14; i14++){
+let data65 = data64[i14];
+if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
+if(data65.name === undefined){
+const err146 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1844,10 +1847,9 @@ vErrors.push(err146);
 }
 errors++;
 }
-}
-}
-else {
-const err147 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match/" + i12,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key15 in data65){
+if(!((((key15 === "name") || (key15 === "pathRegex")) || (key15 === "methods")) || (key15 === "headers"))){
+const err147 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1857,9 +1859,9 @@ vErrors.push(err147);
 errors++;
 }
 }
-}
-else {
-const err148 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/match",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data65.name !== undefined){
+if(typeof data65.name !== "string"){
+const err148 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1869,15 +1871,9 @@ vErrors.push(err148);
 errors++;
 }
 }
-if(data56.require !== undefined){
-let data69 = data56.require;
-if(Array.isArray(data69)){
-const len15 = data69.length;
-for(let i15=0; i15<len15; i15++){
-let data70 = data69[i15];
-if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
-if(data70.name === undefined){
-const err149 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data65.pathRegex !== undefined){
+if(typeof data65.pathRegex !== "string"){
+const err149 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/pathRegex",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/pathRegex/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1886,9 +1882,14 @@ vErrors.push(err149);
 }
 errors++;
 }
-for(const key16 in data70){
-if(!((((key16 === "name") || (key16 === "pathRegex")) || (key16 === "methods")) || (key16 === "headers"))){
-const err150 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+}
+if(data65.methods !== undefined){
+let data68 = data65.methods;
+if(Array.isArray(data68)){
+const len15 = data68.length;
+for(let i15=0; i15<len15; i15++){
+if(typeof data68[i15] !== "string"){
+const err150 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/methods/" + i15,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1898,9 +1899,9 @@ vErrors.push(err150);
 errors++;
 }
 }
-if(data70.name !== undefined){
-if(typeof data70.name !== "string"){
-const err151 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err151 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/methods",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1910,9 +1911,15 @@ vErrors.push(err151);
 errors++;
 }
 }
-if(data70.pathRegex !== undefined){
-if(typeof data70.pathRegex !== "string"){
-const err152 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/pathRegex",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/pathRegex/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data65.headers !== undefined){
+let data70 = data65.headers;
+if(Array.isArray(data70)){
+const len16 = data70.length;
+for(let i16=0; i16<len16; i16++){
+let data71 = data70[i16];
+if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
+if(data71.name === undefined){
+const err152 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/headers/" + i16,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1921,14 +1928,8 @@ vErrors.push(err152);
 }
 errors++;
 }
-}
-if(data70.methods !== undefined){
-let data73 = data70.methods;
-if(Array.isArray(data73)){
-const len16 = data73.length;
-for(let i16=0; i16<len16; i16++){
-if(typeof data73[i16] !== "string"){
-const err153 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/methods/" + i16,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data71.regex === undefined){
+const err153 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/headers/" + i16,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "regex"},message:"must have required property '"+"regex"+"'"};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1937,10 +1938,9 @@ vErrors.push(err153);
 }
 errors++;
 }
-}
-}
-else {
-const err154 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/methods",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+for(const key16 in data71){
+if(!((key16 === "name") || (key16 === "regex"))){
+const err154 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/headers/" + i16,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1950,15 +1950,9 @@ vErrors.push(err154);
 errors++;
 }
 }
-if(data70.headers !== undefined){
-let data75 = data70.headers;
-if(Array.isArray(data75)){
-const len17 = data75.length;
-for(let i17=0; i17<len17; i17++){
-let data76 = data75[i17];
-if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
-if(data76.name === undefined){
-const err155 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/headers/" + i17,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data71.name !== undefined){
+if(typeof data71.name !== "string"){
+const err155 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/headers/" + i16+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1967,8 +1961,10 @@ vErrors.push(err155);
 }
 errors++;
 }
-if(data76.regex === undefined){
-const err156 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/headers/" + i17,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "regex"},message:"must have required property '"+"regex"+"'"};
+}
+if(data71.regex !== undefined){
+if(typeof data71.regex !== "string"){
+const err156 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/headers/" + i16+"/regex",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1977,9 +1973,10 @@ vErrors.push(err156);
 }
 errors++;
 }
-for(const key17 in data76){
-if(!((key17 === "name") || (key17 === "regex"))){
-const err157 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/headers/" + i17,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/headers/" + i16,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1989,9 +1986,9 @@ vErrors.push(err157);
 errors++;
 }
 }
-if(data76.name !== undefined){
-if(typeof data76.name !== "string"){
-const err158 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/headers/" + i17+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err158 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14+"/headers",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/properties/headers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2001,9 +1998,9 @@ vErrors.push(err158);
 errors++;
 }
 }
-if(data76.regex !== undefined){
-if(typeof data76.regex !== "string"){
-const err159 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/headers/" + i17+"/regex",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err159 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match/" + i14,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2015,7 +2012,7 @@ errors++;
 }
 }
 else {
-const err160 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/headers/" + i17,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err160 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/match",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/match/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2025,9 +2022,15 @@ vErrors.push(err160);
 errors++;
 }
 }
-}
-else {
-const err161 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15+"/headers",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data61.require !== undefined){
+let data74 = data61.require;
+if(Array.isArray(data74)){
+const len17 = data74.length;
+for(let i17=0; i17<len17; i17++){
+let data75 = data74[i17];
+if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
+if(data75.name === undefined){
+const err161 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2036,10 +2039,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-}
-else {
-const err162 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require/" + i15,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key17 in data75){
+if(!((((key17 === "name") || (key17 === "pathRegex")) || (key17 === "methods")) || (key17 === "headers"))){
+const err162 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2049,9 +2051,9 @@ vErrors.push(err162);
 errors++;
 }
 }
-}
-else {
-const err163 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/require",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data75.name !== undefined){
+if(typeof data75.name !== "string"){
+const err163 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2061,15 +2063,9 @@ vErrors.push(err163);
 errors++;
 }
 }
-if(data56.backends !== undefined){
-let data79 = data56.backends;
-if(Array.isArray(data79)){
-const len18 = data79.length;
-for(let i18=0; i18<len18; i18++){
-let data80 = data79[i18];
-if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
-if(data80.cluster === undefined){
-const err164 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/backends/" + i18,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/required",keyword:"required",params:{missingProperty: "cluster"},message:"must have required property '"+"cluster"+"'"};
+if(data75.pathRegex !== undefined){
+if(typeof data75.pathRegex !== "string"){
+const err164 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/pathRegex",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/pathRegex/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2078,8 +2074,14 @@ vErrors.push(err164);
 }
 errors++;
 }
-if(data80.weight === undefined){
-const err165 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/backends/" + i18,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'"};
+}
+if(data75.methods !== undefined){
+let data78 = data75.methods;
+if(Array.isArray(data78)){
+const len18 = data78.length;
+for(let i18=0; i18<len18; i18++){
+if(typeof data78[i18] !== "string"){
+const err165 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/methods/" + i18,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2088,9 +2090,10 @@ vErrors.push(err165);
 }
 errors++;
 }
-for(const key18 in data80){
-if(!((key18 === "cluster") || (key18 === "weight"))){
-const err166 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/backends/" + i18,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+}
+}
+else {
+const err166 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/methods",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2100,9 +2103,15 @@ vErrors.push(err166);
 errors++;
 }
 }
-if(data80.cluster !== undefined){
-if(typeof data80.cluster !== "string"){
-const err167 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/backends/" + i18+"/cluster",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/properties/cluster/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data75.headers !== undefined){
+let data80 = data75.headers;
+if(Array.isArray(data80)){
+const len19 = data80.length;
+for(let i19=0; i19<len19; i19++){
+let data81 = data80[i19];
+if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
+if(data81.name === undefined){
+const err167 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/headers/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2111,11 +2120,8 @@ vErrors.push(err167);
 }
 errors++;
 }
-}
-if(data80.weight !== undefined){
-let data82 = data80.weight;
-if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
-const err168 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/backends/" + i18+"/weight",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data81.regex === undefined){
+const err168 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/headers/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/required",keyword:"required",params:{missingProperty: "regex"},message:"must have required property '"+"regex"+"'"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2124,9 +2130,9 @@ vErrors.push(err168);
 }
 errors++;
 }
-if((typeof data82 == "number") && (isFinite(data82))){
-if(data82 < 0 || isNaN(data82)){
-const err169 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/backends/" + i18+"/weight",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+for(const key18 in data81){
+if(!((key18 === "name") || (key18 === "regex"))){
+const err169 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/headers/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2136,10 +2142,9 @@ vErrors.push(err169);
 errors++;
 }
 }
-}
-}
-else {
-const err170 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/backends/" + i18,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data81.name !== undefined){
+if(typeof data81.name !== "string"){
+const err170 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/headers/" + i19+"/name",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2149,9 +2154,9 @@ vErrors.push(err170);
 errors++;
 }
 }
-}
-else {
-const err171 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/backends",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data81.regex !== undefined){
+if(typeof data81.regex !== "string"){
+const err171 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/headers/" + i19+"/regex",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2161,11 +2166,9 @@ vErrors.push(err171);
 errors++;
 }
 }
-if(data56.policy !== undefined){
-let data83 = data56.policy;
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-if(data83.timeoutMs === undefined){
-const err172 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/required",keyword:"required",params:{missingProperty: "timeoutMs"},message:"must have required property '"+"timeoutMs"+"'"};
+}
+else {
+const err172 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/headers/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2174,8 +2177,10 @@ vErrors.push(err172);
 }
 errors++;
 }
-if(data83.perTryTimeoutMs === undefined){
-const err173 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/required",keyword:"required",params:{missingProperty: "perTryTimeoutMs"},message:"must have required property '"+"perTryTimeoutMs"+"'"};
+}
+}
+else {
+const err173 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17+"/headers",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/properties/headers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2184,8 +2189,10 @@ vErrors.push(err173);
 }
 errors++;
 }
-if(data83.retry === undefined){
-const err174 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/required",keyword:"required",params:{missingProperty: "retry"},message:"must have required property '"+"retry"+"'"};
+}
+}
+else {
+const err174 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require/" + i17,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2194,9 +2201,10 @@ vErrors.push(err174);
 }
 errors++;
 }
-for(const key19 in data83){
-if(!(((((key19 === "timeoutMs") || (key19 === "perTryTimeoutMs")) || (key19 === "streamIdleMs")) || (key19 === "retry")) || (key19 === "fault"))){
-const err175 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+}
+}
+else {
+const err175 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/require",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/require/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2206,10 +2214,15 @@ vErrors.push(err175);
 errors++;
 }
 }
-if(data83.timeoutMs !== undefined){
-let data84 = data83.timeoutMs;
-if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
-const err176 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/timeoutMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data61.backends !== undefined){
+let data84 = data61.backends;
+if(Array.isArray(data84)){
+const len20 = data84.length;
+for(let i20=0; i20<len20; i20++){
+let data85 = data84[i20];
+if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
+if(data85.cluster === undefined){
+const err176 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/backends/" + i20,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/required",keyword:"required",params:{missingProperty: "cluster"},message:"must have required property '"+"cluster"+"'"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2218,9 +2231,8 @@ vErrors.push(err176);
 }
 errors++;
 }
-if((typeof data84 == "number") && (isFinite(data84))){
-if(data84 < 0 || isNaN(data84)){
-const err177 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/timeoutMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data85.weight === undefined){
+const err177 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/backends/" + i20,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2229,12 +2241,9 @@ vErrors.push(err177);
 }
 errors++;
 }
-}
-}
-if(data83.perTryTimeoutMs !== undefined){
-let data85 = data83.perTryTimeoutMs;
-if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
-const err178 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/perTryTimeoutMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/perTryTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key19 in data85){
+if(!((key19 === "cluster") || (key19 === "weight"))){
+const err178 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/backends/" + i20,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2243,9 +2252,10 @@ vErrors.push(err178);
 }
 errors++;
 }
-if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 < 0 || isNaN(data85)){
-const err179 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/perTryTimeoutMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/perTryTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data85.cluster !== undefined){
+if(typeof data85.cluster !== "string"){
+const err179 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/backends/" + i20+"/cluster",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/properties/cluster/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2255,11 +2265,10 @@ vErrors.push(err179);
 errors++;
 }
 }
-}
-if(data83.streamIdleMs !== undefined){
-let data86 = data83.streamIdleMs;
-if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
-const err180 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/streamIdleMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/streamIdleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data85.weight !== undefined){
+let data87 = data85.weight;
+if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
+const err180 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/backends/" + i20+"/weight",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2268,9 +2277,9 @@ vErrors.push(err180);
 }
 errors++;
 }
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 < 0 || isNaN(data86)){
-const err181 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/streamIdleMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/streamIdleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 < 0 || isNaN(data87)){
+const err181 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/backends/" + i20+"/weight",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2281,11 +2290,9 @@ errors++;
 }
 }
 }
-if(data83.retry !== undefined){
-let data87 = data83.retry;
-if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
-if(data87.attempts === undefined){
-const err182 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'"};
+}
+else {
+const err182 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/backends/" + i20,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2294,8 +2301,10 @@ vErrors.push(err182);
 }
 errors++;
 }
-if(data87.on === undefined){
-const err183 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/required",keyword:"required",params:{missingProperty: "on"},message:"must have required property '"+"on"+"'"};
+}
+}
+else {
+const err183 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/backends",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/backends/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2304,8 +2313,12 @@ vErrors.push(err183);
 }
 errors++;
 }
-if(data87.budgetPercent === undefined){
-const err184 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/required",keyword:"required",params:{missingProperty: "budgetPercent"},message:"must have required property '"+"budgetPercent"+"'"};
+}
+if(data61.policy !== undefined){
+let data88 = data61.policy;
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+if(data88.timeoutMs === undefined){
+const err184 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/required",keyword:"required",params:{missingProperty: "timeoutMs"},message:"must have required property '"+"timeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2314,8 +2327,8 @@ vErrors.push(err184);
 }
 errors++;
 }
-if(data87.minPerSecond === undefined){
-const err185 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/required",keyword:"required",params:{missingProperty: "minPerSecond"},message:"must have required property '"+"minPerSecond"+"'"};
+if(data88.perTryTimeoutMs === undefined){
+const err185 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/required",keyword:"required",params:{missingProperty: "perTryTimeoutMs"},message:"must have required property '"+"perTryTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2324,9 +2337,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-for(const key20 in data87){
-if(!((((key20 === "attempts") || (key20 === "on")) || (key20 === "budgetPercent")) || (key20 === "minPerSecond"))){
-const err186 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(data88.retry === undefined){
+const err186 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/required",keyword:"required",params:{missingProperty: "retry"},message:"must have required property '"+"retry"+"'"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2335,11 +2347,9 @@ vErrors.push(err186);
 }
 errors++;
 }
-}
-if(data87.attempts !== undefined){
-let data88 = data87.attempts;
-if(!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))){
-const err187 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/attempts",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key20 in data88){
+if(!(((((key20 === "timeoutMs") || (key20 === "perTryTimeoutMs")) || (key20 === "streamIdleMs")) || (key20 === "retry")) || (key20 === "fault"))){
+const err187 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2348,9 +2358,11 @@ vErrors.push(err187);
 }
 errors++;
 }
-if((typeof data88 == "number") && (isFinite(data88))){
-if(data88 < 0 || isNaN(data88)){
-const err188 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/attempts",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data88.timeoutMs !== undefined){
+let data89 = data88.timeoutMs;
+if(!(((typeof data89 == "number") && (!(data89 % 1) && !isNaN(data89))) && (isFinite(data89)))){
+const err188 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/timeoutMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2359,19 +2371,9 @@ vErrors.push(err188);
 }
 errors++;
 }
-}
-}
-if(data87.on !== undefined){
-let data89 = data87.on;
-if(Array.isArray(data89)){
-const len19 = data89.length;
-for(let i19=0; i19<len19; i19++){
-let data90 = data89[i19];
-const _errs219 = errors;
-let valid65 = false;
-const _errs220 = errors;
-if(typeof data90 !== "string"){
-const err189 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data89 == "number") && (isFinite(data89))){
+if(data89 < 0 || isNaN(data89)){
+const err189 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/timeoutMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2380,8 +2382,12 @@ vErrors.push(err189);
 }
 errors++;
 }
-if("connect-failure" !== data90){
-const err190 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/0/const",keyword:"const",params:{allowedValue: "connect-failure"},message:"must be equal to constant"};
+}
+}
+if(data88.perTryTimeoutMs !== undefined){
+let data90 = data88.perTryTimeoutMs;
+if(!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90)))){
+const err190 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/perTryTimeoutMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/perTryTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2390,12 +2396,9 @@ vErrors.push(err190);
 }
 errors++;
 }
-var _valid4 = _errs220 === errors;
-valid65 = valid65 || _valid4;
-if(!valid65){
-const _errs222 = errors;
-if(typeof data90 !== "string"){
-const err191 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data90 == "number") && (isFinite(data90))){
+if(data90 < 0 || isNaN(data90)){
+const err191 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/perTryTimeoutMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/perTryTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2404,8 +2407,12 @@ vErrors.push(err191);
 }
 errors++;
 }
-if("gateway-error" !== data90){
-const err192 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/1/const",keyword:"const",params:{allowedValue: "gateway-error"},message:"must be equal to constant"};
+}
+}
+if(data88.streamIdleMs !== undefined){
+let data91 = data88.streamIdleMs;
+if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
+const err192 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/streamIdleMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/streamIdleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2414,12 +2421,9 @@ vErrors.push(err192);
 }
 errors++;
 }
-var _valid4 = _errs222 === errors;
-valid65 = valid65 || _valid4;
-if(!valid65){
-const _errs224 = errors;
-if(typeof data90 !== "string"){
-const err193 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/2/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data91 == "number") && (isFinite(data91))){
+if(data91 < 0 || isNaN(data91)){
+const err193 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/streamIdleMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/streamIdleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2428,8 +2432,13 @@ vErrors.push(err193);
 }
 errors++;
 }
-if("reset" !== data90){
-const err194 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/2/const",keyword:"const",params:{allowedValue: "reset"},message:"must be equal to constant"};
+}
+}
+if(data88.retry !== undefined){
+let data92 = data88.retry;
+if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
+if(data92.attempts === undefined){
+const err194 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2438,12 +2447,8 @@ vErrors.push(err194);
 }
 errors++;
 }
-var _valid4 = _errs224 === errors;
-valid65 = valid65 || _valid4;
-if(!valid65){
-const _errs226 = errors;
-if(typeof data90 !== "string"){
-const err195 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/3/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data92.on === undefined){
+const err195 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/required",keyword:"required",params:{missingProperty: "on"},message:"must have required property '"+"on"+"'"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2452,8 +2457,8 @@ vErrors.push(err195);
 }
 errors++;
 }
-if("502" !== data90){
-const err196 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/3/const",keyword:"const",params:{allowedValue: "502"},message:"must be equal to constant"};
+if(data92.budgetPercent === undefined){
+const err196 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/required",keyword:"required",params:{missingProperty: "budgetPercent"},message:"must have required property '"+"budgetPercent"+"'"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2462,12 +2467,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-var _valid4 = _errs226 === errors;
-valid65 = valid65 || _valid4;
-if(!valid65){
-const _errs228 = errors;
-if(typeof data90 !== "string"){
-const err197 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/4/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data92.minPerSecond === undefined){
+const err197 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/required",keyword:"required",params:{missingProperty: "minPerSecond"},message:"must have required property '"+"minPerSecond"+"'"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2476,8 +2477,9 @@ vErrors.push(err197);
 }
 errors++;
 }
-if("503" !== data90){
-const err198 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/4/const",keyword:"const",params:{allowedValue: "503"},message:"must be equal to constant"};
+for(const key21 in data92){
+if(!((((key21 === "attempts") || (key21 === "on")) || (key21 === "budgetPercent")) || (key21 === "minPerSecond"))){
+const err198 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2486,12 +2488,11 @@ vErrors.push(err198);
 }
 errors++;
 }
-var _valid4 = _errs228 === errors;
-valid65 = valid65 || _valid4;
-if(!valid65){
-const _errs230 = errors;
-if(typeof data90 !== "string"){
-const err199 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/5/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data92.attempts !== undefined){
+let data93 = data92.attempts;
+if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
+const err199 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/attempts",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2500,8 +2501,9 @@ vErrors.push(err199);
 }
 errors++;
 }
-if("504" !== data90){
-const err200 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/5/const",keyword:"const",params:{allowedValue: "504"},message:"must be equal to constant"};
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 < 0 || isNaN(data93)){
+const err200 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/attempts",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2510,15 +2512,19 @@ vErrors.push(err200);
 }
 errors++;
 }
-var _valid4 = _errs230 === errors;
-valid65 = valid65 || _valid4;
 }
 }
-}
-}
-}
-if(!valid65){
-const err201 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on/" + i19,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(data92.on !== undefined){
+let data94 = data92.on;
+if(Array.isArray(data94)){
+const len21 = data94.length;
+for(let i21=0; i21<len21; i21++){
+let data95 = data94[i21];
+const _errs234 = errors;
+let valid70 = false;
+const _errs235 = errors;
+if(typeof data95 !== "string"){
+const err201 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2527,11 +2533,158 @@ vErrors.push(err201);
 }
 errors++;
 }
+if("connect-failure" !== data95){
+const err202 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/0/const",keyword:"const",params:{allowedValue: "connect-failure"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err202];
+}
 else {
-errors = _errs219;
+vErrors.push(err202);
+}
+errors++;
+}
+var _valid4 = _errs235 === errors;
+valid70 = valid70 || _valid4;
+if(!valid70){
+const _errs237 = errors;
+if(typeof data95 !== "string"){
+const err203 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err203];
+}
+else {
+vErrors.push(err203);
+}
+errors++;
+}
+if("gateway-error" !== data95){
+const err204 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/1/const",keyword:"const",params:{allowedValue: "gateway-error"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err204];
+}
+else {
+vErrors.push(err204);
+}
+errors++;
+}
+var _valid4 = _errs237 === errors;
+valid70 = valid70 || _valid4;
+if(!valid70){
+const _errs239 = errors;
+if(typeof data95 !== "string"){
+const err205 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/2/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+if("reset" !== data95){
+const err206 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/2/const",keyword:"const",params:{allowedValue: "reset"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+var _valid4 = _errs239 === errors;
+valid70 = valid70 || _valid4;
+if(!valid70){
+const _errs241 = errors;
+if(typeof data95 !== "string"){
+const err207 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/3/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+if("502" !== data95){
+const err208 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/3/const",keyword:"const",params:{allowedValue: "502"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+var _valid4 = _errs241 === errors;
+valid70 = valid70 || _valid4;
+if(!valid70){
+const _errs243 = errors;
+if(typeof data95 !== "string"){
+const err209 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/4/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+if("503" !== data95){
+const err210 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/4/const",keyword:"const",params:{allowedValue: "503"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+var _valid4 = _errs243 === errors;
+valid70 = valid70 || _valid4;
+if(!valid70){
+const _errs245 = errors;
+if(typeof data95 !== "string"){
+const err211 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/5/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+if("504" !== data95){
+const err212 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf/5/const",keyword:"const",params:{allowedValue: "504"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+var _valid4 = _errs245 === errors;
+valid70 = valid70 || _valid4;
+}
+}
+}
+}
+}
+if(!valid70){
+const err213 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on/" + i21,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+else {
+errors = _errs234;
 if(vErrors !== null){
-if(_errs219){
-vErrors.length = _errs219;
+if(_errs234){
+vErrors.length = _errs234;
 }
 else {
 vErrors = null;
@@ -2541,154 +2694,7 @@ vErrors = null;
 }
 }
 else {
-const err202 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/on",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err202];
-}
-else {
-vErrors.push(err202);
-}
-errors++;
-}
-}
-if(data87.budgetPercent !== undefined){
-let data91 = data87.budgetPercent;
-if((typeof data91 == "number") && (isFinite(data91))){
-if(data91 > 100 || isNaN(data91)){
-const err203 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/budgetPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/budgetPercent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
-if(vErrors === null){
-vErrors = [err203];
-}
-else {
-vErrors.push(err203);
-}
-errors++;
-}
-if(data91 < 0 || isNaN(data91)){
-const err204 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/budgetPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/budgetPercent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err204];
-}
-else {
-vErrors.push(err204);
-}
-errors++;
-}
-}
-else {
-const err205 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/budgetPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/budgetPercent/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err205];
-}
-else {
-vErrors.push(err205);
-}
-errors++;
-}
-}
-if(data87.minPerSecond !== undefined){
-let data92 = data87.minPerSecond;
-if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
-const err206 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/minPerSecond",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/minPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err206];
-}
-else {
-vErrors.push(err206);
-}
-errors++;
-}
-if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 < 0 || isNaN(data92)){
-const err207 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry/minPerSecond",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/minPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err207];
-}
-else {
-vErrors.push(err207);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err208 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err208];
-}
-else {
-vErrors.push(err208);
-}
-errors++;
-}
-}
-if(data83.fault !== undefined){
-let data93 = data83.fault;
-if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
-for(const key21 in data93){
-if(!((((key21 === "delayMs") || (key21 === "delayPercent")) || (key21 === "abortStatus")) || (key21 === "abortPercent"))){
-const err209 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err209];
-}
-else {
-vErrors.push(err209);
-}
-errors++;
-}
-}
-if(data93.delayMs !== undefined){
-let data94 = data93.delayMs;
-if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err210 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/delayMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err210];
-}
-else {
-vErrors.push(err210);
-}
-errors++;
-}
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 < 0 || isNaN(data94)){
-const err211 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/delayMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err211];
-}
-else {
-vErrors.push(err211);
-}
-errors++;
-}
-}
-}
-if(data93.delayPercent !== undefined){
-let data95 = data93.delayPercent;
-if((typeof data95 == "number") && (isFinite(data95))){
-if(data95 > 100 || isNaN(data95)){
-const err212 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/delayPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/delayPercent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
-if(vErrors === null){
-vErrors = [err212];
-}
-else {
-vErrors.push(err212);
-}
-errors++;
-}
-if(data95 < 0 || isNaN(data95)){
-const err213 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/delayPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/delayPercent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err213];
-}
-else {
-vErrors.push(err213);
-}
-errors++;
-}
-}
-else {
-const err214 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/delayPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/delayPercent/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err214 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/on",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2698,10 +2704,11 @@ vErrors.push(err214);
 errors++;
 }
 }
-if(data93.abortStatus !== undefined){
-let data96 = data93.abortStatus;
-if(!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))){
-const err215 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/abortStatus",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortStatus/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data92.budgetPercent !== undefined){
+let data96 = data92.budgetPercent;
+if((typeof data96 == "number") && (isFinite(data96))){
+if(data96 > 100 || isNaN(data96)){
+const err215 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/budgetPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/budgetPercent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2710,9 +2717,8 @@ vErrors.push(err215);
 }
 errors++;
 }
-if((typeof data96 == "number") && (isFinite(data96))){
-if(data96 > 599 || isNaN(data96)){
-const err216 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/abortStatus",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortStatus/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599"};
+if(data96 < 0 || isNaN(data96)){
+const err216 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/budgetPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/budgetPercent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2721,8 +2727,9 @@ vErrors.push(err216);
 }
 errors++;
 }
-if(data96 < 200 || isNaN(data96)){
-const err217 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/abortStatus",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortStatus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 200},message:"must be >= 200"};
+}
+else {
+const err217 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/budgetPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/budgetPercent/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2732,12 +2739,10 @@ vErrors.push(err217);
 errors++;
 }
 }
-}
-if(data93.abortPercent !== undefined){
-let data97 = data93.abortPercent;
-if((typeof data97 == "number") && (isFinite(data97))){
-if(data97 > 100 || isNaN(data97)){
-const err218 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/abortPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortPercent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(data92.minPerSecond !== undefined){
+let data97 = data92.minPerSecond;
+if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
+const err218 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/minPerSecond",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/minPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2746,8 +2751,9 @@ vErrors.push(err218);
 }
 errors++;
 }
+if((typeof data97 == "number") && (isFinite(data97))){
 if(data97 < 0 || isNaN(data97)){
-const err219 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/abortPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortPercent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err219 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry/minPerSecond",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/properties/minPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2757,8 +2763,10 @@ vErrors.push(err219);
 errors++;
 }
 }
+}
+}
 else {
-const err220 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault/abortPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortPercent/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err220 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/retry",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2768,9 +2776,12 @@ vErrors.push(err220);
 errors++;
 }
 }
-}
-else {
-const err221 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy/fault",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data88.fault !== undefined){
+let data98 = data88.fault;
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+for(const key22 in data98){
+if(!((((key22 === "delayMs") || (key22 === "delayPercent")) || (key22 === "abortStatus")) || (key22 === "abortPercent"))){
+const err221 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2780,9 +2791,10 @@ vErrors.push(err221);
 errors++;
 }
 }
-}
-else {
-const err222 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11+"/policy",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data98.delayMs !== undefined){
+let data99 = data98.delayMs;
+if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
+const err222 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/delayMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2791,10 +2803,9 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-}
-else {
-const err223 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes/" + i11,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 < 0 || isNaN(data99)){
+const err223 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/delayMs",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2805,8 +2816,11 @@ errors++;
 }
 }
 }
-else {
-const err224 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10+"/routes",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data98.delayPercent !== undefined){
+let data100 = data98.delayPercent;
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 > 100 || isNaN(data100)){
+const err224 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/delayPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/delayPercent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2815,10 +2829,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-}
-}
-else {
-const err225 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports/" + i10,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data100 < 0 || isNaN(data100)){
+const err225 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/delayPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/delayPercent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2828,9 +2840,8 @@ vErrors.push(err225);
 errors++;
 }
 }
-}
 else {
-const err226 = {instancePath:instancePath+"/outbound/services/" + i9+"/ports",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err226 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/delayPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/delayPercent/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2840,9 +2851,10 @@ vErrors.push(err226);
 errors++;
 }
 }
-}
-else {
-const err227 = {instancePath:instancePath+"/outbound/services/" + i9,schemaPath:"#/properties/outbound/properties/services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data98.abortStatus !== undefined){
+let data101 = data98.abortStatus;
+if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
+const err227 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/abortStatus",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortStatus/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2851,10 +2863,9 @@ vErrors.push(err227);
 }
 errors++;
 }
-}
-}
-else {
-const err228 = {instancePath:instancePath+"/outbound/services",schemaPath:"#/properties/outbound/properties/services/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 > 599 || isNaN(data101)){
+const err228 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/abortStatus",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortStatus/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599"};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2863,16 +2874,8 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-if(data45.clusters !== undefined){
-let data98 = data45.clusters;
-if(Array.isArray(data98)){
-const len20 = data98.length;
-for(let i20=0; i20<len20; i20++){
-let data99 = data98[i20];
-if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
-if(data99.name === undefined){
-const err229 = {instancePath:instancePath+"/outbound/clusters/" + i20,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data101 < 200 || isNaN(data101)){
+const err229 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/abortStatus",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortStatus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 200},message:"must be >= 200"};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2881,8 +2884,13 @@ vErrors.push(err229);
 }
 errors++;
 }
-if(data99.service === undefined){
-const err230 = {instancePath:instancePath+"/outbound/clusters/" + i20,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "service"},message:"must have required property '"+"service"+"'"};
+}
+}
+if(data98.abortPercent !== undefined){
+let data102 = data98.abortPercent;
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 > 100 || isNaN(data102)){
+const err230 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/abortPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortPercent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2891,8 +2899,8 @@ vErrors.push(err230);
 }
 errors++;
 }
-if(data99.port === undefined){
-const err231 = {instancePath:instancePath+"/outbound/clusters/" + i20,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(data102 < 0 || isNaN(data102)){
+const err231 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/abortPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortPercent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2901,8 +2909,9 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(data99.protocol === undefined){
-const err232 = {instancePath:instancePath+"/outbound/clusters/" + i20,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "protocol"},message:"must have required property '"+"protocol"+"'"};
+}
+else {
+const err232 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault/abortPercent",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/properties/abortPercent/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2911,8 +2920,10 @@ vErrors.push(err232);
 }
 errors++;
 }
-if(data99.endpoints === undefined){
-const err233 = {instancePath:instancePath+"/outbound/clusters/" + i20,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "endpoints"},message:"must have required property '"+"endpoints"+"'"};
+}
+}
+else {
+const err233 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy/fault",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/properties/fault/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2921,8 +2932,10 @@ vErrors.push(err233);
 }
 errors++;
 }
-if(data99.policy === undefined){
-const err234 = {instancePath:instancePath+"/outbound/clusters/" + i20,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "policy"},message:"must have required property '"+"policy"+"'"};
+}
+}
+else {
+const err234 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13+"/policy",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/properties/policy/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2931,9 +2944,10 @@ vErrors.push(err234);
 }
 errors++;
 }
-for(const key22 in data99){
-if(!((((((key22 === "name") || (key22 === "service")) || (key22 === "port")) || (key22 === "protocol")) || (key22 === "endpoints")) || (key22 === "policy"))){
-const err235 = {instancePath:instancePath+"/outbound/clusters/" + i20,schemaPath:"#/properties/outbound/properties/clusters/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
+}
+}
+else {
+const err235 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes/" + i13,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2943,9 +2957,9 @@ vErrors.push(err235);
 errors++;
 }
 }
-if(data99.name !== undefined){
-if(typeof data99.name !== "string"){
-const err236 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/name",schemaPath:"#/properties/outbound/properties/clusters/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err236 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12+"/routes",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/properties/routes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2955,9 +2969,9 @@ vErrors.push(err236);
 errors++;
 }
 }
-if(data99.service !== undefined){
-if(typeof data99.service !== "string"){
-const err237 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/service",schemaPath:"#/properties/outbound/properties/clusters/items/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err237 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports/" + i12,schemaPath:"#/properties/outbound/properties/services/items/properties/ports/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2967,10 +2981,9 @@ vErrors.push(err237);
 errors++;
 }
 }
-if(data99.port !== undefined){
-let data102 = data99.port;
-if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
-const err238 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err238 = {instancePath:instancePath+"/outbound/services/" + i11+"/ports",schemaPath:"#/properties/outbound/properties/services/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2979,9 +2992,10 @@ vErrors.push(err238);
 }
 errors++;
 }
-if((typeof data102 == "number") && (isFinite(data102))){
-if(data102 > 65535 || isNaN(data102)){
-const err239 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+}
+else {
+const err239 = {instancePath:instancePath+"/outbound/services/" + i11,schemaPath:"#/properties/outbound/properties/services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -2990,8 +3004,10 @@ vErrors.push(err239);
 }
 errors++;
 }
-if(data102 < 1 || isNaN(data102)){
-const err240 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err240 = {instancePath:instancePath+"/outbound/services",schemaPath:"#/properties/outbound/properties/services/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3001,14 +3017,15 @@ vErrors.push(err240);
 errors++;
 }
 }
-}
-if(data99.protocol !== undefined){
-let data103 = data99.protocol;
-const _errs259 = errors;
-let valid70 = false;
-const _errs260 = errors;
-if(typeof data103 !== "string"){
-const err241 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/protocol",schemaPath:"#/properties/outbound/properties/clusters/items/properties/protocol/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data50.clusters !== undefined){
+let data103 = data50.clusters;
+if(Array.isArray(data103)){
+const len22 = data103.length;
+for(let i22=0; i22<len22; i22++){
+let data104 = data103[i22];
+if(data104 && typeof data104 == "object" && !Array.isArray(data104)){
+if(data104.name === undefined){
+const err241 = {instancePath:instancePath+"/outbound/clusters/" + i22,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3017,8 +3034,8 @@ vErrors.push(err241);
 }
 errors++;
 }
-if("http" !== data103){
-const err242 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/protocol",schemaPath:"#/properties/outbound/properties/clusters/items/properties/protocol/anyOf/0/const",keyword:"const",params:{allowedValue: "http"},message:"must be equal to constant"};
+if(data104.service === undefined){
+const err242 = {instancePath:instancePath+"/outbound/clusters/" + i22,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "service"},message:"must have required property '"+"service"+"'"};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3027,12 +3044,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-var _valid5 = _errs260 === errors;
-valid70 = valid70 || _valid5;
-if(!valid70){
-const _errs262 = errors;
-if(typeof data103 !== "string"){
-const err243 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/protocol",schemaPath:"#/properties/outbound/properties/clusters/items/properties/protocol/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data104.port === undefined){
+const err243 = {instancePath:instancePath+"/outbound/clusters/" + i22,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3041,8 +3054,8 @@ vErrors.push(err243);
 }
 errors++;
 }
-if("tcp" !== data103){
-const err244 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/protocol",schemaPath:"#/properties/outbound/properties/clusters/items/properties/protocol/anyOf/1/const",keyword:"const",params:{allowedValue: "tcp"},message:"must be equal to constant"};
+if(data104.protocol === undefined){
+const err244 = {instancePath:instancePath+"/outbound/clusters/" + i22,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "protocol"},message:"must have required property '"+"protocol"+"'"};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3051,11 +3064,8 @@ vErrors.push(err244);
 }
 errors++;
 }
-var _valid5 = _errs262 === errors;
-valid70 = valid70 || _valid5;
-}
-if(!valid70){
-const err245 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/protocol",schemaPath:"#/properties/outbound/properties/clusters/items/properties/protocol/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(data104.endpoints === undefined){
+const err245 = {instancePath:instancePath+"/outbound/clusters/" + i22,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "endpoints"},message:"must have required property '"+"endpoints"+"'"};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3064,27 +3074,8 @@ vErrors.push(err245);
 }
 errors++;
 }
-else {
-errors = _errs259;
-if(vErrors !== null){
-if(_errs259){
-vErrors.length = _errs259;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data99.endpoints !== undefined){
-let data104 = data99.endpoints;
-if(Array.isArray(data104)){
-const len21 = data104.length;
-for(let i21=0; i21<len21; i21++){
-let data105 = data104[i21];
-if(data105 && typeof data105 == "object" && !Array.isArray(data105)){
-if(data105.address === undefined){
-const err246 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21,schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
+if(data104.policy === undefined){
+const err246 = {instancePath:instancePath+"/outbound/clusters/" + i22,schemaPath:"#/properties/outbound/properties/clusters/items/required",keyword:"required",params:{missingProperty: "policy"},message:"must have required property '"+"policy"+"'"};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3093,8 +3084,9 @@ vErrors.push(err246);
 }
 errors++;
 }
-if(data105.port === undefined){
-const err247 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21,schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+for(const key23 in data104){
+if(!((((((key23 === "name") || (key23 === "service")) || (key23 === "port")) || (key23 === "protocol")) || (key23 === "endpoints")) || (key23 === "policy"))){
+const err247 = {instancePath:instancePath+"/outbound/clusters/" + i22,schemaPath:"#/properties/outbound/properties/clusters/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3103,8 +3095,10 @@ vErrors.push(err247);
 }
 errors++;
 }
-if(data105.pod === undefined){
-const err248 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21,schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/required",keyword:"required",params:{missingProperty: "pod"},message:"must have required property '"+"pod"+"'"};
+}
+if(data104.name !== undefined){
+if(typeof data104.name !== "string"){
+const err248 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/name",schemaPath:"#/properties/outbound/properties/clusters/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3113,9 +3107,10 @@ vErrors.push(err248);
 }
 errors++;
 }
-for(const key23 in data105){
-if(!((((((key23 === "address") || (key23 === "port")) || (key23 === "pod")) || (key23 === "identity")) || (key23 === "meshPort")) || (key23 === "workload"))){
-const err249 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21,schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
+}
+if(data104.service !== undefined){
+if(typeof data104.service !== "string"){
+const err249 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/service",schemaPath:"#/properties/outbound/properties/clusters/items/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3125,9 +3120,10 @@ vErrors.push(err249);
 errors++;
 }
 }
-if(data105.address !== undefined){
-if(typeof data105.address !== "string"){
-const err250 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/address",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data104.port !== undefined){
+let data107 = data104.port;
+if(!(((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107))) && (isFinite(data107)))){
+const err250 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3136,11 +3132,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-}
-if(data105.port !== undefined){
-let data107 = data105.port;
-if(!(((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107))) && (isFinite(data107)))){
-const err251 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data107 == "number") && (isFinite(data107))){
+if(data107 > 65535 || isNaN(data107)){
+const err251 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3149,9 +3143,8 @@ vErrors.push(err251);
 }
 errors++;
 }
-if((typeof data107 == "number") && (isFinite(data107))){
-if(data107 > 65535 || isNaN(data107)){
-const err252 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(data107 < 1 || isNaN(data107)){
+const err252 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3160,8 +3153,15 @@ vErrors.push(err252);
 }
 errors++;
 }
-if(data107 < 1 || isNaN(data107)){
-const err253 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data104.protocol !== undefined){
+let data108 = data104.protocol;
+const _errs274 = errors;
+let valid75 = false;
+const _errs275 = errors;
+if(typeof data108 !== "string"){
+const err253 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/protocol",schemaPath:"#/properties/outbound/properties/clusters/items/properties/protocol/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3170,11 +3170,8 @@ vErrors.push(err253);
 }
 errors++;
 }
-}
-}
-if(data105.pod !== undefined){
-if(typeof data105.pod !== "string"){
-const err254 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/pod",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/pod/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if("http" !== data108){
+const err254 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/protocol",schemaPath:"#/properties/outbound/properties/clusters/items/properties/protocol/anyOf/0/const",keyword:"const",params:{allowedValue: "http"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3183,10 +3180,12 @@ vErrors.push(err254);
 }
 errors++;
 }
-}
-if(data105.identity !== undefined){
-if(typeof data105.identity !== "string"){
-const err255 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/identity",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/identity/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var _valid5 = _errs275 === errors;
+valid75 = valid75 || _valid5;
+if(!valid75){
+const _errs277 = errors;
+if(typeof data108 !== "string"){
+const err255 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/protocol",schemaPath:"#/properties/outbound/properties/clusters/items/properties/protocol/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3195,11 +3194,8 @@ vErrors.push(err255);
 }
 errors++;
 }
-}
-if(data105.meshPort !== undefined){
-let data110 = data105.meshPort;
-if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
-const err256 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/meshPort",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/meshPort/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if("tcp" !== data108){
+const err256 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/protocol",schemaPath:"#/properties/outbound/properties/clusters/items/properties/protocol/anyOf/1/const",keyword:"const",params:{allowedValue: "tcp"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3208,9 +3204,11 @@ vErrors.push(err256);
 }
 errors++;
 }
-if((typeof data110 == "number") && (isFinite(data110))){
-if(data110 > 65535 || isNaN(data110)){
-const err257 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/meshPort",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/meshPort/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+var _valid5 = _errs277 === errors;
+valid75 = valid75 || _valid5;
+}
+if(!valid75){
+const err257 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/protocol",schemaPath:"#/properties/outbound/properties/clusters/items/properties/protocol/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3219,8 +3217,27 @@ vErrors.push(err257);
 }
 errors++;
 }
-if(data110 < 1 || isNaN(data110)){
-const err258 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/meshPort",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/meshPort/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+else {
+errors = _errs274;
+if(vErrors !== null){
+if(_errs274){
+vErrors.length = _errs274;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data104.endpoints !== undefined){
+let data109 = data104.endpoints;
+if(Array.isArray(data109)){
+const len23 = data109.length;
+for(let i23=0; i23<len23; i23++){
+let data110 = data109[i23];
+if(data110 && typeof data110 == "object" && !Array.isArray(data110)){
+if(data110.address === undefined){
+const err258 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23,schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3229,13 +3246,8 @@ vErrors.push(err258);
 }
 errors++;
 }
-}
-}
-if(data105.workload !== undefined){
-let data111 = data105.workload;
-if(data111 && typeof data111 == "object" && !Array.isArray(data111)){
-if(data111.kind === undefined){
-const err259 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/workload",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'"};
+if(data110.port === undefined){
+const err259 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23,schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3244,8 +3256,8 @@ vErrors.push(err259);
 }
 errors++;
 }
-if(data111.name === undefined){
-const err260 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/workload",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data110.pod === undefined){
+const err260 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23,schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/required",keyword:"required",params:{missingProperty: "pod"},message:"must have required property '"+"pod"+"'"};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3254,8 +3266,9 @@ vErrors.push(err260);
 }
 errors++;
 }
-if(data111.namespace === undefined){
-const err261 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/workload",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'"};
+for(const key24 in data110){
+if(!((((((key24 === "address") || (key24 === "port")) || (key24 === "pod")) || (key24 === "identity")) || (key24 === "meshPort")) || (key24 === "workload"))){
+const err261 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23,schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3264,9 +3277,10 @@ vErrors.push(err261);
 }
 errors++;
 }
-for(const key24 in data111){
-if(!(((key24 === "kind") || (key24 === "name")) || (key24 === "namespace"))){
-const err262 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/workload",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
+}
+if(data110.address !== undefined){
+if(typeof data110.address !== "string"){
+const err262 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/address",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3276,9 +3290,10 @@ vErrors.push(err262);
 errors++;
 }
 }
-if(data111.kind !== undefined){
-if(typeof data111.kind !== "string"){
-const err263 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/workload/kind",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data110.port !== undefined){
+let data112 = data110.port;
+if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
+const err263 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3287,10 +3302,9 @@ vErrors.push(err263);
 }
 errors++;
 }
-}
-if(data111.name !== undefined){
-if(typeof data111.name !== "string"){
-const err264 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/workload/name",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data112 == "number") && (isFinite(data112))){
+if(data112 > 65535 || isNaN(data112)){
+const err264 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3299,10 +3313,8 @@ vErrors.push(err264);
 }
 errors++;
 }
-}
-if(data111.namespace !== undefined){
-if(typeof data111.namespace !== "string"){
-const err265 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/workload/namespace",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data112 < 1 || isNaN(data112)){
+const err265 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/port",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3313,8 +3325,9 @@ errors++;
 }
 }
 }
-else {
-const err266 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21+"/workload",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data110.pod !== undefined){
+if(typeof data110.pod !== "string"){
+const err266 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/pod",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/pod/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3324,9 +3337,9 @@ vErrors.push(err266);
 errors++;
 }
 }
-}
-else {
-const err267 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints/" + i21,schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data110.identity !== undefined){
+if(typeof data110.identity !== "string"){
+const err267 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/identity",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/identity/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3336,9 +3349,10 @@ vErrors.push(err267);
 errors++;
 }
 }
-}
-else {
-const err268 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/endpoints",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data110.meshPort !== undefined){
+let data115 = data110.meshPort;
+if(!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))){
+const err268 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/meshPort",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/meshPort/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3347,12 +3361,9 @@ vErrors.push(err268);
 }
 errors++;
 }
-}
-if(data99.policy !== undefined){
-let data115 = data99.policy;
-if(data115 && typeof data115 == "object" && !Array.isArray(data115)){
-if(data115.connectTimeoutMs === undefined){
-const err269 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/required",keyword:"required",params:{missingProperty: "connectTimeoutMs"},message:"must have required property '"+"connectTimeoutMs"+"'"};
+if((typeof data115 == "number") && (isFinite(data115))){
+if(data115 > 65535 || isNaN(data115)){
+const err269 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/meshPort",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/meshPort/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3361,8 +3372,8 @@ vErrors.push(err269);
 }
 errors++;
 }
-if(data115.idleTimeoutMs === undefined){
-const err270 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/required",keyword:"required",params:{missingProperty: "idleTimeoutMs"},message:"must have required property '"+"idleTimeoutMs"+"'"};
+if(data115 < 1 || isNaN(data115)){
+const err270 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/meshPort",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/meshPort/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3371,8 +3382,13 @@ vErrors.push(err270);
 }
 errors++;
 }
-if(data115.circuitBreaker === undefined){
-const err271 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/required",keyword:"required",params:{missingProperty: "circuitBreaker"},message:"must have required property '"+"circuitBreaker"+"'"};
+}
+}
+if(data110.workload !== undefined){
+let data116 = data110.workload;
+if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
+if(data116.kind === undefined){
+const err271 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/workload",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'"};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3381,8 +3397,8 @@ vErrors.push(err271);
 }
 errors++;
 }
-if(data115.outlierDetection === undefined){
-const err272 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/required",keyword:"required",params:{missingProperty: "outlierDetection"},message:"must have required property '"+"outlierDetection"+"'"};
+if(data116.name === undefined){
+const err272 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/workload",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3391,9 +3407,8 @@ vErrors.push(err272);
 }
 errors++;
 }
-for(const key25 in data115){
-if(!((((key25 === "connectTimeoutMs") || (key25 === "idleTimeoutMs")) || (key25 === "circuitBreaker")) || (key25 === "outlierDetection"))){
-const err273 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
+if(data116.namespace === undefined){
+const err273 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/workload",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'"};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3402,11 +3417,9 @@ vErrors.push(err273);
 }
 errors++;
 }
-}
-if(data115.connectTimeoutMs !== undefined){
-let data116 = data115.connectTimeoutMs;
-if(!(((typeof data116 == "number") && (!(data116 % 1) && !isNaN(data116))) && (isFinite(data116)))){
-const err274 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/connectTimeoutMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/connectTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key25 in data116){
+if(!(((key25 === "kind") || (key25 === "name")) || (key25 === "namespace"))){
+const err274 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/workload",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3415,9 +3428,10 @@ vErrors.push(err274);
 }
 errors++;
 }
-if((typeof data116 == "number") && (isFinite(data116))){
-if(data116 < 0 || isNaN(data116)){
-const err275 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/connectTimeoutMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/connectTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data116.kind !== undefined){
+if(typeof data116.kind !== "string"){
+const err275 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/workload/kind",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3427,11 +3441,9 @@ vErrors.push(err275);
 errors++;
 }
 }
-}
-if(data115.idleTimeoutMs !== undefined){
-let data117 = data115.idleTimeoutMs;
-if(!(((typeof data117 == "number") && (!(data117 % 1) && !isNaN(data117))) && (isFinite(data117)))){
-const err276 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/idleTimeoutMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/idleTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data116.name !== undefined){
+if(typeof data116.name !== "string"){
+const err276 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/workload/name",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3440,9 +3452,10 @@ vErrors.push(err276);
 }
 errors++;
 }
-if((typeof data117 == "number") && (isFinite(data117))){
-if(data117 < 0 || isNaN(data117)){
-const err277 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/idleTimeoutMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/idleTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data116.namespace !== undefined){
+if(typeof data116.namespace !== "string"){
+const err277 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/workload/namespace",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3453,11 +3466,8 @@ errors++;
 }
 }
 }
-if(data115.circuitBreaker !== undefined){
-let data118 = data115.circuitBreaker;
-if(data118 && typeof data118 == "object" && !Array.isArray(data118)){
-if(data118.maxConnections === undefined){
-const err278 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/required",keyword:"required",params:{missingProperty: "maxConnections"},message:"must have required property '"+"maxConnections"+"'"};
+else {
+const err278 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23+"/workload",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/properties/workload/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3466,8 +3476,10 @@ vErrors.push(err278);
 }
 errors++;
 }
-if(data118.maxPendingRequests === undefined){
-const err279 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/required",keyword:"required",params:{missingProperty: "maxPendingRequests"},message:"must have required property '"+"maxPendingRequests"+"'"};
+}
+}
+else {
+const err279 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints/" + i23,schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3476,8 +3488,10 @@ vErrors.push(err279);
 }
 errors++;
 }
-if(data118.maxRequests === undefined){
-const err280 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/required",keyword:"required",params:{missingProperty: "maxRequests"},message:"must have required property '"+"maxRequests"+"'"};
+}
+}
+else {
+const err280 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/endpoints",schemaPath:"#/properties/outbound/properties/clusters/items/properties/endpoints/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3486,9 +3500,12 @@ vErrors.push(err280);
 }
 errors++;
 }
-for(const key26 in data118){
-if(!(((key26 === "maxConnections") || (key26 === "maxPendingRequests")) || (key26 === "maxRequests"))){
-const err281 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
+}
+if(data104.policy !== undefined){
+let data120 = data104.policy;
+if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
+if(data120.connectTimeoutMs === undefined){
+const err281 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/required",keyword:"required",params:{missingProperty: "connectTimeoutMs"},message:"must have required property '"+"connectTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3497,11 +3514,8 @@ vErrors.push(err281);
 }
 errors++;
 }
-}
-if(data118.maxConnections !== undefined){
-let data119 = data118.maxConnections;
-if(!(((typeof data119 == "number") && (!(data119 % 1) && !isNaN(data119))) && (isFinite(data119)))){
-const err282 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker/maxConnections",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data120.idleTimeoutMs === undefined){
+const err282 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/required",keyword:"required",params:{missingProperty: "idleTimeoutMs"},message:"must have required property '"+"idleTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3510,9 +3524,8 @@ vErrors.push(err282);
 }
 errors++;
 }
-if((typeof data119 == "number") && (isFinite(data119))){
-if(data119 < 1 || isNaN(data119)){
-const err283 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker/maxConnections",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data120.circuitBreaker === undefined){
+const err283 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/required",keyword:"required",params:{missingProperty: "circuitBreaker"},message:"must have required property '"+"circuitBreaker"+"'"};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3521,12 +3534,8 @@ vErrors.push(err283);
 }
 errors++;
 }
-}
-}
-if(data118.maxPendingRequests !== undefined){
-let data120 = data118.maxPendingRequests;
-if(!(((typeof data120 == "number") && (!(data120 % 1) && !isNaN(data120))) && (isFinite(data120)))){
-const err284 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker/maxPendingRequests",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxPendingRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data120.outlierDetection === undefined){
+const err284 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/required",keyword:"required",params:{missingProperty: "outlierDetection"},message:"must have required property '"+"outlierDetection"+"'"};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3535,9 +3544,9 @@ vErrors.push(err284);
 }
 errors++;
 }
-if((typeof data120 == "number") && (isFinite(data120))){
-if(data120 < 0 || isNaN(data120)){
-const err285 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker/maxPendingRequests",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxPendingRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+for(const key26 in data120){
+if(!((((key26 === "connectTimeoutMs") || (key26 === "idleTimeoutMs")) || (key26 === "circuitBreaker")) || (key26 === "outlierDetection"))){
+const err285 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3547,11 +3556,10 @@ vErrors.push(err285);
 errors++;
 }
 }
-}
-if(data118.maxRequests !== undefined){
-let data121 = data118.maxRequests;
+if(data120.connectTimeoutMs !== undefined){
+let data121 = data120.connectTimeoutMs;
 if(!(((typeof data121 == "number") && (!(data121 % 1) && !isNaN(data121))) && (isFinite(data121)))){
-const err286 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker/maxRequests",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err286 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/connectTimeoutMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/connectTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3561,8 +3569,8 @@ vErrors.push(err286);
 errors++;
 }
 if((typeof data121 == "number") && (isFinite(data121))){
-if(data121 < 1 || isNaN(data121)){
-const err287 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker/maxRequests",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data121 < 0 || isNaN(data121)){
+const err287 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/connectTimeoutMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/connectTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3573,9 +3581,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err288 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/circuitBreaker",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data120.idleTimeoutMs !== undefined){
+let data122 = data120.idleTimeoutMs;
+if(!(((typeof data122 == "number") && (!(data122 % 1) && !isNaN(data122))) && (isFinite(data122)))){
+const err288 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/idleTimeoutMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/idleTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3584,12 +3593,9 @@ vErrors.push(err288);
 }
 errors++;
 }
-}
-if(data115.outlierDetection !== undefined){
-let data122 = data115.outlierDetection;
-if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
-if(data122.consecutiveGatewayErrors === undefined){
-const err289 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/required",keyword:"required",params:{missingProperty: "consecutiveGatewayErrors"},message:"must have required property '"+"consecutiveGatewayErrors"+"'"};
+if((typeof data122 == "number") && (isFinite(data122))){
+if(data122 < 0 || isNaN(data122)){
+const err289 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/idleTimeoutMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/idleTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3598,8 +3604,13 @@ vErrors.push(err289);
 }
 errors++;
 }
-if(data122.baseEjectionMs === undefined){
-const err290 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/required",keyword:"required",params:{missingProperty: "baseEjectionMs"},message:"must have required property '"+"baseEjectionMs"+"'"};
+}
+}
+if(data120.circuitBreaker !== undefined){
+let data123 = data120.circuitBreaker;
+if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
+if(data123.maxConnections === undefined){
+const err290 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/required",keyword:"required",params:{missingProperty: "maxConnections"},message:"must have required property '"+"maxConnections"+"'"};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3608,8 +3619,8 @@ vErrors.push(err290);
 }
 errors++;
 }
-if(data122.maxEjectionPercent === undefined){
-const err291 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/required",keyword:"required",params:{missingProperty: "maxEjectionPercent"},message:"must have required property '"+"maxEjectionPercent"+"'"};
+if(data123.maxPendingRequests === undefined){
+const err291 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/required",keyword:"required",params:{missingProperty: "maxPendingRequests"},message:"must have required property '"+"maxPendingRequests"+"'"};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3618,9 +3629,8 @@ vErrors.push(err291);
 }
 errors++;
 }
-for(const key27 in data122){
-if(!(((key27 === "consecutiveGatewayErrors") || (key27 === "baseEjectionMs")) || (key27 === "maxEjectionPercent"))){
-const err292 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+if(data123.maxRequests === undefined){
+const err292 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/required",keyword:"required",params:{missingProperty: "maxRequests"},message:"must have required property '"+"maxRequests"+"'"};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3629,11 +3639,9 @@ vErrors.push(err292);
 }
 errors++;
 }
-}
-if(data122.consecutiveGatewayErrors !== undefined){
-let data123 = data122.consecutiveGatewayErrors;
-if(!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123)))){
-const err293 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection/consecutiveGatewayErrors",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/consecutiveGatewayErrors/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key27 in data123){
+if(!(((key27 === "maxConnections") || (key27 === "maxPendingRequests")) || (key27 === "maxRequests"))){
+const err293 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3642,9 +3650,11 @@ vErrors.push(err293);
 }
 errors++;
 }
-if((typeof data123 == "number") && (isFinite(data123))){
-if(data123 < 1 || isNaN(data123)){
-const err294 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection/consecutiveGatewayErrors",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/consecutiveGatewayErrors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data123.maxConnections !== undefined){
+let data124 = data123.maxConnections;
+if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
+const err294 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker/maxConnections",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3653,12 +3663,9 @@ vErrors.push(err294);
 }
 errors++;
 }
-}
-}
-if(data122.baseEjectionMs !== undefined){
-let data124 = data122.baseEjectionMs;
-if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
-const err295 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection/baseEjectionMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/baseEjectionMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data124 == "number") && (isFinite(data124))){
+if(data124 < 1 || isNaN(data124)){
+const err295 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker/maxConnections",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3667,9 +3674,12 @@ vErrors.push(err295);
 }
 errors++;
 }
-if((typeof data124 == "number") && (isFinite(data124))){
-if(data124 < 0 || isNaN(data124)){
-const err296 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection/baseEjectionMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/baseEjectionMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+if(data123.maxPendingRequests !== undefined){
+let data125 = data123.maxPendingRequests;
+if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
+const err296 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker/maxPendingRequests",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxPendingRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3678,12 +3688,9 @@ vErrors.push(err296);
 }
 errors++;
 }
-}
-}
-if(data122.maxEjectionPercent !== undefined){
-let data125 = data122.maxEjectionPercent;
-if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err297 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection/maxEjectionPercent",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/maxEjectionPercent/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data125 == "number") && (isFinite(data125))){
+if(data125 < 0 || isNaN(data125)){
+const err297 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker/maxPendingRequests",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxPendingRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3692,9 +3699,12 @@ vErrors.push(err297);
 }
 errors++;
 }
-if((typeof data125 == "number") && (isFinite(data125))){
-if(data125 > 100 || isNaN(data125)){
-const err298 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection/maxEjectionPercent",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/maxEjectionPercent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+}
+}
+if(data123.maxRequests !== undefined){
+let data126 = data123.maxRequests;
+if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
+const err298 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker/maxRequests",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3703,8 +3713,9 @@ vErrors.push(err298);
 }
 errors++;
 }
-if(data125 < 0 || isNaN(data125)){
-const err299 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection/maxEjectionPercent",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/maxEjectionPercent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if((typeof data126 == "number") && (isFinite(data126))){
+if(data126 < 1 || isNaN(data126)){
+const err299 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker/maxRequests",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/properties/maxRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3717,7 +3728,7 @@ errors++;
 }
 }
 else {
-const err300 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy/outlierDetection",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err300 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/circuitBreaker",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/circuitBreaker/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3727,9 +3738,11 @@ vErrors.push(err300);
 errors++;
 }
 }
-}
-else {
-const err301 = {instancePath:instancePath+"/outbound/clusters/" + i20+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data120.outlierDetection !== undefined){
+let data127 = data120.outlierDetection;
+if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
+if(data127.consecutiveGatewayErrors === undefined){
+const err301 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/required",keyword:"required",params:{missingProperty: "consecutiveGatewayErrors"},message:"must have required property '"+"consecutiveGatewayErrors"+"'"};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3738,10 +3751,8 @@ vErrors.push(err301);
 }
 errors++;
 }
-}
-}
-else {
-const err302 = {instancePath:instancePath+"/outbound/clusters/" + i20,schemaPath:"#/properties/outbound/properties/clusters/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data127.baseEjectionMs === undefined){
+const err302 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/required",keyword:"required",params:{missingProperty: "baseEjectionMs"},message:"must have required property '"+"baseEjectionMs"+"'"};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3750,10 +3761,8 @@ vErrors.push(err302);
 }
 errors++;
 }
-}
-}
-else {
-const err303 = {instancePath:instancePath+"/outbound/clusters",schemaPath:"#/properties/outbound/properties/clusters/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data127.maxEjectionPercent === undefined){
+const err303 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/required",keyword:"required",params:{missingProperty: "maxEjectionPercent"},message:"must have required property '"+"maxEjectionPercent"+"'"};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3762,11 +3771,9 @@ vErrors.push(err303);
 }
 errors++;
 }
-}
-if(data45.onDemand !== undefined){
-let data126 = data45.onDemand;
-if(typeof data126 !== "boolean"){
-const err304 = {instancePath:instancePath+"/outbound/onDemand",schemaPath:"#/properties/outbound/properties/onDemand/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+for(const key28 in data127){
+if(!(((key28 === "consecutiveGatewayErrors") || (key28 === "baseEjectionMs")) || (key28 === "maxEjectionPercent"))){
+const err304 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3775,8 +3782,11 @@ vErrors.push(err304);
 }
 errors++;
 }
-if(true !== data126){
-const err305 = {instancePath:instancePath+"/outbound/onDemand",schemaPath:"#/properties/outbound/properties/onDemand/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant"};
+}
+if(data127.consecutiveGatewayErrors !== undefined){
+let data128 = data127.consecutiveGatewayErrors;
+if(!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128)))){
+const err305 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection/consecutiveGatewayErrors",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/consecutiveGatewayErrors/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3785,10 +3795,9 @@ vErrors.push(err305);
 }
 errors++;
 }
-}
-}
-else {
-const err306 = {instancePath:instancePath+"/outbound",schemaPath:"#/properties/outbound/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data128 == "number") && (isFinite(data128))){
+if(data128 < 1 || isNaN(data128)){
+const err306 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection/consecutiveGatewayErrors",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/consecutiveGatewayErrors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -3799,13 +3808,157 @@ errors++;
 }
 }
 }
-else {
-const err307 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data127.baseEjectionMs !== undefined){
+let data129 = data127.baseEjectionMs;
+if(!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))){
+const err307 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection/baseEjectionMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/baseEjectionMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err307];
 }
 else {
 vErrors.push(err307);
+}
+errors++;
+}
+if((typeof data129 == "number") && (isFinite(data129))){
+if(data129 < 0 || isNaN(data129)){
+const err308 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection/baseEjectionMs",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/baseEjectionMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err308];
+}
+else {
+vErrors.push(err308);
+}
+errors++;
+}
+}
+}
+if(data127.maxEjectionPercent !== undefined){
+let data130 = data127.maxEjectionPercent;
+if(!(((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130))) && (isFinite(data130)))){
+const err309 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection/maxEjectionPercent",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/maxEjectionPercent/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err309];
+}
+else {
+vErrors.push(err309);
+}
+errors++;
+}
+if((typeof data130 == "number") && (isFinite(data130))){
+if(data130 > 100 || isNaN(data130)){
+const err310 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection/maxEjectionPercent",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/maxEjectionPercent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(vErrors === null){
+vErrors = [err310];
+}
+else {
+vErrors.push(err310);
+}
+errors++;
+}
+if(data130 < 0 || isNaN(data130)){
+const err311 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection/maxEjectionPercent",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/properties/maxEjectionPercent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err311];
+}
+else {
+vErrors.push(err311);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err312 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy/outlierDetection",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/properties/outlierDetection/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err312];
+}
+else {
+vErrors.push(err312);
+}
+errors++;
+}
+}
+}
+else {
+const err313 = {instancePath:instancePath+"/outbound/clusters/" + i22+"/policy",schemaPath:"#/properties/outbound/properties/clusters/items/properties/policy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err313];
+}
+else {
+vErrors.push(err313);
+}
+errors++;
+}
+}
+}
+else {
+const err314 = {instancePath:instancePath+"/outbound/clusters/" + i22,schemaPath:"#/properties/outbound/properties/clusters/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err314];
+}
+else {
+vErrors.push(err314);
+}
+errors++;
+}
+}
+}
+else {
+const err315 = {instancePath:instancePath+"/outbound/clusters",schemaPath:"#/properties/outbound/properties/clusters/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err315];
+}
+else {
+vErrors.push(err315);
+}
+errors++;
+}
+}
+if(data50.onDemand !== undefined){
+let data131 = data50.onDemand;
+if(typeof data131 !== "boolean"){
+const err316 = {instancePath:instancePath+"/outbound/onDemand",schemaPath:"#/properties/outbound/properties/onDemand/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err316];
+}
+else {
+vErrors.push(err316);
+}
+errors++;
+}
+if(true !== data131){
+const err317 = {instancePath:instancePath+"/outbound/onDemand",schemaPath:"#/properties/outbound/properties/onDemand/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err317];
+}
+else {
+vErrors.push(err317);
+}
+errors++;
+}
+}
+}
+else {
+const err318 = {instancePath:instancePath+"/outbound",schemaPath:"#/properties/outbound/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err318];
+}
+else {
+vErrors.push(err318);
+}
+errors++;
+}
+}
+}
+else {
+const err319 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err319];
+}
+else {
+vErrors.push(err319);
 }
 errors++;
 }

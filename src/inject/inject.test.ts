@@ -158,3 +158,15 @@ test('memory quantities read as Kubernetes writes them, and the old generation f
   deepEqual(sidecarNodeFlags('64Mi'), ['--max-semi-space-size=2', '--max-old-space-size=48', '--no-maglev']);
   deepEqual(sidecarNodeFlags('512Mi'), ['--max-semi-space-size=2', '--max-old-space-size=480', '--no-maglev']);
 });
+
+test('declared UDP ports get relay ports of their own, the same in the capture step and the proxy; skipped ones none', () => {
+  const udp = { containers: [{ name: 'app', image: 'app', ports: [{ containerPort: 8080 }, { containerPort: 9093, protocol: 'UDP' }, { containerPort: 53, protocol: 'UDP' }, { containerPort: 53, protocol: 'TCP' }, { containerPort: 7000, protocol: 'UDP' }] }] };
+  const r = injectPod(pod({ 'skiff.dev/skip-inbound-ports': '6999-7001' }, udp), 'shop', ENABLED, settings);
+  ok(r.injected);
+  const [capture, proxy] = inits(r.template);
+  const value = (c: C | undefined) => c?.args?.[c.args.indexOf('--inbound-udp') + 1];
+  equal(value(capture), '53:15300,9093:15301');
+  equal(value(proxy), '53:15300,9093:15301');
+  const none = injectPod(pod(), 'shop', ENABLED, settings);
+  ok(none.injected && !inits(none.template).some((c) => c.args?.includes('--inbound-udp')), 'no UDP port, no relay');
+});

@@ -6,6 +6,7 @@
  * ServiceAccount token with audience `skiff` and the mesh trust bundle), and the marker
  * annotation that makes injection idempotent. Pure: the input is never changed.
  */
+import { formatUdpRelayPorts, udpRelayPorts } from '../capture/rules.ts';
 import { hasErrors, issue, type Issue } from '../errors/issue.ts';
 import { PORTS } from '../lib/ports.ts';
 import { SIDECAR_BUNDLE, SIDECAR_ENV, sidecarNodeFlags } from '../lib/sidecar-runtime.ts';
@@ -59,14 +60,31 @@ export function probePaths(spec: Json): string[] {
   return [...out].sort();
 }
 
+/** The application's declared UDP ports (`protocol: UDP`), less the skipped ones: what the relay carries. */
+export function declaredUdpPorts(spec: Json, skipped: readonly string[]): number[] {
+  const skip = (port: number) => skipped.some((entry) => {
+    const [low, high = low] = entry.split(':').map(Number);
+    return port >= (low as number) && port <= (high as number);
+  });
+  const out = new Set<number>();
+  for (const c of arr(spec.containers)) {
+    for (const p of arr(c.ports)) {
+      const port = Number(p.containerPort);
+      if (String(p.protocol ?? 'TCP').toUpperCase() === 'UDP' && Number.isInteger(port) && port > 0 && port < 65536 && !skip(port)) out.add(port);
+    }
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
 function runsAs(c: Json, pod: Json): number | undefined {
   const own = obj(c.securityContext).runAsUser;
   const inherited = obj(pod.securityContext).runAsUser;
   return typeof own === 'number' ? own : typeof inherited === 'number' ? inherited : undefined;
 }
 
-function captureContainer(settings: InjectSettings, capture: PodCapture): Json {
+function captureContainer(settings: InjectSettings, capture: PodCapture, udp: ReadonlyMap<number, number>): Json {
   const args = ['capture', '--proxy-uid', String(settings.proxyUid), '--inbound-port', String(PORTS.inbound), '--outbound-port', String(PORTS.outbound)];
+  if (udp.size) args.push('--inbound-udp', formatUdpRelayPorts(udp));
   if (capture.skipInboundPorts.length) args.push('--skip-inbound-ports', capture.skipInboundPorts.join(','));
   if (capture.skipOutboundPorts.length) args.push('--skip-outbound-ports', capture.skipOutboundPorts.join(','));
   if (capture.skipOutboundCidrs.length) args.push('--skip-outbound-cidrs', capture.skipOutboundCidrs.join(','));
@@ -84,7 +102,7 @@ function resourcesOf(r: ProxyResources): Json {
   return { requests: { cpu: r.cpuRequest, memory: r.memoryRequest }, limits: { memory: r.memoryLimit, ...(r.cpuLimit ? { cpu: r.cpuLimit } : {}) } };
 }
 
-function proxyContainer(settings: InjectSettings, resources: ProxyResources, probes: string[]): Json {
+function proxyContainer(settings: InjectSettings, resources: ProxyResources, probes: string[], udp: ReadonlyMap<number, number>): Json {
   const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const health = (path: string, periodSeconds: number, failureThreshold: number) => ({ httpGet: { path, port: PORTS.health }, periodSeconds, failureThreshold, timeoutSeconds: 1 });
   return {
@@ -97,6 +115,7 @@ function proxyContainer(settings: InjectSettings, resources: ProxyResources, pro
       'proxy', '--control', settings.controlUrl, '--proxy-id', '$(POD_NAMESPACE)/$(POD_NAME)', '--certs', CERTS_DIR,
       '--trust-bundle', `${IDENTITY_DIR}/ca.pem`, '--bootstrap-token-file', `${IDENTITY_DIR}/token`, '--app-host', '$(POD_IP)', '--capture',
       ...(probes.length ? ['--probe-paths', probes.join(',')] : []),
+      ...(udp.size ? ['--inbound-udp', formatUdpRelayPorts(udp)] : []),
     ],
     env: [fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace'), fieldEnv('POD_IP', 'status.podIP'), ...Object.entries(SIDECAR_ENV).map(([name, value]) => ({ name, value }))],
     ports: [{ name: 'skiff-health', containerPort: PORTS.health, protocol: 'TCP' }],
@@ -143,9 +162,10 @@ export function injectPod(template: PodTemplate, namespace: string, namespaceAnn
     }
   }
   if (hasErrors(issues)) return { injected: false, reason: 'an injection setting cannot be used', issues };
+  const udp = udpRelayPorts(declaredUdpPorts(spec, capture.skipInboundPorts));
   const injectedSpec: Json = {
     ...spec,
-    initContainers: [captureContainer(settings, capture), proxyContainer(settings, resources, probePaths(spec)), ...arr(spec.initContainers)],
+    initContainers: [captureContainer(settings, capture, udp), proxyContainer(settings, resources, probePaths(spec), udp), ...arr(spec.initContainers)],
     volumes: [...arr(spec.volumes).filter((v) => v.name !== IDENTITY_VOLUME && v.name !== CERTS_VOLUME), ...volumes(settings)],
   };
   const injectedMeta: Json = { ...meta, annotations: { ...annotations, ...scrapeAnnotations(annotations, PORTS.health), [INJECTED_ANNOTATION]: settings.version } };

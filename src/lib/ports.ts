@@ -19,4 +19,6 @@ export const PORTS = {
   metricsApi: 8444,
   /** Sidecar health and metrics for the kubelet and Prometheus: /ready, /live, /metrics only. */
   health: 15021,
+  /** Sidecar UDP relay: the first of the relay ports a pod's captured UDP ports are sent to (one each, upwards). */
+  udpRelay: 15300,
 } as const;

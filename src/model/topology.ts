@@ -4,10 +4,10 @@
  * are sorted by key so that equal inputs give byte-identical topologies.
  */
 import type { Issue } from '../errors/issue.ts';
-import type { AccessMode, HttpMatch, PortProtocol, RateLimit, RetryCondition } from '../config/index.ts';
+import type { AccessMode, HttpMatch, InboundProtocol, RateLimit, RetryCondition } from '../config/index.ts';
 import type { MeshSettings } from './snapshot.ts';
 
-export type Protocol = PortProtocol | 'udp';
+export type Protocol = InboundProtocol;
 
 export interface NamespaceNode {
   name: string;

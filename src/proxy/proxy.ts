@@ -19,6 +19,7 @@ import { OnDemandResolver } from './on-demand.ts';
 import { InboundRateLimits } from './rate-limits.ts';
 import { RetryBudget } from './resilience.ts';
 import { compileState, type ProxyState } from './state.ts';
+import { DatagramRelay } from './udp-relay.ts';
 import { TcpForwards } from './tcp.ts';
 import { Telemetry, type AccessLogOptions } from './telemetry.ts';
 import { TlsMaterialWatcher, type TlsMaterial } from './tls-material.ts';
@@ -54,6 +55,8 @@ export interface ProxyOptions {
   capture?: boolean;
   /** `port:path` of the application's HTTP probes, let through without identity. */
   probePaths?: readonly string[];
+  /** Captured UDP ports: application port → the relay port the capture sends them to (udp-relay.ts). */
+  inboundUdp?: ReadonlyMap<number, number>;
   accessLog?: AccessLogOptions;
   /** How long a Service subscribed on demand may go uncalled before it is dropped (default 10 min). */
   onDemandIdleMs?: number;
@@ -77,6 +80,7 @@ export class SkiffProxy implements ProxyContext {
   private readonly certs: TlsMaterialWatcher | undefined;
   private readonly budgets = new Map<string, RetryBudget>();
   private tcp: TcpForwards | undefined;
+  private datagrams: DatagramRelay | undefined;
   private servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private frontends: Frontend[] = [];
@@ -248,6 +252,13 @@ export class SkiffProxy implements ProxyContext {
       health = healthApp.server.address() as AddressInfo;
     }
     this.servers = [inboundServer, outboundServer];
+    if (this.options.inboundUdp && this.options.inboundUdp.size > 0) {
+      this.datagrams = new DatagramRelay({
+        ports: this.options.inboundUdp, host: this.options.inbound.host, appHost: this.appHost, state: () => this.state,
+        count: (port, result) => this.telemetry.datagrams.labels({ port: String(port), result }).inc(),
+      });
+      await this.datagrams.start();
+    }
     if (source.reportTraffic) {
       this.trafficTimer = setInterval(() => void this.reportTraffic(), this.options.trafficReportMs ?? REPORT_INTERVAL_MS);
       this.trafficTimer.unref();
@@ -277,6 +288,7 @@ export class SkiffProxy implements ProxyContext {
     this.onDemand?.stop();
     this.certs?.stop();
     this.tcp?.close();
+    this.datagrams?.stop();
     const closed = Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
     for (const f of this.frontends) f.server.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();

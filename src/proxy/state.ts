@@ -4,7 +4,7 @@
  * changes after it is built; a request keeps the state it started with, so a config swap
  * is one reference assignment.
  */
-import { compileInbound, compileRoutes, HostTable, type AccessDecision, type Cluster, type InboundPort, type OutboundPort, type PortProtocol, type ProxyConfig, type RequestFacts, type Route, type RoutePolicy } from '../config/index.ts';
+import { compileDatagramSources, compileInbound, compileRoutes, HostTable, type AccessDecision, type Cluster, type InboundPort, type InboundProtocol, type OutboundPort, type ProxyConfig, type RequestFacts, type Route, type RoutePolicy } from '../config/index.ts';
 import type { EndpointRuntime, Upstreams } from './upstream.ts';
 
 /** Counters of one cluster, kept across config swaps by cluster name (in-flight requests of an older state still count). */
@@ -33,12 +33,17 @@ export interface ProxyState {
   hosts: HostTable;
   ports: Map<OutboundPort, CompiledPort>;
   clusters: Map<string, ClusterRuntime>;
+  /** The pod's ports that take connections (HTTP and TCP), by number. */
   inboundPorts: Map<number, InboundPort>;
+  /** The pod's UDP ports: the datagram relay carries these (udp-relay.ts). */
+  datagramPorts: ReadonlySet<number>;
   /** This proxy's `x-skiff-client` value (`ns/kind/name/pod`), for the servers' metrics and traffic reports. */
   clientHeader: string;
   /** The port plaintext requests without a usable Host port go to: the only HTTP port, if there is one. */
   defaultInboundPort: number | undefined;
-  decide(identity: string | undefined, port: number, protocol: PortProtocol, request?: RequestFacts): AccessDecision;
+  decide(identity: string | undefined, port: number, protocol: InboundProtocol, request?: RequestFacts): AccessDecision;
+  /** The identity a datagram's source address stands for, if any rule lets it send UDP. */
+  datagramIdentity(address: string): string | undefined;
 }
 
 /**
@@ -101,7 +106,8 @@ export function compileState(config: ProxyConfig, upstreams: Upstreams, previous
   }
   const hosts = new HostTable(config.outbound.services, config.proxy.namespace, config.mesh.clusterDomain);
   const decide = compileInbound(config.inbound);
-  const inboundPorts = new Map(config.inbound.ports.map((p) => [p.port, p]));
+  const inboundPorts = new Map(config.inbound.ports.filter((p) => p.protocol !== 'udp').map((p) => [p.port, p]));
+  const datagramPorts = new Set(config.inbound.ports.filter((p) => p.protocol === 'udp').map((p) => p.port));
   const httpPorts = config.inbound.ports.filter((p) => p.protocol === 'http');
   // Binding: from here on nothing can fail.
   const clusters = new Map<string, ClusterRuntime>();
@@ -121,9 +127,11 @@ export function compileState(config: ProxyConfig, upstreams: Upstreams, previous
     ports,
     clusters,
     inboundPorts,
+    datagramPorts,
     clientHeader: `${config.proxy.namespace}/${config.proxy.workload.kind}/${config.proxy.workload.name}/${config.proxy.pod}`,
     defaultInboundPort: httpPorts.length === 1 ? httpPorts[0]?.port : undefined,
     decide,
+    datagramIdentity: compileDatagramSources(config.inbound),
   };
 }
 

@@ -77,6 +77,7 @@ export class Telemetry {
   /** Interval counts for the control plane's TrafficMetrics API (traffic-recorder.ts). */
   readonly traffic = new TrafficRecorder();
   readonly tcpConnections: Counter<string>;
+  readonly datagrams: Counter<string>;
   readonly tcpBytes: Counter<string>;
   readonly configInfo: Gauge<string>;
   readonly configUpdates: Counter<string>;
@@ -109,6 +110,7 @@ export class Telemetry {
       })) as never);
     this.tcpConnections = new Counter({ name: 'skiff_tcp_connections_total', help: 'TCP connections proxied, by direction and destination.', labelNames: ['direction', 'destination_namespace', 'destination_service', 'result'], registers });
     this.tcpBytes = new Counter({ name: 'skiff_tcp_bytes_total', help: 'Bytes carried on proxied TCP connections, by direction of flow.', labelNames: ['direction', 'destination_namespace', 'destination_service', 'flow'], registers });
+    this.datagrams = new Counter({ name: 'skiff_udp_datagrams_total', help: 'Datagrams to the pod\'s captured UDP ports, by application port and result: relayed, answered (the application\'s answers sent back), denied (no rule allows the source address), overflow (too many callers), no-port (not a UDP port of the config).', labelNames: ['port', 'result'], registers });
     this.configInfo = new Gauge({ name: 'skiff_config_info', help: 'The config in force (value 1), labelled with its hash.', labelNames: ['hash'], registers });
     this.configUpdates = new Counter({ name: 'skiff_config_updates_total', help: 'Configs received, by result (applied or rejected).', labelNames: ['result'], registers });
     this.certificateExpiry = new Gauge({ name: 'skiff_certificate_expiry_timestamp_seconds', help: 'When the workload certificate in use expires (Unix time).', registers });

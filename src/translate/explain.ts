@@ -3,7 +3,7 @@
  * routes and ports and why; what each split resolves to; every problem. And one question at
  * a time: may identity X call host Y with this request, and where does it go?
  */
-import { compileInbound, compileRoutes, HostTable, normalizeRequestTarget, type AccessDecision, type PortProtocol, type RequestFacts } from '../config/index.ts';
+import { compileInbound, compileRoutes, HostTable, normalizeRequestTarget, type AccessDecision, type RequestFacts } from '../config/index.ts';
 import { formatSpiffeId } from '../lib/spiffe.ts';
 import type { Issue } from '../errors/issue.ts';
 import { allIssues, type PodNode, type ServiceNode, type SplitNode, type Topology } from '../model/index.ts';
@@ -134,7 +134,7 @@ export function explainRequest(topology: Topology, from: string, host: string, r
       const pod = pods.get(endpoint.pod);
       if (!pod) continue;
       const decide = compileInbound(inbound.build(pod));
-      view.pods.push({ pod: pod.key, decision: decide(identity, endpoint.port, target.port.protocol as PortProtocol, request) });
+      view.pods.push({ pod: pod.key, decision: decide(identity, endpoint.port, target.port.protocol, request) });
     }
     answer.backends.push(view);
   }

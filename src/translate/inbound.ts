@@ -3,8 +3,10 @@
  * the Services leading to them), its namespace's access mode, and the access rules of every
  * TrafficTarget whose destination is the pod's identity. Rule ports
  * may name a target port or a Service port leading to it; both become target ports here.
+ * A rule that allows UDP brings the pod addresses of its sources (`datagramSources`): a
+ * datagram's source address is the only thing that can stand for its identity.
  */
-import type { AccessRule, InboundConfig, PortProtocol, RateLimit } from '../config/index.ts';
+import type { AccessRule, InboundConfig, RateLimit } from '../config/index.ts';
 import { PolicyIndex } from './policy-attachment.ts';
 import type { InboundPortNode, PodNode, TargetNode, Topology } from '../model/index.ts';
 
@@ -17,9 +19,7 @@ export function accessRulesFor(targets: readonly TargetNode[], inbound: InboundP
   const rules: AccessRule[] = [];
   for (const target of targets) {
     for (const rule of target.rules) {
-      const protocols = rule.protocols.filter((p): p is PortProtocol => p !== 'udp');
-      if (protocols.length === 0) continue;
-      const out: AccessRule = { via: target.key, sources: target.sources, protocols };
+      const out: AccessRule = { via: target.key, sources: target.sources, protocols: rule.protocols };
       const ports = toTargetPorts(rule.ports, inbound);
       if (ports !== undefined) out.ports = ports;
       if (rule.http) out.http = rule.http;
@@ -35,9 +35,13 @@ export class InboundBuilder {
   private readonly defaultMode: InboundConfig['accessMode'];
   private readonly targetsByDestination = new Map<string, TargetNode[]>();
   private readonly cache = new Map<string, InboundConfig>();
+  /** Pod addresses per identity, built the first time a UDP rule asks. */
+  private addresses: Map<string, string[]> | undefined;
+  private readonly pods: readonly PodNode[];
 
   constructor(topology: Topology, policies = new PolicyIndex(topology)) {
     this.policies = policies;
+    this.pods = topology.pods;
     this.accessModes = new Map(topology.namespaces.map((n) => [n.name, n.accessMode]));
     for (const t of topology.targets) {
       if (!t.active || !t.destination) continue;
@@ -48,22 +52,37 @@ export class InboundBuilder {
 
   /** Pods with the same identity and ports share one (immutable) inbound config. */
   build(pod: PodNode): InboundConfig {
-    const ports = pod.inboundPorts.filter((p) => p.protocol !== 'udp');
+    const ports = pod.inboundPorts;
     let cacheKey = pod.identity;
     for (const p of ports) cacheKey += `|${p.port}/${p.protocol}/${p.services.join(',')}/${p.aliases.join(',')}`;
     let config = this.cache.get(cacheKey);
     if (!config) {
+      const rules = accessRulesFor(this.targetsByDestination.get(pod.identity) ?? [], ports);
+      const datagramSources = this.datagramSourcesOf(rules);
       config = {
         accessMode: this.accessModes.get(pod.namespace) ?? this.defaultMode,
         ports: ports.map((p) => {
           const limit = this.rateLimitOf(p);
-          return { port: p.port, protocol: p.protocol as PortProtocol, services: p.services, ...(limit ? { rateLimit: limit } : {}) };
+          return { port: p.port, protocol: p.protocol, services: p.services, ...(limit ? { rateLimit: limit } : {}) };
         }),
-        rules: accessRulesFor(this.targetsByDestination.get(pod.identity) ?? [], ports),
+        rules,
+        ...(datagramSources.length > 0 ? { datagramSources } : {}),
       };
       this.cache.set(cacheKey, config);
     }
     return config;
+  }
+
+  /** The addresses of the pods of every identity a UDP rule names, by identity in sorted order. */
+  private datagramSourcesOf(rules: AccessRule[]): { identity: string; addresses: string[] }[] {
+    const identities = new Set<string>();
+    for (const rule of rules) if (rule.protocols.includes('udp')) for (const source of rule.sources) identities.add(source);
+    if (identities.size === 0) return [];
+    this.addresses ??= podAddresses(this.pods);
+    return [...identities].sort().flatMap((identity) => {
+      const addresses = this.addresses?.get(identity);
+      return addresses ? [{ identity, addresses }] : [];
+    });
   }
 
   /** A TrafficPolicy rate limit on any Service port leading to this pod port (services and ports in sorted order). */
@@ -76,4 +95,30 @@ export class InboundBuilder {
     }
     return undefined;
   }
+}
+
+/** Meshed pods' addresses by identity, each list sorted. */
+function podAddresses(pods: readonly PodNode[]): Map<string, string[]> {
+  const byIdentity = new Map<string, string[]>();
+  for (const pod of pods) {
+    if (!pod.meshed || !pod.address) continue;
+    const list = byIdentity.get(pod.identity);
+    if (list) list.push(pod.address);
+    else byIdentity.set(pod.identity, [pod.address]);
+  }
+  for (const list of byIdentity.values()) list.sort();
+  return byIdentity;
+}
+
+/**
+ * What the UDP rules' source addresses depend on: the addresses of the identities some UDP
+ * rule names ('' when none does). A translation that sees it change cannot reuse inbound halves.
+ */
+export function datagramSourcePrint(topology: Topology): string {
+  const identities = new Set<string>();
+  for (const t of topology.targets) if (t.active) for (const rule of t.rules) if (rule.protocols.includes('udp')) for (const s of t.sources) identities.add(s);
+  if (identities.size === 0) return '';
+  const print: string[] = [];
+  for (const pod of topology.pods) if (pod.meshed && pod.address && identities.has(pod.identity)) print.push(`${pod.identity}=${pod.address}`);
+  return print.sort().join(',');
 }

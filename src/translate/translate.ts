@@ -8,7 +8,7 @@
  */
 import { HostTable, parseAuthority, PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } from '../config/index.ts';
 import { podsUpdatedFrom, servicesChangedIn, type PodNode, type Topology } from '../model/index.ts';
-import { InboundBuilder } from './inbound.ts';
+import { datagramSourcePrint, InboundBuilder } from './inbound.ts';
 import { OutboundHalves, type Demand, type OutboundHalf } from './outbound.ts';
 import { PolicyIndex } from './policy-attachment.ts';
 
@@ -56,7 +56,7 @@ export class MeshTranslation {
     const policies = new PolicyIndex(topology);
     this.topology = topology;
     this.policyPrint = JSON.stringify([topology.policies, topology.routeGroups]);
-    this.inboundPrint = JSON.stringify([topology.mesh, topology.namespaces]);
+    this.inboundPrint = JSON.stringify([topology.mesh, topology.namespaces, datagramSourcePrint(topology)]);
     // The very same pods, or pods updated from the previous ones (a Service node present in
     // both is then unchanged, and so is every pod its endpoints name).
     const samePods = previous !== undefined && (previous.topology.pods === topology.pods || podsUpdatedFrom(topology.pods) === previous.topology.pods)

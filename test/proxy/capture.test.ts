@@ -5,10 +5,13 @@
  * ClusterIP with no proxy setting; HTTP is routed by Host (or by the address dialled), an
  * opaque TCP port by its original destination, and a destination outside the mesh passes
  * through untouched. From outside, plaintext to the pod's application port meets the sidecar
- * (strict: refused), except the application's probe path. Needs root (ip netns, iptables).
+ * (strict: refused), except the application's probe path. A datagram to the pod's declared UDP
+ * port meets the relay: answered (from the application's port) when it comes from the address
+ * of a pod a UDP rule allows, dropped from any other. Needs root (ip netns, iptables).
  */
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -32,6 +35,10 @@ const HOST_IF = `vhc${process.pid % 100000}`;
 const POD_IF = `vpc${process.pid % 100000}`;
 const HOST_IP = `10.232.${id}.1`;
 const POD_IP = `10.232.${id}.2`;
+/** A second address on the host side: a meshed pod of ServiceAccount caller, which a UDPRoute lets send datagrams. */
+const CALLER_IP = `10.232.${id}.3`;
+const UDP_PORT = 9093;
+const CAPTURE = ['capture', '--proxy-uid', String(DEFAULT_PROXY_UID), '--skip-inbound-ports', '15021', '--inbound-udp', `${UDP_PORT}:${PORTS.udpRelay}`];
 const SKIFF = join(ROOT, 'bin', 'skiff.mjs');
 
 const MESH = `apiVersion: v1
@@ -43,7 +50,27 @@ kind: Pod
 metadata: {name: client, namespace: shop, labels: {app: client}}
 spec:
   serviceAccountName: client
-  containers: [{name: app, ports: [{name: http, containerPort: 8080}]}]
+  containers: [{name: app, ports: [{name: http, containerPort: 8080}, {name: echo, containerPort: 9093, protocol: UDP}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: caller, namespace: shop, labels: {app: caller}}
+spec:
+  serviceAccountName: caller
+  containers: [{name: app}]
+---
+apiVersion: specs.smi-spec.io/v1alpha4
+kind: UDPRoute
+metadata: {name: echo, namespace: shop}
+spec: {matches: {ports: [9093]}}
+---
+apiVersion: access.smi-spec.io/v1alpha3
+kind: TrafficTarget
+metadata: {name: caller-to-client, namespace: shop}
+spec:
+  destination: {kind: ServiceAccount, name: client, namespace: shop}
+  rules: [{kind: UDPRoute, name: echo}]
+  sources: [{kind: ServiceAccount, name: caller, namespace: shop}]
 ---
 apiVersion: v1
 kind: Pod
@@ -54,7 +81,7 @@ spec:
 apiVersion: v1
 kind: Service
 metadata: {name: client, namespace: shop}
-spec: {clusterIP: 10.96.0.9, selector: {app: client}, ports: [{name: http, port: 80, targetPort: 8080}]}
+spec: {clusterIP: 10.96.0.9, selector: {app: client}, ports: [{name: http, port: 80, targetPort: 8080}, {name: echo, port: 9093, targetPort: 9093, protocol: UDP}]}
 ---
 apiVersion: v1
 kind: Service
@@ -94,6 +121,7 @@ describe('transparent capture in a pod\'s network namespace', { skip: isRoot ? f
     execFileSync('ip', ['link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', POD_IF]);
     execFileSync('ip', ['link', 'set', POD_IF, 'netns', NS]);
     execFileSync('ip', ['addr', 'add', `${HOST_IP}/24`, 'dev', HOST_IF]);
+    execFileSync('ip', ['addr', 'add', `${CALLER_IP}/24`, 'dev', HOST_IF]);
     execFileSync('ip', ['link', 'set', HOST_IF, 'up']);
     inPod('ip', 'addr', 'add', `${POD_IP}/24`, 'dev', POD_IF);
     inPod('ip', 'link', 'set', POD_IF, 'up');
@@ -107,7 +135,7 @@ describe('transparent capture in a pod\'s network namespace', { skip: isRoot ? f
       servers.push(server);
       await listen(server, port);
     }
-    const ips: Record<string, string> = { client: POD_IP, backend: HOST_IP };
+    const ips: Record<string, string> = { client: POD_IP, backend: HOST_IP, caller: CALLER_IP };
     const { documents } = parseYamlText('mesh.yaml', MESH);
     const config = translateAll(buildTopology(snapshotFromDocuments(documents.map((d) => d.value), { allocate: (_ns, pod) => ips[pod] ?? '10.0.0.1' }))).get('shop/client');
     ok(config);
@@ -115,12 +143,13 @@ describe('transparent capture in a pod\'s network namespace', { skip: isRoot ? f
     createTestPki().issue(join(dir, 'certs'), config.proxy.identity);
     execFileSync('chown', ['-R', `${DEFAULT_PROXY_UID}:${DEFAULT_PROXY_UID}`, dir]);
     chmodSync(dir, 0o755);
-    // The application listens on the pod's 8080 (its probe path is /healthz).
-    app = spawn('nsenter', [`--net=/run/netns/${NS}`, process.execPath, '-e', `require('node:http').createServer((q, s) => s.end('app:' + q.url)).listen(8080, ${JSON.stringify(POD_IP)})`], { stdio: 'ignore' });
+    // The application listens on the pod's 8080 (its probe path is /healthz) and echoes datagrams on its UDP port.
+    const udpEcho = `const u = require('node:dgram').createSocket('udp4'); u.on('message', (m, f) => u.send('echo:' + m, f.port, f.address)); u.bind(${UDP_PORT}, ${JSON.stringify(POD_IP)});`;
+    app = spawn('nsenter', [`--net=/run/netns/${NS}`, process.execPath, '-e', `require('node:http').createServer((q, s) => s.end('app:' + q.url)).listen(8080, ${JSON.stringify(POD_IP)}); ${udpEcho}`], { stdio: 'ignore' });
     await waitFor('the application listens', async () => (await callFromPod(tcpEcho(POD_IP, 8080))).startsWith('HTTP/1.1 400'), 10_000);
-    inPod(process.execPath, SKIFF, 'capture', '--proxy-uid', String(DEFAULT_PROXY_UID), '--skip-inbound-ports', '15021');
+    inPod(process.execPath, SKIFF, ...CAPTURE);
     proxy = spawn('nsenter', [`--net=/run/netns/${NS}`, 'setpriv', `--reuid=${DEFAULT_PROXY_UID}`, `--regid=${DEFAULT_PROXY_UID}`, '--clear-groups', '--pdeathsig', 'KILL',
-      process.execPath, SKIFF, 'proxy', '--config', join(dir, 'config.json'), '--certs', join(dir, 'certs'), '--app-host', POD_IP, '--capture', '--probe-paths', '8080:/healthz'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      process.execPath, SKIFF, 'proxy', '--config', join(dir, 'config.json'), '--certs', join(dir, 'certs'), '--app-host', POD_IP, '--capture', '--probe-paths', '8080:/healthz', '--inbound-udp', `${UDP_PORT}:${PORTS.udpRelay}`], { stdio: ['ignore', 'ignore', 'inherit'] });
     await waitFor('the sidecar is ready', async () => (await fetch(`http://${POD_IP}:${PORTS.health}/ready`).catch(() => undefined))?.status === 200, 20_000);
   });
   after(() => {
@@ -134,7 +163,7 @@ describe('transparent capture in a pod\'s network namespace', { skip: isRoot ? f
 
   test('the rules are installed once however often the capture step runs', () => {
     const before = inPod('iptables-save', '-t', 'nat').replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, '');
-    inPod(process.execPath, SKIFF, 'capture', '--proxy-uid', String(DEFAULT_PROXY_UID), '--skip-inbound-ports', '15021');
+    inPod(process.execPath, SKIFF, ...CAPTURE);
     const again = inPod('iptables-save', '-t', 'nat').replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, '');
     equal(again, before);
     equal(again.split('\n').filter((l) => l.includes('-j SKIFF_OUTPUT')).length, 1);
@@ -166,6 +195,20 @@ describe('transparent capture in a pod\'s network namespace', { skip: isRoot ? f
     const metrics = await (await fetch(`http://${POD_IP}:${PORTS.health}/metrics`)).text();
     ok(/skiff_requests_total\{direction="inbound"[^}]*status_code="403"\} [1-9]/.test(metrics), 'the refusal is counted');
     ok(!/skiff_requests_total\{direction="inbound"[^}]*status_code="200"\}/.test(metrics), `the kubelet probe is not counted:\n${metrics.split('\n').filter((l) => l.startsWith('skiff_requests_total')).join('\n')}`);
+  });
+
+  test('a datagram to the pod\'s UDP port is answered from that port when a meshed pod a UDPRoute allows sent it, and dropped from any other address', async () => {
+    const send = (from: string) => new Promise<{ answer: string; port: number } | undefined>((resolve) => {
+      const socket = dgram.createSocket('udp4');
+      const timer = setTimeout(() => { socket.close(); resolve(undefined); }, 1000);
+      socket.once('message', (m, rinfo) => { clearTimeout(timer); socket.close(); resolve({ answer: String(m), port: rinfo.port }); });
+      socket.bind(0, from, () => socket.send('ping', UDP_PORT, POD_IP));
+    });
+    deepEqual(await send(CALLER_IP), { answer: 'echo:ping', port: UDP_PORT });
+    equal(await send(HOST_IP), undefined, 'an address that is no allowed pod gets no answer');
+    const metrics = await (await fetch(`http://${POD_IP}:${PORTS.health}/metrics`)).text();
+    ok(/skiff_udp_datagrams_total\{port="9093",result="relayed"\} 1\b/.test(metrics), metrics.split('\n').filter((l) => l.startsWith('skiff_udp')).join('\n'));
+    ok(/skiff_udp_datagrams_total\{port="9093",result="denied"\} 1\b/.test(metrics));
   });
 
   test('excluded ports bypass the sidecar both ways once the capture step runs with them (skip-*-ports annotations)', async () => {

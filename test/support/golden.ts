@@ -44,7 +44,7 @@ export function goldenSnapshots(): Snapshot[] {
   return readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.in.yaml')).sort().map((f) => deepFreeze(loadCase(join(GOLDEN_DIR, f))));
 }
 
-/** Each way pod `i` can change on its own: removed, flipped ready, relabelled, cloned under a new name. */
+/** Each way pod `i` can change on its own: removed, flipped ready, relabelled, readdressed, cloned under a new name. */
 export function onePodChanged(pods: readonly PodInput[], i: number): { what: string; pods: PodInput[] }[] {
   const pod = pods[i] as PodInput;
   const replaced = (p: PodInput | undefined) => pods.flatMap((q, j) => (j === i ? (p ? [p] : []) : [q]));
@@ -52,6 +52,7 @@ export function onePodChanged(pods: readonly PodInput[], i: number): { what: str
     { what: `${pod.name} removed`, pods: replaced(undefined) },
     { what: `${pod.name} ready=${!pod.ready}`, pods: replaced({ ...pod, ready: !pod.ready }) },
     { what: `${pod.name} relabelled`, pods: replaced({ ...pod, labels: { moved: 'elsewhere' } }) },
+    { what: `${pod.name} readdressed`, pods: replaced({ ...pod, ip: pod.ip ? '10.99.99.97' : undefined }) },
     { what: `${pod.name} cloned`, pods: [...pods, { ...pod, name: `${pod.name}-clone`, ip: pod.ip ? '10.99.99.99' : undefined }] },
   ];
 }

@@ -8,10 +8,10 @@ import { PORTS } from '../lib/ports.ts';
 
 export const CAPTURE_USAGE = `Usage: skiff capture --proxy-uid UID [options]
 
-Installs iptables rules (nat table, chains SKIFF_INBOUND and SKIFF_OUTPUT) in the current
-network namespace so that TCP into and out of the pod, and datagrams to its declared UDP ports, go
-through the Skiff sidecar. Run
-twice, it changes nothing. Needs root with NET_ADMIN and NET_RAW.
+Installs iptables rules (nat table, chains SKIFF_INBOUND, SKIFF_OUTPUT and SKIFF_INBOUND_UDP)
+in the current network namespace so that TCP into and out of the pod, and datagrams to its
+declared UDP ports, go through the Skiff sidecar. Run twice, it changes nothing. Needs root
+with NET_ADMIN and NET_RAW.
 
   --proxy-uid UID              the proxy's user id: its own traffic is not captured
   --inbound-port PORT          the proxy's inbound listener (default ${PORTS.inbound})

@@ -1,8 +1,8 @@
 /** `skiff proxy`: runs the sidecar. */
-import { parseUdpRelayPorts } from '../capture/rules.ts';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { mkdir, readFile } from 'node:fs/promises';
+import { parseUdpRelayPorts } from '../capture/rules.ts';
 import { PORTS } from '../lib/ports.ts';
 import { REPORT_INTERVAL_MS } from '../config/index.ts';
 import { originalDestinationSupported } from '../proxy/original-destination.ts';

@@ -44,8 +44,9 @@ interface Session {
 class PortRelay {
   readonly sessions = new Map<string, Session>();
   readonly socket: Socket;
+  /** The application's port this relay carries. */
+  readonly port: number;
   private readonly options: DatagramRelayOptions;
-  private readonly port: number;
 
   constructor(options: DatagramRelayOptions, port: number) {
     this.options = options;
@@ -132,7 +133,7 @@ export class DatagramRelay {
 
   /** Open sessions per application port (for /stats and tests). */
   sessions(): Map<number, number> {
-    return new Map(this.relays.map((r, i) => [[...this.options.ports.keys()][i] as number, r.sessions.size]));
+    return new Map(this.relays.map((r) => [r.port, r.sessions.size]));
   }
 
   stop(): void {

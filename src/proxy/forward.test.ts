@@ -135,3 +135,20 @@ test('a gRPC call answered UNAVAILABLE before any byte is retried on another end
   equal(result.grpcStatus, 0);
   equal(bodies.join(','), 'call,call');
 });
+
+test('a cluster with no endpoint: 503 no-healthy-upstream naming the cluster, nothing dispatched', async () => {
+  const res = new FakeResponse();
+  const upstreams = { pool: () => { throw new Error('nothing may be dispatched'); } } as unknown as Upstreams;
+  const result = await new Promise<ForwardResult>((resolve) => {
+    forward({
+      req: new EventEmitter() as IncomingMessage, res: res as unknown as ServerResponse, method: 'GET', path: '/', headers: {}, hasBody: false,
+      policy: { ...DEFAULT_ROUTE_POLICY, timeoutMs: 1000, perTryTimeoutMs: 0 }, upstreams, target: 'shop/web-v2:80',
+      pick: () => undefined,
+      done: resolve,
+    });
+  });
+  equal(result.status, 503);
+  equal(result.reason, 'no-healthy-upstream');
+  equal(result.attempts, 0);
+  equal(res.headers['x-skiff-detail'], 'shop/web-v2:80 has no ready endpoint');
+});

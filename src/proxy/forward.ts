@@ -66,6 +66,8 @@ export interface ForwardRequest {
   http2?: boolean;
   /** An upgrade request (WebSocket): on 101 the connection becomes a byte stream. */
   upgrade?: UpgradeRequest;
+  /** What the request goes to (a cluster's name), for the answer when it has no endpoint. */
+  target?: string;
   done(result: ForwardResult): void;
 }
 
@@ -94,7 +96,7 @@ export function forward(f: ForwardRequest): void {
   /** Ends the attempt in flight (its endpoint's in-flight count, timers, outlier record). */
   let settleCurrent: ((ok: boolean) => void) | undefined;
   let lastReason: Reason = 'no-healthy-upstream';
-  let lastDetail = 'no endpoint is available';
+  let lastDetail = f.target === undefined ? 'no endpoint is available' : `${f.target} has no ready endpoint`;
 
   const finish = (result: Omit<ForwardResult, 'attempts'>) => {
     if (finished) return;

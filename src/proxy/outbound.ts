@@ -87,6 +87,7 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
       req, res, method, path: resolved.forwardPath, ...(req[UPGRADE] ? { upgrade: req[UPGRADE] } : {}), headers, hasBody: hasBody(req), http2: isHttp2(req), grpc: isGrpcRequest(req), expectContinue: expectsContinue(req.headers), policy, budget, upstreams: ctx.mesh,
       // Retries prefer an endpoint not tried yet; with none left, any endpoint may be tried again.
       pick: (tried) => pickEndpoint(cluster, tried, Date.now(), limits.outlierDetection.maxEjectionPercent) ?? pickEndpoint(cluster, undefined, Date.now(), limits.outlierDetection.maxEjectionPercent),
+      target: cluster.config.name,
       outlier: { threshold: limits.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: limits.outlierDetection.baseEjectionMs },
       maxPendingRequests: limits.circuitBreaker.maxPendingRequests,
       done: (result) => {

@@ -87,6 +87,8 @@ export async function meshLogs(real: RealNode, w: Watched, name = 'load'): Promi
     `weights seen: ${w.changes.map((c) => `${c.t} ${c.canary}%`).join(', ')}`,
     `--- ${w.ns}/${name} sidecar\n${await tail(['-n', w.ns, 'logs', `deployment/${name}`, '-c', 'skiff-proxy'])}`,
     `--- skiff controllers\n${await tail(['-n', 'skiff-system', 'logs', '-l', 'app.kubernetes.io/name=skiff-controller', '--prefix'])}`,
+    // Last: the pods' readiness (with transition times) and the namespace's events, such as failed probes.
+    `--- ${w.ns}\n${await diagnose(real, w.ns, '')}`,
   ].join('\n');
 }
 

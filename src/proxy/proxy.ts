@@ -255,7 +255,7 @@ export class SkiffProxy implements ProxyContext {
     if (this.options.inboundUdp && this.options.inboundUdp.size > 0) {
       this.datagrams = new DatagramRelay({
         ports: this.options.inboundUdp, host: this.options.inbound.host, appHost: this.appHost, state: () => this.state,
-        count: (port, result) => this.telemetry.datagrams.labels({ port: String(port), result }).inc(),
+        count: (port, result) => this.telemetry.countDatagram(port, result),
       });
       await this.datagrams.start();
     }

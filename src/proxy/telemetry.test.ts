@@ -39,3 +39,15 @@ test('a caller claiming a new workload per request cannot grow the metrics witho
   const overflow = series.filter((l) => l.includes('direction="inbound"') && l.includes(`source_workload="${OVERFLOW_WORKLOAD}"`));
   assert.deepEqual(overflow.map((l) => l.split(' ').at(-1)), ['5000'], 'the 5,000 past the cap on one series');
 });
+
+test('datagrams count per application port and result', async () => {
+  const telemetry = new Telemetry();
+  telemetry.countDatagram(9093, 'relayed');
+  telemetry.countDatagram(9093, 'relayed');
+  telemetry.countDatagram(9093, 'denied');
+  telemetry.countDatagram(5353, 'relayed');
+  const text = await telemetry.registry.metrics();
+  assert.match(text, /skiff_udp_datagrams_total\{port="9093",result="relayed"\} 2\n/);
+  assert.match(text, /skiff_udp_datagrams_total\{port="9093",result="denied"\} 1\n/);
+  assert.match(text, /skiff_udp_datagrams_total\{port="5353",result="relayed"\} 1\n/);
+});

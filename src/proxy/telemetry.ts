@@ -77,7 +77,7 @@ export class Telemetry {
   /** Interval counts for the control plane's TrafficMetrics API (traffic-recorder.ts). */
   readonly traffic = new TrafficRecorder();
   readonly tcpConnections: Counter<string>;
-  readonly datagrams: Counter<string>;
+  private readonly datagrams: Counter<string>;
   readonly tcpBytes: Counter<string>;
   readonly configInfo: Gauge<string>;
   readonly configUpdates: Counter<string>;
@@ -86,6 +86,8 @@ export class Telemetry {
   readonly ejections: Counter<string>;
   readonly connectionsRefused: Counter<string>;
   private readonly resolutions: Histogram<string>;
+  /** The datagram counter's children by `port result`: a few ports times five results, looked up once each. */
+  private readonly datagramChildren = new Map<string, { inc(): void }>();
   private readonly aggregates = new Map<string, RequestAggregate>();
   private readonly byIdentity = new WeakMap<object, WeakMap<object, RequestCounters>>();
   private readonly byKey = new Map<string, RequestCounters>();
@@ -121,6 +123,17 @@ export class Telemetry {
     collectDefaultMetrics({ register: this.registry, prefix: 'skiff_proxy_' });
     this.sample = accessLog.sample;
     this.log = accessLog.sample > 0 ? pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, accessLog.destination ?? process.stdout) : undefined;
+  }
+
+  /** One datagram of a captured UDP port, by result (the relay's count, per datagram). */
+  countDatagram(port: number, result: string): void {
+    const key = `${port} ${result}`;
+    let child = this.datagramChildren.get(key);
+    if (!child) {
+      child = this.datagrams.labels({ port: String(port), result });
+      this.datagramChildren.set(key, child);
+    }
+    child.inc();
   }
 
   /** One on-demand question answered (on-demand.ts). */

@@ -150,7 +150,7 @@ async function worker(): Promise<void> {
   for (let i = Number(process.env.PROP_FROM); i < Number(process.env.PROP_TO); i++) {
     const id = `bench/client-${i}`;
     void (async () => {
-      const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(id)}&demand=1&deltas=1`, { dispatcher: agent, bodyTimeout: 0 });
+      const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(id)}&demand=1&udp=1&deltas=1`, { dispatcher: agent, bodyTimeout: 0 });
       let subscribed = false;
       await readConfigStream(res.body, id, now, async (config, at, bytes) => {
         const ack = await request(`${base}/v1/ack`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hash: config.hash }) });

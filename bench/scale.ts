@@ -145,7 +145,7 @@ async function worker(): Promise<void> {
 
   async function stream(spec: ClientSpec): Promise<void> {
     const client = new Client(base, { allowH2: true, connect: { secureContext: contextOf(spec), servername: 'localhost' } });
-    const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(spec.id)}&demand=1&deltas=1`, { dispatcher: client, bodyTimeout: 0 });
+    const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(spec.id)}&demand=1&udp=1&deltas=1`, { dispatcher: client, bodyTimeout: 0 });
     let held: ProxyConfig | undefined;
     let served: string | undefined;
     await readConfigStream(res.body, spec.id, wall, (config, arrived, bytes) => {

@@ -4,11 +4,13 @@
  * ajv), the sidecar validates answers with them, and both use the `Static` types.
  *
  *   POST /v1/certificate  CertificateRequest → CertificateResponse | ErrorBody
- *   GET  /v1/config?proxy=<ns/pod>&have=<hash>[&demand=1[&tcp=1]][&deltas=1]   Server-Sent
+ *   GET  /v1/config?proxy=<ns/pod>&have=<hash>[&demand=1[&tcp=1][&udp=1]][&deltas=1]   Server-Sent
  *        Events: `event: config`, `id: <hash>`, `data: <ProxyConfig JSON>`; with `deltas=1`,
  *        later versions may come as `event: delta`, `data: <ConfigDelta JSON>` (delta.ts);
  *        `demand=1`: the proxy resolves on demand (its config holds what it subscribed to),
- *        `tcp=1`: and every TCP Service up front
+ *        `tcp=1`: and every TCP Service up front; `udp=1`: it takes UDP ports, rules and
+ *        datagram sources (a sidecar that predates UDP access does not say so and gets a
+ *        config without them, which its closed schema would refuse)
  *   POST /v1/subscribe    Subscribe → SubscribeAnswer | ErrorBody, on the stream's own
  *        HTTP/2 connection (so on the replica that streams to it)
  *   POST /v1/ack          Ack → {ok: true} | ErrorBody

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 export interface ReplicaAck {
   /** The version the proxy applied last; '' while a proxy streaming there has not acked yet. */
   applied: string;
-  demand?: { services: string[]; tcp: boolean };
+  demand?: { services: string[]; tcp: boolean; udp?: false };
 }
 
 export interface AcksAnswer {
@@ -34,7 +34,7 @@ export interface AckSubject {
   id: string;
   appliedHash?: string;
   connected: number;
-  demand?: { services: ReadonlySet<string>; tcp: boolean };
+  demand?: { services: ReadonlySet<string>; tcp: boolean; udp?: boolean };
   /** The ledger's sequence number of the last change that concerns the answer. */
   ackSeq?: number;
 }
@@ -49,7 +49,7 @@ const MAX_REMOVALS = 20_000;
  */
 function entryOf(r: AckSubject): ReplicaAck | undefined {
   if (!r.appliedHash && !(r.demand && r.connected > 0)) return undefined;
-  return { applied: r.appliedHash ?? '', ...(r.demand ? { demand: { services: [...r.demand.services], tcp: r.demand.tcp } } : {}) };
+  return { applied: r.appliedHash ?? '', ...(r.demand ? { demand: { services: [...r.demand.services], tcp: r.demand.tcp, ...(r.demand.udp === false ? { udp: false as const } : {}) } } : {}) };
 }
 
 export class AckLedger {

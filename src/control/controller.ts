@@ -54,6 +54,8 @@ export interface DemandChange {
   /** Services to stop sending (the application no longer calls them). */
   drop?: readonly string[];
   tcp?: boolean;
+  /** Whether the proxy takes UDP in its config (a sidecar that predates it does not: translate/inbound.ts, withoutDatagrams). */
+  udp?: boolean;
 }
 
 /**
@@ -217,12 +219,13 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     if (demand.services.size + wanted.length > MAX_SUBSCRIPTIONS) return undefined;
     const drops = (change.drop ?? []).filter((k) => demand.services.has(k));
     // Nothing new (a host asked again, a resumption, the status writer adopting a peer's demand): the config stands.
-    if (record.demand && wanted.length === 0 && drops.length === 0 && (change.tcp === undefined || change.tcp === demand.tcp)) return { hash: record.config.hash, hosts };
+    const udp = change.udp ?? demand.udp ?? true;
+    if (record.demand && wanted.length === 0 && drops.length === 0 && (change.tcp === undefined || change.tcp === demand.tcp) && udp === (demand.udp ?? true)) return { hash: record.config.hash, hosts };
     // A new object, never an edit: the translation remembers what it derived from each demand.
     const services = new Set(demand.services);
     for (const key of wanted) services.add(key);
     for (const key of drops) services.delete(key);
-    const next = { services, tcp: change.tcp ?? demand.tcp };
+    const next = { services, tcp: change.tcp ?? demand.tcp, ...(udp ? {} : { udp: false }) };
     record.demand = next;
     this.ledger.changed(record);
     const config = translation.configOf(id, next);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseYamlText } from '../sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
+import { checkProxyConfig, proxyConfigHash } from '../config/index.ts';
 import { GOLDEN_DIR } from '../../test/support/golden.ts';
 import { MAX_SUBSCRIPTIONS, MeshController } from './controller.ts';
 
@@ -128,4 +129,23 @@ test('a proxy streaming from another replica that has not acked there yet still 
   const cache = here.progress(new Map([['other/cache-0', [ack]]])).find((p) => p.id === 'other/cache-0');
   ok(cache?.outbound.services.some((s) => s.name === 'db'), 'a caller of other/db');
   equal(cache?.upToDate, false, 'not applied: the split is Pending, not Unknown');
+});
+
+test('a sidecar that predates UDP (its stream did not say udp=1) gets its config without UDP ports, UDP rules and datagram sources; one that says so gets them back', () => {
+  const c = controllerWith(readFileSync(join(GOLDEN_DIR, 'target-l4-example-tcp-and-udp-ports.in.yaml'), 'utf8'));
+  const id = 'shop/consul-0';
+  const full = c.proxies.get(id)?.config;
+  ok(full?.inbound.datagramSources && full.inbound.rules.some((r) => r.protocols.includes('udp')), 'the case has UDP rules and datagram sources');
+  c.demand(id, { tcp: false, udp: false });
+  const legacy = c.proxies.get(id)?.config;
+  ok(legacy && legacy.hash !== full.hash);
+  ok(!JSON.stringify(legacy.inbound).includes('udp') && legacy.inbound.datagramSources === undefined, JSON.stringify(legacy.inbound));
+  deepStrictEqual(legacy.inbound.rules, full.inbound.rules.filter((r) => !r.protocols.includes('udp')), 'the rule that allowed only UDP goes; the TCP and HTTP rule stays');
+  deepStrictEqual(legacy.inbound.ports, full.inbound.ports.filter((p) => p.protocol !== 'udp'));
+  deepStrictEqual({ ...legacy, inbound: full.inbound, hash: full.hash }, full, 'nothing else differs');
+  equal(legacy.hash, proxyConfigHash({ mesh: legacy.mesh, proxy: legacy.proxy, inbound: legacy.inbound, outbound: legacy.outbound }), 'its hash is its own');
+  ok(checkProxyConfig(legacy).ok);
+  c.demand(id, { udp: true });
+  equal(c.proxies.get(id)?.config.hash, full.hash, 'a sidecar that takes UDP gets the whole config again');
+  equal(c.proxies.get('shop/agent-0')?.config.inbound.rules.length, 0);
 });

@@ -291,7 +291,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   }
 
   private async streamOn(dispatcher: Client): Promise<void> {
-    const url = `${this.options.url}/v1/config?proxy=${encodeURIComponent(this.options.proxyId)}${this.haveHash ? `&have=${this.haveHash}` : ''}&demand=1${this.options.forwardsTcp ? '&tcp=1' : ''}&deltas=1`;
+    const url = `${this.options.url}/v1/config?proxy=${encodeURIComponent(this.options.proxyId)}${this.haveHash ? `&have=${this.haveHash}` : ''}&demand=1${this.options.forwardsTcp ? '&tcp=1' : ''}&udp=1&deltas=1`;
     let opened = false;
     await new Promise<void>((_resolve, reject) => {
       const source = new EventSource(url, { node: { dispatcher } });

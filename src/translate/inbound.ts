@@ -29,6 +29,32 @@ export function accessRulesFor(targets: readonly TargetNode[], inbound: InboundP
   return rules;
 }
 
+/** Inbound halves without their UDP parts, once per half (halves are immutable and shared). */
+const withoutDatagramsOf = new WeakMap<InboundConfig, InboundConfig>();
+
+/**
+ * The inbound half for a sidecar that predates UDP (its config stream did not say `udp=1`):
+ * no UDP ports, no UDP in access rules (a rule that allowed only UDP goes), no datagram
+ * sources. Such a sidecar's closed schema refuses all three, and it would keep its last good
+ * config for every other change too; it has no UDP relay, so what it loses it never served.
+ */
+export function withoutDatagrams(inbound: InboundConfig): InboundConfig {
+  const udp = inbound.datagramSources !== undefined || inbound.ports.some((p) => p.protocol === 'udp') || inbound.rules.some((r) => r.protocols.includes('udp'));
+  if (!udp) return inbound;
+  let out = withoutDatagramsOf.get(inbound);
+  if (!out) {
+    const rules: AccessRule[] = [];
+    for (const rule of inbound.rules) {
+      if (!rule.protocols.includes('udp')) rules.push(rule);
+      else if (rule.protocols.length > 1) rules.push({ ...rule, protocols: rule.protocols.filter((p) => p !== 'udp') });
+    }
+    const { datagramSources: _dropped, ...rest } = inbound;
+    out = { ...rest, ports: inbound.ports.filter((p) => p.protocol !== 'udp'), rules };
+    withoutDatagramsOf.set(inbound, out);
+  }
+  return out;
+}
+
 export class InboundBuilder {
   private readonly policies: PolicyIndex;
   private readonly accessModes: Map<string, InboundConfig['accessMode']>;

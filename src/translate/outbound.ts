@@ -151,6 +151,8 @@ export function outboundOf(entries: ReadonlyMap<string, OutboundEntry>, keys: It
 export interface Demand {
   readonly services: ReadonlySet<string>;
   readonly tcp: boolean;
+  /** False: the proxy predates UDP (its stream did not say `udp=1`), so its config leaves UDP out (inbound.ts, withoutDatagrams). */
+  readonly udp?: boolean;
 }
 
 /** Each demand's Services in order, and as one string (demands are replaced, never edited: controller.ts). */

@@ -8,19 +8,23 @@
  */
 import { HostTable, parseAuthority, PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } from '../config/index.ts';
 import { podsUpdatedFrom, servicesChangedIn, type PodNode, type Topology } from '../model/index.ts';
-import { datagramSourcePrint, InboundBuilder } from './inbound.ts';
+import { datagramSourcePrint, InboundBuilder, withoutDatagrams } from './inbound.ts';
 import { OutboundHalves, type Demand, type OutboundHalf } from './outbound.ts';
 import { PolicyIndex } from './policy-attachment.ts';
 
-function configFor(mesh: ProxyConfig['mesh'], pod: PodNode, inbound: InboundBuilder, outbound: ProxyConfig['outbound'], digest: string): ProxyConfig {
+function configFor(mesh: ProxyConfig['mesh'], pod: PodNode, inbound: InboundBuilder, outbound: ProxyConfig['outbound'], digest: string, datagrams: boolean): ProxyConfig {
+  const built = inbound.build(pod);
   const body = {
     mesh,
     proxy: { id: pod.key, namespace: pod.namespace, pod: pod.name, serviceAccount: pod.serviceAccount, identity: pod.identity, workload: pod.workload },
-    inbound: inbound.build(pod),
+    inbound: datagrams ? built : withoutDatagrams(built),
     outbound,
   };
   return { schema: PROXY_CONFIG_SCHEMA, hash: proxyConfigHash(body, digest), ...body };
 }
+
+/** A proxy's config and what it was made of (reused while they stand). */
+interface BuiltConfig { pod: PodNode; half: OutboundHalf; config: ProxyConfig; datagrams: boolean }
 
 function meshOf(topology: Topology): ProxyConfig['mesh'] {
   return { trustDomain: topology.mesh.trustDomain, clusterDomain: topology.mesh.clusterDomain };
@@ -49,8 +53,8 @@ export class MeshTranslation {
   private readonly policyPrint: string;
   private readonly inboundPrint: string;
   /** The config last computed per proxy, and from what. */
-  private readonly configs = new Map<string, { pod: PodNode; half: OutboundHalf; config: ProxyConfig }>();
-  private previousConfigs: Map<string, { pod: PodNode; half: OutboundHalf; config: ProxyConfig }> | undefined;
+  private readonly configs = new Map<string, BuiltConfig>();
+  private previousConfigs: Map<string, BuiltConfig> | undefined;
 
   constructor(topology: Topology, previous?: MeshTranslation) {
     const policies = new PolicyIndex(topology);
@@ -79,13 +83,14 @@ export class MeshTranslation {
     const pod = this.pods.get(proxyId);
     if (!pod) return undefined;
     const half = this.outbound.of(pod, demand);
+    const datagrams = demand?.udp !== false;
     const last = this.configs.get(proxyId) ?? this.previousConfigs?.get(proxyId);
-    if (last && last.pod === pod && last.half === half) {
+    if (last && last.pod === pod && last.half === half && last.datagrams === datagrams) {
       this.configs.set(proxyId, last);
       return last.config;
     }
-    const config = configFor(this.mesh, pod, this.inbound, half.outbound, half.digest);
-    this.configs.set(proxyId, { pod, half, config });
+    const config = configFor(this.mesh, pod, this.inbound, half.outbound, half.digest, datagrams);
+    this.configs.set(proxyId, { pod, half, config, datagrams });
     return config;
   }
 

@@ -4,9 +4,10 @@
  *   POST /v1/certificate  {proxy, csr, token?}  → {certificate, trustBundle, notAfter}
  *        first time: a one-time bootstrap token (local mode) or a pod-bound ServiceAccount token
  *        (TokenReview); renewal: its current mTLS cert. ECDSA P-256 keys only.
- *   GET  /v1/config?proxy=ns/pod&have=<hash>[&demand=1[&tcp=1]] → Server-Sent Events, one
+ *   GET  /v1/config?proxy=ns/pod&have=<hash>[&demand=1[&tcp=1][&udp=1]] → Server-Sent Events, one
  *        `config` event per new version (none when `have` is current); mTLS with the proxy's
- *        identity required. `demand=1`: the proxy resolves on demand
+ *        identity required. `demand=1`: the proxy resolves on demand; without `udp=1` (a
+ *        sidecar older than UDP access) its config leaves UDP out
  *   POST /v1/subscribe {proxy, hosts?, services?, drop?} → {hash, hosts}: changes what a proxy
  *        resolving on demand is configured for (adds the Services its application's hosts name,
  *        or Services by key when it resumes; drops those it stopped calling); the new config goes
@@ -123,8 +124,8 @@ interface Stream {
   /** The verified identity that opened the stream: only that proxy's config is ever sent on it. */
   caller: string;
   openedAt: number;
-  /** The proxy resolves on demand (and forwards TCP without capture). */
-  demand?: { tcp: boolean };
+  /** The proxy resolves on demand (and forwards TCP without capture); `udp`: it takes UDP in its config (a sidecar that predates UDP does not say so). */
+  demand?: { tcp: boolean; udp: boolean };
   /** The proxy takes deltas: the config it has from this stream, the base of the next one. */
   deltas: boolean;
   sent?: ProxyConfig;
@@ -248,7 +249,7 @@ export class DistributionServer {
       }
     });
 
-    app.get<{ Querystring: { proxy?: string; have?: string; demand?: string; tcp?: string; deltas?: string } }>('/v1/config', (request, reply) => {
+    app.get<{ Querystring: { proxy?: string; have?: string; demand?: string; tcp?: string; udp?: string; deltas?: string } }>('/v1/config', (request, reply) => {
       const proxy = request.query.proxy ?? '';
       const caller = peerIdentity(request);
       const record = controller.proxies.get(proxy);
@@ -256,7 +257,7 @@ export class DistributionServer {
       if (!PROXY_ID.test(proxy)) return reply.code(400).send({ error: 'proxy must be <namespace>/<pod>' });
       if (record && record.identity !== caller) return reply.code(403).send({ error: `${caller} may not read the config of ${proxy}` });
       if ((this.streams.get(proxy)?.size ?? 0) >= MAX_STREAMS_PER_PROXY) return reply.code(429).send({ error: `${proxy} already has ${MAX_STREAMS_PER_PROXY} config streams` });
-      const demand = request.query.demand === '1' ? { tcp: request.query.tcp === '1' } : undefined;
+      const demand = request.query.demand === '1' ? { tcp: request.query.tcp === '1', udp: request.query.udp === '1' } : undefined;
       // Before the stream is listed: the config it starts with already holds what was asked for.
       if (record && demand) controller.demand(proxy, demand);
       reply.hijack();

@@ -1,5 +1,5 @@
 import { equal, notEqual } from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,8 +19,16 @@ test('addresses are remembered across runs in the state folder', () => {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-addr-'));
   try {
     const file = join(dir, 'addresses.json');
-    const one = new AddressBook(77, file).allocate('shop', 'web-0');
-    equal(new AddressBook(77, file).allocate('shop', 'web-0'), one);
+    const book = new AddressBook(77, file);
+    const one = book.allocate('shop', 'web-0');
+    const two = book.allocate('shop', 'web-1');
+    book.save();
+    const again = new AddressBook(77, file);
+    equal(again.allocate('shop', 'web-1'), two, 'every address assigned before the save is kept');
+    equal(again.allocate('shop', 'web-0'), one);
+    const before = statSync(file).mtimeMs;
+    again.save();
+    equal(statSync(file).mtimeMs, before, 'nothing new: nothing written');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

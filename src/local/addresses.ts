@@ -2,7 +2,9 @@
  * Loopback addresses for local pods (127.<subnet>.x.y), stable per pod name: the address is
  * derived from a hash of `namespace/pod` (linear probing on a collision) and remembered in the
  * state folder, so a pod keeps its address across edits, restarts of `skiff up`, and pods
- * added or removed around it. File order never matters.
+ * added or removed around it. File order never matters. New addresses are written once per
+ * snapshot (`save`), not once per pod: a Deployment scaled to 1,000 replicas is one write, not
+ * 1,000 ever longer ones.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -19,6 +21,8 @@ export class AddressBook {
   private readonly file: string | undefined;
   private readonly byPod = new Map<string, string>();
   private readonly used = new Set<string>();
+  /** Addresses assigned since the last save. */
+  private unsaved = false;
 
   constructor(subnet: number, file?: string) {
     this.subnet = subnet;
@@ -47,15 +51,17 @@ export class AddressBook {
       if (this.used.has(address)) continue;
       this.byPod.set(key, address);
       this.used.add(address);
-      this.save();
+      this.unsaved = true;
       return address;
     }
     throw new Error(`no free address left in 127.${this.subnet}.0.0/16`);
   }
 
-  private save(): void {
-    if (!this.file) return;
+  /** Writes the addresses assigned since the last save to the state folder (nothing when none were). */
+  save(): void {
+    if (!this.file || !this.unsaved) return;
     writeFileSync(`${this.file}.tmp`, JSON.stringify(Object.fromEntries(this.byPod)));
     renameSync(`${this.file}.tmp`, this.file);
+    this.unsaved = false;
   }
 }

@@ -111,6 +111,7 @@ export class LocalRuntime {
       allocate: (ns, pod) => this.addresses.allocate(ns, pod),
       onPod: (pod, template) => templates.set(`${pod.namespace}/${pod.name}`, template),
     });
+    this.addresses.save();
     this.templates = templates;
     this.problems = state.problems;
     return snapshot;

@@ -89,7 +89,7 @@ export async function runController(argv: string[], out: (line: string) => void)
   const listen = parseListen(values.listen, { host: '0.0.0.0', port: PORTS.control });
   const traffic = new TrafficStore();
   const local = localTraffic(controller.controller, traffic);
-  const distribution = new DistributionServer({ controller: controller.controller, ca, namespace, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc), traffic: { store: traffic, local } });
+  const distribution = new DistributionServer({ controller: controller.controller, ca, namespace, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc), traffic: { store: traffic, local }, log: (event, detail) => log.info({ event, ...detail }) });
   await controller.start();
   const url = await distribution.start();
   const peers = new ReplicaPeers({

@@ -38,6 +38,7 @@ import type { BootstrapTokens } from './tokens.ts';
 import { registerTrafficIntake } from './traffic-intake.ts';
 import type { TrafficStore } from '../traffic/store.ts';
 import type { LocalTraffic } from '../traffic/backend.ts';
+import { renewServingCertificate, SERVING_TTL_MS } from '../serving-certificate.ts';
 
 export const CONTROL_IDENTITY_NAMESPACE = 'skiff-system';
 export const CONTROL_IDENTITY_ACCOUNT = 'skiff-controller';
@@ -62,6 +63,10 @@ export interface DistributionOptions {
   namespace?: string;
   /** Where traffic reports go (the TrafficMetrics API reads it), and this replica's part of an answer for the others; absent: reports are refused. */
   traffic?: { store: TrafficStore; local: LocalTraffic };
+  /** The lifetime of this server's own certificate, renewed at half of it (default a week). */
+  servingTtlMs?: number;
+  /** Events worth a log line (the serving certificate renewed). */
+  log?: (event: string, detail: Record<string, unknown>) => void;
 }
 
 /** Proxy ids are `<namespace>/<pod>`, both Kubernetes names. */
@@ -136,6 +141,7 @@ export class DistributionServer {
   private readonly streams = new Map<string, Set<Stream>>();
   private readonly options: DistributionOptions;
   private heartbeat: NodeJS.Timeout | undefined;
+  private renewal: { stop(): void } | undefined;
 
   private readonly onChanged = (ids: string[]) => {
     for (const id of ids) this.push(id);
@@ -197,10 +203,17 @@ export class DistributionServer {
 
   async start(): Promise<string> {
     const { ca, controller } = this.options;
-    const keys = generateKeyPair();
     const namespace = this.options.namespace ?? CONTROL_IDENTITY_NAMESPACE;
     const identity = ca.spiffeId(namespace, CONTROL_IDENTITY_ACCOUNT);
-    const issued = ca.issue(createCsr(keys, identity), identity, 365 * 24 * 3600_000, { dnsNames: ['localhost', `${CONTROL_IDENTITY_ACCOUNT}.${namespace}.svc`], ipAddresses: [this.options.host] });
+    // The stream's own certificate, renewed while the server runs (the proxies check it against the trust bundle, by name).
+    const issue = () => {
+      const keys = generateKeyPair();
+      const issued = ca.issue(createCsr(keys, identity), identity, this.options.servingTtlMs ?? SERVING_TTL_MS, { dnsNames: ['localhost', `${CONTROL_IDENTITY_ACCOUNT}.${namespace}.svc`], ipAddresses: [this.options.host] });
+      return { certPem: issued.certificatePem, keyPem: privateKeyPem(keys.privateKey), notAfter: issued.notAfter };
+    };
+    const tlsOf = (cert: { certPem: string; keyPem: string }) => ({ key: cert.keyPem, cert: cert.certPem, ca: ca.trustBundle(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' as const });
+    const renewal = renewServingCertificate(issue, (cert) => (app.server as unknown as { setSecureContext(o: ReturnType<typeof tlsOf>): void }).setSecureContext(tlsOf(cert)), this.options.log ?? (() => undefined), 'config-stream-certificate-renewed');
+    this.renewal = renewal;
     const app = Fastify({
       logger: false,
       http2: true,
@@ -211,7 +224,7 @@ export class DistributionServer {
       requestTimeout: this.options.requestTimeoutMs ?? 10_000,
       // An HTTP/2 connection is closed after 30 s without a frame (config streams send a heartbeat every 15 s).
       http2SessionTimeout: 30_000,
-      https: { settings: { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION }, allowHTTP1: true, handshakeTimeout: 10_000, key: privateKeyPem(keys.privateKey), cert: issued.certificatePem, ca: ca.trustBundle(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+      https: { settings: { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION }, allowHTTP1: true, handshakeTimeout: 10_000, ...tlsOf(renewal.current) },
     }) as unknown as FastifyInstance;
     this.app = app;
     // requestTimeout covers HTTP/1.1; an HTTP/2 stream gets the same bound here (a config stream lifts it once it starts).
@@ -334,6 +347,7 @@ export class DistributionServer {
 
   async close(): Promise<void> {
     this.options.controller.off('changed', this.onChanged);
+    this.renewal?.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const set of this.streams.values()) for (const s of set) s.res.destroy();
     await this.app?.close();

@@ -15,7 +15,8 @@ import type { CertificateAuthority } from '../ca/authority.ts';
 import type { KubernetesController } from '../kubernetes.ts';
 import type { LeaderElector } from '../leader.ts';
 import { TrustBundlePublisher } from '../trust-bundle.ts';
-import { issueServingCertificate, reconcileCaBundles, renewServingCertificate } from './self-managed.ts';
+import { issueServingCertificate, reconcileCaBundles } from './self-managed.ts';
+import { renewServingCertificate } from '../serving-certificate.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
 
 export interface RunWebhooksOptions {

@@ -1,7 +1,8 @@
 /**
  * Webhook TLS without cert-manager: every controller replica issues its own serving
  * certificate for the webhook Service from the mesh CA (the same root in every replica, so
- * one caBundle fits all), renews it at half its lifetime and swaps it into the running server.
+ * one caBundle fits all), renews it at half its lifetime and swaps it into the running server
+ * (serving-certificate.ts).
  * The leader writes that caBundle into Skiff's mutating and validating webhook configurations,
  * the SMI CRDs' conversion settings and the TrafficMetrics APIService, and puts it back whenever someone changes it.
  * With `--webhook-cert` (cert-manager's Secret) none of this runs: cainjector owns caBundle.
@@ -10,14 +11,9 @@ import { AdmissionregistrationV1Api, ApiextensionsV1Api, ApiregistrationV1Api, P
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { CertificateAuthority } from '../ca/authority.ts';
 import { INJECTOR_WEBHOOK, METRICS_API_SERVICE, VALIDATION_WEBHOOK } from '../../install/manifests.ts';
+import { SERVING_TTL_MS, type ServingCertificate } from '../serving-certificate.ts';
 
-export const SERVING_TTL_MS = 7 * 24 * 3600_000;
 
-export interface ServingCertificate {
-  certPem: string;
-  keyPem: string;
-  notAfter: Date;
-}
 
 /** A serving certificate for `service.namespace.svc` (and its longer names), signed by the mesh CA. */
 export function issueServingCertificate(ca: CertificateAuthority, namespace: string, service: string, ttlMs = SERVING_TTL_MS, extra: { dnsNames?: string[]; ipAddresses?: string[] } = {}): ServingCertificate {
@@ -26,23 +22,6 @@ export function issueServingCertificate(ca: CertificateAuthority, namespace: str
   const dnsNames = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...(extra.dnsNames ?? [])];
   const issued = ca.issue(createCsr(keys, identity), identity, ttlMs, { dnsNames, ...(extra.ipAddresses ? { ipAddresses: extra.ipAddresses } : {}) });
   return { certPem: issued.certificatePem, keyPem: privateKeyPem(keys.privateKey), notAfter: issued.notAfter };
-}
-
-/** Renews `current` at half its lifetime and hands each new one to `apply` (the server's setSecureContext). */
-export function renewServingCertificate(issue: () => ServingCertificate, apply: (cert: ServingCertificate) => void, log: (event: string, detail: Record<string, unknown>) => void): { current: ServingCertificate; stop(): void } {
-  const state = { current: issue(), timer: undefined as NodeJS.Timeout | undefined };
-  const schedule = () => {
-    const wait = Math.max(1000, (state.current.notAfter.getTime() - Date.now()) / 2);
-    state.timer = setTimeout(() => {
-      state.current = issue();
-      apply(state.current);
-      log('webhook-certificate-renewed', { notAfter: state.current.notAfter.toISOString() });
-      schedule();
-    }, Math.min(wait, 2 ** 31 - 1));
-    state.timer.unref();
-  };
-  schedule();
-  return { get current() { return state.current; }, stop: () => clearTimeout(state.timer) };
 }
 
 type JsonPatch = { op: 'replace' | 'add'; path: string; value: string }[];

@@ -5,6 +5,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { parseUdpRelayPorts } from '../capture/rules.ts';
 import { PORTS } from '../lib/ports.ts';
 import { REPORT_INTERVAL_MS } from '../config/index.ts';
+import { parseProbeTcpPorts } from '../proxy/app-probe.ts';
 import { originalDestinationSupported } from '../proxy/original-destination.ts';
 import { ControlClient, FileConfigSource, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
 
@@ -29,6 +30,8 @@ control plane (which also issues its certificate).
   --capture              iptables (\`skiff capture\`) sends the pod's traffic here: route each outbound
                          connection by its original destination, pass non-mesh destinations through
   --probe-paths LIST     PORT:PATH,… of the application's HTTP probes: plaintext GET/HEAD allowed
+  --probe-tcp-ports LIST PORT,… the health port answers GET /app-health/tcp/PORT by connecting to the
+                         application's PORT (the injector's rewrite of tcpSocket probes)
   --inbound-udp LIST     APP:RELAY,… the UDP ports \`skiff capture --inbound-udp\` sends to relay ports:
                          their datagrams are relayed under the UDP access rules
   --access-log RATE      share of requests to log, 0 to 1 (default 0)
@@ -48,7 +51,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     args: argv,
     options: {
       config: { type: 'string' }, certs: { type: 'string' }, control: { type: 'string' }, 'proxy-id': { type: 'string' }, 'trust-bundle': { type: 'string' }, 'bootstrap-token-file': { type: 'string' }, inbound: { type: 'string' }, outbound: { type: 'string' }, admin: { type: 'string' }, health: { type: 'string' },
-      'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, capture: { type: 'boolean' }, 'probe-paths': { type: 'string' }, 'inbound-udp': { type: 'string' }, 'access-log': { type: 'string' }, 'traffic-report-interval': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, capture: { type: 'boolean' }, 'probe-paths': { type: 'string' }, 'probe-tcp-ports': { type: 'string' }, 'inbound-udp': { type: 'string' }, 'access-log': { type: 'string' }, 'traffic-report-interval': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const controlled = values.control !== undefined && values['proxy-id'] !== undefined && values.certs !== undefined && values['trust-bundle'] !== undefined;
@@ -62,10 +65,14 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     return 2;
   }
   let inboundUdp: Map<number, number>;
+  let probeTcpPorts: number[];
+  let flag = '--inbound-udp';
   try {
     inboundUdp = parseUdpRelayPorts(values['inbound-udp'] ?? '');
+    flag = '--probe-tcp-ports';
+    probeTcpPorts = parseProbeTcpPorts(values['probe-tcp-ports'] ?? '');
   } catch (err) {
-    process.stderr.write(`skiff proxy: --inbound-udp: ${(err as Error).message}\n`);
+    process.stderr.write(`skiff proxy: ${flag}: ${(err as Error).message}\n`);
     return 2;
   }
   const log = pino({ base: { component: 'skiff-proxy', proxy: values['proxy-id'] } }, pino.destination(2));
@@ -95,6 +102,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     ...(values['tcp-forward-host'] ? { tcpForwardHost: values['tcp-forward-host'] } : {}),
     capture: values.capture ?? false,
     probePaths: (values['probe-paths'] ?? '').split(',').filter((p) => /^[0-9]{1,5}:\//.test(p)),
+    probeTcpPorts,
     inboundUdp,
     accessLog: { sample: Number(values['access-log'] ?? 0) },
     trafficReportMs: reportMs,

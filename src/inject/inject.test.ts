@@ -90,7 +90,7 @@ test('the webhook patch, applied to the pod, gives the injected pod; existing in
   const r = injectPod(input, 'shop', ENABLED, settings);
   ok(r.injected);
   const patched = structuredClone(input) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
-  for (const op of injectionPatch(r.template)) {
+  for (const op of injectionPatch(r.template, input)) {
     const [, top, key] = op.path.split('/') as [string, 'metadata' | 'spec', string];
     patched[top][key] = op.value;
   }
@@ -169,4 +169,31 @@ test('declared UDP ports get relay ports of their own, the same in the capture s
   equal(value(proxy), '53:15300,9093:15301');
   const none = injectPod(pod(), 'shop', ENABLED, settings);
   ok(none.injected && !inits(none.template).some((c) => c.args?.includes('--inbound-udp')), 'no UDP port, no relay');
+});
+
+test('tcpSocket probes on captured ports become probes of the sidecar\'s health port, which checks the application\'s port; the webhook patch carries them', () => {
+  const input = pod({ 'skiff.dev/skip-inbound-ports': '9000' }, {
+    containers: [
+      { name: 'db', image: 'db', ports: [{ name: 'pg', containerPort: 5432 }], readinessProbe: { tcpSocket: { port: 'pg' }, periodSeconds: 3, timeoutSeconds: 2 }, livenessProbe: { tcpSocket: { port: 5432 }, failureThreshold: 5 } },
+      { name: 'admin', image: 'a', readinessProbe: { tcpSocket: { port: 9000 } }, livenessProbe: { tcpSocket: { port: 7000, host: 'example.com' } }, startupProbe: { httpGet: { path: '/up', port: 8081 } } },
+    ],
+  });
+  const r = injectPod(input, 'shop', ENABLED, settings);
+  ok(r.injected);
+  const [db, admin] = r.template.spec?.containers as Record<string, unknown>[];
+  deepEqual(db?.readinessProbe, { periodSeconds: 3, timeoutSeconds: 2, httpGet: { path: '/app-health/tcp/5432', port: 15021 } }, 'by port name; timing kept');
+  deepEqual(db?.livenessProbe, { failureThreshold: 5, httpGet: { path: '/app-health/tcp/5432', port: 15021 } });
+  deepEqual(admin?.readinessProbe, { tcpSocket: { port: 9000 } }, 'a port the capture skips reaches the application itself');
+  deepEqual(admin?.livenessProbe, { tcpSocket: { port: 7000, host: 'example.com' } }, 'a probe of another host is left alone');
+  const proxy = inits(r.template)[1];
+  equal(proxy?.args?.[proxy.args.indexOf('--probe-tcp-ports') + 1], '5432');
+  equal(proxy?.args?.[proxy.args.indexOf('--probe-paths') + 1], '8081:/up');
+  const patch = injectionPatch(r.template, input);
+  deepEqual(patch.find((op) => op.path === '/spec/containers')?.value, r.template.spec?.containers);
+  // Without a tcpSocket probe the containers are not touched, nor patched.
+  const unprobed = pod();
+  const plain = injectPod(unprobed, 'shop', ENABLED, settings);
+  ok(plain.injected);
+  equal(injectionPatch(plain.template, unprobed).some((op) => op.path === '/spec/containers'), false);
+  equal(inits(plain.template)[1]?.args?.includes('--probe-tcp-ports'), false);
 });

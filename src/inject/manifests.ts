@@ -8,12 +8,11 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { formatIssue, type Issue } from '../errors/issue.ts';
 import { INJECT_ANNOTATION } from './annotations.ts';
 import { injectPod, type PodTemplate } from './pod.ts';
+import { obj, type Json } from './json.ts';
 import type { InjectSettings } from './settings.ts';
 
-type Json = Record<string, unknown>;
 /** Offline there is no namespace to read: injecting a file means "enabled" unless a pod opts out. */
 const ENABLED = { [INJECT_ANNOTATION]: 'enabled' };
-const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {});
 
 export interface InjectReport {
   object: string;

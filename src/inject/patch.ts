@@ -9,14 +9,16 @@ export interface PatchOperation {
 
 /**
  * `add` on a member that exists replaces it, so three operations cover every pod: the
- * annotations, the init containers and the volumes (the only parts injection changes).
+ * annotations, the init containers and the volumes; a fourth, the containers, when injection
+ * rewrote an application probe (inject/probes.ts: it then hands over a new containers array).
  */
-export function injectionPatch(injected: PodTemplate): PatchOperation[] {
+export function injectionPatch(injected: PodTemplate, original: PodTemplate): PatchOperation[] {
   const meta = injected.metadata ?? {};
   const spec = injected.spec ?? {};
   return [
     { op: 'add', path: '/metadata/annotations', value: meta.annotations ?? {} },
     { op: 'add', path: '/spec/initContainers', value: spec.initContainers ?? [] },
     { op: 'add', path: '/spec/volumes', value: spec.volumes ?? [] },
+    ...(spec.containers !== original.spec?.containers ? [{ op: 'add' as const, path: '/spec/containers', value: spec.containers ?? [] }] : []),
   ];
 }

@@ -11,9 +11,10 @@ import { hasErrors, issue, type Issue } from '../errors/issue.ts';
 import { PORTS } from '../lib/ports.ts';
 import { SIDECAR_BUNDLE, SIDECAR_ENV, sidecarNodeFlags } from '../lib/sidecar-runtime.ts';
 import { INJECT_ANNOTATION, INJECTED_ANNOTATION, scrapeAnnotations, wantsInjection } from './annotations.ts';
+import { arr, obj, strings, type Json } from './json.ts';
+import { probePaths, rewriteTcpProbes } from './probes.ts';
 import { readCapture, readResources, SYSTEM_NAMESPACES, type InjectSettings, type PodCapture, type ProxyResources } from './settings.ts';
 
-type Json = Record<string, unknown>;
 export interface PodTemplate {
   metadata?: Json;
   spec?: Json;
@@ -33,9 +34,6 @@ export type InjectResult =
   | { injected: true; template: PodTemplate; issues: Issue[] }
   | { injected: false; reason: string; issues: Issue[] };
 
-const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {});
-const arr = (v: unknown): Json[] => (Array.isArray(v) ? v.map(obj) : []);
-const strings = (v: unknown): Record<string, string> => Object.fromEntries(Object.entries(obj(v)).filter((e): e is [string, string] => typeof e[1] === 'string'));
 
 /** Whether injection already happened: the marker, or a proxy container by name. */
 export function isInjected(template: PodTemplate): boolean {
@@ -44,28 +42,17 @@ export function isInjected(template: PodTemplate): boolean {
     || [...arr(spec.initContainers), ...arr(spec.containers)].some((c) => c.name === PROXY_CONTAINER);
 }
 
-/** Exact `port:path` pairs of the application's HTTP probes: the proxy lets the kubelet's plaintext probes through. */
-export function probePaths(spec: Json): string[] {
-  const out = new Set<string>();
-  for (const c of arr(spec.containers)) {
-    const named = new Map(arr(c.ports).filter((p) => typeof p.name === 'string').map((p) => [p.name as string, Number(p.containerPort)]));
-    for (const kind of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
-      const get = obj(obj(c[kind]).httpGet);
-      if (Object.keys(get).length === 0 || String(get.scheme ?? 'HTTP').toUpperCase() !== 'HTTP') continue;
-      const port = typeof get.port === 'number' ? get.port : named.get(String(get.port)) ?? Number(get.port);
-      const path = typeof get.path === 'string' && get.path.startsWith('/') ? get.path : '/';
-      if (Number.isInteger(port) && port > 0 && port < 65536 && !/[\s,]/.test(path)) out.add(`${port}:${path}`);
-    }
-  }
-  return [...out].sort();
-}
-
 /** The application's declared UDP ports (`protocol: UDP`), less the skipped ones: what the relay carries. */
-export function declaredUdpPorts(spec: Json, skipped: readonly string[]): number[] {
-  const skip = (port: number) => skipped.some((entry) => {
+/** Whether `port` is in one of the skipped entries (`8080` or a range `9000:9010`). */
+function isSkipped(port: number, skipped: readonly string[]): boolean {
+  return skipped.some((entry) => {
     const [low, high = low] = entry.split(':').map(Number);
     return port >= (low as number) && port <= (high as number);
   });
+}
+
+export function declaredUdpPorts(spec: Json, skipped: readonly string[]): number[] {
+  const skip = (port: number) => isSkipped(port, skipped);
   const out = new Set<number>();
   for (const c of arr(spec.containers)) {
     for (const p of arr(c.ports)) {
@@ -102,7 +89,7 @@ function resourcesOf(r: ProxyResources): Json {
   return { requests: { cpu: r.cpuRequest, memory: r.memoryRequest }, limits: { memory: r.memoryLimit, ...(r.cpuLimit ? { cpu: r.cpuLimit } : {}) } };
 }
 
-function proxyContainer(settings: InjectSettings, resources: ProxyResources, probes: string[], udp: ReadonlyMap<number, number>): Json {
+function proxyContainer(settings: InjectSettings, resources: ProxyResources, probes: { paths: string[]; tcpPorts: number[] }, udp: ReadonlyMap<number, number>): Json {
   const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const health = (path: string, periodSeconds: number, failureThreshold: number) => ({ httpGet: { path, port: PORTS.health }, periodSeconds, failureThreshold, timeoutSeconds: 1 });
   return {
@@ -114,7 +101,8 @@ function proxyContainer(settings: InjectSettings, resources: ProxyResources, pro
     args: [
       'proxy', '--control', settings.controlUrl, '--proxy-id', '$(POD_NAMESPACE)/$(POD_NAME)', '--certs', CERTS_DIR,
       '--trust-bundle', `${IDENTITY_DIR}/ca.pem`, '--bootstrap-token-file', `${IDENTITY_DIR}/token`, '--app-host', '$(POD_IP)', '--capture',
-      ...(probes.length ? ['--probe-paths', probes.join(',')] : []),
+      ...(probes.paths.length ? ['--probe-paths', probes.paths.join(',')] : []),
+      ...(probes.tcpPorts.length ? ['--probe-tcp-ports', probes.tcpPorts.join(',')] : []),
       ...(udp.size ? ['--inbound-udp', formatUdpRelayPorts(udp)] : []),
     ],
     env: [fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace'), fieldEnv('POD_IP', 'status.podIP'), ...Object.entries(SIDECAR_ENV).map(([name, value]) => ({ name, value }))],
@@ -163,9 +151,11 @@ export function injectPod(template: PodTemplate, namespace: string, namespaceAnn
   }
   if (hasErrors(issues)) return { injected: false, reason: 'an injection setting cannot be used', issues };
   const udp = udpRelayPorts(declaredUdpPorts(spec, capture.skipInboundPorts));
+  const tcpProbes = rewriteTcpProbes(spec, (port) => !isSkipped(port, capture.skipInboundPorts));
   const injectedSpec: Json = {
     ...spec,
-    initContainers: [captureContainer(settings, capture, udp), proxyContainer(settings, resources, probePaths(spec), udp), ...arr(spec.initContainers)],
+    ...(tcpProbes.changed ? { containers: tcpProbes.containers } : {}),
+    initContainers: [captureContainer(settings, capture, udp), proxyContainer(settings, resources, { paths: probePaths(spec), tcpPorts: tcpProbes.ports }, udp), ...arr(spec.initContainers)],
     volumes: [...arr(spec.volumes).filter((v) => v.name !== IDENTITY_VOLUME && v.name !== CERTS_VOLUME), ...volumes(settings)],
   };
   const injectedMeta: Json = { ...meta, annotations: { ...annotations, ...scrapeAnnotations(annotations, PORTS.health), [INJECTED_ANNOTATION]: settings.version } };

@@ -17,8 +17,11 @@ export const PORTS = {
   webhooks: 8443,
   /** Control plane TrafficMetrics aggregated API (TLS; only the API server's front proxy may call it). */
   metricsApi: 8444,
-  /** Sidecar health and metrics for the kubelet and Prometheus: /ready, /live, /metrics only. */
+  /** Sidecar health and metrics for the kubelet and Prometheus: /ready, /live, /metrics, and the application's TCP probes (TCP_PROBE_PREFIX). */
   health: 15021,
   /** Sidecar UDP relay: the first of the relay ports a pod's captured UDP ports are sent to (one each, upwards). */
   udpRelay: 15300,
 } as const;
+
+/** On the health port, `GET <prefix><port>`: whether the application accepts a connection on that port (a rewritten tcpSocket probe). */
+export const TCP_PROBE_PREFIX = '/app-health/tcp/';

@@ -4,6 +4,7 @@
  * config or certificate is refused, reported (log, metric, /config) and the last good one
  * stays in force; the proxy never exits because of input.
  */
+import { AppPortChecker } from './app-probe.ts';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { checkProxyConfig, REPORT_INTERVAL_MS, type ProxyStats, type RoutePolicy, type TrafficSeries } from '../config/index.ts';
 import type { FastifyInstance } from 'fastify';
@@ -55,6 +56,8 @@ export interface ProxyOptions {
   capture?: boolean;
   /** `port:path` of the application's HTTP probes, let through without identity. */
   probePaths?: readonly string[];
+  /** The application's ports whose tcpSocket probes the injector sent to the health port (app-probe.ts). */
+  probeTcpPorts?: readonly number[];
   /** Captured UDP ports: application port → the relay port the capture sends them to (udp-relay.ts). */
   inboundUdp?: ReadonlyMap<number, number>;
   accessLog?: AccessLogOptions;
@@ -73,6 +76,7 @@ export class SkiffProxy implements ProxyContext {
   readonly appHost: string;
   readonly capture: boolean;
   readonly probePaths: ReadonlySet<string>;
+  readonly appPorts: AppPortChecker;
   readonly rateLimits = new InboundRateLimits();
   readonly counters = { inboundAllowed: 0, inboundDenied: 0 };
   readonly onDemand: OnDemandResolver | undefined;
@@ -95,6 +99,7 @@ export class SkiffProxy implements ProxyContext {
     this.appHost = options.appHost;
     this.capture = options.capture ?? false;
     this.probePaths = new Set(options.probePaths ?? []);
+    this.appPorts = new AppPortChecker(options.appHost, options.probeTcpPorts ?? []);
     this.telemetry = new Telemetry(options.accessLog);
     this.certs = options.certDir ? new TlsMaterialWatcher(options.certDir) : undefined;
     this.mesh = new Upstreams(() => this.tls);

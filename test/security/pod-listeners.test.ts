@@ -2,7 +2,8 @@
  * `skiff proxy` with its default listeners, run in a real network namespace as a pod would
  * be: from another "pod" (the host side of a veth pair) the outbound listener and the full
  * admin are unreachable (no borrowing this pod's identity, no reading its config), the health
- * listener serves only /ready, /live and /metrics, and the mesh inbound port is open.
+ * listener serves only /ready, /live, /metrics and the application's TCP probes for the ports it
+ * was given (no port scanner for other pods), and the mesh inbound port is open.
  * Needs root (ip netns); CI runs as root.
  */
 import { equal, ok } from 'node:assert/strict';
@@ -43,6 +44,7 @@ function connects(host: string, port: number): Promise<boolean> {
 
 describe('a sidecar in its own network namespace, with the default listeners', { skip: isRoot ? false : 'needs root for ip netns' }, () => {
   let proxy: ChildProcess | undefined;
+  let app: ChildProcess | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'skiff-pod-'));
   before(async () => {
     ip('netns', 'add', NS);
@@ -59,11 +61,12 @@ describe('a sidecar in its own network namespace, with the default listeners', {
     ok(config);
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     createTestPki().issue(join(dir, 'certs'), config.proxy.identity);
-    proxy = spawn('ip', ['netns', 'exec', NS, process.execPath, join(ROOT, 'bin', 'skiff.mjs'), 'proxy', '--config', join(dir, 'config.json'), '--certs', join(dir, 'certs')], { stdio: 'ignore' });
+    proxy = spawn('ip', ['netns', 'exec', NS, process.execPath, join(ROOT, 'bin', 'skiff.mjs'), 'proxy', '--config', join(dir, 'config.json'), '--certs', join(dir, 'certs'), '--probe-tcp-ports', '8080'], { stdio: 'ignore' });
     await waitFor('the sidecar listens', () => connects(POD_IP, PORTS.health), 20_000);
   });
   after(() => {
     proxy?.kill('SIGKILL');
+    app?.kill('SIGKILL');
     try { ip('link', 'del', HOST_IF); } catch { /* gone with the namespace */ }
     try { ip('netns', 'del', NS); } catch { /* not created */ }
     rmSync(dir, { recursive: true, force: true });
@@ -83,6 +86,16 @@ describe('a sidecar in its own network namespace, with the default listeners', {
     equal(metrics.status, 200);
     ok((await metrics.text()).includes('skiff_config_info'));
     for (const path of ['/config', '/stats']) equal((await fetch(`${base}${path}`)).status, 404, path);
+  });
+
+  test('a rewritten tcpSocket probe fails while the application does not listen and passes once it does; other ports are not checked', async () => {
+    const base = `http://${POD_IP}:${PORTS.health}/app-health/tcp`;
+    const down = await fetch(`${base}/8080`);
+    equal(down.status, 503, 'the sidecar accepts the kubelet\'s connection, but the application is not there');
+    equal(((await down.json()) as { result: string }).result, 'closed');
+    app = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', 'require("node:net").createServer((s) => s.destroy()).listen(8080, "127.0.0.1")'], { stdio: 'ignore' });
+    await waitFor('the application\'s port open to its probe', async () => (await fetch(`${base}/8080`)).status === 200, 10_000);
+    for (const port of ['22', '15000', '0', '99999', 'abc', '8080.0']) equal((await fetch(`${base}/${port}`)).status, 404, `port ${port} was not given to the sidecar`);
   });
 
   test('inside the pod, the app reaches its outbound listener and the admin', () => {

@@ -21,6 +21,6 @@ export async function reviewInjection(review: AdmissionReview, settings: InjectS
   const result = injectPod(pod, namespace, await namespaceAnnotations(namespace), settings);
   const warnings = result.issues.map(formatIssue);
   if (!result.injected) return allow(warnings.length ? { warnings } : {});
-  const patch = Buffer.from(JSON.stringify(injectionPatch(result.template))).toString('base64');
+  const patch = Buffer.from(JSON.stringify(injectionPatch(result.template, pod))).toString('base64');
   return allow({ patchType: 'JSONPatch', patch, ...(warnings.length ? { warnings } : {}) });
 }

@@ -260,6 +260,31 @@ describe('a real node', () => {
     equal(outside.metadata.annotations?.['skiff.dev/injected'], undefined);
   });
 
+  test('a tcpSocket probe of an injected pod tests the application, not its sidecar: a port nobody listens on keeps the pod unready', async () => {
+    // Two injected pods whose app probes port 7000 over TCP; only one listens there.
+    const probed = (name: string, listens: boolean) => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name },
+      spec: { containers: [{ name: 'app', image: 'node:24-alpine', command: ['node', '-e', listens ? 'require("node:net").createServer((s) => s.end()).listen(7000)' : 'setInterval(() => {}, 1000)'], readinessProbe: { tcpSocket: { port: 7000 }, periodSeconds: 1 } }] },
+    });
+    await create('/api/v1/namespaces/bookstore/pods', probed('probed-up', true));
+    await create('/api/v1/namespaces/bookstore/pods', probed('probed-down', false));
+    type Probed = InjectedPod & { spec: { containers: { readinessProbe?: Record<string, unknown> }[] }; status?: { conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; ready: boolean }[]; initContainerStatuses?: { name: string; ready: boolean }[] } };
+    const get = async (name: string) => (await cluster.api('GET', `/api/v1/namespaces/bookstore/pods/${name}`)).body as Probed;
+    deepStrictEqual((await get('probed-down')).spec.containers[0]?.readinessProbe, { httpGet: { path: '/app-health/tcp/7000', port: 15021, scheme: 'HTTP' }, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 });
+    await waitFor('probed-up Ready', async () => (await get('probed-up')).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), 90_000);
+    // probed-down's sidecar is ready and its app has run for a while: its probe has been answered, and it failed.
+    const down = await waitFor('probed-down\'s sidecar ready and its app probed for 5 s', async () => {
+      const p = await get('probed-down');
+      const sidecarReady = p.status?.initContainerStatuses?.some((c) => c.name === 'skiff-proxy' && c.ready);
+      return sidecarReady && p;
+    }, 90_000);
+    await new Promise((r) => setTimeout(r, 5000));
+    const after = await get('probed-down');
+    equal(after.status?.containerStatuses?.find((c) => c.name === 'app')?.ready, false, `the app's port is closed: ${JSON.stringify(after.status)}`);
+    ok(down.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'False'));
+    for (const name of ['probed-up', 'probed-down']) await cluster.api('DELETE', `/api/v1/namespaces/bookstore/pods/${name}?gracePeriodSeconds=0`);
+  });
+
   test('injection is idempotent: an injected pod sent through the webhook again comes back unchanged', async () => {
     const [pod] = await bookstorePods('app=bookstore,version=v1');
     ok(pod);

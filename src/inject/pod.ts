@@ -34,7 +34,6 @@ export type InjectResult =
   | { injected: true; template: PodTemplate; issues: Issue[] }
   | { injected: false; reason: string; issues: Issue[] };
 
-
 /** Whether injection already happened: the marker, or a proxy container by name. */
 export function isInjected(template: PodTemplate): boolean {
   const spec = obj(template.spec);
@@ -42,7 +41,6 @@ export function isInjected(template: PodTemplate): boolean {
     || [...arr(spec.initContainers), ...arr(spec.containers)].some((c) => c.name === PROXY_CONTAINER);
 }
 
-/** The application's declared UDP ports (`protocol: UDP`), less the skipped ones: what the relay carries. */
 /** Whether `port` is in one of the skipped entries (`8080` or a range `9000:9010`). */
 function isSkipped(port: number, skipped: readonly string[]): boolean {
   return skipped.some((entry) => {
@@ -51,13 +49,13 @@ function isSkipped(port: number, skipped: readonly string[]): boolean {
   });
 }
 
+/** The application's declared UDP ports (`protocol: UDP`), less the skipped ones: what the relay carries. */
 export function declaredUdpPorts(spec: Json, skipped: readonly string[]): number[] {
-  const skip = (port: number) => isSkipped(port, skipped);
   const out = new Set<number>();
   for (const c of arr(spec.containers)) {
     for (const p of arr(c.ports)) {
       const port = Number(p.containerPort);
-      if (String(p.protocol ?? 'TCP').toUpperCase() === 'UDP' && Number.isInteger(port) && port > 0 && port < 65536 && !skip(port)) out.add(port);
+      if (String(p.protocol ?? 'TCP').toUpperCase() === 'UDP' && Number.isInteger(port) && port > 0 && port < 65536 && !isSkipped(port, skipped)) out.add(port);
     }
   }
   return [...out].sort((a, b) => a - b);
@@ -154,7 +152,7 @@ export function injectPod(template: PodTemplate, namespace: string, namespaceAnn
   const tcpProbes = rewriteTcpProbes(spec, (port) => !isSkipped(port, capture.skipInboundPorts));
   const injectedSpec: Json = {
     ...spec,
-    ...(tcpProbes.changed ? { containers: tcpProbes.containers } : {}),
+    ...(tcpProbes.ports.length > 0 ? { containers: tcpProbes.containers } : {}),
     initContainers: [captureContainer(settings, capture, udp), proxyContainer(settings, resources, { paths: probePaths(spec), tcpPorts: tcpProbes.ports }, udp), ...arr(spec.initContainers)],
     volumes: [...arr(spec.volumes).filter((v) => v.name !== IDENTITY_VOLUME && v.name !== CERTS_VOLUME), ...volumes(settings)],
   };

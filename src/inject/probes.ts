@@ -37,12 +37,12 @@ export function probePaths(spec: Json): string[] {
 
 /**
  * The application's containers with each `tcpSocket` probe on a captured port rewritten to
- * the sidecar's `/app-health/tcp/<port>` (its timing and thresholds kept), and those ports.
+ * the sidecar's `/app-health/tcp/<port>` (its timing and thresholds kept), and those ports
+ * (none: the containers are untouched).
  * `captured(port)` says whether the capture sends that port to the sidecar.
  */
-export function rewriteTcpProbes(spec: Json, captured: (port: number) => boolean): { containers: Json[]; ports: number[]; changed: boolean } {
+export function rewriteTcpProbes(spec: Json, captured: (port: number) => boolean): { containers: Json[]; ports: number[] } {
   const ports = new Set<number>();
-  let changed = false;
   const containers = arr(spec.containers).map((c) => {
     let out = c;
     for (const kind of PROBES) {
@@ -54,9 +54,8 @@ export function rewriteTcpProbes(spec: Json, captured: (port: number) => boolean
       const { tcpSocket: _replaced, ...timing } = probe;
       out = { ...out, [kind]: { ...timing, httpGet: { path: `${TCP_PROBE_PREFIX}${port}`, port: PORTS.health } } };
       ports.add(port);
-      changed = true;
     }
     return out;
   });
-  return { containers, ports: [...ports].sort((a, b) => a - b), changed };
+  return { containers, ports: [...ports].sort((a, b) => a - b) };
 }

@@ -96,7 +96,8 @@ export function forward(f: ForwardRequest): void {
   /** Ends the attempt in flight (its endpoint's in-flight count, timers, outlier record). */
   let settleCurrent: ((ok: boolean) => void) | undefined;
   let lastReason: Reason = 'no-healthy-upstream';
-  let lastDetail = f.target === undefined ? 'no endpoint is available' : `${f.target} has no ready endpoint`;
+  /** Set by a failed attempt; none yet: the cluster had no endpoint (the text is built only then, off the request path). */
+  let lastDetail: string | undefined;
 
   const finish = (result: Omit<ForwardResult, 'attempts'>) => {
     if (finished) return;
@@ -134,7 +135,7 @@ export function forward(f: ForwardRequest): void {
   const attempt = () => {
     const endpoint = f.pick(tried);
     if (!endpoint) {
-      fail(lastReason, lastDetail);
+      fail(lastReason, lastDetail ?? (f.target === undefined ? 'no endpoint is available' : `${f.target} has no ready endpoint`));
       return;
     }
     // Requests waiting for a connection are some of those in flight: while fewer are in flight
@@ -271,12 +272,13 @@ export function forward(f: ForwardRequest): void {
         }
         const connect = isConnectFailure(err, responded);
         lastReason = connect ? 'upstream-connect-failure' : 'upstream-reset';
-        lastDetail = `${endpoint.endpoint.address}:${endpoint.endpoint.meshPort ?? endpoint.endpoint.port}: ${err.message || err.code || 'connection failed'}`;
+        const detail = `${endpoint.endpoint.address}:${endpoint.endpoint.meshPort ?? endpoint.endpoint.port}: ${err.message || err.code || 'connection failed'}`;
+        lastDetail = detail;
         if (canRetry(connect ? 'connect-failure' : 'reset')) {
           attempt();
           return;
         }
-        fail(lastReason, lastDetail, endpoint);
+        fail(lastReason, detail, endpoint);
       },
     };
     try {

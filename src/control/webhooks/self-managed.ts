@@ -13,8 +13,6 @@ import type { CertificateAuthority } from '../ca/authority.ts';
 import { INJECTOR_WEBHOOK, METRICS_API_SERVICE, VALIDATION_WEBHOOK } from '../../install/manifests.ts';
 import { SERVING_TTL_MS, type ServingCertificate } from '../serving-certificate.ts';
 
-
-
 /** A serving certificate for `service.namespace.svc` (and its longer names), signed by the mesh CA. */
 export function issueServingCertificate(ca: CertificateAuthority, namespace: string, service: string, ttlMs = SERVING_TTL_MS, extra: { dnsNames?: string[]; ipAddresses?: string[] } = {}): ServingCertificate {
   const keys = generateKeyPair();

@@ -24,6 +24,7 @@ import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
 import { CA_FILE, CERT_FILE, checkTlsMaterial, KEY_FILE } from './tls-material.ts';
 import { X509Certificate } from 'node:crypto';
+import { AckChannel } from './ack-channel.ts';
 
 export interface ControlClientOptions {
   /** `https://host:port` of the control plane. */
@@ -57,6 +58,8 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   private stream: EventSource | undefined;
   /** The stream's connection (HTTP/2): subscriptions travel on it. */
   private channel: Client | undefined;
+  /** Acks as lines of one request on that connection, once the control plane took it. */
+  private acks: AckChannel | undefined;
   /** Services subscribed to so far, re-sent on every new stream. */
   private readonly subscribed = new Set<string>();
   /** The last config received (applied or not): what the next delta applies to. */
@@ -215,12 +218,16 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   private async streamOnce(): Promise<void> {
     const dispatcher = new Client(this.options.url, { allowH2: true, connect: this.tlsOptions(), keepAliveTimeout: 60_000 });
     this.channel = dispatcher;
+    const acks = new AckChannel(dispatcher, this.options.url, this.options.proxyId, (event, detail) => this.log(event, detail));
+    this.acks = acks;
     try {
       // Resumption: this replica learns what the proxy subscribed to before the stream starts.
       if (this.subscribed.size > 0) await this.postSubscribe(dispatcher, { proxy: this.options.proxyId, services: [...this.subscribed] });
       await this.streamOn(dispatcher);
     } finally {
       if (this.channel === dispatcher) this.channel = undefined;
+      if (this.acks === acks) this.acks = undefined;
+      acks.close();
       void dispatcher.close().catch(() => undefined);
     }
   }
@@ -352,15 +359,18 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
    * the replica that computed the config must hear it. (Another connection may lead, through
    * the controller's Service, to another replica, which would count the version while the one
    * streaming never learns it was applied, and never tells the status writer what the proxy
-   * subscribed to.) Without a stream, the shared agent.
+   * subscribed to.) A line on the ack stream when it is open (ack-channel.ts); else a request,
+   * on the stream's connection, or without a stream on the shared agent.
    */
   report(result: { hash?: string; error?: string }): void {
     if (result.hash) this.haveHash = result.hash;
+    const ack: Ack = { proxy: this.options.proxyId, ...result };
+    if (this.acks?.send(ack)) return;
     void (async () => {
       try {
         const res = await request(`${this.options.url}/v1/ack`, {
           method: 'POST', dispatcher: await this.streamReplica(), headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ proxy: this.options.proxyId, ...result } satisfies Ack),
+          body: JSON.stringify(ack),
         });
         await res.body.dump();
       } catch {
@@ -406,6 +416,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     this.reconnectWait.end();
     if (this.renewTimer) clearTimeout(this.renewTimer);
     this.stream?.close();
+    this.acks?.close();
     void this.channel?.close().catch(() => undefined);
     this.resetAgent();
   }

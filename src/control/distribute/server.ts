@@ -13,6 +13,8 @@
  *        or Services by key when it resumes; drops those it stopped calling); the new config goes
  *        out on its stream before the answer
  *   POST /v1/ack {proxy, hash | error}          → records what the proxy applied or refused
+ *   POST /v1/ack-stream?proxy=ns/pod             → the same, one ack per line of a long-lived
+ *        HTTP/2 request on the stream's connection (ack-stream.ts)
  *   POST /v1/traffic {proxy, series}             → one interval of the proxy's traffic (config/traffic.ts)
  *   POST /v1/traffic/partial {query}             → this replica's part of a TrafficMetrics answer;
  *        only another control plane replica (the controller's own identity) may ask
@@ -36,6 +38,7 @@ import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, DELTA_EVENT, diffCon
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { BootstrapTokens } from './tokens.ts';
 import { registerTrafficIntake } from './traffic-intake.ts';
+import { registerAckStream } from './ack-stream.ts';
 import type { TrafficStore } from '../traffic/store.ts';
 import type { LocalTraffic } from '../traffic/backend.ts';
 import { renewServingCertificate, SERVING_TTL_MS } from '../serving-certificate.ts';
@@ -314,6 +317,8 @@ export class DistributionServer {
       controller.acknowledge(record.id, { ...(hash ? { hash } : {}), ...(error ? { error } : {}) });
       return { ok: true };
     });
+
+    registerAckStream(app, { controller, ownRecord });
 
     app.post<{ Body: Subscribe }>('/v1/subscribe', { schema: { body: SubscribeSchema }, bodyLimit: SUBSCRIBE_BODY_LIMIT }, async (request, reply) => {
       const { proxy, hosts, services, drop } = request.body;

@@ -7,7 +7,8 @@
  * certificate from the control plane's CA, undici) run in WORKERS child processes (default 4,
  * so the clients' own decoding does not queue behind one event loop). Each behaves as a
  * sidecar does: it resolves on demand (its first call to `web` subscribes to it), takes
- * deltas and rebuilds the config from them (hash checked), and acknowledges every config. Each round rewrites the
+ * deltas and rebuilds the config from them (hash checked), and acknowledges every config
+ * (on its ack stream; ACKS=post: one POST /v1/ack each, as sidecars before the ack stream). Each round rewrites the
  * split's weights in the YAML file and measures, from the file write, the time until the
  * control plane wrote the last config to its connection (its own part: /debug/proxies'
  * sentAt), until each client received the new config, and until the control plane recorded
@@ -24,8 +25,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrivateKey } from 'node:crypto';
-import { Agent, request } from 'undici';
-import { readConfigStream } from './config-stream.ts';
+import { Client, request } from 'undici';
+import { createSecureContext } from 'node:tls';
+import { acker, ACKS, readConfigStream } from './config-stream.ts';
 import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr } from '../src/lib/x509.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 1000);
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
   await until('every client has its first config', () => received.size === CLIENTS && acked >= CLIENTS);
   const pid = control?.pid as number;
   const before = proc(pid);
-  console.log(`bench/propagation — Node ${process.versions.node}; ${CLIENTS} stream clients (SSE over mTLS, undici) in ${WORKERS} processes + 2 backends; control plane in its own process; ${ROUNDS} rounds`);
+  console.log(`bench/propagation — Node ${process.versions.node}; ${CLIENTS} stream clients (SSE over mTLS, undici, HTTP/2; acks ${ACKS === 'stream' ? 'on the ack stream' : 'one POST each'}) in ${WORKERS} processes + 2 backends; control plane in its own process; ${ROUNDS} rounds`);
   const rounds: { p50: number; p99: number; max: number; lastAck: number; lastSent: number }[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const previous = new Map([...received].map(([id, r]) => [id, r.hash]));
@@ -137,9 +139,8 @@ async function worker(): Promise<void> {
   const caPem = readFileSync(join(caDir, 'ca.pem'), 'utf8');
   const keys = generateKeyPair();
   const cert = createCertificate({ commonName: 'client', publicKey: readCsr(createCsr(keys, 'client')).publicKey, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000), isCA: false, uris: ['spiffe://cluster.local/ns/bench/sa/client'] }, { certificatePem: caPem, privateKey: createPrivateKey(readFileSync(join(caDir, 'ca-key.pem'), 'utf8')) });
-  const tls = { ca: caPem, cert, key: privateKeyPem(keys.privateKey) };
-  const agent = new Agent({ connections: CLIENTS * 2, connect: tls, keepAliveTimeout: 60_000 });
-  const ackAgent = new Agent({ connections: 8, connect: tls, keepAliveTimeout: 60_000 });
+  // Clients share one TLS context (a sidecar builds its own once, on its own core); each has its own HTTP/2 connection, as a sidecar does.
+  const context = createSecureContext({ ca: caPem, cert, key: privateKeyPem(keys.privateKey), minVersion: 'TLSv1.3' });
   const base = `https://127.0.0.1:${CONTROL}`;
   // What arrived goes to the parent in one message per turn of the event loop, not one per client (the time is taken on arrival).
   let batch: { id: string; hash: string; at: number; bytes: number }[] = [];
@@ -150,15 +151,16 @@ async function worker(): Promise<void> {
   for (let i = Number(process.env.PROP_FROM); i < Number(process.env.PROP_TO); i++) {
     const id = `bench/client-${i}`;
     void (async () => {
-      const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(id)}&demand=1&udp=1&deltas=1`, { dispatcher: agent, bodyTimeout: 0 });
+      const channel = new Client(base, { allowH2: true, connect: { secureContext: context, servername: 'localhost' }, keepAliveTimeout: 60_000 });
+      const acks = acker(channel, base, id);
+      const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(id)}&demand=1&udp=1&deltas=1`, { dispatcher: channel, bodyTimeout: 0 });
       let subscribed = false;
       await readConfigStream(res.body, id, now, async (config, at, bytes) => {
-        const ack = await request(`${base}/v1/ack`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hash: config.hash }) });
-        await ack.body.dump();
+        await acks.ack(config.hash);
         if (!subscribed) {
           // The application's first call to web: the proxy asks for it, as on-demand.ts does.
           subscribed = true;
-          const sub = await request(`${base}/v1/subscribe`, { method: 'POST', dispatcher: ackAgent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hosts: ['web'] }) });
+          const sub = await request(`${base}/v1/subscribe`, { method: 'POST', dispatcher: channel, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: id, hosts: ['web'] }) });
           await sub.body.dump();
           return;
         }

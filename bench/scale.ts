@@ -30,7 +30,7 @@ import { DistributionServer } from '../src/control/distribute/server.ts';
 import { backoffMs } from '../src/lib/backoff.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/x509.ts';
 import { buildTopology } from '../src/model/index.ts';
-import { readConfigStream } from './config-stream.ts';
+import { acker, ACKS, readConfigStream } from './config-stream.ts';
 import { cpuSeconds } from './process-cpu.ts';
 import { generate, NAMESPACES, PODS_PER_SERVICE, SERVICES_PER_NS, withCanaryWeight } from './generate-mesh.ts';
 
@@ -145,12 +145,13 @@ async function worker(): Promise<void> {
 
   async function stream(spec: ClientSpec): Promise<void> {
     const client = new Client(base, { allowH2: true, connect: { secureContext: contextOf(spec), servername: 'localhost' } });
+    const acks = acker(client, base, spec.id);
     const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(spec.id)}&demand=1&udp=1&deltas=1`, { dispatcher: client, bodyTimeout: 0 });
     let held: ProxyConfig | undefined;
     let served: string | undefined;
     await readConfigStream(res.body, spec.id, wall, (config, arrived, bytes) => {
       held = config;
-      void request(`${base}/v1/ack`, { method: 'POST', dispatcher: client, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: spec.id, hash: config.hash }) }).then((r) => r.body.dump(), () => undefined);
+      acks.ack(config.hash).catch(() => undefined);
       if (served === undefined) {
         served = '';
         void request(`${base}/v1/subscribe`, { method: 'POST', dispatcher: client, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: spec.id, hosts: spec.hosts }) })
@@ -165,7 +166,7 @@ async function worker(): Promise<void> {
         served = '';
       }
       send({ type: 'config', id: spec.id, hash: config.hash, at: arrived, bytes });
-    });
+    }).finally(() => acks.close());
   }
 }
 
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
   });
   ctl.on('message', on);
   const ready = await next('ready');
-  console.log(`bench/scale — Node ${process.version}; ${NAMESPACES * SERVICES_PER_NS} Services, ${NAMESPACES * SERVICES_PER_NS * PODS_PER_SERVICE} pods; ${ready.clients.length} real proxy connections (HTTP/2 + mTLS, on demand, deltas) in ${WORKERS} processes; control plane in its own process`);
+  console.log(`bench/scale — Node ${process.version}; ${NAMESPACES * SERVICES_PER_NS} Services, ${NAMESPACES * SERVICES_PER_NS * PODS_PER_SERVICE} pods; ${ready.clients.length} real proxy connections (HTTP/2 + mTLS, on demand, deltas, acks ${ACKS === 'stream' ? 'on the ack stream' : 'one POST each'}) in ${WORKERS} processes; control plane in its own process`);
   console.log(`control plane: generate + first rebuild ${(ready.buildMs / 1000).toFixed(1)} s`);
   ctl.send({ type: 'usage' });
   const idle = await next('usage');

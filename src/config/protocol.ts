@@ -14,6 +14,9 @@
  *   POST /v1/subscribe    Subscribe → SubscribeAnswer | ErrorBody, on the stream's own
  *        HTTP/2 connection (so on the replica that streams to it)
  *   POST /v1/ack          Ack → {ok: true} | ErrorBody
+ *   POST /v1/ack-stream?proxy=<ns/pod>   application/x-ndjson, HTTP/2 only: one Ack per line of
+ *        a long-lived request on the stream's connection; the answer ends it, with one
+ *        `{"error": ...}` line when a line was refused (control/distribute/ack-stream.ts)
  */
 import { Type, type Static } from 'typebox';
 

@@ -9,7 +9,7 @@
  * the `have` of the next config stream, reports again.
  */
 import { PassThrough } from 'node:stream';
-import { request, type Client } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { Ack } from '../config/index.ts';
 
 export const ACK_STREAM_PATH = '/v1/ack-stream';
@@ -19,7 +19,7 @@ export class AckChannel {
   private state: 'opening' | 'open' | 'closed' = 'opening';
 
   /** Opens the stream on `dispatcher` (an HTTP/2 connection to the control plane at `url`). */
-  constructor(dispatcher: Client, url: string, proxyId: string, log: (event: string, detail: Record<string, unknown>) => void) {
+  constructor(dispatcher: Dispatcher, url: string, proxyId: string, log: (event: string, detail: Record<string, unknown>) => void) {
     void (async () => {
       const res = await request(`${url}${ACK_STREAM_PATH}?proxy=${encodeURIComponent(proxyId)}`, {
         method: 'POST', dispatcher, body: this.body, headers: { 'content-type': 'application/x-ndjson' }, headersTimeout: 10_000, bodyTimeout: 0,

@@ -171,6 +171,8 @@ async function worker(): Promise<void> {
 }
 
 if (isWorker) {
+  // Stop on SIGTERM by exiting, so a --cpu-prof profile (NODE_OPTIONS) is written.
+  process.on('SIGTERM', () => process.exit(0));
   await worker();
 } else {
   await main().catch((err) => {

@@ -83,8 +83,8 @@ export function diffConfigs(from: ProxyConfig, to: ProxyConfig): ConfigDelta {
   return {
     base: from.hash,
     hash: to.hash,
-    ...(json(from.mesh) !== json(to.mesh) ? { mesh: to.mesh } : {}),
-    ...(json(from.proxy) !== json(to.proxy) ? { proxy: to.proxy } : {}),
+    ...(from.mesh !== to.mesh && json(from.mesh) !== json(to.mesh) ? { mesh: to.mesh } : {}),
+    ...(from.proxy !== to.proxy && json(from.proxy) !== json(to.proxy) ? { proxy: to.proxy } : {}),
     ...(from.inbound !== to.inbound && json(from.inbound) !== json(to.inbound) ? { inbound: to.inbound } : {}),
     ...diffOutbound(from.outbound, to.outbound),
   };

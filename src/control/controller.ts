@@ -103,6 +103,16 @@ export interface ControllerEvents {
 /** Outbound halves are shared by many configs: each is serialised once. */
 const outboundJson = new WeakMap<object, string>();
 
+/** The JSON of a config's outbound half (shared, serialised once): a lower bound of the whole config's length. */
+export function outboundJsonOf(config: ProxyConfig): string {
+  let outbound = outboundJson.get(config.outbound);
+  if (outbound === undefined) {
+    outbound = JSON.stringify(config.outbound);
+    outboundJson.set(config.outbound, outbound);
+  }
+  return outbound;
+}
+
 /**
  * The JSON a config stream sends for a record's config, built once per config version and only
  * when it is first needed (most proxies in a large mesh are not sent most versions whole).
@@ -110,13 +120,8 @@ const outboundJson = new WeakMap<object, string>();
 export function configJson(record: ProxyRecord): string {
   if (record.wire?.config === record.config) return record.wire.json;
   const config = record.config;
-  let outbound = outboundJson.get(config.outbound);
-  if (outbound === undefined) {
-    outbound = JSON.stringify(config.outbound);
-    outboundJson.set(config.outbound, outbound);
-  }
   const { outbound: _outbound, ...rest } = config;
-  const json = `${JSON.stringify(rest).slice(0, -1)},"outbound":${outbound}}`;
+  const json = `${JSON.stringify(rest).slice(0, -1)},"outbound":${outboundJsonOf(config)}}`;
   record.wire = { config, json };
   return json;
 }

@@ -33,7 +33,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { CertificateAuthority } from '../ca/authority.ts';
 import { certificateIdentity } from '../../lib/spiffe.ts';
-import { configJson, MAX_SUBSCRIPTIONS, type MeshController, type ProxyRecord } from '../controller.ts';
+import { configJson, MAX_SUBSCRIPTIONS, outboundJsonOf, type MeshController, type ProxyRecord } from '../controller.ts';
 import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, DELTA_EVENT, diffConfigs, SubscribeSchema, type ProxyConfig, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody, type Subscribe, type SubscribeAnswer } from '../../config/index.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
 import type { BootstrapTokens } from './tokens.ts';
@@ -191,11 +191,12 @@ export class DistributionServer {
   private send(stream: Stream, record: ProxyRecord): void {
     const config = record.config;
     const delta = stream.deltas && stream.sent && stream.sent !== config ? JSON.stringify(diffConfigs(stream.sent, config)) : undefined;
-    const whole = configJson(record);
-    if (delta !== undefined && delta.length < whole.length) {
+    // The whole config is longer than its (shared, serialised once) outbound half: a delta shorter than that is sent without serialising the whole.
+    if (delta !== undefined && (delta.length < outboundJsonOf(config).length || delta.length < configJson(record).length)) {
       stream.res.write(`event: ${DELTA_EVENT}\nid: ${config.hash}\ndata: ${delta}\n\n`);
       this.sentBytes.deltas += delta.length;
     } else {
+      const whole = configJson(record);
       stream.res.write(`event: ${CONFIG_EVENT}\nid: ${config.hash}\ndata: ${whole}\n\n`);
       this.sentBytes.configs += whole.length;
     }

@@ -33,7 +33,7 @@ export interface AckStreamOptions {
   ownRecord: (request: FastifyRequest, reply: FastifyReply, proxy: string) => ProxyRecord | undefined;
 }
 
-/** Why a stream's input was refused, or undefined: every whole line so far was an ack of `proxy`, taken. */
+/** Takes every whole line of `text` that is an ack of `proxy`; returns the unfinished rest, or the problem of the first line that is not. */
 export function takeAckLines(text: string, proxy: string, take: (ack: { hash?: string; error?: string }) => void): { rest: string; problem?: string } {
   let start = 0;
   for (let end = text.indexOf('\n'); end >= 0; start = end + 1, end = text.indexOf('\n', start)) {
@@ -63,7 +63,7 @@ export function registerAckStream(app: FastifyInstance, options: AckStreamOption
   app.post<{ Querystring: { proxy?: string } }>('/v1/ack-stream', (request, reply) => {
     const proxy = request.query.proxy ?? '';
     if (request.raw.httpVersionMajor !== 2) return reply.code(400).send({ error: 'the ack stream needs HTTP/2; over HTTP/1.1 use POST /v1/ack' });
-    if (request.headers['content-type'] !== ACK_STREAM_CONTENT_TYPE) return reply.code(415).send({ error: `the ack stream is ${ACK_STREAM_CONTENT_TYPE}` });
+    if (request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== ACK_STREAM_CONTENT_TYPE) return reply.code(415).send({ error: `the ack stream is ${ACK_STREAM_CONTENT_TYPE}` });
     const record = options.ownRecord(request, reply, proxy);
     if (!record) return reply;
     if ((open.get(proxy) ?? 0) >= MAX_ACK_STREAMS_PER_PROXY) return reply.code(429).send({ error: `${proxy} already has ${MAX_ACK_STREAMS_PER_PROXY} ack streams` });

@@ -3,7 +3,8 @@
  * be: from another "pod" (the host side of a veth pair) the outbound listener and the full
  * admin are unreachable (no borrowing this pod's identity, no reading its config), the health
  * listener serves only /ready, /live, /metrics and the application's TCP probes for the ports it
- * was given (no port scanner for other pods), and the mesh inbound port is open.
+ * was given (no port scanner for other pods; checks that hang are bounded), and the mesh inbound
+ * port is open.
  * Needs root (ip netns); CI runs as root.
  */
 import { equal, ok } from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PORTS } from '../../src/lib/ports.ts';
+import { CHECK_TIMEOUT_MS, MAX_CHECKS } from '../../src/proxy/app-probe.ts';
 import { buildTopology } from '../../src/model/index.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
@@ -61,7 +63,7 @@ describe('a sidecar in its own network namespace, with the default listeners', {
     ok(config);
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     createTestPki().issue(join(dir, 'certs'), config.proxy.identity);
-    proxy = spawn('ip', ['netns', 'exec', NS, process.execPath, join(ROOT, 'bin', 'skiff.mjs'), 'proxy', '--config', join(dir, 'config.json'), '--certs', join(dir, 'certs'), '--probe-tcp-ports', '8080'], { stdio: 'ignore' });
+    proxy = spawn('ip', ['netns', 'exec', NS, process.execPath, join(ROOT, 'bin', 'skiff.mjs'), 'proxy', '--config', join(dir, 'config.json'), '--certs', join(dir, 'certs'), '--probe-tcp-ports', '8080,9090'], { stdio: 'ignore' });
     await waitFor('the sidecar listens', () => connects(POD_IP, PORTS.health), 20_000);
   });
   after(() => {
@@ -96,6 +98,30 @@ describe('a sidecar in its own network namespace, with the default listeners', {
     app = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', 'require("node:net").createServer((s) => s.destroy()).listen(8080, "127.0.0.1")'], { stdio: 'ignore' });
     await waitFor('the application\'s port open to its probe', async () => (await fetch(`${base}/8080`)).status === 200, 10_000);
     for (const port of ['22', '15000', '0', '99999', 'abc', '8080.0']) equal((await fetch(`${base}/${port}`)).status, 404, `port ${port} was not given to the sidecar`);
+  });
+
+  test('probe checks that hang are bounded: 16 at once, the next answered busy at once, each closed at its timeout, then checks run again', async () => {
+    const base = `http://${POD_IP}:${PORTS.health}/app-health/tcp`;
+    // Inside the pod, SYNs to 9090 are dropped: a check's connect there hangs until its own timeout (an application that never answers the handshake).
+    ip('netns', 'exec', NS, 'iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', '9090', '--syn', '-j', 'DROP');
+    const started = performance.now();
+    const answer = async (port: number) => {
+      const res = await fetch(`${base}/${port}`);
+      return { status: res.status, result: ((await res.json()) as { result: string }).result, ms: performance.now() - started };
+    };
+    const hanging = Array.from({ length: MAX_CHECKS }, () => answer(9090));
+    await new Promise((r) => setTimeout(r, 500));
+    // Even the port whose application listens is not checked while 16 checks hang.
+    const busy = await answer(8080);
+    equal(busy.status, 503);
+    equal(busy.result, 'busy');
+    ok(busy.ms < 2000, `busy answered after ${busy.ms.toFixed(0)} ms`);
+    for (const r of await Promise.all(hanging)) {
+      equal(r.status, 503);
+      equal(r.result, 'closed');
+      ok(r.ms >= CHECK_TIMEOUT_MS - 500, `a hanging check ended after ${r.ms.toFixed(0)} ms`);
+    }
+    equal((await answer(8080)).status, 200, 'the checks are free again');
   });
 
   test('inside the pod, the app reaches its outbound listener and the admin', () => {

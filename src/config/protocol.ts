@@ -22,6 +22,10 @@ import { Type, type Static } from 'typebox';
 
 export const CONFIG_EVENT = 'config';
 
+/** The ack stream: its path and the media type of its body (one Ack JSON per line). */
+export const ACK_STREAM_PATH = '/v1/ack-stream';
+export const ACK_STREAM_CONTENT_TYPE = 'application/x-ndjson';
+
 export const CertificateRequestSchema = Type.Object({
   proxy: Type.String({ maxLength: 317, description: '`<namespace>/<pod>`.' }),
   csr: Type.String({ maxLength: 8192, description: 'PKCS#10 (PEM) for an ECDSA P-256 key the sidecar made.' }),

@@ -10,9 +10,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
-import type { Ack } from '../config/index.ts';
-
-export const ACK_STREAM_PATH = '/v1/ack-stream';
+import { ACK_STREAM_CONTENT_TYPE, ACK_STREAM_PATH, type Ack } from '../config/index.ts';
 
 export class AckChannel {
   private readonly body = new PassThrough();
@@ -22,7 +20,7 @@ export class AckChannel {
   constructor(dispatcher: Dispatcher, url: string, proxyId: string, log: (event: string, detail: Record<string, unknown>) => void) {
     void (async () => {
       const res = await request(`${url}${ACK_STREAM_PATH}?proxy=${encodeURIComponent(proxyId)}`, {
-        method: 'POST', dispatcher, body: this.body, headers: { 'content-type': 'application/x-ndjson' }, headersTimeout: 10_000, bodyTimeout: 0,
+        method: 'POST', dispatcher, body: this.body, headers: { 'content-type': ACK_STREAM_CONTENT_TYPE }, headersTimeout: 10_000, bodyTimeout: 0,
       });
       if (res.statusCode !== 200) {
         log('ack-stream-refused', { status: res.statusCode, error: (await res.body.text().catch(() => '')).slice(0, 200) });

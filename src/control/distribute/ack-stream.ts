@@ -17,11 +17,10 @@
 import http2 from 'node:http2';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Ajv } from 'ajv';
-import { AckSchema, type Ack } from '../../config/index.ts';
+import { ACK_STREAM_CONTENT_TYPE, ACK_STREAM_PATH, AckSchema, type Ack } from '../../config/index.ts';
 import { firstProblem } from '../../config/schema.ts';
 import type { MeshController, ProxyRecord } from '../controller.ts';
 
-export const ACK_STREAM_CONTENT_TYPE = 'application/x-ndjson';
 /** An ack is under 5 KB (an error message is at most 4,096 characters). */
 export const ACK_LINE_LIMIT = 8 * 1024;
 const MAX_ACK_STREAMS_PER_PROXY = 2;
@@ -60,7 +59,7 @@ export function registerAckStream(app: FastifyInstance, options: AckStreamOption
   // The body is read here, line by line, as it arrives: the parser hands the stream over unread.
   app.addContentTypeParser(ACK_STREAM_CONTENT_TYPE, (_request, payload, done) => done(null, payload));
 
-  app.post<{ Querystring: { proxy?: string } }>('/v1/ack-stream', (request, reply) => {
+  app.post<{ Querystring: { proxy?: string } }>(ACK_STREAM_PATH, (request, reply) => {
     const proxy = request.query.proxy ?? '';
     if (request.raw.httpVersionMajor !== 2) return reply.code(400).send({ error: 'the ack stream needs HTTP/2; over HTTP/1.1 use POST /v1/ack' });
     if (request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== ACK_STREAM_CONTENT_TYPE) return reply.code(415).send({ error: `the ack stream is ${ACK_STREAM_CONTENT_TYPE}` });
@@ -82,8 +81,9 @@ export function registerAckStream(app: FastifyInstance, options: AckStreamOption
     const close = (problem?: string) => {
       if (closed) return;
       closed = true;
-      open.set(proxy, (open.get(proxy) ?? 1) - 1);
-      if ((open.get(proxy) ?? 0) <= 0) open.delete(proxy);
+      const left = (open.get(proxy) ?? 1) - 1;
+      if (left > 0) open.set(proxy, left);
+      else open.delete(proxy);
       body.removeAllListeners('data');
       if (!problem) return void res.end();
       // The answer says why, then the stream is reset: nothing more the proxy sends is read.

@@ -48,7 +48,7 @@ function run(dispatch: () => void, timeoutMs: number): Promise<{ result: Forward
     forward({
       req: new EventEmitter() as IncomingMessage, res: res as unknown as ServerResponse, method: 'GET', path: '/', headers: {}, hasBody: false, expectContinue: true,
       policy: { ...DEFAULT_ROUTE_POLICY, timeoutMs, perTryTimeoutMs: 0 }, upstreams,
-      pick: (tried) => (tried.has(endpoint) ? undefined : endpoint),
+      to: endpoint,
       done: (result) => resolve({ result, endpoint, res }),
     });
   });
@@ -89,7 +89,7 @@ function twoEndpoints(method: string, first: { status: number; reason?: string }
     forward({
       req: new EventEmitter() as IncomingMessage, res: new FakeResponse() as unknown as ServerResponse, method, path: '/', headers: {}, hasBody: false,
       policy: DEFAULT_ROUTE_POLICY, budget: new RetryBudget(20, 10), upstreams,
-      pick: (tried) => [a, b].find((e) => !tried.has(e)),
+      to: (tried) => [a, b].find((e) => !tried.includes(e)),
       done: (result) => resolve({ result, calls }),
     });
   });
@@ -127,7 +127,7 @@ test('a gRPC call answered UNAVAILABLE before any byte is retried on another end
     forward({
       req, res: new FakeResponse() as unknown as ServerResponse, method: 'POST', path: '/pkg.Svc/Get', headers: {}, hasBody: true, grpc: true, http2: true,
       policy: DEFAULT_ROUTE_POLICY, budget: new RetryBudget(20, 10), upstreams,
-      pick: (tried) => [a, b].find((e) => !tried.has(e)),
+      to: (tried) => [a, b].find((e) => !tried.includes(e)),
       done: resolve,
     });
   });
@@ -143,7 +143,7 @@ test('a cluster with no endpoint: 503 no-healthy-upstream naming the cluster, no
     forward({
       req: new EventEmitter() as IncomingMessage, res: res as unknown as ServerResponse, method: 'GET', path: '/', headers: {}, hasBody: false,
       policy: { ...DEFAULT_ROUTE_POLICY, timeoutMs: 1000, perTryTimeoutMs: 0 }, upstreams, target: 'shop/web-v2:80',
-      pick: () => undefined,
+      to: () => undefined,
       done: resolve,
     });
   });

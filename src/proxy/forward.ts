@@ -9,11 +9,11 @@
  * (WebSocket) are spliced into a byte stream on 101 (upgrade.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RetryCondition, RoutePolicy } from '../config/index.ts';
 import { REASON_HEADER, sendGenerated, type Reason } from './generated.ts';
-import { grpcStatusOf, takeGrpcStatus } from './grpc.ts';
+import { bufferGrpcBody, grpcStatusOf, takeGrpcStatus } from './grpc.ts';
 import { responseHeaders } from './http-headers.ts';
 import type { RetryBudget } from './resilience.ts';
 import { spliceUpgrade, STREAM_IDLE_MS, type UpgradeRequest } from './upgrade.ts';
@@ -40,6 +40,9 @@ export interface ForwardResult {
   attempts: number;
 }
 
+/** Picks the endpoint of the next attempt, preferring one not tried yet; undefined: none left to try. */
+export type EndpointPicker = (tried: readonly EndpointRuntime[]) => EndpointRuntime | undefined;
+
 export interface ForwardRequest {
   req: IncomingMessage;
   res: ServerResponse;
@@ -53,7 +56,8 @@ export interface ForwardRequest {
   /** Absent: no retries (the inbound side never retries; its client does). */
   budget?: RetryBudget;
   upstreams: Upstreams;
-  pick(tried: ReadonlySet<EndpointRuntime>): EndpointRuntime | undefined;
+  /** Where the attempts go: one endpoint (tried once), or a picker asked before each attempt. */
+  to: EndpointRuntime | EndpointPicker;
   /** Outlier detection settings; absent for the local application. */
   outlier?: { threshold: number; baseEjectionMs: number };
   /** Requests allowed to wait for a connection to one endpoint; beyond it 503 `circuit-open`. */
@@ -71,6 +75,9 @@ export interface ForwardRequest {
   done(result: ForwardResult): void;
 }
 
+/** The headers undici hands a handler. */
+type IncomingHttpHeaders = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2];
+
 /** Told apart by type and flag, never by message text. */
 class TimeoutError extends Error {
   readonly code = 'SKIFF_TIMEOUT';
@@ -85,275 +92,299 @@ function isConnectFailure(err: Error & { code?: string }, responded: boolean): b
   return !responded && (CONNECT_ERRORS.has(err.code ?? '') || err.name === 'ConnectTimeoutError');
 }
 
-export function forward(f: ForwardRequest): void {
-  const tried = new Set<EndpointRuntime>();
-  let replayable = !f.hasBody;
-  let body: IncomingMessage | Readable | Buffer | null = f.hasBody ? f.req : null;
-  const idempotent = IDEMPOTENT.has(f.method);
-  let attempts = 0;
-  let finished = false;
-  let current: Dispatcher.DispatchController | undefined;
-  /** Ends the attempt in flight (its endpoint's in-flight count, timers, outlier record). */
-  let settleCurrent: ((ok: boolean) => void) | undefined;
-  let lastReason: Reason = 'no-healthy-upstream';
+/** Nothing tried yet: the first attempt's picker sees every endpoint. */
+const NONE_TRIED: readonly EndpointRuntime[] = Object.freeze([]);
+
+/**
+ * One forwarded request: its attempts, retries and timeouts. A class rather than closures:
+ * a request allocates this object and one Attempt per try, not a dozen functions (measured
+ * with bench/allocation).
+ */
+class Forwarding {
+  readonly f: ForwardRequest;
+  /** Endpoints already tried, created at the first retry's pick (most requests have one attempt). */
+  tried: EndpointRuntime[] | undefined;
+  replayable: boolean;
+  body: IncomingMessage | Readable | Buffer | null;
+  readonly idempotent: boolean;
+  attempts = 0;
+  finished = false;
+  /** The dispatcher's handle on the attempt in flight, once it started. */
+  current: Dispatcher.DispatchController | undefined;
+  /** The attempt in flight: ending it gives back its endpoint's in-flight count, timers, outlier record. */
+  inFlight: Attempt | undefined;
+  lastReason: Reason = 'no-healthy-upstream';
   /** Set by a failed attempt; none yet: the cluster had no endpoint (the text is built only then, off the request path). */
-  let lastDetail: string | undefined;
+  lastDetail: string | undefined;
+  readonly overall: NodeJS.Timeout | undefined;
 
-  const finish = (result: Omit<ForwardResult, 'attempts'>) => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(overall);
-    f.done({ ...result, attempts });
-  };
-  const fail = (reason: Reason, detail: string, endpoint?: EndpointRuntime) => {
-    const status = sendGenerated(f.res, reason, detail);
-    finish({ status, reason, ...(endpoint ? { endpoint } : {}) });
-  };
+  constructor(f: ForwardRequest) {
+    this.f = f;
+    this.replayable = !f.hasBody;
+    this.body = f.hasBody ? f.req : null;
+    this.idempotent = IDEMPOTENT.has(f.method);
+    this.overall = f.policy.timeoutMs > 0 ? setTimeout(overallTimeout, f.policy.timeoutMs, this) : undefined;
+    // A response closed before it finished means the client went away: stop the upstream too.
+    // (A response closes once: `on`, without once()'s wrapper per request.)
+    f.res.on('close', () => {
+      if (!f.res.writableFinished && !this.finished) this.current?.abort(new Error('the client went away'));
+    });
+  }
 
-  const overall = f.policy.timeoutMs > 0 ? setTimeout(() => {
-    if (current) {
-      current.abort(new TimeoutError(`no answer within ${f.policy.timeoutMs} ms`, false));
-      return;
-    }
-    // The dispatcher never started the request: end the attempt here, or its endpoint would
-    // count a request in flight forever.
-    settleCurrent?.(false);
-    fail('upstream-timeout', `no answer within ${f.policy.timeoutMs} ms`);
-  }, f.policy.timeoutMs) : undefined;
+  finish(result: Omit<ForwardResult, 'attempts'>): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.overall);
+    (result as ForwardResult).attempts = this.attempts;
+    this.f.done(result as ForwardResult);
+  }
 
-  // A response closed before it finished means the client went away: stop the upstream too.
-  // (A response closes once: `on`, without once()'s wrapper per request.)
-  f.res.on('close', () => {
-    if (!f.res.writableFinished && !finished) current?.abort(new Error('the client went away'));
-  });
+  fail(reason: Reason, detail: string, endpoint?: EndpointRuntime): void {
+    const status = sendGenerated(this.f.res, reason, detail);
+    this.finish(endpoint ? { status, reason, endpoint } : { status, reason });
+  }
 
   /** `anyMethod`: an answer that says the application did not process the call (gRPC UNAVAILABLE). */
-  const canRetry = (what: number | 'connect-failure' | 'reset', anyMethod = false) =>
-    attempts <= f.policy.retry.attempts && f.budget !== undefined && retriable(f.policy.retry.on, what)
-    && (what === 'connect-failure' ? replayable : replayable && (idempotent || anyMethod)) && f.budget.tryRetry();
+  canRetry(what: number | 'connect-failure' | 'reset', anyMethod = false): boolean {
+    const f = this.f;
+    return this.attempts <= f.policy.retry.attempts && f.budget !== undefined && retriable(f.policy.retry.on, what)
+      && (what === 'connect-failure' ? this.replayable : this.replayable && (this.idempotent || anyMethod)) && f.budget.tryRetry();
+  }
 
-  const attempt = () => {
-    const endpoint = f.pick(tried);
+  attempt(): void {
+    const f = this.f;
+    const endpoint = typeof f.to === 'function' ? f.to(this.tried ?? NONE_TRIED) : (this.tried === undefined ? f.to : undefined);
     if (!endpoint) {
-      fail(lastReason, lastDetail ?? (f.target === undefined ? 'no endpoint is available' : `${f.target} has no ready endpoint`));
+      this.fail(this.lastReason, this.lastDetail ?? (f.target === undefined ? 'no endpoint is available' : `${f.target} has no ready endpoint`));
       return;
     }
     // Requests waiting for a connection are some of those in flight: while fewer are in flight
     // than the limit, none need counting (undici counts by walking every connection).
     const pending = f.maxPendingRequests === undefined || endpoint.inflight < f.maxPendingRequests ? 0 : pendingOf(endpoint);
     if (f.maxPendingRequests !== undefined && pending >= f.maxPendingRequests) {
-      fail('circuit-open', `${pending} requests already wait for a connection to ${endpoint.endpoint.address}:${endpoint.endpoint.port} (limit ${f.maxPendingRequests})`, endpoint);
+      this.fail('circuit-open', `${pending} requests already wait for a connection to ${endpoint.endpoint.address}:${endpoint.endpoint.port} (limit ${f.maxPendingRequests})`, endpoint);
       return;
     }
-    attempts++;
-    tried.add(endpoint);
+    this.attempts++;
+    if (this.tried === undefined) this.tried = [endpoint];
+    else this.tried.push(endpoint);
     endpoint.inflight++;
-    let responded = false;
-    let discard = false;
-    let settled = false;
-    let upstreamReason: string | undefined;
-    let grpcStatus: number | undefined;
-    let statusTrailers: Record<string, string | string[]> | undefined;
-    let bodyStarted = false;
-    const perTry = f.policy.perTryTimeoutMs > 0 ? setTimeout(() => current?.abort(new TimeoutError(`no answer within the per-try timeout of ${f.policy.perTryTimeoutMs} ms`, true)), f.policy.perTryTimeoutMs) : undefined;
-    let idle: NodeJS.Timeout | undefined;
-    /** The response started: the request timeouts are done, the stream idle time takes over. */
-    const streaming = () => {
-      clearTimeout(overall);
-      clearTimeout(perTry);
-      const idleMs = f.policy.streamIdleMs ?? STREAM_IDLE_MS;
-      if (idleMs > 0) idle = setTimeout(() => current?.abort(new TimeoutError(`no response byte for ${idleMs} ms`, false)), idleMs);
-    };
-    const settle = (ok: boolean) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(perTry);
-      clearTimeout(idle);
-      endpoint.inflight--;
-      current = undefined;
-      settleCurrent = undefined;
-      if (f.outlier) endpoint.outlier.record(ok, Date.now(), f.outlier.threshold, f.outlier.baseEjectionMs);
-    };
-    settleCurrent = settle;
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(controller) {
-        current = controller;
-        if (finished) controller.abort(new Error('request already answered'));
-      },
-      onResponseStart(controller, statusCode, headers, statusMessage) {
-        responded = true;
-        // The destination's sidecar could not reach its application (it exited first while its
-        // pod terminates): the application never saw the request, so it is retried as a
-        // connect failure, whatever its method (and still as a gateway error, if only that is listed).
-        const unreached = !f.fromApplication && statusCode === 503 && headers[REASON_HEADER] === 'upstream-connect-failure';
-        // gRPC UNAVAILABLE before any response byte (a trailers-only answer): the call was not
-        // processed, which gRPC clients themselves treat as safe to retry.
-        const unavailable = f.grpc === true && statusCode === 200 && grpcStatusOf(headers['grpc-status']) === 14;
-        if ((unreached && canRetry('connect-failure')) || (unavailable && canRetry(503, true)) || (GATEWAY_ERRORS.has(statusCode) && canRetry(statusCode))) {
-          discard = true;
-          lastReason = 'no-healthy-upstream';
-          lastDetail = `upstream answered ${statusCode}`;
-          return;
-        }
-        if (f.res.headersSent || f.res.destroyed) {
-          controller.abort(new Error('response already started'));
-          return;
-        }
-        const reason = f.fromApplication ? undefined : headers[REASON_HEADER];
-        if (typeof reason === 'string') upstreamReason = reason;
-        streaming();
-        grpcStatus = grpcStatusOf(headers['grpc-status']);
-        const kept = responseHeaders(headers, f.fromApplication ?? false);
-        // A trailers-only gRPC answer: its status goes on as trailers, which every client reads
-        // (Node cannot end a stream on the response HEADERS frame once the answer is relayed).
-        if (grpcStatus !== undefined && f.http2) statusTrailers = takeGrpcStatus(kept);
-        // HTTP/2 has no reason phrase.
-        if (f.http2 || !statusMessage) f.res.writeHead(statusCode, kept);
-        else f.res.writeHead(statusCode, statusMessage, kept);
-        // Node sends the head with the first body bytes. A body that did not come in the same
-        // read as the head (server-sent events, long polling) must not hold the head back: once
-        // undici has parsed what it read, send the head on its own. (A microtask, not an
-        // immediate: one per response, and the common answer has its body by then.)
-        queueMicrotask(() => {
-          if (!bodyStarted && !f.res.writableEnded && !f.res.destroyed) f.res.flushHeaders();
-        });
-      },
-      onResponseData(controller, chunk) {
-        if (discard) return;
-        bodyStarted = true;
-        idle?.refresh();
-        if (!f.res.write(chunk)) {
-          controller.pause();
-          f.res.once('drain', () => controller.resume());
-        }
-      },
-      onResponseEnd(_controller, trailers) {
-        const status = f.res.statusCode;
-        settle(!discard);
-        if (discard) {
-          attempt();
-          return;
-        }
-        if (trailers && Object.keys(trailers).length > 0) {
-          grpcStatus = grpcStatusOf(trailers['grpc-status']) ?? grpcStatus;
-          f.res.addTrailers({ ...statusTrailers, ...responseHeaders(trailers, f.fromApplication ?? false) });
-        } else if (statusTrailers) {
-          f.res.addTrailers(statusTrailers);
-        }
-        f.res.end();
-        finish({ status, endpoint, upstreamReason, ...(grpcStatus !== undefined ? { grpcStatus } : {}) });
-      },
-      onRequestUpgrade(_controller, _statusCode, headers, upstream) {
-        responded = true;
-        clearTimeout(overall);
-        settle(true);
-        if (finished || !f.upgrade || f.res.headersSent) {
-          upstream.destroy();
-          return;
-        }
-        const reason = f.fromApplication ? undefined : headers[REASON_HEADER];
-        spliceUpgrade(f.res, f.upgrade, upstream, headers, f.fromApplication ?? false, () => finish({ status: 101, endpoint, ...(typeof reason === 'string' ? { upstreamReason: reason } : {}) }));
-      },
-      onResponseError(_controller, err: Error & { code?: string }) {
-        settle(false);
-        if (finished) return;
-        if (err instanceof TimeoutError && !f.res.headersSent) {
-          if (err.perTry && canRetry(504)) {
-            attempt();
-            return;
-          }
-          fail('upstream-timeout', err.message, endpoint);
-          return;
-        }
-        if (f.res.headersSent) {
-          f.res.destroy(err);
-          finish({ status: f.res.statusCode, endpoint, reason: err instanceof TimeoutError ? 'upstream-timeout' : 'upstream-reset' });
-          return;
-        }
-        const connect = isConnectFailure(err, responded);
-        lastReason = connect ? 'upstream-connect-failure' : 'upstream-reset';
-        const detail = `${endpoint.endpoint.address}:${endpoint.endpoint.meshPort ?? endpoint.endpoint.port}: ${err.message || err.code || 'connection failed'}`;
-        lastDetail = detail;
-        if (canRetry(connect ? 'connect-failure' : 'reset')) {
-          attempt();
-          return;
-        }
-        fail(lastReason, detail, endpoint);
-      },
-    };
+    const attempt = new Attempt(this, endpoint);
+    this.inFlight = attempt;
+    const options: Dispatcher.DispatchOptions & { servername?: string } = { path: f.path, method: f.method as Dispatcher.HttpMethod, headers: f.headers, body: this.body, headersTimeout: 0, bodyTimeout: 0 };
+    if (f.upgrade) options.upgrade = f.upgrade.protocol;
+    // undici would otherwise send the Host header's name as SNI; a peer sidecar reads the
+    // target port from SNI, and the Host (a Service port) cannot say which pod port it is.
+    if (endpoint.meshed) options.servername = endpoint.servername;
     try {
-      f.upstreams.pool(endpoint, f.http2 ? 'h2' : 'http1').dispatch({
-        path: f.path,
-        method: f.method as Dispatcher.HttpMethod,
-        headers: f.headers,
-        body,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        ...(f.upgrade ? { upgrade: f.upgrade.protocol } : {}),
-        // undici would otherwise send the Host header's name as SNI; a peer sidecar reads the
-        // target port from SNI, and the Host (a Service port) cannot say which pod port it is.
-        ...(endpoint.meshed ? { servername: endpoint.servername } : {}),
-      }, handler);
+      f.upstreams.pool(endpoint, f.http2 ? 'h2' : 'http1').dispatch(options, attempt);
     } catch (err) {
       // A dispatcher that refuses synchronously still ends this attempt like any other failure.
-      handler.onResponseError?.(undefined as unknown as Dispatcher.DispatchController, err as Error);
+      attempt.onResponseError(undefined, err as Error);
     }
-  };
+  }
+}
 
+function overallTimeout(call: Forwarding): void {
+  const ms = call.f.policy.timeoutMs;
+  if (call.current) {
+    call.current.abort(new TimeoutError(`no answer within ${ms} ms`, false));
+    return;
+  }
+  // The dispatcher never started the request: end the attempt here, or its endpoint would
+  // count a request in flight forever.
+  call.inFlight?.settle(false);
+  call.fail('upstream-timeout', `no answer within ${ms} ms`);
+}
+
+function perTryTimeout(call: Forwarding): void {
+  call.current?.abort(new TimeoutError(`no answer within the per-try timeout of ${call.f.policy.perTryTimeoutMs} ms`, true));
+}
+
+function idleTimeout(call: Forwarding, idleMs: number): void {
+  call.current?.abort(new TimeoutError(`no response byte for ${idleMs} ms`, false));
+}
+
+/** One try of a forwarded request against one endpoint: undici's handler for it. */
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly call: Forwarding;
+  readonly endpoint: EndpointRuntime;
+  responded = false;
+  /** The answer is retried: its body is dropped. */
+  discard = false;
+  settled = false;
+  bodyStarted = false;
+  upstreamReason: string | undefined;
+  grpcStatus: number | undefined;
+  statusTrailers: Record<string, string | string[]> | undefined;
+  readonly perTry: NodeJS.Timeout | undefined;
+  idle: NodeJS.Timeout | undefined;
+
+  constructor(call: Forwarding, endpoint: EndpointRuntime) {
+    this.call = call;
+    this.endpoint = endpoint;
+    const ms = call.f.policy.perTryTimeoutMs;
+    this.perTry = ms > 0 ? setTimeout(perTryTimeout, ms, call) : undefined;
+  }
+
+  /** The response started: the request timeouts are done, the stream idle time takes over. */
+  streaming(): void {
+    clearTimeout(this.call.overall);
+    clearTimeout(this.perTry);
+    const idleMs = this.call.f.policy.streamIdleMs ?? STREAM_IDLE_MS;
+    if (idleMs > 0) this.idle = setTimeout(idleTimeout, idleMs, this.call, idleMs);
+  }
+
+  settle(ok: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.perTry);
+    clearTimeout(this.idle);
+    const { call, endpoint } = this;
+    endpoint.inflight--;
+    call.current = undefined;
+    call.inFlight = undefined;
+    const outlier = call.f.outlier;
+    if (outlier) endpoint.outlier.record(ok, Date.now(), outlier.threshold, outlier.baseEjectionMs);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.call.current = controller;
+    if (this.call.finished) controller.abort(new Error('request already answered'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    const { call } = this;
+    const f = call.f;
+    this.responded = true;
+    // The destination's sidecar could not reach its application (it exited first while its
+    // pod terminates): the application never saw the request, so it is retried as a
+    // connect failure, whatever its method (and still as a gateway error, if only that is listed).
+    const unreached = !f.fromApplication && statusCode === 503 && headers[REASON_HEADER] === 'upstream-connect-failure';
+    // gRPC UNAVAILABLE before any response byte (a trailers-only answer): the call was not
+    // processed, which gRPC clients themselves treat as safe to retry.
+    const unavailable = f.grpc === true && statusCode === 200 && grpcStatusOf(headers['grpc-status']) === 14;
+    if ((unreached && call.canRetry('connect-failure')) || (unavailable && call.canRetry(503, true)) || (GATEWAY_ERRORS.has(statusCode) && call.canRetry(statusCode))) {
+      this.discard = true;
+      call.lastReason = 'no-healthy-upstream';
+      call.lastDetail = `upstream answered ${statusCode}`;
+      return;
+    }
+    const res = f.res;
+    if (res.headersSent || res.destroyed) {
+      controller.abort(new Error('response already started'));
+      return;
+    }
+    const reason = f.fromApplication ? undefined : headers[REASON_HEADER];
+    if (typeof reason === 'string') this.upstreamReason = reason;
+    this.streaming();
+    this.grpcStatus = grpcStatusOf(headers['grpc-status']);
+    const kept = responseHeaders(headers, f.fromApplication ?? false);
+    // A trailers-only gRPC answer: its status goes on as trailers, which every client reads
+    // (Node cannot end a stream on the response HEADERS frame once the answer is relayed).
+    if (this.grpcStatus !== undefined && f.http2) this.statusTrailers = takeGrpcStatus(kept);
+    // HTTP/2 has no reason phrase.
+    if (f.http2 || !statusMessage) res.writeHead(statusCode, kept);
+    else res.writeHead(statusCode, statusMessage, kept);
+    // Node sends the head with the first body bytes. A body that did not come in the same
+    // read as the head (server-sent events, long polling) must not hold the head back: once
+    // undici has parsed what it read, send the head on its own. (A microtask, not an
+    // immediate: one per response, and the common answer has its body by then.)
+    queueMicrotask(() => {
+      if (!this.bodyStarted && !res.writableEnded && !res.destroyed) res.flushHeaders();
+    });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.discard) return;
+    this.bodyStarted = true;
+    this.idle?.refresh();
+    const res = this.call.f.res;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    const { call } = this;
+    const res = call.f.res;
+    const status = res.statusCode;
+    this.settle(!this.discard);
+    if (this.discard) {
+      call.attempt();
+      return;
+    }
+    if (trailers && Object.keys(trailers).length > 0) {
+      this.grpcStatus = grpcStatusOf(trailers['grpc-status']) ?? this.grpcStatus;
+      res.addTrailers({ ...this.statusTrailers, ...responseHeaders(trailers, call.f.fromApplication ?? false) });
+    } else if (this.statusTrailers) {
+      res.addTrailers(this.statusTrailers);
+    }
+    res.end();
+    const result: Omit<ForwardResult, 'attempts'> = { status, endpoint: this.endpoint, upstreamReason: this.upstreamReason };
+    if (this.grpcStatus !== undefined) result.grpcStatus = this.grpcStatus;
+    call.finish(result);
+  }
+
+  onRequestUpgrade(_controller: Dispatcher.DispatchController, _statusCode: number, headers: IncomingHttpHeaders, upstream: Duplex): void {
+    const { call } = this;
+    const f = call.f;
+    this.responded = true;
+    clearTimeout(call.overall);
+    this.settle(true);
+    if (call.finished || !f.upgrade || f.res.headersSent) {
+      upstream.destroy();
+      return;
+    }
+    const reason = f.fromApplication ? undefined : headers[REASON_HEADER];
+    const endpoint = this.endpoint;
+    spliceUpgrade(f.res, f.upgrade, upstream, headers, f.fromApplication ?? false, () => call.finish({ status: 101, endpoint, ...(typeof reason === 'string' ? { upstreamReason: reason } : {}) }));
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error & { code?: string }): void {
+    const { call, endpoint } = this;
+    const res = call.f.res;
+    this.settle(false);
+    if (call.finished) return;
+    if (err instanceof TimeoutError && !res.headersSent) {
+      if (err.perTry && call.canRetry(504)) {
+        call.attempt();
+        return;
+      }
+      call.fail('upstream-timeout', err.message, endpoint);
+      return;
+    }
+    if (res.headersSent) {
+      res.destroy(err);
+      call.finish({ status: res.statusCode, endpoint, reason: err instanceof TimeoutError ? 'upstream-timeout' : 'upstream-reset' });
+      return;
+    }
+    const connect = isConnectFailure(err, this.responded);
+    call.lastReason = connect ? 'upstream-connect-failure' : 'upstream-reset';
+    const detail = `${endpoint.endpoint.address}:${endpoint.endpoint.meshPort ?? endpoint.endpoint.port}: ${err.message || err.code || 'connection failed'}`;
+    call.lastDetail = detail;
+    if (call.canRetry(connect ? 'connect-failure' : 'reset')) {
+      call.attempt();
+      return;
+    }
+    call.fail(call.lastReason, detail, endpoint);
+  }
+}
+
+export function forward(f: ForwardRequest): void {
+  const call = new Forwarding(f);
   f.budget?.recordRequest();
   if (f.expectContinue && !f.res.headersSent) f.res.writeContinue();
   if (!f.grpc || !f.hasBody || f.budget === undefined) {
-    attempt();
+    call.attempt();
     return;
   }
   // A gRPC call's body is kept for a retry when it is whole within a few milliseconds and
   // small (a unary call); otherwise (a client stream) it streams through, not replayable.
-  bufferBody(f.req, (buffered) => {
-    body = buffered.body;
-    replayable = buffered.whole;
-    attempt();
-  }, () => fail('upstream-reset', 'the client went away before its request ended'));
-}
-
-const BUFFER_LIMIT = 64 * 1024;
-const BUFFER_WAIT_MS = 10;
-
-function bufferBody(req: IncomingMessage, ready: (b: { body: Buffer | Readable; whole: boolean }) => void, gone: () => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let decided = false;
-  const decide = (whole: boolean) => {
-    if (decided) return;
-    decided = true;
-    clearTimeout(wait);
-    req.off('data', onData);
-    req.off('end', onEnd);
-    req.off('close', onClose);
-    if (whole) {
-      ready({ body: Buffer.concat(chunks), whole: true });
-      return;
-    }
-    req.pause();
-    const rest = new PassThrough();
-    for (const c of chunks) rest.write(c);
-    req.pipe(rest);
-    req.resume();
-    ready({ body: rest, whole: false });
-  };
-  const onData = (chunk: Buffer) => {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size > BUFFER_LIMIT) decide(false);
-  };
-  const onEnd = () => decide(true);
-  const onClose = () => {
-    if (decided) return;
-    decided = true;
-    clearTimeout(wait);
-    gone();
-  };
-  const wait = setTimeout(() => decide(false), BUFFER_WAIT_MS);
-  req.on('data', onData);
-  req.once('end', onEnd);
-  req.once('close', onClose);
+  bufferGrpcBody(f.req, (buffered) => {
+    call.body = buffered.body;
+    call.replayable = buffered.whole;
+    call.attempt();
+  }, () => call.fail('upstream-reset', 'the client went away before its request ended'));
 }

@@ -12,6 +12,7 @@
  * failure, or on UNAVAILABLE before any response byte; a streaming call is never retried.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Http2ServerRequest } from 'node:http2';
 import { isHttp2 } from './h2-frontend.ts';
 import type { RoutePolicy } from '../config/index.ts';
@@ -86,4 +87,52 @@ export function withGrpcDeadline(policy: RoutePolicy, headers: IncomingHttpHeade
   const deadline = parseGrpcTimeout(headers['grpc-timeout']);
   if (deadline === undefined || (policy.timeoutMs > 0 && policy.timeoutMs <= deadline)) return policy;
   return { ...policy, timeoutMs: deadline };
+}
+
+const BUFFER_LIMIT = 64 * 1024;
+const BUFFER_WAIT_MS = 10;
+
+/**
+ * Reads a gRPC call's request body for a retry: whole when it ends within BUFFER_WAIT_MS and
+ * within BUFFER_LIMIT (a unary call), else what was read so far followed by the rest as a
+ * stream (a client stream: not replayable). `gone`: the client went away first.
+ */
+export function bufferGrpcBody(req: IncomingMessage, ready: (b: { body: Buffer | Readable; whole: boolean }) => void, gone: () => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let decided = false;
+  const decide = (whole: boolean) => {
+    if (decided) return;
+    decided = true;
+    clearTimeout(wait);
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', onClose);
+    if (whole) {
+      ready({ body: Buffer.concat(chunks), whole: true });
+      return;
+    }
+    req.pause();
+    const rest = new PassThrough();
+    for (const c of chunks) rest.write(c);
+    req.pipe(rest);
+    req.resume();
+    ready({ body: rest, whole: false });
+  };
+  const onData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > BUFFER_LIMIT) decide(false);
+  };
+  const onEnd = () => decide(true);
+  const onClose = () => {
+    if (decided) return;
+    decided = true;
+    clearTimeout(wait);
+    gone();
+  };
+  const wait = setTimeout(() => decide(false), BUFFER_WAIT_MS);
+  req.on('data', onData);
+  req.once('end', onEnd);
+  req.once('close', onClose);
 }

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import type { RequestFacts } from '../config/index.ts';
 import { isHttp2 } from './h2-frontend.ts';
 
 /**
@@ -80,6 +81,22 @@ export function responseHeaders(headers: Record<string, string | string[] | unde
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** What route rules read of a request (config/evaluate.ts): its headers read on demand, no closure per request. */
+export class RequestHeaderFacts implements RequestFacts {
+  readonly method: string;
+  readonly path: string;
+  private readonly headers: IncomingHttpHeaders;
+  constructor(method: string, path: string, headers: IncomingHttpHeaders) {
+    this.method = method;
+    this.path = path;
+    this.headers = headers;
+  }
+
+  header(name: string): string | undefined {
+    return headerValue(this.headers, name);
+  }
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import type { ServerResponse } from 'node:http';
-import { normalizeRequestTarget, parseAuthority, type AccessDecision, type RequestFacts } from '../config/index.ts';
+import { normalizeRequestTarget, parseAuthority, type AccessDecision, type ProxyConfig } from '../config/index.ts';
 import { parseSpiffeId } from '../lib/spiffe.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
@@ -18,7 +18,7 @@ import { sendGenerated } from './generated.ts';
 import { UPGRADE } from './upgrade.ts';
 import { effectiveStatus } from './grpc.ts';
 import { connectionFacts, isHttp2 } from './h2-frontend.ts';
-import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, hostOf, SERVICE_HEADER, setForwardedFor, setVerifiedClientCert } from './http-headers.ts';
+import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, hostOf, RequestHeaderFacts, SERVICE_HEADER, setForwardedFor, setVerifiedClientCert } from './http-headers.ts';
 import type { ListenerLimits } from './limits.ts';
 import { PeerTlsAcceptor } from './peer-tls.ts';
 import type { RequestLabels } from './telemetry.ts';
@@ -128,21 +128,10 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   // The labels and series follow from the caller's claim, the Service, the port and the route:
   // counters are found by a short key and described once (telemetry.ts).
   let route = '';
-  const describe = () => ({
-    labels: {
-      direction: 'inbound', source_namespace: sourceNamespace, source_workload_kind: client?.[1] ?? '', source_workload: client?.[2] ?? '',
-      destination_namespace: me.namespace, destination_workload_kind: me.workload.kind, destination_workload: me.workload.name,
-      destination_service: service?.split('/')[1] ?? '', route,
-    } satisfies RequestLabels,
-    series: {
-      direction: 'inbound',
-      peer: peer.identity ? { namespace: sourceNamespace, ...(client?.[3] ? { pod: client[3] } : {}), ...(client?.[1] && client[2] ? { kind: client[1], name: client[2] } : {}) } : {},
-      ...(service ? { service } : {}),
-    } satisfies SeriesKey,
-  });
   const record = (status: number, generated?: string) => {
     const key = `${peer.identity ? sourceNamespace : '\u0000'}\u0001${client ? claim : ''}\u0001${service ?? ''}\u0001${route}`;
-    ctx.telemetry.count(ctx.telemetry.countersForKey(key, describe), status, generated, performance.now() - started);
+    const counters = ctx.telemetry.knownCountersForKey(key) ?? ctx.telemetry.countersForKey(key, () => describeInbound(me, peer.identity !== undefined, sourceNamespace, client, service, route));
+    ctx.telemetry.count(counters, status, generated, performance.now() - started);
   };
   if (port === undefined || !inboundPort) {
     sendGenerated(res, 'unknown-port', port === undefined ? 'the request does not say which port it is for' : `this workload serves nothing on port ${port}`);
@@ -150,7 +139,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
     return;
   }
   const method = req.method ?? 'GET';
-  const facts: RequestFacts = { method, path: target.path, header: (name) => headerValue(req.headers, name) };
+  const facts = new RequestHeaderFacts(method, target.path, req.headers);
   const probe = !peer.identity && (method === 'GET' || method === 'HEAD') && ctx.probePaths.has(`${port}:${target.path}`);
   const decision: AccessDecision = probe ? { allowed: true, via: 'probe', reason: `the application's probe path ${port}:${target.path}` } : state.decide(peer.identity, port, 'http', facts);
   if (!decision.allowed) {
@@ -176,9 +165,9 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   if (headers.host === undefined && host !== undefined) headers.host = host;
   const app = ctx.app.runtime({ address: ctx.appHost, port, pod: me.id });
   forward({
-    req, res, method, path: target.path + target.query, ...(req[UPGRADE] ? { upgrade: req[UPGRADE] } : {}), headers, policy: TO_APPLICATION, upstreams: ctx.app, fromApplication: true,
+    req, res, method, path: target.path + target.query, upgrade: req[UPGRADE], headers, policy: TO_APPLICATION, upstreams: ctx.app, fromApplication: true,
     hasBody: hasBody(req), http2: isHttp2(req), expectContinue: expectsContinue(req.headers),
-    pick: (tried) => (tried.has(app) ? undefined : app),
+    to: app,
     done: (result) => {
       // A kubelet probe is not traffic: counting it would lift a failing version's success
       // rate above 0 (its probes still pass) and skew every rate a canary analysis reads.
@@ -186,4 +175,23 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
       if (ctx.telemetry.logThis()) ctx.telemetry.accessLog({ direction: 'inbound', method, path: facts.path, port, status: result.status, source: peer.identity, via: decision.allowed ? decision.via : undefined, reason: result.reason, ms: Math.round(performance.now() - started) });
     },
   });
+}
+
+/**
+ * The metric labels and traffic series of inbound requests: from the caller's verified
+ * namespace and its claimed workload and pod (`client`: ns/kind/name/pod), the Service and the route.
+ */
+function describeInbound(me: ProxyConfig['proxy'], verified: boolean, sourceNamespace: string, client: string[] | undefined, service: string | undefined, route: string): { labels: RequestLabels; series: SeriesKey } {
+  return {
+    labels: {
+      direction: 'inbound', source_namespace: sourceNamespace, source_workload_kind: client?.[1] ?? '', source_workload: client?.[2] ?? '',
+      destination_namespace: me.namespace, destination_workload_kind: me.workload.kind, destination_workload: me.workload.name,
+      destination_service: service?.split('/')[1] ?? '', route,
+    },
+    series: {
+      direction: 'inbound',
+      peer: verified ? { namespace: sourceNamespace, ...(client?.[3] ? { pod: client[3] } : {}), ...(client?.[1] && client[2] ? { kind: client[1], name: client[2] } : {}) } : {},
+      ...(service ? { service } : {}),
+    },
+  };
 }

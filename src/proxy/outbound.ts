@@ -6,17 +6,17 @@
  * A proxy resolving on demand first asks the control plane about a host it does not know (on-demand.ts).
  */
 import type { ServerResponse } from 'node:http';
-import { parseAuthority, type Endpoint, type ProxyConfig, type RequestFacts } from '../config/index.ts';
+import { parseAuthority, type Endpoint, type ProxyConfig, type OutboundService, type Route } from '../config/index.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
-import { forward } from './forward.ts';
+import type { ProxyState } from './state.ts';
+import { forward, type ForwardRequest } from './forward.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { UPGRADE } from './upgrade.ts';
 import { effectiveStatus, isGrpcRequest, withGrpcDeadline } from './grpc.ts';
 import { connectionFacts, isHttp2 } from './h2-frontend.ts';
-import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, headerValue, hostOf, SERVICE_HEADER } from './http-headers.ts';
-import { admit, choose, isRefusal, resolve, type Refusal } from './outbound-stages.ts';
-import { pickEndpoint } from './state.ts';
+import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, hostOf, RequestHeaderFacts, SERVICE_HEADER } from './http-headers.ts';
+import { admit, choose, isRefusal, resolve } from './outbound-stages.ts';
 import type { RequestLabels } from './telemetry.ts';
 import { endpointPeer, type SeriesKey } from './traffic-recorder.ts';
 
@@ -48,59 +48,63 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   }
   const { target, authority } = resolved;
   const method = req.method ?? 'GET';
-  const facts: RequestFacts = { method, path: resolved.path, header: (name) => headerValue(req.headers, name) };
+  const facts = new RequestHeaderFacts(method, resolved.path, req.headers);
   const choice = choose(state, resolved, facts, Math.random);
   const route = 'route' in choice ? choice.route : undefined;
-  // Labels and series follow from the route (or the service) and the endpoint that answered:
-  // objects of the immutable state, so the counters are found by identity (telemetry.ts).
-  const scope: object = route ?? target.service;
-  const record = (status: number, generated: string | undefined, detail: object = NO_ENDPOINT, endpoint?: Endpoint, backend?: string) => {
-    const counters = ctx.telemetry.countersFor(scope, detail, () => describe(state.config.proxy, target.service, route?.name ?? '', endpoint, backend));
-    ctx.telemetry.count(counters, status, generated, performance.now() - started);
-  };
-  const refuse = (r: Refusal) => record(sendGenerated(res, r.refuse, r.detail, r.status), r.refuse);
-  const service = `${target.service.namespace}/${target.service.name}`;
+  const service = state.serviceKeys.get(target.service) as string;
   // Only Services asked for on demand are ever dropped for idleness: nothing to mark otherwise.
   if (state.config.outbound.onDemand) ctx.onDemand?.touch(service);
   if (isRefusal(choice)) {
-    refuse(choice);
+    recordOutbound(ctx, state, started, target.service, route, sendGenerated(res, choice.refuse, choice.detail, choice.status), choice.refuse);
     return;
   }
   const admission = admit(choice, Math.random);
   if (isRefusal(admission)) {
-    refuse(admission);
+    recordOutbound(ctx, state, started, target.service, route, sendGenerated(res, admission.refuse, admission.detail, admission.status), admission.refuse);
     return;
   }
   const { cluster } = choice;
   const policy = withGrpcDeadline(choice.route.policy, req.headers);
-  const limits = cluster.config.policy;
   const counters = cluster.counters;
   const headers = forwardableHeaders(req.headers);
   headers.host = authority;
   headers[CLIENT_HEADER] = state.clientHeader;
   headers[SERVICE_HEADER] = service;
-  const budget = ctx.budget(cluster.config.name, policy.retry);
   counters.requests++;
-  const run = () => {
-    counters.active++;
-    forward({
-      req, res, method, path: resolved.forwardPath, ...(req[UPGRADE] ? { upgrade: req[UPGRADE] } : {}), headers, hasBody: hasBody(req), http2: isHttp2(req), grpc: isGrpcRequest(req), expectContinue: expectsContinue(req.headers), policy, budget, upstreams: ctx.mesh,
-      // Retries prefer an endpoint not tried yet; with none left, any endpoint may be tried again.
-      pick: (tried) => pickEndpoint(cluster, tried, Date.now(), limits.outlierDetection.maxEjectionPercent) ?? pickEndpoint(cluster, undefined, Date.now(), limits.outlierDetection.maxEjectionPercent),
-      target: cluster.config.name,
-      outlier: { threshold: limits.outlierDetection.consecutiveGatewayErrors, baseEjectionMs: limits.outlierDetection.baseEjectionMs },
-      maxPendingRequests: limits.circuitBreaker.maxPendingRequests,
-      done: (result) => {
-        counters.active--;
-        const endpoint = result.endpoint?.endpoint;
-        if (result.attempts > 1) ctx.telemetry.retries.labels({ cluster: cluster.config.name }).inc(result.attempts - 1);
-        record(effectiveStatus(result.status, result.grpcStatus), result.reason ?? result.upstreamReason, endpoint ?? cluster, endpoint, cluster.config.service);
-        if (ctx.telemetry.logThis()) ctx.telemetry.accessLog({ direction: 'outbound', method, authority, path: resolved.path, status: result.status, route: choice.route.name, cluster: cluster.config.name, endpoint: result.endpoint?.key, attempts: result.attempts, reason: result.reason, ms: Math.round(performance.now() - started) });
-      },
-    });
+  // One object per request and one closure (`done`); what the request shares with others
+  // (the picker, the outlier settings) comes from the compiled cluster.
+  const call: ForwardRequest = {
+    req, res, method, path: resolved.forwardPath, upgrade: req[UPGRADE], headers, hasBody: hasBody(req), http2: isHttp2(req), grpc: isGrpcRequest(req), expectContinue: expectsContinue(req.headers),
+    policy, budget: ctx.budget(cluster.config.name, policy.retry), upstreams: ctx.mesh, to: cluster.pick, target: cluster.config.name, outlier: cluster.outlier,
+    maxPendingRequests: cluster.config.policy.circuitBreaker.maxPendingRequests,
+    done: (result) => {
+      counters.active--;
+      const endpoint = result.endpoint?.endpoint;
+      if (result.attempts > 1) ctx.telemetry.retries.labels({ cluster: cluster.config.name }).inc(result.attempts - 1);
+      recordOutbound(ctx, state, started, target.service, route, effectiveStatus(result.status, result.grpcStatus), result.reason ?? result.upstreamReason, endpoint ?? cluster, endpoint, cluster.config.service);
+      if (ctx.telemetry.logThis()) ctx.telemetry.accessLog({ direction: 'outbound', method, authority, path: resolved.path, status: result.status, route: choice.route.name, cluster: cluster.config.name, endpoint: result.endpoint?.key, attempts: result.attempts, reason: result.reason, ms: Math.round(performance.now() - started) });
+    },
   };
-  if (admission.delayMs > 0) setTimeout(run, admission.delayMs);
-  else run();
+  if (admission.delayMs > 0) {
+    setTimeout(() => {
+      counters.active++;
+      forward(call);
+    }, admission.delayMs);
+    return;
+  }
+  counters.active++;
+  forward(call);
+}
+
+/**
+ * Counts an outbound request. Labels and series follow from the route (or the Service) and the
+ * endpoint that answered: objects of the immutable state, so the counters are found by
+ * identity (telemetry.ts) and described only the first time.
+ */
+function recordOutbound(ctx: ProxyContext, state: ProxyState, started: number, service: OutboundService, route: Route | undefined, status: number, generated: string | undefined, detail: object = NO_ENDPOINT, endpoint?: Endpoint, backend?: string): void {
+  const scope: object = route ?? service;
+  const counters = ctx.telemetry.knownCounters(scope, detail) ?? ctx.telemetry.countersFor(scope, detail, () => describe(state.config.proxy, service, route?.name ?? '', endpoint, backend));
+  ctx.telemetry.count(counters, status, generated, performance.now() - started);
 }
 
 /** Stands for "no endpoint answered" in the counters' identity. */

@@ -4,7 +4,8 @@
  * changes after it is built; a request keeps the state it started with, so a config swap
  * is one reference assignment.
  */
-import { compileDatagramSources, compileInbound, compileRoutes, HostTable, type AccessDecision, type Cluster, type InboundPort, type InboundProtocol, type OutboundPort, type ProxyConfig, type RequestFacts, type Route, type RoutePolicy } from '../config/index.ts';
+import { compileDatagramSources, compileInbound, compileRoutes, HostTable, type AccessDecision, type Cluster, type InboundPort, type InboundProtocol, type OutboundPort, type OutboundService, type ProxyConfig, type RequestFacts, type Route, type RoutePolicy } from '../config/index.ts';
+import type { EndpointPicker } from './forward.ts';
 import type { EndpointRuntime, Upstreams } from './upstream.ts';
 
 /** Counters of one cluster, kept across config swaps by cluster name (in-flight requests of an older state still count). */
@@ -19,6 +20,10 @@ export interface ClusterRuntime {
   readonly config: Cluster;
   readonly endpoints: readonly EndpointRuntime[];
   readonly counters: ClusterCounters;
+  /** Picks each attempt's endpoint: one not tried yet, or with none left any endpoint again. */
+  readonly pick: EndpointPicker;
+  /** The cluster's outlier detection, as forward() reads it. */
+  readonly outlier: { readonly threshold: number; readonly baseEjectionMs: number };
 }
 
 export interface CompiledPort {
@@ -31,6 +36,8 @@ export interface CompiledPort {
 export interface ProxyState {
   config: ProxyConfig;
   hosts: HostTable;
+  /** Each outbound Service's key (`ns/name`), made once per config rather than per request. */
+  serviceKeys: Map<OutboundService, string>;
   ports: Map<OutboundPort, CompiledPort>;
   clusters: Map<string, ClusterRuntime>;
   /** The pod's ports that take connections (HTTP and TCP), by number. */
@@ -118,12 +125,19 @@ export function compileState(config: ProxyConfig, upstreams: Upstreams, previous
       keep.add(runtime.key);
       return runtime;
     });
-    clusters.set(cluster.name, { config: cluster, endpoints, counters: previous?.clusters.get(cluster.name)?.counters ?? new ClusterCounters() });
+    const { outlierDetection } = cluster.policy;
+    const runtime: ClusterRuntime = {
+      config: cluster, endpoints, counters: previous?.clusters.get(cluster.name)?.counters ?? new ClusterCounters(),
+      pick: (tried) => pickEndpoint(runtime, tried, Date.now(), outlierDetection.maxEjectionPercent) ?? pickEndpoint(runtime, undefined, Date.now(), outlierDetection.maxEjectionPercent),
+      outlier: { threshold: outlierDetection.consecutiveGatewayErrors, baseEjectionMs: outlierDetection.baseEjectionMs },
+    };
+    clusters.set(cluster.name, runtime);
   }
   upstreams.retain(keep);
   return {
     config,
     hosts,
+    serviceKeys: new Map(config.outbound.services.map((s) => [s, `${s.namespace}/${s.name}`])),
     ports,
     clusters,
     inboundPorts,
@@ -140,12 +154,14 @@ export function compileState(config: ProxyConfig, upstreams: Upstreams, previous
  * with fewer requests in flight wins. When too many are ejected (more than the allowed
  * percentage), ejection is ignored rather than concentrating all load on a few.
  */
-export function pickEndpoint(cluster: ClusterRuntime, tried: ReadonlySet<EndpointRuntime> | undefined, now: number, maxEjectionPercent: number): EndpointRuntime | undefined {
-  const all: readonly EndpointRuntime[] = tried ? cluster.endpoints.filter((e) => !tried.has(e)) : cluster.endpoints;
+export function pickEndpoint(cluster: ClusterRuntime, tried: readonly EndpointRuntime[] | undefined, now: number, maxEjectionPercent: number): EndpointRuntime | undefined {
+  // Arrays are made only for a retry or while some endpoint is ejected, not per request.
+  const all: readonly EndpointRuntime[] = tried && tried.length > 0 ? cluster.endpoints.filter((e) => !tried.includes(e)) : cluster.endpoints;
   if (all.length === 0) return undefined;
-  let healthy: readonly EndpointRuntime[] = all.filter((e) => !e.outlier.isEjected(now));
-  const ejectedShare = ((all.length - healthy.length) / all.length) * 100;
-  if (healthy.length === 0 || ejectedShare > maxEjectionPercent) healthy = all;
+  let ejected = 0;
+  for (const e of all) if (e.outlier.isEjected(now)) ejected++;
+  const ejectedShare = (ejected / all.length) * 100;
+  const healthy = ejected === 0 || ejected === all.length || ejectedShare > maxEjectionPercent ? all : all.filter((e) => !e.outlier.isEjected(now));
   if (healthy.length === 1) return healthy[0];
   const a = healthy[Math.floor(Math.random() * healthy.length)] as EndpointRuntime;
   let b = healthy[Math.floor(Math.random() * (healthy.length - 1))] as EndpointRuntime;

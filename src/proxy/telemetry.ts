@@ -172,6 +172,11 @@ export class Telemetry {
     return a;
   }
 
+  /** countersFor when the pair was seen before (undefined otherwise): no `describe` function needs making. */
+  knownCounters(scope: object, detail: object): RequestCounters | undefined {
+    return this.byIdentity.get(scope)?.get(detail);
+  }
+
   /**
    * The counters of requests whose labels and series follow from two objects of the
    * immutable config state (a route and the endpoint that answered, say): found by identity,
@@ -204,6 +209,11 @@ export class Telemetry {
       if (this.byKey.size < MAX_KEYED) this.byKey.set(key, counters);
     }
     return counters;
+  }
+
+  /** countersForKey when the key was seen before (undefined otherwise): no `describe` function needs making. */
+  knownCountersForKey(key: string): RequestCounters | undefined {
+    return this.byKey.get(key);
   }
 
   private countersOf({ labels, series }: { labels: RequestLabels; series: SeriesKey }): RequestCounters {

@@ -1,0 +1,37 @@
+/**
+ * bench/gc-meter: preloaded into a proxy under test (`node --import bench/gc-meter.mjs …`) by
+ * bench/allocation. The first SIGUSR2 starts V8's GC profiler; the next one stops it and writes
+ * to $GC_METER_OUT what the heap went through in between: the collections by type, their time,
+ * and the bytes allocated (how much the used heap grew between one collection's end and the
+ * next one's start, summed, plus its growth since the last one).
+ */
+import { writeFileSync } from 'node:fs';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
+
+const out = process.env.GC_METER_OUT;
+let profiler;
+let usedAtStart = 0;
+
+process.on('SIGUSR2', () => {
+  if (!out) return;
+  if (!profiler) {
+    profiler = new GCProfiler();
+    usedAtStart = getHeapStatistics().used_heap_size;
+    profiler.start();
+    return;
+  }
+  const { statistics } = profiler.stop();
+  profiler = undefined;
+  const byType = {};
+  let allocated = 0;
+  let usedAfterLast = usedAtStart;
+  for (const gc of statistics) {
+    allocated += Math.max(0, gc.beforeGC.heapStatistics.usedHeapSize - usedAfterLast);
+    usedAfterLast = gc.afterGC.heapStatistics.usedHeapSize;
+    const t = (byType[gc.gcType] ??= { count: 0, ms: 0 });
+    t.count++;
+    t.ms += gc.cost / 1000;
+  }
+  allocated += Math.max(0, getHeapStatistics().used_heap_size - usedAfterLast);
+  writeFileSync(out, JSON.stringify({ allocated, byType }));
+});

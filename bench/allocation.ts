@@ -14,10 +14,13 @@
  * - allocated per request: the used heap's growth between collections, summed, ÷ requests;
  *   collections and their time per 10,000 requests, by type (Scavenge: the young generation).
  *
+ * With HEAP_PROFILE=1 each proxy also writes a sampling heap profile of the measured span
+ * (bench/gc-meter.mjs), whose path is printed: which functions allocate.
+ *
  *   npm run bench:alloc
  */
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { BUNDLE_ENTRIES } from '../src/local/bundle.ts';
 import { SIDECAR_ENV } from '../src/lib/sidecar-runtime.ts';
 import { ADDR, bundled, configsFor, dir, fortio, meshedPair, NODE, NODE_FLAGS, ROOT, sidecar, start, startOrigin, stopAll, waitHttp } from './harness.ts';
@@ -26,11 +29,19 @@ const RATE = Number(process.env.RATE ?? 2000);
 const SECONDS = Number(process.env.SECONDS ?? 10);
 const WARMUP = Number(process.env.WARMUP ?? 5);
 const METER = join(ROOT, 'bench', 'gc-meter.mjs');
+const HEAP_PROFILE = process.env.HEAP_PROFILE === '1';
 
 interface Meter { allocated: number; byType: Record<string, { count: number; ms: number }> }
 
 /** What runs before node so that the process is metered into `out`. */
-const metered = (name: string) => ['env', `NODE_OPTIONS=--import=${METER}`, `GC_METER_OUT=${join(dir, `gc-${name}.json`)}`];
+const metered = (name: string) => ['env', `NODE_OPTIONS=--import=${METER}`, `GC_METER_OUT=${join(dir, `gc-${name}.json`)}`, ...(HEAP_PROFILE ? [`GC_METER_HEAP_PROFILE=${join(dir, `${name}.heapprofile`)}`] : [])];
+
+/** The meter's reading once written (a heap profile is written first, and takes a moment). */
+async function meterOf(label: string): Promise<Meter> {
+  const file = join(dir, `gc-${label}.json`);
+  for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  return JSON.parse(readFileSync(file, 'utf8')) as Meter;
+}
 
 async function main(): Promise<void> {
   startOrigin();
@@ -53,14 +64,14 @@ async function main(): Promise<void> {
     for (const p of t.processes) process.kill(p.pid as number, 'SIGUSR2');
     const r = fortio(t.url, RATE, 16, SECONDS);
     for (const p of t.processes) process.kill(p.pid as number, 'SIGUSR2');
-    await new Promise((resolve) => setTimeout(resolve, 300));
     for (const p of t.processes) {
-      const m = JSON.parse(readFileSync(join(dir, `gc-${p.label}.json`), 'utf8')) as Meter;
+      const m = await meterOf(p.label);
       const per10k = (n: number) => (n * 10_000) / r.count;
       const kinds = Object.entries(m.byType).map(([type, s]) => `${type} ${per10k(s.count).toFixed(0)} (${per10k(s.ms).toFixed(0)} ms)`).join(', ');
       console.log(`  ${`${t.name}${t.processes.length > 1 ? ` — ${p.label}` : ''}`.padEnd(32)} ${(m.allocated / r.count / 1024).toFixed(2).padStart(6)} KB allocated per request   per 10k requests: ${kinds || 'no collection'}   (${r.count} requests, ${r.errors} errors)`);
     }
   }
+  if (HEAP_PROFILE) console.log(`sampling heap profiles (the sampling itself allocates a little): ${dir}/*.heapprofile`);
   stopAll();
 }
 

@@ -3,14 +3,33 @@
  * bench/allocation. The first SIGUSR2 starts V8's GC profiler; the next one stops it and writes
  * to $GC_METER_OUT what the heap went through in between: the collections by type, their time,
  * and the bytes allocated (how much the used heap grew between one collection's end and the
- * next one's start, summed, plus its growth since the last one).
+ * next one's start, summed, plus its growth since the last one). With $GC_METER_HEAP_PROFILE
+ * set, it also writes there a sampling heap profile of the same span, garbage included (open
+ * it in Chrome's DevTools, Memory tab), to see which functions allocate.
  */
 import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 
 const out = process.env.GC_METER_OUT;
+const heapProfileOut = process.env.GC_METER_HEAP_PROFILE;
 let profiler;
 let usedAtStart = 0;
+let session;
+
+function sampleHeap(start) {
+  if (!heapProfileOut) return;
+  if (start) {
+    session = new Session();
+    session.connect();
+    session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    return;
+  }
+  session.post('HeapProfiler.stopSampling', (err, result) => {
+    if (!err) writeFileSync(heapProfileOut, JSON.stringify(result.profile));
+    session.disconnect();
+  });
+}
 
 process.on('SIGUSR2', () => {
   if (!out) return;
@@ -18,9 +37,11 @@ process.on('SIGUSR2', () => {
     profiler = new GCProfiler();
     usedAtStart = getHeapStatistics().used_heap_size;
     profiler.start();
+    sampleHeap(true);
     return;
   }
   const { statistics } = profiler.stop();
+  sampleHeap(false);
   profiler = undefined;
   const byType = {};
   let allocated = 0;

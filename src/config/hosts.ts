@@ -55,9 +55,12 @@ export function parseAuthority(text: string): Authority | undefined {
 
 export class HostTable {
   private readonly byName = new Map<string, OutboundService>();
+  /** Every service's targets, one per port, made once: a lookup returns one of them. */
+  private readonly targets = new Map<OutboundService, HostTarget[]>();
 
   constructor(services: readonly OutboundService[], ownNamespace: string, clusterDomain: string) {
     for (const s of services) {
+      this.targets.set(s, s.ports.map((port) => ({ service: s, port })));
       const base = `${s.name}.${s.namespace}`;
       for (const n of [base, `${base}.svc`, `${base}.svc.${clusterDomain}`]) this.byName.set(n, s);
       if (s.clusterIP) this.byName.set(s.clusterIP, s);
@@ -89,7 +92,8 @@ export class HostTable {
     const service = this.byName.get(name);
     if (!service) return undefined;
     const wanted = port ?? defaultPort;
-    const match = service.ports.find((p) => p.port === wanted) ?? (port === undefined && service.ports.length === 1 ? service.ports[0] : undefined);
-    return match ? { service, port: match } : undefined;
+    const targets = this.targets.get(service) as HostTarget[];
+    for (const t of targets) if (t.port.port === wanted) return t;
+    return port === undefined && targets.length === 1 ? targets[0] : undefined;
   }
 }

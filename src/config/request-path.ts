@@ -68,6 +68,9 @@ export function normalizeRequestTarget(target: string): NormalizedPath {
   const q = target.indexOf('?');
   const rawPath = q < 0 ? target : target.slice(0, q);
   const query = q < 0 ? '' : target.slice(q);
+  // Most paths have nothing to normalise: no escape, no empty and no dot segment (a dot
+  // segment always follows a `/`). They are their own normal form; nothing is rebuilt.
+  if (!rawPath.includes('%') && !rawPath.includes('//') && !rawPath.includes('/.')) return { path: rawPath, query };
   const decoded = decodeUnreserved(rawPath);
   if (typeof decoded !== 'string') return decoded;
   const merged = decoded.replace(/\/{2,}/g, '/');

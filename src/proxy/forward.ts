@@ -185,6 +185,11 @@ class Forwarding {
   }
 }
 
+function hasAny(fields: object): boolean {
+  for (const _ in fields) return true;
+  return false;
+}
+
 function overallTimeout(call: Forwarding): void {
   const ms = call.f.policy.timeoutMs;
   if (call.current) {
@@ -227,10 +232,22 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.perTry = ms > 0 ? setTimeout(perTryTimeout, ms, call) : undefined;
   }
 
-  /** The response started: the request timeouts are done, the stream idle time takes over. */
+  /** The response started: the request timeouts are done. */
   streaming(): void {
     clearTimeout(this.call.overall);
     clearTimeout(this.perTry);
+  }
+
+  /**
+   * Once undici has handled what it read with the head: a response still open (its body did
+   * not come with the head: server-sent events, long polling) gets its head sent on its own,
+   * and from now on the stream idle time bounds it. The common answer, whole in that read,
+   * has ended by then and needs neither (no timer per request).
+   */
+  afterHead(): void {
+    if (this.settled) return;
+    const res = this.call.f.res;
+    if (!this.bodyStarted && !res.writableEnded && !res.destroyed) res.flushHeaders();
     const idleMs = this.call.f.policy.streamIdleMs ?? STREAM_IDLE_MS;
     if (idleMs > 0) this.idle = setTimeout(idleTimeout, idleMs, this.call, idleMs);
   }
@@ -287,12 +304,9 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (f.http2 || !statusMessage) res.writeHead(statusCode, kept);
     else res.writeHead(statusCode, statusMessage, kept);
     // Node sends the head with the first body bytes. A body that did not come in the same
-    // read as the head (server-sent events, long polling) must not hold the head back: once
-    // undici has parsed what it read, send the head on its own. (A microtask, not an
-    // immediate: one per response, and the common answer has its body by then.)
-    queueMicrotask(() => {
-      if (!this.bodyStarted && !res.writableEnded && !res.destroyed) res.flushHeaders();
-    });
+    // read as the head must not hold the head back. (A microtask, not an immediate: one per
+    // response, and the common answer has its body by then.)
+    queueMicrotask(() => this.afterHead());
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -315,7 +329,7 @@ class Attempt implements Dispatcher.DispatchHandler {
       call.attempt();
       return;
     }
-    if (trailers && Object.keys(trailers).length > 0) {
+    if (trailers && hasAny(trailers)) {
       this.grpcStatus = grpcStatusOf(trailers['grpc-status']) ?? this.grpcStatus;
       res.addTrailers({ ...this.statusTrailers, ...responseHeaders(trailers, call.f.fromApplication ?? false) });
     } else if (this.statusTrailers) {

@@ -33,8 +33,7 @@ export function hostOf(headers: IncomingHttpHeaders): string | undefined {
 /** Copies request headers without hop-by-hop fields (and those `Connection` names) or Skiff's own. */
 export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  const connection = headers.connection;
-  const named = connection ? new Set(String(connection).toLowerCase().split(',').map((s) => s.trim())) : undefined;
+  const named = namedByConnection(headers.connection);
   for (const name in headers) {
     const value = headers[name];
     // HTTP/2 pseudo-headers (`:path`, …) are the request line, rebuilt by the next hop.
@@ -64,11 +63,21 @@ export function expectsContinue(headers: IncomingHttpHeaders): boolean {
   return headers.expect?.toLowerCase() === '100-continue';
 }
 
+/**
+ * The fields a Connection header names as hop-by-hop, beyond the standard ones; undefined
+ * when it names none (the usual `keep-alive` or `close`: no set is made per message).
+ */
+function namedByConnection(connection: string | string[] | undefined): ReadonlySet<string> | undefined {
+  if (!connection) return undefined;
+  const text = String(connection).toLowerCase();
+  if (text === 'keep-alive' || text === 'close' || text === 'upgrade') return undefined;
+  return new Set(text.split(',').map((s) => s.trim()));
+}
+
 /** Response headers as Node's writeHead wants them, without hop-by-hop fields. */
 export function responseHeaders(headers: Record<string, string | string[] | undefined>, dropInternal = false): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  const connection = headers.connection;
-  const named = connection ? new Set(String(connection).toLowerCase().split(',').map((s) => s.trim())) : undefined;
+  const named = namedByConnection(headers.connection);
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || (dropInternal && name.startsWith(INTERNAL_PREFIX))) continue;

@@ -70,8 +70,10 @@ export function admit(choice: Choice, random: () => number): Refusal | { delayMs
   const limit = choice.cluster.config.policy.circuitBreaker.maxRequests;
   const active = choice.cluster.counters.active;
   if (active >= limit) return { refuse: 'circuit-open', detail: `${choice.cluster.config.name} has ${active} requests in flight (limit ${limit})` };
-  return { delayMs: fault?.delayMs && chance(fault.delayPercent, random) ? fault.delayMs : 0 };
+  return fault?.delayMs && chance(fault.delayPercent, random) ? { delayMs: fault.delayMs } : NO_DELAY;
 }
+
+const NO_DELAY: { readonly delayMs: number } = Object.freeze({ delayMs: 0 });
 
 export function isRefusal(value: object): value is Refusal {
   return 'refuse' in value;

@@ -171,9 +171,11 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     // Built on the previous translation: what the change left alone is reused, not rebuilt.
     const translation = new MeshTranslation(topology, this.translation);
     const changed: string[] = [];
-    const present = new Set<string>();
-    for (const id of translation.proxyIds()) {
-      present.add(id);
+    // Built on the previous translation with the same inbound inputs: only the proxies it
+    // names can have a new config (a weight edit in a mesh of 50,000: its callers'), the rest
+    // keep theirs without being asked. Otherwise every proxy is asked.
+    const changes = translation.changes();
+    for (const id of changes?.changed ?? translation.proxyIds()) {
       const record = this.proxies.get(id);
       const config = translation.configOf(id, record?.demand ?? NOTHING_YET) as ProxyConfig;
       if (record && record.config.hash === config.hash) continue;
@@ -185,8 +187,9 @@ export class MeshController extends EventEmitter<ControllerEvents> {
       changed.push(id);
     }
     translation.release();
-    for (const id of [...this.proxies.keys()]) {
-      if (!present.has(id) && (this.proxies.get(id)?.connected ?? 0) === 0) {
+    // Every proxy of the topology has its record now: any more records are of proxies that left.
+    if (this.proxies.size > translation.size) for (const id of [...this.proxies.keys()]) {
+      if (!translation.has(id) && (this.proxies.get(id)?.connected ?? 0) === 0) {
         const gone = this.proxies.get(id) as ProxyRecord;
         this.departed.delete(id);
         this.departed.set(id, { identity: gone.identity, proxy: gone.config.proxy, at: Date.now() });
@@ -194,7 +197,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
         this.ledger.removed(id);
       }
     }
-    if (this.departed.size > 0) for (const id of present) this.departed.delete(id);
+    if (this.departed.size > 0) for (const id of [...this.departed.keys()]) if (translation.has(id)) this.departed.delete(id);
     for (const [id, d] of this.departed) {
       if (this.departed.size <= MAX_DEPARTED && Date.now() - d.at < this.departedGraceMs) break;
       this.departed.delete(id);

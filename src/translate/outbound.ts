@@ -232,6 +232,24 @@ export class OutboundHalves {
     return this.rebuilt;
   }
 
+  /** Whether the previous translation had entries for the very same Services (none came or went, none gained or lost a TCP port). */
+  sameServices(): boolean {
+    const previous = this.previous;
+    if (!previous || !this.rebuilt || previous.entries.size !== this.entries.size) return false;
+    const hasTcp = (entry: OutboundEntry | undefined) => entry?.service.ports.some((p) => p.protocol === 'tcp');
+    for (const key of this.rebuilt) {
+      if (!previous.entries.has(key) || !this.entries.has(key)) return false;
+      // A TCP port come or gone changes what a proxy forwarding TCP without capture gets (onDemand).
+      if (hasTcp(previous.entries.get(key)) !== hasTcp(this.entries.get(key))) return false;
+    }
+    return true;
+  }
+
+  /** Whether a half of the previous translation stands: none of its entries was rebuilt. */
+  stands(half: OutboundHalf): boolean {
+    return this.reusable(half) !== undefined;
+  }
+
   /** Stops offering the previous translation's halves (it can then be collected). */
   forgetPrevious(): void {
     this.previous = undefined;

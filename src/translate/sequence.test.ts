@@ -8,49 +8,13 @@
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
-import { goldenSnapshots, inNewArrays as fresh, onePodChanged, oneServiceChanged, oneSliceChanged } from '../../test/support/golden.ts';
+import { goldenSnapshots, inNewArrays as fresh } from '../../test/support/golden.ts';
+import { random, step } from '../../test/support/walk.ts';
 import { buildTopology, podsUpdatedFrom, type Snapshot } from '../model/index.ts';
 import type { Demand } from './outbound.ts';
 import { MeshTranslation } from './translate.ts';
 
 const STEPS = 40;
-
-/** A small deterministic generator (mulberry32), so a failure names a walk that can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** One random change of the snapshot's Services, pods or slices (or two at once), with what it was. */
-function step(s: Snapshot, rnd: () => number): { next: Snapshot; what: string } {
-  const pick = <T>(list: readonly T[]): T | undefined => list[Math.floor(rnd() * list.length)];
-  const podChange = () => (s.pods.length > 0 ? pick(onePodChanged(s.pods, Math.floor(rnd() * s.pods.length))) : undefined);
-  const serviceChange = () => (s.services.length > 0 ? pick(oneServiceChanged(s.services, Math.floor(rnd() * s.services.length), s.pods)) : undefined);
-  const sliceChange = () => (s.endpointSlices.length > 0 ? pick(oneSliceChanged(s.endpointSlices, Math.floor(rnd() * s.endpointSlices.length))) : undefined);
-  const kind = rnd();
-  if (kind < 0.4) {
-    const c = podChange();
-    return c ? { next: { ...s, pods: c.pods }, what: c.what } : { next: s, what: 'nothing' };
-  }
-  if (kind < 0.75) {
-    const c = serviceChange();
-    return c ? { next: { ...s, services: c.services }, what: c.what } : { next: s, what: 'nothing' };
-  }
-  if (kind < 0.85) {
-    const c = sliceChange();
-    return c ? { next: { ...s, endpointSlices: c.endpointSlices }, what: c.what } : { next: s, what: 'nothing' };
-  }
-  // A Service and a pod in one rebuild (as Argo Rollouts re-points a Service while pods turn ready).
-  const a = serviceChange();
-  const b = podChange();
-  return { next: { ...s, ...(a ? { services: a.services } : {}), ...(b ? { pods: b.pods } : {}) }, what: `${a?.what ?? '-'} and ${b?.what ?? '-'}` };
-}
 
 /** Every proxy's config as a controller asks for it: whole, on demand for the first Services, on demand with TCP. */
 function configsOf(t: MeshTranslation, demands: Map<string, Demand | undefined>): Map<string, string> {

@@ -53,8 +53,9 @@ export class MeshTranslation {
   private readonly policyPrint: string;
   private readonly inboundPrint: string;
   /** The config last computed per proxy, and from what. */
-  private readonly configs = new Map<string, BuiltConfig>();
+  private readonly configs: Map<string, BuiltConfig> = new Map();
   private previousConfigs: Map<string, BuiltConfig> | undefined;
+  private previousPods: Map<string, PodNode> | undefined;
 
   constructor(topology: Topology, previous?: MeshTranslation) {
     const policies = new PolicyIndex(topology);
@@ -74,8 +75,49 @@ export class MeshTranslation {
       if (previous.topology.pods === topology.pods || !servicesChangedIn(topology.pods)) this.hosts = previous.hosts;
       // The model hands over the very same targets while their objects are unchanged; else they are compared.
       const sameTargets = previous.topology.targets === topology.targets || JSON.stringify(previous.topology.targets) === JSON.stringify(topology.targets);
-      if (previous.inboundPrint === this.inboundPrint && sameTargets) this.previousConfigs = previous.configs;
+      if (previous.inboundPrint === this.inboundPrint && sameTargets) {
+        this.previousConfigs = previous.configs;
+        this.previousPods = previous.pods;
+        // Carried forward whole, so that a proxy not asked again (changes()) keeps what it has.
+        this.configs = new Map(previous.configs);
+        if (this.pods !== previous.pods) for (const id of previous.pods.keys()) if (!this.pods.has(id)) this.configs.delete(id);
+      }
     }
+  }
+
+  /**
+   * The proxies whose config may differ from the previous translation's, when this one was
+   * built on it with the same inbound inputs (undefined: ask every proxy). Everything else a
+   * config is made of then stands, so it changes only for a pod whose node is new (it came,
+   * or the model updated it) or whose outbound half was rebuilt: one of its entries was. With
+   * a Service come or gone the halves are not compared (a scope of `ns/*` or a TCP demand
+   * names more or fewer), and every proxy is asked.
+   */
+  changes(): { changed: string[] } | undefined {
+    const previousConfigs = this.previousConfigs;
+    if (!previousConfigs || !this.outbound.sameServices()) return undefined;
+    const changed = new Set<string>();
+    if (this.pods !== this.previousPods) for (const [id, pod] of this.pods) if (this.previousPods?.get(id) !== pod) changed.add(id);
+    const stands = new Map<OutboundHalf, boolean>();
+    for (const [id, last] of previousConfigs) {
+      let ok = stands.get(last.half);
+      if (ok === undefined) {
+        ok = this.outbound.stands(last.half);
+        stands.set(last.half, ok);
+      }
+      if (!ok && this.pods.has(id)) changed.add(id);
+    }
+    return { changed: [...changed] };
+  }
+
+  /** Whether a meshed pod has this proxy id. */
+  has(proxyId: string): boolean {
+    return this.pods.has(proxyId);
+  }
+
+  /** How many meshed pods (proxies) there are. */
+  get size(): number {
+    return this.pods.size;
   }
 
   /** The config of one meshed pod (undefined: no such pod); `demand` for a proxy that resolves on demand. */
@@ -97,6 +139,7 @@ export class MeshTranslation {
   /** Stops offering the previous translation's parts: call once every proxy's config was asked for. */
   release(): void {
     this.previousConfigs = undefined;
+    this.previousPods = undefined;
     this.outbound.forgetPrevious();
   }
 

@@ -105,6 +105,17 @@ function entryOf(service: ServiceNode, split: SplitNode | undefined, pods: Reado
   };
 }
 
+/** Pods by key, made once per pods array (a weight edit keeps the array: 50,000 pods are not indexed again). */
+const podIndexes = new WeakMap<readonly PodNode[], Map<string, PodNode>>();
+function podsByKey(pods: readonly PodNode[]): Map<string, PodNode> {
+  let index = podIndexes.get(pods);
+  if (!index) {
+    index = new Map(pods.map((p) => [p.key, p]));
+    podIndexes.set(pods, index);
+  }
+  return index;
+}
+
 /**
  * Every Service's entry, by key, in the topology's order. `reuse` may offer an entry built
  * before from the same inputs (OutboundHalves: a weight edit rebuilds only the split's root).
@@ -119,7 +130,7 @@ export function buildOutboundEntries(topology: Topology, policies = new PolicyIn
       entries.set(service.key, reused);
       continue;
     }
-    pods ??= new Map(topology.pods.map((p) => [p.key, p]));
+    pods ??= podsByKey(topology.pods);
     const entry = entryOf(service, service.split ? splits.get(service.split) : undefined, pods, policies);
     if (entry) entries.set(service.key, entry);
   }

@@ -37,10 +37,26 @@ export function servicesChangedIn(pods: readonly PodNode[]): boolean {
   return updatedFrom.get(pods)?.services ?? true;
 }
 
-/** The inputs added and removed between two arrays of them (compared by reference). */
-function changedInputs<T>(before: readonly T[], now: readonly T[], present = new Set(now)): { added: T[]; removed: T[] } {
+/**
+ * The inputs added and removed between two arrays of them (compared by reference), in their
+ * arrays' order. Arrays of one length that differ in a few places (a source replaces a
+ * changed object where it was) are compared place by place: only what differs is looked at,
+ * no set of 50,000 pods is made.
+ */
+function changedInputs<T>(before: readonly T[], now: readonly T[]): { added: T[]; removed: T[] } {
   if (before === now) return { added: [], removed: [] };
+  if (before.length === now.length) {
+    const differ: number[] = [];
+    for (let i = 0; i < now.length && differ.length <= MAX_CHANGED_INPUTS; i++) if (now[i] !== before[i]) differ.push(i);
+    if (differ.length <= MAX_CHANGED_INPUTS) {
+      // What sits in the same place in both is in both; what differs may only have moved among the places that differ.
+      const was = new Set(differ.map((i) => before[i] as T));
+      const is = new Set(differ.map((i) => now[i] as T));
+      return { added: differ.map((i) => now[i] as T).filter((x) => !was.has(x)), removed: differ.map((i) => before[i] as T).filter((x) => !is.has(x)) };
+    }
+  }
   const was = new Set(before);
+  const present = new Set(now);
   return { added: now.filter((x) => !was.has(x)), removed: before.filter((x) => !present.has(x)) };
 }
 
@@ -48,8 +64,10 @@ const distinctKeys = (services: readonly ServiceInput[]) => new Set(services.map
 
 /** The build for `snapshot`, from `previous` (built from `before`); undefined when a build from scratch is the way. */
 export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snapshot, 'services' | 'pods' | 'endpointSlices'>, snapshot: Snapshot): ServiceBuild | undefined {
-  const now = new Set(snapshot.pods);
-  const { added, removed } = changedInputs(before.pods, snapshot.pods, now);
+  const { added, removed } = changedInputs(before.pods, snapshot.pods);
+  // Of the pods the previous build was made from, those still here (no set of every pod now).
+  const gonePods = new Set(removed);
+  const now = { has: (p: PodInput) => !gonePods.has(p) };
   const changed = [...added, ...removed];
   const slices = changedInputs(before.endpointSlices, snapshot.endpointSlices);
   const changedSlices = [...slices.added, ...slices.removed];
@@ -132,7 +150,7 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
 }
 
 /** Pods (present now, not new) that a removed Service version selected or an added one selects. */
-function reselectedPods(previous: ServiceBuild, services: { added: ServiceInput[]; removed: ServiceInput[] }, snapshot: Snapshot, now: ReadonlySet<PodInput>): Set<PodInput> {
+function reselectedPods(previous: ServiceBuild, services: { added: ServiceInput[]; removed: ServiceInput[] }, snapshot: Snapshot, now: { has(p: PodInput): boolean }): Set<PodInput> {
   const found = new Set<PodInput>();
   for (const s of services.removed) for (const p of previous.selected.get(key(s.namespace, s.name)) ?? []) if (now.has(p) && previous.nodes.has(p)) found.add(p);
   const selecting = services.added.filter((s) => s.selector);

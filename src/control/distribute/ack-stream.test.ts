@@ -23,3 +23,10 @@ test('takeAckLines: an unfinished line past the limit is refused before its end 
   equal(takeAckLines('x'.repeat(ACK_LINE_LIMIT), P, () => undefined).problem, undefined);
   equal(takeAckLines('x'.repeat(ACK_LINE_LIMIT + 1), P, () => undefined).problem, `a line is longer than ${ACK_LINE_LIMIT} bytes`);
 });
+
+test('takeAckLines: the limit counts bytes, so a line of multibyte characters is refused at its size, not its length', () => {
+  const twoByte = 'é'.repeat(ACK_LINE_LIMIT / 2);
+  equal(takeAckLines(twoByte, P, () => undefined).problem, undefined);
+  equal(takeAckLines(`${twoByte}é`, P, () => undefined).problem, `a line is longer than ${ACK_LINE_LIMIT} bytes`);
+  equal(takeAckLines(`${line({ error: '€'.repeat(3000) })}`, P, () => undefined).problem, `a line is longer than ${ACK_LINE_LIMIT} bytes`);
+});

@@ -32,13 +32,18 @@ export interface AckStreamOptions {
   ownRecord: (request: FastifyRequest, reply: FastifyReply, proxy: string) => ProxyRecord | undefined;
 }
 
+/** Whether text takes more than ACK_LINE_LIMIT bytes in UTF-8 (counted only when it could: a UTF-16 unit is at most 3 bytes). */
+function overLimit(text: string): boolean {
+  return text.length > ACK_LINE_LIMIT || (text.length * 3 > ACK_LINE_LIMIT && Buffer.byteLength(text) > ACK_LINE_LIMIT);
+}
+
 /** Takes every whole line of `text` that is an ack of `proxy`; returns the unfinished rest, or the problem of the first line that is not. */
 export function takeAckLines(text: string, proxy: string, take: (ack: { hash?: string; error?: string }) => void): { rest: string; problem?: string } {
   let start = 0;
   for (let end = text.indexOf('\n'); end >= 0; start = end + 1, end = text.indexOf('\n', start)) {
     const line = text.slice(start, end).trim();
     if (line === '') continue;
-    if (line.length > ACK_LINE_LIMIT) return { rest: '', problem: `a line is longer than ${ACK_LINE_LIMIT} bytes` };
+    if (overLimit(line)) return { rest: '', problem: `a line is longer than ${ACK_LINE_LIMIT} bytes` };
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -51,7 +56,7 @@ export function takeAckLines(text: string, proxy: string, take: (ack: { hash?: s
     take({ ...(hash ? { hash } : {}), ...(error ? { error } : {}) });
   }
   const rest = text.slice(start);
-  return rest.length > ACK_LINE_LIMIT ? { rest: '', problem: `a line is longer than ${ACK_LINE_LIMIT} bytes` } : { rest };
+  return overLimit(rest) ? { rest: '', problem: `a line is longer than ${ACK_LINE_LIMIT} bytes` } : { rest };
 }
 
 export function registerAckStream(app: FastifyInstance, options: AckStreamOptions): void {

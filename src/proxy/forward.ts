@@ -102,7 +102,7 @@ const NONE_TRIED: readonly EndpointRuntime[] = Object.freeze([]);
  */
 class Forwarding {
   readonly f: ForwardRequest;
-  /** Endpoints already tried, created at the first retry's pick (most requests have one attempt). */
+  /** Endpoints already tried: none before the first attempt (its pick sees NONE_TRIED, no array is made for it). */
   tried: EndpointRuntime[] | undefined;
   replayable: boolean;
   body: IncomingMessage | Readable | Buffer | null;

@@ -110,7 +110,8 @@ const podIndexes = new WeakMap<readonly PodNode[], Map<string, PodNode>>();
 function podsByKey(pods: readonly PodNode[]): Map<string, PodNode> {
   let index = podIndexes.get(pods);
   if (!index) {
-    index = new Map(pods.map((p) => [p.key, p]));
+    index = new Map();
+    for (const p of pods) index.set(p.key, p);
     podIndexes.set(pods, index);
   }
   return index;

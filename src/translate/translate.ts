@@ -23,6 +23,13 @@ function configFor(mesh: ProxyConfig['mesh'], pod: PodNode, inbound: InboundBuil
   return { schema: PROXY_CONFIG_SCHEMA, hash: proxyConfigHash(body, digest), ...body };
 }
 
+/** Meshed pods by key (a loop: no filtered copy and no pair per pod, 50,000 of them in a large mesh). */
+function meshedPods(pods: readonly PodNode[]): Map<string, PodNode> {
+  const byKey = new Map<string, PodNode>();
+  for (const p of pods) if (p.meshed) byKey.set(p.key, p);
+  return byKey;
+}
+
 /** A proxy's config and what it was made of (reused while they stand). */
 interface BuiltConfig { pod: PodNode; half: OutboundHalf; config: ProxyConfig; datagrams: boolean }
 
@@ -69,7 +76,7 @@ export class MeshTranslation {
     this.outbound = new OutboundHalves(topology, policies, samePods ? { halves: previous.outbound } : undefined);
     this.inbound = new InboundBuilder(topology, policies);
     this.mesh = meshOf(topology);
-    this.pods = previous?.topology.pods === topology.pods ? previous.pods : new Map(topology.pods.filter((p) => p.meshed).map((p) => [p.key, p]));
+    this.pods = previous?.topology.pods === topology.pods ? previous.pods : meshedPods(topology.pods);
     if (samePods) {
       // The same Services with the same names and addresses: the host table stands.
       if (previous.topology.pods === topology.pods || !servicesChangedIn(topology.pods)) this.hosts = previous.hosts;

@@ -61,7 +61,7 @@ export class MeshTranslation {
   private readonly inboundPrint: string;
   /** The config last computed per proxy, and from what (shared with the previous translation when built on it: see the constructor). */
   private readonly configs: Map<string, BuiltConfig> = new Map();
-  private previousConfigs: Map<string, BuiltConfig> | undefined;
+  /** The previous translation's pods, when its configs were carried forward (`configs` is then its map). */
   private previousPods: Map<string, PodNode> | undefined;
 
   constructor(topology: Topology, previous?: MeshTranslation) {
@@ -83,7 +83,6 @@ export class MeshTranslation {
       // The model hands over the very same targets while their objects are unchanged; else they are compared.
       const sameTargets = previous.topology.targets === topology.targets || JSON.stringify(previous.topology.targets) === JSON.stringify(topology.targets);
       if (previous.inboundPrint === this.inboundPrint && sameTargets) {
-        this.previousConfigs = previous.configs;
         this.previousPods = previous.pods;
         // Taken over whole (not copied: 50,000 entries), so that a proxy not asked again
         // (changes()) keeps what it has. An entry is reused only for the very same pod and half,
@@ -103,12 +102,12 @@ export class MeshTranslation {
    * names more or fewer), and every proxy is asked.
    */
   changes(): { changed: string[] } | undefined {
-    const previousConfigs = this.previousConfigs;
-    if (!previousConfigs || !this.outbound.sameServices()) return undefined;
+    if (!this.previousPods || !this.outbound.sameServices()) return undefined;
     const changed = new Set<string>();
-    if (this.pods !== this.previousPods) for (const [id, pod] of this.pods) if (this.previousPods?.get(id) !== pod) changed.add(id);
+    const previousPods = this.previousPods;
+    if (this.pods !== previousPods) for (const [id, pod] of this.pods) if (previousPods.get(id) !== pod) changed.add(id);
     const stands = new Map<OutboundHalf, boolean>();
-    for (const [id, last] of previousConfigs) {
+    for (const [id, last] of this.configs) {
       let ok = stands.get(last.half);
       if (ok === undefined) {
         ok = this.outbound.stands(last.half);
@@ -135,7 +134,7 @@ export class MeshTranslation {
     if (!pod) return undefined;
     const half = this.outbound.of(pod, demand);
     const datagrams = demand?.udp !== false;
-    const last = this.configs.get(proxyId) ?? this.previousConfigs?.get(proxyId);
+    const last = this.configs.get(proxyId);
     if (last && last.pod === pod && last.half === half && last.datagrams === datagrams) {
       this.configs.set(proxyId, last);
       return last.config;
@@ -147,7 +146,6 @@ export class MeshTranslation {
 
   /** Stops offering the previous translation's parts: call once every proxy's config was asked for. */
   release(): void {
-    this.previousConfigs = undefined;
     this.previousPods = undefined;
     this.outbound.forgetPrevious();
   }

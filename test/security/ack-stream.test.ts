@@ -156,6 +156,18 @@ describe('the ack stream refuses what does not come from the proxy it names, and
     ok(controller.proxies.get(PROXY)?.lastError?.startsWith('x') !== true);
   });
 
+  test('a whole line of multibyte characters over the limit in bytes (not in characters) is refused; nothing of it counts', async () => {
+    const line = `${JSON.stringify({ proxy: PROXY, error: '€'.repeat(ACK_LINE_LIMIT / 2) })}\n`;
+    const answer = await ackStream(url, ca.trustBundle(), own, [line], { keepOpen: true, waitMs: 3000 });
+    try {
+      equal(answer.status, 200);
+      match(answer.text, /longer than 8192 bytes/);
+    } finally {
+      answer.session.destroy();
+    }
+    ok(controller.proxies.get(PROXY)?.lastError?.startsWith('€') !== true);
+  });
+
   test('a line sent in slow pieces counts once it is whole; the stream stays open meanwhile', async () => {
     const line = `${JSON.stringify({ proxy: PROXY, hash: hashOf('7') })}\n`;
     const pieces = [line.slice(0, 10), line.slice(10, 40), line.slice(40)];

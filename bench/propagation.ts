@@ -28,7 +28,8 @@ import { createPrivateKey } from 'node:crypto';
 import { Client, request } from 'undici';
 import { createSecureContext } from 'node:tls';
 import { acker, ACKS, readConfigStream } from './config-stream.ts';
-import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr } from '../src/lib/x509.ts';
+import { createCertificate, readCsr } from '../src/lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/csr.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 1000);
 const WORKERS = Number(process.env.WORKERS ?? 4);

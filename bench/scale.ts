@@ -28,7 +28,7 @@ import { CertificateAuthority } from '../src/control/ca/authority.ts';
 import { MeshController } from '../src/control/controller.ts';
 import { DistributionServer } from '../src/control/distribute/server.ts';
 import { backoffMs } from '../src/lib/backoff.ts';
-import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/csr.ts';
 import { buildTopology } from '../src/model/index.ts';
 import { acker, ACKS, readConfigStream } from './config-stream.ts';
 import { cpuSeconds } from './process-cpu.ts';

@@ -1,6 +1,7 @@
 import { equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
-import { createCertificate, generateKeyPair } from '../lib/x509.ts';
+import { createCertificate } from '../lib/x509.ts';
+import { generateKeyPair } from '../lib/csr.ts';
 import { abCanariesOverSmi } from '../control/flagger.ts';
 import * as judge from './evaluate.ts';
 import { formatResult } from './result.ts';

@@ -1,7 +1,8 @@
 import { equal, ok, throws, deepStrictEqual } from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
-import { createCertificate, createCsr, generateKeyPair, readCsr, uriSans } from './x509.ts';
+import { createCsr, generateKeyPair } from './csr.ts';
+import { createCertificate, readCsr, uriSans } from './x509.ts';
 
 const hour = 3600_000;
 

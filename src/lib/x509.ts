@@ -2,22 +2,15 @@
  * X.509 for Skiff's certificate authority. node-forge builds the certificate structure
  * (ASN.1/DER: names, validity, extensions); node:crypto generates the ECDSA P-256 keys and
  * makes the signatures (forge's own key and signature code is RSA-only and pure JS).
- * Certificates are read back and checked with node:crypto's X509Certificate.
+ * Certificates are read back and checked with node:crypto's X509Certificate. Keys and
+ * certificate signing requests (the workload's side) are lib/csr, without forge.
  */
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
+import { spkiDer } from './csr.ts';
+import { ECDSA_WITH_SHA256, signedWithEcdsa } from './der.ts';
 
 const { asn1, pki } = forge;
-const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
-
-export interface KeyPair {
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-}
-
-export function generateKeyPair(): KeyPair {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' });
-}
 
 export interface CertificateRequest {
   /** Subject common name (informational; identity lives in the URI SAN). */
@@ -43,10 +36,6 @@ export interface Issuer {
   privateKey: KeyObject;
 }
 
-function spkiDer(key: KeyObject): Buffer {
-  return (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
-}
-
 /** RFC 5280 method 1: SHA-1 of the subjectPublicKey bits. */
 export function keyIdentifier(key: KeyObject): string {
   const spki = asn1.fromDer(forge.util.createBuffer(spkiDer(key).toString('binary')), { decodeBitStrings: false } as never);
@@ -66,9 +55,7 @@ function timeAsn1(date: Date): forge.asn1.Asn1 {
 }
 
 function algorithm(): forge.asn1.Asn1 {
-  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(ECDSA_WITH_SHA256).getBytes()),
-  ]);
+  return asn1.fromDer(forge.util.createBuffer(ECDSA_WITH_SHA256.toString('binary')));
 }
 
 function nameAsn1(commonName: string, organization = 'skiff'): forge.asn1.Asn1 {
@@ -146,28 +133,12 @@ export function createCertificate(req: CertificateRequest, issuer?: Issuer, sign
   const key = issuer?.privateKey ?? signingKey;
   if (!key) throw new Error('a self-signed certificate needs the signing key');
   const signature = sign('sha256', tbsDer, { key, dsaEncoding: 'der' });
-  return toPem(signed(tbsDer, signature));
-}
-
-/** SEQUENCE { signed bytes, algorithm, BIT STRING signature }, keeping the signed bytes exactly. */
-function signed(content: Buffer, signature: Buffer): Buffer {
-  const rest = Buffer.concat([derOf(algorithm()), derOf(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\u0000${signature.toString('binary')}`))]);
-  const length = content.length + rest.length;
-  const lengthBytes = length < 0x80 ? Buffer.from([length]) : (() => {
-    const bytes: number[] = [];
-    for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n % 256);
-    return Buffer.from([0x80 | bytes.length, ...bytes]);
-  })();
-  return Buffer.concat([Buffer.from([0x30]), lengthBytes, content, rest]);
+  return toPem(signedWithEcdsa(tbsDer, signature));
 }
 
 function toPem(der: Buffer): string {
   const body = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
   return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
-}
-
-export function privateKeyPem(key: KeyObject): string {
-  return key.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
 /** The URI SANs of a certificate (its SPIFFE ID among them). */
@@ -205,18 +176,4 @@ function tlvHeader(der: Buffer, offset: number): { header: number; length: numbe
   let length = 0;
   for (let i = 0; i < count; i++) length = length * 256 + (der[offset + 2 + i] as number);
   return { header: 2 + count, length };
-}
-
-/** Builds a PKCS#10 request for a key (the sidecar's side: the private key never leaves it). */
-export function createCsr(keys: KeyPair, commonName: string): string {
-  const info = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(0).getBytes()),
-    nameAsn1(commonName),
-    asn1.fromDer(forge.util.createBuffer(spkiDer(keys.publicKey).toString('binary')), { decodeBitStrings: false } as never),
-    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, []),
-  ]);
-  const infoDer = derOf(info);
-  const signature = sign('sha256', infoDer, { key: keys.privateKey, dsaEncoding: 'der' });
-  const body = signed(infoDer, signature).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN CERTIFICATE REQUEST-----\n${body}\n-----END CERTIFICATE REQUEST-----\n`;
 }

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { Agent, Client, EventSource, request } from 'undici';
 import { applyDelta, checkCertificateResponse, checkSubscribeAnswer, CONFIG_EVENT, DELTA_EVENT, type ConfigDelta, type ProxyConfig, type Ack, type CertificateRequest, type Subscribe, type SubscribeAnswer, type TrafficReport, type TrafficSeries } from '../config/index.ts';
 import { backoffMs, ShortenableWait } from '../lib/backoff.ts';
-import { createCsr, generateKeyPair, privateKeyPem } from '../lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../lib/csr.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
 import { CA_FILE, CERT_FILE, checkTlsMaterial, KEY_FILE } from './tls-material.ts';
 import { X509Certificate } from 'node:crypto';

@@ -16,7 +16,7 @@ import { KubernetesController } from '../../src/control/kubernetes.ts';
 import { LeaderElector } from '../../src/control/leader.ts';
 import { loadMeshConfig } from '../../src/control/mesh-config-map.ts';
 import { secretRootStore, TOKEN_AUDIENCE, tokenReviewVerifier } from '../../src/control/kubernetes-identity.ts';
-import { createCsr, generateKeyPair } from '../../src/lib/x509.ts';
+import { createCsr, generateKeyPair } from '../../src/lib/csr.ts';
 import { startCluster, type TestCluster } from './harness.ts';
 import { installSmi } from './smi-setup.ts';
 import { waitFor } from '../support/wait.ts';

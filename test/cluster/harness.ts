@@ -11,7 +11,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { createCertificate, generateKeyPair, privateKeyPem, type KeyPair } from '../../src/lib/x509.ts';
+import { createCertificate } from '../../src/lib/x509.ts';
+import { generateKeyPair, privateKeyPem, type KeyPair } from '../../src/lib/csr.ts';
 
 export interface TestCluster {
   dir: string;

@@ -8,7 +8,7 @@ import http2 from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'undici';
 import { CertificateAuthority } from '../../src/control/ca/authority.ts';
-import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/csr.ts';
 import { AckChannel } from '../../src/proxy/ack-channel.ts';
 import { waitFor } from '../support/wait.ts';
 

@@ -18,7 +18,7 @@ import { MeshController, type ReplicaAck } from '../../src/control/controller.ts
 import { DistributionServer } from '../../src/control/distribute/server.ts';
 import { localTraffic } from '../../src/control/traffic/backend.ts';
 import { TrafficStore } from '../../src/control/traffic/store.ts';
-import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/csr.ts';
 import { ControlClient } from '../../src/proxy/control-client.ts';
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../../src/proxy/tls-material.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';

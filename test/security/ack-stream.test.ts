@@ -15,7 +15,7 @@ import { CertificateAuthority } from '../../src/control/ca/authority.ts';
 import { MeshController } from '../../src/control/controller.ts';
 import { ACK_LINE_LIMIT } from '../../src/control/distribute/ack-stream.ts';
 import { DistributionServer } from '../../src/control/distribute/server.ts';
-import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/csr.ts';
 import { ControlClient } from '../../src/proxy/control-client.ts';
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../../src/proxy/tls-material.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';

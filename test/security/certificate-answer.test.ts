@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CertificateAuthority } from '../../src/control/ca/authority.ts';
-import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr } from '../../src/lib/x509.ts';
+import { createCertificate, readCsr } from '../../src/lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/csr.ts';
 import { ControlClient } from '../../src/proxy/control-client.ts';
 import { CERT_FILE, KEY_FILE } from '../../src/proxy/tls-material.ts';
 

@@ -13,7 +13,7 @@ import { Agent, request } from 'undici';
 import { CertificateAuthority } from '../../src/control/ca/authority.ts';
 import { MeshController } from '../../src/control/controller.ts';
 import { DistributionServer } from '../../src/control/distribute/server.ts';
-import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/csr.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
 import { meshYaml } from '../support/mesh.ts';

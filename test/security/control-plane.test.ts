@@ -14,7 +14,7 @@ import { CertificateAuthority } from '../../src/control/ca/authority.ts';
 import { MeshController } from '../../src/control/controller.ts';
 import { DistributionServer } from '../../src/control/distribute/server.ts';
 import { BootstrapTokens } from '../../src/control/distribute/tokens.ts';
-import { createCsr, generateKeyPair, privateKeyPem, type KeyPair } from '../../src/lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem, type KeyPair } from '../../src/lib/csr.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
 import { meshYaml } from '../support/mesh.ts';

@@ -53,7 +53,7 @@ describe('mesh mTLS: only certificates of the mesh CA with one workload identity
     const leafWithOwnKey = makeLeaf({ uris: [CLIENT], issuer: self });
     await refused({ certPem: self.certificatePem, keyPem: leafWithOwnKey.keyPem }, 'unauthorized-chain').catch(async () => {
       // The self-signed root with its own key (the key above belongs to the leaf): use the root's key.
-      const { privateKeyPem } = await import('../../src/lib/x509.ts');
+      const { privateKeyPem } = await import('../../src/lib/csr.ts');
       await refused({ certPem: self.certificatePem, keyPem: privateKeyPem(self.privateKey) }, 'unauthorized-chain');
     });
   });

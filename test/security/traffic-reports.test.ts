@@ -13,7 +13,7 @@ import { CONTROL_IDENTITY_ACCOUNT, DistributionServer } from '../../src/control/
 import { localTraffic } from '../../src/control/traffic/backend.ts';
 import { SLOT_MS, TrafficStore } from '../../src/control/traffic/store.ts';
 import { MAX_REPORT_SERIES, type TrafficSeries } from '../../src/config/index.ts';
-import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/csr.ts';
 import { parseYamlText } from '../../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../../src/sources/files/snapshot.ts';
 import { meshYaml } from '../support/mesh.ts';

@@ -1,7 +1,8 @@
 /** A throwaway mesh CA for tests: a root and workload certificates written as the proxy reads them. */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCertificate, createCsr, generateKeyPair, privateKeyPem, readCsr, type Issuer } from '../../src/lib/x509.ts';
+import { createCertificate, readCsr, type Issuer } from '../../src/lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../src/lib/csr.ts';
 
 export interface LeafOptions {
   uris?: string[];

@@ -9,7 +9,8 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { certificateIdentity, formatSpiffeId, parseSpiffeId, trustDomainId } from '../../lib/spiffe.ts';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCertificate, generateKeyPair, privateKeyPem, readCsr } from '../../lib/x509.ts';
+import { createCertificate, readCsr } from '../../lib/x509.ts';
+import { generateKeyPair, privateKeyPem } from '../../lib/csr.ts';
 
 export const DEFAULT_WORKLOAD_TTL_MS = 24 * 3600_000;
 const ROOT_TTL_MS = 10 * 365 * 24 * 3600_000;

@@ -35,7 +35,7 @@ import type { CertificateAuthority } from '../ca/authority.ts';
 import { certificateIdentity } from '../../lib/spiffe.ts';
 import { configJson, MAX_SUBSCRIPTIONS, outboundJsonOf, type MeshController, type ProxyRecord } from '../controller.ts';
 import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, DELTA_EVENT, diffConfigs, SubscribeSchema, type ProxyConfig, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody, type Subscribe, type SubscribeAnswer } from '../../config/index.ts';
-import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/csr.ts';
 import type { BootstrapTokens } from './tokens.ts';
 import { registerTrafficIntake } from './traffic-intake.ts';
 import { registerAckStream } from './ack-stream.ts';

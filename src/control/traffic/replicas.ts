@@ -11,7 +11,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { Agent, request } from 'undici';
-import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/csr.ts';
 import { identityOf, type CertificateAuthority } from '../ca/authority.ts';
 import type { PartialItem, PartialQuery } from './query.ts';
 import { PeerAcks, type ReplicaAck } from '../acks-ledger.ts';

@@ -8,7 +8,7 @@
  * With `--webhook-cert` (cert-manager's Secret) none of this runs: cainjector owns caBundle.
  */
 import { AdmissionregistrationV1Api, ApiextensionsV1Api, ApiregistrationV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/x509.ts';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/csr.ts';
 import type { CertificateAuthority } from '../ca/authority.ts';
 import { INJECTOR_WEBHOOK, METRICS_API_SERVICE, VALIDATION_WEBHOOK } from '../../install/manifests.ts';
 import { SERVING_TTL_MS, type ServingCertificate } from '../serving-certificate.ts';

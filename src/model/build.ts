@@ -29,9 +29,10 @@ import { buildTargets } from './targets.ts';
 import { buildPolicies } from './policies.ts';
 import { compareStrings } from './keys.ts';
 
-function buildNamespaces(snapshot: Snapshot, used: Iterable<string>): NamespaceNode[] {
+function buildNamespaces(snapshot: Snapshot, users: readonly (readonly { namespace: string }[])[]): NamespaceNode[] {
   const declared = new Map(snapshot.namespaces.map((n) => [n.name, n]));
-  const names = new Set<string>([...declared.keys(), ...used]);
+  const names = new Set<string>(declared.keys());
+  for (const list of users) for (const n of list) names.add(n.namespace);
   return [...names].sort(compareStrings).map((name) => {
     const ns = declared.get(name);
     const value = ns?.annotations?.[ACCESS_MODE_KEY] ?? ns?.labels?.[ACCESS_MODE_KEY];
@@ -84,18 +85,21 @@ function accessPart(snapshot: Snapshot, byKind: SmiByKind): NonNullable<typeof l
   return lastAccess;
 }
 
+/** The last grouping of SMI objects and the parsed objects (by reference) it came from (a pod or endpoint change leaves them). */
+let lastGrouped: { inputs: readonly ParsedObject[]; grouped: ReturnType<typeof groupSmiObjects> } | undefined;
+
 export function buildTopology(snapshot: Snapshot): Topology {
-  const { byKind, issues } = groupSmiObjects(snapshot.smi);
+  if (lastGrouped?.inputs !== snapshot.smi) lastGrouped = { inputs: snapshot.smi, grouped: groupSmiObjects(snapshot.smi) };
+  const { byKind, issues } = lastGrouped.grouped;
   const { services: plainServices, pods, issues: serviceIssues } = servicesAndPods(snapshot);
   const { routeGroups, portRoutes, targets } = accessPart(snapshot, byKind);
   const serviceMap = new Map(plainServices.map((s) => [s.key, s]));
   const splits = buildSplits(byKind.TrafficSplit, serviceMap, new Map(routeGroups.map((g) => [g.key, g])));
   const services = withSplitRoots(plainServices, splits);
   const policies = buildPolicies(byKind.TrafficPolicy, serviceMap, new Map(routeGroups.map((g) => [g.key, g])));
-  const used = [...services, ...pods, ...splits, ...targets, ...routeGroups, ...portRoutes, ...policies].map((n) => n.namespace);
   return {
     mesh: { ...snapshot.mesh },
-    namespaces: buildNamespaces(snapshot, used),
+    namespaces: buildNamespaces(snapshot, [services, pods, splits, targets, routeGroups, portRoutes, policies]),
     services,
     pods,
     splits,

@@ -4,6 +4,6 @@ export type * from './topology.ts';
 export { buildTopology, allIssues } from './build.ts';
 export { spiffeId, key, compareStrings } from './keys.ts';
 export { portProtocol } from './services.ts';
-export { podsUpdatedFrom, servicesChangedIn } from './services-update.ts';
+export { podChangesOf, podsUpdatedFrom, servicesChangedIn, type PodChanges } from './services-update.ts';
 export { attachmentKey } from './policies.ts';
 export { OUTBOUND_SCOPE_KEY, parseOutboundScope } from './outbound-scope.ts';

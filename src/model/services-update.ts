@@ -19,8 +19,14 @@ import type { PodNode } from './topology.ts';
 /** More changed Services, pods and slices than this: a build from scratch costs about the same. */
 export const MAX_CHANGED_INPUTS = 2000;
 
-/** What an updated build came from: the previous pods array, and whether Services changed too. */
-const updatedFrom = new WeakMap<readonly PodNode[], { pods: readonly PodNode[]; services: boolean }>();
+/** The pod nodes an update took out of the previous pods array and those it put in (a changed pod: its old node and its new one). */
+export interface PodChanges {
+  readonly removed: readonly PodNode[];
+  readonly added: readonly PodNode[];
+}
+
+/** What an updated build came from: the previous pods array, whether Services changed too, and the pod nodes that changed. */
+const updatedFrom = new WeakMap<readonly PodNode[], { pods: readonly PodNode[]; services: boolean; changes: PodChanges }>();
 
 /**
  * The pods array `pods` was updated from, when it was: a Service node present in both builds
@@ -30,6 +36,11 @@ const updatedFrom = new WeakMap<readonly PodNode[], { pods: readonly PodNode[]; 
  */
 export function podsUpdatedFrom(pods: readonly PodNode[]): readonly PodNode[] | undefined {
   return updatedFrom.get(pods)?.pods;
+}
+
+/** The pod nodes that differ between `pods` and the array it was updated from (podsUpdatedFrom). */
+export function podChangesOf(pods: readonly PodNode[]): PodChanges | undefined {
+  return updatedFrom.get(pods)?.changes;
 }
 
 /** Whether the update that made `pods` changed Services too (their names and addresses may have). */
@@ -116,19 +127,13 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
   const gone = new Set(removed.map((p) => previous.nodes.get(p)));
   const renewed = new Map<PodNode | undefined, PodNode>();
   for (const p of reselected) renewed.set(previous.nodes.get(p), sub.nodes.get(p) as PodNode);
-  const keptPods = previous.pods.filter((n) => !gone.has(n)).map((n) => renewed.get(n) ?? n);
   const fresh = added.map((p) => sub.nodes.get(p) as PodNode).sort(byKey);
-  const keys = new Set(keptPods.map((n) => n.key));
-  for (const n of fresh) {
-    // Two pods with one name (a folder can say so): from scratch, which orders them by input.
-    if (keys.has(n.key)) return undefined;
-    keys.add(n.key);
-  }
-  const pods = merge(keptPods, fresh);
+  const pods = mergePods(previous.pods, gone, renewed, fresh);
+  // Two pods with one name (a folder can say so): from scratch, which orders them by input.
+  if (!pods) return undefined;
+  const changes: PodChanges = { removed: [...gone, ...renewed.keys()].filter((n): n is PodNode => n !== undefined), added: [...fresh, ...renewed.values()] };
 
-  const nodes = new Map(previous.nodes);
-  for (const p of removed) nodes.delete(p);
-  for (const p of [...added, ...reselected]) nodes.set(p, sub.nodes.get(p) as PodNode);
+  const nodes = previous.nodes.with([...added, ...reselected].map((p) => [p, sub.nodes.get(p) as PodNode] as const), removed);
   const podIssues = new Map(previous.podIssues);
   for (const p of changed) podIssues.delete(key(p.namespace, p.name));
   for (const p of added) {
@@ -145,7 +150,7 @@ export function updateServicesAndPods(previous: ServiceBuild, before: Pick<Snaps
   }
 
   const build: ServiceBuild = { services: serviceNodes, pods, issues, selected, nodes, podIssues, distinctNames: true };
-  updatedFrom.set(pods, { pods: previous.pods, services: changedServices.length > 0 });
+  updatedFrom.set(pods, { pods: previous.pods, services: changedServices.length > 0, changes });
   return build;
 }
 
@@ -181,12 +186,26 @@ function servicesSelecting(pods: Iterable<PodInput>, services: readonly ServiceI
 }
 
 /** Two arrays sorted by key, merged. */
-function merge(a: readonly PodNode[], b: readonly PodNode[]): PodNode[] {
+/**
+ * The previous pods (sorted by key) without the gone ones, the renewed ones in their place and
+ * the fresh ones (sorted) merged in: one pass, no set of keys. Undefined when a fresh pod's key
+ * is a kept pod's (two pods with one name).
+ */
+function mergePods(previous: readonly PodNode[], gone: ReadonlySet<PodNode | undefined>, renewed: ReadonlyMap<PodNode | undefined, PodNode>, fresh: readonly PodNode[]): PodNode[] | undefined {
+  for (let j = 1; j < fresh.length; j++) if (byKey(fresh[j - 1] as PodNode, fresh[j] as PodNode) === 0) return undefined;
   const out: PodNode[] = [];
-  let i = 0;
   let j = 0;
-  while (i < a.length && j < b.length) out.push(byKey(a[i] as PodNode, b[j] as PodNode) <= 0 ? (a[i++] as PodNode) : (b[j++] as PodNode));
-  while (i < a.length) out.push(a[i++] as PodNode);
-  while (j < b.length) out.push(b[j++] as PodNode);
+  for (const before of previous) {
+    if (gone.has(before)) continue;
+    const node = renewed.get(before) ?? before;
+    for (; j < fresh.length; j++) {
+      const order = byKey(fresh[j] as PodNode, node);
+      if (order === 0) return undefined;
+      if (order > 0) break;
+      out.push(fresh[j] as PodNode);
+    }
+    out.push(node);
+  }
+  for (; j < fresh.length; j++) out.push(fresh[j] as PodNode);
   return out;
 }

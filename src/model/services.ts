@@ -2,6 +2,7 @@
  * Services, pods and endpoints: which pods back which Service port (selectors and named
  * target ports, as kube's endpoints controller does), each pod's identity and inbound ports.
  */
+import { LayeredMap } from '../lib/layered-map.ts';
 import { OUTBOUND_SCOPE_KEY, outboundScopeOf } from './outbound-scope.ts';
 import { issue, type Issue } from '../errors/issue.ts';
 import type { EndpointSliceInput, PodInput, ServiceInput, ServicePortInput, Snapshot } from './snapshot.ts';
@@ -54,8 +55,8 @@ export interface ServiceBuild {
   issues: Issue[];
   /** What an update needs (services-update.ts): each Service's selected pods, in input order. */
   selected: Map<string, PodInput[]>;
-  /** The node built for each pod input. */
-  nodes: Map<PodInput, PodNode>;
+  /** The node built for each pod input (an update makes the next version from this one's). */
+  nodes: LayeredMap<PodInput, PodNode>;
   /** Issues of each pod (`ns/name`), when it has some. */
   podIssues: Map<string, Issue[]>;
   /** Whether no two Services and no two pods share a name (a folder may say so; an update then gives way to a build from scratch). */
@@ -197,5 +198,5 @@ export function buildServicesAndPods(snapshot: Snapshot): ServiceBuild {
   services.sort(byKey);
   pods.sort(byKey);
   const distinctNames = selectedBy.size === services.length && pods.every((p, i) => i === 0 || (pods[i - 1] as PodNode).key !== p.key);
-  return { services, pods, issues, selected: selectedBy, nodes, podIssues, distinctNames };
+  return { services, pods, issues, selected: selectedBy, nodes: LayeredMap.of(nodes), podIssues, distinctNames };
 }

@@ -8,8 +8,12 @@
  * DNS does).
  */
 import { outboundHash, type Cluster, type Endpoint, type OutboundConfig, type OutboundPort, type OutboundService, type Route } from '../config/index.ts';
-import { compareStrings, type PodNode, type ServiceNode, type ServicePortNode, type SplitNode, type Topology } from '../model/index.ts';
+import { LayeredMap } from '../lib/layered-map.ts';
+import { compareStrings, podChangesOf, podsUpdatedFrom, type PodNode, type ServiceNode, type ServicePortNode, type SplitNode, type Topology } from '../model/index.ts';
 import { PolicyIndex } from './policy-attachment.ts';
+
+/** Pods by key, as the entries read them. */
+type PodLookup = Pick<ReadonlyMap<string, PodNode>, 'get'>;
 
 export function clusterName(service: string, port: number): string {
   return `${service}:${port}`;
@@ -26,7 +30,7 @@ function workloadRef(pod: PodNode): NonNullable<Endpoint['workload']> {
   return ref;
 }
 
-function endpointsOf(port: ServicePortNode, pods: ReadonlyMap<string, PodNode>): Endpoint[] {
+function endpointsOf(port: ServicePortNode, pods: PodLookup): Endpoint[] {
   return port.endpoints.filter((e) => e.ready).map((e): Endpoint => {
     const pod = e.pod ? pods.get(e.pod) : undefined;
     const out: Endpoint = { address: e.address, port: e.port, pod: e.pod ?? e.address };
@@ -85,7 +89,7 @@ export interface OutboundEntry {
 }
 
 /** One Service's entry (undefined: it has no port a proxy carries). */
-function entryOf(service: ServiceNode, split: SplitNode | undefined, pods: ReadonlyMap<string, PodNode>, policies: PolicyIndex): OutboundEntry | undefined {
+function entryOf(service: ServiceNode, split: SplitNode | undefined, pods: PodLookup, policies: PolicyIndex): OutboundEntry | undefined {
   const ports: OutboundPort[] = [];
   const clusters: Cluster[] = [];
   for (const port of service.ports) {
@@ -105,13 +109,24 @@ function entryOf(service: ServiceNode, split: SplitNode | undefined, pods: Reado
   };
 }
 
-/** Pods by key, made once per pods array (a weight edit keeps the array: 50,000 pods are not indexed again). */
-const podIndexes = new WeakMap<readonly PodNode[], Map<string, PodNode>>();
-function podsByKey(pods: readonly PodNode[]): Map<string, PodNode> {
+/**
+ * Pods by key, made once per pods array (a weight edit keeps the array: 50,000 pods are not
+ * indexed again), and for an array the model updated, from the previous array's index and
+ * the pods that changed.
+ */
+const podIndexes = new WeakMap<readonly PodNode[], LayeredMap<string, PodNode>>();
+function podsByKey(pods: readonly PodNode[]): LayeredMap<string, PodNode> {
   let index = podIndexes.get(pods);
   if (!index) {
-    index = new Map();
-    for (const p of pods) index.set(p.key, p);
+    const from = podsUpdatedFrom(pods);
+    const previous = from && podIndexes.get(from);
+    const changes = podChangesOf(pods);
+    if (previous && changes) index = previous.with(changes.added.map((p) => [p.key, p] as const), changes.removed.map((p) => p.key));
+    else {
+      const byKey = new Map<string, PodNode>();
+      for (const p of pods) byKey.set(p.key, p);
+      index = LayeredMap.of(byKey);
+    }
     podIndexes.set(pods, index);
   }
   return index;
@@ -122,7 +137,7 @@ function podsByKey(pods: readonly PodNode[]): Map<string, PodNode> {
  * before from the same inputs (OutboundHalves: a weight edit rebuilds only the split's root).
  */
 export function buildOutboundEntries(topology: Topology, policies = new PolicyIndex(topology), reuse?: (service: ServiceNode) => OutboundEntry | undefined): Map<string, OutboundEntry> {
-  let pods: Map<string, PodNode> | undefined;
+  let pods: LayeredMap<string, PodNode> | undefined;
   const splits = new Map(topology.splits.map((s) => [s.key, s]));
   const entries = new Map<string, OutboundEntry>();
   for (const service of topology.services) {

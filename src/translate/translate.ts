@@ -7,7 +7,8 @@
  * proxy that resolves on demand, the Services it subscribed to.
  */
 import { HostTable, parseAuthority, PROXY_CONFIG_SCHEMA, proxyConfigHash, type ProxyConfig } from '../config/index.ts';
-import { podsUpdatedFrom, servicesChangedIn, type PodNode, type Topology } from '../model/index.ts';
+import { podChangesOf, podsUpdatedFrom, servicesChangedIn, type PodChanges, type PodNode, type Topology } from '../model/index.ts';
+import { LayeredMap } from '../lib/layered-map.ts';
 import { datagramSourcePrint, InboundBuilder, withoutDatagrams } from './inbound.ts';
 import { OutboundHalves, type Demand, type OutboundHalf } from './outbound.ts';
 import { PolicyIndex } from './policy-attachment.ts';
@@ -24,10 +25,20 @@ function configFor(mesh: ProxyConfig['mesh'], pod: PodNode, inbound: InboundBuil
 }
 
 /** Meshed pods by key (a loop: no filtered copy and no pair per pod, 50,000 of them in a large mesh). */
-function meshedPods(pods: readonly PodNode[]): Map<string, PodNode> {
+function meshedPods(pods: readonly PodNode[]): LayeredMap<string, PodNode> {
   const byKey = new Map<string, PodNode>();
   for (const p of pods) if (p.meshed) byKey.set(p.key, p);
-  return byKey;
+  return LayeredMap.of(byKey);
+}
+
+/** The keys of the meshed pods, in the topology's order (the same however the translation was made); of two pods with one name, the one `byKey` holds. */
+function* meshedKeys(pods: readonly PodNode[], byKey: LayeredMap<string, PodNode>): IterableIterator<string> {
+  for (const p of pods) if (p.meshed && byKey.get(p.key) === p) yield p.key;
+}
+
+/** The previous meshed pods with what the model changed: their next version, made in the time of the change. */
+function meshedPodsChanged(previous: LayeredMap<string, PodNode>, changes: PodChanges): LayeredMap<string, PodNode> {
+  return previous.with(changes.added.filter((p) => p.meshed).map((p) => [p.key, p] as const), changes.removed.map((p) => p.key));
 }
 
 /** A proxy's config and what it was made of (reused while they stand). */
@@ -54,7 +65,7 @@ export class MeshTranslation {
   readonly outbound: OutboundHalves;
   private readonly inbound: InboundBuilder;
   private readonly mesh: ProxyConfig['mesh'];
-  private readonly pods: Map<string, PodNode>;
+  private readonly pods: LayeredMap<string, PodNode>;
   private hosts: HostTable | undefined;
   /** What decides the policies and the inbound halves, compared with the next translation's. */
   private readonly policyPrint: string;
@@ -62,7 +73,9 @@ export class MeshTranslation {
   /** The config last computed per proxy, and from what (shared with the previous translation when built on it: see the constructor). */
   private readonly configs: Map<string, BuiltConfig> = new Map();
   /** The previous translation's pods, when its configs were carried forward (`configs` is then its map). */
-  private previousPods: Map<string, PodNode> | undefined;
+  private previousPods: LayeredMap<string, PodNode> | undefined;
+  /** The pod nodes the model changed since the previous translation's pods, when it updated them. */
+  private readonly podChanges: PodChanges | undefined;
 
   constructor(topology: Topology, previous?: MeshTranslation) {
     const policies = new PolicyIndex(topology);
@@ -76,7 +89,9 @@ export class MeshTranslation {
     this.outbound = new OutboundHalves(topology, policies, samePods ? { halves: previous.outbound } : undefined);
     this.inbound = new InboundBuilder(topology, policies);
     this.mesh = meshOf(topology);
-    this.pods = previous?.topology.pods === topology.pods ? previous.pods : meshedPods(topology.pods);
+    this.podChanges = previous !== undefined && podsUpdatedFrom(topology.pods) === previous.topology.pods ? podChangesOf(topology.pods) : undefined;
+    this.pods = previous?.topology.pods === topology.pods ? previous.pods
+      : this.podChanges && previous ? meshedPodsChanged(previous.pods, this.podChanges) : meshedPods(topology.pods);
     if (samePods) {
       // The same Services with the same names and addresses: the host table stands.
       if (previous.topology.pods === topology.pods || !servicesChangedIn(topology.pods)) this.hosts = previous.hosts;
@@ -88,7 +103,7 @@ export class MeshTranslation {
         // (changes()) keeps what it has. An entry is reused only for the very same pod and half,
         // so the previous translation, should it be asked again, cannot be misled by it.
         this.configs = previous.configs;
-        if (this.pods !== previous.pods) for (const id of previous.pods.keys()) if (!this.pods.has(id)) this.configs.delete(id);
+        if (this.pods !== previous.pods) for (const id of this.departedSince(previous.pods)) this.configs.delete(id);
       }
     }
   }
@@ -105,7 +120,13 @@ export class MeshTranslation {
     if (!this.previousPods || !this.outbound.sameServices()) return undefined;
     const changed = new Set<string>();
     const previousPods = this.previousPods;
-    if (this.pods !== previousPods) for (const [id, pod] of this.pods) if (previousPods.get(id) !== pod) changed.add(id);
+    if (this.pods !== previousPods) {
+      if (this.podChanges) {
+        for (const p of this.podChanges.added) if (this.pods.get(p.key) === p) changed.add(p.key);
+      } else {
+        for (const [id, pod] of this.pods) if (previousPods.get(id) !== pod) changed.add(id);
+      }
+    }
     const stands = new Map<OutboundHalf, boolean>();
     for (const [id, last] of this.configs) {
       let ok = stands.get(last.half);
@@ -116,6 +137,12 @@ export class MeshTranslation {
       if (!ok && this.pods.has(id)) changed.add(id);
     }
     return { changed: [...changed] };
+  }
+
+  /** The proxy ids of `previous` pods that this translation has not. */
+  private departedSince(previous: LayeredMap<string, PodNode>): Iterable<string> {
+    const candidates = this.podChanges ? this.podChanges.removed.map((p) => p.key) : previous.keys();
+    return [...candidates].filter((id) => previous.has(id) && !this.pods.has(id));
   }
 
   /** Whether a meshed pod has this proxy id. */
@@ -163,7 +190,7 @@ export class MeshTranslation {
 
   /** Meshed pods' ids, in the topology's order. */
   proxyIds(): IterableIterator<string> {
-    return this.pods.keys();
+    return meshedKeys(this.topology.pods, this.pods);
   }
 }
 

@@ -52,3 +52,21 @@ test('serial numbers are minimal positive DER INTEGERs, or OpenSSL refuses the c
   }
   equal(serials.size, 300);
 });
+
+test('a certificate names the issuer it was signed with, also when the issuer\'s certificate changes but its key does not', () => {
+  const root = generateKeyPair();
+  const now = Date.now();
+  const rootCert = (commonName: string) => createCertificate({ commonName, publicKey: root.publicKey, notBefore: new Date(now - 60_000), notAfter: new Date(now + hour), isCA: true }, undefined, root.privateKey);
+  const leafOf = (issuerPem: string) => {
+    const keys = generateKeyPair();
+    return new X509Certificate(createCertificate({ commonName: 'leaf', publicKey: keys.publicKey, notBefore: new Date(now - 60_000), notAfter: new Date(now + hour), isCA: false, uris: ['spiffe://cluster.local/ns/a/sa/b'] }, { certificatePem: issuerPem, privateKey: root.privateKey }));
+  };
+  const first = rootCert('root one');
+  const second = rootCert('root two');
+  for (const [pem, name] of [[first, 'root one'], [second, 'root two'], [first, 'root one']] as const) {
+    const leaf = leafOf(pem);
+    ok(leaf.issuer.includes(`CN=${name}`), leaf.issuer);
+    ok(leaf.checkIssued(new X509Certificate(pem)));
+    ok(leaf.verify(root.publicKey));
+  }
+});

@@ -36,11 +36,33 @@ export interface Issuer {
   privateKey: KeyObject;
 }
 
-/** RFC 5280 method 1: SHA-1 of the subjectPublicKey bits. */
-export function keyIdentifier(key: KeyObject): string {
-  const spki = asn1.fromDer(forge.util.createBuffer(spkiDer(key).toString('binary')), { decodeBitStrings: false } as never);
-  const bits = (spki.value as forge.asn1.Asn1[])[1]?.value as string;
+/** RFC 5280 method 1: SHA-1 of the subjectPublicKey bits of a SubjectPublicKeyInfo (DER). */
+function keyIdentifierOf(spki: Buffer): string {
+  const parsed = asn1.fromDer(forge.util.createBuffer(spki.toString('binary')), { decodeBitStrings: false } as never);
+  const bits = (parsed.value as forge.asn1.Asn1[])[1]?.value as string;
   return createHash('sha1').update(Buffer.from(bits.slice(1), 'binary')).digest('hex');
+}
+
+export function keyIdentifier(key: KeyObject): string {
+  return keyIdentifierOf(spkiDer(key));
+}
+
+/**
+ * What every certificate an issuer signs repeats from it, worked out once per issuer key and
+ * certificate (parsing the issuer's certificate and exporting its public key were a quarter
+ * of an issuance): its subject name (DER), as the issuer field, and its key identifier.
+ */
+const issuerParts = new WeakMap<KeyObject, { certificatePem: string; name: Buffer; keyId: string }>();
+function partsOf(issuer: Issuer): { name: Buffer; keyId: string } {
+  const known = issuerParts.get(issuer.privateKey);
+  if (known?.certificatePem === issuer.certificatePem) return known;
+  const der = new X509Certificate(issuer.certificatePem).raw;
+  const cert = asn1.fromDer(forge.util.createBuffer(der.toString('binary')), { decodeBitStrings: false } as never);
+  const tbs = (cert.value as forge.asn1.Asn1[])[0] as forge.asn1.Asn1;
+  // tbs: [0] version, serial, signature algorithm, issuer, validity, subject, …
+  const parts = { certificatePem: issuer.certificatePem, name: derOf((tbs.value as forge.asn1.Asn1[])[5] as forge.asn1.Asn1), keyId: keyIdentifier(createPublicKey(issuer.privateKey)) };
+  issuerParts.set(issuer.privateKey, parts);
+  return parts;
 }
 
 function derOf(node: forge.asn1.Asn1): Buffer {
@@ -64,24 +86,20 @@ function nameAsn1(commonName: string, organization = 'skiff'): forge.asn1.Asn1 {
 
 function issuerName(issuer: Issuer | undefined, commonName: string, organization?: string): forge.asn1.Asn1 {
   if (!issuer) return nameAsn1(commonName, organization);
-  const der = new X509Certificate(issuer.certificatePem).raw;
-  const cert = asn1.fromDer(forge.util.createBuffer(der.toString('binary')), { decodeBitStrings: false } as never);
-  const tbs = (cert.value as forge.asn1.Asn1[])[0] as forge.asn1.Asn1;
-  // tbs: [0] version, serial, signature algorithm, issuer, validity, subject, …
-  return (tbs.value as forge.asn1.Asn1[])[5] as forge.asn1.Asn1;
+  return asn1.fromDer(forge.util.createBuffer(partsOf(issuer).name.toString('binary')));
 }
 
-function extensions(req: CertificateRequest, issuer: Issuer | undefined): forge.asn1.Asn1 {
+function extensions(req: CertificateRequest, issuer: Issuer | undefined, spki: Buffer): forge.asn1.Asn1 {
   const list: Record<string, unknown>[] = [
     { name: 'basicConstraints', cA: req.isCA, critical: true, ...(req.isCA && req.pathLength !== undefined ? { pathLenConstraint: req.pathLength } : {}) },
     req.isCA
       ? { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true }
       : { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'subjectKeyIdentifier', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, forge.util.hexToBytes(keyIdentifier(req.publicKey))) },
+    { name: 'subjectKeyIdentifier', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, forge.util.hexToBytes(keyIdentifierOf(spki))) },
   ];
   if (!req.isCA) list.push({ name: 'extKeyUsage', serverAuth: true, clientAuth: true });
   if (issuer) {
-    const id = forge.util.hexToBytes(keyIdentifier(createPublicKey(issuer.privateKey)));
+    const id = forge.util.hexToBytes(partsOf(issuer).keyId);
     list.push({ name: 'authorityKeyIdentifier', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, id)]) });
   }
   const altNames = [
@@ -119,6 +137,7 @@ function randomSerial(): Buffer {
 /** Builds and signs a certificate; self-signed when no issuer is given. Returns PEM. */
 export function createCertificate(req: CertificateRequest, issuer?: Issuer, signingKey?: KeyObject): string {
   const serial = serialInteger(req.serial ?? randomSerial());
+  const spki = spkiDer(req.publicKey);
   const tbs = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(2).getBytes())]),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, serial.toString('binary')),
@@ -126,8 +145,8 @@ export function createCertificate(req: CertificateRequest, issuer?: Issuer, sign
     issuerName(issuer, req.commonName, req.organization),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [timeAsn1(req.notBefore), timeAsn1(req.notAfter)]),
     nameAsn1(req.commonName, req.organization),
-    asn1.fromDer(forge.util.createBuffer(spkiDer(req.publicKey).toString('binary')), { decodeBitStrings: false } as never),
-    extensions(req, issuer), // forge wraps the extensions in their [3] tag
+    asn1.fromDer(forge.util.createBuffer(spki.toString('binary')), { decodeBitStrings: false } as never),
+    extensions(req, issuer, spki), // forge wraps the extensions in their [3] tag
   ]);
   const tbsDer = derOf(tbs);
   const key = issuer?.privateKey ?? signingKey;

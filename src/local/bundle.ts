@@ -25,6 +25,17 @@ const BUILTIN = new Set(builtinModules);
 const requireHere = createRequire(import.meta.url);
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
+/** Whether `name` can be declared (an identifier, not a reserved word): only those become named exports. */
+function declarable(name: string): boolean {
+  if (!IDENTIFIER.test(name) || ['default', '__builtin', '__read'].includes(name)) return false;
+  try {
+    new Function(`'use strict'; const ${name} = 0;`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Node's built-in modules, imported from an ES module, become a stand-in module that reads only
  * the exports the code uses. An ES import of a built-in makes Node build its namespace, which
@@ -45,7 +56,7 @@ const builtinsOnDemand: Esbuild.Plugin = {
       return { path: name, namespace: 'builtin-on-demand' };
     });
     build.onLoad({ filter: /.*/, namespace: 'builtin-on-demand' }, (args) => {
-      const names = Object.getOwnPropertyNames(requireHere(`node:${args.path}`)).filter((n) => IDENTIFIER.test(n) && !['default', '__builtin', '__read'].includes(n));
+      const names = Object.getOwnPropertyNames(requireHere(`node:${args.path}`)).filter(declarable);
       const lines = [`const __builtin = require(${JSON.stringify(`node:${args.path}`)});`, 'const __read = (name) => __builtin[name];', 'export default __builtin;'];
       for (const n of names) lines.push(`export const ${n} = /* @__PURE__ */ __read(${JSON.stringify(n)});`);
       return { contents: lines.join('\n'), loader: 'js' };

@@ -5,7 +5,7 @@
  * public key, after checking its signature.
  */
 import { createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { objectIdentifier, sequence, set, signedWithEcdsa, smallInteger, utf8String, element } from './der.ts';
+import { element, objectIdentifier, pem, sequence, set, signedWithEcdsa, smallInteger, utf8String } from './der.ts';
 
 export interface KeyPair {
   privateKey: KeyObject;
@@ -35,6 +35,5 @@ export function createCsr(keys: KeyPair, commonName: string): string {
   // CertificationRequestInfo: version 0, subject, subjectPKInfo, attributes [0] (none).
   const info = sequence(smallInteger(0), subject(commonName), spkiDer(keys.publicKey), element(0xa0));
   const signature = sign('sha256', info, { key: keys.privateKey, dsaEncoding: 'der' });
-  const body = signedWithEcdsa(info, signature).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN CERTIFICATE REQUEST-----\n${body}\n-----END CERTIFICATE REQUEST-----\n`;
+  return pem('CERTIFICATE REQUEST', signedWithEcdsa(info, signature));
 }

@@ -52,3 +52,9 @@ export const ECDSA_WITH_SHA256 = sequence(objectIdentifier('1.2.840.10045.4.3.2'
 export function signedWithEcdsa(content: Buffer, signature: Buffer): Buffer {
   return sequence(content, ECDSA_WITH_SHA256, bitString(signature));
 }
+
+/** PEM (RFC 7468): the DER in base64, 64 characters a line, between its label's lines. */
+export function pem(label: string, der: Buffer): string {
+  const body = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+}

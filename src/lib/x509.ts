@@ -8,7 +8,7 @@
 import { createHash, createPublicKey, randomBytes, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { spkiDer } from './csr.ts';
-import { ECDSA_WITH_SHA256, signedWithEcdsa } from './der.ts';
+import { ECDSA_WITH_SHA256, pem, signedWithEcdsa } from './der.ts';
 
 const { asn1, pki } = forge;
 
@@ -43,10 +43,6 @@ function keyIdentifierOf(spki: Buffer): string {
   return createHash('sha1').update(Buffer.from(bits.slice(1), 'binary')).digest('hex');
 }
 
-export function keyIdentifier(key: KeyObject): string {
-  return keyIdentifierOf(spkiDer(key));
-}
-
 /**
  * What every certificate an issuer signs repeats from it, worked out once per issuer key and
  * certificate (parsing the issuer's certificate and exporting its public key were a quarter
@@ -60,7 +56,7 @@ function partsOf(issuer: Issuer): { name: Buffer; keyId: string } {
   const cert = asn1.fromDer(forge.util.createBuffer(der.toString('binary')), { decodeBitStrings: false } as never);
   const tbs = (cert.value as forge.asn1.Asn1[])[0] as forge.asn1.Asn1;
   // tbs: [0] version, serial, signature algorithm, issuer, validity, subject, …
-  const parts = { certificatePem: issuer.certificatePem, name: derOf((tbs.value as forge.asn1.Asn1[])[5] as forge.asn1.Asn1), keyId: keyIdentifier(createPublicKey(issuer.privateKey)) };
+  const parts = { certificatePem: issuer.certificatePem, name: derOf((tbs.value as forge.asn1.Asn1[])[5] as forge.asn1.Asn1), keyId: keyIdentifierOf(spkiDer(issuer.privateKey)) };
   issuerParts.set(issuer.privateKey, parts);
   return parts;
 }
@@ -152,12 +148,7 @@ export function createCertificate(req: CertificateRequest, issuer?: Issuer, sign
   const key = issuer?.privateKey ?? signingKey;
   if (!key) throw new Error('a self-signed certificate needs the signing key');
   const signature = sign('sha256', tbsDer, { key, dsaEncoding: 'der' });
-  return toPem(signedWithEcdsa(tbsDer, signature));
-}
-
-function toPem(der: Buffer): string {
-  const body = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+  return pem('CERTIFICATE', signedWithEcdsa(tbsDer, signature));
 }
 
 /** The URI SANs of a certificate (its SPIFFE ID among them). */

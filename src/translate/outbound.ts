@@ -8,8 +8,9 @@
  * DNS does).
  */
 import { outboundHash, type Cluster, type Endpoint, type OutboundConfig, type OutboundPort, type OutboundService, type Route } from '../config/index.ts';
-import { LayeredMap } from '../lib/layered-map.ts';
+import type { LayeredMap } from '../lib/layered-map.ts';
 import { compareStrings, podChangesOf, podsUpdatedFrom, type PodNode, type ServiceNode, type ServicePortNode, type SplitNode, type Topology } from '../model/index.ts';
+import { podIndex, podIndexChanged } from './pod-index.ts';
 import { PolicyIndex } from './policy-attachment.ts';
 
 /** Pods by key, as the entries read them. */
@@ -121,12 +122,7 @@ function podsByKey(pods: readonly PodNode[]): LayeredMap<string, PodNode> {
     const from = podsUpdatedFrom(pods);
     const previous = from && podIndexes.get(from);
     const changes = podChangesOf(pods);
-    if (previous && changes) index = previous.with(changes.added.map((p) => [p.key, p] as const), changes.removed.map((p) => p.key));
-    else {
-      const byKey = new Map<string, PodNode>();
-      for (const p of pods) byKey.set(p.key, p);
-      index = LayeredMap.of(byKey);
-    }
+    index = previous && changes ? podIndexChanged(previous, changes) : podIndex(pods);
     podIndexes.set(pods, index);
   }
   return index;

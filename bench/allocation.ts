@@ -21,9 +21,8 @@
  */
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { BUNDLE_ENTRIES } from '../src/local/bundle.ts';
 import { SIDECAR_ENV } from '../src/lib/sidecar-runtime.ts';
-import { ADDR, bundled, configsFor, dir, fortio, meshedPair, NODE, NODE_FLAGS, ROOT, sidecar, start, startOrigin, stopAll, waitHttp } from './harness.ts';
+import { ADDR, bundled, sidecarProgram, configsFor, dir, fortio, meshedPair, NODE, NODE_FLAGS, ROOT, sidecar, start, startOrigin, stopAll, waitHttp } from './harness.ts';
 
 const RATE = Number(process.env.RATE ?? 2000);
 const SECONDS = Number(process.env.SECONDS ?? 10);
@@ -45,7 +44,7 @@ async function meterOf(label: string): Promise<Meter> {
 
 async function main(): Promise<void> {
   startOrigin();
-  const program = await bundled(BUNDLE_ENTRIES.sidecar, 'skiff-proxy');
+  const { program, codeCache } = await sidecarProgram();
   const floorProgram = await bundled(join(ROOT, 'bench', 'node-floor.ts'), 'node-floor');
   const { server, client } = await meshedPair(program, { server: metered('server'), client: metered('client') });
   const oneHop = await sidecar(program, 'one-hop', configsFor(false, ADDR.oneHop).get('shop/client-0'), ADDR.oneHop, undefined, ADDR.origin, metered('one-hop'));
@@ -57,7 +56,7 @@ async function main(): Promise<void> {
     { name: 'node floor (1 hop)', url: `http://${ADDR.floor}:8080/`, processes: [{ label: 'floor', pid: floor.pid }] },
   ];
   for (const t of targets) await waitHttp(t.url, { host: 'web.shop' }, 20);
-  console.log(`bench/allocation — Node ${process.versions.node}; ${RATE} rps for ${SECONDS}s over 16 connections after ${WARMUP}s of warm-up; heap growth between collections (V8 GCProfiler) per request; node flags: ${NODE_FLAGS.join(' ')}`);
+  console.log(`bench/allocation — Node ${process.versions.node}; ${RATE} rps for ${SECONDS}s over 16 connections after ${WARMUP}s of warm-up; heap growth between collections (V8 GCProfiler) per request; node flags: ${NODE_FLAGS.join(' ')}; code cache ${codeCache}`);
   for (const t of targets) {
     fortio(t.url, RATE, 16, WARMUP);
     // The env wrapper execs node: the pid is the proxy's own.

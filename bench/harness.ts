@@ -12,7 +12,8 @@ import * as esbuild from 'esbuild';
 import { request } from 'undici';
 import { PORTS } from '../src/lib/ports.ts';
 import { SIDECAR_ENV, sidecarNodeFlags } from '../src/lib/sidecar-runtime.ts';
-import { buildBundle } from '../src/local/bundle.ts';
+import { buildBundle, buildSidecarBundle } from '../src/local/bundle.ts';
+import { trainCodeCache } from '../scripts/train-code-cache.ts';
 import { buildTopology } from '../src/model/index.ts';
 import { parseYamlText } from '../src/sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../src/sources/files/snapshot.ts';
@@ -72,6 +73,17 @@ export async function bundled(entry: string, name: string): Promise<string> {
   const out = join(dir, `${name}.mjs`);
   await buildBundle(esbuild, entry, out, `bench/proxy: ${name}`);
   return out;
+}
+
+/**
+ * The sidecar bundle as the image ships it: its launcher, its code and a code cache trained
+ * with the flags below (SKIFF_CODE_CACHE=off leaves the cache out, to compare).
+ */
+export async function sidecarProgram(): Promise<{ program: string; codeCache: string }> {
+  const { entry } = await buildSidecarBundle(esbuild, join(dir, 'skiff-proxy.mjs'), 'bench: the sidecar');
+  if (process.env.SKIFF_CODE_CACHE === 'off') return { program: entry, codeCache: 'none (SKIFF_CODE_CACHE=off)' };
+  const trained = await trainCodeCache(entry, NODE, NODE_FLAGS);
+  return { program: entry, codeCache: `trained (${(trained.bytes / 1e6).toFixed(1)} MB)` };
 }
 /** SKIFF_NODE_FLAGS adds V8 flags to the sidecars' own (to try one); the Node floor gets the same. */
 export const NODE_FLAGS = [...sidecarNodeFlags(), ...(process.env.SKIFF_NODE_FLAGS ?? '').split(' ').filter(Boolean)];

@@ -39,9 +39,9 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE_ENTRIES } from '../src/local/bundle.ts';
+import { request } from 'undici';
 import { SIDECAR_ENV } from '../src/lib/sidecar-runtime.ts';
-import { ADDR, bundled, configsFor, cpuSeconds, dir, fortio, FORTIO, GRPC_PORT, memory, meshedPair, nginxConf, NODE, NODE_FLAGS, ROOT, sidecar, start, startOrigin, stopAll, waitHttp, type FortioResult } from './harness.ts';
+import { ADDR, bundled, sidecarProgram, configsFor, cpuSeconds, dir, fortio, FORTIO, GRPC_PORT, memory, meshedPair, nginxConf, NODE, NODE_FLAGS, ROOT, sidecar, start, startOrigin, stopAll, waitHttp, type FortioResult } from './harness.ts';
 
 const DURATION = Number(process.env.DURATION ?? 15);
 const RATES = (process.env.RATES ?? '1000,5000').split(',').filter(Boolean).map(Number);
@@ -65,6 +65,20 @@ function fortioGrpc(target: string, qps: number, seconds: number): FortioResult 
   return { qps: r.ActualQPS, count: r.DurationHistogram.Count, p50: pct(50), p90: pct(90), p99: pct(99), max: r.DurationHistogram.Max * 1000, errors };
 }
 
+/** The first request through a pair that has served nothing yet (a new connection, code not yet run), and the median of the next nine. */
+async function firstThroughPair(url: string): Promise<{ first: number; median: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const started = performance.now();
+    const res = await request(url, { headers: { host: 'web.shop' } });
+    await res.body.dump();
+    if (res.statusCode !== 200) throw new Error(`the pair answered ${res.statusCode}`);
+    times.push(performance.now() - started);
+  }
+  const rest = times.slice(1).sort((a, b) => a - b);
+  return { first: times[0] as number, median: rest[4] as number };
+}
+
 async function main(): Promise<void> {
   writeFileSync(join(dir, 'nginx.conf'), nginxConf('proxy', `upstream o { server ${ADDR.origin}:8080; keepalive 64; } server { listen ${ADDR.nginx}:8080; location / { proxy_pass http://o; proxy_http_version 1.1; proxy_set_header Connection ""; } }
 upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen ${ADDR.nginx}:${GRPC_PORT} http2; location / { grpc_pass grpc://g; } }`));
@@ -74,9 +88,10 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   const nginx = start('nginx', 1, 'nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir]);
   const haproxy = start('haproxy', 1, 'haproxy', ['-f', join(dir, 'haproxy.cfg')]);
 
-  const program = await bundled(BUNDLE_ENTRIES.sidecar, 'skiff-proxy');
+  const { program, codeCache } = await sidecarProgram();
   // One at a time, so each start → ready is the sidecar's own.
   const { server, client, certDirs } = await meshedPair(program);
+  const firstRequests = await firstThroughPair(`http://${client.outbound}/`);
   const plain = configsFor(false, ADDR.oneHop);
   const oneHop = await sidecar(program, 'one-hop', plain.get('shop/client-0'), ADDR.oneHop, undefined);
   const floorProgram = await bundled(join(ROOT, 'bench', 'node-floor.ts'), 'node-floor');
@@ -116,7 +131,7 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`bench/proxy — Node ${process.versions.node}, ${cpu}, ${cpus().length} cores; nginx ${execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '1.22'}; fortio 1.63.0`);
-  console.log(`origin: nginx 1 worker, 1 KiB body; load: fortio -uniform on CPU 0, proxies on CPU 1; ${DURATION}s per rate, 16 connections; warm-up ${WARMUP}s at 2000 rps per target once, then 3s before each measurement\n`);
+  console.log(`origin: nginx 1 worker, 1 KiB body; load: fortio -uniform on CPU 0, proxies on CPU 1; ${DURATION}s per rate, 16 connections; warm-up ${WARMUP}s at 2000 rps per target once, then 3s before each measurement; sidecar code cache ${codeCache}\n`);
   const fmt = (n: number) => n.toFixed(2).padStart(8);
   // Node's JIT needs a few seconds of traffic before the hot path is compiled: measure steady state.
   if (!GRPC_ONLY) {
@@ -182,6 +197,7 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   }
   console.log(`\nstart and memory (MB; anon = private anonymous memory, the rest of RSS is shared file pages) — node flags: ${NODE_FLAGS.join(' ')}; env: ${Object.entries(SIDECAR_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   for (const line of idle) console.log(line);
+  console.log(`  first requests through the new mTLS pair, one at a time: the 1st ${firstRequests.first.toFixed(1)} ms, the 2nd to 10th median ${firstRequests.median.toFixed(1)} ms (each sidecar compiles its request path on first use unless its code cache has it)`);
   for (const [name, s] of sidecars) console.log(`  ${name.padEnd(14)} after the runs: ${memory(s.child.pid as number)}`);
   console.log(`  ${'node floor'.padEnd(14)} after the runs: ${memory(floor.child.pid as number)}`);
   stopAll();

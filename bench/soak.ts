@@ -18,8 +18,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE_ENTRIES } from '../src/local/bundle.ts';
-import { bundled, fortioAsync, meshedPair, memoryOf, NODE_FLAGS, startOrigin, stopAll, type FortioResult } from './harness.ts';
+import { sidecarProgram, fortioAsync, meshedPair, memoryOf, NODE_FLAGS, startOrigin, stopAll, type FortioResult } from './harness.ts';
 
 const LIMIT_MB = Number(process.env.LIMIT_MB ?? 128);
 const BURST = Number(process.env.BURST ?? 30);
@@ -83,13 +82,13 @@ function trendPercent(points: { t: number; y: number }[]): number {
 
 async function main(): Promise<number> {
   startOrigin();
-  const program = await bundled(BUNDLE_ENTRIES.sidecar, 'skiff-proxy');
+  const { program, codeCache } = await sidecarProgram();
   const limits = { server: new MemoryLimit('server', LIMIT_MB), client: new MemoryLimit('client', LIMIT_MB) };
   try {
     const { server, client } = await meshedPair(program, { server: limits.server.prefix, client: limits.client.prefix });
     const pids = { client: client.child.pid as number, server: server.child.pid as number };
     const url = `http://${client.outbound}/`;
-    console.log(`bench/soak — two sidecars (mTLS) in ${LIMIT_MB} MiB memory cgroups; node flags ${NODE_FLAGS.join(' ')}`);
+    console.log(`bench/soak — two sidecars (mTLS) in ${LIMIT_MB} MiB memory cgroups; node flags ${NODE_FLAGS.join(' ')}; code cache ${codeCache}`);
     console.log(`burst ${BURST_RATE} rps × ${BURST}s (64 connections), then soak ${SOAK_RATE} rps × ${SOAK}s (16 connections); samples every ${SAMPLE}s: RSS / anon / cgroup charge, MB\n`);
     const samples: { phase: string; t: number; rss: Record<string, number> }[] = [];
     const started = Date.now();

@@ -1,7 +1,7 @@
 /**
  * `npm run image`: builds Skiff's OCI image (controller, sidecar and CLI in one) without a
  * container registry, reproducibly: the same sources and Debian package versions give the
- * same layer digests.
+ * same digests for layers 1 to 3.
  *
  *   layer 1  a minimal Debian root file system from packages (mmdebstrap --variant=extract:
  *            libc, libstdc++, CA certificates, iptables for the capture step), plus the
@@ -9,7 +9,10 @@
  *            cached in ~/.cache/skiff/image/ by package list
  *   layer 2  the Node 24 binary the `node` npm package brought
  *   layer 3  Skiff, bundled with esbuild: the whole command (skiff.mjs) and the sidecar alone
- *            (skiff-proxy.mjs, what injected sidecars run)
+ *            (skiff-proxy.mjs, what injected sidecars run, and its code skiff-proxy-body.cjs)
+ *   layer 4  the sidecar's V8 code cache (scripts/train-code-cache.ts): trained by running the
+ *            sidecar, so its bytes differ from build to build; a sidecar checks that it was
+ *            made for its code (lib/code-cache.ts) and compiles without it otherwise
  *
  * Tars are written with sorted names, fixed times and owners; gzip without names or times.
  * Output: dist/skiff-<version>.oci.tar (an OCI image layout in a tar), loadable with
@@ -22,10 +25,12 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SIDECAR_BUNDLE } from '../src/lib/sidecar-runtime.ts';
-import { BUNDLE_ENTRIES, buildBundle } from '../src/local/bundle.ts';
+import { sidecarBodyFile } from '../src/lib/code-cache.ts';
+import { SIDECAR_BUNDLE, sidecarNodeFlags } from '../src/lib/sidecar-runtime.ts';
+import { BUNDLE_ENTRIES, buildBundle, buildSidecarBundle } from '../src/local/bundle.ts';
+import { trainCodeCache } from './train-code-cache.ts';
 import { buildDashboard, DASHBOARD_FILES } from '../src/dashboard/assets.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -36,6 +41,8 @@ const PACKAGES = ['libc6', 'libstdc++6', 'libgcc-s1', 'ca-certificates', 'iptabl
 /** Fixed time for every file and the image config (reproducible builds). */
 const EPOCH = 1_700_000_000;
 const USER = 65532;
+/** The Node.js binary the image ships (and its sidecars' code cache is trained with). */
+const NODE_BINARY = join(ROOT, 'node_modules', 'node', 'bin', 'node');
 const DEFAULT_CACHE = join(process.env.SKIFF_CACHE ?? join(homedir(), '.cache', 'skiff'), 'image');
 
 const run = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
@@ -113,17 +120,23 @@ function filesLayer(files: { from: string; to: string; mode: number }[]): Buffer
   }
 }
 
-/** Skiff's two bundles (the whole command, the sidecar alone), every dependency inside, the sources' own comments left out; and the dashboard's page. */
-async function bundles(): Promise<{ dir: string; cli: string; sidecar: string; dashboard: string }> {
+/**
+ * Skiff's two bundles (the whole command, the sidecar alone: its launcher and its code), every
+ * dependency inside, the sources' own comments left out; the sidecar's code cache, trained
+ * with the Node.js binary and V8 flags the image's sidecars run with; and the dashboard's page.
+ */
+async function bundles(): Promise<{ dir: string; cli: string; sidecar: { entry: string; body: string; codeCache: string }; dashboard: string }> {
   const esbuild = await import('esbuild');
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bundle-'));
   const cli = join(dir, 'skiff.mjs');
   const sidecar = join(dir, 'skiff-proxy.mjs');
   await buildBundle(esbuild, BUNDLE_ENTRIES.cli, cli, `Skiff ${VERSION}, bundled from src/ with its dependencies (their licences at the end).`);
-  await buildBundle(esbuild, BUNDLE_ENTRIES.sidecar, sidecar, `Skiff ${VERSION} sidecar (skiff proxy), bundled from src/ with its dependencies (their licences at the end).`);
+  const { body } = await buildSidecarBundle(esbuild, sidecar, `Skiff ${VERSION} sidecar (skiff proxy), bundled from src/ with its dependencies (their licences at the end).`);
+  const trained = await trainCodeCache(sidecar, NODE_BINARY, sidecarNodeFlags());
+  log(`sidecar code cache: ${(trained.bytes / 1e6).toFixed(1)} MB`);
   const dashboard = join(dir, 'dashboard');
   await buildDashboard(esbuild, dashboard);
-  return { dir, cli, sidecar, dashboard };
+  return { dir, cli, sidecar: { entry: sidecar, body, codeCache: trained.file }, dashboard };
 }
 
 /** koffi (the FFI the captured proxy reads original destinations with) as /app/node_modules: its JS, licence and the glibc x64 binary. */
@@ -160,9 +173,12 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
   const skiff = await bundles();
   const tars = [
     baseLayer(cache),
-    filesLayer([{ from: join(ROOT, 'node_modules', 'node', 'bin', 'node'), to: 'usr/local/bin/node', mode: 0o755 }]),
-    filesLayer([{ from: skiff.cli, to: 'app/skiff.mjs', mode: 0o644 }, { from: skiff.sidecar, to: SIDECAR_BUNDLE.slice(1), mode: 0o644 }, ...nativeFiles(),
+    filesLayer([{ from: NODE_BINARY, to: 'usr/local/bin/node', mode: 0o755 }]),
+    filesLayer([{ from: skiff.cli, to: 'app/skiff.mjs', mode: 0o644 }, { from: skiff.sidecar.entry, to: SIDECAR_BUNDLE.slice(1), mode: 0o644 },
+      { from: skiff.sidecar.body, to: sidecarBodyFile(SIDECAR_BUNDLE).slice(1), mode: 0o644 }, ...nativeFiles(),
       ...Object.keys(DASHBOARD_FILES).map((f) => ({ from: join(skiff.dashboard, f), to: `app/dashboard/${f}`, mode: 0o644 }))]),
+    // Last and alone: the one layer that is trained, not reproduced (V8 writes what the run compiled).
+    filesLayer([{ from: skiff.sidecar.codeCache, to: join(dirname(SIDECAR_BUNDLE), basename(skiff.sidecar.codeCache)).slice(1), mode: 0o644 }]),
   ];
   rmSync(skiff.dir, { recursive: true, force: true });
   const written = writeOciImage({
@@ -177,6 +193,7 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
       `mmdebstrap --variant=extract ${SUITE}: ${PACKAGES.join(' ')}`,
       `node ${process.versions.node} from the node npm package`,
       `skiff ${VERSION} bundled with esbuild`,
+      'the sidecar\'s V8 code cache, trained (scripts/train-code-cache.ts)',
     ],
   });
   const { layers, manifestDigest } = written;
@@ -245,7 +262,7 @@ export function buildAppImage(out: string, name: string, appDir: string, cache =
   const files = readdirSync(appDir).filter((f) => f.endsWith('.mjs')).sort().map((f) => ({ from: join(appDir, f), to: `apps/${f}`, mode: 0o644 }));
   writeOciImage({
     out, name, cache,
-    tars: [baseLayer(cache), filesLayer([{ from: join(ROOT, 'node_modules', 'node', 'bin', 'node'), to: 'usr/local/bin/node', mode: 0o755 }]), filesLayer(files)],
+    tars: [baseLayer(cache), filesLayer([{ from: NODE_BINARY, to: 'usr/local/bin/node', mode: 0o755 }]), filesLayer(files)],
     config: { User: `${USER}:${USER}`, WorkingDir: '/', Entrypoint: entrypoint, Env: ['PATH=/usr/local/bin:/usr/bin:/bin'] },
     history: ['the Skiff base', 'node', `${appDir}: ${files.length} apps`],
   });

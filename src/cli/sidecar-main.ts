@@ -7,14 +7,14 @@
  * proxy never loads child_process (~20 ms at start).
  */
 
+// No top-level await: the bundle is also built as a CommonJS script (src/local/sidecar-bundle.ts).
 const argv = process.argv.slice(2);
 const capture = argv[0] === 'capture';
-try {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  process.exitCode = capture
-    ? await (await import('./capture.ts')).runCapture(argv.slice(1), out)
-    : await (await import('./proxy.ts')).runProxy(argv[0] === 'proxy' ? argv.slice(1) : argv, out);
-} catch (err) {
+const out = (line: string) => process.stdout.write(`${line}\n`);
+(capture
+  ? import('./capture.ts').then((m) => m.runCapture(argv.slice(1), out))
+  : import('./proxy.ts').then((m) => m.runProxy(argv[0] === 'proxy' ? argv.slice(1) : argv, out))
+).then((code) => { process.exitCode = code; }, (err: unknown) => {
   process.stderr.write(`skiff ${capture ? 'capture' : 'proxy'}: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 2;
-}
+});

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import * as esbuild from 'esbuild';
-import { BUNDLE_ENTRIES, buildBundle } from './bundle.ts';
+import { buildBundle, buildSidecarBundle } from './bundle.ts';
 
 test('a bundle reads only the built-in exports it uses: importing node:http does not load Node\'s own undici', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bundle-'));
@@ -33,9 +33,8 @@ test('a bundle reads only the built-in exports it uses: importing node:http does
 test('the sidecar bundle holds no node-forge, and `skiff proxy` does not load child_process (capture\'s)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bundle-'));
   try {
-    const out = join(dir, 'skiff-proxy.mjs');
-    await buildBundle(esbuild, BUNDLE_ENTRIES.sidecar, out, 'test');
-    const text = readFileSync(out, 'utf8');
+    const { entry: out, body } = await buildSidecarBundle(esbuild, join(dir, 'skiff-proxy.mjs'), 'test');
+    const text = readFileSync(body, 'utf8');
     equal(text.includes('node_modules/node-forge'), false, 'the sidecar makes its request without forge');
     // The proxy refuses an unknown option and exits; what it loaded by then is printed at exit.
     const probe = join(dir, 'probe.mjs');

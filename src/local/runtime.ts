@@ -26,6 +26,7 @@ import { FolderWatcher, type FolderState } from './folder.ts';
 import { PidFile } from './pidfile.ts';
 import { waitUntilListening, waitUntilReady } from './readiness.ts';
 import { sidecarEntryPoint } from './bundle.ts';
+import { sidecarBodyFile } from '../lib/code-cache.ts';
 import { SIDECAR_ENV, sidecarNodeFlags } from '../lib/sidecar-runtime.ts';
 import { PORTS } from '../lib/ports.ts';
 import { ManagedProcess, sidecarArgs } from './processes.ts';
@@ -210,7 +211,8 @@ export class LocalRuntime {
         name: `${input.name}/sidecar`,
         command: process.execPath,
         args: [...sidecarNodeFlags(), ...sidecarArgs({ entry: this.sidecarEntry, controlUrl: this.controlUrl, proxyId: id, dir, trustBundleFile: join(this.stateDir, 'trust-bundle.pem'), ip })],
-        env: { ...process.env, NODE_OPTIONS: '', ...SIDECAR_ENV } as Record<string, string>,
+        // A sidecar that found no code cache for this bundle writes one as it stops, for the next run.
+        env: { ...process.env, NODE_OPTIONS: '', ...SIDECAR_ENV, SKIFF_CODE_CACHE: 'write' } as Record<string, string>,
         cwd: ROOT,
       }, output, {
         // A fresh one-time token for every start; a restarted sidecar with a valid certificate does not need it.
@@ -265,7 +267,7 @@ export class LocalRuntime {
     this.dashboard?.close();
     await this.distribution?.close();
     await this.debug?.close();
-    if (this.sidecarEntry.includes('skiff-proxy-')) await rm(this.sidecarEntry, { force: true });
+    if (this.sidecarEntry.includes('skiff-proxy-')) await Promise.all([this.sidecarEntry, sidecarBodyFile(this.sidecarEntry)].map((f) => rm(f, { force: true })));
   }
 
   /** Stops the control plane only (sidecars keep serving), and starts it again. */

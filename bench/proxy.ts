@@ -91,7 +91,6 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   const { program, codeCache } = await sidecarProgram();
   // One at a time, so each start → ready is the sidecar's own.
   const { server, client, certDirs } = await meshedPair(program);
-  const firstRequests = await firstThroughPair(`http://${client.outbound}/`);
   const plain = configsFor(false, ADDR.oneHop);
   const oneHop = await sidecar(program, 'one-hop', plain.get('shop/client-0'), ADDR.oneHop, undefined);
   const floorProgram = await bundled(join(ROOT, 'bench', 'node-floor.ts'), 'node-floor');
@@ -111,6 +110,8 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   const sidecars = [['client (mTLS)', client], ['server (mTLS)', server], ['one hop', oneHop]] as const;
   await new Promise((r) => setTimeout(r, 1000));
   const idle = sidecars.map(([name, s]) => `  ${name.padEnd(14)} start → ready ${s.readyMs.toFixed(0).padStart(4)} ms   idle: ${memory(s.child.pid as number)}`);
+  // Before anything else goes through the pair (the idle memory above is read first).
+  const firstRequests = await firstThroughPair(`http://${client.outbound}/`);
 
   const targets = [
     { name: 'direct', url: `http://${ADDR.origin}:8080/`, hops: 0, pids: [] as number[] },

@@ -35,7 +35,7 @@ function passThrough(ctx: ProxyContext, socket: Socket, to: Destination, limits:
 
 /** The outbound listener without capture: every connection is the application's HTTP (HTTP_PROXY style). */
 export function acceptOutbound(ctx: ProxyContext, frontend: Frontend, limits: ListenerLimits): net.Server {
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
     socket.on('error', () => socket.destroy());
     frontend.acceptPlain(socket, socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {});
   });
@@ -45,7 +45,7 @@ export function acceptOutbound(ctx: ProxyContext, frontend: Frontend, limits: Li
 }
 
 export function acceptCapturedOutbound(ctx: ProxyContext, frontend: Frontend, limits: ListenerLimits, ownPort: () => number): net.Server {
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
     socket.on('error', () => socket.destroy());
     const to = originalDestination(socket);
     const http = (facts: ConnectionFacts = {}) => frontend.acceptPlain(socket, { ...facts, ...(socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}) });

@@ -59,7 +59,7 @@ export function acceptInbound(ctx: ProxyContext, frontend: Frontend, limits: Lis
     onRefused: (reason) => refuse(reason),
   }, () => ctx.state?.config.mesh.trustDomain, limits.handshakeMs);
   enforceTimeoutsWithoutListening(frontend);
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
     socket.on('error', () => socket.destroy());
     const firstByte = setTimeout(() => {
       refuse('first-byte-timeout');

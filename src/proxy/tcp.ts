@@ -14,6 +14,9 @@ import { pickEndpoint } from './state.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
 
 export function pipeBoth(ctx: ProxyContext, a: Socket, b: Socket, labels: { direction: string; destination_namespace: string; destination_service: string }): void {
+  // What one side writes goes on at once (no Nagle wait for an ACK the peer may delay 40 ms).
+  a.setNoDelay(true);
+  b.setNoDelay(true);
   a.on('error', () => b.destroy());
   b.on('error', () => a.destroy());
   a.on('close', () => b.destroy());
@@ -101,7 +104,7 @@ export class TcpForwards {
     }
     for (const [port, service] of wanted) {
       if (this.listeners.has(port)) continue;
-      const server = net.createServer((socket) => this.connect(socket, service, port));
+      const server = net.createServer({ noDelay: true }, (socket) => this.connect(socket, service, port));
       await new Promise<void>((resolve) => {
         server.once('error', (err) => {
           this.conflicts.push(`port ${port}: ${service}: ${err.message}`);

@@ -24,6 +24,7 @@ import type { ConnectionFacts } from './h2-frontend.ts';
 import type { ListenerLimits } from './limits.ts';
 import { originalDestination, type Destination } from './original-destination.ts';
 import { forwardOutboundTcp, pipeBoth } from './tcp.ts';
+import { createListener } from './listener.ts';
 
 function passThrough(ctx: ProxyContext, socket: Socket, to: Destination, limits: ListenerLimits): void {
   ctx.telemetry.tcpConnections.labels({ direction: 'outbound', destination_namespace: '', destination_service: '', result: 'passthrough' }).inc();
@@ -35,7 +36,7 @@ function passThrough(ctx: ProxyContext, socket: Socket, to: Destination, limits:
 
 /** The outbound listener without capture: every connection is the application's HTTP (HTTP_PROXY style). */
 export function acceptOutbound(ctx: ProxyContext, frontend: Frontend, limits: ListenerLimits): net.Server {
-  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+  const server = createListener((socket) => {
     socket.on('error', () => socket.destroy());
     frontend.acceptPlain(socket, socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {});
   });
@@ -45,7 +46,7 @@ export function acceptOutbound(ctx: ProxyContext, frontend: Frontend, limits: Li
 }
 
 export function acceptCapturedOutbound(ctx: ProxyContext, frontend: Frontend, limits: ListenerLimits, ownPort: () => number): net.Server {
-  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+  const server = createListener((socket) => {
     socket.on('error', () => socket.destroy());
     const to = originalDestination(socket);
     const http = (facts: ConnectionFacts = {}) => frontend.acceptPlain(socket, { ...facts, ...(socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}) });

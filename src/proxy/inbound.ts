@@ -6,7 +6,7 @@
  * else is a plaintext caller without identity, accepted only in permissive namespaces. The
  * access rules decide; a denial is a 403 with the reason, never a reset.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { normalizeRequestTarget, parseAuthority, type AccessDecision, type ProxyConfig } from '../config/index.ts';
 import { parseSpiffeId } from '../lib/spiffe.ts';
@@ -26,6 +26,7 @@ import type { SeriesKey } from './traffic-recorder.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
 import { TO_APPLICATION } from './state.ts';
 import { handleInboundTcp } from './tcp.ts';
+import { createListener } from './listener.ts';
 
 export const PEER_IDENTITY_HEADER = 'x-skiff-peer-identity';
 
@@ -59,7 +60,7 @@ export function acceptInbound(ctx: ProxyContext, frontend: Frontend, limits: Lis
     onRefused: (reason) => refuse(reason),
   }, () => ctx.state?.config.mesh.trustDomain, limits.handshakeMs);
   enforceTimeoutsWithoutListening(frontend);
-  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+  const server = createListener((socket) => {
     socket.on('error', () => socket.destroy());
     const firstByte = setTimeout(() => {
       refuse('first-byte-timeout');

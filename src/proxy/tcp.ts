@@ -12,6 +12,7 @@ import type { ProxyContext } from './context.ts';
 import { expectServerIdentity } from './peer-tls.ts';
 import { pickEndpoint } from './state.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
+import { createListener } from './listener.ts';
 
 export function pipeBoth(ctx: ProxyContext, a: Socket, b: Socket, labels: { direction: string; destination_namespace: string; destination_service: string }): void {
   // What one side writes goes on at once (no Nagle wait for an ACK the peer may delay 40 ms).
@@ -104,7 +105,7 @@ export class TcpForwards {
     }
     for (const [port, service] of wanted) {
       if (this.listeners.has(port)) continue;
-      const server = net.createServer({ noDelay: true }, (socket) => this.connect(socket, service, port));
+      const server = createListener((socket) => this.connect(socket, service, port), false);
       await new Promise<void>((resolve) => {
         server.once('error', (err) => {
           this.conflicts.push(`port ${port}: ${service}: ${err.message}`);

@@ -1,0 +1,34 @@
+import { equal } from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import net, { type Socket } from 'node:net';
+import { test } from 'node:test';
+import { createListener } from './listener.ts';
+
+const IPPROTO_TCP = 6;
+const TCP_NODELAY = 1;
+type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, length: number[]) => number;
+const koffi = createRequire(import.meta.url)('koffi') as { load(lib: string): { func(signature: string): GetSockOpt } };
+const getsockopt = koffi.load('libc.so.6').func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)');
+
+/** TCP_NODELAY as the kernel has it on this socket. */
+function noDelay(socket: Socket): number {
+  const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+  const value = Buffer.alloc(4);
+  equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, value, [4]), 0);
+  return value.readInt32LE(0);
+}
+
+test('a socket accepted by a sidecar listener has TCP_NODELAY, paused or not; a plain net server\'s has not', async () => {
+  const seen: number[] = [];
+  for (const make of [(on: (s: Socket) => void) => createListener(on), (on: (s: Socket) => void) => createListener(on, false), (on: (s: Socket) => void) => net.createServer(on)]) {
+    const server = make((socket) => { seen.push(noDelay(socket)); socket.destroy(); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => net.connect(port, '127.0.0.1').on('close', () => resolve()).on('error', () => resolve()));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  equal(seen.length, 3);
+  equal(seen[0], 1, 'the paused listener');
+  equal(seen[1], 1, 'the listener that does not pause');
+  equal(seen[2], 0, 'the control: Node\'s default leaves Nagle on');
+});

@@ -5,7 +5,7 @@
  * process's CPU time and memory from /proc.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
@@ -80,6 +80,8 @@ export async function bundled(entry: string, name: string): Promise<string> {
  * with the flags below (SKIFF_CODE_CACHE=off leaves the cache out, to compare).
  */
 export async function sidecarProgram(): Promise<{ program: string; codeCache: string }> {
+  // As in the image and local mode, koffi (lib/libc.ts) resolves from beside the bundle.
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   const { entry } = await buildSidecarBundle(esbuild, join(dir, 'skiff-proxy.mjs'), 'bench: the sidecar');
   if (process.env.SKIFF_CODE_CACHE === 'off') return { program: entry, codeCache: 'none (SKIFF_CODE_CACHE=off)' };
   const trained = await trainCodeCache(entry, NODE, NODE_FLAGS);

@@ -7,6 +7,7 @@ import { PORTS } from '../lib/ports.ts';
 import { REPORT_INTERVAL_MS } from '../config/index.ts';
 import { parseProbeTcpPorts } from '../proxy/app-probe.ts';
 import { originalDestinationSupported } from '../proxy/original-destination.ts';
+import { HEAP_TRIM_EVERY_MS, trimHeapPeriodically } from '../lib/heap-trim.ts';
 import { ControlClient, FileConfigSource, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
 
 export const PROXY_USAGE = `Usage: skiff proxy --config <file.json> [options]
@@ -111,12 +112,14 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
   started.proxy = proxy;
   const addresses = await proxy.start();
   log.info({ event: 'listening', ...addresses, ...(values.capture ? { originalDestinations: originalDestinationSupported() } : {}) });
+  const trimming = trimHeapPeriodically((available) => log.info({ event: 'heap-trim', available, everyMs: HEAP_TRIM_EVERY_MS }));
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   // Finish what is in flight, but never hang on shutdown.
+  trimming.stop();
   await Promise.race([proxy.close(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   log.info({ event: 'stopped' });
   process.exit(0);

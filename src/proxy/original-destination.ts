@@ -1,13 +1,13 @@
 /**
  * The address a captured connection was sent to before iptables redirected it to this proxy
  * (`getsockopt(SO_ORIGINAL_DST)`, IPv4; `IP6T_SO_ORIGINAL_DST`, IPv6). Node has no socket
- * option API, so the call goes through koffi (a maintained C FFI with prebuilt binaries) on the
+ * option API, so the call goes through koffi (lib/libc.ts) on the
  * accepted socket's file descriptor: about a microsecond per connection, no extra hop, no
  * helper process. Where koffi or the kernel cannot answer (not Linux, a connection that was
  * not redirected) the answer is `undefined` and the caller falls back to what the request says.
  */
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { libcFunction } from '../lib/libc.ts';
 
 export interface Destination {
   address: string;
@@ -22,13 +22,7 @@ type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, lengt
 let getsockopt: GetSockOpt | null | undefined;
 
 function load(): GetSockOpt | null {
-  if (getsockopt !== undefined) return getsockopt;
-  try {
-    const koffi = createRequire(import.meta.url)('koffi') as { load(lib: string): { func(signature: string): GetSockOpt } };
-    getsockopt = koffi.load('libc.so.6').func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)');
-  } catch {
-    getsockopt = null;
-  }
+  if (getsockopt === undefined) getsockopt = libcFunction<GetSockOpt>('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)');
   return getsockopt;
 }
 

@@ -1,5 +1,6 @@
 /**
- * Entry point of the sidecar's own bundle (skiff-proxy.mjs): `skiff proxy` and `skiff capture`
+ * What the sidecar's own bundle runs (skiff-proxy-body.cjs, started by the launcher
+ * skiff-proxy.mjs, cli/sidecar-launch.ts): `skiff proxy` and `skiff capture`
  * (the injected init container) without the rest of the command, so neither loads the
  * Kubernetes client, YAML, ajv or the control plane (the whole command peaks at ~115 MB RSS
  * just to start; the capture step has a 64 Mi limit). Takes the same arguments as those
@@ -7,7 +8,7 @@
  * proxy never loads child_process (~20 ms at start).
  */
 
-// No top-level await: the bundle is also built as a CommonJS script (src/local/sidecar-bundle.ts).
+// No top-level await: in the bundle this is a CommonJS script (buildSidecarBundle in src/local/bundle.ts).
 const argv = process.argv.slice(2);
 const capture = argv[0] === 'capture';
 const out = (line: string) => process.stdout.write(`${line}\n`);

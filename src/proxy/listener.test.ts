@@ -1,14 +1,13 @@
 import { equal } from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import net, { type Socket } from 'node:net';
 import { test } from 'node:test';
+import { libcFunction } from '../lib/libc.ts';
 import { createListener } from './listener.ts';
 
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, length: number[]) => number;
-const koffi = createRequire(import.meta.url)('koffi') as { load(lib: string): { func(signature: string): GetSockOpt } };
-const getsockopt = koffi.load('libc.so.6').func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)');
+const getsockopt = libcFunction<GetSockOpt>('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)') as GetSockOpt;
 
 /** TCP_NODELAY as the kernel has it on this socket. */
 function noDelay(socket: Socket): number {

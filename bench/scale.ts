@@ -8,8 +8,13 @@
  * HTTP/2 connection with its workload certificate (mTLS), a config stream that resolves on
  * demand and takes deltas, a subscription for the hosts its application calls (what the
  * TrafficTargets let its identity call), every delta rebuilt and its hash checked, every
- * config acknowledged. Measured:
- *   - start: control plane process start → every client served its config with its Services;
+ * config acknowledged. The scenario is a control plane (re)starting under proxies that already
+ * run: the mesh CA and every client's certificate and TLS context exist before the clock starts
+ * (a sidecar builds its context once, on its own core), then the control plane process starts
+ * and the clients connect as it listens, over ~5 s, each retrying as a sidecar does (backoff
+ * with jitter; undici's 10 s connect timeout, as the sidecar's). Measured:
+ *   - start: control plane process start → every client served its config with its Services,
+ *     and how many connection attempts failed and were retried;
  *   - one weight change (one split) and a mesh-wide change (every split at once): from handing
  *     the edit to the controller to each subscribed client receiving it (p50/p99/max), the
  *     configs sent, bytes per subscriber;
@@ -20,7 +25,9 @@
  *   npm run bench:scale        (CLIENTS=5000 WORKERS=4 ROUNDS=3; CONTROL_NODE_FLAGS="--cpu-prof" profiles the control plane)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { Client, request } from 'undici';
 import type { ProxyConfig } from '../src/config/index.ts';
@@ -43,32 +50,22 @@ const wall = () => performance.timeOrigin + performance.now();
 
 interface ClientSpec { id: string; hosts: string[]; cert: string; key: string }
 type ToMain =
-  | { type: 'ready'; startedAt: number; buildMs: number; ca: string; clients: ClientSpec[] }
+  | { type: 'ready'; startedAt: number; buildMs: number }
+  | { type: 'prepared' }
+  | { type: 'retried'; error: string }
   | { type: 'edited'; round: string; at: number; expected: string[]; rebuildMs: number }
-  | { type: 'usage'; rss: number; cpu: number; bytes: { configs: number; deltas: number }; streams: number }
+  | { type: 'usage'; rss: number; heap: number; cpu: number; bytes: { configs: number; deltas: number }; streams: number }
   | { type: 'served'; id: string; at: number }
   | { type: 'config'; id: string; hash: string; at: number; bytes: number };
 
-function usage(): { rss: number; cpu: number } {
+function usage(): { rss: number; heap: number; cpu: number } {
   const u = process.resourceUsage();
-  return { rss: process.memoryUsage().rss, cpu: (u.userCPUTime + u.systemCPUTime) / 1e6 };
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed, cpu: (u.userCPUTime + u.systemCPUTime) / 1e6 };
 }
 
-/** The control plane: the generated mesh, a controller, the distribution server; edits on request. */
-async function control(): Promise<void> {
-  process.on('SIGTERM', () => process.exit(0));
-  const startedAt = wall();
-  let snapshot = generate();
-  const t0 = performance.now();
-  const controller = new MeshController({ debounceMs: 1, maxDelayMs: 5 });
-  controller.update(snapshot);
-  controller.rebuild();
-  const buildMs = performance.now() - t0;
-  const ca = await CertificateAuthority.open({ trustDomain: 'cluster.local' });
-  const server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: PORT });
-  await server.start();
-  // Clients: the pods of the first services of every namespace, CLIENTS in all; each calls what its identity may call.
-  const topology = controller.topology ?? buildTopology(snapshot);
+/** The clients: the pods of the first services of every namespace, CLIENTS in all; each calls what its identity may call. */
+function clientSpecs(topology: ReturnType<typeof buildTopology>, ca: CertificateAuthority): ClientSpec[] {
   const callable = new Map<string, string[]>();
   for (const t of topology.targets) {
     const name = t.destination?.split('/sa/')[1];
@@ -94,10 +91,29 @@ async function control(): Promise<void> {
       }
     }
   }
+  return clients;
+}
+
+/** The control plane: the generated mesh, a controller, the distribution server; edits on request. */
+async function control(): Promise<void> {
+  process.on('SIGTERM', () => process.exit(0));
+  const startedAt = wall();
+  let snapshot = generate();
+  const t0 = performance.now();
+  const controller = new MeshController({ debounceMs: 1, maxDelayMs: 5 });
+  controller.update(snapshot);
+  controller.rebuild();
+  const buildMs = performance.now() - t0;
+  // The mesh CA the proxies' certificates come from, kept in its state folder as across a restart.
+  const ca = await CertificateAuthority.open({ trustDomain: 'cluster.local', stateDir: process.env.SCALE_CA_DIR as string });
+  const server = new DistributionServer({ controller, ca, host: '127.0.0.1', port: PORT });
+  await server.start();
   const send = (m: ToMain) => process.send?.(m);
-  send({ type: 'ready', startedAt, buildMs, ca: ca.trustBundle(), clients });
-  process.on('message', (m: { type: string; round?: string; all?: boolean; canary?: number }) => {
+  send({ type: 'ready', startedAt, buildMs });
+  process.on('message', (m: { type: string; round?: string; all?: boolean; canary?: number; collect?: boolean }) => {
     if (m.type === 'usage') {
+      // Before and after the connections the heap is measured after a full collection (garbage would count as memory held).
+      if (m.collect) (globalThis as { gc?: () => void }).gc?.();
       let streams = 0;
       for (const r of controller.proxies.values()) if (r.connected > 0) streams++;
       send({ type: 'usage', ...usage(), bytes: { ...server.sentBytes }, streams });
@@ -118,6 +134,7 @@ async function control(): Promise<void> {
 async function worker(): Promise<void> {
   process.on('SIGTERM', () => process.exit(0));
   const { ca, specs } = await new Promise<{ ca: string; specs: ClientSpec[] }>((resolve) => process.once('message', resolve as (m: unknown) => void));
+  const send = (m: ToMain) => process.send?.(m);
   // A sidecar builds its TLS context from its certificate once; here thousands of sidecars share
   // a process, so clients of one identity share it (building one per connection was a fifth of
   // a worker's CPU, time real sidecars spend on their own cores).
@@ -127,8 +144,11 @@ async function worker(): Promise<void> {
     if (!context) contexts.set(spec.cert, (context = createSecureContext({ ca, cert: spec.cert, key: spec.key, minVersion: 'TLSv1.3' })));
     return context;
   };
+  for (const spec of specs) contextOf(spec);
   const base = `https://127.0.0.1:${PORT}`;
-  const send = (m: ToMain) => process.send?.(m);
+  const go = new Promise((resolve) => process.once('message', resolve));
+  send({ type: 'prepared' });
+  await go;
   await Promise.all(specs.map(async (spec, i) => {
     await new Promise((r) => setTimeout(r, i * 4)); // pods starting over a few seconds, not all in one instant
     // As a sidecar does: a refused or timed-out connection is tried again with backoff and jitter.
@@ -137,6 +157,7 @@ async function worker(): Promise<void> {
         await stream(spec);
         return;
       } catch (err) {
+        send({ type: 'retried', error: (err as Error).message.replace(/\(attempted .*/, '').trim() });
         if (attempt >= 8) throw err;
         await new Promise((r) => setTimeout(r, backoffMs(attempt, 100, 5000)));
       }
@@ -176,8 +197,6 @@ const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
-  const ctl = fork(import.meta.filename, [], { env: { ...process.env, SCALE_ROLE: 'control' }, execArgv: ['--max-old-space-size=6000', ...(process.env.CONTROL_NODE_FLAGS ?? '').split(' ').filter(Boolean)] });
-  children.push(ctl);
   const messages: ((m: ToMain) => void)[] = [];
   const on = (m: ToMain) => { for (const f of messages) f(m); };
   const next = <T extends ToMain['type']>(type: T) => new Promise<Extract<ToMain, { type: T }>>((resolve) => {
@@ -188,41 +207,59 @@ async function main(): Promise<void> {
     };
     messages.push(f);
   });
-  ctl.on('message', on);
-  const ready = await next('ready');
-  console.log(`bench/scale — Node ${process.version}; ${NAMESPACES * SERVICES_PER_NS} Services, ${NAMESPACES * SERVICES_PER_NS * PODS_PER_SERVICE} pods; ${ready.clients.length} real proxy connections (HTTP/2 + mTLS, on demand, deltas, acks ${ACKS === 'stream' ? 'on the ack stream' : 'one POST each'}) in ${WORKERS} processes; control plane in its own process`);
-  console.log(`control plane: generate + first rebuild ${(ready.buildMs / 1000).toFixed(1)} s`);
-  ctl.send({ type: 'usage' });
-  const idle = await next('usage');
-  console.log(`control plane before any connection: RSS ${mb(idle.rss)}`);
+  // Before the clock: the mesh CA, every client's certificate, and the client processes with their TLS contexts built.
+  const caDir = mkdtempSync(join(tmpdir(), 'skiff-scale-ca-'));
+  process.on('exit', () => rmSync(caDir, { recursive: true, force: true }));
+  const ca = await CertificateAuthority.open({ trustDomain: 'cluster.local', stateDir: caDir });
+  const clients = clientSpecs(buildTopology(generate()), ca);
   const served = new Map<string, number>();
   const latest = new Map<string, { hash: string; at: number; bytes: number }>();
+  const retries = new Map<string, number>();
   const collect = (m: ToMain) => {
     if (m.type === 'served') served.set(m.id, m.at);
     if (m.type === 'config') latest.set(m.id, { hash: m.hash, at: m.at, bytes: m.bytes });
+    if (m.type === 'retried') retries.set(m.error, (retries.get(m.error) ?? 0) + 1);
   };
+  const workers: ChildProcess[] = [];
+  const prepared: Promise<void>[] = [];
   for (let w = 0; w < WORKERS; w++) {
-    const part = ready.clients.filter((_, i) => i % WORKERS === w);
+    const part = clients.filter((_, i) => i % WORKERS === w);
     const child = fork(import.meta.filename, [], { env: { ...process.env, SCALE_ROLE: 'worker' }, execArgv: w === 0 ? (process.env.WORKER_NODE_FLAGS ?? '').split(' ').filter(Boolean) : [] });
-    child.send({ ca: ready.ca, specs: part });
+    prepared.push(new Promise<void>((resolve) => child.on('message', (m: ToMain) => { if (m.type === 'prepared') resolve(); })));
+    child.send({ ca: ca.trustBundle(), specs: part });
     child.on('message', collect);
-    children.push(child);
+    child.on('message', on);
+    workers.push(child);
   }
+  await Promise.all(prepared);
+  // The clock starts with the control plane's process.
+  const ctl = fork(import.meta.filename, [], { env: { ...process.env, SCALE_ROLE: 'control', SCALE_CA_DIR: caDir }, execArgv: ['--max-old-space-size=6000', '--expose-gc', ...(process.env.CONTROL_NODE_FLAGS ?? '').split(' ').filter(Boolean)] });
+  children.push(ctl, ...workers);
+  ctl.on('message', on);
+  const ready = await next('ready');
+  for (const w of workers) w.send({ type: 'go' });
+  console.log(`bench/scale — Node ${process.version}; ${NAMESPACES * SERVICES_PER_NS} Services, ${NAMESPACES * SERVICES_PER_NS * PODS_PER_SERVICE} pods; ${clients.length} real proxy connections (HTTP/2 + mTLS, on demand, deltas, acks ${ACKS === 'stream' ? 'on the ack stream' : 'one POST each'}) in ${WORKERS} processes; control plane in its own process`);
+  console.log(`control plane: generate + first rebuild ${(ready.buildMs / 1000).toFixed(1)} s`);
+  ctl.send({ type: 'usage', collect: true });
+  const idle = await next('usage');
+  console.log(`control plane before any connection: RSS ${mb(idle.rss)}`);
   const deadline = Date.now() + 300_000;
-  while (served.size < ready.clients.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (served.size < ready.clients.length) throw new Error(`only ${served.size} of ${ready.clients.length} clients were served`);
+  while (served.size < clients.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (served.size < clients.length) throw new Error(`only ${served.size} of ${clients.length} clients were served`);
   const lastServed = Math.max(...served.values());
   ctl.send({ type: 'usage' });
   const atServed = await next('usage');
-  const workersCpu = cpuSeconds(children.slice(1).map((c) => c.pid as number));
+  const workersCpu = cpuSeconds(workers.map((c) => c.pid as number));
   const connectMs = lastServed - (ready.startedAt + ready.buildMs);
   console.log(`start → every client served its Services: ${((lastServed - ready.startedAt) / 1000).toFixed(1)} s   (target ≤ 30 s; ${((lastServed - ready.startedAt - ready.buildMs) / 1000).toFixed(1)} s after the first rebuild)`);
   // What bounds it here: the clients' processes share the cores with the control plane.
+  const retried = [...retries.values()].reduce((a, b) => a + b, 0);
+  console.log(`  connection attempts that failed and were retried: ${retried}${retried ? ` (${[...retries].map(([e, n]) => `${n} × ${e}`).join('; ')})` : ''}`);
   console.log(`  CPU while the clients connected: control plane ${(atServed.cpu - idle.cpu).toFixed(1)} s, the ${WORKERS} client processes ${workersCpu.toFixed(1)} s, of ${((cpus().length * connectMs) / 1000).toFixed(1)} s the machine's ${cpus().length} cores had`);
   await new Promise((r) => setTimeout(r, 2000));
-  ctl.send({ type: 'usage' });
+  ctl.send({ type: 'usage', collect: true });
   const steady = await next('usage');
-  console.log(`control plane steady: RSS ${mb(steady.rss)} with ${steady.streams} streams   (target ≤ 1 GB)`);
+  console.log(`control plane steady: RSS ${mb(steady.rss)} with ${steady.streams} streams   (target ≤ 1 GB); JS heap in use ${mb(steady.heap)}, ${mb(idle.heap)} before any connection`);
   for (const all of [false, true]) {
     for (let round = 0; round < ROUNDS; round++) {
       ctl.send({ type: 'usage' });

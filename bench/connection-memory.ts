@@ -18,7 +18,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createTestPki } from '../test/support/pki.ts';
-import { libcFunction } from '../src/lib/libc.ts';
+import { mallocTrim } from '../src/lib/libc.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +59,7 @@ async function server(kind: Kind, m: Material): Promise<string> {
         stream.write(': open\n\n');
       });
   await new Promise<void>((resolve) => listening.listen({ port: PORT, host: '127.0.0.1', backlog: 4096 }, resolve));
-  const trim = libcFunction<(pad: number) => number>('int malloc_trim(size_t pad)');
+  const trim = mallocTrim();
   const reading = () => {
     (globalThis as { gc?: () => void }).gc?.();
     trim?.(0);

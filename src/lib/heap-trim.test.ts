@@ -15,8 +15,8 @@ test('a trim gives a fragmented heap\'s free pages back: RSS falls', () => {
   // 64 KiB buffers come from malloc's heap (under the mmap threshold); freeing all but every
   // 16th leaves free pages between live ones, which glibc keeps until trimmed.
   const script = `
-    const { libcFunction } = await import(${JSON.stringify(new URL('./libc.ts', import.meta.url).href)});
-    const trim = libcFunction('int malloc_trim(size_t pad)');
+    const { mallocTrim } = await import(${JSON.stringify(new URL('./libc.ts', import.meta.url).href)});
+    const trim = mallocTrim();
     let held = Array.from({ length: 3000 }, () => Buffer.allocUnsafeSlow(64 * 1024).fill(1));
     held = held.filter((_, i) => i % 16 === 0);
     globalThis.gc(); globalThis.gc();

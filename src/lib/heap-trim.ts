@@ -6,7 +6,7 @@
  * (61 MB private) without trimming and 89 MB (36 MB private) with it (docs/performance.md).
  * A trim takes ~0.1 ms (~3 ms the first time); every 5 s that is nothing.
  */
-import { libcFunction } from './libc.ts';
+import { mallocTrim } from './libc.ts';
 
 export const HEAP_TRIM_EVERY_MS = 5000;
 
@@ -17,7 +17,7 @@ export const HEAP_TRIM_EVERY_MS = 5000;
  */
 export function trimHeapPeriodically(onStarted: (available: boolean) => void, everyMs = HEAP_TRIM_EVERY_MS): { stop(): void } {
   let timer = setTimeout(() => {
-    const trim = libcFunction<(pad: number) => number>('int malloc_trim(size_t pad)');
+    const trim = mallocTrim();
     onStarted(trim !== null);
     if (!trim) return;
     trim(0);

@@ -1,19 +1,17 @@
 import { equal } from 'node:assert/strict';
 import net, { type Socket } from 'node:net';
 import { test } from 'node:test';
-import { libcFunction } from '../lib/libc.ts';
+import { getsockopt, type GetSockOpt } from '../lib/libc.ts';
 import { createListener } from './listener.ts';
 
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
-type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, length: number[]) => number;
-const getsockopt = libcFunction<GetSockOpt>('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)') as GetSockOpt;
 
 /** TCP_NODELAY as the kernel has it on this socket. */
 function noDelay(socket: Socket): number {
   const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
   const value = Buffer.alloc(4);
-  equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, value, [4]), 0);
+  equal((getsockopt() as GetSockOpt)(fd, IPPROTO_TCP, TCP_NODELAY, value, [4]), 0);
   return value.readInt32LE(0);
 }
 

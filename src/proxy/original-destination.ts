@@ -7,7 +7,7 @@
  * not redirected) the answer is `undefined` and the caller falls back to what the request says.
  */
 import type { Socket } from 'node:net';
-import { libcFunction } from '../lib/libc.ts';
+import { getsockopt } from '../lib/libc.ts';
 
 export interface Destination {
   address: string;
@@ -18,17 +18,9 @@ const SOL_IP = 0;
 const SOL_IPV6 = 41;
 const SO_ORIGINAL_DST = 80;
 
-type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, length: number[]) => number;
-let getsockopt: GetSockOpt | null | undefined;
-
-function load(): GetSockOpt | null {
-  if (getsockopt === undefined) getsockopt = libcFunction<GetSockOpt>('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)');
-  return getsockopt;
-}
-
 /** Whether original destinations can be read here at all (for the proxy's start-up log and /ready). */
 export function originalDestinationSupported(): boolean {
-  return load() !== null;
+  return getsockopt() !== null;
 }
 
 function ipv6(bytes: Buffer): string {
@@ -39,7 +31,7 @@ function ipv6(bytes: Buffer): string {
 
 /** The pre-redirect destination of an accepted TCP socket, or undefined. */
 export function originalDestination(socket: Socket): Destination | undefined {
-  const call = load();
+  const call = getsockopt();
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
   if (!call || typeof fd !== 'number' || fd < 0) return undefined;
   const v6 = socket.remoteFamily === 'IPv6' && !socket.remoteAddress?.startsWith('::ffff:');

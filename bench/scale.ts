@@ -35,6 +35,7 @@ import { CertificateAuthority } from '../src/control/ca/authority.ts';
 import { MeshController } from '../src/control/controller.ts';
 import { DistributionServer } from '../src/control/distribute/server.ts';
 import { backoffMs } from '../src/lib/backoff.ts';
+import { CONTROLLER_NODE_FLAGS } from '../src/lib/controller-runtime.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/csr.ts';
 import { buildTopology } from '../src/model/index.ts';
 import { acker, ACKS, readConfigStream } from './config-stream.ts';
@@ -236,7 +237,7 @@ async function main(): Promise<void> {
   // What the client processes spent preparing is not theirs to count below.
   const workersCpuBefore = cpuSeconds(workers.map((c) => c.pid as number));
   // The clock starts with the control plane's process.
-  const ctl = fork(import.meta.filename, [], { env: { ...process.env, SCALE_ROLE: 'control', SCALE_CA_DIR: caDir }, execArgv: ['--max-old-space-size=6000', '--expose-gc', ...(process.env.CONTROL_NODE_FLAGS ?? '').split(' ').filter(Boolean)] });
+  const ctl = fork(import.meta.filename, [], { env: { ...process.env, SCALE_ROLE: 'control', SCALE_CA_DIR: caDir }, execArgv: [...CONTROLLER_NODE_FLAGS, '--max-old-space-size=6000', '--expose-gc', ...(process.env.CONTROL_NODE_FLAGS ?? '').split(' ').filter(Boolean)] });
   children.push(ctl);
   ctl.on('message', on);
   const ready = await next('ready');
@@ -244,7 +245,7 @@ async function main(): Promise<void> {
   ctl.send({ type: 'usage', collect: true });
   const idle = await next('usage');
   for (const w of workers) w.send({ type: 'go' });
-  console.log(`bench/scale — Node ${process.version}; ${NAMESPACES * SERVICES_PER_NS} Services, ${NAMESPACES * SERVICES_PER_NS * PODS_PER_SERVICE} pods; ${clients.length} real proxy connections (HTTP/2 + mTLS, on demand, deltas, acks ${ACKS === 'stream' ? 'on the ack stream' : 'one POST each'}) in ${WORKERS} processes; control plane in its own process`);
+  console.log(`bench/scale — Node ${process.version}; ${NAMESPACES * SERVICES_PER_NS} Services, ${NAMESPACES * SERVICES_PER_NS * PODS_PER_SERVICE} pods; ${clients.length} real proxy connections (HTTP/2 + mTLS, on demand, deltas, acks ${ACKS === 'stream' ? 'on the ack stream' : 'one POST each'}) in ${WORKERS} processes; control plane in its own process (${CONTROLLER_NODE_FLAGS.join(' ')})`);
   console.log(`control plane: generate + first rebuild ${(ready.buildMs / 1000).toFixed(1)} s`);
   console.log(`control plane before any connection: RSS ${mb(idle.rss)}`);
   const deadline = Date.now() + 300_000;

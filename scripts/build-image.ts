@@ -28,6 +28,7 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sidecarBodyFile } from '../src/lib/code-cache.ts';
+import { SKIFF_CLI } from '../src/lib/controller-runtime.ts';
 import { SIDECAR_BUNDLE, sidecarNodeFlags } from '../src/lib/sidecar-runtime.ts';
 import { BUNDLE_ENTRIES, buildBundle, buildSidecarBundle } from '../src/local/bundle.ts';
 import { trainCodeCache } from './train-code-cache.ts';
@@ -174,7 +175,7 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
   const tars = [
     baseLayer(cache),
     filesLayer([{ from: NODE_BINARY, to: 'usr/local/bin/node', mode: 0o755 }]),
-    filesLayer([{ from: skiff.cli, to: 'app/skiff.mjs', mode: 0o644 }, { from: skiff.sidecar.entry, to: SIDECAR_BUNDLE.slice(1), mode: 0o644 },
+    filesLayer([{ from: skiff.cli, to: SKIFF_CLI.slice(1), mode: 0o644 }, { from: skiff.sidecar.entry, to: SIDECAR_BUNDLE.slice(1), mode: 0o644 },
       { from: skiff.sidecar.body, to: sidecarBodyFile(SIDECAR_BUNDLE).slice(1), mode: 0o644 }, ...nativeFiles(),
       ...Object.keys(DASHBOARD_FILES).map((f) => ({ from: join(skiff.dashboard, f), to: `app/dashboard/${f}`, mode: 0o644 }))]),
     // Last and alone: the one layer that is trained, not reproduced (V8 writes what the run compiled).
@@ -185,7 +186,7 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
     out, name: IMAGE_NAME, tars, cache,
     config: {
       User: `${USER}:${USER}`, WorkingDir: '/app',
-      Entrypoint: ['/usr/local/bin/node', '/app/skiff.mjs'], Cmd: ['--help'],
+      Entrypoint: ['/usr/local/bin/node', SKIFF_CLI], Cmd: ['--help'],
       Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'NODE_ENV=production', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'],
       Labels: { 'org.opencontainers.image.title': 'skiff', 'org.opencontainers.image.version': VERSION, 'org.opencontainers.image.licenses': 'Apache-2.0', 'org.opencontainers.image.description': 'Skiff SMI service mesh: controller, sidecar and CLI' },
     },

@@ -25,9 +25,10 @@ test('install flags reach every object: namespace, image, replicas, mesh setting
     else if (o.metadata.name === 'skiff-controller-auth-reader') equal(o.metadata.namespace, 'kube-system', 'the front-proxy settings are read where Kubernetes keeps them');
     else equal(o.metadata.namespace, 'mesh', `${o.kind}/${o.metadata.name}`);
   }
-  const deployment = objects.find((o) => o.kind === 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: { image: string; args: string[] }[] } } } };
+  const deployment = objects.find((o) => o.kind === 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: { image: string; command: string[]; args: string[] }[] } } } };
   equal(deployment.spec.replicas, 3);
   equal(deployment.spec.template.spec.containers[0]?.image, 'registry.example/skiff:1.2.3');
+  deepStrictEqual(deployment.spec.template.spec.containers[0]?.command, ['/usr/local/bin/node', '--max-semi-space-size=32', '/app/skiff.mjs'], 'the controller runs with its young generation sized for proxy reconnect storms');
   deepStrictEqual(deployment.spec.template.spec.containers[0]?.args, ['controller', '--namespace', 'mesh', '--proxy-image', 'registry.example/skiff:1.2.3']);
   const mesh = objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: { 'mesh.yaml': string } };
   ok(mesh.data['mesh.yaml'].includes('trustDomain: example.org') && mesh.data['mesh.yaml'].includes('defaultAccessMode: permissive'));

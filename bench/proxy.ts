@@ -17,12 +17,18 @@
  *   sidecar's V8 flags and malloc setting (src/lib/sidecar-runtime.ts);
  * - warm-up: WARMUP seconds (default 10) at 2,000 rps through every target first, so the JIT has
  *   compiled the hot path (measured: without it the first 1,000 rps round shows ~15 ms p99 per
- *   hop, after it under 1 ms);
+ *   hop, after it under 1 ms); then PRE_RUN seconds (default 8) at the measured rate right before
+ *   each measurement: while the other targets run, a target idles for minutes, and an idle
+ *   spell's full collection can clear objects that optimised code embeds (V8 traces "embedded
+ *   weak objects cleared"), so the code is deoptimised and compiled again when traffic returns
+ *   (measured on a sidecar after 20 s idle: ~6 s of re-optimisation, CPU per request up to
+ *   +60 % and p99 3-6 ms in those seconds, then steady);
  * - latency: fortio -uniform -qps R -c 16 for DURATION seconds (constant rate, evenly spaced),
  *   p50/p90/p99/max; "added per hop" = (proxied − direct) / hops at each percentile;
  * - throughput: fortio -qps 0 -c 32 (closed loop) through one proxy on one core, CLOSED_ROUNDS
  *   (default 5) rounds of CLOSED_SECONDS (default 6) s with the targets taking turns, the median
- *   round of each (single runs here differ by up to ±40 %);
+ *   round of each (single runs here differ by up to ±40 %), each round after CLOSED_PRE_RUN
+ *   (default 2) s of the same load unmeasured (at ~10k rps the re-optimisation above takes <1 s);
  * - CPU: user+system seconds of the proxy processes during the run, per 1,000 requests;
  * - start: spawn → first 200 from /ready (certificate loaded, config applied, listening), each
  *   sidecar started alone; for the Node floor, spawn → its first proxied 200 (polled every 5 ms);
@@ -46,6 +52,8 @@ import { ADDR, bundled, sidecarProgram, configsFor, cpuSeconds, dir, fortio, FOR
 const DURATION = Number(process.env.DURATION ?? 15);
 const RATES = (process.env.RATES ?? '1000,5000').split(',').filter(Boolean).map(Number);
 const WARMUP = Number(process.env.WARMUP ?? 10);
+const PRE_RUN = Number(process.env.PRE_RUN ?? 8);
+const CLOSED_PRE_RUN = Number(process.env.CLOSED_PRE_RUN ?? 2);
 const GRPC_RATE = Number(process.env.GRPC_RATE ?? 1000);
 const CLOSED_ROUNDS = Number(process.env.CLOSED_ROUNDS ?? 5);
 const CLOSED_SECONDS = Number(process.env.CLOSED_SECONDS ?? 6);
@@ -132,7 +140,7 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`bench/proxy — Node ${process.versions.node}, ${cpu}, ${cpus().length} cores; nginx ${execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '1.22'}; fortio 1.63.0`);
-  console.log(`origin: nginx 1 worker, 1 KiB body; load: fortio -uniform on CPU 0, proxies on CPU 1; ${DURATION}s per rate, 16 connections; warm-up ${WARMUP}s at 2000 rps per target once, then 3s before each measurement; sidecar code cache ${codeCache}\n`);
+  console.log(`origin: nginx 1 worker, 1 KiB body; load: fortio -uniform on CPU 0, proxies on CPU 1; ${DURATION}s per rate, 16 connections; warm-up ${WARMUP}s at 2000 rps per target once, then ${PRE_RUN}s at the rate before each measurement; sidecar code cache ${codeCache}\n`);
   const fmt = (n: number) => n.toFixed(2).padStart(8);
   // Node's JIT needs a few seconds of traffic before the hot path is compiled: measure steady state.
   if (!GRPC_ONLY) {
@@ -142,7 +150,7 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
       let direct: FortioResult | undefined;
       const cpuPer1k = new Map<string, number>();
       for (const t of targets) {
-        fortio(t.url, rate, 16, 3);
+        fortio(t.url, rate, 16, PRE_RUN);
         const before = cpuSeconds(t.pids);
         const r = fortio(t.url, rate, 16, DURATION);
         const used = cpuSeconds(t.pids) - before;
@@ -158,10 +166,16 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
     // Closed-loop rates on this kind of machine move by up to ±40 % from one 10 s run to the
     // next (measured: the same sidecar 12.4k then 7.7k rps), so the targets take turns for
     // CLOSED_ROUNDS rounds and each is judged by its median round.
-    console.log(`\nmax throughput, closed loop (fortio -qps 0 -c 32), one proxy on one core: ${CLOSED_ROUNDS} rounds of ${CLOSED_SECONDS}s, the targets taking turns; median (min–max):`);
+    console.log(`\nmax throughput, closed loop (fortio -qps 0 -c 32), one proxy on one core: ${CLOSED_ROUNDS} rounds of ${CLOSED_SECONDS}s after ${CLOSED_PRE_RUN}s unmeasured, the targets taking turns; median (min–max):`);
     const closedTargets = targets.filter((x) => x.hops === 1 || x.hops === 0);
     const rounds = new Map<string, FortioResult[]>(closedTargets.map((t) => [t.name, []]));
-    for (let round = 0; round < CLOSED_ROUNDS; round++) for (const t of closedTargets) rounds.get(t.name)?.push(fortio(t.url, 0, 32, CLOSED_SECONDS));
+    for (let round = 0; round < CLOSED_ROUNDS; round++) {
+      for (const t of closedTargets) {
+        // Each round follows an idle spell of this target: re-optimise first (see PRE_RUN).
+        fortio(t.url, 0, 32, CLOSED_PRE_RUN);
+        rounds.get(t.name)?.push(fortio(t.url, 0, 32, CLOSED_SECONDS));
+      }
+    }
     const closed = new Map<string, number>();
     for (const t of closedTargets) {
       const runs = [...(rounds.get(t.name) ?? [])].sort((a, b) => a.qps - b.qps);
@@ -188,7 +202,7 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   let grpcDirect: FortioResult | undefined;
   for (const t of grpcTargets) fortioGrpc(t.target, 2000, WARMUP);
   for (const t of grpcTargets) {
-    fortioGrpc(t.target, GRPC_RATE, 3);
+    fortioGrpc(t.target, GRPC_RATE, PRE_RUN);
     const before = cpuSeconds(t.pids);
     const r = fortioGrpc(t.target, GRPC_RATE, DURATION);
     const used = cpuSeconds(t.pids) - before;

@@ -28,8 +28,8 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sidecarBodyFile } from '../src/lib/code-cache.ts';
-import { SKIFF_CLI } from '../src/lib/controller-runtime.ts';
-import { SIDECAR_BUNDLE, sidecarNodeFlags } from '../src/lib/sidecar-runtime.ts';
+import { IMAGE_NODE, SIDECAR_BUNDLE, SKIFF_CLI } from '../src/lib/image-layout.ts';
+import { sidecarNodeFlags } from '../src/lib/sidecar-runtime.ts';
 import { BUNDLE_ENTRIES, buildBundle, buildSidecarBundle } from '../src/local/bundle.ts';
 import { trainCodeCache } from './train-code-cache.ts';
 import { buildDashboard, DASHBOARD_FILES } from '../src/dashboard/assets.ts';
@@ -174,7 +174,7 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
   const skiff = await bundles();
   const tars = [
     baseLayer(cache),
-    filesLayer([{ from: NODE_BINARY, to: 'usr/local/bin/node', mode: 0o755 }]),
+    filesLayer([{ from: NODE_BINARY, to: IMAGE_NODE.slice(1), mode: 0o755 }]),
     filesLayer([{ from: skiff.cli, to: SKIFF_CLI.slice(1), mode: 0o644 }, { from: skiff.sidecar.entry, to: SIDECAR_BUNDLE.slice(1), mode: 0o644 },
       { from: skiff.sidecar.body, to: sidecarBodyFile(SIDECAR_BUNDLE).slice(1), mode: 0o644 }, ...nativeFiles(),
       ...Object.keys(DASHBOARD_FILES).map((f) => ({ from: join(skiff.dashboard, f), to: `app/dashboard/${f}`, mode: 0o644 }))]),
@@ -186,7 +186,7 @@ export async function buildImage(out = join(ROOT, 'dist', `skiff-${VERSION}.oci.
     out, name: IMAGE_NAME, tars, cache,
     config: {
       User: `${USER}:${USER}`, WorkingDir: '/app',
-      Entrypoint: ['/usr/local/bin/node', SKIFF_CLI], Cmd: ['--help'],
+      Entrypoint: [IMAGE_NODE, SKIFF_CLI], Cmd: ['--help'],
       Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'NODE_ENV=production', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'],
       Labels: { 'org.opencontainers.image.title': 'skiff', 'org.opencontainers.image.version': VERSION, 'org.opencontainers.image.licenses': 'Apache-2.0', 'org.opencontainers.image.description': 'Skiff SMI service mesh: controller, sidecar and CLI' },
     },
@@ -259,11 +259,11 @@ export function buildBinaryImage(out: string, name: string, binary: string, args
 }
 
 /** An application image on the same base and Node: every `.mjs` file of `appDir` under /apps (test workloads). */
-export function buildAppImage(out: string, name: string, appDir: string, cache = DEFAULT_CACHE, entrypoint: string[] = ['/usr/local/bin/node']): string {
+export function buildAppImage(out: string, name: string, appDir: string, cache = DEFAULT_CACHE, entrypoint: string[] = [IMAGE_NODE]): string {
   const files = readdirSync(appDir).filter((f) => f.endsWith('.mjs')).sort().map((f) => ({ from: join(appDir, f), to: `apps/${f}`, mode: 0o644 }));
   writeOciImage({
     out, name, cache,
-    tars: [baseLayer(cache), filesLayer([{ from: NODE_BINARY, to: 'usr/local/bin/node', mode: 0o755 }]), filesLayer(files)],
+    tars: [baseLayer(cache), filesLayer([{ from: NODE_BINARY, to: IMAGE_NODE.slice(1), mode: 0o755 }]), filesLayer(files)],
     config: { User: `${USER}:${USER}`, WorkingDir: '/', Entrypoint: entrypoint, Env: ['PATH=/usr/local/bin:/usr/bin:/bin'] },
     history: ['the Skiff base', 'node', `${appDir}: ${files.length} apps`],
   });

@@ -1,7 +1,8 @@
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { quantityMiB, SIDECAR_BUNDLE, SIDECAR_ENV, sidecarNodeFlags } from '../lib/sidecar-runtime.ts';
+import { SIDECAR_BUNDLE } from '../lib/image-layout.ts';
+import { quantityMiB, SIDECAR_ENV, sidecarNodeFlags } from '../lib/sidecar-runtime.ts';
 import { INJECTED_ANNOTATION } from './annotations.ts';
 import { defaultInjectSettings } from './defaults.ts';
 import { injectManifests } from './manifests.ts';

@@ -9,7 +9,8 @@
 import { formatUdpRelayPorts, udpRelayPorts } from '../capture/rules.ts';
 import { hasErrors, issue, type Issue } from '../errors/issue.ts';
 import { PORTS } from '../lib/ports.ts';
-import { SIDECAR_BUNDLE, SIDECAR_ENV, sidecarNodeFlags } from '../lib/sidecar-runtime.ts';
+import { IMAGE_NODE, SIDECAR_BUNDLE } from '../lib/image-layout.ts';
+import { SIDECAR_ENV, sidecarNodeFlags } from '../lib/sidecar-runtime.ts';
 import { INJECT_ANNOTATION, INJECTED_ANNOTATION, scrapeAnnotations, wantsInjection } from './annotations.ts';
 import { arr, obj, strings, type Json } from './json.ts';
 import { probePaths, rewriteTcpProbes } from './probes.ts';
@@ -76,7 +77,7 @@ function captureContainer(settings: InjectSettings, capture: PodCapture, udp: Re
   return {
     name: CAPTURE_CONTAINER, image: settings.image, imagePullPolicy: settings.imagePullPolicy,
     // The sidecar's small bundle, which also runs `capture`: the whole command did not fit the limit reliably.
-    command: ['/usr/local/bin/node', ...sidecarNodeFlags(CAPTURE_MEMORY_LIMIT), SIDECAR_BUNDLE], args,
+    command: [IMAGE_NODE, ...sidecarNodeFlags(CAPTURE_MEMORY_LIMIT), SIDECAR_BUNDLE], args,
     resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: CAPTURE_MEMORY_LIMIT } },
     // Root with exactly the two capabilities iptables needs, in the pod's network namespace only.
     securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } },
@@ -95,7 +96,7 @@ function proxyContainer(settings: InjectSettings, resources: ProxyResources, pro
     // A native sidecar: started before the application, stopped after it.
     restartPolicy: 'Always',
     // The sidecar's own bundle with its runtime settings (lib/sidecar-runtime.ts), not the whole `skiff` command.
-    command: ['/usr/local/bin/node', ...sidecarNodeFlags(resources.memoryLimit), SIDECAR_BUNDLE],
+    command: [IMAGE_NODE, ...sidecarNodeFlags(resources.memoryLimit), SIDECAR_BUNDLE],
     args: [
       'proxy', '--control', settings.controlUrl, '--proxy-id', '$(POD_NAMESPACE)/$(POD_NAME)', '--certs', CERTS_DIR,
       '--trust-bundle', `${IDENTITY_DIR}/ca.pem`, '--bootstrap-token-file', `${IDENTITY_DIR}/token`, '--app-host', '$(POD_IP)', '--capture',

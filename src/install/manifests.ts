@@ -8,7 +8,8 @@ import { buildCrd, CONVERTED_CRD_NAMES } from '../api/crds.ts';
 import { ALL_KINDS, SMI_KINDS } from '../api/meta.ts';
 import { CONTROLLER_SERVICE } from '../inject/defaults.ts';
 import { SYSTEM_NAMESPACES, TRUST_BUNDLE_CONFIGMAP } from '../inject/settings.ts';
-import { CONTROLLER_NODE_FLAGS, SKIFF_CLI } from '../lib/controller-runtime.ts';
+import { CONTROLLER_NODE_FLAGS } from '../lib/controller-runtime.ts';
+import { IMAGE_NODE, SKIFF_CLI } from '../lib/image-layout.ts';
 import { PORTS } from '../lib/ports.ts';
 import { MESH_CONFIG_API_VERSION, MESH_CONFIG_KIND, MESH_CONFIG_MAP } from '../sources/mesh-config.ts';
 import type { InstallOptions } from './options.ts';
@@ -118,7 +119,7 @@ function controllerFile(o: InstallOptions): ManifestFile {
                 serviceAccountName: CONTROLLER_SERVICE,
                 containers: [{
                   name: 'controller', image: o.image, imagePullPolicy: 'IfNotPresent',
-                  command: ['/usr/local/bin/node', ...CONTROLLER_NODE_FLAGS, SKIFF_CLI],
+                  command: [IMAGE_NODE, ...CONTROLLER_NODE_FLAGS, SKIFF_CLI],
                   args: ['controller', '--namespace', o.namespace, '--proxy-image', o.image],
                   ports: [{ name: 'config', containerPort: PORTS.control }, { name: 'webhooks', containerPort: PORTS.webhooks }, { name: 'metrics-api', containerPort: PORTS.metricsApi }],
                   readinessProbe: { tcpSocket: { port: 'config' } },

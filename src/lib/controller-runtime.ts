@@ -1,10 +1,7 @@
 /**
  * How the controller's Node.js runs in its container (deploy/controller.yaml, rendered from
- * src/install/manifests.ts), and where the image keeps the CLI (scripts/build-image.ts).
+ * src/install/manifests.ts).
  */
-
-/** The `skiff` CLI's bundle in the image. */
-export const SKIFF_CLI = '/app/skiff.mjs';
 
 /**
  * V8 flags for the controller: a young generation of up to 32 MB per semi-space (V8's default

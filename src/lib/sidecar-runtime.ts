@@ -5,8 +5,6 @@
  */
 import { parseQuantity } from './quantity.ts';
 
-/** The sidecar bundle's path in the image (scripts/build-image.ts puts it there). */
-export const SIDECAR_BUNDLE = '/app/skiff-proxy.mjs';
 
 /** MiB of a memory limit kept for what is not V8's old generation (young generation, code, malloc, OpenSSL, buffers). */
 const NATIVE_HEADROOM_MIB = 32;

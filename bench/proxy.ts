@@ -37,7 +37,9 @@
  *   RSS (VmHWM), idle after start and after the runs;
  * - gRPC: fortio's gRPC ping server as origin (CPU 0), `fortio load -grpc -ping` at GRPC_RATE
  *   (default 1000) calls/s, 4 connections × 4 streams, direct vs the same two sidecars (h2c from
- *   fortio, h2 over mTLS between them, h2c to the origin) vs one plain hop vs nginx `grpc_pass`.
+ *   fortio, h2 over mTLS between them, h2c to the origin) vs one plain hop vs the Node floor in
+ *   h2c (bench/node-floor.ts --h2: node:http2's compatibility API in front, undici's HTTP/2
+ *   behind, trailers relayed) vs nginx `grpc_pass`.
  *
  *   npm run bench:proxy            (DURATION=15 RATES=1000,5000 by default; ONLY=grpc for the gRPC rows)
  */
@@ -115,6 +117,8 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   const floorServer = start('node floor mTLS server', 1, NODE, [...NODE_FLAGS, floorProgram, `${ADDR.floorServer}:8443`, `${ADDR.origin}:8080`, '--tls-in', certDirs.server], { ...SIDECAR_ENV });
   await new Promise((r) => setTimeout(r, 1000));
   const floorClient = await startFloor('node floor mTLS client', `${ADDR.floorClient}:8080`, `${ADDR.floorServer}:8443`, ['--tls-out', certDirs.client], `http://${ADDR.floorClient}:8080/`);
+  // The floor of the gRPC rows: h2c in and out (node:http2's compatibility API, undici's HTTP/2), nothing else.
+  const floorGrpc = start('node floor h2c', 1, NODE, [...NODE_FLAGS, floorProgram, `${ADDR.floor}:${GRPC_PORT}`, `${ADDR.origin}:${GRPC_PORT}`, '--h2'], { ...SIDECAR_ENV });
   const sidecars = [['client (mTLS)', client], ['server (mTLS)', server], ['one hop', oneHop]] as const;
   await new Promise((r) => setTimeout(r, 1000));
   const idle = sidecars.map(([name, s]) => `  ${name.padEnd(14)} start → ready ${s.readyMs.toFixed(0).padStart(4)} ms   idle: ${memory(s.child.pid as number)}`);
@@ -197,6 +201,7 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
     { name: 'direct', target: `${ADDR.origin}:${GRPC_PORT}`, hops: 0, pids: [] as number[] },
     { name: 'skiff mTLS (2 hops)', target: client.outbound, hops: 2, pids: targets[1]?.pids ?? [] },
     { name: 'skiff 1 hop (plain)', target: oneHop.outbound, hops: 1, pids: targets[2]?.pids ?? [] },
+    { name: 'node floor (h2c)', target: `${ADDR.floor}:${GRPC_PORT}`, hops: 1, pids: [floorGrpc.pid as number] },
     { name: 'nginx grpc_pass', target: `${ADDR.nginx}:${GRPC_PORT}`, hops: 1, pids: [nginxWorker] },
   ];
   let grpcDirect: FortioResult | undefined;

@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     const previous = new Map([...received].map(([id, r]) => [id, r.hash]));
     const ackedBefore = acked;
     const bytesBefore = bytes;
-    const weight = 10 + round * 10;
+    const weight = 10 + (round % 9) * 10; // 10 … 90, again from 10: every round a new version
     const t0 = now();
     writeFileSync(join(dir, 'split.yaml'), split(100 - weight, weight));
     await until('every client got the new config', () => [...received].every(([id, r]) => r.hash !== previous.get(id)), 30_000);

@@ -14,6 +14,7 @@ import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
 import { MeshTranslation } from '../translate/index.ts';
 import { GOLDEN_DIR } from '../../test/support/golden.ts';
 import { applyDelta, diffConfigs } from './delta.ts';
+import { outboundJson } from './hash.ts';
 import type { ProxyConfig } from './types.ts';
 
 const translationOf = (file: string, text = readFileSync(file, 'utf8')) => new MeshTranslation(buildTopology(snapshotFromDocuments(parseYamlText(file, text).documents.map((d) => d.value))));
@@ -34,6 +35,7 @@ test('every golden case: empty → whole → empty through deltas gives the exac
     for (const id of t.proxyIds()) {
       const empty = t.configOf(id, { services: new Set(), tcp: false }) as ProxyConfig;
       const whole = t.configOf(id) as ProxyConfig;
+      equal(outboundJson(whole.outbound), JSON.stringify(whole.outbound), 'the outbound hashed part by part is its JSON');
       roundTrip(empty, whole);
       roundTrip(whole, empty);
       proxies++;
@@ -54,6 +56,20 @@ test('a weight change is a delta of one Service', () => {
   const bytes = JSON.stringify(delta).length;
   ok(bytes < JSON.stringify(after).length / 3, `${bytes} bytes against ${JSON.stringify(after).length} whole`);
   roundTrip(before, after);
+});
+
+test('weight changes one after another apply to the config the proxy holds (its Services reused, not written again)', () => {
+  const file = join(GOLDEN_DIR, 'outbound-scope-limits-each-proxy-to-the-services-it-names.in.yaml');
+  const text = readFileSync(file, 'utf8');
+  const demand = { services: new Set(['other/db']), tcp: false };
+  const versions = [80, 50, 20, 50].map((w) => translationOf(file, text.replace('{service: db-v1, weight: 80}', `{service: db-v1, weight: ${w}}`)).configOf('other/cache-0', demand) as ProxyConfig);
+  let held = JSON.parse(JSON.stringify(versions[0])) as ProxyConfig;
+  for (let i = 1; i < versions.length; i++) {
+    const applied = applyDelta(held, JSON.parse(JSON.stringify(diffConfigs(versions[i - 1] as ProxyConfig, versions[i] as ProxyConfig))));
+    ok('config' in applied, 'problem' in applied ? applied.problem : '');
+    deepStrictEqual(applied.config, JSON.parse(JSON.stringify(versions[i])));
+    held = applied.config;
+  }
 });
 
 test('a delta for another version, tampered, or garbage is refused whole', () => {

@@ -27,7 +27,8 @@ export interface ProxyRecord {
   sentAt?: number;
   appliedHash?: string;
   lastError?: string;
-  ackAt?: string;
+  /** When its last ack arrived (epoch ms; formatted only for /debug: an ISO string per ack cost more than the rest of the ack). */
+  ackAt?: number;
   /** When the workload certificate this replica issued it last expires. */
   certificateNotAfter?: string;
   connected: number;
@@ -255,7 +256,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
   acknowledge(id: string, result: { hash?: string; error?: string }): void {
     const record = this.proxies.get(id);
     if (!record) return;
-    record.ackAt = new Date().toISOString();
+    record.ackAt = Date.now();
     if (result.error) record.lastError = result.error;
     else if (result.hash) {
       if (record.appliedHash !== result.hash) this.ledger.changed(record);
@@ -313,7 +314,7 @@ export class MeshController extends EventEmitter<ControllerEvents> {
   proxyStatus(): ProxyStatus[] {
     return [...this.proxies.values()].map((r) => ({
       proxy: r.id, identity: r.identity, connected: r.connected > 0, desired: r.config.hash, sent: r.sentHash ?? null, sentAt: r.sentAt === undefined ? null : new Date(r.sentAt).toISOString(),
-      applied: r.appliedHash ?? null, upToDate: isUpToDate(r), lastError: r.lastError ?? null, ackAt: r.ackAt ?? null,
+      applied: r.appliedHash ?? null, upToDate: isUpToDate(r), lastError: r.lastError ?? null, ackAt: r.ackAt === undefined ? null : new Date(r.ackAt).toISOString(),
       certificateNotAfter: r.certificateNotAfter ?? null,
     }));
   }

@@ -9,7 +9,7 @@
  * receiver rebuilds exactly the config the control plane hashed, and checks the hash: any
  * difference and it asks for the whole config again.
  */
-import { partJson as json, proxyConfigHash } from './hash.ts';
+import { proxyConfigHash } from './hash.ts';
 import type { Cluster, OutboundConfig, OutboundService, ProxyConfig } from './types.ts';
 
 export const DELTA_EVENT = 'delta';
@@ -29,6 +29,17 @@ export interface ConfigDelta {
 }
 
 const serviceKey = (s: OutboundService) => `${s.namespace}/${s.name}`;
+
+/** JSON of config parts, once per object: they are immutable and shared by many proxies. */
+const jsonOf = new WeakMap<object, string>();
+function json(value: object): string {
+  let text = jsonOf.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    jsonOf.set(value, text);
+  }
+  return text;
+}
 
 type OutboundDelta = Pick<ConfigDelta, 'onDemand' | 'services' | 'clusters' | 'removeServices' | 'removeClusters'>;
 

@@ -13,37 +13,8 @@ export function sha256(text: string): string {
   return hash('sha256', text, 'hex');
 }
 
-/**
- * JSON of a config part (a Service, a cluster, an inbound or mesh object), once per object: parts
- * are immutable, and shared by many proxies on the control plane and from one version to the
- * next in a proxy that applies deltas.
- */
-const partJsonCache = new WeakMap<object, string>();
-export function partJson(value: object): string {
-  let text = partJsonCache.get(value);
-  if (text === undefined) {
-    text = JSON.stringify(value);
-    partJsonCache.set(value, text);
-  }
-  return text;
-}
-
-/**
- * Exactly `JSON.stringify(outbound)`, with each Service and cluster written once per object: a
- * delta replaces one Service of many, so a proxy checking the new version's hash writes only it.
- */
-export function outboundJson(outbound: OutboundConfig): string {
-  let text = '{';
-  for (const [key, value] of Object.entries(outbound) as [string, unknown][]) {
-    if (value === undefined) continue;
-    const written = (key === 'services' || key === 'clusters') && Array.isArray(value) ? `[${value.map((part: unknown) => (typeof part === 'object' && part !== null ? partJson(part) : (JSON.stringify(part) ?? 'null'))).join(',')}]` : JSON.stringify(value);
-    text += `${text.length > 1 ? ',' : ''}${JSON.stringify(key)}:${written}`;
-  }
-  return `${text}}`;
-}
-
 export function outboundHash(outbound: OutboundConfig): string {
-  return sha256(outboundJson(outbound));
+  return sha256(JSON.stringify(outbound));
 }
 
 /** Inbound configs are shared between proxies of one identity; hash each once. */
@@ -58,6 +29,13 @@ export function inboundHash(inbound: InboundConfig): string {
   return digest;
 }
 
+const meshJson = new WeakMap<ProxyConfig['mesh'], string>();
+
 export function proxyConfigHash(config: Omit<ProxyConfig, 'hash' | 'schema'>, outboundDigest = outboundHash(config.outbound)): string {
-  return sha256(`${partJson(config.mesh)}\n${JSON.stringify(config.proxy)}\n${inboundHash(config.inbound)}\n${outboundDigest}`);
+  let mesh = meshJson.get(config.mesh);
+  if (mesh === undefined) {
+    mesh = JSON.stringify(config.mesh);
+    meshJson.set(config.mesh, mesh);
+  }
+  return sha256(`${mesh}\n${JSON.stringify(config.proxy)}\n${inboundHash(config.inbound)}\n${outboundDigest}`);
 }

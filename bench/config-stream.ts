@@ -26,9 +26,10 @@ export function acker(dispatcher: Dispatcher, base: string, proxy: string): { ac
 
 /**
  * Calls `onConfig` with each config, when its bytes arrived and the event's size; events that
- * arrive meanwhile are applied and wait for it, in order. Resolves when the stream ends; rejects
- * when it fails, `onConfig` throws or a delta does not apply. Read with 'data' events rather than an async iterator: one
- * simulated sidecar among a thousand on the same cores should cost what the protocol costs.
+ * arrive meanwhile are applied and wait for it, in order. Resolves when the stream ends;
+ * rejects when it fails, `onConfig` throws or a delta does not apply. Read with 'data' events,
+ * not an async iterator: a simulated sidecar, one of a thousand on the same cores, should cost
+ * what the protocol costs.
  */
 export function readConfigStream(body: NodeJS.ReadableStream, id: string, now: () => number, onConfig: (config: ProxyConfig, arrived: number, bytes: number) => unknown): Promise<void> {
   let buffer = '';
@@ -36,10 +37,11 @@ export function readConfigStream(body: NodeJS.ReadableStream, id: string, now: (
   let queue: Promise<unknown> = Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const take = (block: string, arrived: number) => {
-      const data = block.indexOf('\ndata:');
-      if (data < 0) return;
-      const end = block.indexOf('\n', data + 1);
-      const json = JSON.parse(block.slice(data + 6, end < 0 ? undefined : end)) as unknown;
+      // The event's one data line (comments and heartbeats have none).
+      const data = block.startsWith('data:') ? 0 : block.indexOf('\ndata:') + 1;
+      if (data === 0 && !block.startsWith('data:')) return;
+      const end = block.indexOf('\n', data);
+      const json = JSON.parse(block.slice(data + 5, end < 0 ? undefined : end)) as unknown;
       if (block.startsWith(`event: ${DELTA_EVENT}\n`)) {
         const applied = held ? applyDelta(held, json as ConfigDelta) : { problem: 'no base' };
         if (!('config' in applied)) throw new Error(`${id}: ${applied.problem}`);

@@ -27,7 +27,7 @@ export interface ProxyRecord {
   sentAt?: number;
   appliedHash?: string;
   lastError?: string;
-  /** When its last ack arrived (epoch ms; formatted only for /debug: an ISO string per ack cost more than the rest of the ack). */
+  /** When its last ack arrived (epoch ms; formatted only for /debug: an ISO string per ack was most of acknowledge()'s own time). */
   ackAt?: number;
   /** When the workload certificate this replica issued it last expires. */
   certificateNotAfter?: string;

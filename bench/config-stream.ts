@@ -11,6 +11,9 @@ import { AckChannel } from '../src/proxy/ack-channel.ts';
 
 export const ACKS = process.env.ACKS === 'post' ? 'post' : 'stream';
 
+const DATA_LINE = /^data:(.*)$/m;
+const DELTA_LINE = new RegExp(`^event: ${DELTA_EVENT}$`, 'm');
+
 /** How a simulated sidecar acks on its connection: `ack(hash)` resolves once the ack is written (stream) or answered (post). */
 export function acker(dispatcher: Dispatcher, base: string, proxy: string): { ack(hash: string): Promise<void>; close(): void } {
   const channel = ACKS === 'stream' ? new AckChannel(dispatcher, base, proxy, () => undefined) : undefined;
@@ -38,11 +41,10 @@ export function readConfigStream(body: NodeJS.ReadableStream, id: string, now: (
   return new Promise<void>((resolve, reject) => {
     const take = (block: string, arrived: number) => {
       // The event's one data line (comments and heartbeats have none).
-      const data = block.startsWith('data:') ? 0 : block.indexOf('\ndata:') + 1;
-      if (data === 0 && !block.startsWith('data:')) return;
-      const end = block.indexOf('\n', data);
-      const json = JSON.parse(block.slice(data + 5, end < 0 ? undefined : end)) as unknown;
-      if (block.startsWith(`event: ${DELTA_EVENT}\n`)) {
+      const data = DATA_LINE.exec(block);
+      if (!data) return;
+      const json = JSON.parse(data[1] as string) as unknown;
+      if (DELTA_LINE.test(block)) {
         const applied = held ? applyDelta(held, json as ConfigDelta) : { problem: 'no base' };
         if (!('config' in applied)) throw new Error(`${id}: ${applied.problem}`);
         held = applied.config;

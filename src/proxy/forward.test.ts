@@ -1,5 +1,5 @@
 /** forward(): every attempt ends (in-flight counts come back down), whatever the dispatcher does. */
-import { equal } from 'node:assert/strict';
+import { deepEqual, equal } from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -151,4 +151,37 @@ test('a cluster with no endpoint: 503 no-healthy-upstream naming the cluster, no
   equal(result.reason, 'no-healthy-upstream');
   equal(result.attempts, 0);
   equal(res.headers['x-skiff-detail'], 'shop/web-v2:80 has no ready endpoint');
+});
+
+test("Skiff's headers for the next sidecar go to meshed endpoints only, also when a retry changes kind", async () => {
+  const meshed = new EndpointRuntime('m', { address: '127.0.0.1', port: 1, pod: 'shop/m-0', identity: 'spiffe://cluster.local/ns/shop/sa/web', meshPort: 15006 });
+  const plain = new EndpointRuntime('p', { address: '127.0.0.1', port: 2, pod: 'shop/p-0' });
+  const sent: Record<string, unknown>[] = [];
+  const upstreams = {
+    pool: () => ({
+      dispatch: (opts: { headers: Record<string, unknown> }, handler: Dispatcher.DispatchHandler) => {
+        // What undici would write: the headers with a value.
+        sent.push(Object.fromEntries(Object.entries(opts.headers).filter(([, v]) => v !== undefined)));
+        const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
+        handler.onRequestStart?.(controller, {});
+        handler.onResponseStart?.(controller, sent.length === 1 ? 503 : 200, {}, '');
+        handler.onResponseEnd?.(controller, {});
+      },
+    }),
+  } as unknown as Upstreams;
+  const call = (order: EndpointRuntime[]) => new Promise<ForwardResult>((resolve) => {
+    forward({
+      req: new EventEmitter() as IncomingMessage, res: new FakeResponse() as unknown as ServerResponse, method: 'GET', path: '/', headers: { 'x-request-id': 'r' }, hasBody: false,
+      sidecarClient: 'shop/Deployment/client/client-0', sidecarService: 'shop/web',
+      policy: DEFAULT_ROUTE_POLICY, budget: new RetryBudget(20, 10), upstreams,
+      to: (tried) => order.find((e) => !tried.includes(e)),
+      done: resolve,
+    });
+  });
+  const forSidecar = { 'x-request-id': 'r', 'x-skiff-client': 'shop/Deployment/client/client-0', 'x-skiff-service': 'shop/web' };
+  // The first attempt of each call answers 503 and is retried on the other endpoint.
+  equal((await call([meshed, plain])).attempts, 2);
+  deepEqual(sent.splice(0), [forSidecar, { 'x-request-id': 'r' }]);
+  equal((await call([plain, meshed])).attempts, 2);
+  deepEqual(sent.splice(0), [{ 'x-request-id': 'r' }, forSidecar]);
 });

@@ -8,16 +8,17 @@
  * long polling) is then bounded by the stream idle time instead. Upgrade requests
  * (WebSocket) are spliced into a byte stream on 101 (upgrade.ts).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { RetryCondition, RoutePolicy } from '../config/index.ts';
+import type { RetryCondition } from '../config/index.ts';
+import { setRequestTimer } from '../lib/request-timer.ts';
+import type { ForwardRequest, ForwardResult } from './forward-request.ts';
 import { REASON_HEADER, sendGenerated, type Reason } from './generated.ts';
 import { bufferGrpcBody, grpcStatusOf, takeGrpcStatus } from './grpc.ts';
-import { responseHeaders } from './http-headers.ts';
-import type { RetryBudget } from './resilience.ts';
-import { spliceUpgrade, STREAM_IDLE_MS, type UpgradeRequest } from './upgrade.ts';
-import { pendingOf, type EndpointRuntime, type Upstreams } from './upstream.ts';
+import { CLIENT_HEADER, responseHeaders, SERVICE_HEADER } from './http-headers.ts';
+import { spliceUpgrade, STREAM_IDLE_MS } from './upgrade.ts';
+import { pendingOf, type EndpointRuntime } from './upstream.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const GATEWAY_ERRORS = new Set([502, 503, 504]);
@@ -29,51 +30,7 @@ function retriable(on: readonly RetryCondition[], what: number | 'connect-failur
 }
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA']);
 
-export interface ForwardResult {
-  status: number;
-  endpoint?: EndpointRuntime;
-  reason?: Reason;
-  /** The reason token of an answer another Skiff proxy made (its `x-skiff-reason`), e.g. a denial. */
-  upstreamReason?: string;
-  /** A gRPC answer's grpc-status (trailer, or header of a trailers-only answer). */
-  grpcStatus?: number;
-  attempts: number;
-}
-
-/** Picks the endpoint of the next attempt, preferring one not tried yet; undefined: none left to try. */
-export type EndpointPicker = (tried: readonly EndpointRuntime[]) => EndpointRuntime | undefined;
-
-export interface ForwardRequest {
-  req: IncomingMessage;
-  res: ServerResponse;
-  method: string;
-  path: string;
-  headers: Record<string, string | string[]>;
-  hasBody: boolean;
-  /** The client sent `Expect: 100-continue`: tell it to send the body once we forward. */
-  expectContinue?: boolean;
-  policy: RoutePolicy;
-  /** Absent: no retries (the inbound side never retries; its client does). */
-  budget?: RetryBudget;
-  upstreams: Upstreams;
-  /** Where the attempts go: one endpoint (tried once), or a picker asked before each attempt. */
-  to: EndpointRuntime | EndpointPicker;
-  /** Outlier detection settings; absent for the local application. */
-  outlier?: { threshold: number; baseEjectionMs: number };
-  /** Requests allowed to wait for a connection to one endpoint; beyond it 503 `circuit-open`. */
-  maxPendingRequests?: number;
-  /** The answer comes from the application: Skiff's own headers in it are dropped, never passed on as Skiff's word. */
-  fromApplication?: boolean;
-  /** A gRPC call: its small body is kept for retries, and UNAVAILABLE before any byte is retriable. */
-  grpc?: boolean;
-  /** The client spoke HTTP/2: so does the next hop (the endpoint's h2 pool). */
-  http2?: boolean;
-  /** An upgrade request (WebSocket): on 101 the connection becomes a byte stream. */
-  upgrade?: UpgradeRequest;
-  /** What the request goes to (a cluster's name), for the answer when it has no endpoint. */
-  target?: string;
-  done(result: ForwardResult): void;
-}
+export type { EndpointPicker, ForwardRequest, ForwardResult } from './forward-request.ts';
 
 /** The headers undici hands a handler. */
 type IncomingHttpHeaders = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2];
@@ -123,7 +80,7 @@ class Forwarding {
     this.replayable = !f.hasBody;
     this.body = f.hasBody ? f.req : null;
     this.idempotent = IDEMPOTENT.has(f.method);
-    this.overall = f.policy.timeoutMs > 0 ? setTimeout(overallTimeout, f.policy.timeoutMs, this) : undefined;
+    this.overall = f.policy.timeoutMs > 0 ? setRequestTimer(overallTimeout, f.policy.timeoutMs, this) : undefined;
     // A response closed before it finished means the client went away: stop the upstream too.
     // (A response closes once: `on`, without once()'s wrapper per request.)
     f.res.on('close', () => {
@@ -169,9 +126,15 @@ class Forwarding {
     if (this.tried === undefined) this.tried = [endpoint];
     else this.tried.push(endpoint);
     endpoint.inflight++;
+    if (f.sidecarClient !== undefined) {
+      // Set either way (undici skips an undefined value): a retry may go to an endpoint of the other kind.
+      const meshed = endpoint.meshed;
+      f.headers[CLIENT_HEADER] = meshed ? f.sidecarClient : undefined;
+      f.headers[SERVICE_HEADER] = meshed ? f.sidecarService : undefined;
+    }
     const attempt = new Attempt(this, endpoint);
     this.inFlight = attempt;
-    const options: Dispatcher.DispatchOptions & { servername?: string } = { path: f.path, method: f.method as Dispatcher.HttpMethod, headers: f.headers, body: this.body, headersTimeout: 0, bodyTimeout: 0 };
+    const options: Dispatcher.DispatchOptions & { servername?: string } = { path: f.path, method: f.method as Dispatcher.HttpMethod, headers: f.headers as Record<string, string | string[]>, body: this.body, headersTimeout: 0, bodyTimeout: 0 };
     if (f.upgrade) options.upgrade = f.upgrade.protocol;
     // undici would otherwise send the Host header's name as SNI; a peer sidecar reads the
     // target port from SNI, and the Host (a Service port) cannot say which pod port it is.
@@ -229,7 +192,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.call = call;
     this.endpoint = endpoint;
     const ms = call.f.policy.perTryTimeoutMs;
-    this.perTry = ms > 0 ? setTimeout(perTryTimeout, ms, call) : undefined;
+    this.perTry = ms > 0 ? setRequestTimer(perTryTimeout, ms, call) : undefined;
   }
 
   /** The response started: the request timeouts are done. */
@@ -249,7 +212,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     const res = this.call.f.res;
     if (!this.bodyStarted && !res.writableEnded && !res.destroyed) res.flushHeaders();
     const idleMs = this.call.f.policy.streamIdleMs ?? STREAM_IDLE_MS;
-    if (idleMs > 0) this.idle = setTimeout(idleTimeout, idleMs, this.call, idleMs);
+    if (idleMs > 0) this.idle = setRequestTimer(idleTimeout, idleMs, this.call, idleMs);
   }
 
   settle(ok: boolean): void {

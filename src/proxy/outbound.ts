@@ -15,7 +15,7 @@ import { sendGenerated } from './generated.ts';
 import { UPGRADE } from './upgrade.ts';
 import { effectiveStatus, isGrpcRequest, withGrpcDeadline } from './grpc.ts';
 import { connectionFacts, isHttp2 } from './h2-frontend.ts';
-import { CLIENT_HEADER, expectsContinue, forwardableHeaders, hasBody, hostOf, RequestHeaderFacts, SERVICE_HEADER } from './http-headers.ts';
+import { expectsContinue, forwardableHeaders, hasBody, hostOf, RequestHeaderFacts } from './http-headers.ts';
 import { admit, choose, isRefusal, resolve } from './outbound-stages.ts';
 import type { RequestLabels } from './telemetry.ts';
 import { endpointPeer, type SeriesKey } from './traffic-recorder.ts';
@@ -68,13 +68,11 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
   const counters = cluster.counters;
   const headers = forwardableHeaders(req.headers);
   headers.host = authority;
-  headers[CLIENT_HEADER] = state.clientHeader;
-  headers[SERVICE_HEADER] = service;
   counters.requests++;
   // One object per request and one closure (`done`); what the request shares with others
   // (the picker, the outlier settings) comes from the compiled cluster.
   const call: ForwardRequest = {
-    req, res, method, path: resolved.forwardPath, upgrade: req[UPGRADE], headers, hasBody: hasBody(req), http2: isHttp2(req), grpc: isGrpcRequest(req), expectContinue: expectsContinue(req.headers),
+    req, res, method, path: resolved.forwardPath, upgrade: req[UPGRADE], headers, sidecarClient: state.clientHeader, sidecarService: service, hasBody: hasBody(req), http2: isHttp2(req), grpc: isGrpcRequest(req), expectContinue: expectsContinue(req.headers),
     policy, budget: ctx.budget(cluster.config.name, policy.retry), upstreams: ctx.mesh, to: cluster.pick, target: cluster.config.name, outlier: cluster.outlier,
     maxPendingRequests: cluster.config.policy.circuitBreaker.maxPendingRequests,
     done: (result) => {

@@ -53,10 +53,18 @@ export function parseAuthority(text: string): Authority | undefined {
   return port >= 1 && port <= 65535 ? { name, port } : undefined;
 }
 
+const MEMO_SIZE = 256;
+
 export class HostTable {
   private readonly byName = new Map<string, OutboundService>();
   /** Every service's targets, one per port, made once: a lookup returns one of them. */
   private readonly targets = new Map<OutboundService, HostTarget[]>();
+  /**
+   * Authorities as requests spell them (`web.shop`, `Web.Shop:80`) that `lookupAuthority`
+   * found, and what it found: a memo (a request repeats its predecessors' Host), so a hit skips
+   * parsing and lowering the text. Only found ones are kept, at most MEMO_SIZE; then it starts over.
+   */
+  private readonly memo = new Map<string, HostTarget>();
 
   constructor(services: readonly OutboundService[], ownNamespace: string, clusterDomain: string) {
     for (const s of services) {
@@ -85,6 +93,17 @@ export class HostTable {
   lookup(host: string, defaultPort = 80): HostTarget | undefined {
     const authority = parseAuthority(host);
     return authority ? this.lookupAuthority(authority, defaultPort) : undefined;
+  }
+
+  /** What `lookupAuthority` found for this exact authority text before, if it found something. */
+  found(authority: string): HostTarget | undefined {
+    return this.memo.get(authority);
+  }
+
+  /** Keeps what `lookupAuthority` (default port) found for an authority text, for `found`. */
+  remember(authority: string, target: HostTarget): void {
+    if (this.memo.size >= MEMO_SIZE) this.memo.clear();
+    this.memo.set(authority, target);
   }
 
   /** `lookup` for an authority the caller already parsed (the proxy parses it once per request). */

@@ -35,6 +35,32 @@ test('resolve: hostile or unknown hosts and bad paths are refusals with reasons;
   deepStrictEqual([ok1.target.service.name, ok1.path, ok1.forwardPath], ['web', '/y', '/y?q=1']);
 });
 
+test('resolve: an authority resolved before is found again by its text; unknown and malformed ones are not kept; the memo is bounded', () => {
+  const s = state();
+  const first = resolve(s, 'Web.Shop:80', '/a') as Resolved;
+  ok(!isRefusal(first));
+  equal(s.hosts.found('Web.Shop:80'), first.target);
+  const again = resolve(s, 'Web.Shop:80', '/b') as Resolved;
+  equal(again.target, first.target);
+  equal(again.path, '/b');
+  // A port the Service does not have, a host outside the mesh, junk: refused each time, never kept.
+  for (const text of ['web.shop:81', 'example.com', 'web.shop:80@evil']) {
+    ok(isRefusal(resolve(s, text, '/')), text);
+    ok(isRefusal(resolve(s, text, '/')), `${text}, asked again`);
+    equal(s.hosts.found(text), undefined, text);
+  }
+  // Many spellings of one name (a client varying the case) fill the memo; it starts over, bounded.
+  const letters = [...'webshop'];
+  const spellings = Array.from({ length: 300 }, (_, i) => {
+    const cased = letters.map((c, j) => ((i >> j) & 1 ? c.toUpperCase() : c));
+    return `${cased.slice(0, 3).join('')}.${cased.slice(3).join('')}${(i >> 8) & 1 ? '.' : ''}${(i >> 7) & 1 ? ':80' : ''}`;
+  });
+  equal(new Set(spellings).size, 300);
+  for (const text of spellings) equal((resolve(s, text, '/') as Resolved).target.service.name, 'web', text);
+  ok(s.hosts.found(spellings[0] as string) === undefined, 'the first spellings were dropped when the memo started over');
+  equal(s.hosts.found(spellings.at(-1) as string)?.service.name, 'web');
+});
+
 test('choose: the split\'s weights decide per request, by the random number given', () => {
   const s = state();
   const resolved = resolve(s, 'web.shop', '/') as Resolved;

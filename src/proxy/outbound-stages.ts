@@ -31,10 +31,14 @@ export interface Resolved {
 /** Stage 1: which Service and port the request is for, and its path in normal form. */
 export function resolve(state: ProxyState, authority: string | undefined, url: string): Resolved | Refusal {
   if (!authority) return { refuse: 'bad-request', detail: 'the request names no host' };
-  const parsed = parseAuthority(authority);
-  if (!parsed) return { refuse: 'bad-request', detail: 'the request\'s host is not a valid authority' };
-  const target = state.hosts.lookupAuthority(parsed);
-  if (!target) return { refuse: 'unknown-host', detail: `${authority} is not a service of the mesh`, host: parsed.name };
+  let target = state.hosts.found(authority);
+  if (!target) {
+    const parsed = parseAuthority(authority);
+    if (!parsed) return { refuse: 'bad-request', detail: 'the request\'s host is not a valid authority' };
+    target = state.hosts.lookupAuthority(parsed);
+    if (!target) return { refuse: 'unknown-host', detail: `${authority} is not a service of the mesh`, host: parsed.name };
+    state.hosts.remember(authority, target);
+  }
   const normal = normalizeRequestTarget(url);
   if ('problem' in normal) return { refuse: 'bad-request', detail: normal.problem };
   const port = state.ports.get(target.port);

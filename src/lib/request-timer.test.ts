@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict';
+import { deepStrictEqual, equal, ok, strictEqual } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { keptDurations, setRequestTimer } from './request-timer.ts';
@@ -11,6 +11,12 @@ test('a request timer fires with its arguments, and a cleared one does not', asy
   await new Promise((r) => setTimeout(r, 40));
   deepStrictEqual(fired, [['idle', 7]]);
   ok(keptDurations().includes(5));
+});
+
+test('a duration longer than Node can time (a policy of 99999h) arms nothing, neither a 1 ms timer nor a keeper', () => {
+  const ms = 99_999 * 3_600_000;
+  equal(setRequestTimer(() => { throw new Error('fired'); }, ms, 0), undefined);
+  ok(!keptDurations().includes(ms));
 });
 
 /** Runs a script in a child Node with `internal/timers` readable; returns its stdout's JSON and how long it lived. */

@@ -185,3 +185,28 @@ test("Skiff's headers for the next sidecar go to meshed endpoints only, also whe
   equal((await call([plain, meshed])).attempts, 2);
   deepEqual(sent.splice(0), [{ 'x-request-id': 'r' }, forSidecar]);
 });
+
+test('a request timeout longer than Node can time (99999h) is no limit, not an answer at once', async () => {
+  const endpoint = new EndpointRuntime('e', { address: '127.0.0.1', port: 1, pod: 'shop/e-0' });
+  const upstreams = {
+    pool: () => ({
+      dispatch: (_opts: unknown, handler: Dispatcher.DispatchHandler) => {
+        const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
+        handler.onRequestStart?.(controller, {});
+        setTimeout(() => {
+          handler.onResponseStart?.(controller, 200, {}, '');
+          handler.onResponseEnd?.(controller, {});
+        }, 30);
+      },
+    }),
+  } as unknown as Upstreams;
+  const hours = 99_999 * 3_600_000;
+  const result = await new Promise<ForwardResult>((resolve) => {
+    forward({
+      req: new EventEmitter() as IncomingMessage, res: new FakeResponse() as unknown as ServerResponse, method: 'GET', path: '/', headers: {}, hasBody: false,
+      policy: { ...DEFAULT_ROUTE_POLICY, timeoutMs: hours, perTryTimeoutMs: hours, streamIdleMs: hours }, upstreams, to: endpoint,
+      done: resolve,
+    });
+  });
+  equal(result.status, 200);
+});

@@ -191,9 +191,16 @@ test('a request timeout longer than Node can time (99999h) is no limit, not an a
   const upstreams = {
     pool: () => ({
       dispatch: (_opts: unknown, handler: Dispatcher.DispatchHandler) => {
-        const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
+        // As undici's: an abort ends the attempt with the error, and nothing follows it.
+        let aborted = false;
+        const abort = (err: Error) => {
+          aborted = true;
+          handler.onResponseError?.(controller, err);
+        };
+        const controller = { abort, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
         handler.onRequestStart?.(controller, {});
         setTimeout(() => {
+          if (aborted) return;
           handler.onResponseStart?.(controller, 200, {}, '');
           handler.onResponseEnd?.(controller, {});
         }, 30);

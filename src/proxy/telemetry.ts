@@ -19,6 +19,12 @@ export interface RequestLabels {
   route: string;
 }
 
+/**
+ * How often the event loop's delay is sampled (prom-client's default is 10 ms: 100 wake-ups a
+ * second in an idle sidecar, measured 5.3-6.0 ms of CPU per second; at 100 ms 2.7-3.3). A
+ * stall of 100 ms or more is always seen; a shorter one with the odds of its length.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100;
 const BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 
 /** Counts for one label set, kept as plain numbers on the hot path and exported at scrape time. */
@@ -120,7 +126,7 @@ export class Telemetry {
     this.ejections = new Counter({ name: 'skiff_outlier_ejections_total', help: 'Endpoints ejected after consecutive gateway errors, by cluster.', labelNames: ['cluster'], registers });
     this.connectionsRefused = new Counter({ name: 'skiff_connections_refused_total', help: 'Connections a listener cut before any request: failed or unverified TLS peers, timeouts, the connection cap.', labelNames: ['listener', 'reason'], registers });
     this.resolutions = new Histogram({ name: 'skiff_outbound_resolve_seconds', help: 'Hosts asked of the control plane on demand, by result (found, unknown, failed): the time from asking to the config that holds it applied.', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers });
-    collectDefaultMetrics({ register: this.registry, prefix: 'skiff_proxy_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'skiff_proxy_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     this.sample = accessLog.sample;
     this.log = accessLog.sample > 0 ? pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, accessLog.destination ?? process.stdout) : undefined;
   }

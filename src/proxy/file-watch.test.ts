@@ -53,3 +53,28 @@ test('a watch that fails later hands over to the poll at its own pace', async ()
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('asked to read during a read, it reads once more after it (however often it was asked), and says when that read is done', async () => {
+  let reads = 0;
+  let release: (() => void) | undefined;
+  const watch = new FileWatch(join(tmpdir(), 'skiff-no-such-folder-' + process.pid), () => {
+    reads++;
+    return new Promise<void>((resolve) => { release = resolve; });
+  }, 60_000);
+  const first = watch.trigger();
+  const second = watch.trigger();
+  const third = watch.trigger();
+  equal(reads, 1, 'one read at a time');
+  release?.();
+  await first;
+  await pause(0);
+  equal(reads, 2, 'the asks made during the first read made one more');
+  let secondDone = false;
+  void second.then(() => { secondDone = true; });
+  await pause(10);
+  equal(secondDone, false, 'the second ask resolves with the read after it, not before');
+  release?.();
+  await Promise.all([second, third]);
+  equal(reads, 2);
+  watch.stop();
+});

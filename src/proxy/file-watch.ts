@@ -14,6 +14,8 @@ export class FileWatch {
   private watcher: FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** The read asked for while one ran: one more, however many asked. */
+  private again: Promise<void> | undefined;
   private readonly dir: string;
   private readonly onChange: () => Promise<void>;
   private readonly pollMs: number;
@@ -52,9 +54,21 @@ export class FileWatch {
     this.poll.unref();
   }
 
+  /**
+   * Reads now; during a read, once more after it (that read may have looked before the change
+   * that asks again, a certificate written while its predecessor was read, say). Resolves when
+   * a read that started after this call is done.
+   */
   trigger(): Promise<void> {
-    this.running ??= this.onChange().finally(() => { this.running = undefined; });
-    return this.running;
+    if (!this.running) {
+      this.running = this.onChange().finally(() => { this.running = undefined; });
+      return this.running;
+    }
+    this.again ??= this.running.then(() => {
+      this.again = undefined;
+      return this.trigger();
+    });
+    return this.again;
   }
 
   stop(): void {

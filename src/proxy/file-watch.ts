@@ -16,6 +16,7 @@ export class FileWatch {
   private running: Promise<void> | undefined;
   /** The read asked for while one ran: one more, however many asked. */
   private again: Promise<void> | undefined;
+  private stopped = false;
   private readonly dir: string;
   private readonly onChange: () => Promise<void>;
   private readonly pollMs: number;
@@ -64,14 +65,17 @@ export class FileWatch {
       this.running = this.onChange().finally(() => { this.running = undefined; });
       return this.running;
     }
-    this.again ??= this.running.then(() => {
+    // After the running read, whether it succeeded or not; not once the watch stopped.
+    const next = (): Promise<void> => {
       this.again = undefined;
-      return this.trigger();
-    });
+      return this.stopped ? Promise.resolve() : this.trigger();
+    };
+    this.again ??= this.running.then(next, next);
     return this.again;
   }
 
   stop(): void {
+    this.stopped = true;
     this.watcher?.close();
     if (this.poll) clearInterval(this.poll);
   }

@@ -8,7 +8,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 
-export const SAFETY_POLL_MS = 5000;
+const SAFETY_POLL_MS = 5000;
 
 export class FileWatch {
   private watcher: FSWatcher | undefined;

@@ -20,9 +20,10 @@ export interface RequestLabels {
 }
 
 /**
- * How often the event loop's delay is sampled (prom-client's default is 10 ms: 100 wake-ups a
- * second in an idle sidecar, measured 5.3-6.0 ms of CPU per second; at 100 ms 2.7-3.3). A
- * stall of 100 ms or more is always seen; a shorter one with the odds of its length.
+ * How often the event loop's delay is sampled. prom-client's default, 10 ms, woke an idle
+ * sidecar 100 times a second: 6.8 ms of CPU per second in all, 1.7-1.9 with 100 ms (schedstat,
+ * docs/performance.md). A stall of 100 ms or more is always seen; a shorter one with the odds
+ * of its length.
  */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 const BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];

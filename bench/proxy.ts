@@ -36,7 +36,7 @@
  *   is the node binary's and libraries' pages, shared by every sidecar on a machine) and peak
  *   RSS (VmHWM), idle after start and after the runs; at rest: CPU (schedstat, every thread) and
  *   wake-ups (voluntary context switches) per second of every proxy left alone for IDLE_SECONDS
- *   (default 10) after start;
+ *   (default 10), from IDLE_SETTLE_SECONDS (default 15) after the last start;
  * - gRPC: fortio's gRPC ping server as origin (CPU 0), `fortio load -grpc -ping` at GRPC_RATE
  *   (default 1000) calls/s, 4 connections × 4 streams, direct vs the same two sidecars (h2c from
  *   fortio, h2 over mTLS between them, h2c to the origin) vs one plain hop vs the Node floor in
@@ -62,6 +62,8 @@ const CLOSED_PRE_RUN = Number(process.env.CLOSED_PRE_RUN ?? 2);
 const GRPC_RATE = Number(process.env.GRPC_RATE ?? 1000);
 const CLOSED_ROUNDS = Number(process.env.CLOSED_ROUNDS ?? 5);
 const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 10);
+/** The first seconds after start are not rest: a sidecar 1 s after start used ~6 ms of CPU per second, 12 s after ~0.9. */
+const IDLE_SETTLE_SECONDS = Number(process.env.IDLE_SETTLE_SECONDS ?? 15);
 const CLOSED_SECONDS = Number(process.env.CLOSED_SECONDS ?? 6);
 /** `ONLY=grpc`: the gRPC rows alone (the HTTP rows take most of the run). */
 const GRPC_ONLY = process.env.ONLY === 'grpc';
@@ -147,6 +149,7 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   idle.push(`  ${'floor mTLS cl.'.padEnd(14)} start → ready ${floorClient.readyMs.toFixed(0).padStart(4)} ms   idle: ${memory(floorClient.child.pid as number)}`);
   // Every proxy at rest at once: what it costs a node to keep it (timers, polls, metrics).
   const resting: [string, number][] = [...sidecars.map(([name, s]) => [name, s.child.pid as number] as [string, number]), ['node floor', floor.child.pid as number], ['floor+fastify', floorFastify.child.pid as number], ['floor mTLS cl.', floorClient.child.pid as number], ['nginx', nginxWorker], ['haproxy', haproxy.pid as number]];
+  await new Promise((r) => setTimeout(r, IDLE_SETTLE_SECONDS * 1000));
   const restCost = await idleCost(resting.map(([, pid]) => pid), IDLE_SECONDS);
   const atRest = resting.map(([name], i) => `  ${name.padEnd(14)} at rest: ${restCost[i]?.cpuMsPerSecond.toFixed(2).padStart(5)} ms CPU per second, ${restCost[i]?.wakeupsPerSecond.toFixed(1).padStart(5)} wake-ups per second`);
 
@@ -225,7 +228,7 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   }
   console.log(`\nstart and memory (MB; anon = private anonymous memory, the rest of RSS is shared file pages) — node flags: ${NODE_FLAGS.join(' ')}; env: ${Object.entries(SIDECAR_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   for (const line of idle) console.log(line);
-  console.log(`CPU and wake-ups (voluntary context switches, all threads) of every proxy left alone for ${IDLE_SECONDS} s after start (the pair after its first ten requests), before the load:`);
+  console.log(`CPU and wake-ups (voluntary context switches, all threads) of every proxy left alone for ${IDLE_SECONDS} s, from ${IDLE_SETTLE_SECONDS} s after the last start (the pair after its first ten requests), before the load:`);
   for (const line of atRest) console.log(line);
   console.log(`  first requests through the new mTLS pair, one at a time: the 1st ${firstRequests.first.toFixed(1)} ms, the 2nd to 10th median ${firstRequests.median.toFixed(1)} ms (each sidecar compiles its request path on first use unless its code cache has it)`);
   for (const [name, s] of sidecars) console.log(`  ${name.padEnd(14)} after the runs: ${memory(s.child.pid as number)}`);

@@ -52,9 +52,18 @@ export type TrafficReport = Static<typeof TrafficReportSchema>;
 
 export type Outcome = 'success' | 'failure' | 'denied';
 
+/**
+ * The token a proxy records (status 499, as nginx does) for a request whose client closed its
+ * connection before any answer: no answer was made, so it is not counted as a failure of the
+ * destination (its time until the client left is in the latency). The Prometheus templates
+ * read it the same way: not a 5xx.
+ */
+export const CLIENT_CLOSED_REASON = 'client-closed';
+
 /** The outcome rule above: `generated` is the reason token of an answer a Skiff proxy made (this one or the peer's). */
 export function outcomeOf(status: number, generated: string | undefined): Outcome {
   if (status === 403 && (generated === 'access-denied' || generated === 'unauthenticated')) return 'denied';
+  if (generated === CLIENT_CLOSED_REASON) return 'success';
   if (generated !== undefined || status >= 500) return 'failure';
   return 'success';
 }

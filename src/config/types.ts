@@ -116,7 +116,7 @@ export type RetryCondition = Static<typeof RetryConditionSchema>;
 /** Limits that protect a destination (a backend Service port): per cluster and per endpoint. */
 export const ClusterPolicySchema = Type.Object({
   connectTimeoutMs: count('Connection set-up to an endpoint.'),
-  idleTimeoutMs: count('An idle upstream connection is closed after this.'),
+  idleTimeoutMs: count('An idle upstream connection is closed after this; 0 = no limit.'),
   circuitBreaker: Type.Object({
     maxConnections: Type.Integer({ minimum: 1, description: 'Connections to each endpoint.' }),
     maxPendingRequests: count('Requests waiting for a connection to an endpoint; beyond it 503 `circuit-open`.'),

@@ -17,7 +17,7 @@ const MAX_KEPT = 64;
  * Node times at most 2^31-1 ms (24.8 days) and arms a longer timer for 1 ms instead (a policy
  * may say `99999h`): a longer duration arms nothing, which is what it means in practice.
  */
-const LONGEST_MS = 2 ** 31 - 1;
+export const LONGEST_TIMER_MS = 2 ** 31 - 1;
 const keepers = new Map<number, NodeJS.Timeout>();
 
 function keep(): void {}
@@ -25,7 +25,7 @@ function keep(): void {}
 export function setRequestTimer<A, B>(callback: (a: A, b: B) => void, ms: number, a: A, b: B): NodeJS.Timeout | undefined;
 export function setRequestTimer<A>(callback: (a: A) => void, ms: number, a: A): NodeJS.Timeout | undefined;
 export function setRequestTimer<A, B>(callback: (a: A, b: B | undefined) => void, ms: number, a: A, b?: B): NodeJS.Timeout | undefined {
-  if (ms > LONGEST_MS) return undefined;
+  if (ms > LONGEST_TIMER_MS) return undefined;
   if (keepers.size < MAX_KEPT && !keepers.has(ms)) keepers.set(ms, setInterval(keep, ms).unref());
   return setTimeout(callback, ms, a, b);
 }

@@ -1,15 +1,23 @@
 /** What forward() is asked to do (one request, its policy, where it may go) and what it reports back. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RoutePolicy } from '../config/index.ts';
+import { CLIENT_CLOSED_REASON, type RoutePolicy } from '../config/index.ts';
 import type { Reason } from './generated.ts';
 import type { RetryBudget } from './resilience.ts';
 import type { UpgradeRequest } from './upgrade.ts';
 import type { EndpointRuntime, Upstreams } from './upstream.ts';
 
+/**
+ * The client closed its connection before any answer: nothing was sent, no retry follows and
+ * the endpoint is not blamed (outlier detection counts only what the endpoint did). Recorded
+ * as nginx records it, status 499, with the reason `client-closed` (config/traffic.ts).
+ */
+export const CLIENT_CLOSED = { status: 499, reason: CLIENT_CLOSED_REASON } as const;
+
 export interface ForwardResult {
   status: number;
   endpoint?: EndpointRuntime;
-  reason?: Reason;
+  /** Why the proxy answered itself, or `client-closed` (CLIENT_CLOSED: nobody was answered). */
+  reason?: Reason | typeof CLIENT_CLOSED_REASON;
   /** The reason token of an answer another Skiff proxy made (its `x-skiff-reason`), e.g. a denial. */
   upstreamReason?: string;
   /** A gRPC answer's grpc-status (trailer, or header of a trailers-only answer). */

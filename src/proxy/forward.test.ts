@@ -217,3 +217,41 @@ test('a request timeout longer than Node can time (99999h) is no limit, not an a
   });
   equal(result.status, 200);
 });
+
+test('a client that leaves ends the attempt without a retry or a mark against the endpoint; recorded as 499 client-closed', async () => {
+  const a = new EndpointRuntime('a', { address: '127.0.0.1', port: 1, pod: 'shop/a-0' });
+  const b = new EndpointRuntime('b', { address: '127.0.0.1', port: 2, pod: 'shop/b-0' });
+  const calls: string[] = [];
+  const upstreams = {
+    pool: (e: EndpointRuntime) => ({
+      dispatch: (_opts: unknown, handler: Dispatcher.DispatchHandler) => {
+        calls.push(e.key);
+        // As undici's: an abort ends the attempt with the error; the endpoint never answers.
+        const controller = { abort: (err: Error) => handler.onResponseError?.(controller, err), pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
+        handler.onRequestStart?.(controller, {});
+      },
+    }),
+  } as unknown as Upstreams;
+  for (const started of [false, true]) {
+    calls.length = 0;
+    const res = new FakeResponse();
+    const done = new Promise<ForwardResult>((resolve) => {
+      forward({
+        req: new EventEmitter() as IncomingMessage, res: res as unknown as ServerResponse, method: 'GET', path: '/', headers: {}, hasBody: false,
+        policy: { ...DEFAULT_ROUTE_POLICY, retry: { attempts: 3, on: ['reset', 'gateway-error', 'connect-failure'], budgetPercent: 100, minPerSecond: 10 } },
+        budget: new RetryBudget(100, 10), upstreams, outlier: { threshold: 1, baseEjectionMs: 30_000 },
+        to: (tried) => [a, b].find((e) => !tried.includes(e)),
+        done: resolve,
+      });
+    });
+    // A stream whose answer started, or a request still waiting for its answer.
+    if (started) res.writeHead(200, {});
+    res.destroy();
+    res.emit('close');
+    const result = await done;
+    deepEqual({ status: result.status, reason: result.reason, attempts: result.attempts }, started ? { status: 200, reason: undefined, attempts: 1 } : { status: 499, reason: 'client-closed', attempts: 1 });
+    deepEqual(calls, ['a'], 'no retry for a client that left');
+    equal(a.outlier.consecutiveFailures + a.outlier.ejections, 0, 'nothing held against the endpoint');
+    equal(a.inflight, 0);
+  }
+});

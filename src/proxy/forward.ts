@@ -13,7 +13,7 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RetryCondition } from '../config/index.ts';
 import { setRequestTimer } from '../lib/request-timer.ts';
-import type { ForwardRequest, ForwardResult } from './forward-request.ts';
+import { CLIENT_CLOSED, type ForwardRequest, type ForwardResult } from './forward-request.ts';
 import { REASON_HEADER, sendGenerated, type Reason } from './generated.ts';
 import { bufferGrpcBody, grpcStatusOf, takeGrpcStatus } from './grpc.ts';
 import { CLIENT_HEADER, responseHeaders, SERVICE_HEADER } from './http-headers.ts';
@@ -66,6 +66,8 @@ class Forwarding {
   readonly idempotent: boolean;
   attempts = 0;
   finished = false;
+  /** The client closed its connection before the answer ended: nothing more is tried, sent or held against an endpoint. */
+  clientGone = false;
   /** The dispatcher's handle on the attempt in flight, once it started. */
   current: Dispatcher.DispatchController | undefined;
   /** The attempt in flight: ending it gives back its endpoint's in-flight count, timers, outlier record. */
@@ -81,10 +83,13 @@ class Forwarding {
     this.body = f.hasBody ? f.req : null;
     this.idempotent = IDEMPOTENT.has(f.method);
     this.overall = f.policy.timeoutMs > 0 ? setRequestTimer(overallTimeout, f.policy.timeoutMs, this) : undefined;
-    // A response closed before it finished means the client went away: stop the upstream too.
-    // (A response closes once: `on`, without once()'s wrapper per request.)
+    // A response closed before it finished means the client went away: stop the upstream too
+    // (an attempt still waiting for a connection is stopped when it starts, onRequestStart).
+    // A response closes once: `on`, without once()'s wrapper per request.
     f.res.on('close', () => {
-      if (!f.res.writableFinished && !this.finished) this.current?.abort(new Error('the client went away'));
+      if (f.res.writableFinished || this.finished) return;
+      this.clientGone = true;
+      this.current?.abort(new Error('the client went away'));
     });
   }
 
@@ -94,6 +99,12 @@ class Forwarding {
     clearTimeout(this.overall);
     (result as ForwardResult).attempts = this.attempts;
     this.f.done(result as ForwardResult);
+  }
+
+  /** The client went away: recorded as CLIENT_CLOSED before any answer, with the status it got after. */
+  abandon(endpoint?: EndpointRuntime): void {
+    const res = this.f.res;
+    this.finish(res.headersSent ? { status: res.statusCode, endpoint } : { ...CLIENT_CLOSED, endpoint });
   }
 
   fail(reason: Reason, detail: string, endpoint?: EndpointRuntime): void {
@@ -110,6 +121,12 @@ class Forwarding {
 
   attempt(): void {
     const f = this.f;
+    // Gone already (also before forward() was called: while the host was asked for on demand).
+    if (this.clientGone || f.res.destroyed) {
+      this.clientGone = true;
+      this.abandon();
+      return;
+    }
     const endpoint = typeof f.to === 'function' ? f.to(this.tried ?? NONE_TRIED) : (this.tried === undefined ? f.to : undefined);
     if (!endpoint) {
       this.fail(this.lastReason, this.lastDetail ?? (f.target === undefined ? 'no endpoint is available' : `${f.target} has no ready endpoint`));
@@ -215,7 +232,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (idleMs > 0) this.idle = setRequestTimer(idleTimeout, idleMs, this.call, idleMs);
   }
 
-  settle(ok: boolean): void {
+  /** Ends the attempt; `ok` is what outlier detection records (undefined: nothing, the client ended it). */
+  settle(ok: boolean | undefined): void {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.perTry);
@@ -225,12 +243,13 @@ class Attempt implements Dispatcher.DispatchHandler {
     call.current = undefined;
     call.inFlight = undefined;
     const outlier = call.f.outlier;
-    if (outlier) endpoint.outlier.record(ok, Date.now(), outlier.threshold, outlier.baseEjectionMs);
+    if (outlier && ok !== undefined) endpoint.outlier.record(ok, Date.now(), outlier.threshold, outlier.baseEjectionMs);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.call.current = controller;
     if (this.call.finished) controller.abort(new Error('request already answered'));
+    else if (this.call.clientGone) controller.abort(new Error('the client went away'));
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
@@ -322,6 +341,13 @@ class Attempt implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error & { code?: string }): void {
     const { call, endpoint } = this;
     const res = call.f.res;
+    // The client's side closed (its close event may not have run yet: a destroyed response).
+    if (!call.finished && (call.clientGone || res.destroyed)) {
+      call.clientGone = true;
+      this.settle(undefined);
+      call.abandon(endpoint);
+      return;
+    }
     this.settle(false);
     if (call.finished) return;
     if (err instanceof TimeoutError && !res.headersSent) {
@@ -363,5 +389,8 @@ export function forward(f: ForwardRequest): void {
     call.body = buffered.body;
     call.replayable = buffered.whole;
     call.attempt();
-  }, () => call.fail('upstream-reset', 'the client went away before its request ended'));
+  }, () => {
+    call.clientGone = true;
+    call.abandon();
+  });
 }

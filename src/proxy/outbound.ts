@@ -10,6 +10,8 @@ import { parseAuthority, type Endpoint, type ProxyConfig, type OutboundService, 
 import { stateOrNotReady, type ProxyContext } from './context.ts';
 import type { ProxyState } from './state.ts';
 import { forward, type ForwardRequest } from './forward.ts';
+import { CLIENT_CLOSED } from './forward-request.ts';
+import { LONGEST_TIMER_MS } from '../lib/request-timer.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { UPGRADE } from './upgrade.ts';
@@ -84,14 +86,30 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
     },
   };
   if (admission.delayMs > 0) {
-    setTimeout(() => {
-      counters.active++;
-      forward(call);
-    }, admission.delayMs);
+    forwardAfter(call, admission.delayMs, counters);
     return;
   }
   counters.active++;
   forward(call);
+}
+
+/**
+ * An injected delay: the request waits, then goes on. A client that leaves meanwhile ends it
+ * there (nothing is forwarded later for nobody). Node times at most 24.8 days; a policy may
+ * say `99999h`, which is held that long, not for 1 ms.
+ */
+function forwardAfter(call: ForwardRequest, delayMs: number, counters: { active: number }): void {
+  const gone = () => {
+    clearTimeout(timer);
+    counters.active++;
+    call.done({ ...CLIENT_CLOSED, attempts: 0 });
+  };
+  const timer = setTimeout(() => {
+    call.res.off('close', gone);
+    counters.active++;
+    forward(call);
+  }, Math.min(delayMs, LONGEST_TIMER_MS));
+  call.res.once('close', gone);
 }
 
 /**

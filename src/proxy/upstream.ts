@@ -15,6 +15,7 @@
  */
 import { buildConnector, Pool } from 'undici';
 import { DEFAULT_CLUSTER_POLICY, type ClusterPolicy, type Endpoint } from '../config/index.ts';
+import { LONGEST_TIMER_MS } from '../lib/request-timer.ts';
 import { installH2TrailersWorkaround } from './h2-trailers.ts';
 import { expectServerIdentity } from './peer-tls.ts';
 import { OutlierState } from './resilience.ts';
@@ -74,6 +75,14 @@ function guardedConnector(options: buildConnector.BuildOptions & { preferH2?: bo
     socket?.on('error', () => undefined);
     (callback as (e: Error | null, s: typeof socket) => void)(err, socket);
   });
+}
+
+/**
+ * undici's keep-alive time for a policy's idle time: `0s` means no limit (undici refuses 0),
+ * and Node times at most 24.8 days (a longer one would fire after 1 ms).
+ */
+export function keepAliveOf(idleTimeoutMs: number): number {
+  return idleTimeoutMs > 0 ? Math.min(idleTimeoutMs, LONGEST_TIMER_MS) : LONGEST_TIMER_MS;
 }
 
 function limitsOf(policy: ClusterPolicy): string {
@@ -137,7 +146,7 @@ export class Upstreams {
     const h2 = version === 'h2';
     const common = {
       connections: h2 ? 1 : policy.circuitBreaker.maxConnections,
-      keepAliveTimeout: policy.idleTimeoutMs,
+      keepAliveTimeout: keepAliveOf(policy.idleTimeoutMs),
       headersTimeout: 0,
       bodyTimeout: 0,
       allowH2: h2,

@@ -150,13 +150,14 @@ export class TestMesh {
   }
 
   /** Sends a request as the app of `from` would, through its sidecar's outbound listener (HTTP_PROXY style). */
-  async request(from: string, url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json(): Record<string, unknown> }> {
+  async request(from: string, url: string, init: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json(): Record<string, unknown> }> {
     const pod = this.pod(from);
     const target = new URL(url);
     const res = await undiciRequest(`http://${pod.ip}:${OUTBOUND_PORT}${target.pathname}${target.search}`, {
       method: (init.method ?? 'GET') as 'GET',
       headers: { host: target.host, ...init.headers },
       ...(init.body !== undefined ? { body: init.body } : {}),
+      ...(init.signal ? { signal: init.signal } : {}),
       dispatcher: this.agent,
     });
     const text = await res.body.text();

@@ -21,7 +21,7 @@ const v1alpha1: StructuralSchema = root('TrafficPolicy sets timeouts, retries, c
     timeouts: object('Time limits of a request, as the caller\'s sidecar enforces them.', {
       request: duration('Until the answer starts, retries included (504 after it). 0s = no limit.'),
       perTry: duration('Each attempt (a retry may follow). 0s = no limit.'),
-      idle: duration('An upstream connection idle this long is closed.'),
+      idle: duration('An upstream connection idle this long is closed. 0s = no limit.'),
       streamIdle: duration('A started answer (a stream: server-sent events, a gRPC stream, a WebSocket) with no byte for this long is cut. Default 5m; 0s = no limit.'),
     }),
     retries: object('Retries by the caller\'s sidecar.', {

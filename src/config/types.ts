@@ -119,7 +119,7 @@ export const ClusterPolicySchema = Type.Object({
   idleTimeoutMs: count('An idle upstream connection is closed after this; 0 = no limit.'),
   circuitBreaker: Type.Object({
     maxConnections: Type.Integer({ minimum: 1, description: 'Connections to each endpoint.' }),
-    maxPendingRequests: count('Requests waiting for a connection to an endpoint; beyond it 503 `circuit-open`.'),
+    maxPendingRequests: count('Requests waiting for a connection to an endpoint; beyond it 503 `circuit-open`. 0 = none may wait (503 while every connection is busy).'),
     maxRequests: Type.Integer({ minimum: 1, description: 'Requests in flight to the cluster; beyond it 503 `circuit-open`.' }),
   }, closed),
   outlierDetection: Type.Object({

@@ -18,7 +18,7 @@ import { REASON_HEADER, sendGenerated, type Reason } from './generated.ts';
 import { bufferGrpcBody, grpcStatusOf, takeGrpcStatus } from './grpc.ts';
 import { CLIENT_HEADER, responseHeaders, SERVICE_HEADER } from './http-headers.ts';
 import { spliceUpgrade, STREAM_IDLE_MS } from './upgrade.ts';
-import { pendingOf, type EndpointRuntime } from './upstream.ts';
+import { overPendingLimit, type EndpointRuntime } from './upstream.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const GATEWAY_ERRORS = new Set([502, 503, 504]);
@@ -132,11 +132,11 @@ class Forwarding {
       this.fail(this.lastReason, this.lastDetail ?? (f.target === undefined ? 'no endpoint is available' : `${f.target} has no ready endpoint`));
       return;
     }
-    // Requests waiting for a connection are some of those in flight: while fewer are in flight
-    // than the limit, none need counting (undici counts by walking every connection).
-    const pending = f.maxPendingRequests === undefined || endpoint.inflight < f.maxPendingRequests ? 0 : pendingOf(endpoint);
-    if (f.maxPendingRequests !== undefined && pending >= f.maxPendingRequests) {
-      this.fail('circuit-open', `${pending} requests already wait for a connection to ${endpoint.endpoint.address}:${endpoint.endpoint.port} (limit ${f.maxPendingRequests})`, endpoint);
+    const limit = f.maxPendingRequests;
+    const pending = limit === undefined ? undefined : overPendingLimit(endpoint, limit, f.http2 ? 'h2' : 'http1');
+    if (pending !== undefined) {
+      const where = `${endpoint.endpoint.address}:${endpoint.endpoint.port}`;
+      this.fail('circuit-open', limit === 0 ? `every connection to ${where} is busy and no request may wait (limit 0)` : `${pending} requests already wait for a connection to ${where} (limit ${limit})`, endpoint);
       return;
     }
     this.attempts++;

@@ -85,13 +85,32 @@ export function keepAliveOf(idleTimeoutMs: number): number {
   return idleTimeoutMs > 0 ? Math.min(idleTimeoutMs, LONGEST_TIMER_MS) : LONGEST_TIMER_MS;
 }
 
+/** Streams one HTTP/2 connection to an endpoint carries at once (its pool has one connection). */
+const H2_STREAMS = 256;
+
 function limitsOf(policy: ClusterPolicy): string {
   return `${policy.circuitBreaker.maxConnections}/${policy.connectTimeoutMs}/${policy.idleTimeoutMs}`;
 }
 
 /** Requests queued in an endpoint's pool, waiting for a connection. */
-export function pendingOf(runtime: EndpointRuntime): number {
+function pendingOf(runtime: EndpointRuntime): number {
   return (runtime.pools.http1?.pool.stats.pending ?? 0) + (runtime.pools.h2?.pool.stats.pending ?? 0);
+}
+
+/**
+ * Whether one more request to the endpoint would break the pending-request limit: `limit`
+ * requests already wait for a connection, or (limit 0: none may wait) every connection is
+ * busy. The number waiting when it would; undefined when it may go.
+ */
+export function overPendingLimit(runtime: EndpointRuntime, limit: number, version: HttpVersion): number | undefined {
+  // Requests waiting for a connection are some of those in flight: while fewer are in flight
+  // than the limit, none need counting (undici counts by walking every connection).
+  if (runtime.inflight < limit) return undefined;
+  const pending = pendingOf(runtime);
+  if (pending < limit) return undefined;
+  const capacity = version === 'h2' ? H2_STREAMS : runtime.policy.circuitBreaker.maxConnections;
+  if (limit === 0 && pending === 0 && runtime.inflight < capacity) return undefined;
+  return pending;
 }
 
 function closeAll(runtime: EndpointRuntime): Promise<unknown> {
@@ -150,7 +169,7 @@ export class Upstreams {
       headersTimeout: 0,
       bodyTimeout: 0,
       allowH2: h2,
-      ...(h2 ? { maxConcurrentStreams: 256 } : {}),
+      ...(h2 ? { maxConcurrentStreams: H2_STREAMS } : {}),
     };
     const pool = material && runtime.meshed
       ? new Pool(`https://${e.address}:${e.meshPort}`, {

@@ -32,7 +32,7 @@ const v1alpha1: StructuralSchema = root('TrafficPolicy sets timeouts, retries, c
     }),
     circuitBreaker: object('Limits that protect a destination.', {
       maxConnections: positive('Connections to each endpoint.'),
-      maxPendingRequests: integer('Requests waiting for a connection to an endpoint (503 beyond).', { minimum: 0, maximum: 1_000_000 }),
+      maxPendingRequests: integer('Requests waiting for a connection to an endpoint (503 beyond). 0: none may wait (503 while every connection is busy).', { minimum: 0, maximum: 1_000_000 }),
       maxRequests: positive('Requests in flight to the destination (503 beyond).'),
     }),
     outlierDetection: object('Ejecting endpoints that keep failing.', {

@@ -1,8 +1,8 @@
 /**
- * A client that leaves before its answer ends, and policy durations at the edges of what
+ * A client that leaves before its answer ends, and policy values at the edges of what
  * validates, through real sidecars. A client's impatience is not the endpoint's failure: it
  * must not eject a healthy endpoint, start a retry nobody waits for, or be counted as the
- * endpoint's 502. And `0s` or `99999h` in a TrafficPolicy must mean what they say.
+ * endpoint's 502. And `0s`, `99999h` or a limit of 0 in a TrafficPolicy must mean what they say.
  */
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -29,7 +29,7 @@ async function impatient(mesh: TestMesh, path: string, ms: number): Promise<'ans
   return mesh.request('client', `http://web.shop${path}`, { signal: AbortSignal.timeout(ms) }).then(() => 'answered' as const, () => 'gave up' as const);
 }
 
-describe('a client that leaves, and policy durations at their edges', () => {
+describe('a client that leaves, and policy values at their edges', () => {
   let mesh: TestMesh;
   before(async () => {
     mesh = await TestMesh.start(base);
@@ -78,6 +78,19 @@ describe('a client that leaves, and policy durations at their edges', () => {
     const started = Date.now();
     equal((await mesh.request('client', 'http://web.shop/')).status, 200);
     ok(Date.now() - started >= 390, 'a patient client is delayed, then answered');
+  });
+
+  test('maxPendingRequests 0: no request waits for a connection, but one with a free connection goes', async () => {
+    await mesh.update(policy('  circuitBreaker:\n    maxConnections: 1\n    maxPendingRequests: 0\n  retries:\n    attempts: 0\n'));
+    equal((await mesh.request('client', 'http://web.shop/')).status, 200, 'an idle connection: the request goes');
+    // Two endpoints of one connection each, four requests at once.
+    const results = await Promise.all([0, 1, 2, 3].map(() => mesh.request('client', 'http://web.shop/delay/300')));
+    const refused = results.filter((r) => r.status === 503);
+    ok(results.some((r) => r.status === 200) && refused.length >= 2, results.map((r) => r.status).join(','));
+    for (const r of refused) {
+      equal(r.headers['x-skiff-reason'], 'circuit-open');
+      ok(String(r.headers['x-skiff-detail']).includes('no request may wait'), String(r.headers['x-skiff-detail']));
+    }
   });
 
   test('every timeout at 0s means no limit; at the longest a duration can say, practically none', async () => {

@@ -83,11 +83,12 @@ class Forwarding {
     this.body = f.hasBody ? f.req : null;
     this.idempotent = IDEMPOTENT.has(f.method);
     this.overall = f.policy.timeoutMs > 0 ? setRequestTimer(overallTimeout, f.policy.timeoutMs, this) : undefined;
-    // A response closed before it finished means the client went away: stop the upstream too
-    // (an attempt still waiting for a connection is stopped when it starts, onRequestStart).
-    // A response closes once: `on`, without once()'s wrapper per request.
+    // A response closed before this request finished means the client went away: stop the
+    // upstream too (an attempt still waiting for a connection is stopped when it starts,
+    // onRequestStart). Not `writableFinished`: an HTTP/2 response says it is finished when its
+    // stream was reset. A response closes once: `on`, without once()'s wrapper per request.
     f.res.on('close', () => {
-      if (f.res.writableFinished || this.finished) return;
+      if (this.finished) return;
       this.clientGone = true;
       this.current?.abort(new Error('the client went away'));
     });

@@ -3,7 +3,8 @@
  * app talks h2c to its sidecar, the sidecars speak h2 to each other over mTLS (ALPN). A
  * TrafficSplit's weights hold per call over one client connection; an access denial is
  * PERMISSION_DENIED; a caller's deadline is honoured by the proxy; a server stream outlives
- * the route's request timeout; metrics count calls by grpc-status.
+ * the route's request timeout; a cancelled call or stream is cancelled at the application and
+ * counted 499; metrics count calls by grpc-status.
  */
 import { equal, ok } from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -27,6 +28,9 @@ const split = `apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetad
 const access = `apiVersion: specs.smi-spec.io/v1alpha4\nkind: HTTPRouteGroup\nmetadata:\n  name: echo\n  namespace: shop\nspec:\n  matches:\n  - name: calls\n    pathRegex: /skiff\\.test\\.Echo/.*\n    methods: [POST]\n---\napiVersion: access.smi-spec.io/v1alpha3\nkind: TrafficTarget\nmetadata:\n  name: client-calls\n  namespace: shop\nspec:\n  destination:\n    kind: ServiceAccount\n    name: api\n    namespace: shop\n  rules:\n  - kind: HTTPRouteGroup\n    name: echo\n    matches: [calls]\n  sources:\n  - kind: ServiceAccount\n    name: client\n    namespace: shop\n`;
 const policy = `apiVersion: policy.skiff.dev/v1alpha1\nkind: TrafficPolicy\nmetadata:\n  name: short\n  namespace: shop\nspec:\n  targetRefs:\n  - kind: Service\n    name: api\n  timeouts:\n    request: 500ms\n`;
 
+/** Server streams that ended because their caller cancelled (the cancellation reached the application). */
+let streamsCancelled = 0;
+
 /** A gRPC server as pod `name`'s application. */
 async function startServer(name: string, ip: string): Promise<grpc.Server> {
   const server = new grpc.Server();
@@ -44,7 +48,10 @@ async function startServer(name: string, ip: string): Promise<grpc.Server> {
           call.end();
         }
       }, call.request.ms);
-      call.on('cancelled', () => clearInterval(timer));
+      call.on('cancelled', () => {
+        clearInterval(timer);
+        streamsCancelled++;
+      });
     },
   });
   await new Promise<void>((resolve, reject) => server.bindAsync(`${ip}:${PORT}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
@@ -148,6 +155,45 @@ describe('gRPC through two sidecars', () => {
     } finally {
       session.close();
     }
+  });
+
+  test('a call the client cancels is counted 499 by both sidecars: not an error of the endpoint', async () => {
+    const client = clientOf('client');
+    const count = async (pod: string, direction: string) => {
+      const text = await (await fetch(`http://${mesh.pod(pod).ip}:15000/metrics`)).text();
+      return text.split('\n').filter((l) => l.startsWith('skiff_requests_total{') && l.includes(`direction="${direction}"`) && l.includes('status_code="499"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    };
+    const before = { client: await count('client', 'outbound'), servers: await count('api-v1', 'inbound') + await count('api-v2', 'inbound') };
+    for (let i = 0; i < 3; i++) {
+      const cancelled = new Promise<grpc.ServiceError>((resolve) => {
+        const pending = (client.slow as (r: unknown, cb: (e: grpc.ServiceError | null) => void) => grpc.ClientUnaryCall)({}, (e) => resolve(e as grpc.ServiceError));
+        setTimeout(() => pending.cancel(), 150);
+      });
+      equal((await cancelled).code, grpc.status.CANCELLED);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    equal(await count('client', 'outbound') - before.client, 3);
+    equal(await count('api-v1', 'inbound') + await count('api-v2', 'inbound') - before.servers, 3);
+    const ejected = mesh.pod('client').proxy?.stats().endpoints.filter((e) => e.ejections > 0) ?? [];
+    equal(ejected.length, 0, JSON.stringify(ejected));
+  });
+
+  test('a server stream the client cancels is cancelled at the application too, through both sidecars', async () => {
+    const client = clientOf('client');
+    const before = streamsCancelled;
+    const ended = new Promise<{ items: number; code?: number }>((resolve) => {
+      let items = 0;
+      const stream = (client.ticks as (r: unknown) => grpc.ClientReadableStream<unknown>)({ n: 100, ms: 50 });
+      stream.on('data', () => {
+        if (++items === 3) stream.cancel();
+      });
+      stream.on('error', (error: grpc.ServiceError) => resolve({ items, code: error.code }));
+      stream.on('end', () => resolve({ items }));
+    });
+    equal((await ended).code, grpc.status.CANCELLED);
+    const deadline = Date.now() + 2000;
+    while (streamsCancelled === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    equal(streamsCancelled, before + 1, 'the application saw the cancellation (not 5 s later, at the end of its stream)');
   });
 
   test('a server stream outlives the route\'s 500 ms request timeout', async () => {

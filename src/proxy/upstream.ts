@@ -163,6 +163,8 @@ export class Upstreams {
     const policy = runtime.policy;
     const e = runtime.endpoint;
     const h2 = version === 'h2';
+    // A hand-written config may say more than Node can time (which would fire after 1 ms).
+    const connectTimeout = Math.min(policy.connectTimeoutMs, LONGEST_TIMER_MS);
     const common = {
       connections: h2 ? 1 : policy.circuitBreaker.maxConnections,
       keepAliveTimeout: keepAliveOf(policy.idleTimeoutMs),
@@ -175,7 +177,7 @@ export class Upstreams {
       ? new Pool(`https://${e.address}:${e.meshPort}`, {
         ...common,
         connect: guardedConnector({
-          timeout: policy.connectTimeoutMs,
+          timeout: connectTimeout,
           cert: material.certPem, key: material.keyPem, ca: material.caPem,
           servername: runtime.servername,
           minVersion: 'TLSv1.3',
@@ -185,7 +187,7 @@ export class Upstreams {
           ...(h2 ? { preferH2: true } : {}),
         }),
       })
-      : new Pool(`http://${e.address}:${e.port}`, { ...common, connect: guardedConnector({ timeout: policy.connectTimeoutMs, allowH2: h2, ...(h2 ? { useH2c: true } : {}) }) });
+      : new Pool(`http://${e.address}:${e.port}`, { ...common, connect: guardedConnector({ timeout: connectTimeout, allowH2: h2, ...(h2 ? { useH2c: true } : {}) }) });
     runtime.pools[version] = { pool, generation, limits: runtime.limits };
     if (slot) void slot.pool.close().catch(() => undefined);
     return pool;

@@ -198,6 +198,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   responded = false;
   /** The answer is retried: its body is dropped. */
   discard = false;
+  /** The endpoint answered a gateway error (502, 503, 504; gRPC UNAVAILABLE): outlier detection counts it, retried or not. */
+  gatewayError = false;
   settled = false;
   bodyStarted = false;
   upstreamReason: string | undefined;
@@ -264,6 +266,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     // gRPC UNAVAILABLE before any response byte (a trailers-only answer): the call was not
     // processed, which gRPC clients themselves treat as safe to retry.
     const unavailable = f.grpc === true && statusCode === 200 && grpcStatusOf(headers['grpc-status']) === 14;
+    this.gatewayError = unavailable || GATEWAY_ERRORS.has(statusCode);
     if ((unreached && call.canRetry('connect-failure')) || (unavailable && call.canRetry(503, true)) || (GATEWAY_ERRORS.has(statusCode) && call.canRetry(statusCode))) {
       this.discard = true;
       call.lastReason = 'no-healthy-upstream';
@@ -307,7 +310,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     const { call } = this;
     const res = call.f.res;
     const status = res.statusCode;
-    this.settle(!this.discard);
+    this.settle(!this.gatewayError);
     if (this.discard) {
       call.attempt();
       return;

@@ -105,4 +105,12 @@ describe('a client that leaves, and policy values at their edges', () => {
       equal(stream.text.match(/^data: /gm)?.length, 3, `${value}: every event of a stream`);
     }
   });
+
+  // Last: it ejects endpoints.
+  test('a gateway error passed on to the client (no retry allowed) still counts against its endpoint', async () => {
+    await mesh.update(policy('  outlierDetection:\n    consecutiveErrors: 2\n  retries:\n    attempts: 0\n'));
+    for (let i = 0; i < 6; i++) equal((await mesh.request('client', 'http://web.shop/status/503')).status, 503);
+    const ejected = mesh.pod('client').proxy?.stats().endpoints.filter((e) => e.ejections > 0) ?? [];
+    ok(ejected.length > 0, 'six 503s in a row over two endpoints eject one');
+  });
 });

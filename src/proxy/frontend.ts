@@ -73,7 +73,10 @@ export async function createFrontend(handle: (req: ProxiedRequest, res: ServerRe
   const server = http.createServer({
     // A missing Host is answered by the handlers (with a reason), not by Node's bare 400.
     maxHeaderSize: 16 * 1024, insecureHTTPParser: false, requireHostHeader: false, requestTimeout: 0, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs,
-    connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(timeouts.headersMs / 4))),
+    // Node checks request-header times on this interval, also with no connection: every 2.5 s
+    // by default (a slow client is cut after 10-12.5 s), not every second (one wake-up of an
+    // idle sidecar per listener per second).
+    connectionsCheckingInterval: Math.max(50, Math.floor(timeouts.headersMs / 4)),
   });
   // An idle keep-alive connection must be closed by the keep-alive timer (which clients expect)
   // before the idle timer could cut it under a request the client just sent on it.

@@ -7,11 +7,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import { parseAuthority, type Endpoint, type ProxyConfig, type OutboundService, type Route } from '../config/index.ts';
+import { LONGEST_TIMER_MS } from '../lib/request-timer.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
 import type { ProxyState } from './state.ts';
 import { forward, type ForwardRequest } from './forward.ts';
 import { CLIENT_CLOSED } from './forward-request.ts';
-import { LONGEST_TIMER_MS } from '../lib/request-timer.ts';
 import { AUTHORITY, type ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { UPGRADE } from './upgrade.ts';
@@ -95,8 +95,8 @@ export function handleOutbound(ctx: ProxyContext, req: ProxiedRequest, res: Serv
 
 /**
  * An injected delay: the request waits, then goes on. A client that leaves meanwhile ends it
- * there (nothing is forwarded later for nobody). Node times at most 24.8 days; a policy may
- * say `99999h`, which is held that long, not for 1 ms.
+ * there (nothing is forwarded later for nobody). Node times at most 24.8 days: a policy's
+ * `99999h` holds the request that long, not for 1 ms.
  */
 function forwardAfter(call: ForwardRequest, delayMs: number, counters: { active: number }): void {
   const gone = () => {

@@ -81,7 +81,7 @@ function guardedConnector(options: buildConnector.BuildOptions & { preferH2?: bo
  * undici's keep-alive time for a policy's idle time: `0s` means no limit (undici refuses 0),
  * and Node times at most 24.8 days (a longer one would fire after 1 ms).
  */
-export function keepAliveOf(idleTimeoutMs: number): number {
+function keepAliveOf(idleTimeoutMs: number): number {
   return idleTimeoutMs > 0 ? Math.min(idleTimeoutMs, LONGEST_TIMER_MS) : LONGEST_TIMER_MS;
 }
 

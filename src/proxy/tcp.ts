@@ -3,18 +3,23 @@
  * `tcp-<port>.inbound.skiff` is checked against the access rules (protocol tcp) and piped to
  * the local application. Outbound: for each TCP port of a mesh service the proxy listens on
  * its forward address (same port number) and pipes each connection, over mTLS to a meshed
- * endpoint, along the service's first route. Denied connections are closed (TCP has no 403).
+ * endpoint, along the service's first route; a connect failure is retried on another endpoint
+ * and counts in outlier detection. Denied connections are closed (TCP has no 403).
  */
 import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
-import type { OutboundPort, OutboundService } from '../config/index.ts';
+import type { OutboundPort, OutboundService, RoutePolicy } from '../config/index.ts';
+import { LONGEST_TIMER_MS } from '../lib/request-timer.ts';
 import type { ProxyContext } from './context.ts';
 import { expectServerIdentity } from './peer-tls.ts';
-import { pickEndpoint } from './state.ts';
-import { SNI_SUFFIX, TCP_SNI_PREFIX } from './upstream.ts';
+import { pickEndpoint, type ClusterRuntime } from './state.ts';
+import { SNI_SUFFIX, TCP_SNI_PREFIX, type EndpointRuntime } from './upstream.ts';
 import { createListener } from './listener.ts';
 
-export function pipeBoth(ctx: ProxyContext, a: Socket, b: Socket, labels: { direction: string; destination_namespace: string; destination_service: string }): void {
+type RetryPolicy = RoutePolicy['retry'];
+type TcpLabels = { direction: string; destination_namespace: string; destination_service: string };
+
+export function pipeBoth(ctx: ProxyContext, a: Socket, b: Socket, labels: TcpLabels): void {
   // What one side writes goes on at once (no Nagle wait for an ACK the peer may delay 40 ms).
   a.setNoDelay(true);
   b.setNoDelay(true);
@@ -54,23 +59,67 @@ export function forwardOutboundTcp(ctx: ProxyContext, socket: Socket, service: {
   const route = target?.routes[0];
   const clusterName = route && compiled ? compiled.pick(route) : undefined;
   const cluster = clusterName ? state?.clusters.get(clusterName) : undefined;
-  const endpoint = cluster && state ? pickEndpoint(cluster, undefined, Date.now(), cluster.config.policy.outlierDetection.maxEjectionPercent) : undefined;
-  const material = ctx.tls;
-  if (!endpoint) {
+  if (!route || !cluster) {
     ctx.telemetry.tcpConnections.labels({ ...labels, result: 'no-endpoint' }).inc();
     socket.destroy();
     return;
   }
-  ctx.telemetry.tcpConnections.labels({ ...labels, result: 'forwarded' }).inc();
+  // The application's bytes wait in its socket until a connection upstream stands.
+  socket.on('error', () => socket.destroy());
+  connectUpstream(ctx, socket, cluster, route.policy.retry, labels, []);
+}
+
+/**
+ * Connects upstream for one TCP connection, as forward() does for a request: a connect failure
+ * or a connect timeout counts against the endpoint (outlier detection), and another endpoint
+ * is tried when the route's retry conditions list `connect-failure` and its budget allows.
+ * Nothing has been sent yet, so a retry is always safe. A client that leaves first ends it.
+ */
+function connectUpstream(ctx: ProxyContext, socket: Socket, cluster: ClusterRuntime, retry: RetryPolicy, labels: TcpLabels, tried: EndpointRuntime[]): void {
+  const policy = cluster.config.policy;
+  const endpoint = tried.length === 0 ? pickEndpoint(cluster, undefined, Date.now(), policy.outlierDetection.maxEjectionPercent) : cluster.pick(tried);
+  if (!endpoint || socket.destroyed) {
+    ctx.telemetry.tcpConnections.labels({ ...labels, result: tried.length === 0 ? 'no-endpoint' : 'connect-failure' }).inc();
+    socket.destroy();
+    return;
+  }
+  tried.push(endpoint);
+  const material = ctx.tls;
   const e = endpoint.endpoint;
-  const upstream = e.meshPort !== undefined && e.identity && material
+  const meshed = e.meshPort !== undefined && e.identity !== undefined && material !== undefined;
+  const upstream = meshed
     ? tls.connect({
       host: e.address, port: e.meshPort, servername: `${TCP_SNI_PREFIX}${e.port}${SNI_SUFFIX}`, minVersion: 'TLSv1.3',
       cert: material.certPem, key: material.keyPem, ca: material.caPem,
-      checkServerIdentity: expectServerIdentity(e.identity),
+      checkServerIdentity: expectServerIdentity(e.identity as string),
     })
     : net.connect({ host: e.address, port: e.port });
-  pipeBoth(ctx, socket, upstream, labels);
+  const timeoutMs = Math.min(policy.connectTimeoutMs, LONGEST_TIMER_MS);
+  const timer = timeoutMs > 0 ? setTimeout(() => upstream.destroy(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs) : undefined;
+  const clientLeft = () => upstream.destroy();
+  socket.once('close', clientLeft);
+  const failed = () => {
+    clearTimeout(timer);
+    socket.off('close', clientLeft);
+    if (socket.destroyed) return;
+    endpoint.outlier.record(false, Date.now(), cluster.outlier.threshold, cluster.outlier.baseEjectionMs);
+    if (retry.attempts >= tried.length && retry.on.includes('connect-failure') && ctx.budget(cluster.config.name, retry).tryRetry()) {
+      ctx.telemetry.retries.labels({ cluster: cluster.config.name }).inc();
+      connectUpstream(ctx, socket, cluster, retry, labels, tried);
+      return;
+    }
+    ctx.telemetry.tcpConnections.labels({ ...labels, result: 'connect-failure' }).inc();
+    socket.destroy();
+  };
+  upstream.once('error', failed);
+  upstream.once(meshed ? 'secureConnect' : 'connect', () => {
+    clearTimeout(timer);
+    socket.off('close', clientLeft);
+    upstream.off('error', failed);
+    endpoint.outlier.record(true, Date.now(), cluster.outlier.threshold, cluster.outlier.baseEjectionMs);
+    ctx.telemetry.tcpConnections.labels({ ...labels, result: 'forwarded' }).inc();
+    pipeBoth(ctx, socket, upstream, labels);
+  });
 }
 
 /** Outbound TCP listeners, opened and closed as the config's TCP service ports come and go. */

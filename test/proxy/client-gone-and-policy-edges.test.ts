@@ -6,11 +6,13 @@
  */
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { meshYaml, TestMesh } from '../support/mesh.ts';
 
 const web = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n';
-const base = meshYaml('shop', 'permissive', [{ name: 'web', ports: [8080], replicas: 2 }, { name: 'client' }], web);
+const db = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: db\n  namespace: shop\nspec:\n  selector:\n    app: db\n  ports:\n  - name: tcp-db\n    port: 5432\n    targetPort: 5432\n';
+const base = meshYaml('shop', 'permissive', [{ name: 'web', ports: [8080], replicas: 2 }, { name: 'db', ports: [5432], replicas: 2 }, { name: 'client' }], `${web}---\n${db}`);
 const policy = (body: string) => `${base}---\napiVersion: policy.skiff.dev/v1alpha1\nkind: TrafficPolicy\nmetadata:\n  name: edge\n  namespace: shop\nspec:\n  targetRefs:\n  - kind: Service\n    name: web\n${body}`;
 const LONGEST = '99999h99999m99999s99999ms';
 
@@ -106,11 +108,29 @@ describe('a client that leaves, and policy values at their edges', () => {
     }
   });
 
-  // Last: it ejects endpoints.
+  // The last two eject endpoints; the very last stops a pod's sidecar.
   test('a gateway error passed on to the client (no retry allowed) still counts against its endpoint', async () => {
     await mesh.update(policy('  outlierDetection:\n    consecutiveErrors: 2\n  retries:\n    attempts: 0\n'));
     for (let i = 0; i < 6; i++) equal((await mesh.request('client', 'http://web.shop/status/503')).status, 503);
     const ejected = mesh.pod('client').proxy?.stats().endpoints.filter((e) => e.ejections > 0) ?? [];
     ok(ejected.length > 0, 'six 503s in a row over two endpoints eject one');
+  });
+
+  test('TCP: a connection whose endpoint refuses is retried on another, and that endpoint is ejected', async () => {
+    await mesh.update(`${base}---\napiVersion: policy.skiff.dev/v1alpha1\nkind: TrafficPolicy\nmetadata:\n  name: db\n  namespace: shop\nspec:\n  targetRefs:\n  - kind: Service\n    name: db\n  outlierDetection:\n    consecutiveErrors: 1\n`);
+    // A dead pod: its sidecar refuses connections.
+    const dead = mesh.pod('db-1');
+    await dead.proxy?.close();
+    const talk = () => new Promise<string>((resolve) => {
+      const socket = net.connect({ host: mesh.pod('client').ip, port: 5432 });
+      let got = '';
+      socket.on('data', (d) => { got += d.toString(); });
+      socket.on('error', () => resolve(got));
+      socket.on('close', () => resolve(got));
+      socket.write('GET /tcp HTTP/1.1\r\nhost: db\r\nconnection: close\r\n\r\n');
+    });
+    for (let i = 0; i < 16; i++) ok((await talk()).includes('"app":"db-0"'), `connection ${i} reached the live endpoint`);
+    const ejected = mesh.pod('client').proxy?.stats().endpoints.filter((e) => e.ejections > 0).map((e) => e.endpoint) ?? [];
+    ok(ejected.some((e) => e.startsWith(`${dead.ip}:`)), JSON.stringify(ejected));
   });
 });

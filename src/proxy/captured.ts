@@ -71,8 +71,8 @@ export function acceptCapturedOutbound(ctx: ProxyContext, frontend: Frontend, li
         return;
       }
       if (target.port.protocol === 'tcp') {
+        // Still paused: the connection upstream is made first, and the pipe then resumes it.
         forwardOutboundTcp(ctx, socket, target.service, target.port);
-        socket.resume();
         return;
       }
       http({ originalAuthority: `${to.address}:${to.port}` });

@@ -96,7 +96,10 @@ function connectUpstream(ctx: ProxyContext, socket: Socket, cluster: ClusterRunt
     : net.connect({ host: e.address, port: e.port });
   const timeoutMs = Math.min(policy.connectTimeoutMs, LONGEST_TIMER_MS);
   const timer = timeoutMs > 0 ? setTimeout(() => upstream.destroy(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs) : undefined;
-  const clientLeft = () => upstream.destroy();
+  const clientLeft = () => {
+    clearTimeout(timer);
+    upstream.destroy();
+  };
   socket.once('close', clientLeft);
   const failed = () => {
     clearTimeout(timer);

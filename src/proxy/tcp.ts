@@ -66,6 +66,8 @@ export function forwardOutboundTcp(ctx: ProxyContext, socket: Socket, service: {
   }
   // The application's bytes wait in its socket until a connection upstream stands.
   socket.on('error', () => socket.destroy());
+  // A connection counts as a request in the retry budget, as forward() counts one.
+  ctx.budget(cluster.config.name, route.policy.retry).recordRequest();
   connectUpstream(ctx, socket, cluster, route.policy.retry, labels, []);
 }
 
@@ -101,7 +103,11 @@ function connectUpstream(ctx: ProxyContext, socket: Socket, cluster: ClusterRunt
     upstream.destroy();
   };
   socket.once('close', clientLeft);
+  let failedOnce = false;
   const failed = () => {
+    // Once per attempt, whatever else the dying socket reports (a listener stays: no unhandled 'error').
+    if (failedOnce) return;
+    failedOnce = true;
     clearTimeout(timer);
     socket.off('close', clientLeft);
     if (socket.destroyed) return;
@@ -114,7 +120,7 @@ function connectUpstream(ctx: ProxyContext, socket: Socket, cluster: ClusterRunt
     ctx.telemetry.tcpConnections.labels({ ...labels, result: 'connect-failure' }).inc();
     socket.destroy();
   };
-  upstream.once('error', failed);
+  upstream.on('error', failed);
   upstream.once(meshed ? 'secureConnect' : 'connect', () => {
     clearTimeout(timer);
     socket.off('close', clientLeft);

@@ -68,28 +68,39 @@ test('a dispatcher that never starts the request ends at the overall timeout wit
   equal(endpoint.inflight, 0);
 });
 
-/** Two endpoints: the first answers `first` (status, Skiff reason), the second 200. */
-function twoEndpoints(method: string, first: { status: number; reason?: string }): Promise<{ result: ForwardResult; calls: string[] }> {
+/**
+ * Endpoints `a` and `b` behind fake upstreams: each dispatch is listed in `calls` (the endpoint's
+ * key) and handed to `answer` with a controller whose abort ends the attempt with the error, as
+ * undici's does.
+ */
+function twoFakeEndpoints(answer: (e: EndpointRuntime, handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController, opts: { body: unknown }) => void) {
   const a = new EndpointRuntime('a', { address: '127.0.0.1', port: 1, pod: 'shop/a-0' });
   const b = new EndpointRuntime('b', { address: '127.0.0.1', port: 2, pod: 'shop/b-0' });
   const calls: string[] = [];
   const upstreams = {
     pool: (e: EndpointRuntime) => ({
-      dispatch: (_opts: unknown, handler: Dispatcher.DispatchHandler) => {
+      dispatch: (opts: { body: unknown }, handler: Dispatcher.DispatchHandler) => {
         calls.push(e.key);
-        const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
-        const answer = e === a ? first : { status: 200 };
-        handler.onRequestStart?.(controller, {});
-        handler.onResponseStart?.(controller, answer.status, answer.reason ? { 'x-skiff-reason': answer.reason } : {}, '');
-        handler.onResponseEnd?.(controller, {});
+        const controller = { abort: (err: Error) => handler.onResponseError?.(controller, err), pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
+        answer(e, handler, controller, opts);
       },
     }),
   } as unknown as Upstreams;
+  return { a, b, calls, upstreams, to: (tried: readonly EndpointRuntime[]) => [a, b].find((e) => !tried.includes(e)) };
+}
+
+/** Two endpoints: the first answers `first` (status, Skiff reason), the second 200. */
+function twoEndpoints(method: string, first: { status: number; reason?: string }): Promise<{ result: ForwardResult; calls: string[] }> {
+  const { a, calls, upstreams, to } = twoFakeEndpoints((e, handler, controller) => {
+    const answer = e === a ? first : { status: 200 };
+    handler.onRequestStart?.(controller, {});
+    handler.onResponseStart?.(controller, answer.status, answer.reason ? { 'x-skiff-reason': answer.reason } : {}, '');
+    handler.onResponseEnd?.(controller, {});
+  });
   return new Promise((resolve) => {
     forward({
       req: new EventEmitter() as IncomingMessage, res: new FakeResponse() as unknown as ServerResponse, method, path: '/', headers: {}, hasBody: false,
-      policy: DEFAULT_ROUTE_POLICY, budget: new RetryBudget(20, 10), upstreams,
-      to: (tried) => [a, b].find((e) => !tried.includes(e)),
+      policy: DEFAULT_ROUTE_POLICY, budget: new RetryBudget(20, 10), upstreams, to,
       done: (result) => resolve({ result, calls }),
     });
   });
@@ -108,26 +119,18 @@ test('a 503 of the application itself is not retried for a POST', async () => {
 });
 
 test('a gRPC call answered UNAVAILABLE before any byte is retried on another endpoint with its body replayed', async () => {
-  const a = new EndpointRuntime('a', { address: '127.0.0.1', port: 1, pod: 'shop/a-0' });
-  const b = new EndpointRuntime('b', { address: '127.0.0.1', port: 2, pod: 'shop/b-0' });
   const bodies: string[] = [];
-  const upstreams = {
-    pool: (e: EndpointRuntime) => ({
-      dispatch: (opts: { body: unknown }, handler: Dispatcher.DispatchHandler) => {
-        bodies.push(Buffer.isBuffer(opts.body) ? opts.body.toString() : typeof opts.body);
-        const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
-        handler.onRequestStart?.(controller, {});
-        handler.onResponseStart?.(controller, 200, { 'content-type': 'application/grpc', 'grpc-status': e === a ? '14' : '0' }, '');
-        handler.onResponseEnd?.(controller, {});
-      },
-    }),
-  } as unknown as Upstreams;
+  const { a, upstreams, to } = twoFakeEndpoints((e, handler, controller, opts) => {
+    bodies.push(Buffer.isBuffer(opts.body) ? opts.body.toString() : typeof opts.body);
+    handler.onRequestStart?.(controller, {});
+    handler.onResponseStart?.(controller, 200, { 'content-type': 'application/grpc', 'grpc-status': e === a ? '14' : '0' }, '');
+    handler.onResponseEnd?.(controller, {});
+  });
   const req = Readable.from([Buffer.from('call')]) as unknown as IncomingMessage;
   const result = await new Promise<ForwardResult>((resolve) => {
     forward({
       req, res: new FakeResponse() as unknown as ServerResponse, method: 'POST', path: '/pkg.Svc/Get', headers: {}, hasBody: true, grpc: true, http2: true,
-      policy: DEFAULT_ROUTE_POLICY, budget: new RetryBudget(20, 10), upstreams,
-      to: (tried) => [a, b].find((e) => !tried.includes(e)),
+      policy: DEFAULT_ROUTE_POLICY, budget: new RetryBudget(20, 10), upstreams, to,
       done: resolve,
     });
   });
@@ -219,19 +222,8 @@ test('a request timeout longer than Node can time (99999h) is no limit, not an a
 });
 
 test('a client that leaves ends the attempt without a retry or a mark against the endpoint; recorded as 499 client-closed', async () => {
-  const a = new EndpointRuntime('a', { address: '127.0.0.1', port: 1, pod: 'shop/a-0' });
-  const b = new EndpointRuntime('b', { address: '127.0.0.1', port: 2, pod: 'shop/b-0' });
-  const calls: string[] = [];
-  const upstreams = {
-    pool: (e: EndpointRuntime) => ({
-      dispatch: (_opts: unknown, handler: Dispatcher.DispatchHandler) => {
-        calls.push(e.key);
-        // As undici's: an abort ends the attempt with the error; the endpoint never answers.
-        const controller = { abort: (err: Error) => handler.onResponseError?.(controller, err), pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
-        handler.onRequestStart?.(controller, {});
-      },
-    }),
-  } as unknown as Upstreams;
+  // The endpoint never answers.
+  const { a, calls, upstreams, to } = twoFakeEndpoints((_e, handler, controller) => handler.onRequestStart?.(controller, {}));
   for (const started of [false, true]) {
     calls.length = 0;
     const res = new FakeResponse();
@@ -239,8 +231,7 @@ test('a client that leaves ends the attempt without a retry or a mark against th
       forward({
         req: new EventEmitter() as IncomingMessage, res: res as unknown as ServerResponse, method: 'GET', path: '/', headers: {}, hasBody: false,
         policy: { ...DEFAULT_ROUTE_POLICY, retry: { attempts: 3, on: ['reset', 'gateway-error', 'connect-failure'], budgetPercent: 100, minPerSecond: 10 } },
-        budget: new RetryBudget(100, 10), upstreams, outlier: { threshold: 1, baseEjectionMs: 30_000 },
-        to: (tried) => [a, b].find((e) => !tried.includes(e)),
+        budget: new RetryBudget(100, 10), upstreams, outlier: { threshold: 1, baseEjectionMs: 30_000 }, to,
         done: resolve,
       });
     });

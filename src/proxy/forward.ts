@@ -83,10 +83,9 @@ class Forwarding {
     this.body = f.hasBody ? f.req : null;
     this.idempotent = IDEMPOTENT.has(f.method);
     this.overall = f.policy.timeoutMs > 0 ? setRequestTimer(overallTimeout, f.policy.timeoutMs, this) : undefined;
-    // A response closed before this request finished means the client went away: stop the
-    // upstream too (an attempt still waiting for a connection is stopped when it starts,
-    // onRequestStart). Not `writableFinished`: an HTTP/2 response says it is finished when its
-    // stream was reset. A response closes once: `on`, without once()'s wrapper per request.
+    // Closed before this request finished: the client went away; stop the upstream too (an attempt
+    // waiting for a connection stops when it starts). Not `writableFinished`: an HTTP/2 response
+    // sets it when its stream is reset. A response closes once: `on`, without once()'s wrapper.
     f.res.on('close', () => {
       if (this.finished) return;
       this.clientGone = true;
@@ -100,6 +99,12 @@ class Forwarding {
     clearTimeout(this.overall);
     (result as ForwardResult).attempts = this.attempts;
     this.f.done(result as ForwardResult);
+  }
+
+  /** Whether the client went away: its response closed, or was destroyed before its close event ran. */
+  gone(): boolean {
+    if (!this.clientGone && this.f.res.destroyed) this.clientGone = true;
+    return this.clientGone;
   }
 
   /** The client went away: recorded as CLIENT_CLOSED before any answer, with the status it got after. */
@@ -123,8 +128,7 @@ class Forwarding {
   attempt(): void {
     const f = this.f;
     // Gone already (also before forward() was called: while the host was asked for on demand).
-    if (this.clientGone || f.res.destroyed) {
-      this.clientGone = true;
+    if (this.gone()) {
       this.abandon();
       return;
     }
@@ -345,9 +349,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error & { code?: string }): void {
     const { call, endpoint } = this;
     const res = call.f.res;
-    // The client's side closed (its close event may not have run yet: a destroyed response).
-    if (!call.finished && (call.clientGone || res.destroyed)) {
-      call.clientGone = true;
+    if (!call.finished && call.gone()) {
       this.settle(undefined);
       call.abandon(endpoint);
       return;

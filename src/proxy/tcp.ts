@@ -12,7 +12,7 @@ import type { OutboundPort, OutboundService, RoutePolicy } from '../config/index
 import { LONGEST_TIMER_MS } from '../lib/request-timer.ts';
 import type { ProxyContext } from './context.ts';
 import { expectServerIdentity } from './peer-tls.ts';
-import { pickEndpoint, type ClusterRuntime } from './state.ts';
+import type { ClusterRuntime } from './state.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX, type EndpointRuntime } from './upstream.ts';
 import { createListener } from './listener.ts';
 
@@ -78,8 +78,7 @@ export function forwardOutboundTcp(ctx: ProxyContext, socket: Socket, service: {
  * Nothing has been sent yet, so a retry is always safe. A client that leaves first ends it.
  */
 function connectUpstream(ctx: ProxyContext, socket: Socket, cluster: ClusterRuntime, retry: RetryPolicy, labels: TcpLabels, tried: EndpointRuntime[]): void {
-  const policy = cluster.config.policy;
-  const endpoint = tried.length === 0 ? pickEndpoint(cluster, undefined, Date.now(), policy.outlierDetection.maxEjectionPercent) : cluster.pick(tried);
+  const endpoint = cluster.pick(tried);
   if (!endpoint || socket.destroyed) {
     ctx.telemetry.tcpConnections.labels({ ...labels, result: tried.length === 0 ? 'no-endpoint' : 'connect-failure' }).inc();
     socket.destroy();
@@ -96,7 +95,7 @@ function connectUpstream(ctx: ProxyContext, socket: Socket, cluster: ClusterRunt
       checkServerIdentity: expectServerIdentity(e.identity as string),
     })
     : net.connect({ host: e.address, port: e.port });
-  const timeoutMs = Math.min(policy.connectTimeoutMs, LONGEST_TIMER_MS);
+  const timeoutMs = Math.min(cluster.config.policy.connectTimeoutMs, LONGEST_TIMER_MS);
   const timer = timeoutMs > 0 ? setTimeout(() => upstream.destroy(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs) : undefined;
   const clientLeft = () => {
     clearTimeout(timer);

@@ -294,6 +294,7 @@ export class SkiffProxy implements ProxyContext {
     this.certs?.stop();
     this.tcp?.close();
     this.datagrams?.stop();
+    this.telemetry.stop();
     const closed = Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
     for (const f of this.frontends) f.server.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();

@@ -29,8 +29,18 @@ export function pipeBoth(ctx: ProxyContext, a: Socket, b: Socket, labels: TcpLab
   b.on('close', () => a.destroy());
   a.pipe(b);
   b.pipe(a);
-  a.on('data', (chunk: Buffer) => ctx.telemetry.tcpBytes.labels({ ...labels, flow: 'sent' }).inc(chunk.length));
-  b.on('data', (chunk: Buffer) => ctx.telemetry.tcpBytes.labels({ ...labels, flow: 'received' }).inc(chunk.length));
+  // The counters are looked up once per connection, not per chunk (prom-client hashes labels on each lookup).
+  const telemetry = ctx.telemetry;
+  const sent = telemetry.tcpBytes.labels({ ...labels, flow: 'sent' });
+  const received = telemetry.tcpBytes.labels({ ...labels, flow: 'received' });
+  a.on('data', (chunk: Buffer) => {
+    telemetry.loopDelay.busy();
+    sent.inc(chunk.length);
+  });
+  b.on('data', (chunk: Buffer) => {
+    telemetry.loopDelay.busy();
+    received.inc(chunk.length);
+  });
 }
 
 export function handleInboundTcp(ctx: ProxyContext, socket: TLSSocket, identity: string | undefined, port: number): void {

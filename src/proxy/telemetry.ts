@@ -6,6 +6,8 @@
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { TrafficRecorder, type Series, type SeriesKey } from './traffic-recorder.ts';
+import { LoopDelay, loopDelayMetricNames } from './loop-delay.ts';
+import { LONGEST_TIMER_MS } from '../lib/request-timer.ts';
 
 export interface RequestLabels {
   direction: 'inbound' | 'outbound';
@@ -19,13 +21,7 @@ export interface RequestLabels {
   route: string;
 }
 
-/**
- * How often the event loop's delay is sampled. prom-client's default, 10 ms, woke an idle
- * sidecar 100 times a second: 6.8 ms of CPU per second in all, 1.7-1.9 with 100 ms (schedstat,
- * docs/performance.md). A stall of 100 ms or more is always seen; a shorter one with the odds
- * of its length.
- */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+const PROCESS_PREFIX = 'skiff_proxy_';
 const BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 
 /** Counts for one label set, kept as plain numbers on the hot path and exported at scrape time. */
@@ -100,6 +96,8 @@ export class Telemetry {
   private readonly byKey = new Map<string, RequestCounters>();
   private readonly log: Logger | undefined;
   private readonly sample: number;
+  /** The event loop's delay, sampled while traffic flows (count, connections and datagrams say so). */
+  readonly loopDelay: LoopDelay;
 
   constructor(accessLog: AccessLogOptions = { sample: 0 }) {
     const registers = [this.registry];
@@ -127,13 +125,19 @@ export class Telemetry {
     this.ejections = new Counter({ name: 'skiff_outlier_ejections_total', help: 'Endpoints ejected after consecutive gateway errors, by cluster.', labelNames: ['cluster'], registers });
     this.connectionsRefused = new Counter({ name: 'skiff_connections_refused_total', help: 'Connections a listener cut before any request: failed or unverified TLS peers, timeouts, the connection cap.', labelNames: ['listener', 'reason'], registers });
     this.resolutions = new Histogram({ name: 'skiff_outbound_resolve_seconds', help: 'Hosts asked of the control plane on demand, by result (found, unknown, failed): the time from asking to the config that holds it applied.', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers });
-    collectDefaultMetrics({ register: this.registry, prefix: 'skiff_proxy_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    // Node's process metrics, except the event loop's delay, which loop-delay.ts samples only
+    // while traffic flows: prom-client's own sampler (which cannot be paused) is given a period
+    // it never reaches, and its gauges are replaced by LoopDelay's, under the same names.
+    collectDefaultMetrics({ register: this.registry, prefix: PROCESS_PREFIX, eventLoopMonitoringPrecision: LONGEST_TIMER_MS });
+    for (const name of loopDelayMetricNames(PROCESS_PREFIX)) this.registry.removeSingleMetric(name);
+    this.loopDelay = new LoopDelay(this.registry, PROCESS_PREFIX);
     this.sample = accessLog.sample;
     this.log = accessLog.sample > 0 ? pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, accessLog.destination ?? process.stdout) : undefined;
   }
 
   /** One datagram of a captured UDP port, by result (the relay's count, per datagram). */
   countDatagram(port: number, result: string): void {
+    this.loopDelay.busy();
     const key = `${port} ${result}`;
     let child = this.datagramChildren.get(key);
     if (!child) {
@@ -229,6 +233,7 @@ export class Telemetry {
 
   /** Counts one request on counters from countersFor: Prometheus and the traffic report. */
   count(counters: RequestCounters, status: number, generated: string | undefined, durationMs: number): void {
+    this.loopDelay.busy();
     observeInto(counters.aggregate, status, durationMs);
     this.traffic.recordSeries(counters.series, status, generated, durationMs);
   }
@@ -240,5 +245,10 @@ export class Telemetry {
 
   accessLog(entry: Record<string, unknown>): void {
     this.log?.info(entry);
+  }
+
+  /** Stops the event loop's sampler (the proxy closes). */
+  stop(): void {
+    this.loopDelay.stop();
   }
 }

@@ -6,6 +6,7 @@ import { parseUdpRelayPorts } from '../capture/rules.ts';
 import { PORTS } from '../lib/ports.ts';
 import { REPORT_INTERVAL_MS } from '../config/index.ts';
 import { parseProbeTcpPorts } from '../proxy/app-probe.ts';
+import { parseQuantity } from '../lib/quantity.ts';
 import { originalDestinationSupported } from '../proxy/original-destination.ts';
 import { HEAP_TRIM_EVERY_MS, trimHeapPeriodically } from '../lib/heap-trim.ts';
 import { ControlClient, FileConfigSource, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
@@ -35,6 +36,8 @@ control plane (which also issues its certificate).
                          application's PORT (the injector's rewrite of tcpSocket probes)
   --inbound-udp LIST     APP:RELAY,… the UDP ports \`skiff capture --inbound-udp\` sends to relay ports:
                          their datagrams are relayed under the UDP access rules
+  --memory-limit Q       the memory the sidecar may use (\`128Mi\`, bytes, or \`none\`): it bounds the requests
+                         in flight and inbound connections (default: the memory cgroup's limit, if any)
   --access-log RATE      share of requests to log, 0 to 1 (default 0)
   --traffic-report-interval MS  how often traffic is reported to the control plane, 1000–60000
                          (default ${REPORT_INTERVAL_MS}; local mode reports every second for its live views)`;
@@ -52,7 +55,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     args: argv,
     options: {
       config: { type: 'string' }, certs: { type: 'string' }, control: { type: 'string' }, 'proxy-id': { type: 'string' }, 'trust-bundle': { type: 'string' }, 'bootstrap-token-file': { type: 'string' }, inbound: { type: 'string' }, outbound: { type: 'string' }, admin: { type: 'string' }, health: { type: 'string' },
-      'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, capture: { type: 'boolean' }, 'probe-paths': { type: 'string' }, 'probe-tcp-ports': { type: 'string' }, 'inbound-udp': { type: 'string' }, 'access-log': { type: 'string' }, 'traffic-report-interval': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'app-host': { type: 'string' }, 'tcp-forward-host': { type: 'string' }, capture: { type: 'boolean' }, 'probe-paths': { type: 'string' }, 'probe-tcp-ports': { type: 'string' }, 'inbound-udp': { type: 'string' }, 'access-log': { type: 'string' }, 'traffic-report-interval': { type: 'string' }, 'memory-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const controlled = values.control !== undefined && values['proxy-id'] !== undefined && values.certs !== undefined && values['trust-bundle'] !== undefined;
@@ -63,6 +66,12 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
   const reportMs = Number(values['traffic-report-interval'] ?? REPORT_INTERVAL_MS);
   if (!Number.isInteger(reportMs) || reportMs < 1000 || reportMs > 60_000) {
     process.stderr.write(`skiff proxy: --traffic-report-interval must be a whole number of milliseconds from 1000 to 60000\n`);
+    return 2;
+  }
+  const memoryText = values['memory-limit'];
+  const memoryLimitBytes = memoryText === undefined ? undefined : memoryText === 'none' ? null : parseQuantity(memoryText);
+  if (memoryLimitBytes !== undefined && memoryLimitBytes !== null && !(memoryLimitBytes >= 2 ** 20)) {
+    process.stderr.write(`skiff proxy: --memory-limit must be a memory quantity of at least 1Mi (like 128Mi) or none\n`);
     return 2;
   }
   let inboundUdp: Map<number, number>;
@@ -107,6 +116,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     inboundUdp,
     accessLog: { sample: Number(values['access-log'] ?? 0) },
     trafficReportMs: reportMs,
+    ...(memoryLimitBytes !== undefined ? { memoryLimitBytes } : {}),
     log: (event, detail) => log.info({ event, ...detail }),
   });
   started.proxy = proxy;

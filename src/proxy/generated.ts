@@ -31,6 +31,7 @@ export const ANSWERS = {
   'rate-limited': { status: 429, summary: 'The TrafficPolicy rate limit of the destination port (or of this caller) is exhausted.' },
   'fault-injected': { status: 0, summary: 'A TrafficPolicy fault injection answered instead of forwarding; the status is the policy\'s.' },
   'not-ready': { status: 503, summary: 'The proxy has no configuration yet.' },
+  'overloaded': { status: 503, summary: 'The sidecar holds as many requests in flight as its memory limit allows.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type Reason = keyof typeof ANSWERS;

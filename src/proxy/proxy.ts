@@ -17,6 +17,7 @@ import { createFrontend, enforceTimeoutsWithoutListening, type Frontend } from '
 import { acceptInbound, handleInbound } from './inbound.ts';
 import { handleOutbound } from './outbound.ts';
 import { OnDemandResolver } from './on-demand.ts';
+import { boundsFor, cgroupMemoryLimit, InFlightRequests, type MemoryBounds } from './overload.ts';
 import { InboundRateLimits } from './rate-limits.ts';
 import { RetryBudget } from './resilience.ts';
 import { compileState, type ProxyState } from './state.ts';
@@ -48,6 +49,11 @@ export interface ProxyOptions {
   health?: Listen;
   /** Timeouts and connection caps of the listeners; defaults in limits.ts. */
   limits?: Partial<ListenerLimits>;
+  /**
+   * The memory the sidecar may use, in bytes, which bounds its requests in flight and inbound
+   * connections (overload.ts); absent: its memory cgroup's limit; null: no bound.
+   */
+  memoryLimitBytes?: number | null;
   /** Where the application listens (its ports are the inbound target ports). */
   appHost: string;
   /** Address for outbound TCP forward listeners; absent: none. */
@@ -79,6 +85,9 @@ export class SkiffProxy implements ProxyContext {
   readonly appPorts: AppPortChecker;
   readonly rateLimits = new InboundRateLimits();
   readonly counters = { inboundAllowed: 0, inboundDenied: 0 };
+  /** From the memory limit (overload.ts); undefined: no limit known, no bound. */
+  readonly memoryBounds: MemoryBounds | undefined;
+  private readonly inFlight: InFlightRequests | undefined;
   readonly onDemand: OnDemandResolver | undefined;
   private readonly options: ProxyOptions;
   private readonly certs: TlsMaterialWatcher | undefined;
@@ -101,6 +110,10 @@ export class SkiffProxy implements ProxyContext {
     this.probePaths = new Set(options.probePaths ?? []);
     this.appPorts = new AppPortChecker(options.appHost, options.probeTcpPorts ?? []);
     this.telemetry = new Telemetry(options.accessLog);
+    const memoryLimit = options.memoryLimitBytes === undefined ? cgroupMemoryLimit() : options.memoryLimitBytes ?? undefined;
+    this.memoryBounds = memoryLimit === undefined ? undefined : boundsFor(memoryLimit);
+    this.inFlight = this.memoryBounds ? new InFlightRequests(this.memoryBounds.maxInFlight) : undefined;
+    if (this.inFlight) this.telemetry.watchInFlight(this.inFlight);
     this.certs = options.certDir ? new TlsMaterialWatcher(options.certDir) : undefined;
     this.mesh = new Upstreams(() => this.tls);
     this.app = new Upstreams(() => undefined);
@@ -223,19 +236,24 @@ export class SkiffProxy implements ProxyContext {
       this.log('config-source-error', { error: err.message });
     });
     const limits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...this.options.limits };
-    const outboundFront = await createFrontend((req, res) => handleOutbound(this, req, res), limits);
-    const inboundFront = await createFrontend((req, res) => handleInbound(this, req, res), limits);
+    const inFlight = this.inFlight;
+    const outboundFront = await createFrontend(inFlight ? (req, res) => { if (inFlight.admit(res, 'outbound')) handleOutbound(this, req, res); } : (req, res) => handleOutbound(this, req, res), limits);
+    const inboundFront = await createFrontend(inFlight ? (req, res) => { if (inFlight.admit(res, 'inbound')) handleInbound(this, req, res); } : (req, res) => handleInbound(this, req, res), limits);
+    const bounded = (max: number | undefined): ListenerLimits => max === undefined ? limits : { ...limits, maxConnections: Math.min(limits.maxConnections, max) };
+    const inboundLimits = bounded(this.memoryBounds?.maxInboundConnections);
+    const outboundLimits = bounded(this.memoryBounds?.maxOutboundConnections);
     this.frontends = [outboundFront, inboundFront];
     if (this.options.tcpForwardHost) this.tcp = new TcpForwards(this, this.options.tcpForwardHost);
     await source.start();
-    const inboundServer = acceptInbound(this, inboundFront, limits);
+    const inboundServer = acceptInbound(this, inboundFront, inboundLimits);
     const listen = (server: Server, at: Listen) => new Promise<AddressInfo>((resolve, reject) => {
       server.once('error', reject);
       server.listen(at.port, at.host, () => resolve(server.address() as AddressInfo));
     });
     const inbound = await listen(inboundServer, this.options.inbound);
     let outboundPort = this.options.outbound.port;
-    const outboundServer = this.capture ? acceptCapturedOutbound(this, outboundFront, limits, () => outboundPort) : acceptOutbound(this, outboundFront, limits);
+    const outboundServer = this.capture ? acceptCapturedOutbound(this, outboundFront, outboundLimits, () => outboundPort) : acceptOutbound(this, outboundFront, outboundLimits);
+    if (this.memoryBounds) this.log('memory-bounds', { limitMiB: Math.round(this.memoryBounds.limitBytes / 2 ** 20), maxInFlight: this.memoryBounds.maxInFlight, maxInboundConnections: inboundLimits.maxConnections, maxOutboundConnections: outboundLimits.maxConnections });
     enforceTimeoutsWithoutListening(outboundFront);
     // Every accepted connection, HTTP/1.1 or HTTP/2, is ended on close.
     for (const server of [inboundServer, outboundServer]) {

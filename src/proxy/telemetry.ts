@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { TrafficRecorder, type Series, type SeriesKey } from './traffic-recorder.ts';
 import { LoopDelay, loopDelayMetricNames } from './loop-delay.ts';
 import { LONGEST_TIMER_MS } from '../lib/request-timer.ts';
+import type { InFlightRequests } from './overload.ts';
 
 export interface RequestLabels {
   direction: 'inbound' | 'outbound';
@@ -61,7 +62,7 @@ export const OVERFLOW_WORKLOAD = '(overflow)';
 const MAX_KEYED = 4096;
 
 /** A prom-client compatible metric whose values are produced from the aggregates on each scrape. */
-function collected(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]) {
+function collected(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: () => MetricValue[]) {
   return {
     name, help, type, aggregator: 'sum' as const,
     get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
@@ -245,6 +246,14 @@ export class Telemetry {
 
   accessLog(entry: Record<string, unknown>): void {
     this.log?.info(entry);
+  }
+
+  /** Exports the bound on requests in flight (overload.ts): the count, the limit and the requests shed. */
+  watchInFlight(inFlight: InFlightRequests): void {
+    this.registry.registerMetric(collected('skiff_requests_in_flight', 'HTTP requests in flight through both listeners.', 'gauge', () => [{ labels: {}, value: inFlight.current }]) as never);
+    this.registry.registerMetric(collected('skiff_requests_in_flight_limit', 'The most requests in flight the memory limit allows; beyond, 503 overloaded.', 'gauge', () => [{ labels: {}, value: inFlight.max }]) as never);
+    this.registry.registerMetric(collected('skiff_requests_shed_total', 'Requests answered 503 overloaded (the in-flight limit reached), by direction.', 'counter', () =>
+      (['inbound', 'outbound'] as const).map((direction) => ({ labels: { direction }, value: inFlight.shed[direction] }))) as never);
   }
 
   /** Stops the event loop's sampler (the proxy closes). */

@@ -42,6 +42,8 @@ export interface MeshOptions {
   ownApps?: number[];
   /** Listener timeouts and caps for every sidecar. */
   limits?: Partial<ListenerLimits>;
+  /** Every sidecar's memory limit (overload.ts); absent: the test process's cgroup's. */
+  memoryLimitBytes?: number;
 }
 
 export class TestMesh {
@@ -81,6 +83,7 @@ export class TestMesh {
         appHost: pod.ip,
         tcpForwardHost: pod.ip,
         ...(options.limits ? { limits: options.limits } : {}),
+        ...(options.memoryLimitBytes !== undefined ? { memoryLimitBytes: options.memoryLimitBytes } : {}),
       });
       await pod.proxy.start();
     }

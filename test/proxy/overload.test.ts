@@ -1,0 +1,87 @@
+/**
+ * A sidecar under more concurrency than its memory limit allows (src/proxy/overload.ts): the
+ * excess is answered 503 `overloaded` at once, connections beyond the listener's share are
+ * closed at accept, and the sidecar lives on and serves what fits. (bench/overload-note in
+ * docs/performance.md: without these bounds 1,000 calls to a slow Service OOM-killed a 128 MiB
+ * sidecar.)
+ */
+import { equal, ok } from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import { MESH_PORT, meshYaml, OUTBOUND_PORT, TestMesh } from '../support/mesh.ts';
+import { boundsFor } from '../../src/proxy/overload.ts';
+
+const web = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n';
+// A limit below the reserve: every bound at its floor (32 in flight, 44 inbound connections).
+const LIMIT = 32 * 2 ** 20;
+const bounds = boundsFor(LIMIT);
+
+async function metric(mesh: TestMesh, pod: string, name: string): Promise<string> {
+  return (await mesh.pod(pod).proxy?.telemetry.registry.getSingleMetricAsString(name)) ?? '';
+}
+
+describe('a sidecar bounded by its memory limit', () => {
+  let mesh: TestMesh;
+  // Enough connections for every request at once.
+  const agent = new Agent({ connections: 128 });
+  const call = (mesh: TestMesh, path: string, signal?: AbortSignal) => {
+    const client = mesh.pod('client');
+    return request(`http://${client.ip}:${OUTBOUND_PORT}${path}`, { headers: { host: 'web.shop' }, dispatcher: agent, ...(signal ? { signal } : {}) })
+      .then(async (res) => ({ status: res.statusCode, reason: res.headers['x-skiff-reason'], text: await res.body.text() }));
+  };
+  before(async () => {
+    mesh = await TestMesh.start(meshYaml('shop', 'permissive', [{ name: 'web', ports: [8080] }, { name: 'client' }], web), { memoryLimitBytes: LIMIT });
+  });
+  after(async () => {
+    await agent.destroy();
+    await mesh?.close();
+  });
+
+  test('requests beyond the in-flight bound are answered 503 overloaded at once; the rest are served', async () => {
+    equal(bounds.maxInFlight, 32);
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: 40 }, () => call(mesh, '/delay/600')));
+    const by = (status: number) => answers.filter((a) => a.status === status);
+    equal(by(200).length, 32, JSON.stringify(answers.map((a) => a.status)));
+    equal(by(503).length, 8);
+    ok(by(503).every((a) => a.reason === 'overloaded' && a.text.includes('the most its memory limit allows (32)')), by(503)[0]?.text);
+    ok(Date.now() - started < 5000);
+    ok((await metric(mesh, 'client', 'skiff_requests_shed_total')).includes('skiff_requests_shed_total{direction="outbound"} 8'));
+    ok((await metric(mesh, 'client', 'skiff_requests_in_flight_limit')).includes('skiff_requests_in_flight_limit 32'));
+    ok((await metric(mesh, 'client', 'skiff_requests_in_flight')).includes('skiff_requests_in_flight 0'), 'every finished request left the count');
+  });
+
+  test('a request whose client leaves gives its place back', async () => {
+    // 32 requests that give up after 150 ms, then 32 that wait: none of the second wave is shed.
+    const leaving = await Promise.all(Array.from({ length: 32 }, () => call(mesh, '/delay/2000', AbortSignal.timeout(150)).then(() => 'answered', () => 'left')));
+    equal(leaving.filter((x) => x === 'left').length, 32);
+    await sleep(100);
+    const answers = await Promise.all(Array.from({ length: 32 }, () => call(mesh, '/delay/100')));
+    equal(answers.filter((a) => a.status === 200).length, 32, JSON.stringify(answers.map((a) => a.reason ?? a.status)));
+  });
+
+  test('the inbound listener holds its share of connections and closes the rest at accept', async () => {
+    const webPod = mesh.pod('web');
+    const sockets: net.Socket[] = [];
+    let closedEarly = 0;
+    try {
+      for (let i = 0; i < bounds.maxInboundConnections + 10; i++) {
+        const socket = net.connect({ host: webPod.ip, port: MESH_PORT });
+        socket.on('error', () => undefined);
+        socket.on('close', () => closedEarly++);
+        sockets.push(socket);
+      }
+      await mesh.waitFor(() => closedEarly >= 10, 'ten connections closed at accept');
+      await sleep(200);
+      // The client sidecar's pooled connections to web (up to 32 from the tests before) hold places too.
+      ok(closedEarly <= 10 + bounds.maxInFlight, `${closedEarly} closed: the rest are held (until their first byte is due)`);
+      ok((await metric(mesh, 'web', 'skiff_connections_refused_total')).includes(`skiff_connections_refused_total{listener="inbound",reason="too-many-connections"} ${closedEarly}`));
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+    await sleep(100);
+    equal((await mesh.request('client', 'http://web.shop/')).status, 200, 'served again once they are gone');
+  });
+});

@@ -106,10 +106,22 @@ export async function sidecar(program: string, name: string, config: unknown, ad
   return { child, outbound: `${address}:${PORTS.outbound}`, health, readyMs: performance.now() - started };
 }
 
-/** The origin: nginx answering 1 KiB on ADDR.origin:8080, on CPU 0 beside the load tool. */
+/** Where a slow backend answers (startSlowBackend), behind the origin's `/slow`. */
+export const SLOW_BACKEND = { port: 8081, delay: '1s' };
+
+/**
+ * The origin: nginx answering 1 KiB on ADDR.origin:8080, on CPU 0 beside the load tool; `/slow`
+ * goes to the slow backend (when started) and is answered after SLOW_BACKEND.delay.
+ */
 export function startOrigin(): ChildProcess {
-  writeFileSync(join(dir, 'origin.conf'), nginxConf('origin', `server { listen ${ADDR.origin}:8080 reuseport; location / { return 200 '${'x'.repeat(1024)}'; } }`));
+  const slow = `location /slow { rewrite ^ /echo?delay=${SLOW_BACKEND.delay} break; proxy_pass http://slow; proxy_http_version 1.1; proxy_set_header Connection ""; }`;
+  writeFileSync(join(dir, 'origin.conf'), nginxConf('origin', `upstream slow { server ${ADDR.origin}:${SLOW_BACKEND.port}; keepalive 64; } server { listen ${ADDR.origin}:8080 reuseport; location / { return 200 '${'x'.repeat(1024)}'; } ${slow} }`));
   return start('origin', 0, 'nginx', ['-c', join(dir, 'origin.conf'), '-p', dir]);
+}
+
+/** A fortio server on CPU 0 that answers `/echo?delay=…` after the delay: the origin's `/slow`. */
+export function startSlowBackend(): ChildProcess {
+  return start('slow-backend', 0, FORTIO, ['server', '-loglevel', 'Warning', '-http-port', `${ADDR.origin}:${SLOW_BACKEND.port}`, '-grpc-port', 'disabled', '-redirect-port', 'disabled']);
 }
 
 /**

@@ -2,15 +2,21 @@
  * bench/soak: the sidecar under the memory limit a cluster gives it. Two sidecars (client and
  * server, mTLS, strict access) each run in their own memory cgroup limited to LIMIT_MB
  * (default 128, the injected container's limit), started as injection starts them (bench/
- * harness). Then a burst (BURST_RATE rps, default 5,000, for BURST seconds, default 30) and a
+ * harness). Then a burst (BURST_RATE rps, default 5,000, for BURST seconds, default 30), a
+ * crowd (CROWD callers, default 1,000, each calling a backend that answers after 1 s, in a loop,
+ * for CROWD_SECONDS, default 30: more requests in flight and connections than the limit allows,
+ * which the sidecars must refuse or answer 503 `overloaded` instead of being OOM-killed) and a
  * soak (SOAK_RATE rps, default 1,000, for SOAK seconds, default 600) go through them.
  *
  * Method (printed with the results): fortio -uniform on CPU 0, both sidecars on CPU 1, nginx
- * origin answering 1 KiB; every SAMPLE seconds (default 10) each sidecar's RSS, private
+ * origin answering 1 KiB; the crowd's callers in this process (undici, one connection each; a
+ * caller whose connection is refused waits 100 ms) and its slow backend (a fortio server
+ * behind the origin's `/slow`); every SAMPLE seconds (default 10) each sidecar's RSS, private
  * anonymous memory and its cgroup's charged memory; afterwards each cgroup's OOM kills and
  * peak, whether each sidecar is still the process it was, and the RSS trend over the soak
  * (least-squares line through the samples after its first minute, as a share of the mean):
- * flat means within ±10 %. Exits 1 on an OOM kill, a dead sidecar or a trend beyond ±10 %.
+ * flat means within ±10 %. Exits 1 on an OOM kill, a dead sidecar, a trend beyond ±10 % or a
+ * crowd of which no request was served.
  *
  * Needs root (a cgroup v1 memory hierarchy at /sys/fs/cgroup/memory, or cgroup v2).
  *
@@ -18,7 +24,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sidecarProgram, fortioAsync, meshedPair, memoryOf, NODE_FLAGS, startOrigin, stopAll, type FortioResult } from './harness.ts';
+import { Agent, request } from 'undici';
+import { sidecarProgram, fortioAsync, meshedPair, memoryOf, NODE_FLAGS, SLOW_BACKEND, startOrigin, startSlowBackend, stopAll, type FortioResult } from './harness.ts';
 
 const LIMIT_MB = Number(process.env.LIMIT_MB ?? 128);
 const BURST = Number(process.env.BURST ?? 30);
@@ -26,6 +33,30 @@ const BURST_RATE = Number(process.env.BURST_RATE ?? 5000);
 const SOAK = Number(process.env.SOAK ?? 600);
 const SOAK_RATE = Number(process.env.SOAK_RATE ?? 1000);
 const SAMPLE = Number(process.env.SAMPLE ?? 10);
+const CROWD = Number(process.env.CROWD ?? 1000);
+const CROWD_SECONDS = Number(process.env.CROWD_SECONDS ?? 30);
+
+/** CROWD callers calling `url` in a loop for `seconds`: what they got, by status and Skiff reason or error code. */
+async function crowd(url: string, seconds: number): Promise<{ outcomes: Record<string, number>; ok: number }> {
+  const agent = new Agent({ connections: CROWD, headersTimeout: 60_000, bodyTimeout: 60_000 });
+  const outcomes: Record<string, number> = {};
+  const count = (what: string) => { outcomes[what] = (outcomes[what] ?? 0) + 1; };
+  const until = Date.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: CROWD }, async () => {
+    while (Date.now() < until) {
+      try {
+        const res = await request(url, { dispatcher: agent, headers: { host: 'web.shop' } });
+        await res.body.dump();
+        count(`${res.statusCode}${res.headers['x-skiff-reason'] ? ` ${String(res.headers['x-skiff-reason'])}` : ''}`);
+      } catch (err) {
+        count((err as { code?: string }).code ?? 'error');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }));
+  await agent.destroy();
+  return { outcomes, ok: outcomes['200'] ?? 0 };
+}
 
 /** A memory cgroup with a hard limit: cgroup v1's memory controller, or v2's memory.max. */
 class MemoryLimit {
@@ -82,6 +113,7 @@ function trendPercent(points: { t: number; y: number }[]): number {
 
 async function main(): Promise<number> {
   startOrigin();
+  startSlowBackend();
   const { program, codeCache } = await sidecarProgram();
   const limits = { server: new MemoryLimit('server', LIMIT_MB), client: new MemoryLimit('client', LIMIT_MB) };
   try {
@@ -89,7 +121,7 @@ async function main(): Promise<number> {
     const pids = { client: client.child.pid as number, server: server.child.pid as number };
     const url = `http://${client.outbound}/`;
     console.log(`bench/soak — two sidecars (mTLS) in ${LIMIT_MB} MiB memory cgroups; node flags ${NODE_FLAGS.join(' ')}; code cache ${codeCache}`);
-    console.log(`burst ${BURST_RATE} rps × ${BURST}s (64 connections), then soak ${SOAK_RATE} rps × ${SOAK}s (16 connections); samples every ${SAMPLE}s: RSS / anon / cgroup charge, MB\n`);
+    console.log(`burst ${BURST_RATE} rps × ${BURST}s (64 connections), then a crowd of ${CROWD} callers × ${CROWD_SECONDS}s of a backend answering after ${SLOW_BACKEND.delay} (one connection each, in this process), then soak ${SOAK_RATE} rps × ${SOAK}s (16 connections); samples every ${SAMPLE}s: RSS / anon / cgroup charge, MB\n`);
     const samples: { phase: string; t: number; rss: Record<string, number> }[] = [];
     const started = Date.now();
     const sample = (phase: string) => {
@@ -112,10 +144,13 @@ async function main(): Promise<number> {
     };
     sample('idle');
     const burst = await phase('burst', BURST_RATE, 64, BURST);
+    const crowdTimer = setInterval(() => sample('crowd'), SAMPLE * 1000);
+    const crowded = await crowd(`http://${client.outbound}/slow`, CROWD_SECONDS).finally(() => clearInterval(crowdTimer));
     const soak = await phase('soak', SOAK_RATE, 16, SOAK);
     sample('after');
     let failed = false;
     console.log('');
+    console.log(`crowd: ${crowded.ok} answered 200 (${(crowded.ok / CROWD_SECONDS).toFixed(0)} per second); all outcomes ${JSON.stringify(crowded.outcomes)}`);
     for (const r of [['burst', burst], ['soak', soak]] as const) console.log(`${r[0].padEnd(5)}: ${r[1].count} requests at ${r[1].qps.toFixed(0)} rps, errors ${r[1].errors}, p50 ${r[1].p50.toFixed(2)} ms, p99 ${r[1].p99.toFixed(2)} ms`);
     // The trend leaves out the soak's first minute (the heap settling after the burst).
     const soakStart = samples.find((x) => x.phase === 'soak')?.t ?? 0;
@@ -127,6 +162,10 @@ async function main(): Promise<number> {
       const flat = Number.isFinite(trend) && Math.abs(trend) <= 10;
       console.log(`${name}: OOM kills ${kills}, ${up ? 'still running' : 'GONE'}, cgroup peak ${limits[name].usage().peak.toFixed(1)} MB of ${LIMIT_MB}, peak RSS ${up ? memoryOf(pids[name]).peak.toFixed(1) : '?'} MB, RSS trend over the soak ${Number.isFinite(trend) ? `${trend >= 0 ? '+' : ''}${trend.toFixed(1)}%` : 'n/a (too short)'} ${flat ? '(flat)' : Number.isFinite(trend) ? '(NOT flat)' : ''}`);
       if (kills > 0 || !up || (Number.isFinite(trend) && !flat)) failed = true;
+    }
+    if (crowded.ok === 0) {
+      console.log('crowd: no request was served');
+      failed = true;
     }
     return failed ? 1 : 0;
   } finally {

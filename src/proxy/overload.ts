@@ -17,7 +17,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import type { ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
+import { UPGRADE } from './upgrade.ts';
 
 /** What the process needs besides its connections and requests, under load (measured ~55 MB, with room). */
 export const RESERVED_MIB = 64;
@@ -108,15 +110,20 @@ export class InFlightRequests {
     return this.count;
   }
 
-  /** Admits a request (counted until its response closes), or answers it 503 `overloaded`. */
-  admit(res: ServerResponse, listener: 'inbound' | 'outbound'): boolean {
+  /**
+   * Admits a request, or answers it 503 `overloaded`. It is counted until its response closes,
+   * finished or cut; an upgrade (WebSocket) until its socket closes (a spliced upgrade detaches
+   * the socket from the response, which then never closes).
+   */
+  admit(req: ProxiedRequest, res: ServerResponse, listener: 'inbound' | 'outbound'): boolean {
     if (this.count >= this.max) {
       this.shed[listener]++;
       sendGenerated(res, 'overloaded', `this sidecar holds ${this.count} requests in flight, the most its memory limit allows (${this.max})`);
       return false;
     }
     this.count++;
-    res.once('close', this.leave);
+    // 'close' comes once; `on` needs no once-wrapper per request.
+    (req[UPGRADE]?.socket ?? res).on('close', this.leave);
     return true;
   }
 }

@@ -237,8 +237,8 @@ export class SkiffProxy implements ProxyContext {
     });
     const limits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...this.options.limits };
     const inFlight = this.inFlight;
-    const outboundFront = await createFrontend(inFlight ? (req, res) => { if (inFlight.admit(res, 'outbound')) handleOutbound(this, req, res); } : (req, res) => handleOutbound(this, req, res), limits);
-    const inboundFront = await createFrontend(inFlight ? (req, res) => { if (inFlight.admit(res, 'inbound')) handleInbound(this, req, res); } : (req, res) => handleInbound(this, req, res), limits);
+    const outboundFront = await createFrontend(inFlight ? (req, res) => { if (inFlight.admit(req, res, 'outbound')) handleOutbound(this, req, res); } : (req, res) => handleOutbound(this, req, res), limits);
+    const inboundFront = await createFrontend(inFlight ? (req, res) => { if (inFlight.admit(req, res, 'inbound')) handleInbound(this, req, res); } : (req, res) => handleInbound(this, req, res), limits);
     const bounded = (max: number | undefined): ListenerLimits => max === undefined ? limits : { ...limits, maxConnections: Math.min(limits.maxConnections, max) };
     const inboundLimits = bounded(this.memoryBounds?.maxInboundConnections);
     const outboundLimits = bounded(this.memoryBounds?.maxOutboundConnections);

@@ -7,9 +7,11 @@
  */
 import { equal, ok } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
+import { WebSocket } from 'ws';
 import { MESH_PORT, meshYaml, OUTBOUND_PORT, TestMesh } from '../support/mesh.ts';
 import { boundsFor } from '../../src/proxy/overload.ts';
 
@@ -60,6 +62,52 @@ describe('a sidecar bounded by its memory limit', () => {
     await sleep(100);
     const answers = await Promise.all(Array.from({ length: 32 }, () => call(mesh, '/delay/100')));
     equal(answers.filter((a) => a.status === 200).length, 32, JSON.stringify(answers.map((a) => a.reason ?? a.status)));
+  });
+
+  test('a WebSocket counts while it is open and gives its place back when it closes', async () => {
+    const client = mesh.pod('client');
+    const open = () => new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(`ws://${client.ip}:${OUTBOUND_PORT}/ws/chat`, { headers: { host: 'web.shop' } });
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered ${res.statusCode} ${String(res.headers['x-skiff-reason'])}`)));
+      ws.once('error', reject);
+    });
+    const close = (ws: WebSocket) => new Promise<void>((resolve) => {
+      ws.once('close', () => resolve());
+      ws.close();
+    });
+    const inFlight = async () => Number(/skiff_requests_in_flight (\d+)/.exec(await metric(mesh, 'client', 'skiff_requests_in_flight'))?.[1]);
+    const five = await Promise.all(Array.from({ length: 5 }, open));
+    equal(await inFlight(), 5);
+    for (const ws of five) await close(ws);
+    // More upgrades, one after another, than the bound: each gave its place back.
+    for (let i = 0; i < bounds.maxInFlight + 8; i++) await close(await open());
+    await mesh.waitFor(() => true, 'nothing');
+    await sleep(100);
+    equal(await inFlight(), 0);
+  });
+
+  test('HTTP/2 streams give their place back when they close', async () => {
+    const session = http2.connect(`http://${mesh.pod('client').ip}:${OUTBOUND_PORT}`);
+    session.on('error', () => undefined);
+    const stream = () => new Promise<{ status: number; reason: unknown }>((resolve) => {
+      const s = session.request({ ':path': '/', ':authority': 'web.shop' });
+      s.on('response', (headers) => resolve({ status: Number(headers[':status']), reason: headers['x-skiff-reason'] }));
+      s.on('close', () => resolve({ status: 0, reason: 'closed' }));
+      s.resume();
+      s.end();
+    });
+    try {
+      // More streams, one after another, than the bound (whatever the HTTP/1.1 application makes of them): none is shed.
+      for (let i = 0; i < bounds.maxInFlight + 8; i++) {
+        const answer = await stream();
+        ok(answer.status > 0 && answer.reason !== 'overloaded', JSON.stringify(answer));
+      }
+    } finally {
+      session.destroy();
+    }
+    await sleep(100);
+    ok((await metric(mesh, 'client', 'skiff_requests_in_flight')).includes('skiff_requests_in_flight 0'));
   });
 
   test('the inbound listener holds its share of connections and closes the rest at accept', async () => {

@@ -5,7 +5,7 @@
  * that timer was nearly every wake-up of an idle sidecar (10 of ~12 per second, ~1 ms of CPU
  * per second; a thousand idle pods spent a core on it). This collector exports the same
  * metrics under the same names, but its sampler runs only from the first request or
- * connection after a quiet spell until QUIET_MS pass with none. While it is off, the gauges
+ * connection after a quiet spell until QUIET_MS (to twice that) pass with none. While it is off, the gauges
  * read 0 (nothing was delayed: nothing ran), and `…_eventloop_lag_seconds` (the delay of a
  * setImmediate at scrape time) is measured as before. The gauges say how late the sampler's
  * timer ran, without its period (prom-client's counted the period in: a min and p50 of 0.1 s
@@ -17,7 +17,7 @@ import { Gauge, type Registry } from 'prom-client';
 /** How often the delay is sampled while traffic flows (a stall this long or longer is always seen). */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 /** With no request or connection for this long, sampling stops until the next one. */
-export const QUIET_MS = 10_000;
+export const QUIET_MS = 5000;
 
 /**
  * The gauges prom-client's collector defines, by name suffix, and how each is read from the

@@ -13,7 +13,8 @@ import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.ts';
 import type { ConfigSource } from './config-source.ts';
 import type { ProxyContext } from './context.ts';
 import { acceptCapturedOutbound, acceptOutbound } from './captured.ts';
-import { createFrontend, enforceTimeoutsWithoutListening, type Frontend } from './frontend.ts';
+import type { ServerResponse } from 'node:http';
+import { createFrontend, enforceTimeoutsWithoutListening, type Frontend, type ProxiedRequest } from './frontend.ts';
 import { acceptInbound, handleInbound } from './inbound.ts';
 import { handleOutbound } from './outbound.ts';
 import { OnDemandResolver } from './on-demand.ts';
@@ -50,8 +51,8 @@ export interface ProxyOptions {
   /** Timeouts and connection caps of the listeners; defaults in limits.ts. */
   limits?: Partial<ListenerLimits>;
   /**
-   * The memory the sidecar may use, in bytes, which bounds its requests in flight and inbound
-   * connections (overload.ts); absent: its memory cgroup's limit; null: no bound.
+   * The memory the sidecar may use, in bytes, which bounds its requests in flight and the
+   * connections each listener holds (overload.ts); absent: its memory cgroup's limit; null: no bound.
    */
   memoryLimitBytes?: number | null;
   /** Where the application listens (its ports are the inbound target ports). */
@@ -236,9 +237,13 @@ export class SkiffProxy implements ProxyContext {
       this.log('config-source-error', { error: err.message });
     });
     const limits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...this.options.limits };
+    // Under a memory limit every request is admitted against the in-flight bound first.
     const inFlight = this.inFlight;
-    const outboundFront = await createFrontend(inFlight ? (req, res) => { if (inFlight.admit(req, res, 'outbound')) handleOutbound(this, req, res); } : (req, res) => handleOutbound(this, req, res), limits);
-    const inboundFront = await createFrontend(inFlight ? (req, res) => { if (inFlight.admit(req, res, 'inbound')) handleInbound(this, req, res); } : (req, res) => handleInbound(this, req, res), limits);
+    const admitted = (listener: 'inbound' | 'outbound', handle: typeof handleOutbound) => inFlight
+      ? (req: ProxiedRequest, res: ServerResponse) => { if (inFlight.admit(req, res, listener)) handle(this, req, res); }
+      : (req: ProxiedRequest, res: ServerResponse) => handle(this, req, res);
+    const outboundFront = await createFrontend(admitted('outbound', handleOutbound), limits);
+    const inboundFront = await createFrontend(admitted('inbound', handleInbound), limits);
     const bounded = (max: number | undefined): ListenerLimits => max === undefined ? limits : { ...limits, maxConnections: Math.min(limits.maxConnections, max) };
     const inboundLimits = bounded(this.memoryBounds?.maxInboundConnections);
     const outboundLimits = bounded(this.memoryBounds?.maxOutboundConnections);

@@ -70,7 +70,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
   }
   const memoryText = values['memory-limit'];
   const memoryLimitBytes = memoryText === undefined ? undefined : memoryText === 'none' ? null : parseQuantity(memoryText);
-  if (memoryLimitBytes !== undefined && memoryLimitBytes !== null && !(memoryLimitBytes >= 2 ** 20)) {
+  if (memoryText !== undefined && memoryLimitBytes !== null && !(memoryLimitBytes !== undefined && memoryLimitBytes >= 2 ** 20)) {
     process.stderr.write(`skiff proxy: --memory-limit must be a memory quantity of at least 1Mi (like 128Mi) or none\n`);
     return 2;
   }

@@ -51,7 +51,7 @@ export class LoopDelay {
 
   constructor(registry: Registry, prefix: string, quietMs = QUIET_MS) {
     this.quietMs = quietMs;
-    const [lagName] = loopDelayMetricNames(prefix);
+    const [lagName, ...summaryNames] = loopDelayMetricNames(prefix);
     const histogram = this.histogram;
     const late = (ns: number) => Math.max(0, ns - EVENT_LOOP_SAMPLE_MS * 1e6) / 1e9;
     // Registered first: a scrape reads the metrics in order, and this one's collect sets the others.
@@ -70,7 +70,7 @@ export class LoopDelay {
         this.set(Number(process.hrtime.bigint() - started) / 1e9);
       },
     });
-    const gauges = SUMMARY.map(([suffix, help, read]) => ({ read, gauge: new Gauge({ name: `${prefix}nodejs_eventloop_lag_${suffix}_seconds`, help, registers: [registry] }) }));
+    const gauges = SUMMARY.map(([, help, read], i) => ({ read, gauge: new Gauge({ name: summaryNames[i] as string, help, registers: [registry] }) }));
   }
 
   /** Traffic flows (a request counted, a connection or datagram carried): sample, if not already. Cheap enough per request. */

@@ -137,15 +137,15 @@ async function main(): Promise<number> {
       samples.push({ phase, t, rss });
       console.log(`  ${phase.padEnd(5)} t=${t.toFixed(0).padStart(4)}s  ${line.join('   ')}`);
     };
-    const phase = async (name: string, rate: number, connections: number, seconds: number): Promise<FortioResult> => {
-      const run = fortioAsync(url, rate, connections, seconds);
+    /** Samples every SAMPLE seconds, as `name`, while `run` goes on. */
+    const sampled = async <T>(name: string, run: Promise<T>): Promise<T> => {
       const timer = setInterval(() => sample(name), SAMPLE * 1000);
       try { return await run; } finally { clearInterval(timer); }
     };
+    const phase = (name: string, rate: number, connections: number, seconds: number): Promise<FortioResult> => sampled(name, fortioAsync(url, rate, connections, seconds));
     sample('idle');
     const burst = await phase('burst', BURST_RATE, 64, BURST);
-    const crowdTimer = setInterval(() => sample('crowd'), SAMPLE * 1000);
-    const crowded = await crowd(`http://${client.outbound}/slow`, CROWD_SECONDS).finally(() => clearInterval(crowdTimer));
+    const crowded = await sampled('crowd', crowd(`http://${client.outbound}/slow`, CROWD_SECONDS));
     const soak = await phase('soak', SOAK_RATE, 16, SOAK);
     sample('after');
     let failed = false;

@@ -5,8 +5,8 @@ import { boundsFor, cgroupMemoryLimit } from './overload.ts';
 const MiB = 2 ** 20;
 
 test('bounds from a memory limit: the 128 MiB a cluster gives a sidecar, more, and a limit too small to share', () => {
-  deepEqual(boundsFor(128 * MiB), { limitBytes: 128 * MiB, maxInFlight: 263, maxInboundConnections: 358, maxOutboundConnections: 546 });
-  equal(boundsFor(256 * MiB).maxInFlight, 789);
+  deepEqual(boundsFor(128 * MiB), { limitBytes: 128 * MiB, maxInFlight: 194, maxInboundConnections: 358, maxOutboundConnections: 546 });
+  equal(boundsFor(256 * MiB).maxInFlight, 582);
   // Below the reserve every bound is still at least 32.
   deepEqual(boundsFor(32 * MiB), { limitBytes: 32 * MiB, maxInFlight: 32, maxInboundConnections: 44, maxOutboundConnections: 68 });
 });

@@ -24,13 +24,16 @@ import { UPGRADE } from './upgrade.ts';
 /** What the process needs besides its connections and requests, under load (measured ~55 MB, with room). */
 export const RESERVED_MIB = 64;
 /**
- * How the rest is shared, and what each unit costs (measured, rounded up): a request in flight
- * with its mTLS connection upstream ~110 KB; an inbound mTLS connection, idle or not, ~64 KB;
- * an application's plaintext connection to the outbound listener ~20-30 KB while it carries a
- * request. Each share is bounded on its own, so all three full at once still fit.
+ * How the rest is shared, and what each unit costs (measured, rounded up). A request in flight
+ * is bounded in each direction on its own, and the share pays for one in each direction at
+ * once: calling out ~120 KB (its mTLS connection upstream and its state), serving ~30 KB (its
+ * connection to the application and its state); the connections the listeners accept have
+ * their own shares: an inbound mTLS connection, idle or not, ~64 KB; an application's plaintext
+ * connection to the outbound listener ~20-30 KB while it carries a request. Each is bounded on
+ * its own, so all of them full at once still fit.
  */
 export const SHARES = {
-  inFlight: { share: 0.45, kib: 112 },
+  inFlight: { share: 0.45, kib: 152 },
   inboundConnections: { share: 0.35, kib: 64 },
   outboundConnections: { share: 0.2, kib: 24 },
 } as const;
@@ -40,7 +43,7 @@ const UNLIMITED_BYTES = 2 ** 50;
 export interface MemoryBounds {
   /** The memory limit the bounds come from, in bytes. */
   limitBytes: number;
-  /** Requests in flight through both listeners together; beyond, 503 `overloaded`. */
+  /** Requests in flight through each listener (inbound, and outbound on its own); beyond, 503 `overloaded`. */
   maxInFlight: number;
   /** Connections the inbound listener holds; beyond, closed at accept. */
   maxInboundConnections: number;
@@ -92,22 +95,33 @@ export function cgroupMemoryLimit(read: ReadText = readText): number | undefined
   return limits.length > 0 ? Math.min(...limits) : undefined;
 }
 
-/** Requests in flight through the sidecar's HTTP listeners, bounded. */
+type Direction = 'inbound' | 'outbound';
+
+/**
+ * Requests in flight through the sidecar's HTTP listeners, bounded in each direction on its
+ * own. A middle tier's application calls out while its callers' requests wait for it; with one
+ * bound for both directions, a flood of callers took every place, the application's calls out
+ * were shed, and the pod served almost nothing (test/proxy/overload.test.ts). With a bound each,
+ * the excess is shed at the door and every request let in can make its calls.
+ */
 export class InFlightRequests {
+  /** Requests in flight each direction may hold. */
   readonly max: number;
-  private count = 0;
+  /** Requests in flight, by listener. */
+  readonly current = { inbound: 0, outbound: 0 };
   /** Requests answered `overloaded`, by listener. */
   readonly shed = { inbound: 0, outbound: 0 };
-  private readonly leave = () => {
-    this.count--;
+  private readonly leave = {
+    inbound: () => {
+      this.current.inbound--;
+    },
+    outbound: () => {
+      this.current.outbound--;
+    },
   };
 
   constructor(max: number) {
     this.max = max;
-  }
-
-  get current(): number {
-    return this.count;
   }
 
   /**
@@ -115,15 +129,15 @@ export class InFlightRequests {
    * finished or cut; an upgrade (WebSocket) until its socket closes (a spliced upgrade detaches
    * the socket from the response, which then never closes).
    */
-  admit(req: ProxiedRequest, res: ServerResponse, listener: 'inbound' | 'outbound'): boolean {
-    if (this.count >= this.max) {
+  admit(req: ProxiedRequest, res: ServerResponse, listener: Direction): boolean {
+    if (this.current[listener] >= this.max) {
       this.shed[listener]++;
-      sendGenerated(res, 'overloaded', `this sidecar holds ${this.count} requests in flight, the most its memory limit allows (${this.max})`);
+      sendGenerated(res, 'overloaded', `this sidecar holds ${this.current[listener]} ${listener} requests in flight, the most its memory limit allows (${this.max})`);
       return false;
     }
-    this.count++;
+    this.current[listener]++;
     // 'close' comes once; `on` needs no once-wrapper per request.
-    (req[UPGRADE]?.socket ?? res).on('close', this.leave);
+    (req[UPGRADE]?.socket ?? res).on('close', this.leave[listener]);
     return true;
   }
 }

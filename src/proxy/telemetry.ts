@@ -250,10 +250,12 @@ export class Telemetry {
 
   /** Exports the bound on requests in flight (overload.ts): the count, the limit and the requests shed. */
   watchInFlight(inFlight: InFlightRequests): void {
-    this.registry.registerMetric(collected('skiff_requests_in_flight', 'HTTP requests in flight through both listeners.', 'gauge', () => [{ labels: {}, value: inFlight.current }]) as never);
-    this.registry.registerMetric(collected('skiff_requests_in_flight_limit', 'The most requests in flight the memory limit allows; beyond, 503 overloaded.', 'gauge', () => [{ labels: {}, value: inFlight.max }]) as never);
+    const directions = ['inbound', 'outbound'] as const;
+    this.registry.registerMetric(collected('skiff_requests_in_flight', 'HTTP requests in flight, by direction (listener).', 'gauge', () =>
+      directions.map((direction) => ({ labels: { direction }, value: inFlight.current[direction] }))) as never);
+    this.registry.registerMetric(collected('skiff_requests_in_flight_limit', 'The most requests in flight in each direction the memory limit allows; beyond, 503 overloaded.', 'gauge', () => [{ labels: {}, value: inFlight.max }]) as never);
     this.registry.registerMetric(collected('skiff_requests_shed_total', 'Requests answered 503 overloaded (the in-flight limit reached), by direction.', 'counter', () =>
-      (['inbound', 'outbound'] as const).map((direction) => ({ labels: { direction }, value: inFlight.shed[direction] }))) as never);
+      directions.map((direction) => ({ labels: { direction }, value: inFlight.shed[direction] }))) as never);
   }
 
   /** Stops the event loop's sampler (the proxy closes). */

@@ -204,7 +204,7 @@ describe('a real node', () => {
       deepStrictEqual(p.spec.containers.map((c) => c.name), [p.metadata.name.startsWith('bookstore-v1') ? 'bookstore-v1' : 'bookstore-v2']);
       // The sidecar found its container's memory limit in its cgroup and bounds what it takes by it.
       const logs = await cluster.kubectl(['-n', 'bookstore', 'logs', p.metadata.name, '-c', 'skiff-proxy']);
-      ok(/"event":"memory-bounds","limitMiB":128,"maxInFlight":263,"maxInboundConnections":358,"maxOutboundConnections":546/.test(logs.stdout), `${p.metadata.name}'s sidecar: ${logs.stdout.slice(0, 2000)} ${logs.stderr}`);
+      ok(/"event":"memory-bounds","limitMiB":128,"maxInFlight":194,"maxInboundConnections":358,"maxOutboundConnections":546/.test(logs.stdout), `${p.metadata.name}'s sidecar: ${logs.stdout.slice(0, 2000)} ${logs.stderr}`);
     }
     const buyer = await load('buyer-load', 'buyer', 'http://bookstore.bookstore/books', 300);
     equal(buyer.statuses['200'], 300, JSON.stringify(buyer));

@@ -7,6 +7,7 @@
  */
 import { equal, ok } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +16,8 @@ import { WebSocket } from 'ws';
 import { MESH_PORT, meshYaml, OUTBOUND_PORT, TestMesh } from '../support/mesh.ts';
 import { boundsFor } from '../../src/proxy/overload.ts';
 
-const web = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n';
+const service = (name: string, targetPort: number) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  selector:\n    app: ${name}\n  ports:\n  - name: http\n    port: 80\n    targetPort: ${targetPort}\n`;
+const web = service('web', 8080);
 // A limit below the reserve: every bound at its floor (32 in flight, 44 inbound connections).
 const LIMIT = 32 * 2 ** 20;
 const bounds = boundsFor(LIMIT);
@@ -52,7 +54,7 @@ describe('a sidecar bounded by its memory limit', () => {
     ok(Date.now() - started < 5000);
     ok((await metric(mesh, 'client', 'skiff_requests_shed_total')).includes('skiff_requests_shed_total{direction="outbound"} 8'));
     ok((await metric(mesh, 'client', 'skiff_requests_in_flight_limit')).includes('skiff_requests_in_flight_limit 32'));
-    ok((await metric(mesh, 'client', 'skiff_requests_in_flight')).includes('skiff_requests_in_flight 0'), 'every finished request left the count');
+    ok((await metric(mesh, 'client', 'skiff_requests_in_flight')).includes('skiff_requests_in_flight{direction="outbound"} 0'), 'every finished request left the count');
   });
 
   test('a request whose client leaves gives its place back', async () => {
@@ -76,7 +78,7 @@ describe('a sidecar bounded by its memory limit', () => {
       ws.once('close', () => resolve());
       ws.close();
     });
-    const inFlight = async () => Number(/skiff_requests_in_flight (\d+)/.exec(await metric(mesh, 'client', 'skiff_requests_in_flight'))?.[1]);
+    const inFlight = async () => Number(/skiff_requests_in_flight\{direction="outbound"\} (\d+)/.exec(await metric(mesh, 'client', 'skiff_requests_in_flight'))?.[1]);
     const five = await Promise.all(Array.from({ length: 5 }, open));
     equal(await inFlight(), 5);
     for (const ws of five) await close(ws);
@@ -107,7 +109,7 @@ describe('a sidecar bounded by its memory limit', () => {
       session.destroy();
     }
     await sleep(100);
-    ok((await metric(mesh, 'client', 'skiff_requests_in_flight')).includes('skiff_requests_in_flight 0'));
+    ok((await metric(mesh, 'client', 'skiff_requests_in_flight')).includes('skiff_requests_in_flight{direction="outbound"} 0'));
   });
 
   test('the inbound listener holds its share of connections and closes the rest at accept', async () => {
@@ -131,5 +133,55 @@ describe('a sidecar bounded by its memory limit', () => {
     }
     await sleep(100);
     equal((await mesh.request('client', 'http://web.shop/')).status, 200, 'served again once they are gone');
+  });
+});
+
+describe('a middle tier under a flood of callers', () => {
+  // mid's application calls web for every request it serves (400 ms), through its own sidecar.
+  const MID_PORT = 9090;
+  let mesh: TestMesh;
+  let app: http.Server;
+  const agent = new Agent({ connections: 256 });
+  before(async () => {
+    const workloads = [{ name: 'web', ports: [8080] }, { name: 'mid', ports: [MID_PORT] }, { name: 'caller-a' }, { name: 'caller-b' }];
+    mesh = await TestMesh.start(meshYaml('shop', 'permissive', workloads, [web, service('mid', MID_PORT)].join('---\n')), { memoryLimitBytes: LIMIT, ownApps: [MID_PORT] });
+    const mid = mesh.pod('mid');
+    app = http.createServer((_req, res) => {
+      request(`http://${mid.ip}:${OUTBOUND_PORT}/delay/400`, { headers: { host: 'web.shop' }, dispatcher: agent }).then(async (up) => {
+        await up.body.dump();
+        res.writeHead(up.statusCode === 200 ? 200 : 500, { 'x-call-out': `${up.statusCode} ${String(up.headers['x-skiff-reason'])}` }).end();
+      }, (error: Error) => res.writeHead(500, { 'x-call-out': error.message }).end());
+    });
+    await new Promise<void>((resolve) => app.listen(MID_PORT, mid.ip, resolve));
+  });
+  after(async () => {
+    app?.closeAllConnections();
+    app?.close();
+    await agent.destroy();
+    await mesh?.close();
+  });
+
+  test('every request let in can make its calls out: the excess is shed at the door, not halfway', async () => {
+    // 60 callers in two pods, each calling again as soon as it is answered, for 2 s: twice what
+    // mid may hold inbound. With one bound for both directions the callers took every place,
+    // mid's calls to web were shed, and it answered 500 to most of what it let in.
+    const answers: string[] = [];
+    const until = Date.now() + 2000;
+    const caller = async (pod: string) => {
+      while (Date.now() < until) {
+        answers.push(await request(`http://${mesh.pod(pod).ip}:${OUTBOUND_PORT}/`, { headers: { host: 'mid.shop' }, dispatcher: agent }).then(async (res) => {
+          await res.body.dump();
+          return res.statusCode === 200 ? 'served' : `${res.statusCode} ${String(res.headers['x-call-out'] ?? res.headers['x-skiff-reason'])}`;
+        }, (error: Error) => error.message));
+      }
+    };
+    await Promise.all([...Array.from({ length: 30 }, () => caller('caller-a')), ...Array.from({ length: 30 }, () => caller('caller-b'))]);
+    const count = (what: string) => answers.filter((a) => a === what).length;
+    const failedInside = answers.filter((a) => a.startsWith('500'));
+    equal(failedInside.length, 0, `mid's calls out were refused: ${failedInside.slice(0, 3).join('; ')}`);
+    ok(count('served') >= 100, `served ${count('served')} in 2 s (32 at a time, 400 ms each)`);
+    const shed = await metric(mesh, 'mid', 'skiff_requests_shed_total');
+    ok(/direction="outbound"\} 0\b/.test(shed), shed);
+    ok(!/direction="inbound"\} 0\b/.test(shed), `the flood was beyond mid's inbound bound: ${shed}`);
   });
 });

@@ -48,10 +48,12 @@ describe('a peer that stops reading cannot make a sidecar buffer what the other 
   /** What each application wrote (downloads) or read (uploads), by path. */
   const appWrote = new Map<string, () => number>();
   let appRead = 0;
-  const serve = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+  /** One handler for the HTTP/1.1 and the HTTP/2 application (Node's compatibility API). */
+  type Answer = NodeJS.WritableStream & { writeHead(status: number, headers: Record<string, string>): unknown };
+  const serve = (req: http.IncomingMessage | http2.Http2ServerRequest, res: Answer) => {
     if (req.url?.startsWith('/download')) {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      appWrote.set(req.url, flood(res as NodeJS.WritableStream).written);
+      appWrote.set(req.url, flood(res).written);
       return;
     }
     if (!req.url?.startsWith('/upload')) {

@@ -169,19 +169,24 @@ describe('local mode: the TrafficMetrics API', () => {
     equal(value(edge('from', 'client', 'stranger'), 'denied_count'), DENIED, 'and by the stranger\'s own sidecar');
   });
 
-  test('p50, p90 and p99 are within 5 % of what the client measured for the same requests', async (t) => {
+  test('p50, p90 and p99 lie between what the application spent and what the client measured (5 % either way for the buckets)', async (t) => {
     const edges = (await api('/namespaces/lab/deployments/client/edges?t=1m')).body.items;
     const sent = edges.find((e) => e.edge?.direction === 'to' && e.edge.side === 'client' && e.edge.resource.name === 'slow');
     const received = edges.find((e) => e.edge?.direction === 'to' && e.edge.side === 'server' && e.edge.resource.name === 'slow');
     const sorted = clientSide.toSorted((a, b) => a - b);
+    // The application waits exactly what each request asks (the failures at once): no sidecar can
+    // measure less. The client's clock also runs outside the sidecars (its own event loop, the
+    // hop to its sidecar), more so on a busy machine: no sidecar can measure more.
+    const applicationSide = [...delays, ...Array.from({ length: FAILED }, () => 0)].toSorted((a, b) => a - b);
     for (const [q, name] of [[0.5, 'p50_response_latency'], [0.9, 'p90_response_latency'], [0.99, 'p99_response_latency']] as const) {
       const want = exact(sorted, q);
+      const floor = exact(applicationSide, q);
       const got = value(sent, name) as number;
-      t.diagnostic(`${name}: client ${want.toFixed(1)} ms, client's sidecar ${got} ms (${((100 * (got - want)) / want).toFixed(1)} %), server's sidecar ${value(received, name)} ms`);
-      ok(Math.abs(got - want) / want <= 0.05, `${name} at the client's sidecar: ${got} ms, the client measured ${want.toFixed(1)} ms`);
-      // The server's sidecar starts its clock one hop later: never more, and within 10 % here.
       const atServer = value(received, name) as number;
-      ok(atServer <= got * 1.01 && atServer >= want * 0.9, `${name} at the server's sidecar: ${atServer} ms (client's sidecar ${got} ms)`);
+      t.diagnostic(`${name}: application ${floor} ms, client ${want.toFixed(1)} ms, client's sidecar ${got} ms (${((100 * (got - want)) / want).toFixed(1)} % of the client's), server's sidecar ${atServer} ms`);
+      ok(got >= floor * 0.95 && got <= want * 1.05, `${name} at the client's sidecar: ${got} ms, the application spent ${floor} ms, the client measured ${want.toFixed(1)} ms`);
+      // The server's sidecar starts its clock one hop later: never more.
+      ok(atServer <= got * 1.01 && atServer >= floor * 0.95, `${name} at the server's sidecar: ${atServer} ms (client's sidecar ${got} ms, application ${floor} ms)`);
     }
   });
 

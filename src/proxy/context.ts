@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { RoutePolicy } from '../config/index.ts';
 import { sendGenerated } from './generated.ts';
 import type { OnDemandResolver } from './on-demand.ts';
+import type { InFlightRequests } from './overload.ts';
 import type { InboundRateLimits } from './rate-limits.ts';
 import type { RetryBudget } from './resilience.ts';
 import type { ProxyState } from './state.ts';
@@ -27,6 +28,8 @@ export interface ProxyContext {
   readonly rateLimits: InboundRateLimits;
   /** Asks the control plane about hosts the config does not hold (configs with `outbound.onDemand`); absent: a config from a file. */
   readonly onDemand: OnDemandResolver | undefined;
+  /** Under a memory limit: the bound on requests (and meshed TCP connections) in flight, by direction. */
+  readonly inFlight: InFlightRequests | undefined;
   /** Inbound decisions, for /stats (local mode's live view reads them). */
   readonly counters: { inboundAllowed: number; inboundDenied: number };
 }

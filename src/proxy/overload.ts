@@ -15,8 +15,10 @@
  * `memory.limit_in_bytes`, the lowest along its path): the container's limit in a pod, none
  * in local mode or on a developer's machine, where nothing changes.
  */
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ProxiedRequest } from './frontend.ts';
 import { sendGenerated } from './generated.ts';
 import { UPGRADE } from './upgrade.ts';
@@ -130,14 +132,28 @@ export class InFlightRequests {
    * the socket from the response, which then never closes).
    */
   admit(req: ProxiedRequest, res: ServerResponse, listener: Direction): boolean {
+    if (this.take(listener, req[UPGRADE]?.socket ?? res)) return true;
+    sendGenerated(res, 'overloaded', `this sidecar holds ${this.current[listener]} ${listener} requests in flight, the most its memory limit allows (${this.max})`);
+    return false;
+  }
+
+  /**
+   * Admits a TCP connection the sidecar carries to a Service (over its own mTLS connection to
+   * a meshed one: as costly as a request calling out), counted until it closes; false when full.
+   */
+  admitConnection(socket: Socket, listener: Direction): boolean {
+    return this.take(listener, socket);
+  }
+
+  /** Takes a place until `holder` closes, or counts a shed one. */
+  private take(listener: Direction, holder: EventEmitter): boolean {
     if (this.current[listener] >= this.max) {
       this.shed[listener]++;
-      sendGenerated(res, 'overloaded', `this sidecar holds ${this.current[listener]} ${listener} requests in flight, the most its memory limit allows (${this.max})`);
       return false;
     }
     this.current[listener]++;
     // 'close' comes once; `on` needs no once-wrapper per request.
-    (req[UPGRADE]?.socket ?? res).on('close', this.leave[listener]);
+    holder.on('close', this.leave[listener]);
     return true;
   }
 }

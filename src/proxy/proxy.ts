@@ -88,7 +88,7 @@ export class SkiffProxy implements ProxyContext {
   readonly counters = { inboundAllowed: 0, inboundDenied: 0 };
   /** From the memory limit (overload.ts); undefined: no limit known, no bound. */
   readonly memoryBounds: MemoryBounds | undefined;
-  private readonly inFlight: InFlightRequests | undefined;
+  readonly inFlight: InFlightRequests | undefined;
   readonly onDemand: OnDemandResolver | undefined;
   private readonly options: ProxyOptions;
   private readonly certs: TlsMaterialWatcher | undefined;
@@ -248,7 +248,7 @@ export class SkiffProxy implements ProxyContext {
     const inboundLimits = bounded(this.memoryBounds?.maxInboundConnections);
     const outboundLimits = bounded(this.memoryBounds?.maxOutboundConnections);
     this.frontends = [outboundFront, inboundFront];
-    if (this.options.tcpForwardHost) this.tcp = new TcpForwards(this, this.options.tcpForwardHost);
+    if (this.options.tcpForwardHost) this.tcp = new TcpForwards(this, this.options.tcpForwardHost, outboundLimits.maxConnections);
     await source.start();
     const inboundServer = acceptInbound(this, inboundFront, inboundLimits);
     const listen = (server: Server, at: Listen) => new Promise<AddressInfo>((resolve, reject) => {

@@ -74,6 +74,12 @@ export function forwardOutboundTcp(ctx: ProxyContext, socket: Socket, service: {
     socket.destroy();
     return;
   }
+  // Its mTLS connection upstream costs what a request calling out does: it takes a place.
+  if (ctx.inFlight && !ctx.inFlight.admitConnection(socket, 'outbound')) {
+    ctx.telemetry.tcpConnections.labels({ ...labels, result: 'overloaded' }).inc();
+    socket.destroy();
+    return;
+  }
   // The application's bytes wait in its socket until a connection upstream stands.
   socket.on('error', () => socket.destroy());
   // A connection counts as a request in the retry budget, as forward() counts one.
@@ -145,11 +151,14 @@ export class TcpForwards {
   private readonly listeners = new Map<number, { server: net.Server; service: string }>();
   private readonly ctx: ProxyContext;
   private readonly host: string;
+  /** Connections all forwards hold together; beyond, closed at accept (as the outbound listener). */
+  private readonly maxConnections: number;
   readonly conflicts: string[] = [];
 
-  constructor(ctx: ProxyContext, host: string) {
+  constructor(ctx: ProxyContext, host: string, maxConnections: number) {
     this.ctx = ctx;
     this.host = host;
+    this.maxConnections = maxConnections;
   }
 
   /** Binds one listener per TCP port number; when two services share a number, the first (sorted) wins. */
@@ -187,6 +196,11 @@ export class TcpForwards {
   private readonly sockets = new Set<Socket>();
 
   private connect(socket: Socket, service: string, port: number): void {
+    if (this.sockets.size >= this.maxConnections) {
+      this.ctx.telemetry.connectionsRefused.labels({ listener: 'outbound', reason: 'too-many-connections' }).inc();
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const [namespace = '', name = ''] = service.split('/');

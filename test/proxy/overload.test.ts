@@ -185,3 +185,50 @@ describe('a middle tier under a flood of callers', () => {
     ok(!/direction="inbound"\} 0\b/.test(shed), `the flood was beyond mid's inbound bound: ${shed}`);
   });
 });
+
+describe('TCP connections to a Service', () => {
+  // raw.shop is a TCP port (its name says so): the client's sidecar forwards it from its own
+  // listener on port 7000, over its own mTLS connection to web's sidecar.
+  const raw = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: raw\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n  - name: tcp-raw\n    port: 7000\n    targetPort: 8080\n';
+  const workloads = [{ name: 'web', ports: [8080] }, { name: 'client' }];
+  /** Opens `n` connections to the client's forward of raw.shop; resolves once `settled` says the sidecar decided on all. */
+  const open = async (mesh: TestMesh, n: number, settled: () => Promise<boolean>) => {
+    const sockets = Array.from({ length: n }, () => net.connect({ host: mesh.pod('client').ip, port: 7000 }).on('error', () => undefined));
+    await mesh.waitFor(() => true, 'nothing');
+    for (let i = 0; i < 50 && !(await settled()); i++) await sleep(50);
+    return sockets;
+  };
+  const counted = async (mesh: TestMesh, name: string, labels: RegExp) => Number(new RegExp(`${labels.source}\\} (\\d+)`).exec(await metric(mesh, 'client', name))?.[1] ?? 0);
+
+  test('under a memory limit each takes an outbound place, as a request calling out does', async () => {
+    const mesh = await TestMesh.start(meshYaml('shop', 'permissive', workloads, [web, raw].join('---\n')), { memoryLimitBytes: LIMIT });
+    const overloaded = () => counted(mesh, 'skiff_tcp_connections_total', /destination_service="raw",result="overloaded"/);
+    const sockets = await open(mesh, bounds.maxInFlight + 8, async () => (await overloaded()) >= 8);
+    try {
+      equal(await overloaded(), 8);
+      ok((await metric(mesh, 'client', 'skiff_requests_in_flight')).includes(`skiff_requests_in_flight{direction="outbound"} ${bounds.maxInFlight}`));
+      // An HTTP request calling out finds no place either, until the connections close.
+      equal((await mesh.request('client', 'http://web.shop/')).status, 503);
+      for (const s of sockets) s.destroy();
+      await mesh.waitFor(() => true, 'nothing');
+      for (let i = 0; i < 50 && (await mesh.request('client', 'http://web.shop/')).status !== 200; i++) await sleep(50);
+      const again = await mesh.request('client', 'http://web.shop/');
+      equal(again.status, 200, `${String(again.headers['x-skiff-reason'])} ${again.text}`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await mesh.close();
+    }
+  });
+
+  test('without one, the forward listeners hold the outbound listener\'s connection cap and close the rest at accept', async () => {
+    const mesh = await TestMesh.start(meshYaml('shop', 'permissive', workloads, [web, raw].join('---\n')), { limits: { maxConnections: 8 } });
+    const refused = () => counted(mesh, 'skiff_connections_refused_total', /listener="outbound",reason="too-many-connections"/);
+    const sockets = await open(mesh, 12, async () => (await refused()) >= 4);
+    try {
+      equal(await refused(), 4);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await mesh.close();
+    }
+  });
+});

@@ -59,7 +59,7 @@ apiVersion: v1\nkind: Service\nmetadata:\n  name: ping\n  namespace: shop\nspec:
 apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  template:\n    metadata:\n${inject}      labels:\n        app: web\n    spec:\n      serviceAccountName: web\n      containers:\n      - name: app\n        ports:\n        - containerPort: 8080\n        - containerPort: ${GRPC_PORT}\n---
 apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: client\n  namespace: shop\nspec:\n  template:\n    metadata:\n      labels:\n        app: client\n    spec:\n      serviceAccountName: client\n      containers:\n      - name: app\n---
 apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\nmetadata:\n  name: all\n  namespace: shop\nspec:\n  matches:\n    ports: []\n---
-apiVersion: access.smi-spec.io/v1alpha3\nkind: TrafficTarget\nmetadata:\n  name: client-web\n  namespace: shop\nspec:\n  destination:\n    kind: ServiceAccount\n    name: web\n  rules:\n  - kind: TCPRoute\n    name: all\n  sources:\n  - kind: ServiceAccount\n    name: client\n`;
+apiVersion: access.smi-spec.io/v1alpha3\nkind: TrafficTarget\nmetadata:\n  name: client-web\n  namespace: shop\nspec:\n  destination:\n    kind: ServiceAccount\n    name: web\n  rules:\n  - kind: TCPRoute\n    name: all\n  sources:\n  - kind: ServiceAccount\n    name: client\n  - kind: ServiceAccount\n    name: web\n`;
 }
 
 export function configsFor(meshed: boolean, clientAddress: string) {

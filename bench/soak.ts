@@ -5,7 +5,10 @@
  * harness). Then a burst (BURST_RATE rps, default 5,000, for BURST seconds, default 30), a
  * crowd (CROWD callers, default 1,000, each calling a backend that answers after 1 s, in a loop,
  * for CROWD_SECONDS, default 30: more requests in flight and connections than the limit allows,
- * which the sidecars must refuse or answer 503 `overloaded` instead of being OOM-killed) and a
+ * which the sidecars must refuse or answer 503 `overloaded` instead of being OOM-killed), a
+ * crowd both ways (the same crowd through the client to the server, while BOTH_WAYS callers,
+ * default 190, call the slow backend through the server's own outbound listener: the server's
+ * sidecar holds both directions full at once, the worst case its bounds are sized for) and a
  * soak (SOAK_RATE rps, default 1,000, for SOAK seconds, default 600) go through them.
  *
  * Method (printed with the results): fortio -uniform on CPU 0, both sidecars on CPU 1, nginx
@@ -15,8 +18,9 @@
  * anonymous memory and its cgroup's charged memory; afterwards each cgroup's OOM kills and
  * peak, whether each sidecar is still the process it was, and the RSS trend over the soak
  * (least-squares line through the samples after its first minute, as a share of the mean):
- * flat means within ±10 %. Exits 1 on an OOM kill, a dead sidecar, a trend beyond ±10 % or a
- * crowd of which no request was served.
+ * flat means within ±10 %; in the crowd both ways, the most requests the server held in flight
+ * in each direction (its metrics, every second). Exits 1 on an OOM kill, a dead sidecar, a trend
+ * beyond ±10 % or a crowd of which no request was served.
  *
  * Needs root (a cgroup v1 memory hierarchy at /sys/fs/cgroup/memory, or cgroup v2).
  *
@@ -25,6 +29,7 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { PORTS } from '../src/lib/ports.ts';
 import { sidecarProgram, fortioAsync, meshedPair, memoryOf, NODE_FLAGS, SLOW_BACKEND, startOrigin, startSlowBackend, stopAll, type FortioResult } from './harness.ts';
 
 const LIMIT_MB = Number(process.env.LIMIT_MB ?? 128);
@@ -35,14 +40,15 @@ const SOAK_RATE = Number(process.env.SOAK_RATE ?? 1000);
 const SAMPLE = Number(process.env.SAMPLE ?? 10);
 const CROWD = Number(process.env.CROWD ?? 1000);
 const CROWD_SECONDS = Number(process.env.CROWD_SECONDS ?? 30);
+const BOTH_WAYS = Number(process.env.BOTH_WAYS ?? 190);
 
-/** CROWD callers calling `url` in a loop for `seconds`: what they got, by status and Skiff reason or error code. */
-async function crowd(url: string, seconds: number): Promise<{ outcomes: Record<string, number>; ok: number }> {
-  const agent = new Agent({ connections: CROWD, headersTimeout: 60_000, bodyTimeout: 60_000 });
+/** `callers` calling `url` in a loop for `seconds`: what they got, by status and Skiff reason or error code. */
+async function crowd(url: string, seconds: number, callers = CROWD): Promise<{ outcomes: Record<string, number>; ok: number }> {
+  const agent = new Agent({ connections: callers, headersTimeout: 60_000, bodyTimeout: 60_000 });
   const outcomes: Record<string, number> = {};
   const count = (what: string) => { outcomes[what] = (outcomes[what] ?? 0) + 1; };
   const until = Date.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: CROWD }, async () => {
+  await Promise.all(Array.from({ length: callers }, async () => {
     while (Date.now() < until) {
       try {
         const res = await request(url, { dispatcher: agent, headers: { host: 'web.shop' } });
@@ -97,6 +103,13 @@ class MemoryLimit {
   }
 }
 
+/** A sidecar's requests in flight by direction, from its admin listener's metrics (beside its outbound listener). */
+async function inFlightOf(outbound: string): Promise<{ inbound: number; outbound: number }> {
+  const text = await request(`http://${outbound.replace(/:\d+$/, `:${PORTS.admin}`)}/metrics`).then((r) => r.body.text(), () => '');
+  const of = (d: string) => Number(new RegExp(`skiff_requests_in_flight\\{direction="${d}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  return { inbound: of('inbound'), outbound: of('outbound') };
+}
+
 function alive(pid: number): boolean {
   return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
 }
@@ -121,7 +134,7 @@ async function main(): Promise<number> {
     const pids = { client: client.child.pid as number, server: server.child.pid as number };
     const url = `http://${client.outbound}/`;
     console.log(`bench/soak — two sidecars (mTLS) in ${LIMIT_MB} MiB memory cgroups; node flags ${NODE_FLAGS.join(' ')}; code cache ${codeCache}`);
-    console.log(`burst ${BURST_RATE} rps × ${BURST}s (64 connections), then a crowd of ${CROWD} callers × ${CROWD_SECONDS}s of a backend answering after ${SLOW_BACKEND.delay} (one connection each, in this process), then soak ${SOAK_RATE} rps × ${SOAK}s (16 connections); samples every ${SAMPLE}s: RSS / anon / cgroup charge, MB\n`);
+    console.log(`burst ${BURST_RATE} rps × ${BURST}s (64 connections), then a crowd of ${CROWD} callers × ${CROWD_SECONDS}s of a backend answering after ${SLOW_BACKEND.delay} (one connection each, in this process), then that crowd again while ${BOTH_WAYS} more call it through the server's own sidecar (both directions full there), then soak ${SOAK_RATE} rps × ${SOAK}s (16 connections); samples every ${SAMPLE}s: RSS / anon / cgroup charge, MB\n`);
     const samples: { phase: string; t: number; rss: Record<string, number> }[] = [];
     const started = Date.now();
     const sample = (phase: string) => {
@@ -146,11 +159,17 @@ async function main(): Promise<number> {
     sample('idle');
     const burst = await phase('burst', BURST_RATE, 64, BURST);
     const crowded = await sampled('crowd', crowd(`http://${client.outbound}/slow`, CROWD_SECONDS));
+    const most = { inbound: 0, outbound: 0 };
+    const watch = setInterval(() => void inFlightOf(server.outbound).then((now) => {
+      for (const d of ['inbound', 'outbound'] as const) most[d] = Math.max(most[d], now[d]);
+    }), 1000);
+    const [bothIn, bothOut] = await sampled('both', Promise.all([crowd(`http://${client.outbound}/slow`, CROWD_SECONDS), crowd(`http://${server.outbound}/slow`, CROWD_SECONDS, BOTH_WAYS)])).finally(() => clearInterval(watch));
     const soak = await phase('soak', SOAK_RATE, 16, SOAK);
     sample('after');
     let failed = false;
     console.log('');
     console.log(`crowd: ${crowded.ok} answered 200 (${(crowded.ok / CROWD_SECONDS).toFixed(0)} per second); all outcomes ${JSON.stringify(crowded.outcomes)}`);
+    console.log(`both ways: the server held at most ${most.inbound} inbound and ${most.outbound} outbound requests in flight; through the client ${JSON.stringify(bothIn.outcomes)}; through the server's own outbound ${JSON.stringify(bothOut.outcomes)}`);
     for (const r of [['burst', burst], ['soak', soak]] as const) console.log(`${r[0].padEnd(5)}: ${r[1].count} requests at ${r[1].qps.toFixed(0)} rps, errors ${r[1].errors}, p50 ${r[1].p50.toFixed(2)} ms, p99 ${r[1].p99.toFixed(2)} ms`);
     // The trend leaves out the soak's first minute (the heap settling after the burst).
     const soakStart = samples.find((x) => x.phase === 'soak')?.t ?? 0;
@@ -163,8 +182,9 @@ async function main(): Promise<number> {
       console.log(`${name}: OOM kills ${kills}, ${up ? 'still running' : 'GONE'}, cgroup peak ${limits[name].usage().peak.toFixed(1)} MB of ${LIMIT_MB}, peak RSS ${up ? memoryOf(pids[name]).peak.toFixed(1) : '?'} MB, RSS trend over the soak ${Number.isFinite(trend) ? `${trend >= 0 ? '+' : ''}${trend.toFixed(1)}%` : 'n/a (too short)'} ${flat ? '(flat)' : Number.isFinite(trend) ? '(NOT flat)' : ''}`);
       if (kills > 0 || !up || (Number.isFinite(trend) && !flat)) failed = true;
     }
-    if (crowded.ok === 0) {
-      console.log('crowd: no request was served');
+    for (const [name, c] of [['crowd', crowded], ['both ways (through the client)', bothIn], ['both ways (through the server)', bothOut]] as const) {
+      if (c.ok > 0) continue;
+      console.log(`${name}: no request was served`);
       failed = true;
     }
     return failed ? 1 : 0;

@@ -28,7 +28,7 @@ export interface ProxyContext {
   readonly rateLimits: InboundRateLimits;
   /** Asks the control plane about hosts the config does not hold (configs with `outbound.onDemand`); absent: a config from a file. */
   readonly onDemand: OnDemandResolver | undefined;
-  /** Under a memory limit: the bound on requests (and meshed TCP connections) in flight, by direction. */
+  /** Under a memory limit: the bound on requests (and TCP connections to Services) in flight, by direction. */
   readonly inFlight: InFlightRequests | undefined;
   /** Inbound decisions, for /stats (local mode's live view reads them). */
   readonly counters: { inboundAllowed: number; inboundDenied: number };

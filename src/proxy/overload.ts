@@ -109,7 +109,7 @@ type Direction = 'inbound' | 'outbound';
 export class InFlightRequests {
   /** Requests in flight each direction may hold. */
   readonly max: number;
-  /** Requests in flight, by listener. */
+  /** Requests (and TCP connections to Services) in flight, by listener. */
   readonly current = { inbound: 0, outbound: 0 };
   /** Requests answered `overloaded`, by listener. */
   readonly shed = { inbound: 0, outbound: 0 };
@@ -133,24 +133,23 @@ export class InFlightRequests {
    */
   admit(req: ProxiedRequest, res: ServerResponse, listener: Direction): boolean {
     if (this.take(listener, req[UPGRADE]?.socket ?? res)) return true;
+    this.shed[listener]++;
     sendGenerated(res, 'overloaded', `this sidecar holds ${this.current[listener]} ${listener} requests in flight, the most its memory limit allows (${this.max})`);
     return false;
   }
 
   /**
    * Admits a TCP connection the sidecar carries to a Service (over its own mTLS connection to
-   * a meshed one: as costly as a request calling out), counted until it closes; false when full.
+   * a meshed one: as costly as a request calling out), counted until it closes; false when full
+   * (counted by the caller in `skiff_tcp_connections_total`, not as a request shed).
    */
   admitConnection(socket: Socket, listener: Direction): boolean {
     return this.take(listener, socket);
   }
 
-  /** Takes a place until `holder` closes, or counts a shed one. */
+  /** Takes a place until `holder` closes; false when every place is taken. */
   private take(listener: Direction, holder: EventEmitter): boolean {
-    if (this.current[listener] >= this.max) {
-      this.shed[listener]++;
-      return false;
-    }
+    if (this.current[listener] >= this.max) return false;
     this.current[listener]++;
     // 'close' comes once; `on` needs no once-wrapper per request.
     holder.on('close', this.leave[listener]);

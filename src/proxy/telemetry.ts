@@ -251,7 +251,7 @@ export class Telemetry {
   /** Exports the bound on requests in flight (overload.ts): the count, the limit and the requests shed. */
   watchInFlight(inFlight: InFlightRequests): void {
     const directions = ['inbound', 'outbound'] as const;
-    this.registry.registerMetric(collected('skiff_requests_in_flight', 'HTTP requests in flight, by direction (listener).', 'gauge', () =>
+    this.registry.registerMetric(collected('skiff_requests_in_flight', 'HTTP requests (and TCP connections to Services) in flight, by direction (listener).', 'gauge', () =>
       directions.map((direction) => ({ labels: { direction }, value: inFlight.current[direction] }))) as never);
     this.registry.registerMetric(collected('skiff_requests_in_flight_limit', 'The most requests in flight in each direction the memory limit allows; beyond, 503 overloaded.', 'gauge', () => [{ labels: {}, value: inFlight.max }]) as never);
     this.registry.registerMetric(collected('skiff_requests_shed_total', 'Requests answered 503 overloaded (the in-flight limit reached), by direction.', 'counter', () =>

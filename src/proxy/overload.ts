@@ -100,11 +100,12 @@ export function cgroupMemoryLimit(read: ReadText = readText): number | undefined
 type Direction = 'inbound' | 'outbound';
 
 /**
- * Requests in flight through the sidecar's HTTP listeners, bounded in each direction on its
- * own. A middle tier's application calls out while its callers' requests wait for it; with one
- * bound for both directions, a flood of callers took every place, the application's calls out
- * were shed, and the pod served almost nothing (test/proxy/overload.test.ts). With a bound each,
- * the excess is shed at the door and every request let in can make its calls.
+ * Requests in flight through the sidecar's HTTP listeners (and TCP connections it carries to
+ * Services), bounded in each direction on its own. A middle tier's application calls out while
+ * its callers' requests wait for it; with one bound for both directions, a flood of callers
+ * took every place, the application's calls out were shed, and the pod served almost nothing
+ * (test/proxy/overload.test.ts). With a bound each, the excess is shed at the door and every
+ * request let in can make its calls.
  */
 export class InFlightRequests {
   /** Requests in flight each direction may hold. */

@@ -24,7 +24,7 @@ import type { ConnectionFacts } from './h2-frontend.ts';
 import type { ListenerLimits } from './limits.ts';
 import { originalDestination, type Destination } from './original-destination.ts';
 import { forwardOutboundTcp, pipeBoth } from './tcp.ts';
-import { createListener } from './listener.ts';
+import { capOutboundConnections, createListener } from './listener.ts';
 
 function passThrough(ctx: ProxyContext, socket: Socket, to: Destination, limits: ListenerLimits): void {
   ctx.telemetry.tcpConnections.labels({ direction: 'outbound', destination_namespace: '', destination_service: '', result: 'passthrough' }).inc();
@@ -40,8 +40,7 @@ export function acceptOutbound(ctx: ProxyContext, frontend: Frontend, limits: Li
     socket.on('error', () => socket.destroy());
     frontend.acceptPlain(socket, socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {});
   });
-  server.maxConnections = limits.maxConnections;
-  server.on('drop', () => ctx.telemetry.connectionsRefused.labels({ listener: 'outbound', reason: 'too-many-connections' }).inc());
+  capOutboundConnections(server, limits.maxConnections, ctx.telemetry);
   return server;
 }
 
@@ -79,7 +78,6 @@ export function acceptCapturedOutbound(ctx: ProxyContext, frontend: Frontend, li
     };
     route(true);
   });
-  server.maxConnections = limits.maxConnections;
-  server.on('drop', () => ctx.telemetry.connectionsRefused.labels({ listener: 'outbound', reason: 'too-many-connections' }).inc());
+  capOutboundConnections(server, limits.maxConnections, ctx.telemetry);
   return server;
 }

@@ -97,7 +97,8 @@ export function cgroupMemoryLimit(read: ReadText = readText): number | undefined
   return limits.length > 0 ? Math.min(...limits) : undefined;
 }
 
-type Direction = 'inbound' | 'outbound';
+/** Which listener: the mesh's (inbound) or the application's (outbound). */
+export type Direction = 'inbound' | 'outbound';
 
 /**
  * Requests in flight through the sidecar's HTTP listeners (and TCP connections it carries to

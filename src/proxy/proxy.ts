@@ -18,7 +18,7 @@ import { createFrontend, enforceTimeoutsWithoutListening, type Frontend, type Pr
 import { acceptInbound, handleInbound } from './inbound.ts';
 import { handleOutbound } from './outbound.ts';
 import { OnDemandResolver } from './on-demand.ts';
-import { boundsFor, cgroupMemoryLimit, InFlightRequests, type MemoryBounds } from './overload.ts';
+import { boundsFor, cgroupMemoryLimit, InFlightRequests, type Direction, type MemoryBounds } from './overload.ts';
 import { InboundRateLimits } from './rate-limits.ts';
 import { RetryBudget } from './resilience.ts';
 import { compileState, type ProxyState } from './state.ts';
@@ -239,7 +239,7 @@ export class SkiffProxy implements ProxyContext {
     const limits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...this.options.limits };
     // Under a memory limit every request is admitted against the in-flight bound first.
     const inFlight = this.inFlight;
-    const admitted = (listener: 'inbound' | 'outbound', handle: typeof handleOutbound) => inFlight
+    const admitted = (listener: Direction, handle: typeof handleOutbound) => inFlight
       ? (req: ProxiedRequest, res: ServerResponse) => { if (inFlight.admit(req, res, listener)) handle(this, req, res); }
       : (req: ProxiedRequest, res: ServerResponse) => handle(this, req, res);
     const outboundFront = await createFrontend(admitted('outbound', handleOutbound), limits);

@@ -14,7 +14,7 @@ import type { ProxyContext } from './context.ts';
 import { expectServerIdentity } from './peer-tls.ts';
 import type { ClusterRuntime } from './state.ts';
 import { SNI_SUFFIX, TCP_SNI_PREFIX, type EndpointRuntime } from './upstream.ts';
-import { createListener } from './listener.ts';
+import { capOutboundConnections, createListener } from './listener.ts';
 
 type RetryPolicy = RoutePolicy['retry'];
 type TcpLabels = { direction: string; destination_namespace: string; destination_service: string };
@@ -151,7 +151,7 @@ export class TcpForwards {
   private readonly listeners = new Map<number, { server: net.Server; service: string }>();
   private readonly ctx: ProxyContext;
   private readonly host: string;
-  /** Connections all forwards hold together; beyond, closed at accept (as the outbound listener). */
+  /** Connections each forward holds, as the outbound listener; beyond, closed at accept. */
   private readonly maxConnections: number;
   readonly conflicts: string[] = [];
 
@@ -182,6 +182,7 @@ export class TcpForwards {
     for (const [port, service] of wanted) {
       if (this.listeners.has(port)) continue;
       const server = createListener((socket) => this.connect(socket, service, port), false);
+      capOutboundConnections(server, this.maxConnections, this.ctx.telemetry);
       await new Promise<void>((resolve) => {
         server.once('error', (err) => {
           this.conflicts.push(`port ${port}: ${service}: ${err.message}`);
@@ -196,11 +197,6 @@ export class TcpForwards {
   private readonly sockets = new Set<Socket>();
 
   private connect(socket: Socket, service: string, port: number): void {
-    if (this.sockets.size >= this.maxConnections) {
-      this.ctx.telemetry.connectionsRefused.labels({ listener: 'outbound', reason: 'too-many-connections' }).inc();
-      socket.destroy();
-      return;
-    }
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const [namespace = '', name = ''] = service.split('/');

@@ -1,7 +1,8 @@
 /**
  * What the progressive-delivery tests run beside the real node: Prometheus
  * discovering the sidecars through the Kubernetes API (examples/prometheus/skiff-sidecars.yml), a
- * Flagger process per provider; the judgement of a rollout is test/support/rollout-shares.ts.
+ * Flagger process per provider, a rollouts controller per namespace; the judgement of a rollout
+ * is test/support/rollout-shares.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -210,21 +211,22 @@ export function startFlagger(bin: string, kubeconfigPath: string, options: { nam
   ], options.port);
 }
 
-/** The real node with Skiff installed, the delivery tool's CRDs applied, and Prometheus scraping the sidecars. */
+/** The real node with Skiff installed, the delivery tools' CRDs applied, and Prometheus scraping the sidecars. */
 export interface DeliveryNode { real: RealNode; prometheus: Process & { url: string } }
 
-export async function startDeliveryNode(work: string, crdsFile: string, prometheusBin: string, prometheusPort: number): Promise<DeliveryNode> {
+export async function startDeliveryNode(work: string, crdsFiles: readonly string[], prometheusBin: string, prometheusPort: number): Promise<DeliveryNode> {
   const real = await startRealNode(work, deliveryImages);
   await installCoreDns(real);
   await installSkiff(real);
-  const crds = await real.cluster.kubectl(['apply', '--server-side', '-f', crdsFile]);
-  if (crds.status !== 0) throw new Error(`applying ${crdsFile}: ${crds.stderr}`);
+  for (const file of crdsFiles) {
+    const crds = await real.cluster.kubectl(['apply', '--server-side', '-f', file]);
+    if (crds.status !== 0) throw new Error(`applying ${file}: ${crds.stderr}`);
+  }
   return { real, prometheus: await startPrometheus(prometheusBin, work, real.cluster.kubeconfigPath, prometheusPort) };
 }
 
-/** Stops the controllers, Prometheus, the node and the control plane (whatever of them started), and removes `work`. */
-export async function stopDeliveryNode(work: string, d: Partial<DeliveryNode>, controllers: readonly Process[]): Promise<void> {
-  for (const c of controllers) await c.stop();
+/** Stops Prometheus, the node and the control plane (whatever of them started), and removes `work`. */
+export async function stopDeliveryNode(work: string, d: Partial<DeliveryNode>): Promise<void> {
   await d.prometheus?.stop();
   try {
     await d.real?.node.stop();

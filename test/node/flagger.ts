@@ -136,47 +136,52 @@ export function describeFlagger(shared: () => DeliveryNode): void {
       }
     });
 
-    test('a version answering only 500s is rolled back on the success rate, measured as 0 (not "no values"), and traffic returns to the primary', async () => {
-      await Promise.all(rollouts.map(async (r) => {
-        await restart(r);
-        const from = Date.now();
-        const patched = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v3', 'STANDIN_FAILURE=1']);
-        equal(patched.status, 0, patched.stderr);
-        await followCanary(r, 'Failed', 300_000);
-        const failedAt = Date.now();
-        r.failing = { from, to: failedAt };
-        await new Promise((res) => setTimeout(res, 4000));
-        r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as Sample[]);
-        const afterRollback = r.samples.filter(([t]) => t > failedAt + 1000);
-        ok(afterRollback.length > 20, 'the client kept sending');
-        deepStrictEqual(afterRollback.filter(([, status, host]) => status !== 200 || isCanaryPod(host, 'podinfo')).slice(0, 5), [], `${r.ns}: after the rollback only the primary answers, and it answers 200`);
-        const s = await split(r);
-        deepStrictEqual(s.spec?.backends?.map((b) => [b.service, weightOf(b.weight)]), [['podinfo-canary', 0], ['podinfo-primary', 100]]);
-      }));
-      for (const r of rollouts) {
-        const log = r.flagger.output();
-        ok(log.includes(`Halt podinfo.${r.ns} advancement success-rate 0.00 < 99`), `${r.ns}: Flagger measured a 0 % success rate\n${log.slice(-3000)}`);
-        ok(!log.includes('no values found for custom metric: success-rate'), `${r.ns}: the success-rate template always yields a value`);
-      }
-    });
+    // Flagger's analysis intervals set the pace: the v1alpha2 canary's blue/green runs while the
+    // other two roll back (each rollout is its own namespace and Flagger).
+    describe('after the promotion, at once: a rollback and blue/green', { concurrency: true }, () => {
+      const rollbacks = () => rollouts.filter((r) => r.version !== 'v1alpha2');
+      test('a version answering only 500s is rolled back on the success rate, measured as 0 (not "no values"), and traffic returns to the primary (v1alpha1, v1alpha3)', async () => {
+        await Promise.all(rollbacks().map(async (r) => {
+          await restart(r);
+          const from = Date.now();
+          const patched = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v3', 'STANDIN_FAILURE=1']);
+          equal(patched.status, 0, patched.stderr);
+          await followCanary(r, 'Failed', 300_000);
+          const failedAt = Date.now();
+          r.failing = { from, to: failedAt };
+          await new Promise((res) => setTimeout(res, 4000));
+          r.samples.push(...await (await fetch(`http://${r.client}:8080/results`)).json() as Sample[]);
+          const afterRollback = r.samples.filter(([t]) => t > failedAt + 1000);
+          ok(afterRollback.length > 20, 'the client kept sending');
+          deepStrictEqual(afterRollback.filter(([, status, host]) => status !== 200 || isCanaryPod(host, 'podinfo')).slice(0, 5), [], `${r.ns}: after the rollback only the primary answers, and it answers 200`);
+          const s = await split(r);
+          deepStrictEqual(s.spec?.backends?.map((b) => [b.service, weightOf(b.weight)]), [['podinfo-canary', 0], ['podinfo-primary', 100]]);
+        }));
+        for (const r of rollbacks()) {
+          const log = r.flagger.output();
+          ok(log.includes(`Halt podinfo.${r.ns} advancement success-rate 0.00 < 99`), `${r.ns}: Flagger measured a 0 % success rate\n${log.slice(-3000)}`);
+          ok(!log.includes('no values found for custom metric: success-rate'), `${r.ns}: the success-rate template always yields a value`);
+        }
+      });
 
-    test('blue/green (iterations, no weights) for smi:v1alpha2: the apex stays on the primary while the canary is tested directly, then the new version is promoted', async () => {
-      const r = rollouts[1] as Rollout;
-      // Blue/green analysis reads the canary's own metrics: a second client calls podinfo-canary directly.
-      await startLoad(real, r.ns, 'load-canary', `http://podinfo-canary.${r.ns}:9898/`);
-      const patched = await real.cluster.kubectl(['-n', r.ns, 'patch', 'canary', 'podinfo', '--type=merge', '-p', JSON.stringify({ spec: { analysis: { iterations: 3, stepWeight: null, maxWeight: null } } })]);
-      equal(patched.status, 0, patched.stderr);
-      await restart(r);
-      const changed = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v4', 'STANDIN_FAILURE-']);
-      equal(changed.status, 0, changed.stderr);
-      await followCanary(r, 'Succeeded', 300_000);
-      const weights = r.changes.map((c) => c.canary);
-      ok(weights.every((w) => w === 0 || w === 100), `blue/green moves all or nothing: ${weights.join(', ')}`);
-      const failed = r.samples.filter(([, status]) => status !== 200);
-      deepStrictEqual(failed.slice(0, 5), [], `${failed.length} of ${r.samples.length} requests to the apex failed`);
-      for (const s of sharesPerWeight(r.changes, r.samples, (h) => isCanaryPod(h, 'podinfo'))) ok(s.ok, `at ${s.canaryWeight} % the canary answered ${s.toCanary} of ${s.requests}`);
-      const log = r.flagger.output();
-      ok(/Advance podinfo\.flagger-v1alpha2 canary iteration 3\/3/.test(log), `the iterations ran\n${log.slice(-3000)}`);
+      test('blue/green (iterations, no weights) for smi:v1alpha2: the apex stays on the primary while the canary is tested directly, then the new version is promoted', async () => {
+        const r = rollouts[1] as Rollout;
+        // Blue/green analysis reads the canary's own metrics: a second client calls podinfo-canary directly.
+        await startLoad(real, r.ns, 'load-canary', `http://podinfo-canary.${r.ns}:9898/`);
+        const patched = await real.cluster.kubectl(['-n', r.ns, 'patch', 'canary', 'podinfo', '--type=merge', '-p', JSON.stringify({ spec: { analysis: { iterations: 3, stepWeight: null, maxWeight: null } } })]);
+        equal(patched.status, 0, patched.stderr);
+        await restart(r);
+        const changed = await real.cluster.kubectl(['-n', r.ns, 'set', 'env', 'deployment/podinfo', 'PODINFO_UI_MESSAGE=v4', 'STANDIN_FAILURE-']);
+        equal(changed.status, 0, changed.stderr);
+        await followCanary(r, 'Succeeded', 300_000);
+        const weights = r.changes.map((c) => c.canary);
+        ok(weights.every((w) => w === 0 || w === 100), `blue/green moves all or nothing: ${weights.join(', ')}`);
+        const failed = r.samples.filter(([, status]) => status !== 200);
+        deepStrictEqual(failed.slice(0, 5), [], `${failed.length} of ${r.samples.length} requests to the apex failed`);
+        for (const s of sharesPerWeight(r.changes, r.samples, (h) => isCanaryPod(h, 'podinfo'))) ok(s.ok, `at ${s.canaryWeight} % the canary answered ${s.toCanary} of ${s.requests}`);
+        const log = r.flagger.output();
+        ok(/Advance podinfo\.flagger-v1alpha2 canary iteration 3\/3/.test(log), `the iterations ran\n${log.slice(-3000)}`);
+      });
     });
 
     test('Flagger never had to reset a TrafficSplit\'s spec, and no write of it was refused', () => {

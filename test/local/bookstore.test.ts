@@ -178,7 +178,7 @@ describe('local mode: the bookstore demo', () => {
     })();
     try {
       await runtime.restartControlPlane(1500);
-      await waitFor('every sidecar reconnected', () => runtime.controller.proxyStatus().every((p) => p.connected), 15_000);
+      await waitFor('every sidecar reconnected', () => runtime.controller.proxyStatus().every((p) => p.connected), 30_000);
     } finally {
       stop = true;
       await loop;

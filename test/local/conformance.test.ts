@@ -13,7 +13,7 @@ import { runConformance } from '../../conformance/runner/main.ts';
 
 test('the SMI conformance suite passes on local mode: 24/24 upstream steps, every claimed extra scenario FULL', { timeout: 900_000 }, async () => {
   const lines: string[] = [];
-  const code = await runConformance(['--local', '--step-timeout', '60'], (line) => lines.push(line));
+  const code = await runConformance(['--local', '--step-timeout', '60', '--parallel', '3'], (line) => lines.push(line));
   const report = lines.join('\n');
   equal(code, 0, report);
   match(report, /upstream SMI conformance: 24\/24 steps \(100\.0%\)/);

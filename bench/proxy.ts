@@ -34,9 +34,9 @@
  *   sidecar started alone; for the Node floor, spawn → its first proxied 200 (polled every 5 ms);
  * - memory: RSS, its private anonymous part (RssAnon: what no other process shares; the rest
  *   is the node binary's and libraries' pages, shared by every sidecar on a machine) and peak
- *   RSS (VmHWM), idle after start and after the runs; at rest: CPU (schedstat, every thread) and
- *   wake-ups (voluntary context switches) per second of every proxy left alone for IDLE_SECONDS
- *   (default 10), from IDLE_SETTLE_SECONDS (default 15) after the last start;
+ *   RSS (VmHWM), 1 s after start, at rest and after the runs; at rest: CPU (schedstat, every
+ *   thread), wake-ups (voluntary context switches) per second and memory of every proxy left
+ *   alone for IDLE_SECONDS (default 10), from IDLE_SETTLE_SECONDS (default 15) after the last start;
  * - gRPC: fortio's gRPC ping server as origin (CPU 0), `fortio load -grpc -ping` at GRPC_RATE
  *   (default 1000) calls/s, 4 connections × 4 streams, direct vs the same two sidecars (h2c from
  *   fortio, h2 over mTLS between them, h2c to the origin) vs one plain hop vs the Node floor in
@@ -151,7 +151,8 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   const resting: [string, number][] = [...sidecars.map(([name, s]) => [name, s.child.pid as number] as [string, number]), ['node floor', floor.child.pid as number], ['floor+fastify', floorFastify.child.pid as number], ['floor mTLS cl.', floorClient.child.pid as number], ['nginx', nginxWorker], ['haproxy', haproxy.pid as number]];
   await new Promise((r) => setTimeout(r, IDLE_SETTLE_SECONDS * 1000));
   const restCost = await idleCost(resting.map(([, pid]) => pid), IDLE_SECONDS);
-  const atRest = resting.map(([name], i) => `  ${name.padEnd(14)} at rest: ${restCost[i]?.cpuMsPerSecond.toFixed(2).padStart(5)} ms CPU per second, ${restCost[i]?.wakeupsPerSecond.toFixed(1).padStart(5)} wake-ups per second`);
+  // Memory at rest too: a sidecar gives back its start's freed malloc pages 5 s after start (lib/heap-trim.ts).
+  const atRest = resting.map(([name, pid], i) => `  ${name.padEnd(14)} at rest: ${restCost[i]?.cpuMsPerSecond.toFixed(2).padStart(5)} ms CPU per second, ${restCost[i]?.wakeupsPerSecond.toFixed(1).padStart(5)} wake-ups per second   ${memory(pid)}`);
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`bench/proxy — Node ${process.versions.node}, ${cpu}, ${cpus().length} cores; nginx ${execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '1.22'}; fortio 1.63.0`);
@@ -228,7 +229,7 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   }
   console.log(`\nstart and memory (MB; anon = private anonymous memory, the rest of RSS is shared file pages) — node flags: ${NODE_FLAGS.join(' ')}; env: ${Object.entries(SIDECAR_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   for (const line of idle) console.log(line);
-  console.log(`CPU and wake-ups (voluntary context switches, all threads) of every proxy left alone for ${IDLE_SECONDS} s, from ${IDLE_SETTLE_SECONDS} s after the last start (the pair after its first ten requests), before the load:`);
+  console.log(`CPU, wake-ups (voluntary context switches, all threads) and memory of every proxy left alone for ${IDLE_SECONDS} s, from ${IDLE_SETTLE_SECONDS} s after the last start (the pair after its first ten requests), before the load:`);
   for (const line of atRest) console.log(line);
   console.log(`  first requests through the new mTLS pair, one at a time: the 1st ${firstRequests.first.toFixed(1)} ms, the 2nd to 10th median ${firstRequests.median.toFixed(1)} ms (each sidecar compiles its request path on first use unless its code cache has it)`);
   for (const [name, s] of sidecars) console.log(`  ${name.padEnd(14)} after the runs: ${memory(s.child.pid as number)}`);

@@ -12,6 +12,8 @@
  *   fortio sends RATE rps (default 2,000) for SECONDS (default 10) over 16 connections, and the
  *   meter stops;
  * - allocated per request: the used heap's growth between collections, summed, ÷ requests;
+ *   promoted per request: what scavenges moved to the old generation (objects that outlived a
+ *   young-generation collection, which then cost a copy each and a major collection to free);
  *   collections and their time per 10,000 requests, by type (Scavenge: the young generation).
  *
  * With HEAP_PROFILE=1 each proxy also writes a sampling heap profile of the measured span
@@ -30,15 +32,15 @@ const WARMUP = Number(process.env.WARMUP ?? 5);
 const METER = join(ROOT, 'bench', 'gc-meter.mjs');
 const HEAP_PROFILE = process.env.HEAP_PROFILE === '1';
 
-interface Meter { allocated: number; byType: Record<string, { count: number; ms: number }> }
+interface Meter { allocated: number; promoted: number; byType: Record<string, { count: number; ms: number }> }
 
 /** What runs before node so that the process is metered into `out`. */
 const metered = (name: string) => ['env', `NODE_OPTIONS=--import=${METER}`, `GC_METER_OUT=${join(dir, `gc-${name}.json`)}`, ...(HEAP_PROFILE ? [`GC_METER_HEAP_PROFILE=${join(dir, `${name}.heapprofile`)}`] : [])];
 
-/** The meter's reading once written (a heap profile is written first, and takes a moment). */
+/** The meter's reading once written (a heap profile is written first: up to a minute on a slow host). */
 async function meterOf(label: string): Promise<Meter> {
   const file = join(dir, `gc-${label}.json`);
-  for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 600 && !existsSync(file); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   return JSON.parse(readFileSync(file, 'utf8')) as Meter;
 }
 
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
       const m = await meterOf(p.label);
       const per10k = (n: number) => (n * 10_000) / r.count;
       const kinds = Object.entries(m.byType).map(([type, s]) => `${type} ${per10k(s.count).toFixed(0)} (${per10k(s.ms).toFixed(0)} ms)`).join(', ');
-      console.log(`  ${`${t.name}${t.processes.length > 1 ? ` — ${p.label}` : ''}`.padEnd(32)} ${(m.allocated / r.count / 1024).toFixed(2).padStart(6)} KB allocated per request   per 10k requests: ${kinds || 'no collection'}   (${r.count} requests, ${r.errors} errors)`);
+      console.log(`  ${`${t.name}${t.processes.length > 1 ? ` — ${p.label}` : ''}`.padEnd(32)} ${(m.allocated / r.count / 1024).toFixed(2).padStart(6)} KB allocated, ${(m.promoted / r.count / 1024).toFixed(2).padStart(5)} KB promoted per request   per 10k requests: ${kinds || 'no collection'}   (${r.count} requests, ${r.errors} errors)`);
     }
   }
   if (HEAP_PROFILE) console.log(`sampling heap profiles (the sampling itself allocates a little): ${dir}/*.heapprofile`);

@@ -49,6 +49,28 @@ function isConnectFailure(err: Error & { code?: string }, responded: boolean): b
   return !responded && (CONNECT_ERRORS.has(err.code ?? '') || err.name === 'ConnectTimeoutError');
 }
 
+/** The forwarding a response belongs to, for onClientClose. */
+const FORWARDING = Symbol('skiff.forwarding');
+type ForwardedResponse = ForwardRequest['res'] & { [FORWARDING]?: Forwarding };
+
+/**
+ * A response closed: if before its request finished, the client went away; the upstream is
+ * stopped too (an attempt waiting for a connection stops when it starts). Not
+ * `writableFinished`: an HTTP/2 response sets it when its stream is reset.
+ *
+ * One function for every response, which finds its request through a property: with a closure
+ * per request as the listener, every request's objects (its request and response, the
+ * forwarding, undici's request) outlived the young generation's collections and were promoted
+ * to the old one, 270 KB per scavenge against 7 KB (--trace-gc-nvp, one hop at 2,000 rps), so
+ * each scavenge copied them and major collections ran to free them (docs/performance.md).
+ */
+function onClientClose(this: ForwardedResponse): void {
+  const call = this[FORWARDING];
+  if (call === undefined || call.finished) return;
+  call.clientGone = true;
+  call.current?.abort(new Error('the client went away'));
+}
+
 /** Nothing tried yet: the first attempt's picker sees every endpoint. */
 const NONE_TRIED: readonly EndpointRuntime[] = Object.freeze([]);
 
@@ -83,14 +105,9 @@ class Forwarding {
     this.body = f.hasBody ? f.req : null;
     this.idempotent = IDEMPOTENT.has(f.method);
     this.overall = f.policy.timeoutMs > 0 ? setRequestTimer(overallTimeout, f.policy.timeoutMs, this) : undefined;
-    // Closed before this request finished: the client went away; stop the upstream too (an attempt
-    // waiting for a connection stops when it starts). Not `writableFinished`: an HTTP/2 response
-    // sets it when its stream is reset. A response closes once: `on`, without once()'s wrapper.
-    f.res.on('close', () => {
-      if (this.finished) return;
-      this.clientGone = true;
-      this.current?.abort(new Error('the client went away'));
-    });
+    // Closed before this request finished: the client went away (onClientClose). A response closes once: `on`, without once()'s wrapper.
+    (f.res as ForwardedResponse)[FORWARDING] = this;
+    f.res.on('close', onClientClose);
   }
 
   finish(result: Omit<ForwardResult, 'attempts'>): void {

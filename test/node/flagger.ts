@@ -139,7 +139,8 @@ export function describeFlagger(shared: () => DeliveryNode): void {
     // Flagger's analysis intervals set the pace: the v1alpha2 canary's blue/green runs while the
     // other two roll back (each rollout is its own namespace and Flagger).
     describe('after the promotion, at once: a rollback and blue/green', { concurrency: true }, () => {
-      const rollbacks = () => rollouts.filter((r) => r.version !== 'v1alpha2');
+      const blueGreen: Version = 'v1alpha2';
+      const rollbacks = () => rollouts.filter((r) => r.version !== blueGreen);
       test('a version answering only 500s is rolled back on the success rate, measured as 0 (not "no values"), and traffic returns to the primary (v1alpha1, v1alpha3)', async () => {
         await Promise.all(rollbacks().map(async (r) => {
           await restart(r);
@@ -165,7 +166,7 @@ export function describeFlagger(shared: () => DeliveryNode): void {
       });
 
       test('blue/green (iterations, no weights) for smi:v1alpha2: the apex stays on the primary while the canary is tested directly, then the new version is promoted', async () => {
-        const r = rollouts[1] as Rollout;
+        const r = rollouts.find((x) => x.version === blueGreen) as Rollout;
         // Blue/green analysis reads the canary's own metrics: a second client calls podinfo-canary directly.
         await startLoad(real, r.ns, 'load-canary', `http://podinfo-canary.${r.ns}:9898/`);
         const patched = await real.cluster.kubectl(['-n', r.ns, 'patch', 'canary', 'podinfo', '--type=merge', '-p', JSON.stringify({ spec: { analysis: { iterations: 3, stepWeight: null, maxWeight: null } } })]);

@@ -1,5 +1,6 @@
 /** `skiff controller`: the control plane in a cluster (see src/control/). */
 import { readFile } from 'node:fs/promises';
+import { keepTickObjectShape } from '../lib/tick-shape.ts';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -90,6 +91,7 @@ export async function runController(argv: string[], out: (line: string) => void)
   const traffic = new TrafficStore();
   const local = localTraffic(controller.controller, traffic);
   const distribution = new DistributionServer({ controller: controller.controller, ca, namespace, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc), traffic: { store: traffic, local }, log: (event, detail) => log.info({ event, ...detail }) });
+  keepTickObjectShape(); // before any proxy connects: lib/tick-shape.ts
   await controller.start();
   const url = await distribution.start();
   const peers = new ReplicaPeers({

@@ -9,6 +9,7 @@ import { parseProbeTcpPorts } from '../proxy/app-probe.ts';
 import { parseQuantity } from '../lib/quantity.ts';
 import { originalDestinationSupported } from '../proxy/original-destination.ts';
 import { HEAP_TRIM_EVERY_MS, trimHeapPeriodically } from '../lib/heap-trim.ts';
+import { keepTickObjectShape } from '../lib/tick-shape.ts';
 import { ControlClient, FileConfigSource, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
 
 export const PROXY_USAGE = `Usage: skiff proxy --config <file.json> [options]
@@ -120,6 +121,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     log: (event, detail) => log.info({ event, ...detail }),
   });
   started.proxy = proxy;
+  keepTickObjectShape(); // before any request: lib/tick-shape.ts
   const addresses = await proxy.start();
   log.info({ event: 'listening', ...addresses, ...(values.capture ? { originalDestinations: originalDestinationSupported() } : {}) });
   const trimming = trimHeapPeriodically((available) => log.info({ event: 'heap-trim', available, everyMs: HEAP_TRIM_EVERY_MS }));

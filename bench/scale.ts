@@ -40,6 +40,7 @@ import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/csr.ts';
 import { buildTopology } from '../src/model/index.ts';
 import { acker, ACKS, readConfigStream } from './config-stream.ts';
 import { cpuSeconds } from './process-cpu.ts';
+import { keepTickObjectShape } from '../src/lib/tick-shape.ts';
 import { generate, NAMESPACES, PODS_PER_SERVICE, SERVICES_PER_NS, withCanaryWeight } from './generate-mesh.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 5000);
@@ -296,7 +297,8 @@ async function main(): Promise<void> {
 }
 
 if (role === 'control') await control();
-else if (role === 'worker') await worker();
+// A worker's clients stand in for sidecars, which keep a tick object from start (src/lib/tick-shape.ts).
+else if (role === 'worker') { keepTickObjectShape(); await worker(); }
 else await main().catch((err) => {
   console.error(err);
   process.exit(1);

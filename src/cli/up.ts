@@ -1,5 +1,6 @@
 /** `skiff up <dir>`: runs a folder of YAML as a local mesh (see src/local/). */
 import { parseArgs } from 'node:util';
+import { keepTickObjectShape } from '../lib/tick-shape.ts';
 import { PORTS } from '../lib/ports.ts';
 import { LocalRuntime } from '../local/runtime.ts';
 import { guideLines, renderStatus } from '../local/stats.ts';
@@ -37,6 +38,7 @@ export async function runUp(argv: string[], out: (line: string) => void): Promis
     log: (line) => { if (!tty) out(line); },
   });
   out(`skiff up ${dir}: starting the control plane, then each pod's sidecar and, once it is ready, its app…`);
+  keepTickObjectShape(); // the control plane runs in this process: lib/tick-shape.ts
   try {
     await runtime.start();
   } catch (err) {

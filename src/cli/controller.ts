@@ -1,6 +1,5 @@
 /** `skiff controller`: the control plane in a cluster (see src/control/). */
 import { readFile } from 'node:fs/promises';
-import { keepTickObjectShape } from '../lib/tick-shape.ts';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -20,6 +19,7 @@ import { CONTROLLER_SERVICE, defaultInjectSettings } from '../inject/defaults.ts
 import { DEFAULT_PROXY_UID, parseProxyUid } from '../inject/settings.ts';
 import { DEFAULT_IMAGE } from '../lib/version.ts';
 import { PORTS } from '../lib/ports.ts';
+import { keepTickObjectShape } from '../lib/tick-shape.ts';
 import { parseListen } from './proxy.ts';
 
 export const CONTROLLER_USAGE = `Usage: skiff controller [options]

@@ -1,7 +1,7 @@
 /** `skiff up <dir>`: runs a folder of YAML as a local mesh (see src/local/). */
 import { parseArgs } from 'node:util';
-import { keepTickObjectShape } from '../lib/tick-shape.ts';
 import { PORTS } from '../lib/ports.ts';
+import { keepTickObjectShape } from '../lib/tick-shape.ts';
 import { LocalRuntime } from '../local/runtime.ts';
 import { guideLines, renderStatus } from '../local/stats.ts';
 

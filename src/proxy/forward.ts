@@ -177,7 +177,9 @@ class Forwarding {
     if (f.upgrade) options.upgrade = f.upgrade.protocol;
     // undici would otherwise send the Host header's name as SNI; a peer sidecar reads the
     // target port from SNI, and the Host (a Service port) cannot say which pod port it is.
-    if (endpoint.meshed) options.servername = endpoint.servername;
+    // A plaintext pool sends no SNI, but without a name undici derives one from the Host on
+    // every request (a test of it as an IP address).
+    options.servername = endpoint.servername;
     try {
       f.upstreams.pool(endpoint, f.http2 ? 'h2' : 'http1').dispatch(options, attempt);
     } catch (err) {

@@ -8,6 +8,7 @@
  */
 import type net from 'node:net';
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { normalizeRequestTarget, parseAuthority, type AccessDecision, type ProxyConfig } from '../config/index.ts';
 import { parseSpiffeId } from '../lib/spiffe.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
@@ -94,8 +95,9 @@ export function acceptInbound(ctx: ProxyContext, frontend: Frontend, limits: Lis
   return server;
 }
 
-function inboundPortServes(state: NonNullable<ProxyContext['state']>, port: number | undefined, service: string): boolean {
-  return port !== undefined && (state.inboundPorts.get(port)?.services.includes(service) ?? false);
+/** Whether a caller's `ns/kind/name/pod` claim names `namespace` (the one its certificate proves) as its first part. */
+function claimsNamespace(claim: string, namespace: string): boolean {
+  return claim.startsWith(namespace) && (claim.length === namespace.length || claim.charCodeAt(namespace.length) === 0x2f);
 }
 
 export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: ServerResponse): void {
@@ -121,16 +123,16 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const sourceNamespace = peer.namespace ?? '';
   // The caller's own account of its workload and pod: taken only from a verified mesh peer, and
   // only when it names the namespace the peer's certificate proves.
+  // (Split into its parts only when its counters are first described.)
   const claim = peer.identity ? headerValue(req.headers, CLIENT_HEADER) : undefined;
-  const claimed = claim?.split('/');
-  const client = claimed?.[0] === sourceNamespace ? claimed : undefined;
+  const client = claim !== undefined && claimsNamespace(claim, sourceNamespace) ? claim : undefined;
   const addressed = peer.identity ? headerValue(req.headers, SERVICE_HEADER) : undefined;
-  const service = addressed !== undefined && inboundPortServes(state, port, addressed) ? addressed : (port === undefined ? undefined : state.inboundPorts.get(port)?.services[0]);
+  const service = addressed !== undefined && inboundPort?.services.includes(addressed) ? addressed : inboundPort?.services[0];
   // The labels and series follow from the caller's claim, the Service, the port and the route:
   // counters are found by a short key and described once (telemetry.ts).
   let route = '';
   const record = (status: number, generated?: string) => {
-    const key = `${peer.identity ? sourceNamespace : '\u0000'}\u0001${client ? claim : ''}\u0001${service ?? ''}\u0001${route}`;
+    const key = `${peer.identity ? sourceNamespace : '\u0000'}\u0001${client ?? ''}\u0001${service ?? ''}\u0001${route}`;
     const counters = ctx.telemetry.knownCountersForKey(key) ?? ctx.telemetry.countersForKey(key, () => describeInbound(me, peer.identity !== undefined, sourceNamespace, client, service, route));
     ctx.telemetry.count(counters, status, generated, performance.now() - started);
   };
@@ -182,7 +184,8 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
  * The metric labels and traffic series of inbound requests: from the caller's verified
  * namespace and its claimed workload and pod (`client`: ns/kind/name/pod), the Service and the route.
  */
-function describeInbound(me: ProxyConfig['proxy'], verified: boolean, sourceNamespace: string, client: string[] | undefined, service: string | undefined, route: string): { labels: RequestLabels; series: SeriesKey } {
+function describeInbound(me: ProxyConfig['proxy'], verified: boolean, sourceNamespace: string, claim: string | undefined, service: string | undefined, route: string): { labels: RequestLabels; series: SeriesKey } {
+  const client = claim?.split('/');
   return {
     labels: {
       direction: 'inbound', source_namespace: sourceNamespace, source_workload_kind: client?.[1] ?? '', source_workload: client?.[2] ?? '',

@@ -6,6 +6,7 @@
  * A proxy resolving on demand first asks the control plane about a host it does not know (on-demand.ts).
  */
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { parseAuthority, type Endpoint, type ProxyConfig, type OutboundService, type Route } from '../config/index.ts';
 import { LONGEST_TIMER_MS } from '../lib/request-timer.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';

@@ -100,6 +100,21 @@ describe('mesh mTLS: only certificates of the mesh CA with one workload identity
     ok(allowed.text.startsWith('HTTP/1.1 200'), 'the genuine client reaches the database port');
   });
 
+  test("a caller's claimed workload is counted only when it names the namespace its certificate proves", async () => {
+    const genuine = mesh.pki.leaf({ uris: [CLIENT] });
+    const claiming = (claim: string) => BUY.replace('content-length', `x-skiff-client: ${claim}\r\ncontent-length`);
+    // Another namespace, a namespace of which the proven one is a prefix, and the proven one.
+    for (const claim of ['bank/Deployment/teller/teller-0', 'shopping/Deployment/cart/cart-0', 'shop/Deployment/client/client-0']) {
+      ok((await probe(genuine, undefined, claiming(claim))).text.startsWith('HTTP/1.1 200'));
+    }
+    const proxy = mesh.pod('api').proxy;
+    ok(proxy);
+    const inbound = (await proxy.telemetry.registry.getSingleMetric('skiff_requests_total')!.get()).values.filter((v) => v.labels.direction === 'inbound').map((v) => v.labels);
+    ok(inbound.every((l) => l.source_namespace === 'shop'), JSON.stringify(inbound));
+    ok(!inbound.some((l) => l.source_workload === 'teller' || l.source_workload === 'cart'), `claims of other namespaces counted: ${JSON.stringify(inbound)}`);
+    ok(inbound.some((l) => l.source_workload_kind === 'Deployment' && l.source_workload === 'client'), `the genuine claim counted: ${JSON.stringify(inbound)}`);
+  });
+
   test('after every probe the sidecar still serves the genuine caller', async () => {
     equal((await mesh.request('client', 'http://api.shop/books/1')).status, 200);
   });

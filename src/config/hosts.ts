@@ -5,6 +5,7 @@
  * `skiff explain` so both answer the same.
  */
 import type { OutboundPort, OutboundService } from './types.ts';
+import { BoundedMemo } from '../lib/bounded-memo.ts';
 
 export interface HostTarget {
   service: OutboundService;
@@ -64,7 +65,7 @@ export class HostTable {
    * found, and what it found: a memo (a request repeats its predecessors' Host), so a hit skips
    * parsing and lowering the text. Only found ones are kept, at most MEMO_SIZE; then it starts over.
    */
-  private readonly memo = new Map<string, HostTarget>();
+  private readonly memo = new BoundedMemo<string, HostTarget>(MEMO_SIZE);
 
   constructor(services: readonly OutboundService[], ownNamespace: string, clusterDomain: string) {
     for (const s of services) {
@@ -102,7 +103,6 @@ export class HostTable {
 
   /** Keeps what `lookupAuthority` (default port) found for an authority text, for `found`. */
   remember(authority: string, target: HostTarget): void {
-    if (this.memo.size >= MEMO_SIZE) this.memo.clear();
     this.memo.set(authority, target);
   }
 

@@ -9,7 +9,8 @@
 import type net from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { normalizeRequestTarget, parseAuthority, type AccessDecision, type ProxyConfig } from '../config/index.ts';
+import { normalizeRequestTarget, parseAuthority, type AccessDecision, type Authority, type ProxyConfig } from '../config/index.ts';
+import { BoundedMemo } from '../lib/bounded-memo.ts';
 import { parseSpiffeId } from '../lib/spiffe.ts';
 import { stateOrNotReady, type ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
@@ -95,6 +96,17 @@ export function acceptInbound(ctx: ProxyContext, frontend: Frontend, limits: Lis
   return server;
 }
 
+/** Valid Host headers already parsed: callers repeat their Host, so most requests skip parsing it. */
+const authorities = new BoundedMemo<string, Authority>(256);
+
+function authorityOf(host: string): Authority | undefined {
+  const known = authorities.get(host);
+  if (known !== undefined) return known;
+  const parsed = parseAuthority(host);
+  if (parsed !== undefined) authorities.set(host, parsed);
+  return parsed;
+}
+
 /** Whether a caller's `ns/kind/name/pod` claim names `namespace` (the one its certificate proves) as its first part. */
 function claimsNamespace(claim: string, namespace: string): boolean {
   return claim.startsWith(namespace) && (claim.length === namespace.length || claim.charCodeAt(namespace.length) === 0x2f);
@@ -106,7 +118,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   if (!state) return;
   const peer = connectionFacts(req);
   const host = hostOf(req.headers);
-  const authority = host === undefined ? undefined : parseAuthority(host);
+  const authority = host === undefined ? undefined : authorityOf(host);
   if (host !== undefined && !authority) {
     sendGenerated(res, 'bad-request', 'the Host header is not a valid authority');
     return;
@@ -166,7 +178,7 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   }
   setForwardedFor(headers, peer.remoteAddress);
   if (headers.host === undefined && host !== undefined) headers.host = host;
-  const app = ctx.app.runtime({ address: ctx.appHost, port, pod: me.id });
+  const app = ctx.app.application(ctx.appHost, port, me.id);
   forward({
     req, res, method, path: target.path + target.query, upgrade: req[UPGRADE], headers, policy: TO_APPLICATION, upstreams: ctx.app, fromApplication: true,
     hasBody: hasBody(req), http2: isHttp2(req), expectContinue: expectsContinue(req.headers),

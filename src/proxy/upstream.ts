@@ -123,6 +123,8 @@ export function endpointKey(e: Endpoint): string {
 
 export class Upstreams {
   private readonly endpoints = new Map<string, EndpointRuntime>();
+  /** `application`'s endpoints by port. */
+  private readonly byPort = new Map<number, EndpointRuntime>();
   private readonly tls: () => TlsMaterial | undefined;
 
   constructor(tls: () => TlsMaterial | undefined) {
@@ -142,6 +144,18 @@ export class Upstreams {
       runtime.policy = policy;
       runtime.limits = limitsOf(policy);
     }
+    return runtime;
+  }
+
+  /**
+   * The local application's endpoint on a port (the inbound side's upstreams): found by the
+   * port number, without an endpoint object and a key string made per request.
+   */
+  application(address: string, port: number, pod: string): EndpointRuntime {
+    const known = this.byPort.get(port);
+    if (known !== undefined && known.endpoint.address === address && known.endpoint.pod === pod && this.endpoints.get(known.key) === known) return known;
+    const runtime = this.runtime({ address, port, pod });
+    this.byPort.set(port, runtime);
     return runtime;
   }
 

@@ -134,8 +134,8 @@ export function handleInbound(ctx: ProxyContext, req: ProxiedRequest, res: Serve
   const inboundPort = port === undefined ? undefined : state.inboundPorts.get(port);
   const sourceNamespace = peer.namespace ?? '';
   // The caller's own account of its workload and pod: taken only from a verified mesh peer, and
-  // only when it names the namespace the peer's certificate proves.
-  // (Split into its parts only when its counters are first described.)
+  // only when it names the namespace the peer's certificate proves (split into its parts only
+  // when its counters are first described).
   const claim = peer.identity ? headerValue(req.headers, CLIENT_HEADER) : undefined;
   const client = claim !== undefined && claimsNamespace(claim, sourceNamespace) ? claim : undefined;
   const addressed = peer.identity ? headerValue(req.headers, SERVICE_HEADER) : undefined;

@@ -29,6 +29,10 @@ export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
   private poll: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastText = '';
+  private reading = false;
+  /** A change came while a read was under way: read again after it. */
+  private again = false;
+  private stopped = false;
   /** Which files were read and how many parses had happened at the last read. */
   private lastRead = '';
   readonly cache = new YamlFileCache();
@@ -86,19 +90,39 @@ export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
 
   private schedule(): void {
     if (this.timer) return;
-    this.timer = setTimeout(async () => {
-      this.timer = undefined;
-      const before = this.lastRead;
-      const state = await this.read();
-      if (this.lastRead === before) return; // nothing was re-parsed and no file came or went
-      const text = JSON.stringify(state);
-      if (text === this.lastText) return;
-      this.lastText = text;
-      this.emit('change', state);
-    }, 5);
+    this.timer = setTimeout(() => void this.refresh(), 5);
+  }
+
+  /**
+   * Reads the folder and emits what changed, one read at a time: a change noticed while a
+   * read is under way is read after it. Two reads at once could end in the other order, and
+   * the older folder would then be emitted last and stay in force until the next poll.
+   */
+  private async refresh(): Promise<void> {
+    this.timer = undefined;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = true;
+    try {
+      do {
+        this.again = false;
+        const before = this.lastRead;
+        const state = await this.read();
+        if (this.stopped || this.lastRead === before) continue; // nothing was re-parsed and no file came or went
+        const text = JSON.stringify(state);
+        if (text === this.lastText) continue;
+        this.lastText = text;
+        this.emit('change', state);
+      } while (this.again && !this.stopped);
+    } finally {
+      this.reading = false;
+    }
   }
 
   stop(): void {
+    this.stopped = true;
     this.watcher?.close();
     if (this.poll) clearInterval(this.poll);
     if (this.timer) clearTimeout(this.timer);

@@ -152,4 +152,39 @@ describe('HTTP listeners under attack', () => {
     equal(chain.length, 2, 'the caller\'s entry is kept, the real peer address appended');
     ok(net.isIP(chain[1] ?? '') !== 0 && chain[1] !== '6.6.6.6');
   });
+
+  // Last: a request that succeeds leaves a pooled connection to the api's inbound listener,
+  // which the connection-cap test above must not find there.
+  // The listeners' idle time here: the longer of idleMs and keepAliveMs + 1 s (frontend.ts).
+  const IDLE_MS = Math.max(LIMITS.idleMs, LIMITS.keepAliveMs + 1000);
+
+  test('a request whose body stops half way is cut after the idle time, on both listeners', async () => {
+    for (const [ip, port] of [[clientIp(), OUTBOUND_PORT], [apiIp(), MESH_PORT]] as const) {
+      // Headers whole (so no header timeout applies), then 10 of 1,000 body bytes and silence.
+      const result = await rawProbe(ip, port, 'POST /body HTTP/1.1\r\nHost: api.shop\r\nContent-Length: 1000\r\n\r\n0123456789', IDLE_MS + 4000);
+      ok(result.closed, `port ${port}: the sidecar closed the stalled connection`);
+      ok(result.elapsedMs >= IDLE_MS - 100 && result.elapsedMs < IDLE_MS + 2500, `port ${port}: closed after ${Math.round(result.elapsedMs)} ms (idle time ${IDLE_MS} ms)`);
+    }
+  });
+
+  test('a body that keeps moving, however slowly, is not cut by the idle time', async () => {
+    const body = 'x'.repeat(12);
+    const socket = net.connect({ host: clientIp(), port: OUTBOUND_PORT });
+    let text = '';
+    socket.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`POST /body HTTP/1.1\r\nHost: api.shop\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    // One byte every 500 ms: the whole body takes 6 s, longer than the idle time.
+    for (const byte of body) {
+      await new Promise((r) => setTimeout(r, 500));
+      ok(!socket.destroyed, `cut while the body was still moving: ${JSON.stringify(text.slice(0, 80))}`);
+      socket.write(byte);
+    }
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+    socket.destroy();
+    match(text, /^HTTP\/1\.1 200 /);
+    ok(text.includes(body), `the body came back whole: ${JSON.stringify(text.slice(-60))}`);
+  });
 });

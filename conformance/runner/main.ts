@@ -1,6 +1,6 @@
 /**
  * `npm run conformance -- [--kubeconfig FILE] [--profile skiff] [--scenario NAME]… [--image IMAGE] [--parallel N] [--json]`
- * `npm run conformance -- --local [--scenario NAME]… [--json]`
+ * `npm run conformance -- --local [--subnet N] [--scenario NAME]… [--json]` (pods on 127.N.x.y)
  * Runs the SMI conformance scenarios against the cluster of the kubeconfig, or with `--local`
  * against Skiff's local mode (`skiff up` on a fresh folder, profile `skiff-local`), and prints
  * the report (or JSON). Exit 0 when every scenario run passed every step. Each scenario has a
@@ -22,7 +22,7 @@ export const DEFAULT_APP_IMAGE = 'docker.io/library/node:24-alpine';
 export async function runConformance(argv: string[], out: (line: string) => void): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { kubeconfig: { type: 'string' }, local: { type: 'boolean' }, profile: { type: 'string' }, scenario: { type: 'string', multiple: true }, image: { type: 'string' }, json: { type: 'boolean' }, 'step-timeout': { type: 'string' }, parallel: { type: 'string' }, verbose: { type: 'boolean' } },
+    options: { kubeconfig: { type: 'string' }, local: { type: 'boolean' }, profile: { type: 'string' }, scenario: { type: 'string', multiple: true }, image: { type: 'string' }, json: { type: 'boolean' }, 'step-timeout': { type: 'string' }, parallel: { type: 'string' }, verbose: { type: 'boolean' }, subnet: { type: 'string' } },
   });
   const profile = loadProfile(values.profile ?? (values.local ? 'skiff-local' : 'skiff'));
   const dir = join(CONFORMANCE_DIR, 'scenarios');
@@ -34,7 +34,7 @@ export async function runConformance(argv: string[], out: (line: string) => void
   let target: MeshTarget;
   let local: LocalMesh | undefined;
   if (values.local) {
-    target = local = await LocalMesh.start({ ...(values.verbose ? { log } : {}) });
+    target = local = await LocalMesh.start({ ...(values.verbose ? { log } : {}), ...(values.subnet !== undefined ? { subnet: Number(values.subnet) } : {}) });
   } else {
     const kc = new KubeConfig();
     if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);

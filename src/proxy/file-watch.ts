@@ -32,6 +32,8 @@ export class FileWatch {
 
   async start(): Promise<void> {
     await this.trigger();
+    // Stopped during the first read: nothing may be left watching (an fs.watch keeps a process alive).
+    if (this.stopped) return;
     try {
       this.watcher = watch(this.dir, (_event, name) => {
         if (!this.names || !name || this.names.has(String(name))) void this.trigger();

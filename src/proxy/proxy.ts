@@ -219,7 +219,20 @@ export class SkiffProxy implements ProxyContext {
     };
   }
 
+  /**
+   * Loads the certificate and config, then listens. A start that fails part-way (a port in
+   * use, say) closes what it had opened, so no watcher or listener outlives it.
+   */
   async start(): Promise<{ inbound: AddressInfo; outbound: AddressInfo; admin: AddressInfo; health?: AddressInfo }> {
+    try {
+      return await this.open();
+    } catch (err) {
+      await this.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async open(): Promise<{ inbound: AddressInfo; outbound: AddressInfo; admin: AddressInfo; health?: AddressInfo }> {
     if (this.certs) {
       this.certs.on('rotated', (m) => {
         this.telemetry.certificateExpiry.set(m.notAfter.getTime() / 1000);
@@ -251,6 +264,7 @@ export class SkiffProxy implements ProxyContext {
     if (this.options.tcpForwardHost) this.tcp = new TcpForwards(this, this.options.tcpForwardHost, outboundLimits.maxConnections);
     await source.start();
     const inboundServer = acceptInbound(this, inboundFront, inboundLimits);
+    this.servers = [inboundServer];
     const listen = (server: Server, at: Listen) => new Promise<AddressInfo>((resolve, reject) => {
       server.once('error', reject);
       server.listen(at.port, at.host, () => resolve(server.address() as AddressInfo));
@@ -258,6 +272,7 @@ export class SkiffProxy implements ProxyContext {
     const inbound = await listen(inboundServer, this.options.inbound);
     let outboundPort = this.options.outbound.port;
     const outboundServer = this.capture ? acceptCapturedOutbound(this, outboundFront, outboundLimits, () => outboundPort) : acceptOutbound(this, outboundFront, outboundLimits);
+    this.servers.push(outboundServer);
     if (this.memoryBounds) this.log('memory-bounds', { limitMiB: Math.round(this.memoryBounds.limitBytes / 2 ** 20), maxInFlight: this.memoryBounds.maxInFlight, maxInboundConnections: inboundLimits.maxConnections, maxOutboundConnections: outboundLimits.maxConnections });
     enforceTimeoutsWithoutListening(outboundFront);
     // Every accepted connection, HTTP/1.1 or HTTP/2, is ended on close.
@@ -279,7 +294,6 @@ export class SkiffProxy implements ProxyContext {
       await healthApp.listen({ host: this.options.health.host, port: this.options.health.port });
       health = healthApp.server.address() as AddressInfo;
     }
-    this.servers = [inboundServer, outboundServer];
     if (this.options.inboundUdp && this.options.inboundUdp.size > 0) {
       this.datagrams = new DatagramRelay({
         ports: this.options.inboundUdp, host: this.options.inbound.host, appHost: this.appHost, state: () => this.state,

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { LocalRuntime } from '../../src/local/runtime.ts';
 import { waitFor } from '../support/wait.ts';
+import { claimSubnet } from '../support/subnet.ts';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'bookstore');
 const agent = new Agent({ keepAliveTimeout: 10_000 });
@@ -38,7 +39,7 @@ describe('local mode: the bookstore demo', () => {
     dir = mkdtempSync(join(tmpdir(), 'skiff-local-'));
     cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.skiff') });
     runtime = new LocalRuntime({
-      dir, controlPort: 0, debugPort: 0, subnet: 150 + (process.pid % 50), certificateTtlMs: 8000,
+      dir, controlPort: 0, debugPort: 0, subnet: (await claimSubnet(150, 199)).subnet, certificateTtlMs: 8000,
       onOutput: (name, line) => { if (name === 'buyer-0' && !firstBuyerReport && line.startsWith('buyer: last 10s')) firstBuyerReport = line; },
     });
     await runtime.start();

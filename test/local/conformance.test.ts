@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { LocalMesh } from '../../conformance/runner/local.ts';
 import { runConformance } from '../../conformance/runner/main.ts';
+import { claimSubnet } from '../support/subnet.ts';
 
 test('the SMI conformance suite passes on local mode: 24/24 upstream steps, every claimed extra scenario FULL', { timeout: 900_000 }, async () => {
   const lines: string[] = [];
-  const code = await runConformance(['--local', '--step-timeout', '60', '--parallel', '3'], (line) => lines.push(line));
+  const { subnet } = await claimSubnet(150, 199);
+  const code = await runConformance(['--local', '--subnet', String(subnet), '--step-timeout', '60', '--parallel', '3'], (line) => lines.push(line));
   const report = lines.join('\n');
   equal(code, 0, report);
   match(report, /upstream SMI conformance: 24\/24 steps \(100\.0%\)/);
@@ -27,7 +29,7 @@ test('the SMI conformance suite passes on local mode: 24/24 upstream steps, ever
 
 test('the local driver writes objects only inside its folder: names an API server would refuse are refused', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'smi-local-driver-'));
-  const mesh = await LocalMesh.start({ dir });
+  const mesh = await LocalMesh.start({ dir, subnet: (await claimSubnet(150, 199)).subnet });
   try {
     for (const name of ['../escape', 'a/b', '..', 'UPPER']) {
       await rejects(mesh.apply(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "${name}", namespace: smi-x}\ndata: {k: v}\n`), /not a valid Kubernetes name/);

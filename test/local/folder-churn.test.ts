@@ -11,6 +11,7 @@ import { after, test } from 'node:test';
 import { request } from 'undici';
 import { LocalRuntime } from '../../src/local/runtime.ts';
 import { waitFor } from '../support/wait.ts';
+import { claimSubnet } from '../support/subnet.ts';
 
 // Answers HTTP on its pod address; on SIGTERM it takes 1.5 s to exit (a slow graceful stop).
 const APP = "require('http').createServer((q, r) => r.end(process.env.POD_NAME)).listen(Number(process.env.PORT), process.env.POD_IP); process.on('SIGTERM', () => setTimeout(() => process.exit(0), 1500));";
@@ -37,7 +38,7 @@ after(async () => {
 
 test('a namespace removed while its pod stops slowly, and another added meanwhile: exactly the new pods run', { timeout: 60_000 }, async () => {
   writeFileSync(join(dir, 'old.yaml'), deployment('old', 'slow', 1));
-  runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: 60 + (process.pid % 10) });
+  runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: (await claimSubnet(60, 69)).subnet });
   const local = runtime;
   await local.start();
   const running = () => [...local.pods.entries()].filter(([, p]) => p.app?.child).map(([key]) => key).sort();

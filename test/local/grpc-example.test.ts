@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LocalRuntime } from '../../src/local/runtime.ts';
 import { waitFor } from '../support/wait.ts';
+import { claimSubnet } from '../support/subnet.ts';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'grpc');
 
@@ -23,7 +24,7 @@ describe('local mode: the gRPC example', () => {
     dir = mkdtempSync(join(tmpdir(), 'skiff-grpc-'));
     cpSync(EXAMPLE, dir, { recursive: true });
     runtime = new LocalRuntime({
-      dir, controlPort: 0, debugPort: 0, subnet: 78 + (process.pid % 20), // 127.78-97.x.x: apart from the other tests' ranges
+      dir, controlPort: 0, debugPort: 0, subnet: (await claimSubnet(78, 97)).subnet, // 127.78-97.x.x: apart from the other tests' ranges
       onOutput: (name, line) => { if (name === 'caller-0' && line.startsWith('caller: last 10s')) reports.push(line); },
     });
     await runtime.start();

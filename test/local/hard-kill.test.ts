@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { waitFor } from '../support/wait.ts';
+import { claimSubnet } from '../support/subnet.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'examples', 'bookstore');
@@ -29,10 +30,11 @@ const recorded = (dir: string): Record<string, { pid: number }> => {
   }
 };
 
+const { subnet } = await claimSubnet(200, 239);
+
 describe('local mode killed hard', () => {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-kill-'));
   cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.skiff') });
-  const subnet = 200 + (process.pid % 40);
   const children: ChildProcess[] = [];
   after(() => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

@@ -13,6 +13,7 @@ import { runStat } from '../../src/cli/stat.ts';
 import type { TrafficMetrics, TrafficMetricsList } from '../../src/control/traffic/query.ts';
 import { LocalRuntime } from '../../src/local/runtime.ts';
 import { waitFor } from '../support/wait.ts';
+import { claimSubnet } from '../support/subnet.ts';
 
 const deployment = (name: string, account: string, app: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -111,7 +112,7 @@ describe('local mode: the TrafficMetrics API', () => {
     dir = mkdtempSync(join(tmpdir(), 'skiff-metrics-'));
     mkdirSync(join(dir, 'apps'));
     for (const [file, text] of Object.entries(FOLDER)) writeFileSync(join(dir, file), text);
-    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: 10 + (process.pid % 40) }); // 127.10-49.x.x: apart from the other tests' ranges
+    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: (await claimSubnet(10, 49)).subnet }); // 127.10-49.x.x: apart from the other tests' ranges
     await runtime.start();
     await waitFor('every proxy applied its config', () => {
       const s = runtime.controller.proxyStatus();

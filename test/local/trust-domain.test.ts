@@ -12,6 +12,7 @@ import { Agent, request } from 'undici';
 import { PORTS } from '../../src/lib/ports.ts';
 import { LocalRuntime } from '../../src/local/runtime.ts';
 import { waitFor } from '../support/wait.ts';
+import { claimSubnet } from '../support/subnet.ts';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'bookstore');
 
@@ -29,7 +30,7 @@ describe('a mesh with its own trust domain', () => {
   before(async () => {
     cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.skiff') });
     writeFileSync(join(dir, 'mesh.yaml'), 'apiVersion: skiff.dev/v1alpha1\nkind: MeshConfig\nspec:\n  trustDomain: bookstore.example.org\n');
-    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: 240 + (process.pid % 10) });
+    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: (await claimSubnet(240, 249)).subnet });
     await runtime.start();
     await waitFor('every proxy applied its config', () => {
       const s = runtime.controller.proxyStatus();

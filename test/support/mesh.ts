@@ -19,6 +19,7 @@ import { startEchoApp, type EchoApp } from './echo-app.ts';
 import { createTestPki, type TestPki } from './pki.ts';
 
 import { PORTS } from '../../src/lib/ports.ts';
+import { claimSubnet, type SubnetClaim } from './subnet.ts';
 
 export const ADMIN_PORT = PORTS.admin;
 export const MESH_PORT = PORTS.inbound;
@@ -32,7 +33,8 @@ export interface MeshPod {
   dir: string;
 }
 
-let subnet = 100 + (process.pid % 45); // 127.100-149.x.x: apart from the demo (77), benchmarks (50, 60) and local-mode tests (150-199)
+/** 127.100-149.x.x: apart from the demo (77), benchmarks (50, 60); each mesh claims one of its own (subnet.ts). */
+const SUBNETS = [100, 149] as const;
 
 export interface MeshOptions {
   /** Changes each config before it is written (resilience settings, for example). */
@@ -53,28 +55,42 @@ export class TestMesh {
   topology!: Topology;
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
   private readonly options: MeshOptions;
+  private readonly claim: SubnetClaim;
   private readonly base: number;
 
-  private constructor(options: MeshOptions) {
+  private constructor(options: MeshOptions, claim: SubnetClaim) {
     this.options = options;
     this.pki = createTestPki();
     this.dir = mkdtempSync(join(tmpdir(), 'skiff-mesh-'));
-    this.base = subnet++;
+    this.claim = claim;
+    this.base = claim.subnet;
   }
 
+  /** Starts every pod's apps and sidecar; a start that fails closes what it started (nothing may keep the test process alive). */
   static async start(yaml: string, options: MeshOptions = {}): Promise<TestMesh> {
-    const mesh = new TestMesh(options);
-    const configs = mesh.build(yaml);
-    for (const node of mesh.topology.pods) {
-      const dir = join(mesh.dir, node.name);
+    const mesh = new TestMesh(options, await claimSubnet(...SUBNETS));
+    try {
+      await mesh.startPods(yaml);
+    } catch (err) {
+      await mesh.close().catch(() => undefined);
+      throw err;
+    }
+    return mesh;
+  }
+
+  private async startPods(yaml: string): Promise<void> {
+    const options = this.options;
+    const configs = this.build(yaml);
+    for (const node of this.topology.pods) {
+      const dir = join(this.dir, node.name);
       const pod: MeshPod = { node, ip: node.address as string, apps: [], dir };
-      mesh.pods.set(node.name, pod);
+      this.pods.set(node.name, pod);
       for (const p of node.inboundPorts) if (!options.ownApps?.includes(p.port)) pod.apps.push(await startEchoApp(node.name, pod.ip, p.port));
       const config = configs.get(node.key);
       if (!config) continue;
-      mesh.pki.issue(join(dir, 'certs'), node.identity, options.certLifetimeMs);
-      mesh.writeConfig(pod, config);
-      pod.proxy = new SkiffProxy({
+      this.pki.issue(join(dir, 'certs'), node.identity, options.certLifetimeMs);
+      this.writeConfig(pod, config);
+      const proxy = new SkiffProxy({
         config: new FileConfigSource(join(dir, 'config.json'), 100),
         certDir: join(dir, 'certs'),
         inbound: { host: pod.ip, port: MESH_PORT },
@@ -85,9 +101,10 @@ export class TestMesh {
         ...(options.limits ? { limits: options.limits } : {}),
         ...(options.memoryLimitBytes !== undefined ? { memoryLimitBytes: options.memoryLimitBytes } : {}),
       });
-      await pod.proxy.start();
+      // Set once started: a proxy whose start fails has closed itself.
+      await proxy.start();
+      pod.proxy = proxy;
     }
-    return mesh;
   }
 
   /** Topology and configs for a YAML text, pods placed on this mesh's loopback subnet. */
@@ -174,6 +191,7 @@ export class TestMesh {
     }
     await this.agent.destroy();
     rmSync(this.dir, { recursive: true, force: true });
+    this.claim.release();
   }
 }
 

@@ -95,8 +95,9 @@ export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
 
   /**
    * Reads the folder and emits what changed, one read at a time: a change noticed while a
-   * read is under way is read after it. Two reads at once could end in the other order, and
-   * the older folder would then be emitted last and stay in force until the next poll.
+   * read is under way is read after it. Two reads at once could end in the other order: the
+   * older folder was then emitted last, and stayed in force until the next edit (the polls
+   * after it found no file to parse again).
    */
   private async refresh(): Promise<void> {
     this.timer = undefined;

@@ -28,13 +28,18 @@ export async function runUp(argv: string[], out: (line: string) => void): Promis
     out(UP_USAGE);
     return values.help ? 0 : 2;
   }
+  const subnet = values.subnet === undefined ? undefined : Number(values.subnet);
+  if (subnet !== undefined && !(Number.isInteger(subnet) && subnet >= 1 && subnet <= 254)) {
+    process.stderr.write(`skiff up: --subnet must be a whole number from 1 to 254 (pods on 127.N.0.0/16), not ${JSON.stringify(values.subnet)}\n`);
+    return 2;
+  }
   const tty = process.stdout.isTTY === true;
   const runtime = new LocalRuntime({
     dir,
     controlPort: Number(values['control-port'] ?? PORTS.control),
     debugPort: Number(values['debug-port'] ?? PORTS.debug),
     controlPlaneOnly: values['control-plane-only'] === true,
-    ...(values.subnet ? { subnet: Number(values.subnet) } : {}),
+    ...(subnet !== undefined ? { subnet } : {}),
     log: (line) => { if (!tty) out(line); },
   });
   out(`skiff up ${dir}: starting the control plane, then each pod's sidecar and, once it is ready, its app…`);

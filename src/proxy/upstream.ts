@@ -153,7 +153,7 @@ export class Upstreams {
    */
   application(address: string, port: number, pod: string): EndpointRuntime {
     const known = this.byPort.get(port);
-    if (known !== undefined && known.endpoint.address === address && known.endpoint.pod === pod && this.endpoints.get(known.key) === known) return known;
+    if (known !== undefined && known.endpoint.address === address && known.endpoint.pod === pod) return known;
     const runtime = this.runtime({ address, port, pod });
     this.byPort.set(port, runtime);
     return runtime;
@@ -164,6 +164,7 @@ export class Upstreams {
     for (const [key, runtime] of this.endpoints) {
       if (keys.has(key)) continue;
       this.endpoints.delete(key);
+      if (this.byPort.get(runtime.endpoint.port) === runtime) this.byPort.delete(runtime.endpoint.port);
       void closeAll(runtime);
     }
   }
@@ -215,5 +216,6 @@ export class Upstreams {
   async close(): Promise<void> {
     await Promise.all([...this.endpoints.values()].map(closeAll));
     this.endpoints.clear();
+    this.byPort.clear();
   }
 }

@@ -29,6 +29,8 @@ export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
   private poll: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastText = '';
+  /** The documents of the last read that could list the folder. */
+  private lastDocuments: unknown[] = [];
   private reading = false;
   /** A change came while a read was under way: read again after it. */
   private again = false;
@@ -44,6 +46,13 @@ export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
 
   async read(): Promise<FolderState> {
     const { files, documents, issues } = await readYamlInputs([this.dir], this.cache);
+    // The folder itself could not be listed (removed, or no longer readable): that says nothing
+    // about the mesh, so what was read last stays in force (an empty read would stop every pod).
+    const unlisted = issues.find((i) => i.file === this.dir);
+    if (unlisted) {
+      this.lastRead = 'unlisted';
+      return { documents: this.lastDocuments, problems: [`${formatFileIssue(unlisted)} (the folder's last good state stays in force)`] };
+    }
     this.lastRead = `${this.cache.parses}\u0000${files.join('\u0000')}`;
     const problems: string[] = [];
     const byFile = new Map<string, unknown[]>();
@@ -70,6 +79,7 @@ export class FolderWatcher extends EventEmitter<{ change: [FolderState] }> {
         out.push(doc);
       }
     }
+    this.lastDocuments = out;
     return { documents: out, problems };
   }
 

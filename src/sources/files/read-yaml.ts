@@ -37,15 +37,30 @@ export function parsePath(path: string): (string | number)[] {
   return out;
 }
 
-async function listFiles(path: string): Promise<string[]> {
-  const info = await stat(path);
-  if (!info.isDirectory()) return [path];
-  const entries = await readdir(path, { withFileTypes: true });
+/** What vanished between being listed and being looked at: it is simply not there any more. */
+const gone = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * The YAML files under a path, sorted. A folder or file that goes away while the walk is under
+ * way (a namespace's folder removed, a file replaced) is left out, as it would be a moment
+ * later: only the path itself failing is an error. (A vanished subfolder used to fail the whole
+ * walk, and a watched folder then read as empty: local mode stopped every pod of the mesh.)
+ */
+async function listFiles(path: string, top = true): Promise<string[]> {
+  let entries;
+  try {
+    const info = await stat(path);
+    if (!info.isDirectory()) return [path];
+    entries = await readdir(path, { withFileTypes: true });
+  } catch (err) {
+    if (!top && gone(err)) return [];
+    throw err;
+  }
   const nested = await Promise.all(
     entries
       .filter((e) => !e.name.startsWith('.') && e.name !== 'node_modules')
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map((e) => (e.isDirectory() ? listFiles(join(path, e.name)) : YAML_EXTENSIONS.has(extname(e.name)) ? Promise.resolve([join(path, e.name)]) : Promise.resolve([]))),
+      .map((e) => (e.isDirectory() ? listFiles(join(path, e.name), false) : YAML_EXTENSIONS.has(extname(e.name)) ? Promise.resolve([join(path, e.name)]) : Promise.resolve([]))),
   );
   return nested.flat();
 }
@@ -118,12 +133,14 @@ export class YamlFileCache {
   /** Files parsed since the cache was made (tests check that unchanged files are not). */
   parses = 0;
 
-  async read(file: string): Promise<ParsedFile & { bytes: number }> {
+  /** A file's documents; `gone` when it was removed since it was listed (it is then not part of the read). */
+  async read(file: string): Promise<ParsedFile & { bytes: number; gone?: true }> {
+    const unreadable = (err: unknown) => ({ documents: [], issues: [{ ...issue('SKIFF_E_FILE_READ', '', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`), file }], bytes: 0 });
     let info;
     try {
       info = await stat(file);
     } catch (err) {
-      return { documents: [], issues: [{ ...issue('SKIFF_E_FILE_READ', '', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`), file }], bytes: 0 };
+      return gone(err) ? { documents: [], issues: [], bytes: 0, gone: true } : unreadable(err);
     }
     const signature = `${info.size}:${info.mtimeMs}:${info.ctimeMs}:${info.ino}`;
     const cached = this.entries.get(file);
@@ -132,8 +149,14 @@ export class YamlFileCache {
     if (info.size > YAML_LIMITS.maxFileBytes) {
       parsed = { documents: [], issues: [{ ...issue('SKIFF_E_FILE_TOO_LARGE', '', `${info.size} bytes; at most ${YAML_LIMITS.maxFileBytes} are read`), file }] };
     } else {
+      let text;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (err) {
+        return gone(err) ? { documents: [], issues: [], bytes: 0, gone: true } : unreadable(err);
+      }
       this.parses++;
-      parsed = parseYamlText(file, await readFile(file, 'utf8'));
+      parsed = parseYamlText(file, text);
     }
     this.entries.set(file, { signature, parsed });
     return { ...parsed, bytes: info.size };
@@ -164,8 +187,9 @@ export async function readYamlInputs(paths: readonly string[], cache = new YamlF
         issues.push({ ...issue('SKIFF_E_FILE_TOO_LARGE', '', `not read: more than ${YAML_LIMITS.maxFolderFiles} files or ${YAML_LIMITS.maxFolderBytes} bytes of YAML in all`), file });
         continue;
       }
-      files.push(file);
       const parsed = await cache.read(file);
+      if (parsed.gone) continue;
+      files.push(file);
       bytes += parsed.bytes;
       documents.push(...parsed.documents);
       issues.push(...parsed.issues);

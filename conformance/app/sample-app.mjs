@@ -9,7 +9,8 @@
 //                   `<SERVICE_NAME>` and wait for the echo: an answer → RespSucceeded; a
 //                   connection closed or reset without one, or silence (UDP: 2 s) →
 //                   RespFailed (a denial has no status below HTTP); DNS failure → 500.
-//   GET    /echo    echoes the request (and counts it as received).
+//   GET    /echo    echoes the request (and counts it as received), naming the pod that
+//                   answers (POD_NAMESPACE/POD_NAME, when set).
 //   GET    /metrics {ReqReceived: [ServiceName of every /call and /echo received], RespSucceeded, RespFailed}
 //   DELETE /metrics resets them.
 //
@@ -31,6 +32,8 @@ const port = Number(process.env.PORT ?? 9091);
 const tcpPort = Number(process.env.TCP_PORT ?? 9092);
 const udpPort = Number(process.env.UDP_PORT ?? 9093);
 const host = process.env.POD_IP || undefined;
+// Which pod answered an echo (`namespace/name`, when the environment says): a report can name it.
+const pod = process.env.POD_NAMESPACE && process.env.POD_NAME ? `${process.env.POD_NAMESPACE}/${process.env.POD_NAME}` : undefined;
 const proxy = process.env.HTTP_PROXY ? new URL(process.env.HTTP_PROXY) : undefined;
 let metrics = { ReqReceived: [], RespSucceeded: [], RespFailed: [] };
 const agent = new http.Agent({ keepAlive: true });
@@ -126,7 +129,7 @@ http.createServer((req, res) => {
     }
     if (path === '/echo') {
       metrics.ReqReceived.push(caller ?? '');
-      return send(res, 200, { service: name, method: req.method, path: req.url, headers: req.headers });
+      return send(res, 200, { service: name, ...(pod ? { pod } : {}), method: req.method, path: req.url, headers: req.headers });
     }
     if (path === '/call' && req.method === 'POST') {
       metrics.ReqReceived.push(caller ?? '');

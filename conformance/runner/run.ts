@@ -55,15 +55,19 @@ async function traffic(mesh: MeshTarget, ns: string, apps: string[], t: TrafficS
   return judge(t.expect, t.from, seen);
 }
 
-/** What answered each call of a shift, in completion order: an app's name, or `failed: …`. */
-export function judgeShift(expect: ShiftStep['expect'], answers: readonly string[]): string | undefined {
+/**
+ * What answered each call of a shift, in completion order: an app's name, or `failed: …`; and,
+ * where the echo named them, the pods each app answered from (a failure names them).
+ */
+export function judgeShift(expect: ShiftStep['expect'], answers: readonly string[], pods: ReadonlyMap<string, ReadonlySet<string>> = new Map()): string | undefined {
   const failed = answers.filter((a) => a.startsWith('failed'));
   if (failed.length !== expect.failed) return `${failed.length} of ${answers.length} calls failed, want ${expect.failed} (${[...new Set(failed)].slice(0, 3).join('; ')})`;
   for (const [which, want] of [['first', expect.first], ['last', expect.last]] as const) {
     if (!want) continue;
     const part = which === 'first' ? answers.slice(0, want.calls) : answers.slice(-want.calls);
     const other = part.filter((a) => a !== want.app);
-    if (other.length) return `the ${which} ${want.calls} calls were not all answered by ${want.app}: ${other.length} by ${[...new Set(other)].join(', ')}`;
+    const named = (app: string) => (pods.get(app)?.size ? `${app} (${[...(pods.get(app) as ReadonlySet<string>)].join(', ')})` : app);
+    if (other.length) return `the ${which} ${want.calls} calls were not all answered by ${want.app}: ${other.length} by ${[...new Set(other)].map(named).join(', ')}`;
   }
   return undefined;
 }
@@ -71,6 +75,7 @@ export function judgeShift(expect: ShiftStep['expect'], answers: readonly string
 /** One run of a shift: load through `from`, the change applied part-way, each answer noted. */
 async function shift(mesh: MeshTarget, ns: string, s: ShiftStep): Promise<string | undefined> {
   const answers: string[] = [];
+  const pods = new Map<string, Set<string>>();
   let next = 0;
   let applying: Promise<void> | undefined;
   const started = Date.now();
@@ -84,7 +89,9 @@ async function shift(mesh: MeshTarget, ns: string, s: ShiftStep): Promise<string
       let answer = `failed: ${r.status} ${result.error ?? result.status ?? ''}`;
       if (r.status === 200 && result.status === 200) {
         try {
-          answer = (JSON.parse(result.body ?? '') as { service?: string }).service ?? 'failed: no service in the echo';
+          const echo = JSON.parse(result.body ?? '') as { service?: string; pod?: string };
+          answer = echo.service ?? 'failed: no service in the echo';
+          if (echo.pod) pods.set(answer, (pods.get(answer) ?? new Set()).add(echo.pod));
         } catch {
           answer = 'failed: the answer is not the echo';
         }
@@ -95,7 +102,7 @@ async function shift(mesh: MeshTarget, ns: string, s: ShiftStep): Promise<string
   };
   await Promise.all(Array.from({ length: s.concurrency }, worker));
   await applying;
-  return judgeShift(s.expect, answers);
+  return judgeShift(s.expect, answers, pods);
 }
 
 type MetricsItem = { resource?: { name?: string }; edge?: { direction: string; side: string; resource: { name?: string } }; metrics: { name: string; value: string }[] };

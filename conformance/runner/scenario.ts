@@ -123,7 +123,7 @@ spec:
         image: ${image}
         imagePullPolicy: IfNotPresent
         command: [node, /sample/sample-app.mjs]
-        env: [{name: SERVICE_NAME, value: ${name}}, {name: PORT, value: "${APP_PORT}"}]
+        env: [{name: SERVICE_NAME, value: ${name}}, {name: PORT, value: "${APP_PORT}"}, {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}, {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}]
         ports: [{name: http, containerPort: ${APP_PORT}}, {name: tcp-echo, containerPort: ${TCP_PORT}}, {name: udp-echo, containerPort: ${UDP_PORT}, protocol: UDP}]
         readinessProbe: {httpGet: {path: /metrics, port: ${APP_PORT}}, periodSeconds: 1}
         volumeMounts: [{name: sample, mountPath: /sample}]

@@ -47,6 +47,7 @@ test('judging a shift: no failure allowed, the first and last calls answered by 
   equal(judgeShift({ failed: 0, first: { calls: 10, app: 'app-b' }, last: { calls: 10, app: 'app-c' } }, answers), undefined);
   ok(judgeShift({ failed: 0, last: { calls: 11, app: 'app-c' } }, answers)?.includes('1 by app-b'));
   ok(judgeShift({ failed: 0 }, [...answers, 'failed: 503'])?.includes('1 of 23 calls failed'));
+  ok(judgeShift({ failed: 0, last: { calls: 11, app: 'app-c' } }, answers, new Map([['app-b', new Set(['ns-x/app-b-0'])]]))?.includes('1 by app-b (ns-x/app-b-0)'));
 });
 
 test('the Skiff profile claims every scenario; the local one all but the two that need capture, and says why', () => {

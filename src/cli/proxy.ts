@@ -21,7 +21,7 @@ control plane (which also issues its certificate).
   --control URL          the control plane (https://host:port): config stream and certificates
   --proxy-id NS/POD      this proxy's id (with --control)
   --trust-bundle FILE    PEM roots to verify the control plane (with --control)
-  --bootstrap-token-file FILE  one-time proof of identity for the first certificate
+  --bootstrap-token-file FILE  proof of identity while no valid certificate is held (first start, expired)
   --certs DIR            cert.pem, key.pem and ca.pem for mTLS (watched; rotated live)
   --inbound HOST:PORT    mesh inbound listener (default 0.0.0.0:${PORTS.inbound})
   --outbound HOST:PORT   outbound listener for the app (default 127.0.0.1:${PORTS.outbound}); keep it on
@@ -94,7 +94,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     source = new ControlClient({
       url: values.control as string, proxyId: values['proxy-id'] as string, certDir: values.certs as string,
       trustBundle: await readFile(values['trust-bundle'] as string, 'utf8'),
-      ...(values['bootstrap-token-file'] ? { bootstrapToken: (await readFile(values['bootstrap-token-file'], 'utf8')).trim() } : {}),
+      ...(values['bootstrap-token-file'] ? { bootstrapTokenFile: values['bootstrap-token-file'] } : {}),
       onCertificate: () => started.proxy?.reloadCertificates(),
       forwardsTcp: values['tcp-forward-host'] !== undefined,
       log: (event, detail) => log.info({ event, ...detail }),

@@ -7,7 +7,7 @@
  *   folder ─(watch)─► documents ─► snapshot ─► MeshController ─► DistributionServer ══► sidecars
  *                                      └──────► pods to run ───► app + sidecar processes
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CertificateAuthority } from '../control/ca/authority.ts';
 import { MeshController } from '../control/controller.ts';
@@ -53,6 +53,8 @@ interface RunningPod {
   templateJson: string;
   app?: ManagedProcess;
   sidecar?: ManagedProcess;
+  /** When a token was last written for its sidecar after its certificate lapsed. */
+  tokenWrittenAt?: number;
 }
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -216,7 +218,7 @@ export class LocalRuntime {
         cwd: ROOT,
       }, output, {
         // A fresh one-time token for every start; a restarted sidecar with a valid certificate does not need it.
-        beforeStart: () => writeFile(join(dir, 'token'), this.tokens.issue(id), { mode: 0o600 }),
+        beforeStart: () => this.writeToken(id, dir),
         onPid: track(`${id}/sidecar`),
       });
       pod.sidecar.start();
@@ -252,6 +254,26 @@ export class LocalRuntime {
     if (port !== undefined && !(await waitUntilListening(ip, port, gone)) && !gone()) this.log(`${id}: the app does not listen on port ${port} yet`);
   }
 
+  /** A fresh one-time token in the pod's folder, where its sidecar reads it (whole: never half written). */
+  private async writeToken(id: string, dir: string): Promise<void> {
+    const file = join(dir, 'token');
+    await writeFile(`${file}.tmp`, this.tokens.issue(id), { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+  }
+
+  /**
+   * A running sidecar whose certificate expired (the control plane was away longer than it
+   * lived) gets a fresh token, as the kubelet refreshes a pod's projected token: at most one a
+   * second per pod, and only into the folder of a pod this runtime runs.
+   */
+  private identityLapsed(id: string): void {
+    const pod = this.pods.get(id);
+    const now = Date.now();
+    if (!pod?.sidecar || (pod.tokenWrittenAt ?? 0) > now - 1000) return;
+    pod.tokenWrittenAt = now;
+    void this.writeToken(id, join(this.stateDir, 'pods', `${pod.input.namespace}.${pod.input.name}`)).catch(() => undefined);
+  }
+
   /** Stops a pod the way Kubernetes stops one with a native sidecar: the app first, then its sidecar. */
   private async stopPod(pod: RunningPod): Promise<void> {
     await pod.app?.stop();
@@ -282,7 +304,7 @@ export class LocalRuntime {
   /** The config stream, certificates and traffic reports, on loopback. */
   private distributionServer(port: number): DistributionServer {
     return new DistributionServer({
-      controller: this.controller, ca: this.ca as CertificateAuthority, host: '127.0.0.1', port, tokens: this.tokens,
+      controller: this.controller, ca: this.ca as CertificateAuthority, host: '127.0.0.1', port, tokens: this.tokens, identityLapsed: (proxy) => this.identityLapsed(proxy),
       traffic: { store: this.traffic, local: this.localTraffic }, ...(this.options.certificateTtlMs ? { workloadTtlMs: this.options.certificateTtlMs } : {}),
     });
   }

@@ -2,10 +2,12 @@
  * The sidecar's side of the control plane: a ConfigSource fed by the config stream, and the
  * keeper of the workload certificate.
  *
- * - Certificate: the sidecar makes its own key and sends only a CSR, proving who it is with a
- *   bootstrap token the first time and with its current certificate afterwards; it renews at
- *   about two thirds of the lifetime and writes key, certificate and trust bundle into the
- *   folder the proxy watches.
+ * - Certificate: the sidecar makes its own key and sends only a CSR, proving who it is with its
+ *   current certificate, or, when it holds none that is still valid (its first start; a control
+ *   plane away for longer than the certificate lived), with the token in its token file, read
+ *   anew each time (the kubelet refreshes a projected ServiceAccount token there; local mode
+ *   writes a fresh one-time token). It renews at about two thirds of the lifetime and writes
+ *   key, certificate and trust bundle into the folder the proxy watches.
  * - Config: one long-lived Server-Sent Events stream; on reconnect (exponential backoff with
  *   jitter) it says which version it has, so nothing is resent needlessly. If the control plane
  *   is gone, the proxy keeps serving with what it has.
@@ -33,7 +35,8 @@ export interface ControlClientOptions {
   certDir: string;
   /** Trust bundle to verify the control plane with (PEM). */
   trustBundle: string;
-  bootstrapToken?: string;
+  /** The file holding the token that proves the proxy's identity while it has no valid certificate; read each time it is needed. */
+  bootstrapTokenFile?: string;
   /** Called after a new certificate was written, so the proxy loads it at once. */
   onCertificate?: () => void;
   /** The proxy forwards TCP through listeners of its own (no capture): it needs every TCP Service up front. */
@@ -116,11 +119,20 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     void old?.close().catch(() => undefined);
   }
 
-  /** Requests a certificate; the first time with the bootstrap token. */
+  /** The token in the token file, when the proxy holds no valid certificate to prove itself with (the file as it is now). */
+  private async tokenIfNeeded(): Promise<string | undefined> {
+    const file = this.options.bootstrapTokenFile;
+    if (!file || this.tlsOptions().cert !== undefined) return undefined;
+    const token = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
+    return token === '' ? undefined : token;
+  }
+
+  /** Requests a certificate, proving the proxy's identity with its certificate or else its token. */
   async renewCertificate(): Promise<void> {
     const keys = generateKeyPair();
     const csr = createCsr(keys, this.options.proxyId);
-    const ask: CertificateRequest = { proxy: this.options.proxyId, csr, ...(this.options.bootstrapToken ? { token: this.options.bootstrapToken } : {}) };
+    const token = await this.tokenIfNeeded();
+    const ask: CertificateRequest = { proxy: this.options.proxyId, csr, ...(token ? { token } : {}) };
     const res = await request(`${this.options.url}/v1/certificate`, {
       method: 'POST', dispatcher: await this.dispatcher(),
       headers: { 'content-type': 'application/json' },
@@ -152,6 +164,8 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     this.held = { cert: body.certificate, key: keyPem };
     this.certificateNotAfter = new Date(body.notAfter);
     this.resetAgent();
+    // A stream refused for want of a valid certificate is tried again now, not after its backoff.
+    if (!this.connected) this.reconnectWait.shorten(0);
     this.log('certificate-issued', { notAfter: body.notAfter });
     this.options.onCertificate?.();
   }
@@ -173,9 +187,10 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
       } catch (err) {
         this.log('certificate-error', { error: (err as Error).message, attempt });
         // The closer the certificate is to expiring, the more often it is asked for: an expired
-        // one proves nothing, so a renewal that misses the deadline may never succeed.
+        // one proves nothing (the token file must then, so the usual backoff).
         const left = (this.certificateNotAfter?.getTime() ?? Infinity) - Date.now();
-        await new Promise((r) => setTimeout(r, Math.min(backoff(Math.min(attempt, 6)), Math.max(100, left / 8))));
+        const wait = backoff(Math.min(attempt, 6));
+        await new Promise((r) => setTimeout(r, left > 0 ? Math.min(wait, Math.max(100, left / 8)) : wait));
       }
     }
   }

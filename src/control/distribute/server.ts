@@ -56,6 +56,11 @@ export interface DistributionOptions {
   tokens?: BootstrapTokens;
   /** Certificate lifetime for workloads; default the CA's. */
   workloadTtlMs?: number;
+  /**
+   * A proxy with no valid certificate asked for one without a token that works (its certificate
+   * expired while the control plane was away): local mode writes it a fresh one-time token.
+   */
+  identityLapsed?: (proxy: string) => void;
   /** Checks a bootstrap token some other way (Kubernetes: a projected ServiceAccount token via TokenReview). */
   verifyToken?: (proxy: string, token: string, identity: string) => Promise<boolean>;
   /** How long a config stream for a proxy id the mesh does not know stays open (default 5 min). */
@@ -253,10 +258,15 @@ export class DistributionServer {
       if (!PROXY_ID.test(proxy)) return reply.code(400).send({ error: 'proxy must be <namespace>/<pod>' } satisfies ErrorBody);
       const record = controller.proxies.get(proxy);
       if (!record) return reply.code(404).send({ error: `no meshed pod ${proxy} in the current topology; retry` });
-      const viaToken = token !== undefined
-        && ((this.options.tokens?.consume(proxy, token) ?? false) || (await this.options.verifyToken?.(proxy, token, record.identity).catch(() => false)) === true);
+      // A valid certificate of the proxy proves it; else its token (a one-time token is used up only then).
       const viaCert = peerIdentity(request) === record.identity;
-      if (!viaToken && !viaCert) return reply.code(403).send({ error: `proof of identity for ${proxy} missing: a bootstrap token or a certificate for ${record.identity}` });
+      const viaToken = !viaCert && token !== undefined
+        && ((this.options.tokens?.consume(proxy, token) ?? false) || (await this.options.verifyToken?.(proxy, token, record.identity).catch(() => false)) === true);
+      if (!viaToken && !viaCert) {
+        // The last certificate issued to it has expired (or none is known): it can prove itself only with a new token.
+        if (record.certificateNotAfter === undefined || Date.parse(record.certificateNotAfter) <= Date.now()) this.options.identityLapsed?.(proxy);
+        return reply.code(403).send({ error: `proof of identity for ${proxy} missing: a bootstrap token or a certificate for ${record.identity}` });
+      }
       try {
         const cert = ca.issue(csr, record.identity, this.options.workloadTtlMs);
         record.certificateNotAfter = cert.notAfter.toISOString();

@@ -2,12 +2,8 @@
  * The sidecar's side of the control plane: a ConfigSource fed by the config stream, and the
  * keeper of the workload certificate.
  *
- * - Certificate: the sidecar makes its own key and sends only a CSR, proving who it is with its
- *   current certificate, or, when it holds none that is still valid (its first start; a control
- *   plane away for longer than the certificate lived), with the token in its token file, read
- *   anew each time (the kubelet refreshes a projected ServiceAccount token there; local mode
- *   writes a fresh one-time token). It renews at about two thirds of the lifetime and writes
- *   key, certificate and trust bundle into the folder the proxy watches.
+ * - Certificate: kept by certificate-keeper.ts (a CSR proven by the certificate or the token
+ *   file; renewed at two thirds of its life); a new one resets the agent and wakes the stream.
  * - Config: one long-lived Server-Sent Events stream; on reconnect (exponential backoff with
  *   jitter) it says which version it has, so nothing is resent needlessly. If the control plane
  *   is gone, the proxy keeps serving with what it has.
@@ -17,15 +13,11 @@
  *   so far (versioned resumption: the version it has is then usually current and nothing is sent).
  */
 import { EventEmitter } from 'node:events';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Agent, Client, EventSource, request } from 'undici';
-import { applyDelta, checkCertificateResponse, checkSubscribeAnswer, CONFIG_EVENT, DELTA_EVENT, type ConfigDelta, type ProxyConfig, type Ack, type CertificateRequest, type Subscribe, type SubscribeAnswer, type TrafficReport, type TrafficSeries } from '../config/index.ts';
-import { backoffMs, ShortenableWait } from '../lib/backoff.ts';
-import { createCsr, generateKeyPair, privateKeyPem } from '../lib/csr.ts';
+import { applyDelta, checkSubscribeAnswer, CONFIG_EVENT, DELTA_EVENT, type ConfigDelta, type ProxyConfig, type Ack, type Subscribe, type SubscribeAnswer, type TrafficReport, type TrafficSeries } from '../config/index.ts';
+import { ShortenableWait } from '../lib/backoff.ts';
 import type { ConfigSource, ConfigSourceEvents } from './config-source.ts';
-import { CA_FILE, CERT_FILE, checkTlsMaterial, KEY_FILE } from './tls-material.ts';
-import { X509Certificate } from 'node:crypto';
+import { CertificateKeeper, controlPlaneBackoff } from './certificate-keeper.ts';
 import { AckChannel } from './ack-channel.ts';
 
 export interface ControlClientOptions {
@@ -46,18 +38,14 @@ export interface ControlClientOptions {
 
 const SUBSCRIBE_TIMEOUT_MS = 2000;
 
-/** Reconnect and retry delays: 100 ms doubling to 5 s, with jitter. */
-const backoff = (attempt: number) => backoffMs(attempt, 100, 5000);
 /** The longest backoff while a question waits for the stream: a quarter to a half of its bound. */
 const questionWait = () => (SUBSCRIBE_TIMEOUT_MS / 4) * (1 + Math.random());
 
 export class ControlClient extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
   private readonly options: ControlClientOptions;
   private agent: Agent | undefined;
-  private trust: string;
   private stopped = false;
   private haveHash: string | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
   private stream: EventSource | undefined;
   /** The stream's connection (HTTP/2): subscriptions travel on it. */
   private channel: Client | undefined;
@@ -70,28 +58,27 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
   connected = false;
   /** Questions waiting for a stream to open (a reconnect in progress). */
   private readonly awaitingStream = new Set<() => void>();
-  certificateNotAfter: Date | undefined;
-  /** The current certificate and key. */
-  private held: { cert: string; key: string } | undefined;
+  private readonly certificate: CertificateKeeper;
 
   constructor(options: ControlClientOptions) {
     super();
     this.options = options;
-    this.trust = options.trustBundle;
+    this.certificate = new CertificateKeeper({
+      url: options.url, proxyId: options.proxyId, certDir: options.certDir, trustBundle: options.trustBundle,
+      ...(options.bootstrapTokenFile ? { bootstrapTokenFile: options.bootstrapTokenFile } : {}),
+      dispatcher: () => this.dispatcher(),
+      log: (event, detail) => this.log(event, detail),
+      renewed: () => {
+        this.resetAgent();
+        // A stream refused for want of a valid certificate is tried again now, not after its backoff.
+        if (!this.connected) this.reconnectWait.shorten(0);
+        this.options.onCertificate?.();
+      },
+    });
   }
 
   private log(event: string, detail: Record<string, unknown> = {}): void {
     this.options.log?.(event, detail);
-  }
-
-  /** The certificate and key on disk at start (a restarted sidecar keeps its identity). */
-  private async materialOnDisk(): Promise<{ cert: string; key: string } | undefined> {
-    try {
-      const [cert, key] = await Promise.all([readFile(join(this.options.certDir, CERT_FILE), 'utf8'), readFile(join(this.options.certDir, KEY_FILE), 'utf8')]);
-      return { cert, key };
-    } catch {
-      return undefined;
-    }
   }
 
   /**
@@ -108,9 +95,8 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     return this.channel ?? this.dispatcher();
   }
 
-  private tlsOptions(): { ca: string; cert?: string; key?: string; minVersion: 'TLSv1.3' } {
-    const material = this.held && (this.certificateNotAfter?.getTime() ?? 0) > Date.now() ? this.held : undefined;
-    return { ca: this.trust, ...(material ? { cert: material.cert, key: material.key } : {}), minVersion: 'TLSv1.3' };
+  private tlsOptions(): ReturnType<CertificateKeeper['tlsOptions']> {
+    return this.certificate.tlsOptions();
   }
 
   private resetAgent(): void {
@@ -119,92 +105,18 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     void old?.close().catch(() => undefined);
   }
 
-  /** The token in the token file, when the proxy holds no valid certificate to prove itself with (the file as it is now). */
-  private async tokenIfNeeded(): Promise<string | undefined> {
-    const file = this.options.bootstrapTokenFile;
-    if (!file || this.tlsOptions().cert !== undefined) return undefined;
-    const token = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
-    return token === '' ? undefined : token;
+  /** When the certificate held expires. */
+  get certificateNotAfter(): Date | undefined {
+    return this.certificate.notAfter;
   }
 
-  /** Requests a certificate, proving the proxy's identity with its certificate or else its token. */
-  async renewCertificate(): Promise<void> {
-    const keys = generateKeyPair();
-    const csr = createCsr(keys, this.options.proxyId);
-    const token = await this.tokenIfNeeded();
-    const ask: CertificateRequest = { proxy: this.options.proxyId, csr, ...(token ? { token } : {}) };
-    const res = await request(`${this.options.url}/v1/certificate`, {
-      method: 'POST', dispatcher: await this.dispatcher(),
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(ask), headersTimeout: 10_000, bodyTimeout: 10_000,
-    });
-    const answer: unknown = await res.body.json().catch(() => undefined);
-    const checked = checkCertificateResponse(answer);
-    if (res.statusCode !== 200 || !checked.ok) {
-      const reason = (answer as { error?: unknown } | undefined)?.error;
-      throw new Error(`certificate request refused (${res.statusCode}): ${typeof reason === 'string' ? reason : checked.ok ? 'no certificate' : checked.problem}`);
-    }
-    const body = checked.value;
-    const keyPem = privateKeyPem(keys.privateKey);
-    // What the control plane sent must load before it replaces anything: a certificate OpenSSL
-    // refuses, or one for another key, is refused here and asked for again.
-    try {
-      checkTlsMaterial({ certPem: body.certificate, keyPem, caPem: body.trustBundle }, 0);
-    } catch (err) {
-      throw new Error(`certificate from the control plane refused: ${(err as Error).message}`);
-    }
-    const dir = this.options.certDir;
-    await writeFile(join(dir, `${KEY_FILE}.tmp`), keyPem, { mode: 0o600 });
-    await writeFile(join(dir, `${CERT_FILE}.tmp`), body.certificate);
-    await writeFile(join(dir, `${CA_FILE}.tmp`), body.trustBundle);
-    await rename(join(dir, `${CA_FILE}.tmp`), join(dir, CA_FILE));
-    await rename(join(dir, `${KEY_FILE}.tmp`), join(dir, KEY_FILE));
-    await rename(join(dir, `${CERT_FILE}.tmp`), join(dir, CERT_FILE));
-    this.trust = body.trustBundle;
-    this.held = { cert: body.certificate, key: keyPem };
-    this.certificateNotAfter = new Date(body.notAfter);
-    this.resetAgent();
-    // A stream refused for want of a valid certificate is tried again now, not after its backoff.
-    if (!this.connected) this.reconnectWait.shorten(0);
-    this.log('certificate-issued', { notAfter: body.notAfter });
-    this.options.onCertificate?.();
-  }
-
-  private scheduleRenewal(): void {
-    if (this.stopped || !this.certificateNotAfter) return;
-    const lifetime = this.certificateNotAfter.getTime() - Date.now();
-    const wait = Math.max(1000, (lifetime * 2) / 3);
-    this.renewTimer = setTimeout(() => void this.renewLoop(), Math.min(wait, 2_147_000_000));
-    this.renewTimer.unref();
-  }
-
-  private async renewLoop(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      try {
-        await this.renewCertificate();
-        this.scheduleRenewal();
-        return;
-      } catch (err) {
-        this.log('certificate-error', { error: (err as Error).message, attempt });
-        // The closer the certificate is to expiring, the more often it is asked for: an expired
-        // one proves nothing (the token file must then, so the usual backoff).
-        const left = (this.certificateNotAfter?.getTime() ?? Infinity) - Date.now();
-        const wait = backoff(Math.min(attempt, 6));
-        await new Promise((r) => setTimeout(r, left > 0 ? Math.min(wait, Math.max(100, left / 8)) : wait));
-      }
-    }
+  /** Requests a certificate now (certificate-keeper.ts). */
+  renewCertificate(): Promise<void> {
+    return this.certificate.renew();
   }
 
   async start(): Promise<void> {
-    const existing = await this.materialOnDisk();
-    const notAfter = existing ? new Date(new X509Certificate(existing.cert).validTo) : undefined;
-    if (existing && notAfter && notAfter.getTime() > Date.now()) {
-      this.held = existing;
-      this.certificateNotAfter = notAfter;
-      this.scheduleRenewal();
-    } else {
-      await this.renewLoop();
-    }
+    await this.certificate.load();
     void this.streamLoop();
   }
 
@@ -219,7 +131,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
       }
       this.connected = false;
       if (this.stopped) return;
-      const wait = backoff(attempt++);
+      const wait = controlPlaneBackoff(attempt++);
       await this.reconnectWait.wait(this.awaitingStream.size > 0 ? Math.min(wait, questionWait()) : wait);
       if (attempt > 3) this.resetAgent();
     }
@@ -429,7 +341,7 @@ export class ControlClient extends EventEmitter<ConfigSourceEvents> implements C
     this.stopped = true;
     for (const wake of [...this.awaitingStream]) wake();
     this.reconnectWait.end();
-    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.certificate.stop();
     this.stream?.close();
     this.acks?.close();
     void this.channel?.close().catch(() => undefined);

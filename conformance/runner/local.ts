@@ -189,6 +189,19 @@ export class LocalMesh implements MeshTarget {
     return call(`http://${pod.address}:${APP_PORT}${path}`, method, body);
   }
 
+  /** The routes the control plane gives the app's sidecar for a host's Service, and whether the sidecar applied that config. */
+  async routeOf(namespace: string, app: string, host: string): Promise<string> {
+    const [pod] = await this.pods(namespace, `${app}-deployment`);
+    if (!pod) return `no pod of ${app}-deployment`;
+    const r = await call(`${this.debugUrl}/debug/config/${pod.pod}`);
+    const body = r.body as { hash?: string; applied?: string | null; config?: { outbound?: { services?: { name: string; namespace: string; ports: { port: number; routes: { name: string; backends: { cluster: string; weight: number }[] }[] }[] }[] } } };
+    if (r.status !== 200 || !body.config) return `GET /debug/config/${pod.pod} answered ${r.status}`;
+    const [name, ns = namespace] = host.split(':')[0]?.split('.') ?? [];
+    const service = body.config.outbound?.services?.find((s) => s.name === name && s.namespace === ns);
+    const routes = service?.ports.map((p) => `${p.port}: ${p.routes.map((route) => `${route.name} [${route.backends.map((b) => `${b.cluster}=${b.weight}`).join(', ')}]`).join('; ')}`).join(' | ');
+    return `${pod.pod} config ${body.hash?.slice(0, 12)} (applied ${body.applied?.slice(0, 12) ?? 'none'}): ${routes ?? `no Service ${ns}/${name} in it`}`;
+  }
+
   async trafficMetrics(path: string): Promise<{ status: number; body: unknown }> {
     return call(`${this.debugUrl}/apis/metrics.smi-spec.io/v1alpha1${path}`);
   }

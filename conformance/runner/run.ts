@@ -102,7 +102,10 @@ async function shift(mesh: MeshTarget, ns: string, s: ShiftStep): Promise<string
   };
   await Promise.all(Array.from({ length: s.concurrency }, worker));
   await applying;
-  return judgeShift(s.expect, answers, pods);
+  const problem = judgeShift(s.expect, answers, pods);
+  if (problem === undefined || !mesh.routeOf) return problem;
+  const route = await mesh.routeOf(ns, s.from, new URL(withNamespace(s.url, ns)).host).catch((err: Error) => `unknown (${err.message})`);
+  return `${problem}; the caller's route now: ${route}`;
 }
 
 type MetricsItem = { resource?: { name?: string }; edge?: { direction: string; side: string; resource: { name?: string } }; metrics: { name: string; value: string }[] };

@@ -28,6 +28,8 @@ export interface MeshTarget {
   app(namespace: string, app: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   /** A GET under /apis/metrics.smi-spec.io/v1alpha1. */
   trafficMetrics(path: string): Promise<{ status: number; body: unknown }>;
+  /** Where a mesh can say it: how the app's sidecar is configured to route a host (for a failure's report). */
+  routeOf?(namespace: string, app: string, host: string): Promise<string>;
 }
 
 /** A sample app's record, or an error naming what answered instead. */

@@ -92,7 +92,7 @@ export class CertificateKeeper {
     const checked = checkCertificateResponse(answer);
     if (res.statusCode !== 200 || !checked.ok) {
       const reason = (answer as { error?: unknown } | undefined)?.error;
-      throw new Error(`certificate request refused (${res.statusCode}): ${typeof reason === 'string' ? reason : checked.ok ? 'no certificate' : checked.problem}`);
+      throw Object.assign(new Error(`certificate request refused (${res.statusCode}): ${typeof reason === 'string' ? reason : checked.ok ? 'no certificate' : checked.problem}`), { answered: true });
     }
     const body = checked.value;
     const keyPem = privateKeyPem(keys.privateKey);
@@ -126,6 +126,7 @@ export class CertificateKeeper {
   }
 
   private async renewLoop(): Promise<void> {
+    let answered = false;
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.renew();
@@ -133,6 +134,12 @@ export class CertificateKeeper {
         return;
       } catch (err) {
         this.o.log('certificate-error', { error: (err as Error).message, attempt });
+        // The first answer after the control plane was unreachable (a refusal: an expired
+        // certificate, a token used up) starts the backoff over: what proves the proxy may be
+        // there in a moment (local mode writes a fresh token on that refusal).
+        const refused = (err as { answered?: boolean }).answered === true;
+        if (refused && !answered) attempt = 0;
+        answered = refused;
         // The closer the certificate is to expiring, the more often it is asked for: an expired
         // one proves nothing (the token file must then, so the usual backoff).
         const left = (this.notAfter?.getTime() ?? Infinity) - Date.now();

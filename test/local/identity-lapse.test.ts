@@ -61,13 +61,14 @@ test('a stranger asking for a proxy\'s certificate without proof gets 403 and ma
   }
 });
 
-test('after an outage longer than the certificates live, every sidecar proves itself again, reconnects and serves', { timeout: 90_000 }, async () => {
+test('after an outage longer than the certificates live, every sidecar proves itself again, reconnects and serves', { timeout: 90_000 }, async (t) => {
   const before = new Map(runtime.controller.proxyStatus().map((p) => [p.proxy, p.certificateNotAfter]));
   // Down for longer than a certificate lives: whatever was renewed last has expired when it returns.
   await runtime.restartControlPlane(TTL_MS + 1500);
   const outageEnded = Date.now();
   await waitFor('every sidecar reconnected with a certificate issued after the outage', () => runtime.controller.proxyStatus().every((p) => p.connected
     && p.certificateNotAfter !== null && p.certificateNotAfter !== before.get(p.proxy) && Date.parse(p.certificateNotAfter) > outageEnded), 30_000);
+  t.diagnostic(`every sidecar reconnected with a new certificate ${Date.now() - outageEnded} ms after the control plane returned`);
   const buyer = [...runtime.pods.values()].find((p) => p.input.name === 'buyer-0');
   ok(buyer?.input.ip);
   await waitFor('the buyer reaches the bookstore over mTLS again', async () => {

@@ -200,7 +200,7 @@ export class LocalRuntime {
     const id = `${input.namespace}/${input.name}`;
     await this.stopping.get(id);
     if (this.pods.get(id) !== pod) return;
-    const dir = join(this.stateDir, 'pods', `${input.namespace}.${input.name}`);
+    const dir = this.podDir(input);
     await mkdir(dir, { recursive: true });
     const ip = input.ip as string;
     const output = (name: string, line: string) => {
@@ -254,6 +254,11 @@ export class LocalRuntime {
     if (port !== undefined && !(await waitUntilListening(ip, port, gone)) && !gone()) this.log(`${id}: the app does not listen on port ${port} yet`);
   }
 
+  /** A pod's own folder in the state folder: its sidecar's certificates and token. */
+  private podDir(input: PodInput): string {
+    return join(this.stateDir, 'pods', `${input.namespace}.${input.name}`);
+  }
+
   /** A fresh one-time token in the pod's folder, where its sidecar reads it (whole: never half written). */
   private async writeToken(id: string, dir: string): Promise<void> {
     const file = join(dir, 'token');
@@ -271,7 +276,7 @@ export class LocalRuntime {
     const now = Date.now();
     if (!pod?.sidecar || (pod.tokenWrittenAt ?? 0) > now - 1000) return;
     pod.tokenWrittenAt = now;
-    void this.writeToken(id, join(this.stateDir, 'pods', `${pod.input.namespace}.${pod.input.name}`)).catch(() => undefined);
+    void this.writeToken(id, this.podDir(pod.input)).catch(() => undefined);
   }
 
   /** Stops a pod the way Kubernetes stops one with a native sidecar: the app first, then its sidecar. */

@@ -124,6 +124,9 @@ export interface ParsedFile {
   issues: FileIssue[];
 }
 
+/** What `YamlFileCache.read` answers for a file removed since it was listed (a new object: callers may push to its lists). */
+const goneFile = (): ParsedFile & { bytes: number; gone: true } => ({ documents: [], issues: [], bytes: 0, gone: true });
+
 /**
  * Parsed files, re-read only when their size, modification time or inode changed: watching a
  * folder costs a stat per file per poll, not a parse. Files over the size cap are never read.
@@ -140,7 +143,7 @@ export class YamlFileCache {
     try {
       info = await stat(file);
     } catch (err) {
-      return gone(err) ? { documents: [], issues: [], bytes: 0, gone: true } : unreadable(err);
+      return gone(err) ? goneFile() : unreadable(err);
     }
     const signature = `${info.size}:${info.mtimeMs}:${info.ctimeMs}:${info.ino}`;
     const cached = this.entries.get(file);
@@ -153,7 +156,7 @@ export class YamlFileCache {
       try {
         text = await readFile(file, 'utf8');
       } catch (err) {
-        return gone(err) ? { documents: [], issues: [], bytes: 0, gone: true } : unreadable(err);
+        return gone(err) ? goneFile() : unreadable(err);
       }
       this.parses++;
       parsed = parseYamlText(file, text);

@@ -4,20 +4,19 @@
  * broken edits.
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
-import { LocalRuntime } from '../../src/local/runtime.ts';
+import type { LocalRuntime } from '../../src/local/runtime.ts';
+import { startBookstore, type LocalExample } from '../support/local-example.ts';
 import { waitFor } from '../support/wait.ts';
-import { claimSubnet } from '../support/subnet.ts';
 
-const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'bookstore');
 const agent = new Agent({ keepAliveTimeout: 10_000 });
 
 
 describe('local mode: the bookstore demo', () => {
+  let mesh: LocalExample;
   let dir: string;
   let runtime: LocalRuntime;
   /** The buyer's first 10-second report: what a newcomer sees first. */
@@ -36,23 +35,19 @@ describe('local mode: the bookstore demo', () => {
   };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'skiff-local-'));
-    cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.skiff') });
-    runtime = new LocalRuntime({
-      dir, controlPort: 0, debugPort: 0, subnet: (await claimSubnet(150, 199)).subnet, certificateTtlMs: 8000,
-      onOutput: (name, line) => { if (name === 'buyer-0' && !firstBuyerReport && line.startsWith('buyer: last 10s')) firstBuyerReport = line; },
+    mesh = await startBookstore({
+      subnets: [150, 199],
+      runtime: {
+        certificateTtlMs: 8000,
+        onOutput: (name, line) => { if (name === 'buyer-0' && !firstBuyerReport && line.startsWith('buyer: last 10s')) firstBuyerReport = line; },
+      },
     });
-    await runtime.start();
-    await waitFor('every proxy applied its config', () => {
-      const s = runtime.controller.proxyStatus();
-      return s.length === 5 && s.every((p) => p.upToDate);
-    }, 30_000);
+    ({ dir, runtime } = mesh);
     await waitFor('the bookstore answers through the buyer\'s sidecar', async () => (await send('buyer-0', 'GET', 'http://bookstore.bookstore/books')).status === 200, 30_000);
   });
   after(async () => {
-    await runtime?.stop();
+    await mesh?.stop();
     await agent.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('apps start only when their sidecars are ready: the buyer\'s first 10 s have no failed request', async () => {

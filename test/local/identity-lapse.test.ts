@@ -6,36 +6,28 @@
  * a projected ServiceAccount token), get a certificate and its config stream back, and serve.
  */
 import { equal, ok } from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Agent, request } from 'undici';
-import { LocalRuntime } from '../../src/local/runtime.ts';
-import { claimSubnet } from '../support/subnet.ts';
+import type { LocalRuntime } from '../../src/local/runtime.ts';
+import { startBookstore, type LocalExample } from '../support/local-example.ts';
 import { waitFor } from '../support/wait.ts';
 
-const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'bookstore');
 const TTL_MS = 4000;
 const agent = new Agent({ keepAliveTimeout: 10_000 });
+let mesh: LocalExample;
 let dir: string;
 let runtime: LocalRuntime;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'skiff-lapse-'));
-  cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.skiff') });
-  runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: (await claimSubnet(150, 199)).subnet, certificateTtlMs: TTL_MS });
-  await runtime.start();
-  await waitFor('every proxy applied its config', () => {
-    const s = runtime.controller.proxyStatus();
-    return s.length === 5 && s.every((p) => p.upToDate);
-  }, 30_000);
+  mesh = await startBookstore({ subnets: [150, 199], runtime: { certificateTtlMs: TTL_MS } });
+  ({ dir, runtime } = mesh);
 });
 
 after(async () => {
-  await runtime?.stop();
+  await mesh?.stop();
   await agent.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a stranger asking for a proxy\'s certificate without proof gets 403 and makes no token written', async () => {

@@ -4,21 +4,18 @@
  * its peers' trust domain): traffic flows and access control still holds.
  */
 import { equal, ok } from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { PORTS } from '../../src/lib/ports.ts';
-import { LocalRuntime } from '../../src/local/runtime.ts';
+import type { LocalRuntime } from '../../src/local/runtime.ts';
+import { startBookstore, type LocalExample } from '../support/local-example.ts';
 import { waitFor } from '../support/wait.ts';
-import { claimSubnet } from '../support/subnet.ts';
-
-const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'bookstore');
 
 describe('a mesh with its own trust domain', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-td-'));
   const agent = new Agent();
+  let mesh: LocalExample;
   let runtime: LocalRuntime;
   const ip = (name: string) => [...runtime.pods.values()].find((p) => p.input.name === name)?.input.ip as string;
   const send = async (from: string, method: string, path: string) => {
@@ -28,19 +25,15 @@ describe('a mesh with its own trust domain', () => {
   };
 
   before(async () => {
-    cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes('.skiff') });
-    writeFileSync(join(dir, 'mesh.yaml'), 'apiVersion: skiff.dev/v1alpha1\nkind: MeshConfig\nspec:\n  trustDomain: bookstore.example.org\n');
-    runtime = new LocalRuntime({ dir, controlPort: 0, debugPort: 0, subnet: (await claimSubnet(240, 249)).subnet });
-    await runtime.start();
-    await waitFor('every proxy applied its config', () => {
-      const s = runtime.controller.proxyStatus();
-      return s.length === 5 && s.every((p) => p.upToDate);
-    }, 30_000);
+    mesh = await startBookstore({
+      subnets: [240, 249],
+      prepare: (dir) => writeFileSync(join(dir, 'mesh.yaml'), 'apiVersion: skiff.dev/v1alpha1\nkind: MeshConfig\nspec:\n  trustDomain: bookstore.example.org\n'),
+    });
+    runtime = mesh.runtime;
   });
   after(async () => {
-    await runtime?.stop();
+    await mesh?.stop();
     await agent.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('certificates, identities and access rules all use the configured trust domain', async () => {

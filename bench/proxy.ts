@@ -52,7 +52,8 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { SIDECAR_ENV } from '../src/lib/sidecar-runtime.ts';
 import { idleCost } from './process-cpu.ts';
-import { ADDR, bundled, sidecarProgram, configsFor, cpuSeconds, dir, fortio, FORTIO, GRPC_PORT, memory, meshedPair, nginxConf, NODE, NODE_FLAGS, ROOT, sidecar, start, startOrigin, stopAll, waitHttp, type FortioResult } from './harness.ts';
+import { ADDR, bundled, sidecarProgram, configsFor, cpuSeconds, dir, fortio, FORTIO, GRPC_PORT, memory, memoryOf, meshedPair, nginxConf, NODE, NODE_FLAGS, ROOT, sidecar, start, startOrigin, stopAll, waitHttp, type FortioResult } from './harness.ts';
+import { AT_FLOOR, targetLines, type TargetRow } from './proxy-targets.ts';
 
 const DURATION = Number(process.env.DURATION ?? 15);
 const RATES = (process.env.RATES ?? '1000,5000').split(',').filter(Boolean).map(Number);
@@ -93,6 +94,28 @@ async function firstThroughPair(url: string): Promise<{ first: number; median: n
   }
   const rest = times.slice(1).sort((a, b) => a - b);
   return { first: times[0] as number, median: rest[4] as number };
+}
+
+/** Issue 18's targets from one run's numbers (rate 1,000 rps, the closed loop, at rest, start). */
+function issue18Rows(m: { at1000: Map<string, { result: FortioResult; cpuPer1k: number; rss: number }>; closed: Map<string, number>; restRss: Map<string, number>; ready: { skiff: number; floor: number } }): TargetRow[] {
+  const run = (name: string) => m.at1000.get(name);
+  const added = (name: string, p: 'p50' | 'p99', hops: number) => ((run(name)?.result[p] ?? NaN) - (run('direct')?.result[p] ?? NaN)) / hops;
+  const toNginx = (name: string, p: 'p50' | 'p99', hops = 1) => added(name, p, hops) / added('nginx (1 worker)', p, 1);
+  const cpu = (name: string) => run(name)?.cpuPer1k ?? NaN;
+  const rss = (name: string) => run(name)?.rss ?? NaN;
+  const floor = 'node floor (1 hop)';
+  return [
+    { target: 'idle RSS, one hop, MB', bound: 48, kind: 'max', skiff: m.restRss.get('one hop') ?? NaN, floor: m.restRss.get('node floor') ?? NaN, floorName: 'floor', unit: '', digits: 1 },
+    { target: 'RSS at 1,000 rps with mTLS, MB', bound: 64, kind: 'max', skiff: rss('skiff mTLS (2 hops)'), floor: rss('node floor mTLS pair'), floorName: 'floor pair', unit: '', digits: 1 },
+    { target: 'CPU s per 1k at 1,000 rps, one hop', bound: 0.15, kind: 'max', skiff: cpu('skiff 1 hop (plain)'), floor: cpu(floor), floorName: 'floor', unit: '', digits: 3 },
+    { target: 'CPU of the mTLS pair ÷ one hop', bound: 2, kind: 'max', skiff: cpu('skiff mTLS (2 hops)') / cpu('skiff 1 hop (plain)'), floor: cpu('node floor mTLS pair') / cpu(floor), floorName: 'floor', unit: '×', digits: 2 },
+    { target: 'closed loop, % of the floor', bound: 90, kind: 'min', skiff: (100 * (m.closed.get('skiff 1 hop (plain)') ?? NaN)) / (m.closed.get(floor) ?? NaN), floor: 100, floorName: 'floor', unit: '%', digits: 0 },
+    { target: 'added p50 ÷ nginx, one hop', bound: 1.5, kind: 'max', skiff: toNginx('skiff 1 hop (plain)', 'p50'), floor: toNginx(floor, 'p50'), floorName: 'floor', unit: '×', digits: 2 },
+    { target: 'added p99 ÷ nginx, one hop', bound: 1.5, kind: 'max', skiff: toNginx('skiff 1 hop (plain)', 'p99'), floor: toNginx(floor, 'p99'), floorName: 'floor', unit: '×', digits: 2 },
+    { target: 'added p50 ÷ nginx, mTLS pair per hop', bound: 1.5, kind: 'max', skiff: toNginx('skiff mTLS (2 hops)', 'p50', 2), floor: toNginx('node floor mTLS pair', 'p50', 2), floorName: 'floor pair', unit: '×', digits: 2 },
+    { target: 'added p99 ÷ nginx, mTLS pair per hop', bound: 1.5, kind: 'max', skiff: toNginx('skiff mTLS (2 hops)', 'p99', 2), floor: toNginx('node floor mTLS pair', 'p99', 2), floorName: 'floor pair', unit: '×', digits: 2 },
+    { target: 'start → ready, ms (the slowest sidecar)', bound: 300, kind: 'max', skiff: m.ready.skiff, floor: m.ready.floor, floorName: 'floor', unit: '', digits: 0 },
+  ];
 }
 
 async function main(): Promise<void> {
@@ -153,6 +176,10 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   const restCost = await idleCost(resting.map(([, pid]) => pid), IDLE_SECONDS);
   // Memory at rest too: a sidecar gives back its start's freed malloc pages 5 s after start (lib/heap-trim.ts).
   const atRest = resting.map(([name, pid], i) => `  ${name.padEnd(14)} at rest: ${restCost[i]?.cpuMsPerSecond.toFixed(2).padStart(5)} ms CPU per second, ${restCost[i]?.wakeupsPerSecond.toFixed(1).padStart(5)} wake-ups per second   ${memory(pid)}`);
+  const restRss = new Map(resting.map(([name, pid]) => [name, memoryOf(pid).rss]));
+  // What the run measured, for the table of issue 18's targets at the end.
+  const at1000 = new Map<string, { result: FortioResult; cpuPer1k: number; rss: number }>();
+  const closed = new Map<string, number>();
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`bench/proxy — Node ${process.versions.node}, ${cpu}, ${cpus().length} cores; nginx ${execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '1.22'}; fortio 1.63.0`);
@@ -173,6 +200,8 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
         if (t.hops === 0) direct = r;
         const perThousand = used / (r.count / 1000);
         cpuPer1k.set(t.name, perThousand);
+        // RSS at the end of the run at this rate, before the proxy idles (the largest of its processes).
+        if (rate === 1000) at1000.set(t.name, { result: r, cpuPer1k: perThousand, rss: Math.max(0, ...t.pids.map((pid) => memoryOf(pid).rss)) });
         const added = direct && t.hops > 0 ? `added/hop p50 ${((r.p50 - direct.p50) / t.hops).toFixed(3)} p90 ${((r.p90 - direct.p90) / t.hops).toFixed(3)} p99 ${((r.p99 - direct.p99) / t.hops).toFixed(3)}` : '';
         console.log(`  ${t.name.padEnd(22)} ${fmt(r.p50)} ${fmt(r.p90)} ${fmt(r.p99)} ${fmt(r.max)}  qps ${r.qps.toFixed(0).padStart(5)} errors ${r.errors}  ${added}${t.pids.length ? `  cpu ${perThousand.toFixed(3)} s/1k` : ''}`);
       }
@@ -192,7 +221,6 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
         rounds.get(t.name)?.push(fortio(t.url, 0, 32, CLOSED_SECONDS));
       }
     }
-    const closed = new Map<string, number>();
     for (const t of closedTargets) {
       const runs = [...(rounds.get(t.name) ?? [])].sort((a, b) => a.qps - b.qps);
       const mid = runs[Math.floor(runs.length / 2)] as FortioResult;
@@ -234,6 +262,10 @@ upstream g { server ${ADDR.origin}:${GRPC_PORT}; keepalive 64; } server { listen
   console.log(`  first requests through the new mTLS pair, one at a time: the 1st ${firstRequests.first.toFixed(1)} ms, the 2nd to 10th median ${firstRequests.median.toFixed(1)} ms (each sidecar compiles its request path on first use unless its code cache has it)`);
   for (const [name, s] of sidecars) console.log(`  ${name.padEnd(14)} after the runs: ${memory(s.child.pid as number)}`);
   console.log(`  ${'node floor'.padEnd(14)} after the runs: ${memory(floor.child.pid as number)}`);
+  if (!GRPC_ONLY) {
+    console.log(`\nissue 18's targets, each beside the Node floor in this run ("at the floor": the floor misses it too and skiff is within ${AT_FLOOR}× of the floor's number; memory under the 128 MiB limit: npm run bench:soak):`);
+    for (const line of targetLines(issue18Rows({ at1000, closed, restRss, ready: { skiff: Math.max(...sidecars.map(([, s]) => s.readyMs)), floor: floor.readyMs } }))) console.log(line);
+  }
   stopAll();
 }
 

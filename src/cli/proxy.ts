@@ -10,7 +10,7 @@ import { parseQuantity } from '../lib/quantity.ts';
 import { originalDestinationSupported } from '../proxy/original-destination.ts';
 import { HEAP_TRIM_EVERY_MS, trimHeapPeriodically } from '../lib/heap-trim.ts';
 import { keepTickObjectShape } from '../lib/tick-shape.ts';
-import { ControlClient, FileConfigSource, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
+import { ControlClient, eventLevel, FileConfigSource, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
 
 export const PROXY_USAGE = `Usage: skiff proxy --config <file.json> [options]
 
@@ -87,6 +87,8 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     return 2;
   }
   const log = pino({ base: { component: 'skiff-proxy', proxy: values['proxy-id'] } }, pino.destination(2));
+  // Problems at warning level, the rest at info (proxy/events.ts).
+  const logEvent = (event: string, detail: Record<string, unknown>) => log[eventLevel(event)]({ event, ...detail });
   const started: { proxy?: SkiffProxy } = {};
   let source: ConfigSource;
   if (controlled) {
@@ -97,7 +99,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
       ...(values['bootstrap-token-file'] ? { bootstrapTokenFile: values['bootstrap-token-file'] } : {}),
       onCertificate: () => started.proxy?.reloadCertificates(),
       forwardsTcp: values['tcp-forward-host'] !== undefined,
-      log: (event, detail) => log.info({ event, ...detail }),
+      log: logEvent,
     });
   } else {
     source = new FileConfigSource(values.config as string);
@@ -118,7 +120,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     accessLog: { sample: Number(values['access-log'] ?? 0) },
     trafficReportMs: reportMs,
     ...(memoryLimitBytes !== undefined ? { memoryLimitBytes } : {}),
-    log: (event, detail) => log.info({ event, ...detail }),
+    log: logEvent,
   });
   started.proxy = proxy;
   keepTickObjectShape(); // before any request: lib/tick-shape.ts

@@ -31,7 +31,7 @@ test('a pod in an enabled namespace gets the capture step, then the proxy as a n
   deepEqual(proxy?.resources, { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } });
   ok(proxy?.args?.includes('--capture'));
   // The sidecar bundle with its memory settings, not the whole command.
-  deepEqual(proxy?.command, ['/usr/local/bin/node', '--max-semi-space-size=2', '--max-old-space-size=96', '--no-maglev', SIDECAR_BUNDLE]);
+  deepEqual(proxy?.command, ['/usr/local/bin/node', '--max-semi-space-size=2', '--max-old-space-size=96', '--no-maglev', '--disable-warning=UNDICI-ES', SIDECAR_BUNDLE]);
   equal(proxy?.env?.find((e) => e.name === 'MALLOC_ARENA_MAX')?.value, SIDECAR_ENV.MALLOC_ARENA_MAX);
   // The application's HTTP probe by named port becomes an allowed plaintext probe path.
   equal(proxy?.args?.[proxy.args.indexOf('--probe-paths') + 1], '8080:/healthz');
@@ -156,8 +156,8 @@ test('memory quantities read as Kubernetes writes them, and the old generation f
   equal(quantityMiB('134217728'), 128);
   equal(quantityMiB('1G'), 1e9 / 1024 ** 2);
   equal(quantityMiB('lots'), undefined);
-  deepEqual(sidecarNodeFlags('64Mi'), ['--max-semi-space-size=2', '--max-old-space-size=48', '--no-maglev']);
-  deepEqual(sidecarNodeFlags('512Mi'), ['--max-semi-space-size=2', '--max-old-space-size=480', '--no-maglev']);
+  deepEqual(sidecarNodeFlags('64Mi'), ['--max-semi-space-size=2', '--max-old-space-size=48', '--no-maglev', '--disable-warning=UNDICI-ES']);
+  deepEqual(sidecarNodeFlags('512Mi'), ['--max-semi-space-size=2', '--max-old-space-size=480', '--no-maglev', '--disable-warning=UNDICI-ES']);
 });
 
 test('declared UDP ports get relay ports of their own, the same in the capture step and the proxy; skipped ones none', () => {

@@ -25,12 +25,14 @@ export function quantityMiB(quantity: string): number | undefined {
  *   harder before the kernel kills (at least 48 MiB; V8 sizes the heap by what is live, so a
  *   higher bound costs nothing until it is needed);
  * - no Maglev (V8's mid-tier compiler: 8 MB more at 1,000 rps for no measurable CPU per
- *   request; hot code is still optimised by TurboFan).
+ *   request; hot code is still optimised by TurboFan);
+ * - not Node's warning that undici's EventSource (the config stream's reader) is experimental,
+ *   which every sidecar printed at its first connection to the control plane.
  */
 export function sidecarNodeFlags(memoryLimit = '128Mi'): string[] {
   const limit = quantityMiB(memoryLimit) ?? 128;
   const oldSpace = Math.max(MIN_OLD_SPACE_MIB, Math.floor(limit - NATIVE_HEADROOM_MIB));
-  return ['--max-semi-space-size=2', `--max-old-space-size=${oldSpace}`, '--no-maglev'];
+  return ['--max-semi-space-size=2', `--max-old-space-size=${oldSpace}`, '--no-maglev', '--disable-warning=UNDICI-ES'];
 }
 
 /**

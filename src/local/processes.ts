@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { backoffMs } from '../lib/backoff.ts';
 import { PORTS } from '../lib/ports.ts';
+import { ProcessLog } from './process-log.ts';
 
 export interface ProcessSpec {
   name: string;
@@ -18,6 +19,8 @@ export interface ProcessSpec {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /** A file that keeps everything the process writes, with a line when it starts and when it exits (process-log.ts). */
+  logFile?: string;
 }
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
@@ -35,6 +38,7 @@ export class ManagedProcess {
   restarts = 0;
   lastExit: string | undefined;
   private stopped = false;
+  private log: ProcessLog | undefined;
   private readonly onOutput: (name: string, line: string) => void;
   private readonly hooks: ManagedProcessHooks;
 
@@ -60,7 +64,11 @@ export class ManagedProcess {
     const child = spawn(command, args, { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
     if (child.pid) this.hooks.onPid?.(child.pid);
+    if (this.spec.logFile) this.log ??= new ProcessLog(this.spec.logFile);
+    const log = this.log;
+    log?.note(`started ${this.spec.command} (pid ${child.pid ?? 'none'}${this.restarts ? `, restart ${this.restarts}` : ''})`);
     const forward = (data: Buffer) => {
+      log?.write(data);
       for (const line of data.toString().split('\n')) if (line.trim()) this.onOutput(this.spec.name, line);
     };
     child.stdout?.on('data', forward);
@@ -69,6 +77,7 @@ export class ManagedProcess {
     child.on('exit', (code, signal) => {
       this.child = undefined;
       this.hooks.onPid?.(undefined);
+      log?.note(signal ? `killed by ${signal}` : `exited with ${code}`);
       if (this.stopped) return;
       this.lastExit = signal ? `killed by ${signal}` : `exited with ${code}`;
       this.restarts++;
@@ -81,7 +90,10 @@ export class ManagedProcess {
   stop(graceMs = 3000): Promise<void> {
     this.stopped = true;
     const child = this.child;
-    if (!child || child.exitCode !== null || child.pid === undefined) return Promise.resolve();
+    if (!child || child.exitCode !== null || child.pid === undefined) {
+      this.log?.close();
+      return Promise.resolve();
+    }
     const pid = child.pid;
     const signal = (sig: NodeJS.Signals) => {
       try {
@@ -94,6 +106,7 @@ export class ManagedProcess {
       const kill = setTimeout(() => signal('SIGKILL'), graceMs);
       child.once('exit', () => {
         clearTimeout(kill);
+        this.log?.close();
         resolve();
       });
       signal('SIGTERM');

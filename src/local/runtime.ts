@@ -22,6 +22,7 @@ import { BootstrapTokens } from '../control/distribute/tokens.ts';
 import type { PodInput, Snapshot } from '../model/index.ts';
 import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
 import { AddressBook } from './addresses.ts';
+import { viewLine } from './process-log.ts';
 import { FolderWatcher, type FolderState } from './folder.ts';
 import { PidFile } from './pidfile.ts';
 import { waitUntilListening, waitUntilReady } from './readiness.ts';
@@ -203,8 +204,10 @@ export class LocalRuntime {
     const dir = this.podDir(input);
     await mkdir(dir, { recursive: true });
     const ip = input.ip as string;
-    const output = (name: string, line: string) => {
-      this.stats.output(name, line);
+    // Every line goes to the process's log file in the pod's folder (processes.ts); the live view gets the apps' lines and a sidecar's problems.
+    const outputOf = (sidecar: boolean) => (name: string, line: string) => {
+      const shown = viewLine(name, line, sidecar);
+      if (shown !== undefined) this.stats.output(shown);
       this.options.onOutput?.(name, line);
     };
     const track = (name: string) => (pid: number | undefined) => this.pids.record(name, pid);
@@ -216,7 +219,8 @@ export class LocalRuntime {
         // A sidecar that found no code cache for this bundle writes one as it stops, for the next run.
         env: { ...process.env, NODE_OPTIONS: '', ...SIDECAR_ENV, SKIFF_CODE_CACHE: 'write' } as Record<string, string>,
         cwd: ROOT,
-      }, output, {
+        logFile: join(dir, 'sidecar.log'),
+      }, outputOf(true), {
         // A fresh one-time token for every start; a restarted sidecar with a valid certificate does not need it.
         beforeStart: () => this.writeToken(id, dir),
         onPid: track(`${id}/sidecar`),
@@ -240,7 +244,7 @@ export class LocalRuntime {
       env[`${name}_SERVICE_HOST`] = input.meshed ? ip : (svc.clusterIP ?? '');
       env[`${name}_SERVICE_PORT`] = String(svc.ports[0]?.port ?? '');
     }
-    const app = new ManagedProcess({ name: input.name, command: program === 'node' ? process.execPath : program, args, env, cwd: resolve(this.options.dir) }, output, { onPid: track(`${id}/app`) });
+    const app = new ManagedProcess({ name: input.name, command: program === 'node' ? process.execPath : program, args, env, cwd: resolve(this.options.dir), logFile: join(dir, 'app.log') }, outputOf(false), { onPid: track(`${id}/app`) });
     pod.app = app;
     const gone = () => this.pods.get(id) !== pod;
     if (input.meshed) {
@@ -254,7 +258,7 @@ export class LocalRuntime {
     if (port !== undefined && !(await waitUntilListening(ip, port, gone)) && !gone()) this.log(`${id}: the app does not listen on port ${port} yet`);
   }
 
-  /** A pod's own folder in the state folder: its sidecar's certificates and token. */
+  /** A pod's own folder in the state folder: its sidecar's certificates and token, and each process's log. */
   private podDir(input: PodInput): string {
     return join(this.stateDir, 'pods', `${input.namespace}.${input.name}`);
   }

@@ -5,6 +5,7 @@
  */
 import { request } from 'undici';
 import type { ProxyStats } from '../config/index.ts';
+import { join } from 'node:path';
 import { PORTS } from '../lib/ports.ts';
 import type { LocalRuntime } from './runtime.ts';
 
@@ -40,8 +41,9 @@ export class LiveStats {
     this.runtime = runtime;
   }
 
-  output(name: string, line: string): void {
-    this.lines.push(`${name}: ${line}`.slice(0, 200));
+  /** A line for the view's OUTPUT (process-log.ts decides which lines, and their form). */
+  output(line: string): void {
+    this.lines.push(line);
     if (this.lines.length > 20) this.lines.shift();
   }
 
@@ -115,6 +117,7 @@ export function guideLines(s: LocalStatus, dir: string, debugUrl: string): strin
     `  live status (JSON)       ${debugUrl}/status`,
     `  proxies and their config ${debugUrl}/debug/proxies   ${debugUrl}/debug/config/<namespace>/<pod>`,
     `  topology and problems    ${debugUrl}/debug/topology   ${debugUrl}/debug/problems`,
+    `  each process's output    ${join(dir, '.skiff', 'pods')}/<namespace>.<pod>/app.log, sidecar.log`,
     `  edit any YAML file in ${dir} and save: it applies live (try a TrafficSplit weight); Ctrl-C stops every process`,
   ];
   if (s.pods.length === 0) lines.push('', `NOTHING TO RUN: ${dir} has no Deployment, StatefulSet or Pod. Add one (see examples/bookstore/workloads.yaml); the folder is watched.`);
@@ -139,7 +142,7 @@ export function renderStatus(s: LocalStatus): string[] {
   lines.push(s.problems.length ? `PROBLEMS (${s.problems.length})` : 'PROBLEMS: none');
   for (const p of s.problems.slice(0, 10)) lines.push(`  ${p}`);
   if (s.recentOutput.length) {
-    lines.push('OUTPUT (latest)');
+    lines.push('OUTPUT (latest: the apps, and the sidecars\' warnings)');
     for (const l of s.recentOutput.slice(-6)) lines.push(`  ${l}`);
   }
   return lines;

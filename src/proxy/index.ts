@@ -14,3 +14,4 @@ export { FileConfigSource, type ConfigSource } from './config-source.ts';
 export { ControlClient, type ControlClientOptions } from './control-client.ts';
 export { REASON_HEADER, DETAIL_HEADER } from './generated.ts';
 export { CERT_FILE, KEY_FILE, CA_FILE } from './tls-material.ts';
+export { eventLevel, PROBLEM_EVENTS } from './events.ts';

@@ -3,7 +3,7 @@
  * in-process control plane, live edits, a control plane outage, certificate renewal, and
  * broken edits.
  */
-import { deepStrictEqual, equal, ok } from 'node:assert/strict';
+import { deepStrictEqual, equal, match, ok } from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -56,6 +56,18 @@ describe('local mode: the bookstore demo', () => {
     ok(match, report);
     ok(Number(match[1]) > 50, `the buyer was busy: ${report}`);
     equal(Number(match[4]), 0, report);
+  });
+
+  test('each process\'s output is kept in its pod\'s folder; the live view shows the apps\' lines, not the sidecars\' routine events', async () => {
+    const report = await waitFor('the buyer\'s first report', () => firstBuyerReport, 20_000);
+    const podDir = join(dir, '.skiff', 'pods', 'bookstore.buyer-0');
+    const sidecarLog = readFileSync(join(podDir, 'sidecar.log'), 'utf8');
+    match(sidecarLog, /^--- \S+ started /, 'local mode marks each start');
+    match(sidecarLog, /"event":"config-applied"/);
+    await waitFor('the buyer\'s report in its log', () => readFileSync(join(podDir, 'app.log'), 'utf8').includes(report.slice(report.indexOf('buyer:'))), 10_000);
+    const shown = runtime.stats.status().recentOutput;
+    ok(shown.some((l) => l.startsWith('buyer-0: buyer:')), JSON.stringify(shown));
+    ok(!shown.some((l) => /\/sidecar: (\{|info)/.test(l)), `no routine sidecar event: ${JSON.stringify(shown)}`);
   });
 
   test('the split sends about 10% of the buyer\'s requests to v2', async () => {

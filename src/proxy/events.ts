@@ -1,0 +1,14 @@
+/**
+ * The sidecar's events that report a problem, logged at warning level (the rest are info):
+ * what a log pipeline alerts on, and what local mode's live view shows of a sidecar.
+ */
+export const PROBLEM_EVENTS: ReadonlySet<string> = new Set([
+  'config-rejected', 'config-source-error', 'delta-refused',
+  'certificate-error', 'certificate-rejected',
+  'stream-error', 'ack-stream-refused', 'ack-stream-ended',
+  'on-demand-failed', 'traffic-report-failed',
+]);
+
+export function eventLevel(event: string): 'warn' | 'info' {
+  return PROBLEM_EVENTS.has(event) ? 'warn' : 'info';
+}

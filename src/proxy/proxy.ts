@@ -238,7 +238,8 @@ export class SkiffProxy implements ProxyContext {
         this.telemetry.certificateExpiry.set(m.notAfter.getTime() / 1000);
         this.log('certificate-loaded', { identity: m.identity, notAfter: m.notAfter.toISOString(), generation: m.generation });
       });
-      this.certs.on('rejected', (err) => this.log('certificate-rejected', { error: err.message }));
+      // Files not there before the first certificate is the normal start (the control client is asking for it): not a problem.
+      this.certs.on('rejected', (err: Error & { code?: string }) => this.log(this.certs?.current === undefined && err.code === 'ENOENT' ? 'certificate-awaited' : 'certificate-rejected', { error: err.message }));
       await this.certs.start();
     }
     const source = this.options.config;

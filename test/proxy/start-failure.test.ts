@@ -1,14 +1,16 @@
 /**
  * A sidecar whose start fails part-way (a port already taken) closes what it had opened: no
  * file watch, no listener outlives it (either would keep its process alive, and hold the port).
+ * A sidecar started before its certificate exists waits for it without reporting a problem.
  */
-import { equal, rejects } from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { deepEqual, equal, rejects } from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { FileConfigSource, SkiffProxy } from '../../src/proxy/index.ts';
+import { eventLevel, FileConfigSource, SkiffProxy } from '../../src/proxy/index.ts';
+import { waitFor } from '../support/wait.ts';
 import { ADMIN_PORT, meshYaml, MESH_PORT, OUTBOUND_PORT, TestMesh } from '../support/mesh.ts';
 import { claimSubnet } from '../support/subnet.ts';
 
@@ -45,6 +47,47 @@ test('a start that fails on a taken port leaves no watch and no listener behind'
     again.close();
   } finally {
     taken.close();
+    rmSync(dir, { recursive: true, force: true });
+    claim.release();
+    await mesh.close();
+  }
+});
+
+test('no certificate yet at start is waited for, not reported as a problem; a bad or vanished one after is', async () => {
+  const mesh = await TestMesh.start(meshYaml('shop', 'permissive', [{ name: 'web', ports: [8080] }]));
+  const claim = await claimSubnet(100, 149);
+  const host = `127.${claim.subnet}.0.1`;
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-cert-wait-'));
+  const events: string[] = [];
+  let proxy: SkiffProxy | undefined;
+  try {
+    const pod = mesh.pod('web');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(pod.proxy?.state?.config));
+    const certs = join(dir, 'certs');
+    mkdirSync(certs);
+    proxy = new SkiffProxy({
+      config: new FileConfigSource(join(dir, 'config.json'), 100),
+      certDir: certs,
+      inbound: { host, port: MESH_PORT }, outbound: { host, port: OUTBOUND_PORT }, admin: { host, port: ADMIN_PORT },
+      appHost: host,
+      log: (event) => { if (event.startsWith('certificate-')) events.push(event); },
+    });
+    await proxy.start();
+    await waitFor('the first check of the empty folder', () => events.length > 0);
+    deepEqual(events, ['certificate-awaited']);
+    for (const file of readdirSync(join(pod.dir, 'certs'))) copyFileSync(join(pod.dir, 'certs', file), join(certs, file));
+    await proxy.reloadCertificates();
+    await waitFor('the certificate loaded', () => events.includes('certificate-loaded'));
+    writeFileSync(join(certs, 'cert.pem'), 'not a certificate');
+    await proxy.reloadCertificates();
+    await waitFor('the bad certificate reported', () => events.includes('certificate-rejected'));
+    for (const file of readdirSync(certs)) rmSync(join(certs, file));
+    await proxy.reloadCertificates();
+    await waitFor('the vanished certificate reported', () => events.filter((e) => e === 'certificate-rejected').length === 2);
+    equal(eventLevel('certificate-rejected'), 'warn');
+    equal(eventLevel('certificate-awaited'), 'info');
+  } finally {
+    await proxy?.close();
     rmSync(dir, { recursive: true, force: true });
     claim.release();
     await mesh.close();

@@ -170,7 +170,12 @@ export class LocalRuntime {
       const templateJson = JSON.stringify(this.templates.get(key) ?? {});
       if (next && templateJson === running.templateJson) continue;
       this.pods.delete(key);
-      const stopped = this.stopPod(running).finally(() => { if (this.stopping.get(key) === stopped) this.stopping.delete(key); });
+      // A pod gone from the folder takes its folder with it (certificates, key, logs), as a deleted pod's logs go in a cluster;
+      // one restarted for a new template keeps it. A pod of the same name added meanwhile waits for this (startPod).
+      const stopped = this.stopPod(running)
+        .then(() => (next ? undefined : rm(this.podDir(running.input), { recursive: true, force: true })))
+        .catch((err: Error) => this.log(`${key}: its folder was not removed: ${err.message}`))
+        .finally(() => { if (this.stopping.get(key) === stopped) this.stopping.delete(key); });
       this.stopping.set(key, stopped);
       leaving.push(stopped);
     }

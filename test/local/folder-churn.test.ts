@@ -3,8 +3,8 @@
  * time to exit, and a new namespace added meanwhile, must end with exactly the new pods running
  * (a reconcile working from the older folder state must neither stop nor start anything).
  */
-import { deepEqual, equal } from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { deepEqual, equal, ok } from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -58,4 +58,7 @@ test('a namespace removed while its pod stops slowly, and another added meanwhil
     const res = await request(`http://${pod.input.ip as string}:8080/`);
     equal(await res.body.text(), pod.input.name);
   }
+  // The removed pod's folder (its log among it) went with it; the running pods keep theirs.
+  deepEqual(readdirSync(join(dir, '.skiff', 'pods')).sort(), ['new.fresh-0', 'new.fresh-1']);
+  ok(readFileSync(join(dir, '.skiff', 'pods', 'new.fresh-0', 'app.log'), 'utf8').includes(' started '));
 });

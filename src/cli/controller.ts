@@ -12,6 +12,7 @@ import { ReplicaPeers } from '../control/traffic/replicas.ts';
 import { TrafficStore } from '../control/traffic/store.ts';
 import { KubernetesController } from '../control/kubernetes.ts';
 import { secretRootStore, tokenReviewVerifier } from '../control/kubernetes-identity.ts';
+import { controlEventLevel } from '../control/events.ts';
 import { LeaderElector } from '../control/leader.ts';
 import { loadMeshConfig } from '../control/mesh-config-map.ts';
 import { runWebhooks } from '../control/webhooks/run.ts';
@@ -63,6 +64,8 @@ export async function runController(argv: string[], out: (line: string) => void)
     return 0;
   }
   const log = pino({ base: { component: 'skiff-controller' } }, pino.destination(2));
+  // Problems at warning level, the rest at info (control/events.ts).
+  const logEvent = (event: string, detail: Record<string, unknown>) => log[controlEventLevel(event)]({ event, ...detail });
   const kc = new KubeConfig();
   if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
   else kc.loadFromDefault();
@@ -73,7 +76,7 @@ export async function runController(argv: string[], out: (line: string) => void)
   const settings = await loadMeshConfig(kc, namespace, values['mesh-config']);
   for (const i of settings.issues) log.warn({ event: 'mesh-config-problem', code: i.code, path: i.path, message: i.message });
   log.info({ event: 'mesh-config', found: settings.found, ...settings.mesh });
-  const controller = new KubernetesController({ kubeconfig: kc, elector, mesh: settings.mesh, log: (event, detail) => log.info({ event, ...detail }) });
+  const controller = new KubernetesController({ kubeconfig: kc, elector, mesh: settings.mesh, log: logEvent });
   const ca = await CertificateAuthority.open({ trustDomain: settings.mesh.trustDomain, store: secretRootStore(kc, namespace) });
   const at = parseListen(values['webhook-listen'], { host: '0.0.0.0', port: PORTS.webhooks });
   const uid = values['proxy-uid'] === undefined ? DEFAULT_PROXY_UID : parseProxyUid(values['proxy-uid']);
@@ -85,12 +88,12 @@ export async function runController(argv: string[], out: (line: string) => void)
   const webhooks = await runWebhooks({
     kubeconfig: kc, ca, controller, elector, host: at.host, port: at.port, namespace, service: CONTROLLER_SERVICE, injection,
     ...(files ? { files } : {}), ...(values['webhook-ip']?.length ? { extraNames: { ipAddresses: values['webhook-ip'] } } : {}),
-    log: (event, detail) => log.info({ event, ...detail }),
+    log: logEvent,
   });
   const listen = parseListen(values.listen, { host: '0.0.0.0', port: PORTS.control });
   const traffic = new TrafficStore();
   const local = localTraffic(controller.controller, traffic);
-  const distribution = new DistributionServer({ controller: controller.controller, ca, namespace, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc), traffic: { store: traffic, local }, log: (event, detail) => log.info({ event, ...detail }) });
+  const distribution = new DistributionServer({ controller: controller.controller, ca, namespace, host: listen.host, port: listen.port, verifyToken: tokenReviewVerifier(kc), traffic: { store: traffic, local }, log: logEvent });
   keepTickObjectShape(); // before any proxy connects: lib/tick-shape.ts
   await controller.start();
   const url = await distribution.start();
@@ -101,7 +104,7 @@ export async function runController(argv: string[], out: (line: string) => void)
   controller.peerAcks = () => peers.acks();
   const backend = meshTrafficBackend(local, { peers, kubeconfig: kc });
   const metricsAt = values['metrics-api-listen'] === 'off' ? undefined : parseListen(values['metrics-api-listen'], { host: '0.0.0.0', port: PORTS.metricsApi });
-  const metricsApi = metricsAt ? await startAggregatedApi({ kubeconfig: kc, host: metricsAt.host, port: metricsAt.port, certificate: webhooks.certificate, backend, log: (event, detail) => log.info({ event, ...detail }) })
+  const metricsApi = metricsAt ? await startAggregatedApi({ kubeconfig: kc, host: metricsAt.host, port: metricsAt.port, certificate: webhooks.certificate, backend, log: logEvent })
     .catch((err: Error) => {
       // The mesh runs without it; `skiff check` and the APIService's status say it is missing.
       log.error({ event: 'traffic-metrics-api-not-served', error: err.message });

@@ -12,7 +12,7 @@ import { ReplicaPeers } from '../control/traffic/replicas.ts';
 import { TrafficStore } from '../control/traffic/store.ts';
 import { KubernetesController } from '../control/kubernetes.ts';
 import { secretRootStore, tokenReviewVerifier } from '../control/kubernetes-identity.ts';
-import { controlEventLevel } from '../control/events.ts';
+import { CONTROL_PROBLEM_EVENTS } from '../control/events.ts';
 import { LeaderElector } from '../control/leader.ts';
 import { loadMeshConfig } from '../control/mesh-config-map.ts';
 import { runWebhooks } from '../control/webhooks/run.ts';
@@ -21,6 +21,7 @@ import { DEFAULT_PROXY_UID, parseProxyUid } from '../inject/settings.ts';
 import { DEFAULT_IMAGE } from '../lib/version.ts';
 import { PORTS } from '../lib/ports.ts';
 import { keepTickObjectShape } from '../lib/tick-shape.ts';
+import { eventLog } from '../lib/event-log.ts';
 import { parseListen } from './proxy.ts';
 
 export const CONTROLLER_USAGE = `Usage: skiff controller [options]
@@ -64,8 +65,7 @@ export async function runController(argv: string[], out: (line: string) => void)
     return 0;
   }
   const log = pino({ base: { component: 'skiff-controller' } }, pino.destination(2));
-  // Problems at warning level, the rest at info (control/events.ts).
-  const logEvent = (event: string, detail: Record<string, unknown>) => log[controlEventLevel(event)]({ event, ...detail });
+  const logEvent = eventLog(log, CONTROL_PROBLEM_EVENTS);
   const kc = new KubeConfig();
   if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
   else kc.loadFromDefault();

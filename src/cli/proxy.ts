@@ -10,7 +10,8 @@ import { parseQuantity } from '../lib/quantity.ts';
 import { originalDestinationSupported } from '../proxy/original-destination.ts';
 import { HEAP_TRIM_EVERY_MS, trimHeapPeriodically } from '../lib/heap-trim.ts';
 import { keepTickObjectShape } from '../lib/tick-shape.ts';
-import { ControlClient, eventLevel, FileConfigSource, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
+import { eventLog } from '../lib/event-log.ts';
+import { ControlClient, FileConfigSource, PROBLEM_EVENTS, SkiffProxy, type ConfigSource, type Listen } from '../proxy/index.ts';
 
 export const PROXY_USAGE = `Usage: skiff proxy --config <file.json> [options]
 
@@ -87,8 +88,7 @@ export async function runProxy(argv: string[], out: (line: string) => void): Pro
     return 2;
   }
   const log = pino({ base: { component: 'skiff-proxy', proxy: values['proxy-id'] } }, pino.destination(2));
-  // Problems at warning level, the rest at info (proxy/events.ts).
-  const logEvent = (event: string, detail: Record<string, unknown>) => log[eventLevel(event)]({ event, ...detail });
+  const logEvent = eventLog(log, PROBLEM_EVENTS);
   const started: { proxy?: SkiffProxy } = {};
   let source: ConfigSource;
   if (controlled) {

@@ -7,17 +7,32 @@
  * than the ack stream answers 404), `send` says no and the caller posts the ack on its own.
  * An ack written to a stream that then breaks is lost, as a lost POST is: the next config, or
  * the `have` of the next config stream, reports again.
+ *
+ * An ack waits 150-300 ms (jittered) before it is written, and a newer one in that time takes
+ * its place. A change reaches many proxies at once: their acks then come after the configs,
+ * not among them. Sidecars sharing a node's cores apply the config first and do the
+ * bookkeeping after, and the control plane reads the acks once it has written the
+ * configs. Only the latest counts: the control plane's status asks which version a proxy
+ * has applied, not which it passed through.
  */
 import { PassThrough } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { ACK_STREAM_CONTENT_TYPE, ACK_STREAM_PATH, type Ack } from '../config/index.ts';
 
+/** The least an ack waits before it is written (up to twice this, jittered). */
+export const ACK_DELAY_MS = 150;
+
 export class AckChannel {
   private readonly body = new PassThrough();
   private state: 'opening' | 'open' | 'closed' = 'opening';
+  /** The ack waiting to be written, and its timer. */
+  private pending: Ack | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly delayMs: number;
 
-  /** Opens the stream on `dispatcher` (an HTTP/2 connection to the control plane at `url`). */
-  constructor(dispatcher: Dispatcher, url: string, proxyId: string, log: (event: string, detail: Record<string, unknown>) => void) {
+  /** Opens the stream on `dispatcher` (an HTTP/2 connection to the control plane at `url`); `delayMs`: the least an ack waits. */
+  constructor(dispatcher: Dispatcher, url: string, proxyId: string, log: (event: string, detail: Record<string, unknown>) => void, delayMs = ACK_DELAY_MS) {
+    this.delayMs = delayMs;
     void (async () => {
       const res = await request(`${url}${ACK_STREAM_PATH}?proxy=${encodeURIComponent(proxyId)}`, {
         method: 'POST', dispatcher, body: this.body, headers: { 'content-type': ACK_STREAM_CONTENT_TYPE }, headersTimeout: 10_000, bodyTimeout: 0,
@@ -39,16 +54,30 @@ export class AckChannel {
     return this.state === 'open';
   }
 
-  /** Writes the ack when the stream is open; false when it is not (the caller posts it). */
+  /** Takes the ack when the stream is open (written after the delay, unless a newer one replaces it); false when it is not (the caller posts it). */
   send(ack: Ack): boolean {
     if (this.state !== 'open' || !this.body.writable) return false;
-    this.body.write(`${JSON.stringify(ack)}\n`);
+    this.pending = ack;
+    if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.delayMs * (1 + Math.random()));
+      this.timer.unref();
+    }
     return true;
   }
 
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const ack = this.pending;
+    this.pending = undefined;
+    if (ack && this.body.writable) this.body.write(`${JSON.stringify(ack)}\n`);
+  }
+
+  /** Ends the stream; an ack still waiting is written first (lost if the connection is gone). */
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.flush();
     this.body.end();
   }
 }

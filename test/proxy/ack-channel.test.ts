@@ -1,7 +1,8 @@
 /**
  * The sidecar's ack stream against control planes that do not take it: one older than the ack
  * stream (404) and one that ends it with an error line. `send` says no, so the caller posts
- * the ack; against one that takes it, every ack is a line of the one request.
+ * the ack; against one that takes it, acks are lines of the one request, each written after
+ * its delay, a newer one in that time in its place, and one still waiting written at close.
  */
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -45,10 +46,10 @@ describe('the ack channel falls back when the control plane does not take the ac
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const channelTo = () => {
+  const channelTo = (delayMs = 50) => {
     const client = new Client(url, { allowH2: true, connect: { ca } });
     const events: string[] = [];
-    const channel = new AckChannel(client, url, 'shop/a-0', (event) => events.push(event));
+    const channel = new AckChannel(client, url, 'shop/a-0', (event) => events.push(event), delayMs);
     return { client, channel, events };
   };
 
@@ -61,19 +62,38 @@ describe('the ack channel falls back when the control plane does not take the ac
     await client.close();
   });
 
-  test('a control plane that takes it: each ack is one line of the one request', async () => {
+  test('a control plane that takes it: acks are lines of the one request, the latest after the delay', async () => {
     behaviour = 'takes';
     lines.length = 0;
-    const { client, channel, events } = channelTo();
+    const { client, channel, events } = channelTo(300);
     equal(channel.send({ proxy: 'shop/a-0', hash: 'b'.repeat(64) }), false, 'not before the control plane answered');
     await waitFor('the stream open', () => channel.open, 3000);
+    const sentAt = performance.now();
     ok(channel.send({ proxy: 'shop/a-0', hash: 'c'.repeat(64) }));
     ok(channel.send({ proxy: 'shop/a-0', error: 'refused' }));
-    await waitFor('two lines', () => lines.length === 2, 3000);
-    deepStrictEqual(lines.map((l) => JSON.parse(l) as unknown), [{ proxy: 'shop/a-0', hash: 'c'.repeat(64) }, { proxy: 'shop/a-0', error: 'refused' }]);
+    await waitFor('a line', () => lines.length > 0, 3000);
+    const waited = performance.now() - sentAt;
+    ok(waited >= 290, `written after ${waited.toFixed(0)} ms, not before the delay`);
+    await new Promise((r) => setTimeout(r, 700));
+    deepStrictEqual(lines.map((l) => JSON.parse(l) as unknown), [{ proxy: 'shop/a-0', error: 'refused' }], 'the newer ack took the place of the older');
+    ok(channel.send({ proxy: 'shop/a-0', hash: 'd'.repeat(64) }));
+    await waitFor('the next line', () => lines.length === 2, 3000);
+    deepStrictEqual(JSON.parse(lines[1] as string), { proxy: 'shop/a-0', hash: 'd'.repeat(64) });
     deepStrictEqual(events, ['ack-stream-opened']);
     channel.close();
-    equal(channel.send({ proxy: 'shop/a-0', hash: 'd'.repeat(64) }), false, 'closed');
+    equal(channel.send({ proxy: 'shop/a-0', hash: 'e'.repeat(64) }), false, 'closed');
+    await client.close();
+  });
+
+  test('an ack still waiting when the channel closes is written before the stream ends', async () => {
+    behaviour = 'takes';
+    lines.length = 0;
+    const { client, channel } = channelTo(60_000);
+    await waitFor('the stream open', () => channel.open, 3000);
+    ok(channel.send({ proxy: 'shop/a-0', hash: 'f'.repeat(64) }));
+    channel.close();
+    await waitFor('the line', () => lines.length === 1, 3000);
+    deepStrictEqual(JSON.parse(lines[0] as string), { proxy: 'shop/a-0', hash: 'f'.repeat(64) });
     await client.close();
   });
 
@@ -81,10 +101,10 @@ describe('the ack channel falls back when the control plane does not take the ac
     behaviour = 'refuses-a-line';
     const { client, channel, events } = channelTo();
     await waitFor('the stream open', () => channel.open, 3000);
-    ok(channel.send({ proxy: 'shop/a-0', hash: 'e'.repeat(64) }));
+    ok(channel.send({ proxy: 'shop/a-0', hash: '1'.repeat(64) }));
     await waitFor('the end', () => !channel.open, 3000);
     ok(events.includes('ack-stream-ended'), events.join(','));
-    equal(channel.send({ proxy: 'shop/a-0', hash: 'f'.repeat(64) }), false);
+    equal(channel.send({ proxy: 'shop/a-0', hash: '2'.repeat(64) }), false);
     await client.close();
   });
 });

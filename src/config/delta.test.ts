@@ -13,12 +13,15 @@ import { parseYamlText } from '../sources/files/read-yaml.ts';
 import { snapshotFromDocuments } from '../sources/files/snapshot.ts';
 import { MeshTranslation } from '../translate/index.ts';
 import { GOLDEN_DIR } from '../../test/support/golden.ts';
-import { applyDelta, diffConfigs } from './delta.ts';
+import { applyDelta, deltaJson, diffConfigs } from './delta.ts';
 import type { ProxyConfig } from './types.ts';
 
 const translationOf = (file: string, text = readFileSync(file, 'utf8')) => new MeshTranslation(buildTopology(snapshotFromDocuments(parseYamlText(file, text).documents.map((d) => d.value))));
 const roundTrip = (from: ProxyConfig, to: ProxyConfig) => {
-  const delta = JSON.parse(JSON.stringify(diffConfigs(from, to)));
+  // What the control plane sends: the delta's JSON written from parts serialised once, the same text as the delta serialised whole.
+  const text = deltaJson(from, to);
+  equal(text, JSON.stringify(diffConfigs(from, to)));
+  const delta = JSON.parse(text);
   const applied = applyDelta(JSON.parse(JSON.stringify(from)), delta);
   ok('config' in applied, 'problem' in applied ? applied.problem : '');
   equal(applied.config.hash, to.hash);
@@ -40,6 +43,21 @@ test('every golden case: empty → whole → empty through deltas gives the exac
     }
   }
   ok(proxies > 100, `${proxies} proxies`);
+});
+
+test('a delta to another proxy\'s config carries its changed whole parts too (proxy, inbound)', () => {
+  const t = translationOf(join(GOLDEN_DIR, 'outbound-scope-limits-each-proxy-to-the-services-it-names.in.yaml'));
+  const ids = t.proxyIds();
+  let withWholeParts = 0;
+  for (const a of ids) for (const b of ids) {
+    if (a === b) continue;
+    const from = t.configOf(a) as ProxyConfig;
+    const to = t.configOf(b) as ProxyConfig;
+    roundTrip(from, to);
+    const delta = diffConfigs(from, to);
+    if (delta.proxy && delta.inbound) withWholeParts++;
+  }
+  ok(withWholeParts > 0);
 });
 
 test('a weight change is a delta of one Service', () => {

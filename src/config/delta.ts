@@ -9,7 +9,7 @@
  * receiver rebuilds exactly the config the control plane hashed, and checks the hash: any
  * difference and it asks for the whole config again.
  */
-import { proxyConfigHash } from './hash.ts';
+import { proxyConfigHash, sha256 } from './hash.ts';
 import type { Cluster, OutboundConfig, OutboundService, ProxyConfig } from './types.ts';
 
 export const DELTA_EVENT = 'delta';
@@ -39,6 +39,15 @@ function json(value: object): string {
     jsonOf.set(value, text);
   }
   return text;
+}
+
+/**
+ * An outbound half's JSON, exactly as JSON.stringify writes the object applyDelta builds
+ * (services, clusters, then onDemand when set), from each Service's and cluster's JSON kept
+ * per object: a delta replaces a few of them, the rest are not serialised again.
+ */
+function outboundJson(outbound: OutboundConfig): string {
+  return `{"services":[${outbound.services.map(json).join(',')}],"clusters":[${outbound.clusters.map(json).join(',')}]${outbound.onDemand ? ',"onDemand":true' : ''}}`;
 }
 
 type OutboundDelta = Pick<ConfigDelta, 'onDemand' | 'services' | 'clusters' | 'removeServices' | 'removeClusters'>;
@@ -78,16 +87,38 @@ function diffOutbound(from: OutboundConfig, to: OutboundConfig): OutboundDelta {
   return delta;
 }
 
+const changed = (a: object, b: object) => a !== b && json(a) !== json(b);
+
 /** The delta from one config to the next (the control plane, per stream). */
 export function diffConfigs(from: ProxyConfig, to: ProxyConfig): ConfigDelta {
   return {
     base: from.hash,
     hash: to.hash,
-    ...(from.mesh !== to.mesh && json(from.mesh) !== json(to.mesh) ? { mesh: to.mesh } : {}),
-    ...(from.proxy !== to.proxy && json(from.proxy) !== json(to.proxy) ? { proxy: to.proxy } : {}),
-    ...(from.inbound !== to.inbound && json(from.inbound) !== json(to.inbound) ? { inbound: to.inbound } : {}),
+    ...(changed(from.mesh, to.mesh) ? { mesh: to.mesh } : {}),
+    ...(changed(from.proxy, to.proxy) ? { proxy: to.proxy } : {}),
+    ...(changed(from.inbound, to.inbound) ? { inbound: to.inbound } : {}),
     ...diffOutbound(from.outbound, to.outbound),
   };
+}
+
+/** The outbound part of a delta as JSON (`,"services":…}`, or `}`), once per pair of outbound halves. */
+const outboundDeltaJson = new WeakMap<OutboundDelta, string>();
+
+/**
+ * `JSON.stringify(diffConfigs(from, to))`, written from parts serialised once: the outbound
+ * part once for every proxy that shares both outbound halves (a weight change sends the same
+ * Service to all its callers), each changed whole part once per object.
+ */
+export function deltaJson(from: ProxyConfig, to: ProxyConfig): string {
+  const outbound = diffOutbound(from.outbound, to.outbound);
+  let tail = outboundDeltaJson.get(outbound);
+  if (tail === undefined) {
+    const text = JSON.stringify(outbound);
+    tail = text === '{}' ? '}' : `,${text.slice(1)}`;
+    outboundDeltaJson.set(outbound, tail);
+  }
+  const part = (key: string, a: object, b: object) => (changed(a, b) ? `,"${key}":${json(b)}` : '');
+  return `{"base":${JSON.stringify(from.hash)},"hash":${JSON.stringify(to.hash)}${part('mesh', from.mesh, to.mesh)}${part('proxy', from.proxy, to.proxy)}${part('inbound', from.inbound, to.inbound)}${tail}`;
 }
 
 /**
@@ -114,7 +145,7 @@ export function applyDelta(base: ProxyConfig, delta: ConfigDelta): { config: Pro
     const onDemand = delta.onDemand ?? Boolean(base.outbound.onDemand);
     const outbound: OutboundConfig = { services: ordered, clusters: orderedClusters, ...(onDemand ? { onDemand: true as const } : {}) };
     const body = { mesh: delta.mesh ?? base.mesh, proxy: delta.proxy ?? base.proxy, inbound: delta.inbound ?? base.inbound, outbound };
-    const hash = proxyConfigHash(body);
+    const hash = proxyConfigHash(body, sha256(outboundJson(outbound)));
     if (hash !== delta.hash) return { problem: `the config the delta makes hashes to ${hash.slice(0, 12)}, not ${String(delta.hash).slice(0, 12)}` };
     return { config: { schema: base.schema, hash, ...body } };
   } catch (err) {

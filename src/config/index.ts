@@ -8,7 +8,7 @@ export { inboundHash, outboundHash, proxyConfigHash, sha256 } from './hash.ts';
 export { DEFAULT_CLUSTER_POLICY, DEFAULT_ROUTE_POLICY } from './defaults.ts';
 export * from './evaluate.ts';
 export * from './hosts.ts';
-export { applyDelta, diffConfigs, DELTA_EVENT, type ConfigDelta } from './delta.ts';
+export { applyDelta, deltaJson, diffConfigs, DELTA_EVENT, type ConfigDelta } from './delta.ts';
 export * from './request-path.ts';
 export * from './protocol.ts';
 export * from './traffic.ts';

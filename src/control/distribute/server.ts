@@ -34,7 +34,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { CertificateAuthority } from '../ca/authority.ts';
 import { certificateIdentity } from '../../lib/spiffe.ts';
 import { configJson, MAX_SUBSCRIPTIONS, outboundJsonOf, type MeshController, type ProxyRecord } from '../controller.ts';
-import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, DELTA_EVENT, diffConfigs, SubscribeSchema, type ProxyConfig, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody, type Subscribe, type SubscribeAnswer } from '../../config/index.ts';
+import { AckSchema, CertificateRequestSchema, CONFIG_EVENT, DELTA_EVENT, deltaJson, SubscribeSchema, type ProxyConfig, type Ack, type CertificateRequest, type CertificateResponse, type ErrorBody, type Subscribe, type SubscribeAnswer } from '../../config/index.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../lib/csr.ts';
 import type { BootstrapTokens } from './tokens.ts';
 import { registerTrafficIntake } from './traffic-intake.ts';
@@ -195,7 +195,7 @@ export class DistributionServer {
   /** The new version: as a delta from what this stream sent last when that is smaller, else whole. */
   private send(stream: Stream, record: ProxyRecord): void {
     const config = record.config;
-    const delta = stream.deltas && stream.sent && stream.sent !== config ? JSON.stringify(diffConfigs(stream.sent, config)) : undefined;
+    const delta = stream.deltas && stream.sent && stream.sent !== config ? deltaJson(stream.sent, config) : undefined;
     // The whole config is longer than its (shared, serialised once) outbound half: a delta shorter than that is sent without serialising the whole.
     if (delta !== undefined && (delta.length < outboundJsonOf(config).length || delta.length < configJson(record).length)) {
       stream.res.write(`event: ${DELTA_EVENT}\nid: ${config.hash}\ndata: ${delta}\n\n`);

@@ -3,20 +3,23 @@
  * bench/scale share it): Server-Sent Events split into events, whole configs taken as they are,
  * deltas applied to the config held (config/delta.ts, hash checked; a delta that does not apply
  * ends the stream with an error). Acks go as the sidecar sends them: on the ack stream of the
- * stream's connection, or (ACKS=post, as sidecars before it) one POST /v1/ack each.
+ * stream's connection, each after the sidecar's delay (ack-channel.ts), or (ACKS=post, as
+ * sidecars before the ack stream) one POST /v1/ack each, at once.
  */
 import { request, type Dispatcher } from 'undici';
 import { applyDelta, DELTA_EVENT, type ConfigDelta, type ProxyConfig } from '../src/config/index.ts';
-import { AckChannel } from '../src/proxy/ack-channel.ts';
+import { ACK_DELAY_MS, AckChannel } from '../src/proxy/ack-channel.ts';
 
 export const ACKS = process.env.ACKS === 'post' ? 'post' : 'stream';
+/** The least an ack waits on the ack stream: the sidecar's (ACK_DELAY_MS=0: at once). */
+export const ACK_DELAY = Number(process.env.ACK_DELAY_MS ?? ACK_DELAY_MS);
 
 const DATA_LINE = /^data:(.*)$/m;
 const DELTA_LINE = new RegExp(`^event: ${DELTA_EVENT}$`, 'm');
 
 /** How a simulated sidecar acks on its connection: `ack(hash)` resolves once the ack is written (stream) or answered (post). */
 export function acker(dispatcher: Dispatcher, base: string, proxy: string): { ack(hash: string): Promise<void>; close(): void } {
-  const channel = ACKS === 'stream' ? new AckChannel(dispatcher, base, proxy, () => undefined) : undefined;
+  const channel = ACKS === 'stream' ? new AckChannel(dispatcher, base, proxy, () => undefined, ACK_DELAY) : undefined;
   return {
     async ack(hash) {
       if (channel?.send({ proxy, hash })) return;

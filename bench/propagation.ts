@@ -7,17 +7,20 @@
  * certificate from the control plane's CA, undici) run in WORKERS child processes (default 4,
  * so the clients' own decoding does not queue behind one event loop). Each behaves as a
  * sidecar does: it resolves on demand (its first call to `web` subscribes to it), takes
- * deltas and rebuilds the config from them (hash checked), and acknowledges every config
- * (on its ack stream; ACKS=post: one POST /v1/ack each, as sidecars before the ack stream). Each round rewrites the
- * split's weights in the YAML file and measures, from the file write, the time until the
- * control plane wrote the last config to its connection (its own part: /debug/proxies'
- * sentAt), until each client received the new config, and until the control plane recorded
- * the last ack. The clients share the machine's cores with the control plane, so what they
- * spend decoding, checking and acking (a sidecar does it on its own core) delays the others.
- * Reported: p50/p99/max over clients per round, the median round, control-plane CPU seconds
- * and RSS.
+ * deltas and rebuilds the config from them (hash checked), and acknowledges every config as
+ * the sidecar does (on its ack stream, 150-300 ms later; ACKS=post: one POST /v1/ack each at
+ * once, as sidecars before the ack stream; ACK_DELAY_MS=0: on the ack stream at once). Each
+ * round rewrites the split's weights in the YAML file and measures, from the file write, the
+ * time until the control plane wrote the last config to its connection (its own part:
+ * /debug/proxies' sentAt), until each client received the new config, and until the control
+ * plane recorded the last ack. The clients share the machine's cores with the control plane,
+ * so what they spend decoding, checking and acking (a sidecar does it on its own core) delays
+ * the others. Times are on one clock for every process (bench/clock.ts); a worker keeps its
+ * clients' arrival times and sends them in one message once all of them have the new config.
+ * Reported: p50/p99/max over clients per round, the median round (of ROUNDS consecutive
+ * changes, default 11), control-plane CPU seconds and RSS, and where a round's CPU went.
  *
- *   npm run bench:propagation      (CLIENTS=1000 ROUNDS=5 WORKERS=4; CONTROL_NODE_FLAGS="--cpu-prof"
+ *   npm run bench:propagation      (CLIENTS=1000 ROUNDS=11 WORKERS=4; CONTROL_NODE_FLAGS="--cpu-prof"
  *                                   to profile the control plane)
  */
 import { fork, spawn } from 'node:child_process';
@@ -27,15 +30,16 @@ import { join } from 'node:path';
 import { createPrivateKey } from 'node:crypto';
 import { Client, request } from 'undici';
 import { createSecureContext } from 'node:tls';
-import { acker, ACKS, readConfigStream } from './config-stream.ts';
+import { ACK_DELAY, acker, ACKS, readConfigStream } from './config-stream.ts';
+import { anchorNow, clockMs, fromWall } from './clock.ts';
 import { createCertificate, readCsr } from '../src/lib/x509.ts';
 import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/csr.ts';
 import { keepTickObjectShape } from '../src/lib/tick-shape.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 1000);
 const WORKERS = Number(process.env.WORKERS ?? 4);
-const now = () => performance.timeOrigin + performance.now();
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const now = clockMs;
+const ROUNDS = Number(process.env.ROUNDS ?? 11);
 const ROOT = join(import.meta.dirname, '..');
 const isWorker = process.env.PROP_WORKER === '1';
 const dir = isWorker ? (process.env.PROP_DIR as string) : mkdtempSync(join(tmpdir(), 'skiff-prop-'));
@@ -109,10 +113,13 @@ async function main(): Promise<void> {
     const ackedBefore = acked;
     const bytesBefore = bytes;
     const weight = 10 + (round % 9) * 10; // 10 … 90, again from 10: every round a new version
-    const t0 = now();
+    const anchor = anchorNow();
+    const t0 = anchor.clock;
     writeFileSync(join(dir, 'split.yaml'), split(100 - weight, weight));
     await until('every client got the new config', () => [...received].every(([id, r]) => r.hash !== previous.get(id)), 30_000);
     let status: { proxy: string; upToDate: boolean; sentAt: string | null }[] = [];
+    // Acks on the ack stream wait at least ACK_DELAY after their config: no need to ask before.
+    if (ACKS === 'stream') await new Promise((r) => setTimeout(r, ACK_DELAY));
     await until('the control plane recorded every ack', async () => {
       if (acked - ackedBefore < CLIENTS) return false;
       const res = await request(`http://127.0.0.1:${DEBUG}/debug/proxies`);
@@ -122,7 +129,7 @@ async function main(): Promise<void> {
     const lastAck = now() - t0;
     const times = [...received.values()].map((r) => r.at - t0);
     // The control plane's own part: file write → the last config handed to its connection (the rest is the clients, on the same cores).
-    const lastSent = Math.max(...status.map((p) => Date.parse(p.sentAt ?? '') - t0));
+    const lastSent = Math.max(...status.map((p) => fromWall(Date.parse(p.sentAt ?? ''), anchor) - t0));
     rounds.push({ p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), lastAck, lastSent });
     console.log(`  round ${round + 1}: file write → last config written by the control plane ${lastSent.toFixed(0)} ms; → received p50 ${pct(times, 50).toFixed(0)} ms, p99 ${pct(times, 99).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; → last ack recorded ${lastAck.toFixed(0)} ms; ${((bytes - bytesBefore) / CLIENTS).toFixed(0)} bytes per client`);
     await new Promise((r) => setTimeout(r, 300));
@@ -151,13 +158,18 @@ async function worker(): Promise<void> {
   // Clients share one TLS context (a sidecar builds its own once, on its own core); each has its own HTTP/2 connection, as a sidecar does.
   const context = createSecureContext({ ca: caPem, cert, key: privateKeyPem(keys.privateKey), minVersion: 'TLSv1.3' });
   const base = `https://127.0.0.1:${CONTROL}`;
-  // What arrived goes to the parent in one message per turn of the event loop, not one per client (the time is taken on arrival).
-  let batch: { id: string; hash: string; at: number; bytes: number }[] = [];
-  const report = (m: (typeof batch)[number]) => {
-    if (batch.length === 0) setImmediate(() => { process.send?.(batch); batch = []; });
-    batch.push(m);
+  // What arrived is kept here (the time taken on arrival) and goes to the parent in one message once every client of this
+  // worker has a new config: the bench's own bookkeeping stays off the cores while the configs are on their way.
+  const from = Number(process.env.PROP_FROM);
+  const count = Number(process.env.PROP_TO) - from;
+  let batch = new Map<string, { id: string; hash: string; at: number; bytes: number }>();
+  const report = (m: { id: string; hash: string; at: number; bytes: number }) => {
+    batch.set(m.id, m);
+    if (batch.size < count) return;
+    process.send?.([...batch.values()]);
+    batch = new Map();
   };
-  for (let i = Number(process.env.PROP_FROM); i < Number(process.env.PROP_TO); i++) {
+  for (let i = from; i < from + count; i++) {
     const id = `bench/client-${i}`;
     void (async () => {
       const channel = new Client(base, { allowH2: true, connect: { secureContext: context, servername: 'localhost' }, keepAliveTimeout: 60_000 });

@@ -40,6 +40,7 @@ import { createCsr, generateKeyPair, privateKeyPem } from '../src/lib/csr.ts';
 import { buildTopology } from '../src/model/index.ts';
 import { acker, ACKS, readConfigStream } from './config-stream.ts';
 import { cpuSeconds } from './process-cpu.ts';
+import { clockMs } from './clock.ts';
 import { keepTickObjectShape } from '../src/lib/tick-shape.ts';
 import { generate, NAMESPACES, PODS_PER_SERVICE, SERVICES_PER_NS, withCanaryWeight } from './generate-mesh.ts';
 
@@ -48,7 +49,8 @@ const WORKERS = Number(process.env.WORKERS ?? 4);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PORT = Number(process.env.SCALE_PORT ?? 15210);
 const role = process.env.SCALE_ROLE ?? 'main';
-const wall = () => performance.timeOrigin + performance.now();
+/** One clock for every process of the bench (bench/clock.ts). */
+const wall = clockMs;
 
 interface ClientSpec { id: string; hosts: string[]; cert: string; key: string }
 type ToMain =

@@ -109,11 +109,15 @@ export class LocalRuntime {
     this.options.log?.(line);
   }
 
+  /** Pods made from each workload document, kept while the folder keeps the document (a file not read again). */
+  private readonly generatedPods = new WeakMap<object, readonly PodInput[]>();
+
   private snapshot(state: FolderState): Snapshot {
     const templates = new Map<string, Record<string, unknown>>();
     const snapshot = snapshotFromDocuments(state.documents, {
       allocate: (ns, pod) => this.addresses.allocate(ns, pod),
       onPod: (pod, template) => templates.set(`${pod.namespace}/${pod.name}`, template),
+      generated: this.generatedPods,
     });
     this.addresses.save();
     this.templates = templates;

@@ -29,6 +29,13 @@ export interface SnapshotOptions {
   mesh?: Partial<MeshSettings>;
   /** Sees every pod with the template it came from (local mode runs its containers). */
   onPod?: (pod: PodInput, template: Record<string, unknown>) => void;
+  /**
+   * The pods made from each Deployment or StatefulSet document, kept across calls by the
+   * caller (local mode, whose folder reader keeps the documents of files it did not read
+   * again): a change elsewhere in the folder does not make them again. A kept pod is used
+   * only if its address is still the one allocated.
+   */
+  generated?: WeakMap<object, readonly PodInput[]>;
 }
 
 /** Local mode and explain run (inject) pods themselves; YAML written by hand has no status. */
@@ -65,13 +72,18 @@ export function snapshotFromDocuments(documents: readonly unknown[], options: Sn
       case 'StatefulSet': {
         const replicas = spec.replicas === undefined ? 1 : Number(spec.replicas);
         const template = obj(spec.template);
+        const kept = options.generated?.get(d);
+        const made: PodInput[] = [];
         for (let i = 0; i < replicas; i++) {
           const pod = `${name as string}-${i}`;
-          const object = { metadata: { ...obj(template.metadata), name: pod, namespace }, spec: template.spec };
-          const input = toPod(object, { ...FROM_YAML, workload: { kind: d.kind, name: name as string }, ip: allocate(namespace, pod) });
+          const ip = allocate(namespace, pod);
+          const before = kept?.[i];
+          const input = before?.ip === ip ? before : toPod({ metadata: { ...obj(template.metadata), name: pod, namespace }, spec: template.spec }, { ...FROM_YAML, workload: { kind: d.kind, name: name as string }, ip });
+          made.push(input);
           snapshot.pods.push(input);
           options.onPod?.(input, template);
         }
+        options.generated?.set(d, made);
         break;
       }
       case 'Pod': {

@@ -11,7 +11,7 @@ import { applyDelta, DELTA_EVENT, type ConfigDelta, type ProxyConfig } from '../
 import { ACK_DELAY_MS, AckChannel } from '../src/proxy/ack-channel.ts';
 
 export const ACKS = process.env.ACKS === 'post' ? 'post' : 'stream';
-/** The least an ack waits on the ack stream: the sidecar's (ACK_DELAY_MS=0: at once). */
+/** How long an ack waits on the ack stream: the sidecar's delay (ACK_DELAY_MS=0: at once). */
 export const ACK_DELAY = Number(process.env.ACK_DELAY_MS ?? ACK_DELAY_MS);
 
 const DATA_LINE = /^data:(.*)$/m;

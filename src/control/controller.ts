@@ -138,7 +138,8 @@ export class MeshController extends EventEmitter<ControllerEvents> {
   private readonly departed = new Map<string, KnownProxy & { at: number }>();
   private readonly ledger = new AckLedger();
   private pending: Snapshot | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the rebuild update() queued, if it has not run. */
+  private cancelQueued: (() => void) | undefined;
   private firstPendingAt = 0;
   private readonly debounceMs: number;
   private readonly maxDelayMs: number;
@@ -156,16 +157,24 @@ export class MeshController extends EventEmitter<ControllerEvents> {
     const now = Date.now();
     if (!this.pending) this.firstPendingAt = now;
     this.pending = snapshot;
-    if (this.timer) clearTimeout(this.timer);
+    this.cancelQueued?.();
     const wait = Math.max(0, Math.min(this.debounceMs, this.firstPendingAt + this.maxDelayMs - now));
-    this.timer = setTimeout(() => this.rebuild(), wait);
+    // No wait (local mode, whose folder already gathers a burst of writes): in this turn of the event loop, not a timer's millisecond later.
+    if (wait === 0) {
+      const immediate = setImmediate(() => this.rebuild());
+      this.cancelQueued = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(() => this.rebuild(), wait);
+      this.cancelQueued = () => clearTimeout(timer);
+    }
   }
 
   /** Rebuilds now from the latest snapshot (tests and the first start call this directly). */
   rebuild(): void {
     const snapshot = this.pending;
     this.pending = undefined;
-    this.timer = undefined;
+    this.cancelQueued?.();
+    this.cancelQueued = undefined;
     if (!snapshot) return;
     const started = performance.now();
     const topology = buildTopology(snapshot);
@@ -324,6 +333,6 @@ export class MeshController extends EventEmitter<ControllerEvents> {
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.cancelQueued?.();
   }
 }

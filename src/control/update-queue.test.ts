@@ -47,7 +47,6 @@ test('stop() and a direct rebuild() cancel the queued rebuild', async () => {
     const seenDirect = rebuildsOf(direct);
     direct.update(snapshot!);
     direct.rebuild();
-    // Another snapshot queued after the direct rebuild waits its own wait, not the old one.
     await turn();
     equal(seenStopped.count, 0, `debounce ${debounceMs}: stopped`);
     equal(seenDirect.count, 1, `debounce ${debounceMs}: rebuilt once`);

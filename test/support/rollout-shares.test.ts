@@ -34,3 +34,13 @@ test('unanswered requests are not counted, and short periods are left out', () =
   deepStrictEqual(sharesPerWeight([{ t: 0, canary: 0 }], samples, canary), []);
   deepStrictEqual(sharesPerWeight([{ t: 0, canary: 0 }, { t: 2500, canary: 10 }], load(0, 2500, 0), canary), []);
 });
+
+test('a request started just before the last poll that saw the old weight may meet the new one: not judged against the old', () => {
+  // The API showed 0 % to a poll at 10,000; a request started at 9,990 reached its sidecar after the change and met the canary.
+  const samples: Sample[] = [...load(0, 10_000, 0), [9_990, 200, 'podinfo-6d9f-abcde'], ...load(10_000, 20_000, 5)];
+  const shares = sharesPerWeight([{ t: 0, canary: 0 }, { t: 10_500, canary: 20, notBefore: 10_000 }], samples, canary);
+  equal(shares[0]?.ok, true);
+  equal(shares[0]?.to, 9_450);
+  // Earlier than that, a canary answer at 0 % still fails the period.
+  equal(sharesPerWeight([{ t: 0, canary: 0 }, { t: 10_500, canary: 20, notBefore: 10_000 }], [...samples, [9_000, 200, 'podinfo-6d9f-abcde']], canary)[0]?.ok, false);
+});

@@ -18,13 +18,21 @@ export interface StepShare {
   strays: Sample[];
 }
 
+/**
+ * A sample is stamped when the client starts the request; its sidecar routes it when it
+ * arrives there, which on a busy 2-core machine can be tens of ms later. A change the API
+ * had not shown the last poll can be applied meanwhile (a real node's run: a request started
+ * 8 ms before such a poll met the new weight, applied 18 ms after the start).
+ */
+export const START_TO_ROUTE_MS = 500;
+
 /** Flagger's naming: the canary's pods are `<apex>-…`, the primary's `<apex>-primary-…`. */
 export const isCanaryPod = (host: string, apex: string) => host.startsWith(`${apex}-`) && !host.startsWith(`${apex}-primary-`);
 
 /**
- * Per weight period (after `settleMs` for the change to reach the proxies, until the last
- * poll that still saw it before the next change; 1.5 s before the next change when that is
- * not known): the share of answered requests the canary's pods answered, against the
+ * Per weight period (after `settleMs` for the change to reach the proxies, until
+ * START_TO_ROUTE_MS before the last poll that still saw it before the next change; 1.5 s
+ * before the next change when that is not known): the share of answered requests the canary's pods answered, against the
  * weight, within ±4.5σ of a binomial draw (exact at 0 % and 100 %). Periods with fewer than
  * 20 requests are left out.
  */
@@ -34,8 +42,9 @@ export function sharesPerWeight(changes: readonly WeightChange[], samples: reado
     const from = change.t + settleMs;
     const next = changes[i + 1];
     // Up to when the previous weight was surely in force: the last poll that still saw it
-    // (a slow poll on a busy machine can see a change seconds after it happened).
-    const to = next === undefined ? Infinity : (next.notBefore ?? next.t - 1500);
+    // (a slow poll on a busy machine can see a change seconds after it happened), less the
+    // time a request may take from its start to the sidecar that routes it.
+    const to = next === undefined ? Infinity : next.notBefore !== undefined ? next.notBefore - START_TO_ROUTE_MS : next.t - 1500;
     const inPeriod = samples.filter(([t, status]) => t >= from && t < to && status !== 0);
     if (inPeriod.length < 20) continue;
     const toCanary = inPeriod.filter(([, , host]) => isCanary(host)).length;

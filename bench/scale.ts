@@ -49,8 +49,6 @@ const WORKERS = Number(process.env.WORKERS ?? 4);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PORT = Number(process.env.SCALE_PORT ?? 15210);
 const role = process.env.SCALE_ROLE ?? 'main';
-/** One clock for every process of the bench (bench/clock.ts). */
-const wall = clockMs;
 
 interface ClientSpec { id: string; hosts: string[]; cert: string; key: string }
 type ToMain =
@@ -101,7 +99,7 @@ function clientSpecs(topology: ReturnType<typeof buildTopology>, ca: Certificate
 /** The control plane: the generated mesh, a controller, the distribution server; edits on request. */
 async function control(): Promise<void> {
   process.on('SIGTERM', () => process.exit(0));
-  const startedAt = wall();
+  const startedAt = clockMs();
   let snapshot = generate();
   const t0 = performance.now();
   const controller = new MeshController({ debounceMs: 1, maxDelayMs: 5 });
@@ -125,10 +123,10 @@ async function control(): Promise<void> {
     }
     if (m.type !== 'edit') return;
     snapshot = withCanaryWeight(snapshot, m.canary ?? 50, (ns, k) => m.all === true || (ns === 'ns-0' && k === 0));
-    const at = wall();
+    const at = clockMs();
     controller.once('changed', (ids) => {
       const expected = ids.filter((id) => (controller.proxies.get(id)?.connected ?? 0) > 0);
-      send({ type: 'edited', round: m.round ?? '', at, expected, rebuildMs: wall() - at });
+      send({ type: 'edited', round: m.round ?? '', at, expected, rebuildMs: clockMs() - at });
     });
     controller.update(snapshot);
   });
@@ -174,7 +172,7 @@ async function worker(): Promise<void> {
     const res = await request(`${base}/v1/config?proxy=${encodeURIComponent(spec.id)}&demand=1&udp=1&deltas=1`, { dispatcher: client, bodyTimeout: 0 });
     let held: ProxyConfig | undefined;
     let served: string | undefined;
-    await readConfigStream(res.body, spec.id, wall, (config, arrived, bytes) => {
+    await readConfigStream(res.body, spec.id, clockMs, (config, arrived, bytes) => {
       held = config;
       acks.ack(config.hash).catch(() => undefined);
       if (served === undefined) {
@@ -182,7 +180,7 @@ async function worker(): Promise<void> {
         void request(`${base}/v1/subscribe`, { method: 'POST', dispatcher: client, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ proxy: spec.id, hosts: spec.hosts }) })
           .then(async (r) => {
             served = ((await r.body.json()) as { hash: string }).hash;
-            if (held?.hash === served) send({ type: 'served', id: spec.id, at: wall() });
+            if (held?.hash === served) send({ type: 'served', id: spec.id, at: clockMs() });
           });
         return;
       }

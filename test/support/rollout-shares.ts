@@ -32,9 +32,9 @@ export const isCanaryPod = (host: string, apex: string) => host.startsWith(`${ap
 /**
  * Per weight period (after `settleMs` for the change to reach the proxies, until
  * START_TO_ROUTE_MS before the last poll that still saw it before the next change; 1.5 s
- * before the next change when that is not known): the share of answered requests the canary's pods answered, against the
- * weight, within ±4.5σ of a binomial draw (exact at 0 % and 100 %). Periods with fewer than
- * 20 requests are left out.
+ * before the next change when that is not known): the share of answered requests the
+ * canary's pods answered, against the weight, within ±4.5σ of a binomial draw (exact at 0 %
+ * and 100 %). Periods with fewer than 20 requests are left out.
  */
 export function sharesPerWeight(changes: readonly WeightChange[], samples: readonly Sample[], isCanary: (host: string) => boolean, settleMs = 2000): StepShare[] {
   const out: StepShare[] = [];
